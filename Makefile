@@ -1,0 +1,187 @@
+# hoist: container-native training job runner.
+# Plain make + pkg-config.  `make help` lists the targets.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec/hoist
+DATADIR ?= $(PREFIX)/share/hoist
+DESTDIR ?=
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+BUILD ?= build
+BIN ?= bin
+
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+
+PKGS := libcurl jansson yaml-0.1 libarchive libcrypto libsystemd sqlite3 libmicrohttpd expat libzstd
+PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
+PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
+CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)
+CMOCKA_LIBS := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
+
+# Defaults a user may override ...
+CFLAGS ?= -O2 -g
+LDFLAGS ?=
+# ... and what the build needs.
+WARNINGS := -std=gnu17 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
+	-Wstrict-prototypes -Wformat=2 -Wwrite-strings -Wundef
+HARDENING := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
+override CFLAGS += $(WARNINGS) $(HARDENING) -D_GNU_SOURCE -pthread -I. -Ilib \
+	-DHOIST_VERSION='"$(VERSION)"' -DHOIST_GIT_REV='"$(GIT_REV)"' $(PKG_CFLAGS)
+override LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed -pthread
+LIBS := $(PKG_LIBS) -ldl -lm
+
+LIB_SRCS := $(sort $(wildcard lib/*.c))
+RUNNER_SRCS := $(sort $(filter-out runner/main.c,$(wildcard runner/*.c runner/*/*.c providers/*.c)))
+ENTRY_SRCS := $(sort $(filter-out entrypoint/main.c,$(wildcard entrypoint/*.c)))
+UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
+FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+TESTLIB_SRCS := $(sort $(wildcard tests/unit/helpers/*.c))
+
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
+RUNNER_OBJS := $(RUNNER_SRCS:%.c=$(BUILD)/%.o)
+ENTRY_OBJS := $(ENTRY_SRCS:%.c=$(BUILD)/%.o)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+ALL_OBJS := $(LIB_OBJS) $(RUNNER_OBJS) $(ENTRY_OBJS) $(BUILD)/runner/main.o $(BUILD)/entrypoint/main.o
+
+LIBHOIST := $(BUILD)/libhoist.a
+LIBRUNNER := $(BUILD)/librunner.a
+LIBENTRY := $(BUILD)/libentry.a
+
+.PHONY: all help test unit fuzz-replay fuzz integration check check-format format analyze \
+	asan valgrind bundle quickstart install uninstall run clean bench
+
+all: $(BIN)/hoist $(BIN)/hoist-entrypoint quickstart
+
+help:
+	@echo "make [all]         build bin/hoist, bin/hoist-entrypoint and the quickstart trainer"
+	@echo "make test          unit tests (cmocka) and fuzz corpus replay"
+	@echo "make integration   integration tests against real peers (podman, ...)"
+	@echo "make check         test + check-format + analyze"
+	@echo "make asan          ASan+UBSan build running the unit tests"
+	@echo "make valgrind      integration tests with the binaries under valgrind"
+	@echo "make fuzz          libFuzzer builds of every fuzz target (clang)"
+	@echo "make bundle        $(BUILD)/hoist-entrypoint-bundle.tar: the /opt/hoist layer"
+	@echo "make run           run the quickstart training job end to end"
+	@echo "make install       install into DESTDIR/PREFIX (default $(PREFIX))"
+
+$(BUILD)/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBHOIST): $(LIB_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBRUNNER): $(RUNNER_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBENTRY): $(ENTRY_OBJS)
+	@mkdir -p $(@D)
+	rm -f $@ && ar rcs $@ $^
+
+$(BIN)/hoist: $(BUILD)/runner/main.o $(LIBRUNNER) $(LIBHOIST)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+$(BIN)/hoist-entrypoint: $(BUILD)/entrypoint/main.o $(LIBENTRY) $(LIBHOIST)
+	@mkdir -p $(@D)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+# ---- the quickstart trainer: static, so it runs in an image with no libc ----
+QUICKSTART_SRCS := $(wildcard examples/quickstart/*.c)
+quickstart: $(if $(QUICKSTART_SRCS),$(BIN)/hoist-quickstart)
+$(BIN)/hoist-quickstart: $(QUICKSTART_SRCS)
+	@mkdir -p $(@D)
+	$(CC) -O2 -g $(WARNINGS) -static -o $@ $^ -lm
+
+# ---- tests ----
+$(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_SRCS) $(LIBRUNNER) $(LIBENTRY) $(LIBHOIST)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(TESTLIB_SRCS) \
+		$(LIBRUNNER) $(LIBENTRY) $(LIBHOIST) $(CMOCKA_LIBS) $(LIBS)
+
+# A fuzz target built with a replay main(): CI replays the corpus without libFuzzer.
+$(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBRUNNER) $(LIBENTRY) $(LIBHOIST)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIBRUNNER) $(LIBENTRY) $(LIBHOIST) $(LIBS)
+
+unit: $(UNIT_BINS) $(BIN)/hoist $(BIN)/hoist-entrypoint quickstart
+	@tests/run-unit.sh $(UNIT_BINS)
+
+fuzz-replay: $(FUZZ_BINS)
+	@tests/run-fuzz-replay.sh $(FUZZ_BINS)
+
+test: unit fuzz-replay
+
+integration: all bundle
+	@tests/run-integration.sh
+
+# libFuzzer builds, for finding new inputs (not needed to replay).
+FUZZ_CC ?= clang
+fuzz:
+	$(MAKE) BUILD=build-fuzz CC=$(FUZZ_CC) \
+		CFLAGS="-O1 -g -fsanitize=fuzzer-no-link,address,undefined -DHOIST_LIBFUZZER" \
+		LDFLAGS="-fsanitize=fuzzer,address,undefined" $(FUZZ_SRCS:tests/fuzz/%.c=build-fuzz/fuzz/%)
+
+asan:
+	$(MAKE) BUILD=build-asan BIN=build-asan/bin \
+		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		LDFLAGS="-fsanitize=address,undefined" test
+
+valgrind: all bundle
+	@HOIST_VALGRIND=1 tests/run-integration.sh
+
+analyze:
+	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
+		--suppress=missingIncludeSystem --std=c11 -D_GNU_SOURCE -D__GNUC__ -Ilib \
+		lib runner providers entrypoint
+
+CLANG_FORMAT ?= clang-format
+FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+check-format:
+	@out=$$($(CLANG_FORMAT) --dry-run $(FORMAT_SRCS) 2>&1); \
+	if [ -n "$$out" ]; then echo "$$out" | head -40; \
+		echo "check-format: run 'make format'"; exit 1; fi; echo "check-format: ok"
+
+format:
+	$(CLANG_FORMAT) -i $(FORMAT_SRCS)
+
+check: test check-format analyze
+
+# ---- the entrypoint bundle: /opt/hoist with its own loader and libraries ----
+BUNDLE_DIR := $(BUILD)/bundle
+BUNDLE_INTERP := /opt/hoist/lib/ld-linux-x86-64.so.2
+$(BUILD)/bundle-entrypoint: $(BUILD)/entrypoint/main.o $(LIBENTRY) $(LIBHOIST)
+	$(CC) $(LDFLAGS) -Wl,--dynamic-linker=$(BUNDLE_INTERP) -Wl,--disable-new-dtags \
+		-Wl,-rpath,/opt/hoist/lib -o $@ $^ $(LIBS)
+
+bundle: $(BUILD)/hoist-entrypoint-bundle.tar
+$(BUILD)/hoist-entrypoint-bundle.tar: $(BUILD)/bundle-entrypoint scripts/mkbundle.sh
+	scripts/mkbundle.sh $(BUILD)/bundle-entrypoint $(BUNDLE_DIR) $@
+
+# ---- install / run ----
+install: all bundle
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(DATADIR)
+	install -m 0755 $(BIN)/hoist $(BIN)/hoist-entrypoint $(DESTDIR)$(BINDIR)/
+	install -m 0644 $(BUILD)/hoist-entrypoint-bundle.tar $(DESTDIR)$(DATADIR)/
+	install -m 0644 containers.conf $(DESTDIR)$(DATADIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/hoist $(DESTDIR)$(BINDIR)/hoist-entrypoint
+	rm -rf $(DESTDIR)$(DATADIR)
+
+run: all bundle
+	examples/quickstart/run.sh
+
+bench:
+	@echo "bench: see bench/README.md"
+
+clean:
+	rm -rf $(BUILD) build-asan build-fuzz $(BIN)
+
+-include $(ALL_OBJS:.o=.d)

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HOIST_ARCHIVE_H
+#define HOIST_ARCHIVE_H
+
+/*
+ * Archives with libarchive.  Extraction never writes outside its root: it
+ * refuses absolute paths, ".." components, links that point (or resolve)
+ * outside the root, device nodes and fifos, and names the offending entry.
+ * Creation is reproducible: entries sorted by name, mtimes clamped to
+ * SOURCE_DATE_EPOCH (0 when unset), owner 0:0, no user/group names.
+ */
+
+#include <stdint.h>
+
+#include "error.h"
+
+/* Extracts the archive at PATH (tar, tar.gz, tar.zst, zip; detected from
+ * content) into the existing directory ROOT. */
+int archive_extract_file(const char *path, const char *root, struct hoist_error **err);
+
+/* Same, from memory (used by the fuzz target). */
+int archive_extract_memory(const void *data, size_t len, const char *root,
+                           struct hoist_error **err);
+
+/* Writes an uncompressed POSIX (pax) tar of the directory tree SRC_DIR to
+ * DST_PATH, with names relative to SRC_DIR.  Regular files, directories and
+ * symlinks; other file types are skipped.  Writes the sha256 hex of the tar
+ * into ret_hex (65 bytes) and its size into *ret_size. */
+int archive_create_tar(const char *src_dir, const char *dst_path, char ret_hex[65],
+                       uint64_t *ret_size, struct hoist_error **err);
+
+/* True when PATH starts with a known archive signature. */
+int archive_is_archive(const char *path);
+
+#endif

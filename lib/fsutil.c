@@ -1,0 +1,290 @@
+/* SPDX-License-Identifier: MIT */
+#include "fsutil.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cleanup.h"
+#include "xalloc.h"
+
+char *path_join(const char *a, const char *b)
+{
+        size_t la = strlen(a);
+
+        while (la > 1 && a[la - 1] == '/')
+                la--;
+        while (*b == '/')
+                b++;
+        if (*b == '\0')
+                return xstrndup(a, la);
+        return xasprintf("%.*s/%s", (int)la, a, b);
+}
+
+int fs_mkdir_p(const char *path, mode_t mode, struct hoist_error **err)
+{
+        _cleanup_free_ char *p = xstrdup(path);
+
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = '\0';
+                if (mkdir(p, mode) < 0 && errno != EEXIST)
+                        return hoist_error_errno(err, "create directory '%s'", p);
+                *s = '/';
+        }
+        if (mkdir(p, mode) < 0 && errno != EEXIST)
+                return hoist_error_errno(err, "create directory '%s'", p);
+        if (!fs_is_dir(p))
+                return hoist_error_make(err, ENOTDIR, "create directory '%s'", p);
+        return 0;
+}
+
+int fs_read_file(const char *path, char **ret_data, size_t *ret_len, struct hoist_error **err)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+        _cleanup_buf_ struct buf b = {0};
+
+        if (fd < 0)
+                return hoist_error_errno(err, "open '%s'", path);
+        for (;;) {
+                buf_reserve(&b, 65536);
+                ssize_t n = read(fd, b.data + b.len, b.cap - b.len - 1);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return hoist_error_errno(err, "read '%s'", path);
+                }
+                if (n == 0)
+                        break;
+                b.len += (size_t)n;
+        }
+        if (ret_len)
+                *ret_len = b.len;
+        *ret_data = buf_take(&b);
+        return 0;
+}
+
+int fs_write_all(int fd, const void *data, size_t len)
+{
+        const char *p = data;
+
+        while (len > 0) {
+                ssize_t n = write(fd, p, len);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return -1;
+                }
+                p += n;
+                len -= (size_t)n;
+        }
+        return 0;
+}
+
+static char *dir_of(const char *path)
+{
+        const char *slash = strrchr(path, '/');
+
+        if (slash == NULL)
+                return xstrdup(".");
+        if (slash == path)
+                return xstrdup("/");
+        return xstrndup(path, (size_t)(slash - path));
+}
+
+int fs_fsync_dir(const char *dir, struct hoist_error **err)
+{
+        _cleanup_close_ int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0)
+                return hoist_error_errno(err, "open directory '%s'", dir);
+        if (fsync(fd) < 0 && errno != EINVAL)
+                return hoist_error_errno(err, "fsync directory '%s'", dir);
+        return 0;
+}
+
+/* Opens a fresh temporary file beside PATH; *ret_tmp gets its name. */
+static int open_temp_beside(const char *path, mode_t mode, char **ret_tmp, struct hoist_error **err)
+{
+        _cleanup_free_ char *tmp = xasprintf("%s.tmp.XXXXXX", path);
+        int fd = mkostemp(tmp, O_CLOEXEC);
+
+        if (fd < 0)
+                return hoist_error_errno(err, "create temporary file beside '%s'", path);
+        if (fchmod(fd, mode) < 0) {
+                int e = errno;
+                (void)close(fd);
+                (void)unlink(tmp);
+                return hoist_error_make(err, e, "chmod '%s'", tmp);
+        }
+        *ret_tmp = TAKE_PTR(tmp);
+        return fd;
+}
+
+/* fsync + close FD, rename TMP over PATH, fsync the directory.  Removes TMP
+ * on failure. */
+static int commit_temp(int fd, char *tmp, const char *path, struct hoist_error **err)
+{
+        _cleanup_free_ char *dir = dir_of(path);
+
+        if (fsync(fd) < 0) {
+                int e = errno;
+                (void)close(fd);
+                (void)unlink(tmp);
+                return hoist_error_make(err, e, "fsync '%s'", path);
+        }
+        if (close(fd) < 0) {
+                int e = errno;
+                (void)unlink(tmp);
+                return hoist_error_make(err, e, "close '%s'", path);
+        }
+        if (rename(tmp, path) < 0) {
+                int e = errno;
+                (void)unlink(tmp);
+                return hoist_error_make(err, e, "rename into '%s'", path);
+        }
+        return fs_fsync_dir(dir, err);
+}
+
+int fs_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                         struct hoist_error **err)
+{
+        _cleanup_free_ char *tmp = NULL;
+        int fd = open_temp_beside(path, mode, &tmp, err);
+
+        if (fd < 0)
+                return -1;
+        if (fs_write_all(fd, data, len) < 0) {
+                int e = errno;
+                (void)close(fd);
+                (void)unlink(tmp);
+                return hoist_error_make(err, e, "write '%s'", path);
+        }
+        return commit_temp(fd, tmp, path, err);
+}
+
+int fs_copy_file(const char *src, const char *dst, struct hoist_error **err)
+{
+        _cleanup_close_ int in = open(src, O_RDONLY | O_CLOEXEC);
+        _cleanup_free_ char *tmp = NULL;
+        struct stat st;
+        char chunk[1 << 16];
+        int out;
+
+        if (in < 0)
+                return hoist_error_errno(err, "open '%s'", src);
+        if (fstat(in, &st) < 0)
+                return hoist_error_errno(err, "stat '%s'", src);
+        out = open_temp_beside(dst, st.st_mode & 07777, &tmp, err);
+        if (out < 0)
+                return -1;
+        for (;;) {
+                ssize_t n = read(in, chunk, sizeof chunk);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 || (n > 0 && fs_write_all(out, chunk, (size_t)n) < 0)) {
+                        int e = errno;
+                        (void)close(out);
+                        (void)unlink(tmp);
+                        return hoist_error_make(err, e, "copy '%s' to '%s'", src, dst);
+                }
+                if (n == 0)
+                        break;
+        }
+        return commit_temp(out, tmp, dst, err);
+}
+
+int fs_copy_tree(const char *src, const char *dst, struct hoist_error **err)
+{
+        struct stat st;
+
+        if (lstat(src, &st) < 0)
+                return hoist_error_errno(err, "stat '%s'", src);
+        if (S_ISLNK(st.st_mode)) {
+                char target[PATH_MAX];
+                ssize_t n = readlink(src, target, sizeof target - 1);
+                if (n < 0)
+                        return hoist_error_errno(err, "readlink '%s'", src);
+                target[n] = '\0';
+                (void)unlink(dst);
+                if (symlink(target, dst) < 0)
+                        return hoist_error_errno(err, "symlink '%s'", dst);
+                return 0;
+        }
+        if (S_ISREG(st.st_mode))
+                return fs_copy_file(src, dst, err);
+        if (!S_ISDIR(st.st_mode))
+                return 0; /* devices, fifos and sockets are not data */
+
+        if (fs_mkdir_p(dst, st.st_mode & 07777, err) < 0)
+                return -1;
+        DIR *d = opendir(src);
+        if (d == NULL)
+                return hoist_error_errno(err, "open directory '%s'", src);
+        struct dirent *de;
+        int r = 0;
+        while ((de = readdir(d)) != NULL) {
+                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                        continue;
+                _cleanup_free_ char *s = path_join(src, de->d_name);
+                _cleanup_free_ char *t = path_join(dst, de->d_name);
+                r = fs_copy_tree(s, t, err);
+                if (r < 0)
+                        break;
+        }
+        (void)closedir(d);
+        return r;
+}
+
+int fs_remove_tree(const char *path, struct hoist_error **err)
+{
+        struct stat st;
+
+        if (lstat(path, &st) < 0)
+                return errno == ENOENT ? 0 : hoist_error_errno(err, "stat '%s'", path);
+        if (S_ISDIR(st.st_mode)) {
+                DIR *d = opendir(path);
+                struct dirent *de;
+
+                if (d == NULL)
+                        return hoist_error_errno(err, "open directory '%s'", path);
+                while ((de = readdir(d)) != NULL) {
+                        if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+                                continue;
+                        _cleanup_free_ char *s = path_join(path, de->d_name);
+                        if (fs_remove_tree(s, err) < 0) {
+                                (void)closedir(d);
+                                return -1;
+                        }
+                }
+                (void)closedir(d);
+                if (rmdir(path) < 0)
+                        return hoist_error_errno(err, "remove '%s'", path);
+                return 0;
+        }
+        if (unlink(path) < 0 && errno != ENOENT)
+                return hoist_error_errno(err, "remove '%s'", path);
+        return 0;
+}
+
+int fs_is_dir(const char *path)
+{
+        struct stat st;
+
+        return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+int fs_exists(const char *path)
+{
+        struct stat st;
+
+        return lstat(path, &st) == 0;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HOIST_FSUTIL_H
+#define HOIST_FSUTIL_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "error.h"
+
+/* Joins two path parts with exactly one '/' between them. */
+char *path_join(const char *a, const char *b);
+
+/* mkdir -p with MODE for every directory it creates. */
+int fs_mkdir_p(const char *path, mode_t mode, struct hoist_error **err);
+
+/* Reads a whole file; *ret_data is NUL-terminated, *ret_len excludes the NUL. */
+int fs_read_file(const char *path, char **ret_data, size_t *ret_len, struct hoist_error **err);
+
+/* Writes DATA to PATH atomically: a temporary file in the same directory,
+ * fsync, rename, fsync of the directory.  Readers see the old file or the new
+ * one, never a torn one. */
+int fs_write_file_atomic(const char *path, const void *data, size_t len, mode_t mode,
+                         struct hoist_error **err);
+
+/* Copies a regular file to DST atomically, keeping its permission bits. */
+int fs_copy_file(const char *src, const char *dst, struct hoist_error **err);
+
+/* Copies a tree (regular files, directories, symlinks as links).  DST is
+ * created if missing; existing files are replaced. */
+int fs_copy_tree(const char *src, const char *dst, struct hoist_error **err);
+
+/* rm -rf; a missing path is not an error. */
+int fs_remove_tree(const char *path, struct hoist_error **err);
+
+/* fsyncs a directory so a rename or create in it is durable. */
+int fs_fsync_dir(const char *dir, struct hoist_error **err);
+
+int fs_is_dir(const char *path);
+int fs_exists(const char *path);
+
+/* Writes all of LEN bytes, retrying on EINTR and short writes. */
+int fs_write_all(int fd, const void *data, size_t len);
+
+#endif

@@ -1,0 +1,149 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HOIST_JOBSPEC_H
+#define HOIST_JOBSPEC_H
+
+/*
+ * job.json, version hoist/v1: the contract between the runner and the
+ * entrypoint (docs/jobspec.md).  Read and written with jansson.  Unknown
+ * fields are ignored; a missing required field is an error naming it.
+ * Never carries a secret.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+#define JOBSPEC_VERSION "hoist/v1"
+
+/* Defaults the entrypoint applies when job.json leaves them out. */
+#define JOBSPEC_DEFAULT_STOP_GRACE_S 120
+#define JOBSPEC_DEFAULT_WORKDIR "/hoist"
+
+enum jobspec_input_mode {
+        JOBSPEC_INPUT_FILE,    /* one file, copied into the channel directory */
+        JOBSPEC_INPUT_ARCHIVE, /* a tar archive, extracted into the channel directory */
+};
+
+struct jobspec_kv {
+        char *key;
+        char *value;
+};
+
+struct jobspec_input {
+        char *channel;  /* [a-z0-9_]+; becomes HOIST_INPUT_<CHANNEL> */
+        char *source;   /* URL: file:///abs/path or s3://bucket/key */
+        char *sha256;   /* 64 hex digits of the stored bytes, or NULL */
+        char *filename; /* for FILE mode: the name inside the channel dir */
+        enum jobspec_input_mode mode;
+        uint64_t size; /* bytes of the stored object; 0 if unknown */
+};
+
+struct jobspec_storage {
+        char *endpoint; /* "file:///abs/root" or "http(s)://host:port" */
+        char *region;   /* NULL for file:// */
+        char *bucket;   /* NULL for file:// */
+        char *prefix;   /* key prefix inside the bucket ("" for none) */
+};
+
+struct jobspec_webhook {
+        char *url;
+        char **events; /* NULL-terminated; NULL or empty = every event */
+};
+
+struct jobspec {
+        char *version; /* always JOBSPEC_VERSION when written */
+        char *id;      /* required */
+        char *name;
+        char *image; /* reference the job was submitted with, or NULL */
+        char *image_digest;
+        char **command; /* argv, NULL-terminated; required, at least one element */
+        char *workdir;  /* NULL: the entrypoint's default */
+
+        struct jobspec_kv *env;
+        size_t n_env;
+        struct jobspec_kv *hyperparameters;
+        size_t n_hyperparameters;
+        struct jobspec_input *inputs;
+        size_t n_inputs;
+
+        struct jobspec_storage storage; /* required: endpoint */
+
+        char *checkpoint_dir;    /* local dir in the container; NULL = default */
+        char *checkpoint_prefix; /* storage key prefix, e.g. "jobs/<id>/checkpoints/" */
+        int64_t checkpoint_interval_s;
+
+        char *model_dir;     /* local model dir; NULL = default */
+        char *output_dir;    /* local output dir; NULL = default */
+        char *output_prefix; /* storage key prefix for outputs */
+        char *log_prefix;    /* storage key prefix for logs */
+
+        struct jobspec_webhook *webhooks;
+        size_t n_webhooks;
+
+        int64_t max_runtime_s; /* 0 = unlimited */
+        int64_t stop_grace_s;  /* 0 = JOBSPEC_DEFAULT_STOP_GRACE_S */
+
+        int64_t nodes; /* distributed; 1 when absent */
+        int64_t gpus_per_node;
+        char *launcher; /* NULL, "torchrun", "accelerate" */
+
+        int gpu_health; /* 1 = monitor on */
+        int64_t gpu_health_interval_s;
+
+        int64_t attempt; /* 1 for the first run, 2 after one resume ... */
+};
+
+/* The entrypoint's result record (jobs/<id>/result.json). */
+struct jobspec_result {
+        char *job_id;
+        char *node;
+        char *status;  /* "succeeded", "failed", "canceled", "interrupted" */
+        int exit_code; /* the entrypoint's own exit code */
+        int signal;    /* signal that ended the command, or 0 */
+        char *reason;  /* human-readable; tail of stderr on failure */
+        int64_t started_at_ms;
+        int64_t finished_at_ms;
+        int64_t attempt;
+};
+
+struct jobspec *jobspec_new(void);
+void jobspec_free(struct jobspec *spec);
+
+/* Parses job.json text.  NAME labels errors ("'job.json': line 3: ..."). */
+int jobspec_parse(const char *json, size_t len, const char *name, struct jobspec **ret_spec,
+                  struct hoist_error **err);
+int jobspec_load_file(const char *path, struct jobspec **ret_spec, struct hoist_error **err);
+/* Serialises (pretty, keys in a stable order); returns a NUL-terminated string. */
+char *jobspec_to_json(const struct jobspec *spec);
+
+/* Adds an env/hyperparameter pair (copies both). */
+void jobspec_kv_add(struct jobspec_kv **v, size_t *n, const char *key, const char *value);
+const char *jobspec_kv_get(const struct jobspec_kv *v, size_t n, const char *key);
+
+/* Checks what job.json needs for a run: id, command, storage endpoint, input
+ * channel names.  Names the first problem. */
+int jobspec_validate(const struct jobspec *spec, struct hoist_error **err);
+
+/* Channel names: 1-64 of [a-z0-9_], starting with a letter. */
+int jobspec_channel_valid(const char *channel);
+
+int jobspec_result_parse(const char *json, size_t len, const char *name,
+                         struct jobspec_result **ret, struct hoist_error **err);
+char *jobspec_result_to_json(const struct jobspec_result *r);
+void jobspec_result_free(struct jobspec_result *r);
+
+const char *jobspec_input_mode_name(enum jobspec_input_mode mode);
+
+static inline void jobspec_freep(struct jobspec **s)
+{
+        jobspec_free(*s);
+}
+static inline void jobspec_result_freep(struct jobspec_result **r)
+{
+        jobspec_result_free(*r);
+}
+#define _cleanup_jobspec_ __attribute__((cleanup(jobspec_freep)))
+#define _cleanup_jobspec_result_ __attribute__((cleanup(jobspec_result_freep)))
+
+#endif

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HOIST_STORAGE_H
+#define HOIST_STORAGE_H
+
+/*
+ * Where jobs keep their bytes (DESIGN.md "Storage layout"), behind one narrow
+ * interface so that a backend is one module:
+ *   blobs/sha256/<digest>   content-addressed inputs
+ *   jobs/<id>/job.json, checkpoints/, output/, logs/<node>.log, events/, result.json
+ * Keys are relative, '/'-separated, with no empty, "." or ".." segment.
+ * Backend v0 is file://: a directory tree, every write atomic.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+struct storage;
+
+/* Opens a storage URL: "file:///abs/dir".  The directory is created. */
+int storage_open(const char *url, struct storage **ret, struct hoist_error **err);
+void storage_close(struct storage *st);
+const char *storage_url(const struct storage *st);
+
+/* Stores the local file SRC under KEY (atomic: readers never see part of it). */
+int storage_put_file(struct storage *st, const char *key, const char *src,
+                     struct hoist_error **err);
+int storage_put_bytes(struct storage *st, const char *key, const void *data, size_t len,
+                      struct hoist_error **err);
+/* Fetches KEY into the local file DST (atomic). */
+int storage_get_file(struct storage *st, const char *key, const char *dst,
+                     struct hoist_error **err);
+int storage_get_bytes(struct storage *st, const char *key, char **ret_data, size_t *ret_len,
+                      struct hoist_error **err);
+/* 1 if KEY exists (writing its size to *ret_size when given), 0 if not, -1 on error. */
+int storage_exists(struct storage *st, const char *key, uint64_t *ret_size,
+                   struct hoist_error **err);
+int storage_delete(struct storage *st, const char *key, struct hoist_error **err);
+/* Every key under PREFIX (recursive), sorted; NULL-terminated. */
+int storage_list(struct storage *st, const char *prefix, char ***ret_keys,
+                 struct hoist_error **err);
+
+/* For a file:// store, the local path of KEY (not checked for existence);
+ * NULL for a remote store.  Lets a local runtime bind-mount instead of copy. */
+char *storage_local_path(const struct storage *st, const char *key);
+
+/* 0 when KEY is a valid relative key, else an error naming it. */
+int storage_key_check(const char *key, struct hoist_error **err);
+
+static inline void storage_closep(struct storage **s)
+{
+        storage_close(*s);
+}
+#define _cleanup_storage_ __attribute__((cleanup(storage_closep)))
+
+#endif

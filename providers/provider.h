@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HOIST_PROVIDER_H
+#define HOIST_PROVIDER_H
+
+/*
+ * The provider interface: one struct of operations per place a job can run.
+ * Providers know lib/ and this header, never each other.  Each maps its own
+ * states onto hoist's (runner/store.h enum job_state).
+ */
+
+#include <stdint.h>
+
+#include "error.h"
+#include "jobspec.h"
+#include "store.h"
+
+/* What the runner hands a provider to start one attempt of a job. */
+struct provider_submit {
+        const struct jobspec *spec;
+        const char *job_id;
+        const char *job_url;      /* HOIST_JOB_URL for the entrypoint (file:// or s3://) */
+        const char *storage_root; /* local path of a file:// store, else NULL */
+        const char *image;        /* container image, NULL for a process */
+        const char *runtime;      /* "auto", "container", "process" */
+        const char *state_dir;    /* $HOIST_HOME/run/<job-id>: the provider's own files */
+        const char *entrypoint;   /* host path of hoist-entrypoint (process runtime) */
+        const char *bundle;       /* host path of the entrypoint bundle dir (/opt/hoist) */
+};
+
+struct provider_status {
+        enum job_state state;
+        int exit_code; /* -1 unless finished */
+        char *reason;  /* owned; may be NULL */
+};
+
+struct provider_ops {
+        const char *name;
+        /* Checks that the provider can work here (engine installed, credentials). */
+        int (*validate)(struct hoist_error **err);
+        /* Starts the job; *ret_runtime and *ret_ref (owned) say how to find it again. */
+        int (*submit)(const struct provider_submit *req, char **ret_runtime, char **ret_ref,
+                      struct hoist_error **err);
+        int (*status)(const struct job_record *job, const char *state_dir,
+                      struct provider_status *ret, struct hoist_error **err);
+        /* Writes the job's output to FD; with FOLLOW, until the job ends. */
+        int (*logs)(const struct job_record *job, const char *state_dir, int follow, int fd,
+                    struct hoist_error **err);
+        /* SIGTERM (or the engine's stop), then SIGKILL after GRACE_S seconds. */
+        int (*cancel)(const struct job_record *job, const char *state_dir, int64_t grace_s,
+                      struct hoist_error **err);
+};
+
+/* NULL when there is no provider called NAME. */
+const struct provider_ops *provider_find(const char *name);
+/* The names of every provider, NULL-terminated. */
+const char *const *provider_names(void);
+
+void provider_status_clear(struct provider_status *st);
+
+extern const struct provider_ops provider_local;
+
+#endif

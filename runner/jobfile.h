@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HOIST_RUNNER_JOBFILE_H
+#define HOIST_RUNNER_JOBFILE_H
+
+/*
+ * job.yaml: what the user writes (docs/job.md).  Loaded with lib/config, so
+ * every error carries file:line and says what was expected.  Relative input
+ * paths are resolved against the directory holding job.yaml.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "jobspec.h"
+
+enum jobfile_runtime {
+        JOBFILE_RUNTIME_AUTO,      /* a container engine if one exists, else a process */
+        JOBFILE_RUNTIME_CONTAINER, /* podman or docker; an error if neither exists */
+        JOBFILE_RUNTIME_PROCESS,   /* a plain host process */
+};
+
+struct jobfile_input {
+        char *channel; /* validated with jobspec_channel_valid() */
+        char *path;    /* absolute local path (file or directory) */
+        int line;      /* where it was declared, for later errors */
+};
+
+struct jobfile {
+        char *path; /* the job.yaml it came from */
+        char *dir;  /* its directory, absolute */
+
+        char *name;     /* required: [a-z0-9][a-z0-9-]{0,62} */
+        char *image;    /* container image; required unless runtime is process */
+        char **command; /* argv; NULL = the image's own ENTRYPOINT/CMD */
+        char *workdir;
+        enum jobfile_runtime runtime;
+        char *provider; /* "local" when absent */
+        char *storage;  /* storage URL, or NULL for the default */
+
+        struct jobfile_input *inputs;
+        size_t n_inputs;
+        struct jobspec_kv *env;
+        size_t n_env;
+        struct jobspec_kv *hyperparameters; /* scalars kept as written */
+        size_t n_hyperparameters;
+
+        char *outputs_download; /* local dir that `hoist results` fills by default; NULL */
+
+        int64_t checkpoint_interval_s; /* 0 = default */
+        int64_t max_runtime_s;         /* 0 = unlimited */
+        int64_t stop_grace_s;          /* 0 = default */
+};
+
+/* Loads and validates job.yaml at PATH. */
+int jobfile_load(const char *path, struct jobfile **ret, struct hoist_error **err);
+/* Same, from text in memory; PATH only names it in errors and anchors
+ * relative paths. */
+int jobfile_parse(const char *text, size_t len, const char *path, struct jobfile **ret,
+                  struct hoist_error **err);
+void jobfile_free(struct jobfile *jf);
+
+/* Parses "90", "90s", "15m", "2h", "1d" into seconds; -1 on error. */
+int64_t jobfile_parse_duration(const char *s);
+
+const char *jobfile_runtime_name(enum jobfile_runtime rt);
+
+static inline void jobfile_freep(struct jobfile **j)
+{
+        jobfile_free(*j);
+}
+#define _cleanup_jobfile_ __attribute__((cleanup(jobfile_freep)))
+
+#endif

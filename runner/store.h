@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HOIST_RUNNER_STORE_H
+#define HOIST_RUNNER_STORE_H
+
+/*
+ * The job store: SQLite at $HOIST_HOME/hoist.db, WAL mode, schema versioned
+ * with PRAGMA user_version and applied by ordered migrations.  Every state
+ * change is a row in `transitions` with its time, written in the same
+ * transaction as the job row, so a crash at any point leaves either the old
+ * state or the new one.
+ */
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "error.h"
+
+enum job_state {
+        JOB_QUEUED,
+        JOB_BUILDING,
+        JOB_UPLOADING,
+        JOB_SUBMITTED,
+        JOB_STARTING,
+        JOB_RUNNING,
+        JOB_INTERRUPTED,
+        JOB_SUCCEEDED,
+        JOB_FAILED,
+        JOB_CANCELED,
+};
+
+struct job_record {
+        char *id; /* "j-" + 12 lowercase hex (store_new_job_id) */
+        char *name;
+        char *provider;     /* "local" */
+        char *runtime;      /* provider-specific: "process", "podman", "docker" */
+        char *provider_ref; /* the provider's handle (container name, pid file ...) */
+        char *storage_url;  /* where job.json lives, e.g. file:///root/.hoist/storage */
+        char *spec_key;     /* storage key of job.json */
+        enum job_state state;
+        char *reason;    /* why it is in this state, or NULL */
+        int exit_code;   /* -1 until known */
+        int64_t attempt; /* 1, then +1 per resume */
+        int64_t created_at_ms;
+        int64_t updated_at_ms;
+};
+
+struct job_transition {
+        enum job_state from; /* from == to for the first row of a job */
+        enum job_state to;
+        char *reason;
+        int64_t at_ms;
+};
+
+struct store;
+
+/* Opens (creating and migrating if needed) the database at PATH. */
+int store_open(const char *path, struct store **ret, struct hoist_error **err);
+void store_close(struct store *st);
+int store_schema_version(struct store *st);
+
+/* Makes a fresh random id ("j-" + 12 hex). */
+char *store_new_job_id(void);
+
+/* Inserts the job and its first transition in one transaction. */
+int store_insert_job(struct store *st, const struct job_record *job, struct hoist_error **err);
+
+/* Moves the job to TO with REASON (may be NULL), recording the transition.
+ * A terminal job (succeeded, failed, canceled) does not move again: that is
+ * an error with code HOIST_ERR_STATE.  Returns 0 and does nothing when the
+ * job is already in TO. */
+int store_transition(struct store *st, const char *id, enum job_state to, const char *reason,
+                     struct hoist_error **err);
+/* Like store_transition() and also sets exit_code, atomically. */
+int store_finish(struct store *st, const char *id, enum job_state to, int exit_code,
+                 const char *reason, struct hoist_error **err);
+int store_set_provider_ref(struct store *st, const char *id, const char *runtime, const char *ref,
+                           struct hoist_error **err);
+/* Starts a new attempt of a finished or interrupted job: attempt+1, state
+ * submitted, exit code cleared; one transaction. */
+int store_new_attempt(struct store *st, const char *id, struct hoist_error **err);
+
+/* Finds a job by full id, unique id prefix, or exact name of its newest run.
+ * Not found: code HOIST_ERR_NOT_FOUND; ambiguous prefix: HOIST_ERR_USAGE. */
+int store_get_job(struct store *st, const char *id_or_name, struct job_record **ret,
+                  struct hoist_error **err);
+/* All jobs, newest first. */
+int store_list_jobs(struct store *st, struct job_record ***ret_jobs, size_t *ret_n,
+                    struct hoist_error **err);
+int store_list_transitions(struct store *st, const char *id, struct job_transition **ret,
+                           size_t *ret_n, struct hoist_error **err);
+
+void job_record_free(struct job_record *job);
+void job_records_free(struct job_record **jobs, size_t n);
+void job_transitions_free(struct job_transition *t, size_t n);
+
+const char *job_state_name(enum job_state s);
+int job_state_parse(const char *name, enum job_state *ret);
+int job_state_terminal(enum job_state s);
+
+static inline void job_record_freep(struct job_record **j)
+{
+        job_record_free(*j);
+}
+static inline void store_closep(struct store **s)
+{
+        store_close(*s);
+}
+#define _cleanup_job_record_ __attribute__((cleanup(job_record_freep)))
+#define _cleanup_store_ __attribute__((cleanup(store_closep)))
+
+#endif
