@@ -121,8 +121,9 @@ char *jobspec_to_json(const struct jobspec *spec);
 void jobspec_kv_add(struct jobspec_kv **v, size_t *n, const char *key, const char *value);
 const char *jobspec_kv_get(const struct jobspec_kv *v, size_t n, const char *key);
 
-/* Checks what job.json needs for a run: id, command, storage endpoint, input
- * channel names.  Names the first problem. */
+/* Checks what job.json needs for a run: version, id, storage endpoint, input
+ * channels (valid, unique names; a source each), a non-empty command when
+ * one is given.  Names the first problem. */
 int jobspec_validate(const struct jobspec *spec, struct hoist_error **err);
 
 /* Channel names: 1-64 of [a-z0-9_], starting with a letter. */
