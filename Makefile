@@ -28,7 +28,7 @@ LDFLAGS ?=
 WARNINGS := -std=gnu17 -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes \
 	-Wstrict-prototypes -Wformat=2 -Wwrite-strings -Wundef
 HARDENING := -fstack-protector-strong -D_FORTIFY_SOURCE=2 -fPIE
-override CFLAGS += $(WARNINGS) $(HARDENING) -D_GNU_SOURCE -pthread -I. -Ilib \
+override CFLAGS += $(WARNINGS) $(HARDENING) -D_GNU_SOURCE -pthread -I. -iquote lib \
 	-DHOIST_VERSION='"$(VERSION)"' -DHOIST_GIT_REV='"$(GIT_REV)"' $(PKG_CFLAGS)
 override LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed -pthread
 LIBS := $(PKG_LIBS) -ldl -lm

@@ -10,6 +10,7 @@
  * SOURCE_DATE_EPOCH (0 when unset), owner 0:0, no user/group names.
  */
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "error.h"

@@ -12,7 +12,7 @@
 
 #include "error.h"
 #include "jobspec.h"
-#include "store.h"
+#include "runner/store.h" /* enum job_state, struct job_record */
 
 /* What the runner hands a provider to start one attempt of a job. */
 struct provider_submit {

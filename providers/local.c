@@ -1,0 +1,551 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The local provider: runs a job on this machine, in a container through the
+ * podman or docker CLI, or as a plain host process.
+ *
+ * A process job is started detached (double fork, its own session) so that
+ * `hoist submit` can return; its pid file holds "PID STARTTIME SID" so that a
+ * later `hoist status` or `hoist cancel` names exactly that process even
+ * after the pid is reused, and can reach every process of its session.
+ * A container job is named hoist-<job-id>; the engine keeps its state.
+ */
+#include "provider.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cleanup.h"
+#include "fsutil.h"
+#include "log.h"
+#include "proc.h"
+#include "xalloc.h"
+
+extern char **environ;
+
+#define CONTAINER_PREFIX "hoist-"
+
+/* ---- engine detection ---- */
+
+static int engine_usable(const char *engine)
+{
+        char *argv[] = {(char *)engine, (char *)"info", NULL};
+        int status = 1;
+
+        if (!proc_which(engine, NULL))
+                return 0;
+        if (strcmp(engine, "podman") == 0)
+                return 1; /* daemonless: being installed is enough */
+        /* the docker client is often installed with no daemon behind it */
+        struct buf out = {0}, errb = {0};
+        int r = proc_run(argv, &out, &errb, &status, NULL);
+        buf_free(&out);
+        buf_free(&errb);
+        return r == 0 && status == 0;
+}
+
+/* The container engine to use: $HOIST_CONTAINER_ENGINE, else podman, else a
+ * docker whose daemon answers; NULL when there is none. */
+static const char *detect_engine(void)
+{
+        const char *env = getenv("HOIST_CONTAINER_ENGINE");
+
+        if (env != NULL && *env != '\0')
+                return strcmp(env, "none") == 0 ? NULL : env;
+        if (engine_usable("podman"))
+                return "podman";
+        if (engine_usable("docker"))
+                return "docker";
+        return NULL;
+}
+
+static int local_validate(struct hoist_error **err)
+{
+        (void)err;
+        return 0; /* a process runtime always works here */
+}
+
+/* ---- the process runtime ---- */
+
+static char *pid_file(const char *state_dir)
+{
+        return path_join(state_dir, "pid");
+}
+
+struct proc_id {
+        pid_t pid;
+        uint64_t start;
+        pid_t sid;
+};
+
+static int read_pid_file(const char *state_dir, struct proc_id *ret)
+{
+        _cleanup_free_ char *path = pid_file(state_dir);
+        _cleanup_free_ char *text = NULL;
+        int pid = 0, sid = 0;
+        unsigned long long start = 0;
+
+        if (fs_read_file(path, &text, NULL, NULL) < 0)
+                return -1;
+        if (sscanf(text, "%d %llu %d", &pid, &start, &sid) != 3 || pid <= 0)
+                return -1;
+        ret->pid = pid;
+        ret->start = start;
+        ret->sid = sid;
+        return 0;
+}
+
+static void set_env(char ***envp, size_t *n, const char *name, const char *value)
+{
+        size_t len = strlen(name);
+
+        for (size_t i = 0; i < *n; i++) {
+                if (strncmp((*envp)[i], name, len) == 0 && (*envp)[i][len] == '=') {
+                        free((*envp)[i]);
+                        (*envp)[i] = xasprintf("%s=%s", name, value);
+                        return;
+                }
+        }
+        *envp = xreallocarray(*envp, *n + 2, sizeof **envp);
+        (*envp)[(*n)++] = xasprintf("%s=%s", name, value);
+        (*envp)[*n] = NULL;
+}
+
+/* The environment of a process job: ours, plus where to find job.json, a work
+ * directory of its own, and hoist's bin directory on PATH (for the examples). */
+static char **process_env(const struct provider_submit *req, const char *workdir)
+{
+        size_t n = 0;
+        char **env;
+
+        while (environ[n] != NULL)
+                n++;
+        env = xcalloc(n + 1, sizeof *env);
+        for (size_t i = 0; i < n; i++)
+                env[i] = xstrdup(environ[i]);
+        set_env(&env, &n, "HOIST_JOB_URL", req->job_url);
+        set_env(&env, &n, "HOIST_WORKDIR", workdir);
+        set_env(&env, &n, "HOIST_NODE", "main");
+        _cleanup_free_ char *edir = xstrdup(req->entrypoint);
+        char *slash = strrchr(edir, '/');
+        if (slash != NULL) {
+                *slash = '\0';
+                const char *path = getenv("PATH");
+                _cleanup_free_ char *p = xasprintf("%s:%s", edir, path ? path : "/usr/bin:/bin");
+                set_env(&env, &n, "PATH", p);
+        }
+        return env;
+}
+
+static int submit_process(const struct provider_submit *req, char **ret_ref,
+                          struct hoist_error **err)
+{
+        _cleanup_free_ char *workdir = path_join(req->state_dir, "work");
+        _cleanup_free_ char *console = path_join(req->state_dir, "console.log");
+        _cleanup_free_ char *pidpath = pid_file(req->state_dir);
+        _cleanup_strv_ char **env = NULL;
+        char *argv[] = {(char *)req->entrypoint, (char *)"train", NULL};
+        int pipefd[2];
+        int logfd, status;
+        pid_t mid;
+
+        if (req->entrypoint == NULL)
+                return hoist_error_make(err, HOIST_ERR_PROVIDER,
+                                        "cannot find hoist-entrypoint next to hoist (set "
+                                        "HOIST_ENTRYPOINT, or run 'make install')");
+        /* A new attempt starts from clean local directories; checkpoints
+         * live in storage and survive. */
+        if (fs_remove_tree(workdir, err) < 0 || fs_mkdir_p(workdir, 0700, err) < 0)
+                return -1;
+        (void)unlink(pidpath);
+        env = process_env(req, workdir);
+        logfd = open(console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+        if (logfd < 0)
+                return hoist_error_errno(err, "open '%s'", console);
+        if (pipe2(pipefd, O_CLOEXEC) < 0) {
+                int e = errno;
+                (void)close(logfd);
+                return hoist_error_make(err, e, "pipe");
+        }
+
+        mid = fork();
+        if (mid < 0) {
+                int e = errno;
+                (void)close(logfd);
+                (void)close(pipefd[0]);
+                (void)close(pipefd[1]);
+                return hoist_error_make(err, e, "fork");
+        }
+        if (mid == 0) {
+                /* Only async-signal-safe calls from here on. */
+                pid_t pid;
+                int nullfd;
+
+                (void)setsid();
+                pid = fork();
+                if (pid != 0) {
+                        int msg[2] = {(int)pid, 0};
+                        (void)!write(pipefd[1], msg, sizeof msg);
+                        _exit(pid < 0 ? 1 : 0);
+                }
+                nullfd = open("/dev/null", O_RDONLY);
+                if (nullfd >= 0)
+                        (void)dup2(nullfd, STDIN_FILENO);
+                (void)dup2(logfd, STDOUT_FILENO);
+                (void)dup2(logfd, STDERR_FILENO);
+                if (chdir(req->state_dir) < 0)
+                        _exit(125);
+                execve(argv[0], argv, env);
+                int msg[2] = {-1, errno};
+                (void)!write(pipefd[1], msg, sizeof msg);
+                _exit(127);
+        }
+        (void)close(pipefd[1]);
+        (void)close(logfd);
+        while (waitpid(mid, &status, 0) < 0 && errno == EINTR)
+                ;
+
+        int msg[2] = {0, 0}, pid = 0;
+        ssize_t n;
+        while ((n = read(pipefd[0], msg, sizeof msg)) == (ssize_t)sizeof msg) {
+                if (msg[0] > 0)
+                        pid = msg[0];
+                else if (msg[0] == -1) {
+                        (void)close(pipefd[0]);
+                        return hoist_error_make(err, msg[1], "start '%s'", req->entrypoint);
+                }
+        }
+        (void)close(pipefd[0]);
+        if (pid <= 0)
+                return hoist_error_make(err, HOIST_ERR_PROVIDER, "start '%s': fork failed",
+                                        req->entrypoint);
+
+        _cleanup_free_ char *line =
+                xasprintf("%d %llu %d\n", pid, (unsigned long long)proc_start_time(pid), (int)mid);
+        if (fs_write_file_atomic(pidpath, line, strlen(line), 0600, err) < 0)
+                return -1;
+        *ret_ref = xasprintf("pid:%d", pid);
+        return 0;
+}
+
+/* Sends SIG to every process whose session is SID (the job's session). */
+static int kill_session(pid_t sid, int sig)
+{
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+        int n = 0;
+
+        if (d == NULL || sid <= 1)
+                return d ? (closedir(d), 0) : 0;
+        while ((de = readdir(d)) != NULL) {
+                char *end;
+                long pid = strtol(de->d_name, &end, 10);
+                if (*end != '\0' || pid <= 1)
+                        continue;
+                if (getsid((pid_t)pid) == sid && kill((pid_t)pid, sig) == 0)
+                        n++;
+        }
+        (void)closedir(d);
+        return n;
+}
+
+static int process_status(const char *state_dir, struct provider_status *ret)
+{
+        struct proc_id id;
+
+        ret->exit_code = -1;
+        if (read_pid_file(state_dir, &id) < 0) {
+                ret->state = JOB_FAILED;
+                ret->reason = xstrdup("the job's process never started (no pid file)");
+                return 0;
+        }
+        if (proc_alive(id.pid, id.start)) {
+                ret->state = JOB_RUNNING;
+                return 0;
+        }
+        ret->state = JOB_FAILED;
+        ret->reason = xasprintf("hoist-entrypoint (pid %d) exited without writing a result; "
+                                "see '%s/console.log'",
+                                (int)id.pid, state_dir);
+        return 0;
+}
+
+static int cancel_process(const char *state_dir, int64_t grace_s, struct hoist_error **err)
+{
+        struct proc_id id;
+
+        if (read_pid_file(state_dir, &id) < 0)
+                return 0; /* never started: nothing to stop */
+        if (!proc_alive(id.pid, id.start)) {
+                (void)kill_session(id.sid, SIGKILL); /* leftovers of a dead entrypoint */
+                return 0;
+        }
+        if (kill(id.pid, SIGTERM) < 0 && errno != ESRCH)
+                return hoist_error_errno(err, "signal pid %d", (int)id.pid);
+        /* The entrypoint forwards SIGTERM and SIGKILLs its command after the
+         * grace period itself; we wait a little longer, then make sure. */
+        struct timespec tick = {0, 50 * 1000 * 1000};
+        int64_t waited_ms = 0, limit_ms = (grace_s + 5) * 1000;
+        while (proc_alive(id.pid, id.start) && waited_ms < limit_ms) {
+                nanosleep(&tick, NULL);
+                waited_ms += 50;
+        }
+        if (proc_alive(id.pid, id.start))
+                log_debug("pid %d outlived its grace period; SIGKILL", (int)id.pid);
+        (void)kill_session(id.sid, SIGKILL);
+        return 0;
+}
+
+/* ---- the container runtime ---- */
+
+static char *container_name(const char *job_id)
+{
+        return xasprintf(CONTAINER_PREFIX "%s", job_id);
+}
+
+static int engine_run(char **argv, struct buf *out, struct hoist_error **err)
+{
+        _cleanup_buf_ struct buf errb = {0};
+        int status = 0;
+
+        if (proc_run(argv, out, &errb, &status, err) < 0)
+                return -1;
+        if (status != 0) {
+                while (errb.len > 0 && (errb.data[errb.len - 1] == '\n'))
+                        buf_truncate(&errb, errb.len - 1);
+                return hoist_error_make(err, HOIST_ERR_PROVIDER, "'%s %s' failed (exit %d): %s",
+                                        argv[0], argv[1], status,
+                                        errb.len ? errb.data : "no output");
+        }
+        return 0;
+}
+
+struct argv_builder {
+        char **v;
+        size_t n;
+};
+
+static void argv_add(struct argv_builder *a, const char *s)
+{
+        a->v = xreallocarray(a->v, a->n + 2, sizeof *a->v);
+        a->v[a->n++] = xstrdup(s);
+        a->v[a->n] = NULL;
+}
+
+static int submit_container(const struct provider_submit *req, const char *engine, char **ret_ref,
+                            struct hoist_error **err)
+{
+        _cleanup_free_ char *name = container_name(req->job_id);
+        _cleanup_strv_ char **argv = NULL;
+        struct argv_builder a = {0};
+        char buf[64];
+        _cleanup_buf_ struct buf out = {0};
+
+        if (req->image == NULL)
+                return hoist_error_make(err, HOIST_ERR_INPUT,
+                                        "the job has no image to run in a container (set 'image:' "
+                                        "in job.yaml, or 'runtime: process')");
+        /* A resumed job reuses the name; the previous attempt's container is done. */
+        {
+                char *rm[] = {(char *)engine, (char *)"rm", (char *)"-f", name, NULL};
+                int status;
+                (void)proc_run(rm, NULL, NULL, &status, NULL);
+        }
+        argv_add(&a, engine);
+        argv_add(&a, "run");
+        argv_add(&a, "-d");
+        argv_add(&a, "--name");
+        argv_add(&a, name);
+        argv_add(&a, "--label");
+        snprintf(buf, sizeof buf, "io.hoist.job=%s", req->job_id);
+        argv_add(&a, buf);
+        argv_add(&a, "-e");
+        _cleanup_free_ char *jenv = xasprintf("HOIST_JOB_URL=%s", req->job_url);
+        argv_add(&a, jenv);
+        argv_add(&a, "-e");
+        argv_add(&a, "HOIST_NODE=main");
+        if (req->storage_root != NULL) {
+                /* Same path inside as outside, so file:// URLs in job.json hold. */
+                _cleanup_free_ char *vol = xasprintf("%s:%s", req->storage_root, req->storage_root);
+                argv_add(&a, "-v");
+                argv_add(&a, vol);
+        }
+        if (req->bundle != NULL) {
+                /* The host's entrypoint bundle, so any image runs this hoist's entrypoint. */
+                _cleanup_free_ char *vol = xasprintf("%s:/opt/hoist:ro", req->bundle);
+                argv_add(&a, "-v");
+                argv_add(&a, vol);
+        }
+        if (req->spec->command != NULL) {
+                argv_add(&a, "--entrypoint");
+                argv_add(&a, "/opt/hoist/bin/hoist-entrypoint");
+        }
+        snprintf(buf, sizeof buf, "%lld",
+                 (long long)(req->spec->stop_grace_s > 0 ? req->spec->stop_grace_s + 10
+                                                         : JOBSPEC_DEFAULT_STOP_GRACE_S + 10));
+        argv_add(&a, "--stop-timeout");
+        argv_add(&a, buf);
+        argv_add(&a, req->image);
+        if (req->spec->command != NULL)
+                argv_add(&a, "train");
+        argv = a.v;
+        if (engine_run(argv, &out, err) < 0)
+                return hoist_error_wrap(err, "start container for '%s'", req->image);
+        *ret_ref = TAKE_PTR(name);
+        return 0;
+}
+
+static int container_status(const struct job_record *job, struct provider_status *ret,
+                            struct hoist_error **err)
+{
+        _cleanup_buf_ struct buf out = {0};
+        _cleanup_buf_ struct buf errb = {0};
+        char *argv[] = {job->runtime,       (char *)"inspect",
+                        (char *)"--format", (char *)"{{.State.Status}} {{.State.ExitCode}}",
+                        job->provider_ref,  NULL};
+        char state[32] = "";
+        int code = -1, status = 0;
+
+        if (proc_run(argv, &out, &errb, &status, err) < 0)
+                return -1;
+        ret->exit_code = -1;
+        if (status != 0) {
+                ret->state = JOB_FAILED;
+                ret->reason = xasprintf("container '%s' is gone", job->provider_ref);
+                return 0;
+        }
+        if (sscanf(out.data ? out.data : "", "%31s %d", state, &code) < 1)
+                return hoist_error_make(err, HOIST_ERR_PROVIDER,
+                                        "%s inspect: unexpected output '%s'", job->runtime,
+                                        out.data ? out.data : "");
+        if (strcmp(state, "running") == 0 || strcmp(state, "paused") == 0 ||
+            strcmp(state, "stopping") == 0) {
+                ret->state = JOB_RUNNING;
+        } else if (strcmp(state, "created") == 0 || strcmp(state, "configured") == 0 ||
+                   strcmp(state, "initialized") == 0) {
+                ret->state = JOB_STARTING;
+        } else {
+                ret->state = code == 0 ? JOB_SUCCEEDED : JOB_FAILED;
+                ret->exit_code = code;
+                ret->reason =
+                        xasprintf("container exited with code %d without writing a result", code);
+        }
+        return 0;
+}
+
+/* ---- the operations ---- */
+
+static int local_submit(const struct provider_submit *req, char **ret_runtime, char **ret_ref,
+                        struct hoist_error **err)
+{
+        const char *rt = req->runtime ? req->runtime : "auto";
+        const char *engine = NULL;
+
+        if (strcmp(rt, "process") != 0) {
+                engine = detect_engine();
+                if (engine == NULL && strcmp(rt, "container") == 0)
+                        return hoist_error_make(err, HOIST_ERR_PROVIDER,
+                                                "runtime 'container' needs podman or docker, and "
+                                                "neither is usable here (install podman, or set "
+                                                "'runtime: process')");
+                if (engine == NULL && req->spec->command == NULL)
+                        return hoist_error_make(err, HOIST_ERR_PROVIDER,
+                                                "no container engine (podman or docker) is usable "
+                                                "here, and the job has no 'command' to run as a "
+                                                "process (install podman, or give a command)");
+                if (engine != NULL && req->image == NULL)
+                        engine = NULL; /* nothing to run a container from */
+        }
+        if (engine == NULL) {
+                if (submit_process(req, ret_ref, err) < 0)
+                        return -1;
+                *ret_runtime = xstrdup("process");
+                return 0;
+        }
+        if (submit_container(req, engine, ret_ref, err) < 0)
+                return -1;
+        *ret_runtime = xstrdup(engine);
+        return 0;
+}
+
+static int local_status(const struct job_record *job, const char *state_dir,
+                        struct provider_status *ret, struct hoist_error **err)
+{
+        if (job->runtime == NULL || job->provider_ref == NULL) {
+                struct proc_id id;
+                /* hoist submit may have been killed after starting the
+                 * process but before recording it: its pid file tells. */
+                if (read_pid_file(state_dir, &id) == 0)
+                        return process_status(state_dir, ret);
+                ret->state = JOB_FAILED;
+                ret->exit_code = -1;
+                ret->reason = xstrdup("the job was never started (hoist submit was interrupted)");
+                return 0;
+        }
+        if (strcmp(job->runtime, "process") == 0)
+                return process_status(state_dir, ret);
+        return container_status(job, ret, err);
+}
+
+static int write_fd_all(int fd, const struct buf *b)
+{
+        return b->len ? fs_write_all(fd, b->data, b->len) : 0;
+}
+
+static int local_logs(const struct job_record *job, const char *state_dir, int follow, int fd,
+                      struct hoist_error **err)
+{
+        _cleanup_buf_ struct buf out = {0};
+
+        (void)follow;
+        if (job->runtime == NULL)
+                return 0;
+        if (strcmp(job->runtime, "process") == 0) {
+                _cleanup_free_ char *console = path_join(state_dir, "console.log");
+                _cleanup_free_ char *text = NULL;
+                size_t len = 0;
+                if (fs_read_file(console, &text, &len, NULL) == 0 && len > 0)
+                        return fs_write_all(fd, text, len) < 0 ? hoist_error_errno(err, "write")
+                                                               : 0;
+                return 0;
+        }
+        char *argv[] = {job->runtime, (char *)"logs", job->provider_ref, NULL};
+        int status;
+        if (proc_run(argv, &out, &out, &status, err) < 0)
+                return -1;
+        return write_fd_all(fd, &out) < 0 ? hoist_error_errno(err, "write") : 0;
+}
+
+static int local_cancel(const struct job_record *job, const char *state_dir, int64_t grace_s,
+                        struct hoist_error **err)
+{
+        if (job->runtime == NULL || job->provider_ref == NULL ||
+            strcmp(job->runtime, "process") == 0)
+                return cancel_process(state_dir, grace_s, err);
+
+        char t[32];
+        snprintf(t, sizeof t, "%lld", (long long)grace_s + 10);
+        char *argv[] = {job->runtime, (char *)"stop", (char *)"-t", t, job->provider_ref, NULL};
+        _cleanup_buf_ struct buf out = {0};
+        if (engine_run(argv, &out, err) < 0)
+                return hoist_error_wrap(err, "stop container '%s'", job->provider_ref);
+        return 0;
+}
+
+const struct provider_ops provider_local = {
+        .name = "local",
+        .validate = local_validate,
+        .submit = local_submit,
+        .status = local_status,
+        .logs = local_logs,
+        .cancel = local_cancel,
+};

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cleanup.h"
+#include "cli.h"
+#include "home.h"
+#include "jobspec.h"
+#include "providers/provider.h"
+#include "reconcile.h"
+#include "store.h"
+
+static const char usage[] =
+        "usage: hoist cancel [-t SECONDS] JOB\n"
+        "\n"
+        "Stops a job: SIGTERM to its command (which may write a final checkpoint),\n"
+        "then SIGKILL once the grace period is over.\n"
+        "\n"
+        "  -t, --grace SECONDS   grace period (default: the job's stop_grace, else 120)\n"
+        "  -h, --help            show this help\n";
+
+int cmd_cancel(int argc, char **argv, struct hoist_error **err)
+{
+        static const struct option opts[] = {
+                {"grace", required_argument, NULL, 't'},
+                {"help", no_argument, NULL, 'h'},
+                {NULL, 0, NULL, 0},
+        };
+        _cleanup_home_ struct hoist_home *home = NULL;
+        _cleanup_store_ struct store *st = NULL;
+        _cleanup_job_record_ struct job_record *job = NULL;
+        long arg_grace = -1;
+        char *end;
+        int c;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "+t:h", opts, NULL)) != -1) {
+                switch (c) {
+                case 't':
+                        arg_grace = strtol(optarg, &end, 10);
+                        if (*optarg == '\0' || *end != '\0' || arg_grace < 0 || arg_grace > 86400)
+                                return cli_usage_error(err, "cancel",
+                                                       "--grace needs seconds (0-86400), not '%s'",
+                                                       optarg);
+                        break;
+                case 'h':
+                        fputs(usage, stdout);
+                        return EXIT_OK;
+                default:
+                        return cli_usage_error(err, "cancel", "unknown option");
+                }
+        }
+        if (optind != argc - 1)
+                return cli_usage_error(err, "cancel", "expected one JOB");
+        if (home_open(&home, err) < 0 || home_open_store(home, &st, err) < 0 ||
+            store_get_job(st, argv[optind], &job, err) < 0 ||
+            reconcile_job(home, st, &job, err) < 0)
+                return -1;
+        if (job_state_terminal(job->state)) {
+                printf("job %s already %s\n", job->id, job_state_name(job->state));
+                return EXIT_OK;
+        }
+        const struct provider_ops *prov = provider_find(job->provider);
+        if (prov == NULL)
+                return hoist_error_make(err, HOIST_ERR_PROVIDER, "job %s: unknown provider '%s'",
+                                        job->id, job->provider);
+        _cleanup_free_ char *state_dir = home_job_run_dir(home, job->id);
+        if (prov->cancel(job, state_dir, arg_grace >= 0 ? arg_grace : JOBSPEC_DEFAULT_STOP_GRACE_S,
+                         err) < 0)
+                return hoist_error_wrap(err, "cancel %s", job->id);
+        /* The entrypoint records how the command ended; cancel is the reason. */
+        if (reconcile_job(home, st, &job, err) < 0)
+                return -1;
+        if (!job_state_terminal(job->state) || job->state == JOB_FAILED) {
+                if (store_finish(st, job->id, JOB_CANCELED, job->exit_code, "canceled by the user",
+                                 err) < 0 &&
+                    (*err)->code != HOIST_ERR_STATE)
+                        return -1;
+                hoist_error_release(err);
+        }
+        printf("canceled job %s\n", job->id);
+        return EXIT_OK;
+}

@@ -1,0 +1,65 @@
+/* SPDX-License-Identifier: MIT */
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+
+#include "cleanup.h"
+#include "cli.h"
+#include "home.h"
+#include "jobview.h"
+#include "reconcile.h"
+#include "store.h"
+
+static const char usage[] = "usage: hoist status [-o table|json] JOB\n"
+                            "\n"
+                            "Shows a job's state, exit code, reason and every state change.\n"
+                            "JOB is an id, a unique id prefix, or a job name (its newest run).\n"
+                            "\n"
+                            "  -o, --output FMT   table (default) or json\n"
+                            "  -h, --help         show this help\n";
+
+int cmd_status(int argc, char **argv, struct hoist_error **err)
+{
+        static const struct option opts[] = {
+                {"output", required_argument, NULL, 'o'},
+                {"help", no_argument, NULL, 'h'},
+                {NULL, 0, NULL, 0},
+        };
+        _cleanup_home_ struct hoist_home *home = NULL;
+        _cleanup_store_ struct store *st = NULL;
+        _cleanup_job_record_ struct job_record *job = NULL;
+        struct job_transition *t = NULL;
+        size_t n = 0;
+        int arg_json = 0, c;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'o':
+                        arg_json = cli_parse_output("status", optarg, err);
+                        if (arg_json < 0)
+                                return -1;
+                        break;
+                case 'h':
+                        fputs(usage, stdout);
+                        return EXIT_OK;
+                default:
+                        return cli_usage_error(err, "status", "unknown option");
+                }
+        }
+        if (optind != argc - 1)
+                return cli_usage_error(err, "status", "expected one JOB");
+        if (home_open(&home, err) < 0 || home_open_store(home, &st, err) < 0 ||
+            store_get_job(st, argv[optind], &job, err) < 0 ||
+            reconcile_job(home, st, &job, err) < 0 ||
+            store_list_transitions(st, job->id, &t, &n, err) < 0)
+                return -1;
+        if (arg_json) {
+                json_auto_t *o = jobview_json(job, t, n);
+                jobview_print_json(o);
+        } else {
+                jobview_print_status(job, t, n);
+        }
+        job_transitions_free(t, n);
+        return EXIT_OK;
+}

@@ -1,0 +1,297 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hoist submit: job.yaml -> packaged inputs -> job.json -> job store ->
+ * provider.  The order is what makes a SIGKILL at any point harmless: the
+ * job row is written, in one transaction, only after everything it points
+ * to is in storage; the provider is called only after the row exists, and
+ * a row whose provider never started is reconciled to failed.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "cli.h"
+#include "follow.h"
+#include "fsutil.h"
+#include "home.h"
+#include "jobfile.h"
+#include "jobspec.h"
+#include "log.h"
+#include "package.h"
+#include "providers/provider.h"
+#include "reconcile.h"
+#include "storage.h"
+#include "store.h"
+#include "xalloc.h"
+
+static const char usage[] =
+        "usage: hoist submit [OPTIONS] JOB.yaml\n"
+        "       hoist submit [OPTIONS] --resume JOB\n"
+        "\n"
+        "Packages the job's inputs, stores its job.json and starts it on its provider.\n"
+        "Unchanged inputs are not uploaded again.\n"
+        "\n"
+        "  -f, --follow        stream the job's log until it ends; exit 0 if it\n"
+        "                      succeeded, 6 if it failed, 7 if it was canceled\n"
+        "      --resume JOB    start a new attempt of JOB from its last checkpoint\n"
+        "      --runtime RT    override job.yaml's runtime: auto, container, process\n"
+        "  -q, --quiet         print only the job id\n"
+        "  -h, --help          show this help\n";
+
+static char *strv_dup(char *const *v)
+{
+        size_t n = 0;
+        char **r;
+
+        if (v == NULL)
+                return NULL;
+        while (v[n] != NULL)
+                n++;
+        r = xcalloc(n + 1, sizeof *r);
+        for (size_t i = 0; i < n; i++)
+                r[i] = xstrdup(v[i]);
+        return (char *)r;
+}
+
+/* Fills the job.json for a new job from job.yaml. */
+static struct jobspec *spec_from_jobfile(const struct jobfile *jf, const char *id,
+                                         const char *storage_url)
+{
+        struct jobspec *spec = jobspec_new();
+
+        spec->version = xstrdup(JOBSPEC_VERSION);
+        spec->id = xstrdup(id);
+        spec->name = xstrdup(jf->name);
+        spec->image = xstrdup(jf->image);
+        spec->command = (char **)strv_dup(jf->command);
+        spec->workdir = xstrdup(jf->workdir);
+        for (size_t i = 0; i < jf->n_env; i++)
+                jobspec_kv_add(&spec->env, &spec->n_env, jf->env[i].key, jf->env[i].value);
+        for (size_t i = 0; i < jf->n_hyperparameters; i++)
+                jobspec_kv_add(&spec->hyperparameters, &spec->n_hyperparameters,
+                               jf->hyperparameters[i].key, jf->hyperparameters[i].value);
+        spec->storage.endpoint = xstrdup(storage_url);
+        spec->storage.prefix = xstrdup("");
+        spec->checkpoint_prefix = xasprintf("jobs/%s/checkpoints/", id);
+        spec->checkpoint_interval_s = jf->checkpoint_interval_s;
+        spec->output_prefix = xasprintf("jobs/%s/output/", id);
+        spec->log_prefix = xasprintf("jobs/%s/logs/", id);
+        spec->max_runtime_s = jf->max_runtime_s;
+        spec->stop_grace_s = jf->stop_grace_s;
+        spec->nodes = 1;
+        spec->attempt = 1;
+        return spec;
+}
+
+static int write_spec(struct storage *sto, const struct jobspec *spec, char **ret_key,
+                      struct hoist_error **err)
+{
+        _cleanup_free_ char *json = jobspec_to_json(spec);
+        _cleanup_free_ char *key = xasprintf("jobs/%s/job.json", spec->id);
+
+        if (storage_put_bytes(sto, key, json, strlen(json), err) < 0)
+                return -1;
+        *ret_key = TAKE_PTR(key);
+        return 0;
+}
+
+/* Hands the job to its provider and records how to find it again. */
+static int start_job(const struct hoist_home *home, struct store *st, struct storage *sto,
+                     const struct jobspec *spec, const char *provider_name, const char *runtime,
+                     const char *spec_key, struct hoist_error **err)
+{
+        const struct provider_ops *prov = provider_find(provider_name);
+        _cleanup_free_ char *state_dir = home_job_run_dir(home, spec->id);
+        _cleanup_free_ char *spec_path = storage_local_path(sto, spec_key);
+        _cleanup_free_ char *job_url = xasprintf("file://%s", spec_path);
+        _cleanup_free_ char *root = storage_local_path(sto, "");
+        _cleanup_free_ char *entrypoint = home_find_entrypoint(home);
+        _cleanup_free_ char *bundle = home_find_bundle(home);
+        _cleanup_free_ char *rt = NULL, *ref = NULL;
+        struct provider_submit req = {
+                .spec = spec,
+                .job_id = spec->id,
+                .job_url = job_url,
+                .storage_root = root,
+                .image = spec->image,
+                .runtime = runtime,
+                .state_dir = state_dir,
+                .entrypoint = entrypoint,
+                .bundle = bundle,
+        };
+        size_t rl = strlen(root);
+
+        while (rl > 1 && root[rl - 1] == '/')
+                root[--rl] = '\0';
+        if (prov->submit(&req, &rt, &ref, err) < 0) {
+                struct hoist_error *e2 = NULL;
+                if (store_finish(st, spec->id, JOB_FAILED, -1, (*err)->msg, &e2) < 0)
+                        hoist_error_free(e2);
+                return hoist_error_wrap(err, "job %s: provider '%s'", spec->id, prov->name);
+        }
+        if (store_set_provider_ref(st, spec->id, rt, ref, err) < 0 ||
+            store_transition(st, spec->id, JOB_STARTING, NULL, err) < 0)
+                return -1;
+        return 0;
+}
+
+static int submit_new(const struct hoist_home *home, struct store *st, const char *path,
+                      const char *runtime_override, int quiet, char **ret_id,
+                      struct hoist_error **err)
+{
+        _cleanup_jobfile_ struct jobfile *jf = NULL;
+        _cleanup_jobspec_ struct jobspec *spec = NULL;
+        _cleanup_storage_ struct storage *sto = NULL;
+        _cleanup_free_ char *id = store_new_job_id();
+        _cleanup_free_ char *spec_key = NULL;
+        struct package_stats stats = {0};
+        const char *storage_url;
+        char b1[32], b2[32];
+
+        if (jobfile_load(path, &jf, err) < 0)
+                return -1;
+        const char *provider_name = jf->provider ? jf->provider : "local";
+        if (provider_find(provider_name) == NULL)
+                return hoist_error_make(err, HOIST_ERR_INPUT,
+                                        "'%s': unknown provider '%s' (this build has: local)", path,
+                                        provider_name);
+        storage_url = jf->storage ? jf->storage : home->storage_url;
+        if (storage_open(storage_url, &sto, err) < 0)
+                return -1;
+        spec = spec_from_jobfile(jf, id, storage_url);
+        if (package_inputs(jf, sto, home->tmp_dir, spec, &stats, err) < 0)
+                return -1;
+        if (!quiet && jf->n_inputs > 0)
+                log_info("inputs: %zu uploaded (%s), %zu unchanged (%s, 0 bytes sent)",
+                         stats.blobs_uploaded,
+                         cli_format_bytes(stats.bytes_uploaded, b1, sizeof b1),
+                         stats.blobs_unchanged,
+                         cli_format_bytes(stats.bytes_unchanged, b2, sizeof b2));
+        if (jobspec_validate(spec, err) < 0 || write_spec(sto, spec, &spec_key, err) < 0)
+                return hoist_error_wrap(err, "job %s", id);
+
+        const char *runtime =
+                runtime_override ? runtime_override : jobfile_runtime_name(jf->runtime);
+        struct job_record rec = {
+                .id = id,
+                .name = jf->name,
+                .provider = (char *)provider_name,
+                .runtime = NULL,
+                .provider_ref = NULL,
+                .storage_url = (char *)storage_url,
+                .spec_key = spec_key,
+                .state = JOB_SUBMITTED,
+                .exit_code = -1,
+                .attempt = 1,
+                .created_at_ms = cli_now_ms(),
+                .updated_at_ms = cli_now_ms(),
+        };
+        if (store_insert_job(st, &rec, err) < 0)
+                return -1;
+        if (start_job(home, st, sto, spec, provider_name, runtime, spec_key, err) < 0)
+                return -1;
+        *ret_id = TAKE_PTR(id);
+        return 0;
+}
+
+static int submit_resume(const struct hoist_home *home, struct store *st, const char *which,
+                         const char *runtime_override, char **ret_id, struct hoist_error **err)
+{
+        _cleanup_job_record_ struct job_record *job = NULL;
+        _cleanup_jobspec_ struct jobspec *spec = NULL;
+        _cleanup_storage_ struct storage *sto = NULL;
+        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ char *spec_key = NULL;
+        size_t len = 0;
+
+        if (store_get_job(st, which, &job, err) < 0)
+                return -1;
+        if (reconcile_job(home, st, &job, err) < 0)
+                return -1;
+        if (!job_state_terminal(job->state) && job->state != JOB_INTERRUPTED)
+                return hoist_error_make(err, HOIST_ERR_STATE,
+                                        "job %s is %s; only a finished or interrupted job can be "
+                                        "resumed (cancel it first)",
+                                        job->id, job_state_name(job->state));
+        if (storage_open(job->storage_url, &sto, err) < 0 ||
+            storage_get_bytes(sto, job->spec_key, &text, &len, err) < 0 ||
+            jobspec_parse(text, len, job->spec_key, &spec, err) < 0)
+                return hoist_error_wrap(err, "resume %s", job->id);
+        spec->attempt = job->attempt + 1;
+        if (write_spec(sto, spec, &spec_key, err) < 0 || store_new_attempt(st, job->id, err) < 0)
+                return hoist_error_wrap(err, "resume %s", job->id);
+        const char *runtime = runtime_override ? runtime_override : "auto";
+        if (job->runtime != NULL && runtime_override == NULL)
+                runtime = strcmp(job->runtime, "process") == 0 ? "process" : "container";
+        if (start_job(home, st, sto, spec, job->provider, runtime, spec_key, err) < 0)
+                return -1;
+        *ret_id = xstrdup(job->id);
+        return 0;
+}
+
+int cmd_submit(int argc, char **argv, struct hoist_error **err)
+{
+        static const struct option opts[] = {
+                {"follow", no_argument, NULL, 'f'},        {"resume", required_argument, NULL, 'R'},
+                {"runtime", required_argument, NULL, 'r'}, {"quiet", no_argument, NULL, 'q'},
+                {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+        };
+        _cleanup_home_ struct hoist_home *home = NULL;
+        _cleanup_store_ struct store *st = NULL;
+        _cleanup_free_ char *id = NULL;
+        const char *arg_resume = NULL, *arg_runtime = NULL;
+        int arg_follow = 0, arg_quiet = 0, c;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "+fqh", opts, NULL)) != -1) {
+                switch (c) {
+                case 'f':
+                        arg_follow = 1;
+                        break;
+                case 'R':
+                        arg_resume = optarg;
+                        break;
+                case 'r':
+                        arg_runtime = optarg;
+                        break;
+                case 'q':
+                        arg_quiet = 1;
+                        break;
+                case 'h':
+                        fputs(usage, stdout);
+                        return EXIT_OK;
+                default:
+                        return cli_usage_error(err, "submit", "unknown option");
+                }
+        }
+        if (arg_runtime != NULL && strcmp(arg_runtime, "auto") != 0 &&
+            strcmp(arg_runtime, "container") != 0 && strcmp(arg_runtime, "process") != 0)
+                return cli_usage_error(err, "submit",
+                                       "--runtime must be auto, container or process, not '%s'",
+                                       arg_runtime);
+        if (arg_resume == NULL && optind != argc - 1)
+                return cli_usage_error(err, "submit", "expected one JOB.yaml");
+        if (arg_resume != NULL && optind != argc)
+                return cli_usage_error(err, "submit", "--resume takes no JOB.yaml");
+
+        if (home_open(&home, err) < 0 || home_open_store(home, &st, err) < 0)
+                return -1;
+        if (arg_resume != NULL) {
+                if (submit_resume(home, st, arg_resume, arg_runtime, &id, err) < 0)
+                        return -1;
+        } else if (submit_new(home, st, argv[optind], arg_runtime, arg_quiet, &id, err) < 0) {
+                return -1;
+        }
+        if (arg_quiet)
+                printf("%s\n", id);
+        else
+                printf("submitted job %s\n", id);
+        fflush(stdout);
+        if (!arg_follow)
+                return EXIT_OK;
+        return follow_job(home, st, id, STDOUT_FILENO, 1, err);
+}

@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+#include "follow.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "cli.h"
+#include "fsutil.h"
+#include "log.h"
+#include "providers/provider.h"
+#include "reconcile.h"
+#include "storage.h"
+#include "xalloc.h"
+
+#define POLL_MS 200
+
+int follow_exit_code(enum job_state s)
+{
+        switch (s) {
+        case JOB_SUCCEEDED:
+                return EXIT_OK;
+        case JOB_CANCELED:
+                return EXIT_JOB_CANCELED;
+        default:
+                return EXIT_JOB_FAILED;
+        }
+}
+
+/* Copies what LOGFD holds past *OFF to FD.  Returns bytes copied or -1. */
+static ssize_t pump(int logfd, off_t *off, int fd)
+{
+        char chunk[65536];
+        ssize_t total = 0;
+
+        for (;;) {
+                ssize_t n = pread(logfd, chunk, sizeof chunk, *off);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return n < 0 ? -1 : total;
+                if (fs_write_all(fd, chunk, (size_t)n) < 0)
+                        return -1;
+                *off += n;
+                total += n;
+        }
+}
+
+static void sleep_ms(long ms)
+{
+        struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+
+        nanosleep(&ts, NULL);
+}
+
+static void report_end(const struct job_record *job, const struct hoist_home *home)
+{
+        char d[32];
+
+        (void)home;
+        if (job->state == JOB_SUCCEEDED) {
+                _cleanup_storage_ struct storage *sto = NULL;
+                _cleanup_free_ char *key = xasprintf("jobs/%s/output/", job->id);
+                _cleanup_free_ char *path = NULL;
+                if (storage_open(job->storage_url, &sto, NULL) == 0)
+                        path = storage_local_path(sto, key);
+                log_info("job %s succeeded in %s; outputs in %s", job->id,
+                         cli_format_duration(job->updated_at_ms - job->created_at_ms, d, sizeof d),
+                         path ? path : "(remote storage)");
+        } else {
+                log_info("job %s %s (exit code %d): %s", job->id, job_state_name(job->state),
+                         job->exit_code, job->reason ? job->reason : "no reason recorded");
+        }
+}
+
+int follow_job(const struct hoist_home *home, struct store *st, const char *id, int fd, int follow,
+               struct hoist_error **err)
+{
+        _cleanup_job_record_ struct job_record *job = NULL;
+        _cleanup_storage_ struct storage *sto = NULL;
+        _cleanup_free_ char *key = NULL, *path = NULL;
+        _cleanup_close_ int logfd = -1;
+        off_t off = 0;
+        int shown = 0;
+
+        /* A reader that goes away (| head) is a normal end, not a crash. */
+        signal(SIGPIPE, SIG_IGN);
+        if (store_get_job(st, id, &job, err) < 0 || reconcile_job(home, st, &job, err) < 0)
+                return -1;
+        if (storage_open(job->storage_url, &sto, err) < 0)
+                return -1;
+        key = reconcile_log_key(job->id, "main");
+        path = storage_local_path(sto, key);
+        for (;;) {
+                if (logfd < 0)
+                        logfd = open(path, O_RDONLY | O_CLOEXEC);
+                if (logfd >= 0) {
+                        ssize_t n = pump(logfd, &off, fd);
+                        if (n < 0)
+                                return errno == EPIPE ? EXIT_OK
+                                                      : hoist_error_errno(err, "write log");
+                        shown |= n > 0;
+                }
+                int done = job_state_terminal(job->state) || job->state == JOB_INTERRUPTED;
+                if (!follow || done) {
+                        if (logfd >= 0 && pump(logfd, &off, fd) > 0)
+                                shown = 1;
+                        break;
+                }
+                sleep_ms(POLL_MS);
+                if (reconcile_job(home, st, &job, err) < 0)
+                        return -1;
+        }
+        if (!shown && (job_state_terminal(job->state) || job->state == JOB_INTERRUPTED)) {
+                /* No log in storage: the entrypoint never got that far; the
+                 * engine's own console output says why. */
+                const struct provider_ops *prov = provider_find(job->provider);
+                _cleanup_free_ char *state_dir = home_job_run_dir(home, job->id);
+                if (prov != NULL && prov->logs(job, state_dir, 0, fd, err) < 0)
+                        return -1;
+        }
+        if (!follow)
+                return EXIT_OK;
+        report_end(job, home);
+        return follow_exit_code(job->state);
+}

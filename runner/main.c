@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hoist: the command table and dispatcher.  Each verb lives in
+ * runner/cmd_<verb>.c; this file turns their errors into output and exit
+ * codes, and nothing else.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "error.h"
+#include "log.h"
+
+struct command {
+        const char *name;
+        cli_command_fn fn;
+        const char *summary;
+};
+
+static const struct command commands[] = {
+        {"submit", cmd_submit, "package a job's inputs and start it (or --resume one)"},
+        {"list", cmd_list, "list jobs, newest first"},
+        {"status", cmd_status, "show a job's state and history"},
+        {"logs", cmd_logs, "print (-f: follow) a job's log"},
+        {"cancel", cmd_cancel, "stop a job: SIGTERM, then SIGKILL after the grace period"},
+        {"results", cmd_results, "copy a job's outputs to a local directory"},
+        {"version", cmd_version, "print the version"},
+        {"help", NULL, "show this help"},
+};
+
+static void print_help(FILE *f)
+{
+        fputs("usage: hoist [-v|-vv] COMMAND [ARGS...]\n"
+              "\n"
+              "Runs training jobs in containers: on this machine, and (in later versions)\n"
+              "on Slurm, Kubernetes, SageMaker and Replicate.\n"
+              "\n"
+              "Commands:\n",
+              f);
+        for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+                fprintf(f, "  %-9s %s\n", commands[i].name, commands[i].summary);
+        fputs("\n"
+              "Run 'hoist COMMAND --help' for a command's options.\n"
+              "\n"
+              "Environment:\n"
+              "  HOIST_HOME              state directory (default ~/.hoist): job store\n"
+              "                          hoist.db, storage/, run/\n"
+              "  HOIST_LOG               error, warn, info (default) or debug\n"
+              "  HOIST_CONTAINER_ENGINE  podman, docker or none (default: podman if\n"
+              "                          installed, else docker if its daemon answers)\n"
+              "  CONTAINERS_CONF         podman's configuration (see containers.conf)\n"
+              "\n"
+              "Exit codes:\n"
+              "  0  success\n"
+              "  1  an error not listed below\n"
+              "  2  bad command line\n"
+              "  3  invalid input: job.yaml or another file you wrote\n"
+              "  4  no such job or file\n"
+              "  5  the provider or container engine failed\n"
+              "  6  (--follow) the job ran and failed\n"
+              "  7  (--follow) the job was canceled\n",
+              f);
+}
+
+int main(int argc, char **argv)
+{
+        struct hoist_error *err = NULL;
+        int i = 1, rc;
+
+        log_set_program("hoist");
+        log_init_from_env();
+        for (; i < argc && argv[i][0] == '-'; i++) {
+                if (strcmp(argv[i], "-v") == 0) {
+                        log_set_level(LOG_LEVEL_DEBUG);
+                } else if (strcmp(argv[i], "-vv") == 0) {
+                        log_set_level(LOG_LEVEL_DEBUG);
+                } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+                        print_help(stdout);
+                        return EXIT_OK;
+                } else if (strcmp(argv[i], "--version") == 0) {
+                        return cmd_version(1, argv, &err);
+                } else {
+                        fprintf(stderr, "hoist: unknown option '%s' (see 'hoist help')\n", argv[i]);
+                        return EXIT_USAGE;
+                }
+        }
+        if (i >= argc) {
+                print_help(stderr);
+                return EXIT_USAGE;
+        }
+        if (strcmp(argv[i], "help") == 0) {
+                print_help(stdout);
+                return EXIT_OK;
+        }
+        for (size_t c = 0; c < sizeof commands / sizeof commands[0]; c++) {
+                if (commands[c].fn == NULL || strcmp(commands[c].name, argv[i]) != 0)
+                        continue;
+                rc = commands[c].fn(argc - i, argv + i, &err);
+                if (rc < 0) {
+                        log_error("%s", err ? err->msg : "unknown error");
+                        rc = cli_exit_code(err);
+                        hoist_error_free(err);
+                }
+                return rc;
+        }
+        fprintf(stderr, "hoist: unknown command '%s' (see 'hoist help')\n", argv[i]);
+        return EXIT_USAGE;
+}

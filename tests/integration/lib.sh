@@ -1,0 +1,85 @@
+# Sourced by tests/integration/test_*.sh.  Each test is a shell function run
+# in a subshell with `set -e`; `t_run NAME FUNC` prints "ok - NAME" or
+# "not ok - NAME", and `t_finish` prints "N passed, N failed" and exits
+# non-zero on any failure.  Temporary files live under $T_TMP, removed on exit.
+set -uo pipefail
+
+T_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+HOIST_BIN=${HOIST_BIN:-$T_ROOT/bin}
+HOIST_BUILD=${HOIST_BUILD:-$T_ROOT/build}
+export CONTAINERS_CONF=${CONTAINERS_CONF:-$T_ROOT/containers.conf}
+T_PASSED=0
+T_FAILED=0
+T_TMP=$(mktemp -d /tmp/hoist-it.XXXXXX)
+T_CLEANUPS=()
+
+t_cleanup() {
+        local i
+        for ((i = ${#T_CLEANUPS[@]} - 1; i >= 0; i--)); do eval "${T_CLEANUPS[i]}" || true; done
+        rm -rf "$T_TMP"
+}
+trap t_cleanup EXIT
+t_defer() { T_CLEANUPS+=("$1"); }
+
+# hoist and hoist-entrypoint, under valgrind when HOIST_VALGRIND=1.
+VALGRIND_ARGS=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect
+        --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --trace-children=no)
+hoist() {
+        if [ "${HOIST_VALGRIND:-0}" = 1 ]; then
+                "${VALGRIND_ARGS[@]}" --log-file="$T_TMP/valgrind-hoist-%p.log" "$HOIST_BIN/hoist" "$@"
+        else
+                "$HOIST_BIN/hoist" "$@"
+        fi
+}
+
+t_run() { # NAME FUNC
+        local name=$1 fn=$2 rc
+        ( set -e; "$fn" ) >"$T_TMP/out.$fn" 2>&1
+        rc=$?
+        if [ $rc -eq 0 ]; then
+                echo "ok - $name"
+                T_PASSED=$((T_PASSED + 1))
+        else
+                echo "not ok - $name (exit $rc)"
+                sed 's/^/    # /' "$T_TMP/out.$fn" | tail -40
+                T_FAILED=$((T_FAILED + 1))
+        fi
+}
+
+t_finish() {
+        if [ "${HOIST_VALGRIND:-0}" = 1 ]; then
+                local bad
+                bad=$(find "$T_TMP" -name 'valgrind-*.log' -size +0 2>/dev/null)
+                if [ -n "$bad" ]; then
+                        echo "not ok - valgrind reports"; cat $bad | head -60
+                        T_FAILED=$((T_FAILED + 1))
+                fi
+        fi
+        echo "$T_PASSED passed, $T_FAILED failed"
+        [ "$T_FAILED" -eq 0 ]
+}
+
+# Fails the current test with a message.
+fail() { echo "FAIL: $*" >&2; return 1; }
+
+# wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds.
+wait_for() {
+        local limit=$1 i=0
+        shift
+        while ! "$@" >/dev/null 2>&1; do
+                i=$((i + 1))
+                [ $i -lt $((limit * 10)) ] || { echo "timed out after ${limit}s: $*" >&2; return 1; }
+                sleep 0.1
+        done
+}
+
+# A fresh HOIST_HOME for one test.
+new_home() {
+        HOIST_HOME=$(mktemp -d "$T_TMP/home.XXXXXX")
+        export HOIST_HOME
+}
+
+# job_field ID FIELD: a field of `hoist status -o json`.
+job_field() {
+        hoist status -o json "$1" | python3 -c "import json,sys; v=json.load(sys.stdin)['$2']; print('' if v is None else v)"
+}

@@ -1,0 +1,212 @@
+#!/usr/bin/env bash
+# The local provider's process runtime, end to end through the hoist CLI:
+# the quickstart job, logs, results, cancel, resume after a killed run,
+# unchanged inputs, malformed job.yaml, and SIGKILL of `hoist submit`.
+. "$(dirname "$0")/lib.sh"
+
+QS=$T_ROOT/examples/quickstart
+export HOIST_CONTAINER_ENGINE=none
+
+# job.yaml for the quickstart trainer as a host process, in DIR, with STEPS.
+write_qs_job() { # DIR NAME STEPS [EXTRA-YAML]
+        mkdir -p "$1"
+        cp -r "$QS/data" "$1/data"
+        cat >"$1/job.yaml" <<YAML
+name: $2
+runtime: process
+command: ["hoist-quickstart", "train"]
+inputs:
+  train: data/
+hyperparameters:
+  steps: $3
+  lr: 0.05
+  hidden: 16
+  seed: 7
+  checkpoint_every: 100
+limits:
+  stop_grace: 5s
+${4:-}
+YAML
+}
+
+job_id_of() { sed -n 's/^submitted job \(j-[0-9a-f]*\)$/\1/p' "$1"; }
+model_of() { echo "$HOIST_HOME/storage/jobs/$1/output/model/model.bin"; }
+
+t_quickstart() {
+        new_home
+        write_qs_job "$T_TMP/qs" quickstart 1500
+        hoist submit --follow "$T_TMP/qs/job.yaml" >"$T_TMP/qs.out" 2>"$T_TMP/qs.err" ||
+                { cat "$T_TMP/qs.out" "$T_TMP/qs.err"; fail "submit --follow failed"; }
+        id=$(job_id_of "$T_TMP/qs.out")
+        [ -n "$id" ] || fail "no job id in output"
+        grep -q '"loss"' "$T_TMP/qs.out" || fail "no loss lines streamed"
+        grep -q "succeeded" "$T_TMP/qs.err" || fail "no success line"
+        [ "$(job_field "$id" state)" = succeeded ] || fail "state is not succeeded"
+        [ "$(job_field "$id" exit_code)" = 0 ] || fail "exit code is not 0"
+        [ -s "$(model_of "$id")" ] || fail "no model.bin in storage"
+        hoist logs "$id" | grep -q '"step"' || fail "hoist logs lacks the training log"
+        hoist results "$id" "$T_TMP/res" >/dev/null
+        cmp "$(model_of "$id")" "$T_TMP/res/model/model.bin" || fail "results copy differs"
+        hoist list | grep -q "$id.*quickstart.*succeeded.*process" || fail "list lacks the job"
+        hoist list -o json | python3 -c "import json,sys; j=json.load(sys.stdin); assert j[0]['id']=='$id' and j[0]['state']=='succeeded'"
+        # history: every transition recorded with a time, ending in succeeded
+        hoist status -o json "$id" | python3 -c "
+import json,sys
+j=json.load(sys.stdin); t=[x['to'] for x in j['transitions']]
+assert t[0]=='submitted' and t[-1]=='succeeded', t
+assert all(x['at_ms']>0 for x in j['transitions'])"
+}
+
+t_unchanged_inputs_upload_nothing() {
+        new_home
+        write_qs_job "$T_TMP/u" unchanged 50
+        hoist submit "$T_TMP/u/job.yaml" >/dev/null 2>"$T_TMP/u1.err"
+        grep -q "1 uploaded" "$T_TMP/u1.err" || { cat "$T_TMP/u1.err"; fail "first submit did not upload"; }
+        hoist submit "$T_TMP/u/job.yaml" >/dev/null 2>"$T_TMP/u2.err"
+        grep -q "0 uploaded (0 B), 1 unchanged" "$T_TMP/u2.err" || { cat "$T_TMP/u2.err"; fail "second submit uploaded again"; }
+        [ "$(ls "$HOIST_HOME/storage/blobs/sha256" | wc -l)" = 1 ] || fail "more than one blob"
+}
+
+t_cancel_running_job() {
+        new_home
+        mkdir -p "$T_TMP/c"
+        cat >"$T_TMP/c/job.yaml" <<'YAML'
+name: sleeper
+runtime: process
+command: ["sh", "-c", "echo started; sleep 300 & wait"]
+limits:
+  stop_grace: 2s
+YAML
+        id=$(hoist submit -q "$T_TMP/c/job.yaml")
+        wait_for 20 grep -q started "$HOIST_HOME/storage/jobs/$id/logs/main.log"
+        [ "$(job_field "$id" state)" = running ] || fail "not running"
+        pid=$(cut -d' ' -f1 "$HOIST_HOME/run/$id/pid")
+        sid=$(cut -d' ' -f3 "$HOIST_HOME/run/$id/pid")
+        hoist cancel -t 2 "$id" | grep -q "canceled job $id"
+        [ "$(job_field "$id" state)" = canceled ] || fail "state is not canceled"
+        ! kill -0 "$pid" 2>/dev/null || fail "entrypoint still alive"
+        # nothing of the job's session survives (the backgrounded sleep included)
+        left=$(ps -eo sid=,pid=,comm= | awk -v s="$sid" '$1==s' || true)
+        [ -z "$left" ] || fail "left behind: $left"
+        hoist cancel "$id" | grep -q "already canceled"
+}
+
+t_resume_after_killed_run() {
+        new_home
+        write_qs_job "$T_TMP/r" resumed 3000
+        write_qs_job "$T_TMP/full" uninterrupted 3000
+        full=$(hoist submit -q "$T_TMP/full/job.yaml")
+        hoist logs -f "$full" >/dev/null 2>&1 || fail "uninterrupted run failed"
+
+        id=$(hoist submit -q "$T_TMP/r/job.yaml")
+        ck="$HOIST_HOME/storage/jobs/$id/checkpoints"
+        wait_for 30 sh -c "ls '$ck' | grep -q ckpt"
+        # kill the trainer itself, hard: no chance to write a final checkpoint
+        pkill -KILL -f "hoist-quickstart train" || true
+        hoist logs -f "$id" >/dev/null 2>&1 && fail "killed run reported success"
+        [ "$(job_field "$id" state)" = failed ] || fail "killed run is not failed"
+        [ "$(job_field "$id" exit_code)" = 137 ] || fail "exit code $(job_field "$id" exit_code), not 137"
+
+        hoist submit --resume "$id" --follow >"$T_TMP/r.out" 2>&1 || { cat "$T_TMP/r.out"; fail "resume failed"; }
+        grep -q '"resumed"' "$T_TMP/r.out" || fail "trainer did not resume from a checkpoint"
+        [ "$(job_field "$id" attempt)" = 2 ] || fail "attempt is not 2"
+        cmp "$(model_of "$full")" "$(model_of "$id")" || fail "resumed model differs from the uninterrupted one"
+}
+
+t_malformed_job_yaml() {
+        new_home
+        mkdir -p "$T_TMP/bad"
+        printf 'name: bad\nruntime: process\ncommand: ["true"]\nlimits:\n  max_runtime: soon\n' >"$T_TMP/bad/job.yaml"
+        set +e
+        hoist submit "$T_TMP/bad/job.yaml" 2>"$T_TMP/bad.err"
+        rc=$?
+        set -e
+        [ $rc = 3 ] || fail "exit $rc, not 3"
+        grep -q "job.yaml'*:5" "$T_TMP/bad.err" || { cat "$T_TMP/bad.err"; fail "error lacks file:line"; }
+        grep -q "max_runtime" "$T_TMP/bad.err" || fail "error does not name the field"
+        [ "$(hoist list -o json)" = "[]" ] || fail "a job row was written"
+
+        printf 'name: bad\nruntime: process\ncommand: ["true"]\ninputs:\n  train: nowhere/\n' >"$T_TMP/bad/job.yaml"
+        set +e
+        hoist submit "$T_TMP/bad/job.yaml" 2>"$T_TMP/bad2.err"
+        rc=$?
+        set -e
+        [ $rc = 3 ] || fail "missing input: exit $rc, not 3"
+        grep -q "nowhere" "$T_TMP/bad2.err" || fail "error does not name the path"
+
+        set +e
+        hoist submit "$T_TMP/bad/nonexistent.yaml" 2>/dev/null; rc=$?
+        set -e
+        [ $rc = 4 ] || fail "missing job.yaml: exit $rc, not 4"
+}
+
+t_failed_command() {
+        new_home
+        mkdir -p "$T_TMP/f"
+        printf 'name: failing\nruntime: process\ncommand: ["sh", "-c", "echo bad input >&2; exit 3"]\n' >"$T_TMP/f/job.yaml"
+        set +e
+        hoist submit --follow "$T_TMP/f/job.yaml" >"$T_TMP/f.out" 2>&1
+        rc=$?
+        set -e
+        [ $rc = 6 ] || fail "exit $rc, not 6"
+        id=$(job_id_of "$T_TMP/f.out")
+        [ "$(job_field "$id" exit_code)" = 3 ] || fail "exit code not 3"
+        job_field "$id" reason | grep -q "bad input" || fail "reason lacks stderr tail"
+
+        printf 'name: missing\nruntime: process\ncommand: ["no-such-program-hoist"]\n' >"$T_TMP/f/job.yaml"
+        id=$(hoist submit -q "$T_TMP/f/job.yaml")
+        hoist logs -f "$id" >/dev/null 2>&1 || true
+        [ "$(job_field "$id" exit_code)" = 127 ] || fail "not found: exit code not 127"
+}
+
+t_cli_usage() {
+        new_home
+        hoist help | grep -q "Exit codes"
+        for v in submit list status logs cancel results version; do
+                hoist "$v" --help | grep -q "usage: hoist $v" || fail "$v --help"
+        done
+        set +e
+        hoist frobnicate 2>/dev/null; [ $? = 2 ] || fail "unknown verb not 2"
+        hoist status 2>/dev/null; [ $? = 2 ] || fail "status without job not 2"
+        hoist status j-doesnotexist 2>/dev/null; [ $? = 4 ] || fail "unknown job not 4"
+        hoist list -o yaml 2>/dev/null; [ $? = 2 ] || fail "bad -o not 2"
+        set -e
+        hoist version | grep -q "^hoist "
+}
+
+# SIGKILL `hoist submit` at many points: the database stays consistent, and
+# every job row that exists is complete and ends up in a real state.
+t_submit_sigkill() {
+        new_home
+        write_qs_job "$T_TMP/k" killed 20
+        for i in $(seq 1 25); do
+                "$HOIST_BIN/hoist" submit -q "$T_TMP/k/job.yaml" >/dev/null 2>&1 &
+                p=$!
+                sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
+                kill -KILL $p 2>/dev/null || true
+                wait $p 2>/dev/null || true
+        done
+        [ "$(sqlite3 "$HOIST_HOME/hoist.db" 'PRAGMA integrity_check')" = ok ] || fail "integrity_check"
+        # let whatever started finish, then every job must be in a final state
+        for id in $(sqlite3 "$HOIST_HOME/hoist.db" 'select id from jobs'); do
+                hoist logs -f "$id" >/dev/null 2>&1 || true
+                s=$(job_field "$id" state)
+                case $s in succeeded | failed) ;; *) fail "job $id left in state $s" ;; esac
+                [ -s "$HOIST_HOME/storage/jobs/$id/job.json" ] || fail "job $id has no job.json"
+        done
+        # rows and their transitions agree
+        bad=$(sqlite3 "$HOIST_HOME/hoist.db" "select j.id from jobs j where j.state != (select to_state from transitions t where t.job_id=j.id order by t.id desc limit 1)")
+        [ -z "$bad" ] || fail "rows disagree with transitions: $bad"
+        n=$(sqlite3 "$HOIST_HOME/hoist.db" 'select count(*) from jobs')
+        echo "$n jobs survived 25 kills"
+}
+
+t_run "quickstart job as a host process, end to end" t_quickstart
+t_run "unchanged inputs upload 0 bytes" t_unchanged_inputs_upload_nothing
+t_run "cancel a running job (SIGTERM, then SIGKILL)" t_cancel_running_job
+t_run "resume after a killed run gives the uninterrupted model" t_resume_after_killed_run
+t_run "malformed job.yaml: file:line, exit 3, no job row" t_malformed_job_yaml
+t_run "failing command: exit code, reason, 127" t_failed_command
+t_run "CLI help, usage errors, exit codes" t_cli_usage
+t_run "SIGKILL of hoist submit leaves no half-written job" t_submit_sigkill
+t_finish
