@@ -1,0 +1,444 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The supervisor.  One thread, one loop: signals arrive through a signalfd
+ * (they stay blocked from init_setup() on, so none is lost and none runs a
+ * handler), the command's output through pipes, and the deadlines (grace
+ * period, max runtime) are poll() timeouts on the monotonic clock.
+ */
+#include "init.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "xalloc.h"
+
+extern char **environ;
+
+/* The signals a container runtime or a user sends to stop or poke a job. */
+static const int forwarded[] = {SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2};
+
+/* What the child must get back before exec: the mask and dispositions we
+ * found at start-up. */
+static sigset_t orig_mask;
+static const int ignored[] = {SIGPIPE, SIGTTIN, SIGTTOU};
+static struct sigaction orig_actions[3];
+static int setup_done;
+
+#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+#define FINAL_REAP_MS 1000
+
+static sigset_t handled_set(void)
+{
+        sigset_t set;
+
+        sigemptyset(&set);
+        for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
+                sigaddset(&set, forwarded[i]);
+        sigaddset(&set, SIGCHLD);
+        return set;
+}
+
+int init_setup(struct hoist_error **err)
+{
+        sigset_t set = handled_set();
+        struct sigaction ign = {.sa_handler = SIG_IGN};
+
+        if (setup_done)
+                return 0;
+        /* Blocked, not handled: PID 1 drops signals whose action is the
+         * default, but a blocked signal stays pending for the signalfd. */
+        if (sigprocmask(SIG_BLOCK, &set, &orig_mask) < 0)
+                return hoist_error_errno(err, "block signals");
+        /* A reader that went away must not kill us (we tee output), and we
+         * hand the terminal to the command's process group (SIGTTOU). */
+        for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
+                if (sigaction(ignored[i], &ign, &orig_actions[i]) < 0)
+                        return hoist_error_errno(err, "ignore signal %d", ignored[i]);
+        /* As PID 1 the kernel re-parents orphans to us; elsewhere ask for it,
+         * so a daemonising trainer's grandchildren are still reaped. */
+        if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
+                log_warn("cannot become a child subreaper (%s); orphans go to the real init",
+                         strerror(errno));
+        setup_done = 1;
+        return 0;
+}
+
+const char *init_signal_name(int sig)
+{
+        static char unknown[32];
+        static char name[32];
+        const char *abbrev = sigabbrev_np(sig);
+
+        if (abbrev == NULL) {
+                (void)snprintf(unknown, sizeof unknown, "signal %d", sig);
+                return unknown;
+        }
+        (void)snprintf(name, sizeof name, "SIG%s", abbrev);
+        return name;
+}
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* execvp's search, done before fork(): the child then only calls execve(),
+ * which is async-signal-safe (execvp is not: it may allocate). */
+static char **exec_candidates(const char *file)
+{
+        const char *path = getenv("PATH");
+        char **v;
+        size_t n = 1;
+
+        if (strchr(file, '/') != NULL || *file == '\0') {
+                v = xcalloc(2, sizeof *v);
+                v[0] = xstrdup(file);
+                return v;
+        }
+        if (path == NULL || *path == '\0')
+                path = DEFAULT_PATH;
+        for (const char *p = path; *p; p++)
+                n += *p == ':';
+        v = xcalloc(n + 1, sizeof *v);
+        n = 0;
+        for (const char *p = path;; p++) {
+                const char *end = strchrnul(p, ':');
+                /* An empty element means the current directory. */
+                v[n++] = end == p ? xasprintf("./%s", file)
+                                  : xasprintf("%.*s/%s", (int)(end - p), p, file);
+                if (*end == '\0')
+                        break;
+                p = end;
+        }
+        return v;
+}
+
+struct spawn_fds {
+        int errpipe[2]; /* exec failure: the child writes errno */
+        int out[2];     /* captured stdout, or -1 */
+        int err[2];     /* captured stderr, or -1 */
+};
+
+/* After fork(): async-signal-safe calls only, and out through _exit(). */
+static _Noreturn void child_exec(char *const argv[], char **cands, const struct spawn_fds *f,
+                                 int take_tty)
+{
+        int e = ENOENT, denied = 0;
+
+        (void)setpgid(0, 0);
+        if (take_tty)
+                (void)tcsetpgrp(STDIN_FILENO, getpid());
+        if ((f->out[1] >= 0 && dup2(f->out[1], STDOUT_FILENO) < 0) ||
+            (f->err[1] >= 0 && dup2(f->err[1], STDERR_FILENO) < 0)) {
+                e = errno;
+                goto fail;
+        }
+        for (size_t i = 0; i < sizeof ignored / sizeof ignored[0]; i++)
+                (void)sigaction(ignored[i], &orig_actions[i], NULL);
+        (void)sigprocmask(SIG_SETMASK, &orig_mask, NULL);
+
+        for (char **c = cands; *c != NULL; c++) {
+                execve(*c, argv, environ);
+                if (errno == EACCES)
+                        denied = 1;
+                else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE &&
+                         errno != ENODEV && errno != ETIMEDOUT) {
+                        e = errno;
+                        break;
+                }
+        }
+        if (e == ENOENT && denied)
+                e = EACCES;
+fail:
+        (void)!write(f->errpipe[1], &e, sizeof e);
+        _exit(e == ENOENT ? 127 : 126);
+}
+
+static void close_fd(int *fd)
+{
+        if (*fd >= 0) {
+                (void)close(*fd);
+                *fd = -1;
+        }
+}
+
+static void close_spawn_fds(struct spawn_fds *f)
+{
+        for (int i = 0; i < 2; i++) {
+                close_fd(&f->errpipe[i]);
+                close_fd(&f->out[i]);
+                close_fd(&f->err[i]);
+        }
+}
+
+struct supervisor {
+        const struct init_config *cfg;
+        struct init_result *res;
+        pid_t pid; /* the command, leader of its process group */
+        int sfd;
+        struct pollfd pfd[3]; /* signalfd, stdout, stderr */
+        int have_status;
+        int wstatus;
+        int64_t term_at; /* max runtime: SIGTERM the group */
+        int64_t kill_at; /* end of the grace period: SIGKILL the group */
+};
+
+/* Forks and execs the command.  Returns 1 when it runs, 0 when exec failed
+ * (RES filled in), -1 when it could not be started. */
+static int spawn(struct supervisor *s, struct hoist_error **err)
+{
+        _cleanup_strv_ char **cands = exec_candidates(s->cfg->argv[0]);
+        struct spawn_fds f = {{-1, -1}, {-1, -1}, {-1, -1}};
+        int take_tty = tcgetpgrp(STDIN_FILENO) == getpgrp();
+        int e = 0;
+        ssize_t n;
+
+        if (pipe2(f.errpipe, O_CLOEXEC) < 0 ||
+            (s->cfg->on_output && (pipe2(f.out, O_CLOEXEC) < 0 || pipe2(f.err, O_CLOEXEC) < 0))) {
+                e = errno;
+                close_spawn_fds(&f);
+                return hoist_error_make(err, e, "create pipes");
+        }
+        s->pid = fork();
+        if (s->pid < 0) {
+                e = errno;
+                close_spawn_fds(&f);
+                return hoist_error_make(err, e, "fork");
+        }
+        if (s->pid == 0)
+                child_exec(s->cfg->argv, cands, &f, take_tty);
+
+        /* Also here: a signal forwarded before the child ran setpgid() must
+         * still reach its group. */
+        if (setpgid(s->pid, s->pid) < 0 && errno != EACCES && errno != ESRCH)
+                log_debug("setpgid %d: %s", (int)s->pid, strerror(errno));
+        close_fd(&f.errpipe[1]);
+        close_fd(&f.out[1]);
+        close_fd(&f.err[1]);
+        do
+                n = read(f.errpipe[0], &e, sizeof e);
+        while (n < 0 && errno == EINTR);
+        close_fd(&f.errpipe[0]);
+        s->pfd[1].fd = f.out[0];
+        s->pfd[2].fd = f.err[0];
+        for (int i = 1; i <= 2; i++)
+                if (s->pfd[i].fd >= 0)
+                        (void)fcntl(s->pfd[i].fd, F_SETFL, O_NONBLOCK);
+        if (n != (ssize_t)sizeof e)
+                return 1; /* EOF: the close-on-exec pipe closed, exec worked */
+
+        while (waitpid(s->pid, &s->wstatus, 0) < 0 && errno == EINTR)
+                ;
+        s->res->end = e == ENOENT ? INIT_NOT_FOUND : INIT_NOT_EXECUTABLE;
+        s->res->code = e;
+        s->res->exit_code = e == ENOENT ? 127 : 126;
+        return 0;
+}
+
+static void signal_group(struct supervisor *s, int sig)
+{
+        /* The group, so a shell's children hear it too; the pid itself if
+         * the command left its group (setsid). */
+        if (kill(-s->pid, sig) < 0 && errno == ESRCH && !s->have_status)
+                (void)kill(s->pid, sig);
+}
+
+static void arm_kill(struct supervisor *s)
+{
+        if (s->kill_at == 0)
+                s->kill_at = now_ms() + s->cfg->stop_grace_s * 1000;
+}
+
+static int reap(struct supervisor *s)
+{
+        int status;
+        pid_t p;
+
+        while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
+                if (p == s->pid) {
+                        s->have_status = 1;
+                        s->wstatus = status;
+                } else {
+                        log_debug("reaped orphan %d", (int)p);
+                }
+        }
+        return p < 0 && errno == ECHILD ? 0 : 1; /* 1: children remain */
+}
+
+static void on_signal(struct supervisor *s, int sig)
+{
+        if (sig == SIGCHLD) {
+                (void)reap(s);
+                return;
+        }
+        if (s->have_status)
+                return;
+        log_debug("forwarding %s to process group %d", init_signal_name(sig), (int)s->pid);
+        signal_group(s, sig);
+        if (sig == SIGTERM || sig == SIGINT) {
+                if (s->res->stop_signal == 0)
+                        s->res->stop_signal = sig;
+                arm_kill(s);
+        }
+}
+
+static void read_signals(struct supervisor *s)
+{
+        struct signalfd_siginfo si;
+
+        while (read(s->sfd, &si, sizeof si) == (ssize_t)sizeof si)
+                on_signal(s, (int)si.ssi_signo);
+}
+
+/* Reads what the pipe holds, at most MAX chunks: a command that writes
+ * without pause must not keep the loop from its signals and deadlines. */
+static void pump(struct supervisor *s, int i, int max)
+{
+        char chunk[65536];
+
+        while (s->pfd[i].fd >= 0 && max-- > 0) {
+                ssize_t n = read(s->pfd[i].fd, chunk, sizeof chunk);
+                if (n > 0) {
+                        s->cfg->on_output(s->cfg->userdata, i == 1 ? INIT_STDOUT : INIT_STDERR,
+                                          chunk, (size_t)n);
+                        continue;
+                }
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        return;
+                close_fd(&s->pfd[i].fd); /* EOF or a read error */
+        }
+}
+
+static void check_deadlines(struct supervisor *s)
+{
+        int64_t now = now_ms();
+
+        if (s->term_at != 0 && now >= s->term_at) {
+                s->term_at = 0;
+                s->res->timed_out = 1;
+                log_warn("exceeded max runtime of %llds; sending SIGTERM",
+                         (long long)s->cfg->max_runtime_s);
+                signal_group(s, SIGTERM);
+                arm_kill(s);
+        }
+        if (s->kill_at != 0 && now >= s->kill_at) {
+                s->kill_at = 0;
+                s->res->killed = 1;
+                log_warn("still running %llds after SIGTERM; sending SIGKILL",
+                         (long long)s->cfg->stop_grace_s);
+                signal_group(s, SIGKILL);
+        }
+}
+
+static int poll_timeout(const struct supervisor *s, int64_t until)
+{
+        int64_t now = now_ms(), next = until;
+
+        if (s->term_at != 0 && (next == 0 || s->term_at < next))
+                next = s->term_at;
+        if (s->kill_at != 0 && (next == 0 || s->kill_at < next))
+                next = s->kill_at;
+        if (next == 0)
+                return -1;
+        return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
+}
+
+static void poll_once(struct supervisor *s, int64_t until)
+{
+        int n = poll(s->pfd, 3, poll_timeout(s, until));
+
+        if (n < 0 && errno != EINTR)
+                log_debug("poll: %s", strerror(errno));
+        if (n > 0 && s->pfd[0].revents)
+                read_signals(s);
+        for (int i = 1; n > 0 && i <= 2; i++)
+                if (s->pfd[i].fd >= 0 && s->pfd[i].revents)
+                        pump(s, i, 16);
+        check_deadlines(s);
+}
+
+/* After the command ended: whatever is left of its process group goes, and
+ * every child that can be reaped is, for a bounded time. */
+static void finish(struct supervisor *s)
+{
+        int64_t until;
+
+        for (int i = 1; i <= 2; i++)
+                pump(s, i, INT_MAX);
+        (void)kill(-s->pid, SIGKILL);
+        s->term_at = s->kill_at = 0;
+        until = now_ms() + FINAL_REAP_MS;
+        while (reap(s) && now_ms() < until)
+                poll_once(s, until);
+        for (int i = 1; i <= 2; i++) {
+                pump(s, i, INT_MAX);
+                close_fd(&s->pfd[i].fd);
+        }
+}
+
+int init_run(const struct init_config *cfg, struct init_result *ret, struct hoist_error **err)
+{
+        struct init_result res = {0};
+        struct supervisor s = {.cfg = cfg, .res = &res, .sfd = -1};
+        sigset_t set = handled_set();
+        int r;
+
+        if (init_setup(err) < 0)
+                return -1;
+        s.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+        if (s.sfd < 0)
+                return hoist_error_errno(err, "signalfd");
+        s.pfd[0] = (struct pollfd){.fd = s.sfd, .events = POLLIN};
+        s.pfd[1] = (struct pollfd){.fd = -1, .events = POLLIN};
+        s.pfd[2] = (struct pollfd){.fd = -1, .events = POLLIN};
+
+        r = spawn(&s, err);
+        if (r <= 0) {
+                (void)close(s.sfd);
+                if (r == 0)
+                        *ret = res;
+                return r;
+        }
+        log_debug("started '%s' as pid %d", cfg->argv[0], (int)s.pid);
+        if (cfg->max_runtime_s > 0)
+                s.term_at = now_ms() + cfg->max_runtime_s * 1000;
+
+        while (!s.have_status)
+                poll_once(&s, 0);
+        finish(&s);
+        (void)close(s.sfd);
+        if (tcgetpgrp(STDIN_FILENO) == s.pid)
+                (void)tcsetpgrp(STDIN_FILENO, getpgrp());
+
+        if (WIFSIGNALED(s.wstatus)) {
+                res.end = INIT_SIGNALED;
+                res.code = WTERMSIG(s.wstatus);
+                res.exit_code = 128 + res.code;
+        } else {
+                res.end = INIT_EXITED;
+                res.code = WEXITSTATUS(s.wstatus);
+                res.exit_code = res.code;
+        }
+        if (res.timed_out)
+                res.exit_code = 124;
+        *ret = res;
+        return 0;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HOIST_ENTRYPOINT_JOB_H
+#define HOIST_ENTRYPOINT_JOB_H
+
+/* Where the job comes from (HOIST_JOB_FILE, HOIST_JOB_URL) and the storage
+ * keys it writes to. */
+
+#include "error.h"
+#include "jobspec.h"
+
+/* Loads and validates job.json from the environment.  Returns 1 with
+ * *ret_spec set, 0 when neither variable is set, -1 on error. */
+int job_load_from_env(struct jobspec **ret_spec, struct hoist_error **err);
+
+/* A storage prefix without its trailing '/': CONFIGURED when job.json gives
+ * one, else "jobs/<id>/<what>". */
+char *job_prefix(const struct jobspec *spec, const char *configured, const char *what);
+
+/* The key of the job's result record: "jobs/<id>/result.json". */
+char *job_result_key(const struct jobspec *spec);
+
+/* The node name used for logs and results: $HOIST_NODE, else the hostname. */
+char *job_node_name(void);
+
+/* spec->attempt, or 1 when job.json leaves it out. */
+int64_t job_attempt(const struct jobspec *spec);
+
+#endif

@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hoist-entrypoint: PID 1 of a training container.  Reads the job (job.json),
+ * stages its inputs, runs its command under a tini-like supervisor, tees the
+ * log, uploads outputs and writes the result record.  Without a job it is a
+ * plain init for ARGS.  Exit codes: the command's own, 128+N for signal N,
+ * 124 past the max runtime, 125 for our own failures, 126 not executable,
+ * 127 not found.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "error.h"
+#include "init.h"
+#include "job.h"
+#include "joblog.h"
+#include "jobspec.h"
+#include "log.h"
+#include "result.h"
+#include "stage.h"
+#include "storage.h"
+#include "xalloc.h"
+
+#define EXIT_SETUP 125
+
+static const char usage_text[] =
+        "Usage: hoist-entrypoint [OPTIONS] [train] [--] [COMMAND [ARG...]]\n"
+        "\n"
+        "PID 1 of a hoist training container.  With HOIST_JOB_FILE or HOIST_JOB_URL it\n"
+        "runs that job: stages inputs, runs job.json's command (or COMMAND), tees the\n"
+        "log to storage, uploads outputs and writes the result record.  Without a job\n"
+        "it runs COMMAND as a plain init: forwards signals to its process group and\n"
+        "reaps zombies.  A first argument 'train' is a mode word (SageMaker), not the\n"
+        "command; put '--' before a command that is really called 'train'.\n"
+        "\n"
+        "Options:\n"
+        "  -h, --help       show this help\n"
+        "  -V, --version    show the version\n"
+        "  -v               more output (-vv: debug)\n"
+        "\n"
+        "Environment:\n"
+        "  HOIST_JOB_FILE       path of job.json\n"
+        "  HOIST_JOB_URL        file:///path/to/job.json\n"
+        "  HOIST_WORKDIR        work root (default: job.json workdir, else /hoist)\n"
+        "  HOIST_NODE           node name for logs and results (default: hostname)\n"
+        "  HOIST_STOP_GRACE_S   SIGTERM to SIGKILL, without a job (default 120)\n"
+        "  HOIST_MAX_RUNTIME_S  runtime limit, without a job (default none)\n"
+        "  HOIST_LOG            error, warn, info (default) or debug\n"
+        "\n"
+        "Exit status: the command's, 128+N if it died of signal N, 124 past the max\n"
+        "runtime, 125 if hoist-entrypoint itself failed, 126 if the command is not\n"
+        "executable, 127 if it is not found.\n";
+
+/* Parses options; returns the index of the first command argument, or -1
+ * after --help/--version (exit 0), or -2 on a usage error. */
+static int parse_args(int argc, char **argv)
+{
+        int i = 1, verbose = 0;
+
+        for (; i < argc && argv[i][0] == '-'; i++) {
+                const char *a = argv[i];
+                if (strcmp(a, "--") == 0)
+                        return i + 1; /* no mode word after "--" */
+                if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+                        fputs(usage_text, stdout);
+                        return -1;
+                }
+                if (strcmp(a, "-V") == 0 || strcmp(a, "--version") == 0) {
+                        printf("hoist-entrypoint %s\n", HOIST_VERSION);
+                        return -1;
+                }
+                if (strspn(a + 1, "v") == strlen(a + 1) && a[1] != '\0') {
+                        verbose += (int)strlen(a + 1);
+                        log_set_level(verbose > 1 ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
+                        continue;
+                }
+                log_error("unknown option '%s' (see 'hoist-entrypoint --help')", a);
+                return -2;
+        }
+        if (i < argc && strcmp(argv[i], "train") == 0)
+                i++;
+        return i;
+}
+
+/* A non-negative integer from the environment, or DFLT. */
+static int64_t env_seconds(const char *name, int64_t dflt)
+{
+        const char *v = getenv(name);
+        char *end;
+        long long n;
+
+        if (v == NULL || *v == '\0')
+                return dflt;
+        errno = 0;
+        n = strtoll(v, &end, 10);
+        if (errno != 0 || *end != '\0' || n < 0) {
+                log_warn("%s='%s' is not a number of seconds; using %lld", name, v,
+                         (long long)dflt);
+                return dflt;
+        }
+        return n;
+}
+
+static int run_plain(char **argv)
+{
+        struct init_config cfg = {
+                .argv = argv,
+                .stop_grace_s = env_seconds("HOIST_STOP_GRACE_S", JOBSPEC_DEFAULT_STOP_GRACE_S),
+                .max_runtime_s = env_seconds("HOIST_MAX_RUNTIME_S", 0),
+        };
+        struct init_result res;
+        _cleanup_error_ struct hoist_error *err = NULL;
+
+        if (cfg.stop_grace_s == 0)
+                cfg.stop_grace_s = JOBSPEC_DEFAULT_STOP_GRACE_S;
+        if (init_run(&cfg, &res, &err) < 0) {
+                log_error("%s", err->msg);
+                return EXIT_SETUP;
+        }
+        if (res.end == INIT_NOT_FOUND)
+                log_error("command '%s' not found", argv[0]);
+        else if (res.end == INIT_NOT_EXECUTABLE)
+                log_error("'%s' is not executable: %s", argv[0], strerror(res.code));
+        else if (res.timed_out)
+                log_error("exceeded max runtime of %llds", (long long)cfg.max_runtime_s);
+        return res.exit_code;
+}
+
+struct run {
+        struct jobspec *spec;
+        struct storage *st;
+        struct stage stage;
+        struct joblog log;
+        char *node;
+        int64_t started_at_ms;
+};
+
+static int write_record(struct run *run, const char *status, int exit_code, int sig,
+                        const char *reason)
+{
+        _cleanup_error_ struct hoist_error *err = NULL;
+        struct jobspec_result rec = {
+                .job_id = run->spec->id,
+                .node = run->node,
+                .status = (char *)status,
+                .exit_code = exit_code,
+                .signal = sig,
+                .reason = (char *)reason,
+                .started_at_ms = run->started_at_ms,
+                .finished_at_ms = result_now_ms(),
+                .attempt = job_attempt(run->spec),
+        };
+
+        if (result_write(run->spec, run->st, &rec, &err) < 0) {
+                joblog_error(&run->log, "%s", err->msg);
+                return -1;
+        }
+        return 0;
+}
+
+/* Our own failure before or around the command: report it everywhere we
+ * can (stderr, the job log, a failed result record) and exit 125. */
+static int setup_failed(struct run *run, struct hoist_error *err)
+{
+        joblog_error(&run->log, "%s", err->msg);
+        (void)write_record(run, "failed", EXIT_SETUP, 0, err->msg);
+        return EXIT_SETUP;
+}
+
+static void open_job_log(struct run *run)
+{
+        _cleanup_free_ char *prefix = job_prefix(run->spec, run->spec->log_prefix, "logs");
+        _cleanup_free_ char *key = xasprintf("%s/%s.log", prefix, run->node);
+        _cleanup_free_ char *path = NULL;
+        _cleanup_error_ struct hoist_error *err = NULL;
+
+        if (storage_key_check(key, &err) < 0) {
+                log_warn("job log: %s; continuing without it", err->msg);
+                return;
+        }
+        path = storage_local_path(run->st, key);
+        if (path == NULL) {
+                log_warn("job log: storage '%s' has no local path; continuing without it",
+                         storage_url(run->st));
+                return;
+        }
+        if (joblog_open(&run->log, path, &err) < 0)
+                log_warn("%s; continuing without it", err->msg);
+}
+
+static char **job_command(const struct jobspec *spec, char **args)
+{
+        if (spec->command != NULL && spec->command[0] != NULL)
+                return spec->command;
+        return args[0] != NULL ? args : NULL;
+}
+
+static int supervise_job(struct run *run, char **argv)
+{
+        _cleanup_error_ struct hoist_error *err = NULL;
+        _cleanup_free_ char *tail = NULL;
+        _cleanup_free_ char *reason = NULL;
+        struct init_config cfg = {
+                .argv = argv,
+                .stop_grace_s = run->spec->stop_grace_s > 0 ? run->spec->stop_grace_s
+                                                            : JOBSPEC_DEFAULT_STOP_GRACE_S,
+                .max_runtime_s = run->spec->max_runtime_s > 0 ? run->spec->max_runtime_s : 0,
+                .on_output = joblog_output,
+                .userdata = &run->log,
+        };
+        struct init_result res;
+        const char *status;
+        int code;
+
+        if (init_run(&cfg, &res, &err) < 0)
+                return setup_failed(run, err);
+        tail = joblog_stderr_tail(&run->log);
+        status = result_status(&res);
+        reason = result_reason(&res, argv[0], cfg.max_runtime_s, tail);
+        code = res.exit_code;
+        if (res.end == INIT_NOT_FOUND || res.end == INIT_NOT_EXECUTABLE || res.timed_out)
+                joblog_error(&run->log, "%s", reason);
+
+        /* Outputs go up however the command ended: a failed run's partial
+         * model and logs are what one debugs it with. */
+        if (result_publish(run->spec, run->st, &run->stage, &err) < 0) {
+                joblog_error(&run->log, "%s", err->msg);
+                status = "failed";
+                free(reason);
+                reason = xstrdup(err->msg);
+                code = EXIT_SETUP;
+        }
+        joblog_say(&run->log, "attempt %lld finished: %s (exit code %d)",
+                   (long long)job_attempt(run->spec), status, code);
+        (void)write_record(run, status, code, res.end == INIT_SIGNALED ? res.code : 0, reason);
+        return code;
+}
+
+static int run_job(struct run *run, char **args)
+{
+        _cleanup_error_ struct hoist_error *err = NULL;
+        char **argv;
+
+        if (storage_open(run->spec->storage.endpoint, &run->st, &err) < 0) {
+                log_error("%s", err->msg);
+                return EXIT_SETUP;
+        }
+        run->node = job_node_name();
+        open_job_log(run);
+        joblog_say(&run->log, "attempt %lld started", (long long)job_attempt(run->spec));
+
+        if (stage_prepare(run->spec, run->st, &run->stage, &err) < 0 ||
+            stage_export_env(run->spec, &run->stage, &err) < 0)
+                return setup_failed(run, err);
+        argv = job_command(run->spec, args);
+        if (argv == NULL) {
+                hoist_error_make(&err, HOIST_ERR_INPUT,
+                                 "job '%s' has no command: job.json gives none and no "
+                                 "arguments were given (the image's CMD)",
+                                 run->spec->id);
+                return setup_failed(run, err);
+        }
+        return supervise_job(run, argv);
+}
+
+int main(int argc, char **argv)
+{
+        _cleanup_error_ struct hoist_error *err = NULL;
+        struct run run = {.log = JOBLOG_INIT, .started_at_ms = result_now_ms()};
+        int first, r;
+
+        log_set_program("hoist-entrypoint");
+        log_init_from_env();
+        /* Before anything else: no signal may arrive unblocked from here on. */
+        if (init_setup(&err) < 0) {
+                log_error("%s", err->msg);
+                return EXIT_SETUP;
+        }
+        first = parse_args(argc, argv);
+        if (first < 0)
+                return first == -1 ? 0 : EXIT_SETUP;
+
+        r = job_load_from_env(&run.spec, &err);
+        if (r < 0) {
+                log_error("%s", err->msg);
+                return EXIT_SETUP;
+        }
+        if (r == 0) {
+                if (first >= argc) {
+                        log_error("nothing to run: set HOIST_JOB_FILE or HOIST_JOB_URL, or give "
+                                  "a command (see 'hoist-entrypoint --help')");
+                        return EXIT_SETUP;
+                }
+                return run_plain(argv + first);
+        }
+        r = run_job(&run, argv + first);
+        joblog_close(&run.log);
+        stage_release(&run.stage);
+        storage_close(run.st);
+        free(run.node);
+        jobspec_free(run.spec);
+        return r;
+}

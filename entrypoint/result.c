@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+#include "result.h"
+
+#include <string.h>
+#include <time.h>
+
+#include "cleanup.h"
+#include "job.h"
+#include "log.h"
+#include "xalloc.h"
+
+int result_publish(const struct jobspec *spec, struct storage *st, const struct stage *s,
+                   struct hoist_error **err)
+{
+        _cleanup_free_ char *prefix = job_prefix(spec, spec->output_prefix, "output");
+        _cleanup_free_ char *model = xasprintf("%s/model", prefix);
+        _cleanup_free_ char *artifacts = xasprintf("%s/artifacts", prefix);
+
+        if (stage_upload_tree(st, s->model_dir, model, err) < 0)
+                return hoist_error_wrap(err, "upload the model dir '%s'", s->model_dir);
+        if (stage_upload_tree(st, s->output_dir, artifacts, err) < 0)
+                return hoist_error_wrap(err, "upload the output dir '%s'", s->output_dir);
+        return stage_save_checkpoints(st, s, err);
+}
+
+const char *result_status(const struct init_result *r)
+{
+        if (r->stop_signal != 0 && !r->timed_out)
+                return "canceled";
+        if (r->end == INIT_EXITED && r->exit_code == 0)
+                return "succeeded";
+        return "failed";
+}
+
+char *result_reason(const struct init_result *r, const char *command, int64_t max_runtime_s,
+                    const char *stderr_tail)
+{
+        if (r->timed_out)
+                return xasprintf("exceeded max runtime of %llds", (long long)max_runtime_s);
+        switch (r->end) {
+        case INIT_NOT_FOUND:
+                return xasprintf("command '%s' not found", command);
+        case INIT_NOT_EXECUTABLE:
+                return xasprintf("'%s' is not executable: %s", command, strerror(r->code));
+        case INIT_SIGNALED:
+                if (r->stop_signal != 0)
+                        return xasprintf("stopped by %s; killed by signal %d (%s)",
+                                         init_signal_name(r->stop_signal), r->code,
+                                         init_signal_name(r->code));
+                return xasprintf("killed by signal %d (%s)", r->code, init_signal_name(r->code));
+        case INIT_EXITED:
+                break;
+        }
+        if (r->stop_signal != 0)
+                return xasprintf("stopped by %s; exited with code %d",
+                                 init_signal_name(r->stop_signal), r->code);
+        if (r->code == 0)
+                return NULL;
+        if (stderr_tail != NULL)
+                return xstrdup(stderr_tail);
+        return xasprintf("exited with code %d", r->code);
+}
+
+int result_write(const struct jobspec *spec, struct storage *st, const struct jobspec_result *rec,
+                 struct hoist_error **err)
+{
+        _cleanup_free_ char *key = job_result_key(spec);
+        _cleanup_free_ char *json = jobspec_result_to_json(rec);
+
+        if (json == NULL)
+                return hoist_error_make(err, HOIST_ERR_INPUT, "encode the result record");
+        if (storage_put_bytes(st, key, json, strlen(json), err) < 0)
+                return hoist_error_wrap(err, "write the result record");
+        log_debug("wrote %s", key);
+        return 0;
+}
+
+int64_t result_now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}

@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HOIST_ENTRYPOINT_STAGE_H
+#define HOIST_ENTRYPOINT_STAGE_H
+
+/*
+ * The job's local layout and environment, before the command starts:
+ *   <root>/input/<channel>/   each input, copied or extracted, digest checked
+ *   <root>/model/             what the trainer saves as the model
+ *   <root>/output/            other artifacts
+ *   <root>/checkpoints/       only when checkpoints cannot live in storage
+ * <root> is $HOIST_WORKDIR, else job.json "workdir", else /hoist.
+ */
+
+#include "error.h"
+#include "jobspec.h"
+#include "storage.h"
+
+struct stage {
+        char *root;
+        char *input_dir;
+        char *model_dir;
+        char *output_dir;
+        char *checkpoint_dir;
+        char *checkpoint_prefix; /* storage prefix, no trailing '/' */
+        int checkpoint_direct;   /* checkpoint_dir is the storage directory itself */
+};
+
+/* Creates the layout, stages every input and restores checkpoints. */
+int stage_prepare(const struct jobspec *spec, struct storage *st, struct stage *ret,
+                  struct hoist_error **err);
+
+/* Exports job.json's env, then the HOIST_* variables (which job.json's env
+ * cannot override), into our environment for the command to inherit. */
+int stage_export_env(const struct jobspec *spec, const struct stage *s, struct hoist_error **err);
+
+/* Copies a non-direct checkpoint directory back to storage. */
+int stage_save_checkpoints(struct storage *st, const struct stage *s, struct hoist_error **err);
+
+/* Stores the local tree DIR under storage prefix PREFIX. */
+int stage_upload_tree(struct storage *st, const char *dir, const char *prefix,
+                      struct hoist_error **err);
+
+void stage_release(struct stage *s);
+
+#endif
