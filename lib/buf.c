@@ -46,13 +46,19 @@ void buf_vprintf(struct buf *b, const char *fmt, va_list ap)
         va_list copy;
         int n;
 
+        /* Try in the room there is; grow once if the text did not fit. */
+        buf_reserve(b, 64);
         va_copy(copy, ap);
-        n = vsnprintf(NULL, 0, fmt, copy);
+        n = vsnprintf(b->data + b->len, b->cap - b->len, fmt, copy);
         va_end(copy);
-        if (n < 0)
+        if (n < 0) {
+                b->data[b->len] = '\0';
                 return;
-        buf_reserve(b, (size_t)n);
-        (void)vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+        }
+        if ((size_t)n >= b->cap - b->len) {
+                buf_reserve(b, (size_t)n);
+                (void)vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
+        }
         b->len += (size_t)n;
 }
 

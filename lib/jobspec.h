@@ -57,7 +57,8 @@ struct jobspec {
         char *name;
         char *image; /* reference the job was submitted with, or NULL */
         char *image_digest;
-        char **command; /* argv, NULL-terminated; required, at least one element */
+        char **command; /* argv, NULL-terminated; NULL = the arguments the entrypoint
+                         * was started with (the image CMD) */
         char *workdir;  /* NULL: the entrypoint's default */
 
         struct jobspec_kv *env;

@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * job.yaml (docs/job.md).  Unlike job.json, an unknown field here is an
+ * error: job.yaml is typed by a person, and a misspelt "max_runtme" that was
+ * silently ignored would let a job run without the limit its author set.
+ */
+#include "jobfile.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cleanup.h"
+#include "config.h"
+#include "fsutil.h"
+#include "xalloc.h"
+
+static const char *const top_fields[] = {
+        "name",   "image",           "command", "workdir", "runtime",     "provider", "storage",
+        "inputs", "hyperparameters", "env",     "outputs", "checkpoints", "limits",   NULL,
+};
+static const char *const output_fields[] = {"download", NULL};
+static const char *const checkpoint_fields[] = {"interval", NULL};
+static const char *const limit_fields[] = {"max_runtime", "stop_grace", NULL};
+
+struct loading {
+        const struct config_node *root;
+        const char *file; /* as errors name it */
+        const char *base; /* its last component, for hints */
+        struct jobfile *jf;
+        struct hoist_error **err;
+};
+
+static int name_valid(const char *s)
+{
+        size_t n = 0;
+
+        for (const char *p = s; *p; p++, n++) {
+                int ok = (*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') ||
+                         (*p == '-' && n > 0);
+                if (!ok)
+                        return 0;
+        }
+        return n >= 1 && n <= 63;
+}
+
+static int env_name_valid(const char *s)
+{
+        if (!((*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z') || *s == '_'))
+                return 0;
+        for (const char *p = s + 1; *p; p++)
+                if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                      (*p >= '0' && *p <= '9') || *p == '_'))
+                        return 0;
+        return 1;
+}
+
+/* The directory that relative paths in PATH are taken from, absolute. */
+static int anchor_dir(const char *path, char **ret, struct hoist_error **err)
+{
+        _cleanup_free_ char *abs = NULL;
+
+        if (path[0] == '/') {
+                abs = xstrdup(path);
+        } else {
+                _cleanup_free_ char *cwd = getcwd(NULL, 0);
+                if (cwd == NULL)
+                        return hoist_error_errno(err, "'%s': find the current directory", path);
+                abs = path_join(cwd, path);
+        }
+        char *dir = dirname(abs); /* points into abs */
+        char *real = realpath(dir, NULL);
+        *ret = real != NULL ? real : xstrdup(dir);
+        return 0;
+}
+
+/* Splits one string into argv: blanks separate words; '...' keeps
+ * everything literally; "..." too, except that \" and \\ stand for " and \;
+ * outside quotes a backslash keeps the next character.  No expansion of any
+ * kind: this is not a shell. */
+static int split_command(const struct config_node *node, char ***ret, struct hoist_error **err)
+{
+        _cleanup_strv_ char **argv = NULL;
+        _cleanup_buf_ struct buf word = {0};
+        size_t n = 0;
+        int in_word = 0;
+
+        for (const char *p = node->text;; p++) {
+                if (*p == '\0' || *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r') {
+                        if (in_word) {
+                                argv = xreallocarray(argv, n + 2, sizeof *argv);
+                                argv[n++] = buf_take(&word);
+                                argv[n] = NULL;
+                                in_word = 0;
+                        }
+                        if (*p == '\0')
+                                break;
+                        continue;
+                }
+                in_word = 1;
+                if (*p == '\'') {
+                        const char *end = strchr(p + 1, '\'');
+                        if (end == NULL)
+                                goto unterminated;
+                        buf_append(&word, p + 1, (size_t)(end - p - 1));
+                        p = end;
+                } else if (*p == '"') {
+                        for (p++; *p != '"'; p++) {
+                                if (*p == '\0')
+                                        goto unterminated;
+                                if (*p == '\\' && (p[1] == '"' || p[1] == '\\'))
+                                        p++;
+                                buf_append_char(&word, *p);
+                        }
+                } else if (*p == '\\' && p[1] != '\0') {
+                        buf_append_char(&word, *++p);
+                } else {
+                        buf_append_char(&word, *p);
+                }
+        }
+        if (n == 0)
+                return config_error(node, "command", err,
+                                    "expected a command (a sequence of strings, or one string), "
+                                    "got an empty string");
+        *ret = TAKE_PTR(argv);
+        return 0;
+unterminated:;
+        _cleanup_free_ char *q = config_describe(node);
+        return config_error(node, "command", err, "a quote is not closed in %s", q);
+}
+
+static int load_command(struct loading *l, const struct config_node *node)
+{
+        _cleanup_strv_ char **argv = NULL;
+
+        if (node->type == CONFIG_SCALAR && !config_is_null(node)) {
+                if (split_command(node, &argv, l->err) < 0)
+                        return -1;
+        } else if (node->type == CONFIG_SEQUENCE) {
+                if (config_get_strv(node, "command", &argv, l->err) < 0)
+                        return -1;
+                if (argv[0] == NULL || argv[0][0] == '\0')
+                        return config_error(node, "command", l->err,
+                                            "expected the program to run as the first item, got "
+                                            "%s",
+                                            argv[0] == NULL ? "an empty sequence"
+                                                            : "an empty string");
+        } else {
+                _cleanup_free_ char *got = config_describe(node);
+                return config_error(node, "command", l->err,
+                                    "expected a command (a sequence of strings, or one string), "
+                                    "got %s",
+                                    got);
+        }
+        l->jf->command = TAKE_PTR(argv);
+        return 0;
+}
+
+static int load_runtime(struct loading *l, const struct config_node *node)
+{
+        static const char *const names[] = {"auto", "container", "process"};
+        _cleanup_free_ char *s = NULL;
+
+        if (config_get_string(node, "runtime", &s, l->err) < 0)
+                return -1;
+        for (int i = 0; i < 3; i++) {
+                if (strcmp(s, names[i]) == 0) {
+                        l->jf->runtime = (enum jobfile_runtime)i;
+                        return 0;
+                }
+        }
+        _cleanup_free_ char *got = config_describe(node);
+        return config_error(node, "runtime", l->err, "expected auto, container or process, got %s",
+                            got);
+}
+
+static int load_name(struct loading *l)
+{
+        const struct config_node *node = config_get(l->root, "name");
+
+        if (node == NULL)
+                return config_error_at(l->file, l->root->line, "name", l->err,
+                                       "missing (every job needs a name, like 'mnist-train')");
+        if (config_get_string(node, "name", &l->jf->name, l->err) < 0)
+                return -1;
+        if (!name_valid(l->jf->name)) {
+                _cleanup_free_ char *got = config_describe(node);
+                return config_error(node, "name", l->err,
+                                    "expected 1-63 of a-z, 0-9 and '-', starting with a letter or "
+                                    "digit, got %s",
+                                    got);
+        }
+        return 0;
+}
+
+static int load_inputs(struct loading *l, const struct config_node *map)
+{
+        if (config_check_mapping(map, "inputs", l->err) < 0)
+                return -1;
+        l->jf->inputs = xcalloc(map->n_pairs ? map->n_pairs : 1, sizeof *l->jf->inputs);
+        for (size_t i = 0; i < map->n_pairs; i++) {
+                const struct config_pair *p = &map->pairs[i];
+                _cleanup_free_ char *channel = config_quote(p->key);
+                _cleanup_free_ char *field = xasprintf("inputs.%s", p->key);
+                _cleanup_free_ char *rel = NULL, *full = NULL, *real = NULL;
+
+                if (!jobspec_channel_valid(p->key))
+                        return config_error_at(l->file, p->key_line, NULL, l->err,
+                                               "input %s: a channel name is 1-64 of a-z, 0-9 and "
+                                               "_, starting with a letter",
+                                               channel);
+                if (config_get_string(p->value, field, &rel, l->err) < 0)
+                        return -1;
+                full = rel[0] == '/' ? xstrdup(rel) : path_join(l->jf->dir, rel);
+                real = realpath(full, NULL);
+                if (real == NULL) {
+                        _cleanup_free_ char *q = config_quote(rel);
+                        if (errno == ENOENT || errno == ENOTDIR)
+                                return config_error_at(l->file, p->value->line, NULL, l->err,
+                                                       "input %s: path %s does not exist (paths "
+                                                       "are relative to %s's directory)",
+                                                       channel, q, l->base);
+                        return config_error_at(l->file, p->value->line, NULL, l->err,
+                                               "input %s: path %s: %s", channel, q,
+                                               strerror(errno));
+                }
+                struct jobfile_input *in = &l->jf->inputs[i];
+                in->channel = xstrdup(p->key);
+                in->path = TAKE_PTR(real);
+                in->line = p->key_line;
+                l->jf->n_inputs = i + 1;
+        }
+        return 0;
+}
+
+static int load_hyperparameters(struct loading *l, const struct config_node *map)
+{
+        if (config_check_mapping(map, "hyperparameters", l->err) < 0)
+                return -1;
+        for (size_t i = 0; i < map->n_pairs; i++) {
+                const struct config_pair *p = &map->pairs[i];
+                _cleanup_free_ char *field = xasprintf("hyperparameters.%s", p->key);
+                _cleanup_free_ char *value = NULL;
+
+                if (p->key[0] == '\0')
+                        return config_error_at(l->file, p->key_line, "hyperparameters", l->err,
+                                               "a hyperparameter needs a name");
+                if (config_get_scalar(p->value, field, &value, l->err) < 0)
+                        return -1;
+                jobspec_kv_add(&l->jf->hyperparameters, &l->jf->n_hyperparameters, p->key, value);
+        }
+        return 0;
+}
+
+static int load_env(struct loading *l, const struct config_node *map)
+{
+        if (config_check_mapping(map, "env", l->err) < 0)
+                return -1;
+        for (size_t i = 0; i < map->n_pairs; i++) {
+                const struct config_pair *p = &map->pairs[i];
+                _cleanup_free_ char *field = xasprintf("env.%s", p->key);
+                _cleanup_free_ char *q = config_quote(p->key);
+                _cleanup_free_ char *value = NULL;
+
+                if (!env_name_valid(p->key))
+                        return config_error_at(l->file, p->key_line, NULL, l->err,
+                                               "env %s: expected a variable name (A-Z, a-z, 0-9 "
+                                               "and _, not starting with a digit)",
+                                               q);
+                if (strncmp(p->key, "HOIST_", 6) == 0)
+                        return config_error_at(l->file, p->key_line, NULL, l->err,
+                                               "env %s: names starting with HOIST_ are reserved "
+                                               "for hoist itself",
+                                               q);
+                if (config_get_scalar(p->value, field, &value, l->err) < 0)
+                        return -1;
+                jobspec_kv_add(&l->jf->env, &l->jf->n_env, p->key, value);
+        }
+        return 0;
+}
+
+static int load_duration(struct loading *l, const struct config_node *map, const char *section,
+                         const char *key, int64_t *ret)
+{
+        const struct config_node *node = config_get(map, key);
+
+        if (node == NULL)
+                return 0;
+        _cleanup_free_ char *field = xasprintf("%s.%s", section, key);
+        return config_get_duration(node, field, ret, l->err);
+}
+
+/* A section left empty ("env:" with every entry commented out) is absent. */
+static const struct config_node *section(const struct config_node *root, const char *key)
+{
+        const struct config_node *n = config_get(root, key);
+
+        return config_is_null(n) ? NULL : n;
+}
+
+static int load_sections(struct loading *l)
+{
+        const struct config_node *n;
+
+        if ((n = section(l->root, "outputs")) != NULL) {
+                const struct config_node *d;
+                if (config_check_mapping(n, "outputs", l->err) < 0 ||
+                    config_check_keys(n, "outputs", output_fields, l->err) < 0)
+                        return -1;
+                if ((d = config_get(n, "download")) != NULL) {
+                        _cleanup_free_ char *s = NULL;
+                        if (config_get_string(d, "outputs.download", &s, l->err) < 0)
+                                return -1;
+                        l->jf->outputs_download =
+                                s[0] == '/' ? TAKE_PTR(s) : path_join(l->jf->dir, s);
+                }
+        }
+        if ((n = section(l->root, "checkpoints")) != NULL) {
+                if (config_check_mapping(n, "checkpoints", l->err) < 0 ||
+                    config_check_keys(n, "checkpoints", checkpoint_fields, l->err) < 0 ||
+                    load_duration(l, n, "checkpoints", "interval", &l->jf->checkpoint_interval_s) <
+                            0)
+                        return -1;
+        }
+        if ((n = section(l->root, "limits")) != NULL) {
+                if (config_check_mapping(n, "limits", l->err) < 0 ||
+                    config_check_keys(n, "limits", limit_fields, l->err) < 0 ||
+                    load_duration(l, n, "limits", "max_runtime", &l->jf->max_runtime_s) < 0 ||
+                    load_duration(l, n, "limits", "stop_grace", &l->jf->stop_grace_s) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+static int load_strings(struct loading *l)
+{
+        static const struct {
+                const char *key;
+                size_t offset;
+        } fields[] = {
+                {"image", offsetof(struct jobfile, image)},
+                {"workdir", offsetof(struct jobfile, workdir)},
+                {"provider", offsetof(struct jobfile, provider)},
+                {"storage", offsetof(struct jobfile, storage)},
+        };
+
+        for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+                const struct config_node *node = config_get(l->root, fields[i].key);
+                char **slot = (char **)((char *)l->jf + fields[i].offset);
+                char *s = NULL;
+
+                if (node == NULL)
+                        continue;
+                if (config_get_string(node, fields[i].key, &s, l->err) < 0)
+                        return -1;
+                free(*slot);
+                *slot = s;
+        }
+        return 0;
+}
+
+/* What runs the job: an image, a command, or both, as the runtime needs. */
+static int check_runnable(struct loading *l)
+{
+        const struct config_pair *rt = config_get_pair(l->root, "runtime");
+
+        if (l->jf->image == NULL && l->jf->command == NULL)
+                return config_error_at(l->file, l->root->line, NULL, l->err,
+                                       "the job needs 'image' (a container image), 'command' (a "
+                                       "program to run), or both");
+        if (l->jf->runtime == JOBFILE_RUNTIME_CONTAINER && l->jf->image == NULL)
+                return config_error_at(l->file, rt->key_line, "runtime", l->err,
+                                       "container needs 'image' (or use runtime: process)");
+        if (l->jf->runtime == JOBFILE_RUNTIME_PROCESS && l->jf->command == NULL)
+                return config_error_at(l->file, rt->key_line, "runtime", l->err,
+                                       "process needs 'command' (the program to run)");
+        return 0;
+}
+
+static int jobfile_from_config(const struct config_node *root, const char *path,
+                               struct jobfile **ret, struct hoist_error **err)
+{
+        _cleanup_jobfile_ struct jobfile *jf = xzalloc(sizeof *jf);
+        _cleanup_free_ char *copy = xstrdup(path);
+        struct loading l = {
+                .root = root, .file = path, .base = basename(copy), .jf = jf, .err = err};
+        const struct config_node *n;
+
+        jf->path = xstrdup(path);
+        jf->provider = xstrdup("local");
+        jf->runtime = JOBFILE_RUNTIME_AUTO;
+        if (anchor_dir(path, &jf->dir, err) < 0)
+                return -1;
+        if (root->type != CONFIG_MAPPING) {
+                _cleanup_free_ char *got = config_describe(root);
+                return config_error(root, NULL, err,
+                                    "expected a mapping of job fields (name, image, command, ...), "
+                                    "got %s",
+                                    got);
+        }
+        if (config_check_keys(root, NULL, top_fields, err) < 0 || load_name(&l) < 0 ||
+            load_strings(&l) < 0)
+                return -1;
+        if ((n = config_get(root, "command")) != NULL && load_command(&l, n) < 0)
+                return -1;
+        if ((n = config_get(root, "runtime")) != NULL && load_runtime(&l, n) < 0)
+                return -1;
+        if ((n = section(root, "inputs")) != NULL && load_inputs(&l, n) < 0)
+                return -1;
+        if ((n = section(root, "hyperparameters")) != NULL && load_hyperparameters(&l, n) < 0)
+                return -1;
+        if ((n = section(root, "env")) != NULL && load_env(&l, n) < 0)
+                return -1;
+        if (load_sections(&l) < 0 || check_runnable(&l) < 0)
+                return -1;
+        *ret = TAKE_PTR(jf);
+        return 0;
+}
+
+int jobfile_parse(const char *text, size_t len, const char *path, struct jobfile **ret,
+                  struct hoist_error **err)
+{
+        _cleanup_config_node_ struct config_node *root = NULL;
+
+        if (config_parse(text, len, path, &root, err) < 0)
+                return -1;
+        return jobfile_from_config(root, path, ret, err);
+}
+
+int jobfile_load(const char *path, struct jobfile **ret, struct hoist_error **err)
+{
+        _cleanup_config_node_ struct config_node *root = NULL;
+
+        if (config_load_file(path, &root, err) < 0)
+                return -1;
+        return jobfile_from_config(root, path, ret, err);
+}
+
+void jobfile_free(struct jobfile *jf)
+{
+        if (jf == NULL)
+                return;
+        free(jf->path);
+        free(jf->dir);
+        free(jf->name);
+        free(jf->image);
+        strv_free(jf->command);
+        free(jf->workdir);
+        free(jf->provider);
+        free(jf->storage);
+        for (size_t i = 0; i < jf->n_inputs; i++) {
+                free(jf->inputs[i].channel);
+                free(jf->inputs[i].path);
+        }
+        free(jf->inputs);
+        for (size_t i = 0; i < jf->n_env; i++) {
+                free(jf->env[i].key);
+                free(jf->env[i].value);
+        }
+        free(jf->env);
+        for (size_t i = 0; i < jf->n_hyperparameters; i++) {
+                free(jf->hyperparameters[i].key);
+                free(jf->hyperparameters[i].value);
+        }
+        free(jf->hyperparameters);
+        free(jf->outputs_download);
+        free(jf);
+}
+
+int64_t jobfile_parse_duration(const char *s)
+{
+        return config_parse_duration(s);
+}
+
+const char *jobfile_runtime_name(enum jobfile_runtime rt)
+{
+        switch (rt) {
+        case JOBFILE_RUNTIME_AUTO:
+                return "auto";
+        case JOBFILE_RUNTIME_CONTAINER:
+                return "container";
+        case JOBFILE_RUNTIME_PROCESS:
+                return "process";
+        }
+        return "auto";
+}

@@ -1,0 +1,416 @@
+/* SPDX-License-Identifier: MIT */
+#include <errno.h>
+#include <limits.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fsutil.h"
+#include "runner/jobfile.h"
+#include "xalloc.h"
+
+/* Fixtures are found from the repository root, where `make test` runs. */
+#define FIXTURES "tests/data/jobfile"
+
+/* A temporary directory holding data/ (a directory) and one.txt. */
+static int setup_dir(void **state)
+{
+        char tmpl[] = "/tmp/hoist-test-jobfile-XXXXXX";
+        struct hoist_error *err = NULL;
+
+        if (mkdtemp(tmpl) == NULL)
+                return -1;
+        char *dir = realpath(tmpl, NULL);
+        _cleanup_free_ char *data = path_join(dir, "data");
+        _cleanup_free_ char *one = path_join(dir, "one.txt");
+        if (fs_mkdir_p(data, 0755, &err) < 0 ||
+            fs_write_file_atomic(one, "1\n", 2, 0644, &err) < 0) {
+                hoist_error_free(err);
+                free(dir);
+                return -1;
+        }
+        *state = dir;
+        return 0;
+}
+
+static int teardown_dir(void **state)
+{
+        struct hoist_error *err = NULL;
+        char *dir = *state;
+        int r = fs_remove_tree(dir, &err);
+
+        hoist_error_free(err);
+        free(dir);
+        return r;
+}
+
+static struct jobfile *parse_ok(const char *dir, const char *text)
+{
+        _cleanup_free_ char *path = path_join(dir, "job.yaml");
+        struct jobfile *jf = NULL;
+        struct hoist_error *err = NULL;
+
+        if (jobfile_parse(text, strlen(text), path, &jf, &err) < 0)
+                fail_msg("unexpected error: %s", err->msg);
+        assert_non_null(jf);
+        return jf;
+}
+
+/* Parses TEXT as "job.yaml" anchored in DIR; expects exactly WANT. */
+static void parse_fails(const char *dir, const char *text, const char *want)
+{
+        struct jobfile *jf = NULL;
+        _cleanup_error_ struct hoist_error *err = NULL;
+        _cleanup_free_ char *cwd = getcwd(NULL, 0);
+
+        /* a relative name, as a user types it, so errors read 'job.yaml' */
+        assert_int_equal(chdir(dir), 0);
+        int r = jobfile_parse(text, strlen(text), "job.yaml", &jf, &err);
+        assert_int_equal(chdir(cwd), 0);
+        assert_int_equal(r, -1);
+        assert_null(jf);
+        assert_non_null(err);
+        assert_int_equal(err->code, HOIST_ERR_INPUT);
+        assert_string_equal(err->msg, want);
+}
+
+static void test_full_fixture(void **state)
+{
+        (void)state;
+        _cleanup_jobfile_ struct jobfile *jf = NULL;
+        _cleanup_error_ struct hoist_error *err = NULL;
+        _cleanup_free_ char *fixture = realpath(FIXTURES "/full", NULL);
+
+        assert_non_null(fixture);
+        if (jobfile_load(FIXTURES "/full/job.yaml", &jf, &err) < 0)
+                fail_msg("%s", err->msg);
+        assert_string_equal(jf->path, FIXTURES "/full/job.yaml");
+        assert_string_equal(jf->dir, fixture);
+        assert_string_equal(jf->name, "mnist-small");
+        assert_string_equal(jf->image, "registry.local/mnist:1");
+        assert_string_equal(jf->command[0], "python");
+        assert_string_equal(jf->command[1], "train.py");
+        assert_string_equal(jf->command[2], "--data");
+        assert_string_equal(jf->command[3], "$HOIST_INPUT_TRAIN"); /* never expanded */
+        assert_string_equal(jf->command[4], "--name");
+        assert_string_equal(jf->command[5], "small run");
+        assert_null(jf->command[6]);
+        assert_string_equal(jf->workdir, "/work");
+        assert_int_equal(jf->runtime, JOBFILE_RUNTIME_CONTAINER);
+        assert_string_equal(jf->provider, "local");
+        assert_string_equal(jf->storage, "s3://hoist-bucket/team");
+
+        assert_int_equal(jf->n_inputs, 2);
+        _cleanup_free_ char *train = path_join(fixture, "data/train");
+        _cleanup_free_ char *config = path_join(fixture, "configs/model.json");
+        assert_string_equal(jf->inputs[0].channel, "train");
+        assert_string_equal(jf->inputs[0].path, train);
+        assert_int_equal(jf->inputs[0].line, 11);
+        assert_string_equal(jf->inputs[1].channel, "config");
+        assert_string_equal(jf->inputs[1].path, config);
+
+        assert_int_equal(jf->n_hyperparameters, 4);
+        assert_string_equal(jf->hyperparameters[0].key, "lr");
+        assert_string_equal(jf->hyperparameters[0].value, "0.001");
+        assert_string_equal(jobspec_kv_get(jf->hyperparameters, 4, "epochs"), "3");
+        assert_string_equal(jobspec_kv_get(jf->hyperparameters, 4, "fp16"), "yes");
+        assert_string_equal(jobspec_kv_get(jf->hyperparameters, 4, "optimizer"), "adamw");
+        assert_int_equal(jf->n_env, 2);
+        assert_string_equal(jobspec_kv_get(jf->env, 2, "PYTHONUNBUFFERED"), "1");
+        assert_string_equal(jobspec_kv_get(jf->env, 2, "WANDB_MODE"), "offline");
+
+        _cleanup_free_ char *results = path_join(fixture, "results/");
+        assert_string_equal(jf->outputs_download, results);
+        assert_int_equal(jf->checkpoint_interval_s, 600);
+        assert_int_equal(jf->max_runtime_s, 7200);
+        assert_int_equal(jf->stop_grace_s, 90);
+}
+
+static void test_fixture_errors(void **state)
+{
+        (void)state;
+        struct jobfile *jf = NULL;
+        _cleanup_error_ struct hoist_error *err = NULL;
+
+        assert_int_equal(jobfile_load(FIXTURES "/typo.yaml", &jf, &err), -1);
+        assert_string_equal(err->msg, "'" FIXTURES "/typo.yaml':4: unknown field 'max_runtme' in "
+                                      "'limits' (did you mean 'max_runtime'?); valid fields: "
+                                      "max_runtime, stop_grace");
+        assert_int_equal(jobfile_load(FIXTURES "/missing-input.yaml", &jf, &err), -1);
+        assert_string_equal(err->msg, "'" FIXTURES "/missing-input.yaml':4: input 'train': path "
+                                      "'data/' does not exist (paths are relative to "
+                                      "missing-input.yaml's directory)");
+        assert_int_equal(jobfile_load(FIXTURES "/nope.yaml", &jf, &err), -1);
+        assert_int_equal(err->code, ENOENT);
+        assert_null(jf);
+}
+
+static void test_minimal_defaults(void **state)
+{
+        _cleanup_jobfile_ struct jobfile *jf = parse_ok(*state, "name: a\nimage: alpine\n");
+
+        assert_string_equal(jf->name, "a");
+        assert_null(jf->command);
+        assert_int_equal(jf->runtime, JOBFILE_RUNTIME_AUTO);
+        assert_string_equal(jf->provider, "local");
+        assert_null(jf->storage);
+        assert_null(jf->workdir);
+        assert_null(jf->outputs_download);
+        assert_int_equal(jf->n_inputs, 0);
+        assert_int_equal(jf->n_env, 0);
+        assert_int_equal(jf->max_runtime_s, 0);
+        assert_string_equal(jf->dir, (const char *)*state);
+
+        /* sections with every entry commented out count as absent */
+        _cleanup_jobfile_ struct jobfile *empty = parse_ok(*state, "name: a\nimage: x\n"
+                                                                   "inputs:\n#  train: data\n"
+                                                                   "env:\nhyperparameters: ~\n"
+                                                                   "limits:\noutputs:\n"
+                                                                   "checkpoints:\n");
+        assert_int_equal(empty->n_inputs, 0);
+        assert_int_equal(empty->n_env, 0);
+        assert_int_equal(empty->max_runtime_s, 0);
+}
+
+static void test_relative_paths(void **state)
+{
+        const char *dir = *state;
+        _cleanup_free_ char *data = path_join(dir, "data");
+        _cleanup_free_ char *one = path_join(dir, "one.txt");
+        _cleanup_free_ char *out = path_join(dir, "out/models");
+        _cleanup_jobfile_ struct jobfile *jf = parse_ok(dir, "name: paths\n"
+                                                             "command: [true]\n"
+                                                             "inputs:\n"
+                                                             "  a: data\n"
+                                                             "  b: ./data/../one.txt\n"
+                                                             "  c: /tmp\n"
+                                                             "outputs:\n"
+                                                             "  download: out/models\n");
+
+        assert_string_equal(jf->inputs[0].path, data);
+        assert_string_equal(jf->inputs[1].path, one); /* canonical */
+        assert_string_equal(jf->inputs[2].path, "/tmp");
+        assert_int_equal(jf->inputs[2].line, 6);
+        assert_string_equal(jf->outputs_download, out);
+
+        /* a relative job.yaml name is anchored at the current directory */
+        _cleanup_free_ char *cwd = getcwd(NULL, 0);
+        _cleanup_free_ char *parent = xstrdup(dir);
+        *strrchr(parent, '/') = '\0';
+        assert_int_equal(chdir(parent), 0);
+        _cleanup_free_ char *rel = path_join(strrchr(dir, '/') + 1, "job.yaml");
+        struct jobfile *jf2 = NULL;
+        struct hoist_error *err = NULL;
+        const char *text = "name: rel\nruntime: process\ncommand: ls\ninputs: {d: data}\n";
+        int r = jobfile_parse(text, strlen(text), rel, &jf2, &err);
+        assert_int_equal(chdir(cwd), 0);
+        if (r < 0)
+                fail_msg("%s", err->msg);
+        assert_string_equal(jf2->dir, dir);
+        assert_string_equal(jf2->path, rel);
+        assert_string_equal(jf2->inputs[0].path, data);
+        jobfile_free(jf2);
+}
+
+static void command_is(const char *dir, const char *yaml_value, const char *const *want)
+{
+        _cleanup_free_ char *text = xasprintf("name: c\ncommand: %s\n", yaml_value);
+        _cleanup_jobfile_ struct jobfile *jf = parse_ok(dir, text);
+        size_t i = 0;
+
+        for (; want[i] != NULL; i++) {
+                assert_non_null(jf->command[i]);
+                assert_string_equal(jf->command[i], want[i]);
+        }
+        assert_null(jf->command[i]);
+}
+
+static void test_command_splitting(void **state)
+{
+        const char *dir = *state;
+
+        command_is(dir, "python train.py", (const char *const[]){"python", "train.py", NULL});
+        command_is(dir, "'  python   -u  '", (const char *const[]){"python", "-u", NULL});
+        command_is(dir, "\"python 'a b'   \\\"c d\\\"\"",
+                   (const char *const[]){"python", "a b", "c d", NULL});
+        command_is(dir, "echo 'it''s' \"say \\\"hi\\\"\" a\\ b x\"y z\"w ''",
+                   (const char *const[]){"echo", "its", "say \"hi\"", "a b", "xy zw", "", NULL});
+        command_is(dir, "|\n  sh -c\n  'echo $HOME | wc -c'\n",
+                   (const char *const[]){"sh", "-c", "echo $HOME | wc -c", NULL});
+        command_is(dir, "\"tab\\tsep\"", (const char *const[]){"tab", "sep", NULL});
+        command_is(dir, "'x \"y\" \\z'", (const char *const[]){"x", "y", "z", NULL});
+        command_is(dir, "[python, \"a b\", '']", (const char *const[]){"python", "a b", "", NULL});
+
+        parse_fails(dir, "name: c\ncommand: python 'train.py\n",
+                    "'job.yaml':2: field 'command': a quote is not closed in 'python 'train.py'");
+        parse_fails(dir, "name: c\ncommand: '\"oops'\n",
+                    "'job.yaml':2: field 'command': a quote is not closed in '\"oops'");
+        parse_fails(dir, "name: c\ncommand: '   '\n",
+                    "'job.yaml':2: field 'command': expected a command (a sequence of strings, "
+                    "or one string), got an empty string");
+        parse_fails(dir, "name: c\ncommand: []\n",
+                    "'job.yaml':2: field 'command': expected the program to run as the first "
+                    "item, got an empty sequence");
+        parse_fails(dir, "name: c\ncommand: {a: 1}\n",
+                    "'job.yaml':2: field 'command': expected a command (a sequence of strings, "
+                    "or one string), got a mapping");
+        parse_fails(dir, "name: c\ncommand:\n  - python\n  - [x]\n",
+                    "'job.yaml':4: field 'command[1]': expected a string, got a sequence");
+        parse_fails(dir, "name: c\ncommand:\n",
+                    "'job.yaml':2: field 'command': expected a command (a sequence of strings, "
+                    "or one string), got nothing");
+}
+
+static void test_durations(void **state)
+{
+        (void)state;
+        assert_int_equal(jobfile_parse_duration("90"), 90);
+        assert_int_equal(jobfile_parse_duration("90s"), 90);
+        assert_int_equal(jobfile_parse_duration("15m"), 900);
+        assert_int_equal(jobfile_parse_duration("2h"), 7200);
+        assert_int_equal(jobfile_parse_duration("1d"), 86400);
+        assert_int_equal(jobfile_parse_duration("0s"), 0);
+        assert_int_equal(jobfile_parse_duration("-1"), -1);
+        assert_int_equal(jobfile_parse_duration("-1h"), -1);
+        assert_int_equal(jobfile_parse_duration("1.5h"), -1);
+        assert_int_equal(jobfile_parse_duration("h"), -1);
+        assert_int_equal(jobfile_parse_duration("2hh"), -1);
+        assert_int_equal(jobfile_parse_duration("2 h"), -1);
+        assert_int_equal(jobfile_parse_duration("1w"), -1);
+        assert_int_equal(jobfile_parse_duration("99999999999999999999"), -1);
+        assert_int_equal(jobfile_parse_duration("153722867280912931m"), -1);
+        assert_int_equal(jobfile_parse_duration(""), -1);
+        assert_string_equal(jobfile_runtime_name(JOBFILE_RUNTIME_AUTO), "auto");
+        assert_string_equal(jobfile_runtime_name(JOBFILE_RUNTIME_CONTAINER), "container");
+        assert_string_equal(jobfile_runtime_name(JOBFILE_RUNTIME_PROCESS), "process");
+}
+
+static void test_field_errors(void **state)
+{
+        const char *dir = *state;
+        static const struct {
+                const char *yaml, *want;
+        } cases[] = {
+                {"name: a\nimage: x\nimgae: y\n",
+                 "'job.yaml':3: unknown field 'imgae' (did you mean 'image'?); valid fields: "
+                 "name, image, command, workdir, runtime, provider, storage, inputs, "
+                 "hyperparameters, env, outputs, checkpoints, limits"},
+                {"image: x\n", "'job.yaml':1: field 'name': missing (every job needs a name, like "
+                               "'mnist-train')"},
+                {"name: My_Job\nimage: x\n",
+                 "'job.yaml':1: field 'name': expected 1-63 of a-z, 0-9 and '-', starting with a "
+                 "letter or digit, got 'My_Job'"},
+                {"name: -a\nimage: x\n", "'job.yaml':1: field 'name': expected 1-63 of a-z, 0-9 "
+                                         "and '-', starting with a letter or digit, got '-a'"},
+                {"name: [a]\n", "'job.yaml':1: field 'name': expected a string, got a sequence"},
+                {"name: a\nimage: x\nruntime: docker\n",
+                 "'job.yaml':3: field 'runtime': expected auto, container or process, got "
+                 "'docker'"},
+                {"name: a\n", "'job.yaml':1: the job needs 'image' (a container image), "
+                              "'command' (a program to run), or both"},
+                {"name: a\ncommand: ls\nruntime: container\n",
+                 "'job.yaml':3: field 'runtime': container needs 'image' (or use runtime: "
+                 "process)"},
+                {"name: a\nimage: x\nruntime: process\n",
+                 "'job.yaml':3: field 'runtime': process needs 'command' (the program to run)"},
+                {"name: a\nimage: x\n\ninputs:\n  train: data/\n  eval: nothing/here\n",
+                 "'job.yaml':6: input 'eval': path 'nothing/here' does not exist (paths are "
+                 "relative to job.yaml's directory)"},
+                {"name: a\nimage: x\ninputs:\n  Train-Set: data\n",
+                 "'job.yaml':4: input 'Train-Set': a channel name is 1-64 of a-z, 0-9 and _, "
+                 "starting with a letter"},
+                {"name: a\nimage: x\ninputs: [data]\n",
+                 "'job.yaml':3: field 'inputs': expected a mapping, got a sequence"},
+                {"name: a\nimage: x\ninputs:\n  train:\n",
+                 "'job.yaml':4: field 'inputs.train': expected a string, got nothing"},
+                {"name: a\nimage: x\nhyperparameters:\n  lr: [0.1]\n",
+                 "'job.yaml':4: field 'hyperparameters.lr': expected a value (a number, string or "
+                 "boolean), got a sequence"},
+                {"name: a\nimage: x\nenv:\n  MY-VAR: 1\n",
+                 "'job.yaml':4: env 'MY-VAR': expected a variable name (A-Z, a-z, 0-9 and _, not "
+                 "starting with a digit)"},
+                {"name: a\nimage: x\nenv:\n  1ABC: 1\n",
+                 "'job.yaml':4: env '1ABC': expected a variable name (A-Z, a-z, 0-9 and _, not "
+                 "starting with a digit)"},
+                {"name: a\nimage: x\nenv:\n  OK: 1\n  HOIST_JOB_URL: x\n",
+                 "'job.yaml':5: env 'HOIST_JOB_URL': names starting with HOIST_ are reserved for "
+                 "hoist itself"},
+                {"name: a\nimage: x\nenv:\n  A:\n",
+                 "'job.yaml':4: field 'env.A': expected a value (a number, string or boolean), "
+                 "got nothing"},
+                {"name: a\nimage: x\nlimits:\n  stop_grace: 1m\n\n\n\n\n\n\n  max_runtime: soon\n",
+                 "'job.yaml':11: field 'limits.max_runtime': expected a duration like 90s, 15m or "
+                 "2h, got 'soon'"},
+                {"name: a\nimage: x\nlimits:\n  max_runtime: -5m\n",
+                 "'job.yaml':4: field 'limits.max_runtime': expected a duration like 90s, 15m or "
+                 "2h, got '-5m'"},
+                {"name: a\nimage: x\ncheckpoints:\n  interval: [1]\n",
+                 "'job.yaml':4: field 'checkpoints.interval': expected a duration like 90s, 15m "
+                 "or 2h, got a sequence"},
+                {"name: a\nimage: x\ncheckpoints:\n  every: 5m\n",
+                 "'job.yaml':4: unknown field 'every' in 'checkpoints'; valid fields: interval"},
+                {"name: a\nimage: x\nlimits: 2h\n",
+                 "'job.yaml':3: field 'limits': expected a mapping, got '2h'"},
+                {"name: a\nimage: x\noutputs:\n  download: ~\n",
+                 "'job.yaml':4: field 'outputs.download': expected a string, got null ('~')"},
+                {"- name: a\n", "'job.yaml':1: expected a mapping of job fields (name, image, "
+                                "command, ...), got a sequence"},
+                {"name: a\nname: b\n", "'job.yaml':2: duplicate key 'name' (first at line 1)"},
+                {"name: a\nimage: [x\n", "'job.yaml':3:1: YAML syntax error: did not find "
+                                         "expected ',' or ']' (while parsing a flow sequence at "
+                                         "line 2)"},
+                {"name: &n a\nimage: x\n", "'job.yaml':1:7: anchor '&n' is not supported "
+                                           "(anchors and aliases are refused; write the value "
+                                           "out)"},
+                {"", "'job.yaml': the document is empty"},
+        };
+
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+                parse_fails(dir, cases[i].yaml, cases[i].want);
+}
+
+static void test_hyperparameters_as_written(void **state)
+{
+        _cleanup_jobfile_ struct jobfile *jf = parse_ok(*state, "name: h\n"
+                                                                "image: x\n"
+                                                                "hyperparameters:\n"
+                                                                "  lr: 1.0e-3\n"
+                                                                "  big: 0x10\n"
+                                                                "  flag: off\n"
+                                                                "  nothing: null\n"
+                                                                "  quoted: \"\"\n"
+                                                                "  text: hello world\n");
+        const struct jobspec_kv *h = jf->hyperparameters;
+
+        assert_int_equal(jf->n_hyperparameters, 6);
+        assert_string_equal(h[0].value, "1.0e-3");
+        assert_string_equal(h[1].value, "0x10");
+        assert_string_equal(h[2].value, "off");
+        assert_string_equal(h[3].value, "null");
+        assert_string_equal(h[4].value, "");
+        assert_string_equal(h[5].value, "hello world");
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_full_fixture),
+                cmocka_unit_test(test_fixture_errors),
+                cmocka_unit_test_setup_teardown(test_minimal_defaults, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_relative_paths, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_command_splitting, setup_dir, teardown_dir),
+                cmocka_unit_test(test_durations),
+                cmocka_unit_test_setup_teardown(test_field_errors, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_hyperparameters_as_written, setup_dir,
+                                                teardown_dir),
+        };
+        return cmocka_run_group_tests_name("jobfile", tests, NULL, NULL);
+}
