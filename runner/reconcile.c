@@ -58,6 +58,19 @@ static enum job_state result_state(const char *status)
         return JOB_FAILED;
 }
 
+/* Another hoist process may have finished the job between our read and our
+ * write; its verdict stands. */
+static int finish(struct store *st, const char *id, enum job_state to, int exit_code,
+                  const char *reason, struct hoist_error **err)
+{
+        if (store_finish(st, id, to, exit_code, reason, err) == 0)
+                return 0;
+        if ((*err)->code != HOIST_ERR_STATE)
+                return -1;
+        hoist_error_release(err);
+        return 0;
+}
+
 static int reread(struct store *st, struct job_record **job, struct hoist_error **err)
 {
         struct job_record *fresh = NULL;
@@ -83,8 +96,8 @@ int reconcile_job(const struct hoist_home *home, struct store *st, struct job_re
         if (r < 0)
                 return hoist_error_wrap(err, "job %s", (*job)->id);
         if (r == 1) {
-                if (store_finish(st, (*job)->id, result_state(res->status), res->exit_code,
-                                 res->reason, err) < 0)
+                if (finish(st, (*job)->id, result_state(res->status), res->exit_code, res->reason,
+                           err) < 0)
                         return -1;
                 return reread(st, job, err);
         }
@@ -103,9 +116,13 @@ int reconcile_job(const struct hoist_home *home, struct store *st, struct job_re
                         r = store_finish(st, (*job)->id, result_state(res->status), res->exit_code,
                                          res->reason, err);
                 else if (r == 0)
-                        r = store_finish(st, (*job)->id, ps.state, ps.exit_code, ps.reason, err);
+                        r = finish(st, (*job)->id, ps.state, ps.exit_code, ps.reason, err);
         } else if (ps.state != (*job)->state && ps.state > (*job)->state) {
                 r = store_transition(st, (*job)->id, ps.state, NULL, err);
+                if (r < 0 && (*err)->code == HOIST_ERR_STATE) {
+                        hoist_error_release(err);
+                        r = 0;
+                }
         } else {
                 r = 0;
         }

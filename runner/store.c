@@ -1,0 +1,899 @@
+/* SPDX-License-Identifier: MIT */
+#include <sqlite3.h>
+
+#include "store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "xalloc.h"
+
+/* Several hoist processes share the database (a submit, `hoist status`,
+ * `hoist logs -f`, `hoist serve`).  Writers queue on the write lock for up to
+ * this long instead of failing with SQLITE_BUSY. */
+#define STORE_BUSY_TIMEOUT_MS 15000
+
+/* A prefix shorter than this is too likely to be a typo or a name. */
+#define STORE_MIN_PREFIX 4
+
+/* How many candidates an ambiguous prefix lists. */
+#define STORE_MAX_CANDIDATES 5
+
+struct store {
+        sqlite3 *db;
+        char *path;
+};
+
+/* The schema, one step per version: migrations[i] takes user_version i to
+ * i + 1.  A step that has shipped never changes; a change is a new step. */
+static const char *const migrations[] = {
+        /* v1 */
+        "CREATE TABLE jobs ("
+        "  id TEXT PRIMARY KEY NOT NULL CHECK (length(id) > 0),"
+        "  name TEXT NOT NULL,"
+        "  provider TEXT NOT NULL,"
+        "  runtime TEXT,"
+        "  provider_ref TEXT,"
+        "  storage_url TEXT,"
+        "  spec_key TEXT,"
+        "  state TEXT NOT NULL CHECK (state IN ('queued', 'building', 'uploading',"
+        "    'submitted', 'starting', 'running', 'interrupted', 'succeeded', 'failed',"
+        "    'canceled')),"
+        "  reason TEXT,"
+        "  exit_code INTEGER NOT NULL DEFAULT -1,"
+        "  attempt INTEGER NOT NULL DEFAULT 1 CHECK (attempt >= 1),"
+        "  created_at_ms INTEGER NOT NULL,"
+        "  updated_at_ms INTEGER NOT NULL"
+        ");"
+        "CREATE INDEX jobs_by_created ON jobs (created_at_ms);"
+        "CREATE INDEX jobs_by_name ON jobs (name, created_at_ms);"
+        "CREATE TABLE transitions ("
+        "  id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
+        "  attempt INTEGER NOT NULL,"
+        "  from_state TEXT NOT NULL,"
+        "  to_state TEXT NOT NULL,"
+        "  reason TEXT,"
+        "  at_ms INTEGER NOT NULL"
+        ");"
+        "CREATE INDEX transitions_by_job ON transitions (job_id, id);",
+};
+
+#define STORE_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
+
+static const char *const state_names[] = {
+        [JOB_QUEUED] = "queued",           [JOB_BUILDING] = "building",
+        [JOB_UPLOADING] = "uploading",     [JOB_SUBMITTED] = "submitted",
+        [JOB_STARTING] = "starting",       [JOB_RUNNING] = "running",
+        [JOB_INTERRUPTED] = "interrupted", [JOB_SUCCEEDED] = "succeeded",
+        [JOB_FAILED] = "failed",           [JOB_CANCELED] = "canceled",
+};
+
+#define JOB_STATE_COUNT ((int)(sizeof state_names / sizeof state_names[0]))
+
+const char *job_state_name(enum job_state s)
+{
+        if ((int)s < 0 || (int)s >= JOB_STATE_COUNT)
+                return "unknown";
+        return state_names[s];
+}
+
+int job_state_parse(const char *name, enum job_state *ret)
+{
+        if (name == NULL)
+                return -1;
+        for (int i = 0; i < JOB_STATE_COUNT; i++)
+                if (strcmp(name, state_names[i]) == 0) {
+                        *ret = (enum job_state)i;
+                        return 0;
+                }
+        return -1;
+}
+
+int job_state_terminal(enum job_state s)
+{
+        return s == JOB_SUCCEEDED || s == JOB_FAILED || s == JOB_CANCELED;
+}
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+
+        (void)clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Converts the connection's last error, once, at the call that failed. */
+static int store_fail(struct store *st, const char *what, struct hoist_error **err)
+{
+        int primary = sqlite3_errcode(st->db) & 0xff;
+        /* For a failed open or I/O, errno says more ("Permission denied",
+         * "No space left on device") than SQLite's text alone. */
+        int code = primary == SQLITE_CANTOPEN || primary == SQLITE_IOERR || primary == SQLITE_FULL
+                           ? sqlite3_system_errno(st->db)
+                           : 0;
+
+        if (code < 0 || code >= HOIST_ERR_USAGE)
+                code = 0;
+        if (what == NULL)
+                return hoist_error_make(err, code, "job store '%s': %s", st->path,
+                                        sqlite3_errmsg(st->db));
+        return hoist_error_make(err, code, "job store '%s': %s: %s", st->path, what,
+                                sqlite3_errmsg(st->db));
+}
+
+static int store_exec(struct store *st, const char *sql, const char *what, struct hoist_error **err)
+{
+        if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+                return store_fail(st, what, err);
+        return 0;
+}
+
+static int store_prepare(struct store *st, const char *sql, sqlite3_stmt **ret,
+                         struct hoist_error **err)
+{
+        if (sqlite3_prepare_v2(st->db, sql, -1, ret, NULL) != SQLITE_OK)
+                return store_fail(st, NULL, err);
+        return 0;
+}
+
+/* Steps a statement that returns no row. */
+static int store_step_done(struct store *st, sqlite3_stmt *stmt, const char *what,
+                           struct hoist_error **err)
+{
+        if (sqlite3_step(stmt) != SQLITE_DONE)
+                return store_fail(st, what, err);
+        return 0;
+}
+
+/* BEGIN IMMEDIATE takes the write lock up front, waiting through the busy
+ * timeout.  A deferred transaction that reads and then writes could instead
+ * fail with SQLITE_BUSY_SNAPSHOT when another process committed in between,
+ * and no amount of waiting fixes that. */
+static int store_begin_write(struct store *st, struct hoist_error **err)
+{
+        return store_exec(st, "BEGIN IMMEDIATE", "begin transaction", err);
+}
+
+static void store_rollback(struct store *st)
+{
+        if (!sqlite3_get_autocommit(st->db))
+                (void)sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+}
+
+/* Ends the transaction: commits after R == 0, rolls back otherwise. */
+static int store_end(struct store *st, int r, struct hoist_error **err)
+{
+        if (r < 0) {
+                store_rollback(st);
+                return -1;
+        }
+        if (sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK) {
+                (void)store_fail(st, "commit", err);
+                store_rollback(st);
+                return -1;
+        }
+        return 0;
+}
+
+static int store_user_version(struct store *st, int *ret, struct hoist_error **err)
+{
+        _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
+
+        if (store_prepare(st, "PRAGMA user_version", &stmt, err) < 0)
+                return -1;
+        if (sqlite3_step(stmt) != SQLITE_ROW)
+                return store_fail(st, "read schema version", err);
+        *ret = sqlite3_column_int(stmt, 0);
+        return 0;
+}
+
+static int store_check_version(struct store *st, int version, struct hoist_error **err)
+{
+        if (version > STORE_SCHEMA_VERSION)
+                return hoist_error_make(err, 0,
+                                        "'%s' has schema version %d; this hoist knows up to %d: "
+                                        "upgrade hoist",
+                                        st->path, version, STORE_SCHEMA_VERSION);
+        if (version < 0)
+                return hoist_error_make(err, 0, "'%s' has invalid schema version %d", st->path,
+                                        version);
+        return 0;
+}
+
+/* Applies migration VERSION (to VERSION + 1) inside the caller's write
+ * transaction, unless another process got there first. */
+static int store_migrate_step(struct store *st, int *version, struct hoist_error **err)
+{
+        char sql[64];
+
+        if (store_user_version(st, version, err) < 0 || store_check_version(st, *version, err) < 0)
+                return -1;
+        if (*version == STORE_SCHEMA_VERSION)
+                return 0;
+        if (store_exec(st, migrations[*version], "migrate", err) < 0)
+                return hoist_error_wrap(err, "schema version %d", *version + 1);
+        /* PRAGMA takes no parameters; the number is ours, not user data. */
+        (void)snprintf(sql, sizeof sql, "PRAGMA user_version = %d", *version + 1);
+        if (store_exec(st, sql, "set schema version", err) < 0)
+                return -1;
+        log_debug("job store '%s': migrated to schema version %d", st->path, *version + 1);
+        (*version)++;
+        return 0;
+}
+
+static int store_migrate(struct store *st, struct hoist_error **err)
+{
+        int version;
+
+        if (store_user_version(st, &version, err) < 0 || store_check_version(st, version, err) < 0)
+                return -1;
+        /* Each step commits with its own user_version bump, so a crash
+         * between steps resumes at the right one.  The version is re-read
+         * under the write lock: two processes opening a fresh database at
+         * once must not both apply a step. */
+        while (version < STORE_SCHEMA_VERSION) {
+                if (store_begin_write(st, err) < 0)
+                        return -1;
+                if (store_end(st, store_migrate_step(st, &version, err), err) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+static int64_t monotonic_ms(void)
+{
+        struct timespec ts;
+
+        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Switches to WAL (a no-op once the database is in WAL mode) and says
+ * whether it is in WAL mode now. */
+static int store_enable_wal(struct store *st, bool *ret_wal, struct hoist_error **err)
+{
+        int64_t deadline = monotonic_ms() + STORE_BUSY_TIMEOUT_MS;
+
+        /* The switch upgrades a shared lock to an exclusive one.  When two
+         * processes create the database at once, both hold the shared lock
+         * and waiting could deadlock, so SQLite answers SQLITE_BUSY without
+         * calling the busy handler: the retry is ours. */
+        for (;;) {
+                _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
+                const char *mode;
+                int r;
+
+                if (store_prepare(st, "PRAGMA journal_mode = WAL", &stmt, err) < 0)
+                        return -1;
+                r = sqlite3_step(stmt);
+                if (r == SQLITE_ROW) {
+                        mode = (const char *)sqlite3_column_text(stmt, 0);
+                        *ret_wal = mode != NULL && strcmp(mode, "wal") == 0;
+                        if (!*ret_wal)
+                                log_debug("job store '%s': journal mode is '%s', not WAL", st->path,
+                                          mode ? mode : "?");
+                        return 0;
+                }
+                if ((r & 0xff) != SQLITE_BUSY || monotonic_ms() > deadline)
+                        return store_fail(st, "enable WAL", err);
+                (void)sqlite3_sleep(5);
+        }
+}
+
+static int store_configure(struct store *st, struct hoist_error **err)
+{
+        bool wal = false;
+
+        /* First, so that every statement below waits for a busy lock too. */
+        if (sqlite3_busy_timeout(st->db, STORE_BUSY_TIMEOUT_MS) != SQLITE_OK)
+                return store_fail(st, "set busy timeout", err);
+        /* A no-op inside a transaction, so it goes before any. */
+        if (store_exec(st, "PRAGMA foreign_keys = ON", "enable foreign keys", err) < 0)
+                return -1;
+        if (store_enable_wal(st, &wal, err) < 0)
+                return -1;
+        if (wal) {
+                /* In WAL mode a commit is an append to the -wal file; with
+                 * synchronous=NORMAL it is in the kernel's page cache when
+                 * COMMIT returns, so a process killed at any point (SIGKILL,
+                 * OOM killer, Ctrl-C) loses nothing committed, and a power
+                 * loss can at worst drop the last commits, never corrupt the
+                 * database.  FULL would add an fsync per state change. */
+                return store_exec(st, "PRAGMA synchronous = NORMAL", "set synchronous", err);
+        }
+        /* Some filesystems (NFS, some FUSE) cannot do WAL's shared memory;
+         * a rollback journal needs FULL to survive a power loss. */
+        return store_exec(st, "PRAGMA synchronous = FULL", "set synchronous", err);
+}
+
+int store_open(const char *path, struct store **ret, struct hoist_error **err)
+{
+        /* No SQLITE_OPEN_FULLMUTEX: a connection is used by one thread.
+         * Every file SQLite's unix VFS opens is already O_CLOEXEC, so a
+         * spawned container runtime or trainer inherits none of them. */
+        int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX;
+        struct store *st;
+
+#ifdef SQLITE_OPEN_EXRESCODE
+        flags |= SQLITE_OPEN_EXRESCODE;
+#endif
+        st = xzalloc(sizeof *st);
+        st->path = xstrdup(path);
+        if (sqlite3_open_v2(path, &st->db, flags, NULL) != SQLITE_OK) {
+                if (st->db == NULL)
+                        (void)hoist_error_make(err, ENOMEM, "job store '%s'", path);
+                else
+                        (void)store_fail(st, "open", err);
+                store_close(st);
+                return -1;
+        }
+        if (store_configure(st, err) < 0 || store_migrate(st, err) < 0) {
+                store_close(st);
+                return -1;
+        }
+        *ret = st;
+        return 0;
+}
+
+void store_close(struct store *st)
+{
+        if (st == NULL)
+                return;
+        /* Every statement is finalized where it was prepared. */
+        if (st->db != NULL)
+                (void)sqlite3_close_v2(st->db);
+        free(st->path);
+        free(st);
+}
+
+int store_schema_version(struct store *st)
+{
+        int version;
+
+        if (store_user_version(st, &version, NULL) < 0)
+                return -1;
+        return version;
+}
+
+char *store_new_job_id(void)
+{
+        static const char hex[] = "0123456789abcdef";
+        unsigned char rnd[6];
+        size_t got = 0;
+        char *id;
+
+        while (got < sizeof rnd) {
+                ssize_t n = getrandom(rnd + got, sizeof rnd - got, 0);
+
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        break;
+                got += (size_t)n;
+        }
+        if (got < sizeof rnd) {
+                /* getrandom() predates every kernel hoist runs on; the
+                 * fallback is for seccomp filters that refuse it. */
+                _cleanup_fclose_ FILE *f = fopen("/dev/urandom", "rbe");
+
+                if (f == NULL || fread(rnd, 1, sizeof rnd, f) != sizeof rnd)
+                        abort();
+        }
+        id = xmalloc(2 + 2 * sizeof rnd + 1);
+        id[0] = 'j';
+        id[1] = '-';
+        for (size_t i = 0; i < sizeof rnd; i++) {
+                id[2 + 2 * i] = hex[rnd[i] >> 4];
+                id[3 + 2 * i] = hex[rnd[i] & 0xf];
+        }
+        id[2 + 2 * sizeof rnd] = '\0';
+        return id;
+}
+
+static int bind_text(sqlite3_stmt *stmt, int i, const char *s)
+{
+        return s ? sqlite3_bind_text(stmt, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(stmt, i);
+}
+
+static int store_add_transition(struct store *st, const char *id, int64_t attempt,
+                                enum job_state from, enum job_state to, const char *reason,
+                                int64_t at, struct hoist_error **err)
+{
+        _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
+
+        if (store_prepare(st,
+                          "INSERT INTO transitions (job_id, attempt, from_state, to_state, reason,"
+                          " at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                          &stmt, err) < 0)
+                return -1;
+        (void)sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+        (void)sqlite3_bind_int64(stmt, 2, attempt);
+        (void)sqlite3_bind_text(stmt, 3, job_state_name(from), -1, SQLITE_STATIC);
+        (void)sqlite3_bind_text(stmt, 4, job_state_name(to), -1, SQLITE_STATIC);
+        (void)bind_text(stmt, 5, reason);
+        (void)sqlite3_bind_int64(stmt, 6, at);
+        return store_step_done(st, stmt, "record transition", err);
+}
+
+static int store_insert_locked(struct store *st, const struct job_record *job,
+                               struct hoist_error **err)
+{
+        _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
+        int64_t now = now_ms();
+        int64_t created = job->created_at_ms > 0 ? job->created_at_ms : now;
+        int64_t attempt = job->attempt > 0 ? job->attempt : 1;
+        /* Only a finished job can have an exit code; this also keeps a
+         * zero-filled record from claiming "exited 0". */
+        int exit_code = job_state_terminal(job->state) ? job->exit_code : -1;
+
+        if (store_prepare(
+                    st,
+                    "INSERT INTO jobs (id, name, provider, runtime, provider_ref, storage_url,"
+                    " spec_key, state, reason, exit_code, attempt, created_at_ms,"
+                    " updated_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+                    " ?12, ?13)",
+                    &stmt, err) < 0)
+                return -1;
+        (void)bind_text(stmt, 1, job->id);
+        (void)bind_text(stmt, 2, job->name);
+        (void)bind_text(stmt, 3, job->provider);
+        (void)bind_text(stmt, 4, job->runtime);
+        (void)bind_text(stmt, 5, job->provider_ref);
+        (void)bind_text(stmt, 6, job->storage_url);
+        (void)bind_text(stmt, 7, job->spec_key);
+        (void)sqlite3_bind_text(stmt, 8, job_state_name(job->state), -1, SQLITE_STATIC);
+        (void)bind_text(stmt, 9, job->reason);
+        (void)sqlite3_bind_int(stmt, 10, exit_code);
+        (void)sqlite3_bind_int64(stmt, 11, attempt);
+        (void)sqlite3_bind_int64(stmt, 12, created);
+        (void)sqlite3_bind_int64(stmt, 13, now);
+        if (sqlite3_step(stmt) != SQLITE_DONE) {
+                if (sqlite3_extended_errcode(st->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
+                        return hoist_error_make(err, EEXIST, "job store '%s': job id '%s'",
+                                                st->path, job->id);
+                return store_fail(st, "insert job", err);
+        }
+        return store_add_transition(st, job->id, attempt, job->state, job->state, job->reason, now,
+                                    err);
+}
+
+int store_insert_job(struct store *st, const struct job_record *job, struct hoist_error **err)
+{
+        if (job->id == NULL || job->name == NULL || job->provider == NULL)
+                return hoist_error_make(err, EINVAL,
+                                        "insert job: id, name and provider are required");
+        if (store_begin_write(st, err) < 0)
+                return -1;
+        return store_end(st, store_insert_locked(st, job, err), err);
+}
+
+static int not_found(const char *id, struct hoist_error **err)
+{
+        return hoist_error_make(err, HOIST_ERR_NOT_FOUND, "no job '%s' (see 'hoist list')", id);
+}
+
+/* What a move needs to know about the job as it is now. */
+struct job_head {
+        enum job_state state;
+        int64_t attempt;
+        int exit_code;
+        int64_t updated_at_ms;
+};
+
+static int store_read_head(struct store *st, const char *id, struct job_head *ret,
+                           struct hoist_error **err)
+{
+        _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
+        const char *state;
+        int r;
+
+        if (store_prepare(st,
+                          "SELECT state, attempt, exit_code, updated_at_ms FROM jobs WHERE id = ?1",
+                          &stmt, err) < 0)
+                return -1;
+        (void)sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+        r = sqlite3_step(stmt);
+        if (r == SQLITE_DONE)
+                return not_found(id, err);
+        if (r != SQLITE_ROW)
+                return store_fail(st, "read job", err);
+        state = (const char *)sqlite3_column_text(stmt, 0);
+        if (job_state_parse(state, &ret->state) < 0)
+                return hoist_error_make(err, 0, "job store '%s': job '%s' has unknown state '%s'",
+                                        st->path, id, state ? state : "");
+        ret->attempt = sqlite3_column_int64(stmt, 1);
+        ret->exit_code = sqlite3_column_int(stmt, 2);
+        ret->updated_at_ms = sqlite3_column_int64(stmt, 3);
+        return 0;
+}
+
+/* The wall clock may step back (NTP); a job's history must not. */
+static int64_t next_time(const struct job_head *h)
+{
+        int64_t now = now_ms();
+
+        return now > h->updated_at_ms ? now : h->updated_at_ms;
+}
+
+/* Moves job ID to TO; sets the exit code too when EXIT_CODE is not NULL. */
+static int store_move_locked(struct store *st, const char *id, enum job_state to,
+                             const int *exit_code, const char *reason, struct hoist_error **err)
+{
+        _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
+        struct job_head h;
+        int64_t at;
+
+        if (store_read_head(st, id, &h, err) < 0)
+                return -1;
+        if (h.state == to) {
+                /* Already there: only fill in an exit code not known yet
+                 * (a job marked failed before its runtime reported one). */
+                if (exit_code == NULL || h.exit_code != -1 || *exit_code == -1)
+                        return 0;
+                if (store_prepare(st, "UPDATE jobs SET exit_code = ?1 WHERE id = ?2", &stmt, err) <
+                    0)
+                        return -1;
+                (void)sqlite3_bind_int(stmt, 1, *exit_code);
+                (void)sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
+                return store_step_done(st, stmt, "set exit code", err);
+        }
+        if (job_state_terminal(h.state))
+                return hoist_error_make(err, HOIST_ERR_STATE,
+                                        "job '%s' has finished as '%s'; it cannot move to '%s'", id,
+                                        job_state_name(h.state), job_state_name(to));
+        at = next_time(&h);
+        if (store_prepare(st,
+                          "UPDATE jobs SET state = ?1, reason = ?2,"
+                          " exit_code = coalesce(?3, exit_code), updated_at_ms = ?4 WHERE id = ?5",
+                          &stmt, err) < 0)
+                return -1;
+        (void)sqlite3_bind_text(stmt, 1, job_state_name(to), -1, SQLITE_STATIC);
+        (void)bind_text(stmt, 2, reason);
+        if (exit_code != NULL)
+                (void)sqlite3_bind_int(stmt, 3, *exit_code);
+        (void)sqlite3_bind_int64(stmt, 4, at);
+        (void)sqlite3_bind_text(stmt, 5, id, -1, SQLITE_STATIC);
+        if (store_step_done(st, stmt, "update job", err) < 0)
+                return -1;
+        return store_add_transition(st, id, h.attempt, h.state, to, reason, at, err);
+}
+
+static int store_move(struct store *st, const char *id, enum job_state to, const int *exit_code,
+                      const char *reason, struct hoist_error **err)
+{
+        if ((int)to < 0 || (int)to >= JOB_STATE_COUNT)
+                return hoist_error_make(err, EINVAL, "job '%s': invalid state %d", id, (int)to);
+        if (store_begin_write(st, err) < 0)
+                return -1;
+        return store_end(st, store_move_locked(st, id, to, exit_code, reason, err), err);
+}
+
+int store_transition(struct store *st, const char *id, enum job_state to, const char *reason,
+                     struct hoist_error **err)
+{
+        return store_move(st, id, to, NULL, reason, err);
+}
+
+int store_finish(struct store *st, const char *id, enum job_state to, int exit_code,
+                 const char *reason, struct hoist_error **err)
+{
+        return store_move(st, id, to, &exit_code, reason, err);
+}
+
+static int store_set_provider_ref_locked(struct store *st, const char *id, const char *runtime,
+                                         const char *ref, struct hoist_error **err)
+{
+        _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
+
+        if (store_prepare(st,
+                          "UPDATE jobs SET runtime = ?1, provider_ref = ?2,"
+                          " updated_at_ms = max(updated_at_ms, ?3) WHERE id = ?4",
+                          &stmt, err) < 0)
+                return -1;
+        (void)bind_text(stmt, 1, runtime);
+        (void)bind_text(stmt, 2, ref);
+        (void)sqlite3_bind_int64(stmt, 3, now_ms());
+        (void)sqlite3_bind_text(stmt, 4, id, -1, SQLITE_STATIC);
+        if (store_step_done(st, stmt, "set provider reference", err) < 0)
+                return -1;
+        if (sqlite3_changes(st->db) == 0)
+                return not_found(id, err);
+        return 0;
+}
+
+int store_set_provider_ref(struct store *st, const char *id, const char *runtime, const char *ref,
+                           struct hoist_error **err)
+{
+        if (store_begin_write(st, err) < 0)
+                return -1;
+        return store_end(st, store_set_provider_ref_locked(st, id, runtime, ref, err), err);
+}
+
+static int store_new_attempt_locked(struct store *st, const char *id, struct hoist_error **err)
+{
+        _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
+        _cleanup_free_ char *reason = NULL;
+        struct job_head h;
+        int64_t at;
+
+        if (store_read_head(st, id, &h, err) < 0)
+                return -1;
+        if (!job_state_terminal(h.state) && h.state != JOB_INTERRUPTED)
+                return hoist_error_make(err, HOIST_ERR_STATE,
+                                        "job '%s' is %s; only a finished or interrupted job can "
+                                        "start a new attempt",
+                                        id, job_state_name(h.state));
+        at = next_time(&h);
+        reason = xasprintf("attempt %" PRId64 " after %s", h.attempt + 1, job_state_name(h.state));
+        if (store_prepare(st,
+                          "UPDATE jobs SET state = ?1, reason = ?2, exit_code = -1,"
+                          " attempt = ?3, updated_at_ms = ?4 WHERE id = ?5",
+                          &stmt, err) < 0)
+                return -1;
+        (void)sqlite3_bind_text(stmt, 1, job_state_name(JOB_SUBMITTED), -1, SQLITE_STATIC);
+        (void)sqlite3_bind_text(stmt, 2, reason, -1, SQLITE_STATIC);
+        (void)sqlite3_bind_int64(stmt, 3, h.attempt + 1);
+        (void)sqlite3_bind_int64(stmt, 4, at);
+        (void)sqlite3_bind_text(stmt, 5, id, -1, SQLITE_STATIC);
+        if (store_step_done(st, stmt, "start new attempt", err) < 0)
+                return -1;
+        return store_add_transition(st, id, h.attempt + 1, h.state, JOB_SUBMITTED, reason, at, err);
+}
+
+int store_new_attempt(struct store *st, const char *id, struct hoist_error **err)
+{
+        if (store_begin_write(st, err) < 0)
+                return -1;
+        return store_end(st, store_new_attempt_locked(st, id, err), err);
+}
+
+#define JOB_COLUMNS                                                                                \
+        "id, name, provider, runtime, provider_ref, storage_url, spec_key, state, reason,"         \
+        " exit_code, attempt, created_at_ms, updated_at_ms"
+
+static char *column_dup(sqlite3_stmt *stmt, int i)
+{
+        return xstrdup((const char *)sqlite3_column_text(stmt, i));
+}
+
+static int store_row_to_job(struct store *st, sqlite3_stmt *stmt, struct job_record **ret,
+                            struct hoist_error **err)
+{
+        _cleanup_job_record_ struct job_record *job = xzalloc(sizeof *job);
+        const char *state = (const char *)sqlite3_column_text(stmt, 7);
+
+        job->id = column_dup(stmt, 0);
+        if (job_state_parse(state, &job->state) < 0)
+                return hoist_error_make(err, 0, "job store '%s': job '%s' has unknown state '%s'",
+                                        st->path, job->id, state ? state : "");
+        job->name = column_dup(stmt, 1);
+        job->provider = column_dup(stmt, 2);
+        job->runtime = column_dup(stmt, 3);
+        job->provider_ref = column_dup(stmt, 4);
+        job->storage_url = column_dup(stmt, 5);
+        job->spec_key = column_dup(stmt, 6);
+        job->reason = column_dup(stmt, 8);
+        job->exit_code = sqlite3_column_int(stmt, 9);
+        job->attempt = sqlite3_column_int64(stmt, 10);
+        job->created_at_ms = sqlite3_column_int64(stmt, 11);
+        job->updated_at_ms = sqlite3_column_int64(stmt, 12);
+        *ret = TAKE_PTR(job);
+        return 0;
+}
+
+/* Runs a SELECT of JOB_COLUMNS whose ?1 is KEY; up to MAX rows. */
+static int store_query_jobs(struct store *st, const char *sql, const char *key, size_t max,
+                            struct job_record ***ret_jobs, size_t *ret_n, struct hoist_error **err)
+{
+        _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
+        struct job_record **jobs = NULL;
+        size_t n = 0;
+        int r = SQLITE_DONE;
+
+        if (store_prepare(st, sql, &stmt, err) < 0)
+                return -1;
+        if (key != NULL)
+                (void)sqlite3_bind_text(stmt, 1, key, -1, SQLITE_STATIC);
+        while (n < max && (r = sqlite3_step(stmt)) == SQLITE_ROW) {
+                jobs = xreallocarray(jobs, n + 1, sizeof *jobs);
+                if (store_row_to_job(st, stmt, &jobs[n], err) < 0) {
+                        job_records_free(jobs, n);
+                        return -1;
+                }
+                n++;
+        }
+        if (n < max && r != SQLITE_DONE) {
+                job_records_free(jobs, n);
+                return store_fail(st, "read jobs", err);
+        }
+        *ret_jobs = jobs;
+        *ret_n = n;
+        return 0;
+}
+
+static int ambiguous(const char *prefix, struct job_record **jobs, size_t n,
+                     struct hoist_error **err)
+{
+        _cleanup_free_ char *list = xstrdup("");
+
+        for (size_t i = 0; i < n && i < STORE_MAX_CANDIDATES; i++) {
+                char *more =
+                        xasprintf("%s%s%s (%s)", list, i ? ", " : "", jobs[i]->id, jobs[i]->name);
+                free(list);
+                list = more;
+        }
+        return hoist_error_make(err, HOIST_ERR_USAGE,
+                                "job id prefix '%s' is ambiguous: %s%s (give more of the id)",
+                                prefix, list, n > STORE_MAX_CANDIDATES ? ", ..." : "");
+}
+
+/* Exact id, else unique id prefix, else the newest job of that name.  An
+ * ambiguous prefix is an error only when no name matches either. */
+static int store_get_job_read(struct store *st, const char *key, struct job_record **ret,
+                              struct hoist_error **err)
+{
+        struct job_record **jobs = NULL, **cands = NULL;
+        size_t n = 0, ncands = 0;
+        int r;
+
+        if (store_query_jobs(st, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?1", key, 1, &jobs,
+                             &n, err) < 0)
+                return -1;
+        /* substr(), not LIKE: '_' and '%' in KEY match only themselves. */
+        if (n == 0 && strlen(key) >= STORE_MIN_PREFIX &&
+            store_query_jobs(st,
+                             "SELECT " JOB_COLUMNS " FROM jobs WHERE substr(id, 1, length(?1)) = ?1"
+                             " ORDER BY created_at_ms DESC, rowid DESC",
+                             key, STORE_MAX_CANDIDATES + 1, &cands, &ncands, err) < 0)
+                return -1;
+        if (n == 0 && ncands == 1) {
+                jobs = TAKE_PTR(cands);
+                n = ncands;
+                ncands = 0;
+        }
+        if (n == 0 && store_query_jobs(st,
+                                       "SELECT " JOB_COLUMNS " FROM jobs WHERE name = ?1"
+                                       " ORDER BY created_at_ms DESC, rowid DESC LIMIT 1",
+                                       key, 1, &jobs, &n, err) < 0) {
+                job_records_free(cands, ncands);
+                return -1;
+        }
+        if (n > 0) {
+                *ret = jobs[0];
+                free(jobs);
+                r = 0;
+        } else if (ncands > 1) {
+                r = ambiguous(key, cands, ncands, err);
+        } else {
+                r = not_found(key, err);
+        }
+        job_records_free(cands, ncands);
+        return r;
+}
+
+int store_get_job(struct store *st, const char *id_or_name, struct job_record **ret,
+                  struct hoist_error **err)
+{
+        struct job_record *job = NULL;
+
+        /* One read transaction: the lookups see one snapshot. */
+        if (store_exec(st, "BEGIN", "begin transaction", err) < 0)
+                return -1;
+        if (store_end(st, store_get_job_read(st, id_or_name, &job, err), err) < 0) {
+                job_record_free(job);
+                return -1;
+        }
+        *ret = job;
+        return 0;
+}
+
+int store_list_jobs(struct store *st, struct job_record ***ret_jobs, size_t *ret_n,
+                    struct hoist_error **err)
+{
+        return store_query_jobs(
+                st, "SELECT " JOB_COLUMNS " FROM jobs ORDER BY created_at_ms DESC, rowid DESC",
+                NULL, SIZE_MAX, ret_jobs, ret_n, err);
+}
+
+static int store_list_transitions_read(struct store *st, const char *id,
+                                       struct job_transition **ret, size_t *ret_n,
+                                       struct hoist_error **err)
+{
+        _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
+        struct job_transition *t = NULL;
+        struct job_head h;
+        size_t n = 0;
+        int r;
+
+        if (store_read_head(st, id, &h, err) < 0)
+                return -1;
+        if (store_prepare(st,
+                          "SELECT from_state, to_state, reason, at_ms FROM transitions"
+                          " WHERE job_id = ?1 ORDER BY id",
+                          &stmt, err) < 0)
+                return -1;
+        (void)sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+        while ((r = sqlite3_step(stmt)) == SQLITE_ROW) {
+                const char *from = (const char *)sqlite3_column_text(stmt, 0);
+                const char *to = (const char *)sqlite3_column_text(stmt, 1);
+
+                t = xreallocarray(t, n + 1, sizeof *t);
+                if (job_state_parse(from, &t[n].from) < 0 || job_state_parse(to, &t[n].to) < 0) {
+                        job_transitions_free(t, n);
+                        return hoist_error_make(err, 0,
+                                                "job store '%s': job '%s' has a transition with "
+                                                "an unknown state",
+                                                st->path, id);
+                }
+                t[n].reason = column_dup(stmt, 2);
+                t[n].at_ms = sqlite3_column_int64(stmt, 3);
+                n++;
+        }
+        if (r != SQLITE_DONE) {
+                job_transitions_free(t, n);
+                return store_fail(st, "read transitions", err);
+        }
+        *ret = t;
+        *ret_n = n;
+        return 0;
+}
+
+int store_list_transitions(struct store *st, const char *id, struct job_transition **ret,
+                           size_t *ret_n, struct hoist_error **err)
+{
+        struct job_transition *t = NULL;
+        size_t n = 0;
+
+        if (store_exec(st, "BEGIN", "begin transaction", err) < 0)
+                return -1;
+        if (store_end(st, store_list_transitions_read(st, id, &t, &n, err), err) < 0) {
+                job_transitions_free(t, n);
+                return -1;
+        }
+        *ret = t;
+        *ret_n = n;
+        return 0;
+}
+
+void job_record_free(struct job_record *job)
+{
+        if (job == NULL)
+                return;
+        free(job->id);
+        free(job->name);
+        free(job->provider);
+        free(job->runtime);
+        free(job->provider_ref);
+        free(job->storage_url);
+        free(job->spec_key);
+        free(job->reason);
+        free(job);
+}
+
+void job_records_free(struct job_record **jobs, size_t n)
+{
+        if (jobs == NULL)
+                return;
+        for (size_t i = 0; i < n; i++)
+                job_record_free(jobs[i]);
+        free(jobs);
+}
+
+void job_transitions_free(struct job_transition *t, size_t n)
+{
+        if (t == NULL)
+                return;
+        for (size_t i = 0; i < n; i++)
+                free(t[i].reason);
+        free(t);
+}
