@@ -170,13 +170,15 @@ install: all bundle
 	install -m 0755 $(BIN)/hoist $(BIN)/hoist-entrypoint $(DESTDIR)$(BINDIR)/
 	install -m 0644 $(BUILD)/hoist-entrypoint-bundle.tar $(DESTDIR)$(DATADIR)/
 	install -m 0644 containers.conf $(DESTDIR)$(DATADIR)/
+	rm -rf $(DESTDIR)$(DATADIR)/bundle && mkdir -p $(DESTDIR)$(DATADIR)/bundle
+	tar -C $(DESTDIR)$(DATADIR)/bundle -xf $(BUILD)/hoist-entrypoint-bundle.tar
 
 uninstall:
 	rm -f $(DESTDIR)$(BINDIR)/hoist $(DESTDIR)$(BINDIR)/hoist-entrypoint
 	rm -rf $(DESTDIR)$(DATADIR)
 
 run: all bundle
-	examples/quickstart/run.sh
+	scripts/quickstart.sh
 
 bench:
 	@echo "bench: see bench/README.md"

@@ -73,6 +73,13 @@ wait_for() {
         done
 }
 
+# pid_alive PID: running or sleeping, not a zombie (PID 1 here may be slow to reap).
+pid_alive() {
+        local s
+        s=$(ps -o stat= -p "$1" 2>/dev/null) || return 1
+        [ -n "$s" ] && [ "${s:0:1}" != Z ]
+}
+
 # A fresh HOIST_HOME for one test.
 new_home() {
         HOIST_HOME=$(mktemp -d "$T_TMP/home.XXXXXX")

@@ -8,7 +8,7 @@ QS=$T_ROOT/examples/quickstart
 export HOIST_CONTAINER_ENGINE=none
 
 # job.yaml for the quickstart trainer as a host process, in DIR, with STEPS.
-write_qs_job() { # DIR NAME STEPS [EXTRA-YAML]
+write_qs_job() { # DIR NAME STEPS [EXTRA-YAML] [CHECKPOINT-EVERY]
         mkdir -p "$1"
         cp -r "$QS/data" "$1/data"
         cat >"$1/job.yaml" <<YAML
@@ -22,7 +22,7 @@ hyperparameters:
   lr: 0.05
   hidden: 16
   seed: 7
-  checkpoint_every: 100
+  checkpoint_every: ${5:-100}
 limits:
   stop_grace: 5s
 ${4:-}
@@ -84,17 +84,18 @@ YAML
         sid=$(cut -d' ' -f3 "$HOIST_HOME/run/$id/pid")
         hoist cancel -t 2 "$id" | grep -q "canceled job $id"
         [ "$(job_field "$id" state)" = canceled ] || fail "state is not canceled"
-        ! kill -0 "$pid" 2>/dev/null || fail "entrypoint still alive"
+        ! pid_alive "$pid" || fail "entrypoint still alive"
         # nothing of the job's session survives (the backgrounded sleep included)
-        left=$(ps -eo sid=,pid=,comm= | awk -v s="$sid" '$1==s' || true)
+        left=$(ps -eo sid=,stat=,pid=,comm= | awk -v s="$sid" '$1==s && $2 !~ /^Z/' || true)
         [ -z "$left" ] || fail "left behind: $left"
         hoist cancel "$id" | grep -q "already canceled"
 }
 
 t_resume_after_killed_run() {
         new_home
-        write_qs_job "$T_TMP/r" resumed 3000
-        write_qs_job "$T_TMP/full" uninterrupted 3000
+        # long enough (a few seconds) to be killed in the middle
+        write_qs_job "$T_TMP/r" resumed 200000 "" 5000
+        write_qs_job "$T_TMP/full" uninterrupted 200000 "" 5000
         full=$(hoist submit -q "$T_TMP/full/job.yaml")
         hoist logs -f "$full" >/dev/null 2>&1 || fail "uninterrupted run failed"
 

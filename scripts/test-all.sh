@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Every test hoist has, in the order CI runs them, ending with one line
+# "total: N passed, N failed".  Run as root on Debian 12 after scripts/deps.sh.
+set -u
+cd "$(dirname "$0")/.."
+. tests/lib/tally.sh
+HOIST_TALLY=$(mktemp /tmp/hoist-tally.XXXXXX)
+export HOIST_TALLY
+trap 'rm -f "$HOIST_TALLY"' EXIT
+jobs=$(nproc 2>/dev/null || echo 2)
+
+step() { # NAME COMMAND...: a step that is not a test suite counts as one test
+        local name=$1
+        shift
+        echo "==== $name"
+        if "$@"; then tally_add 1 0; else echo "==== $name FAILED"; tally_add 0 1; fi
+}
+suite() { # NAME COMMAND...: a suite adds its own counts
+        local name=$1
+        shift
+        echo "==== $name"
+        "$@" || echo "==== $name FAILED"
+}
+
+step "build (-Werror)" make -j"$jobs" all bundle
+suite "unit tests + fuzz corpus replay" make -j"$jobs" test
+step "check-format" make check-format
+step "analyze (cppcheck)" make analyze
+suite "ASan+UBSan: unit tests + fuzz replay" make -j"$jobs" asan
+suite "integration" make integration
+suite "integration under valgrind" make valgrind
+
+echo "total: $(tally_total "$HOIST_TALLY")"
+awk '{f+=$2} END {exit f>0}' "$HOIST_TALLY"
