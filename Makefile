@@ -95,9 +95,9 @@ $(BIN)/hoist-entrypoint: $(BUILD)/entrypoint/main.o $(LIBENTRY) $(LIBHOIST)
 # ---- the quickstart trainer: static, so it runs in an image with no libc ----
 QUICKSTART_SRCS := $(wildcard examples/quickstart/*.c)
 quickstart: $(if $(QUICKSTART_SRCS),$(BIN)/hoist-quickstart)
-$(BIN)/hoist-quickstart: $(QUICKSTART_SRCS)
+$(BIN)/hoist-quickstart: $(QUICKSTART_SRCS) $(wildcard examples/quickstart/*.h)
 	@mkdir -p $(@D)
-	$(CC) -O2 -g $(WARNINGS) -static -o $@ $^ -lm
+	$(CC) -O2 -g $(WARNINGS) -static -o $@ $(QUICKSTART_SRCS) -lm
 
 # ---- tests ----
 $(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_SRCS) $(LIBRUNNER) $(LIBENTRY) $(LIBHOIST)

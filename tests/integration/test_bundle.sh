@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# The /opt/hoist entrypoint bundle works unmodified in an image with no libc
+# at all: the layer is complete and reproducible, mkbundle.sh refuses what it
+# cannot resolve, and in a busybox-static image the entrypoint runs, passes
+# exit codes through, and runs the static quickstart trainer end to end.
+# Needs `make all bundle` (HOIST_BIN, HOIST_BUILD) and podman with runc.
+# lib.sh sets -uo pipefail; each case runs under set -e in t_run.
+. "$(dirname "$0")/lib.sh"
+
+BUNDLE_BIN=$HOIST_BUILD/bundle-entrypoint
+BUNDLE_TAR=$HOIST_BUILD/hoist-entrypoint-bundle.tar
+QS=$HOIST_BIN/hoist-quickstart
+DATA=$T_ROOT/examples/quickstart/data
+IMAGE=localhost/hoist-bundle-test:$$
+VERSION=$(cat "$T_ROOT/VERSION")
+INTERP=/opt/hoist/lib/ld-linux-x86-64.so.2
+
+t_defer "podman rmi -f $IMAGE >/dev/null 2>&1"
+
+prun() { podman run --rm --network=none "$@"; }
+
+t_linked_for_bundle() {
+        readelf -l "$BUNDLE_BIN" | grep -q "Requesting program interpreter: $INTERP\]" ||
+                fail "interpreter is not $INTERP"
+        readelf -d "$BUNDLE_BIN" | grep -q '(RPATH).*\[/opt/hoist/lib\]' || fail "no DT_RPATH /opt/hoist/lib"
+        ! readelf -d "$BUNDLE_BIN" | grep -q RUNPATH || fail "RUNPATH would let LD_LIBRARY_PATH win"
+}
+
+# Every DT_NEEDED of every ELF file in the layer is in the layer: checked from
+# the files themselves, not from the ld.so listing mkbundle used.
+t_layer_complete() {
+        local x=$T_TMP/layer f need missing=""
+        mkdir -p "$x"
+        tar -xf "$BUNDLE_TAR" -C "$x"
+        ! tar -tf "$BUNDLE_TAR" | grep -v '^opt/hoist/' || fail "paths outside opt/hoist/"
+        [ -x "$x/opt/hoist/bin/hoist-entrypoint" ] || fail "no bin/hoist-entrypoint"
+        [ -f "$x$INTERP" ] && [ ! -L "$x$INTERP" ] || fail "no real file at $INTERP"
+        [ -f "$x/opt/hoist/lib/libc.so.6" ] || fail "no libc.so.6"
+        ! find "$x" -type l | grep -q . || fail "symlinks in the layer: $(find "$x" -type l)"
+        for f in "$x/opt/hoist/bin/hoist-entrypoint" "$x"/opt/hoist/lib/*.so*; do
+                for need in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
+                        [ -f "$x/opt/hoist/lib/$need" ] || missing="$missing $need(for ${f##*/})"
+                done
+        done
+        [ -z "$missing" ] || fail "missing:$missing"
+        # tar metadata: root-owned, one fixed mtime, no atime/ctime records
+        ! tar -tvf "$BUNDLE_TAR" --numeric-owner | awk '$2 != "0/0"' | grep -q . || fail "non-root owner"
+        [ "$(tar -tvf "$BUNDLE_TAR" | awk '{print $4, $5}' | sort -u | wc -l)" -eq 1 ] || fail "mtimes vary"
+        ! grep -aq 'atime=\|ctime=' "$BUNDLE_TAR" || fail "atime/ctime in pax headers"
+}
+
+t_reproducible() {
+        "$T_ROOT/scripts/mkbundle.sh" "$BUNDLE_BIN" "$T_TMP/b2" "$T_TMP/b2.tar" 2>/dev/null
+        cmp "$BUNDLE_TAR" "$T_TMP/b2.tar" || fail "a second mkbundle.sh run gives another tar"
+}
+
+t_fails_loudly() {
+        local d=$T_TMP/loud rc=0
+        mkdir -p "$d"
+        echo 'int hoist_test_fn(void) { return 7; }' >"$d/foo.c"
+        echo 'int hoist_test_fn(void); int main(void) { return hoist_test_fn(); }' >"$d/main.c"
+        cc -shared -fPIC -Wl,-soname,libhoisttestfoo.so.1 -o "$d/libhoisttestfoo.so.1" "$d/foo.c"
+        cc -o "$d/prog" "$d/main.c" "$d/libhoisttestfoo.so.1" -Wl,--dynamic-linker=$INTERP \
+                -Wl,--disable-new-dtags -Wl,-rpath,/opt/hoist/lib
+        # libhoisttestfoo.so.1 is nowhere the loader looks
+        "$T_ROOT/scripts/mkbundle.sh" "$d/prog" "$d/b" "$d/b.tar" 2>"$d/err" || rc=$?
+        [ $rc -ne 0 ] || fail "mkbundle.sh accepted an unresolvable library"
+        grep -q 'libhoisttestfoo.so.1' "$d/err" || fail "error does not name the library: $(cat "$d/err")"
+        [ ! -e "$d/b.tar" ] || fail "wrote a tar anyway"
+        # a binary not linked for the bundle is refused too
+        rc=0
+        "$T_ROOT/scripts/mkbundle.sh" /bin/true "$d/b" "$d/b.tar" 2>"$d/err2" || rc=$?
+        [ $rc -ne 0 ] && grep -q "dynamic-linker=$INTERP" "$d/err2" || fail "accepted /bin/true"
+}
+
+t_image() {
+        "$T_ROOT/tests/peers/podman-image.sh" "$IMAGE" "$BUNDLE_TAR" "$QS" >/dev/null
+        # idempotent: a second build replaces the tag and leaves no <none> image behind
+        local before after
+        before=$(podman images -q | wc -l)
+        "$T_ROOT/tests/peers/podman-image.sh" "$IMAGE" "$BUNDLE_TAR" "$QS" >/dev/null
+        after=$(podman images -q | wc -l)
+        [ "$before" -eq "$after" ] || fail "image count went from $before to $after"
+        [ "$(podman image inspect --format '{{json .Config.Entrypoint}} {{json .Config.Cmd}}' "$IMAGE")" = \
+                '["/opt/hoist/bin/hoist-entrypoint"] ["train"]' ] || fail "entrypoint/cmd not set"
+}
+
+t_no_libc() {
+        local out
+        # look with busybox itself, not through the entrypoint
+        out=$(prun --entrypoint /bin/busybox "$IMAGE" find / -xdev \
+                \( -name 'libc.so*' -o -name 'ld-linux*' -o -name 'libc-*.so' -o -name 'ld.so*' \) | sort)
+        [ "$out" = "$(printf '%s\n' "$INTERP" /opt/hoist/lib/libc.so.6)" ] ||
+                fail "libc or loader outside /opt/hoist: $out"
+        ! prun --entrypoint /bin/busybox "$IMAGE" ls /lib /usr/lib /lib64 2>/dev/null ||
+                fail "the image has /lib, /usr/lib or /lib64"
+}
+
+t_version() {
+        local out
+        out=$(prun "$IMAGE" --version)
+        grep -q "$VERSION" <<<"$out" || fail "--version printed '$out', not $VERSION"
+        out=$(prun --entrypoint /opt/hoist/bin/hoist-entrypoint "$IMAGE" --version)
+        grep -q "$VERSION" <<<"$out" || fail "direct --version printed '$out'"
+}
+
+t_exit_code() {
+        local rc=0
+        prun "$IMAGE" /bin/sh -c 'exit 7' || rc=$?
+        [ $rc -eq 7 ] || fail "exit status $rc, not 7"
+}
+
+# The trainer inside the container, through the entrypoint, gives the same
+# model (byte for byte) as the same static binary on the host.
+t_quickstart_inside() {
+        local v=$T_TMP/vol
+        mkdir -p "$v" "$T_TMP/host"
+        prun -v "$v:/work" "$IMAGE" /usr/local/bin/hoist-quickstart gen-data --out /work/d >/dev/null
+        cmp "$v/d/train.csv" "$DATA/train.csv" || fail "gen-data in the image differs from data/"
+        prun -v "$v:/work" -e HOIST_INPUT_TRAIN=/work/d -e HOIST_MODEL_DIR=/work/m \
+                -e HOIST_CHECKPOINT_DIR=/work/c -e HOIST_HP_STEPS=1000 \
+                "$IMAGE" /usr/local/bin/hoist-quickstart train >"$T_TMP/in.out"
+        grep -q '"event": "completed"' "$T_TMP/in.out" || fail "no completed event: $(tail -3 "$T_TMP/in.out")"
+        HOIST_INPUT_TRAIN=$DATA HOIST_MODEL_DIR=$T_TMP/host/m HOIST_CHECKPOINT_DIR=$T_TMP/host/c \
+                HOIST_HP_STEPS=1000 "$QS" train >/dev/null
+        cmp "$v/m/model.bin" "$T_TMP/host/m/model.bin" || fail "container and host models differ"
+        "$QS" eval --model "$v/m/model.bin" --data "$DATA" | grep -q '"accuracy": 0\.[6-9]' ||
+                fail "the model from the container does not evaluate"
+}
+
+# podman stop sends SIGTERM to the entrypoint, which must reach the trainer:
+# it checkpoints and the container exits 143.
+t_stop_checkpoints() {
+        local v=$T_TMP/stop name=hoist-bundle-stop-$$ rc step
+        mkdir -p "$v"
+        t_defer "podman rm -f $name >/dev/null 2>&1"
+        podman run -d --name "$name" --network=none -v "$DATA:/data:ro" -v "$v:/work" \
+                -e HOIST_INPUT_TRAIN=/data -e HOIST_MODEL_DIR=/work/m -e HOIST_CHECKPOINT_DIR=/work/c \
+                -e HOIST_HP_CHECKPOINT_EVERY=50 -e HOIST_HP_SLEEP_MS=5 \
+                "$IMAGE" /usr/local/bin/hoist-quickstart train >/dev/null
+        wait_for 60 sh -c "test -e '$v/c/ckpt-000100.bin' ||
+                [ \"\$(podman inspect --format '{{.State.Running}}' $name)\" = false ]"
+        [ -e "$v/c/ckpt-000100.bin" ] || fail "container ended early: $(podman logs "$name" 2>&1 | tail -5)"
+        podman stop -t 30 "$name" >/dev/null
+        rc=$(podman inspect --format '{{.State.ExitCode}}' "$name")
+        podman logs "$name" >"$T_TMP/stop.out" 2>&1
+        [ "$rc" -eq 143 ] || fail "exit code $rc, not 143: $(tail -3 "$T_TMP/stop.out")"
+        step=$(sed -n 's/^{"event": "stopped", "step": \([0-9]*\),.*/\1/p' "$T_TMP/stop.out")
+        [ -n "$step" ] || fail "trainer did not see SIGTERM: $(tail -3 "$T_TMP/stop.out")"
+        [ "$(cat "$v/c/latest")" = "$(printf 'ckpt-%06d.bin' "$step")" ] ||
+                fail "latest is $(cat "$v/c/latest"), not the stop step $step"
+        [ ! -e "$v/m/model.bin" ] || fail "a stopped run wrote a final model"
+}
+
+t_run "build/bundle-entrypoint asks for the bundled loader, DT_RPATH" t_linked_for_bundle
+t_run "bundle layer: opt/hoist only, loader, every DT_NEEDED, clean tar metadata" t_layer_complete
+t_run "mkbundle.sh is reproducible" t_reproducible
+t_run "mkbundle.sh fails loudly on unresolvable libraries" t_fails_loudly
+t_run "podman-image.sh builds the busybox image, idempotently" t_image
+t_run "the image has no libc outside /opt/hoist" t_no_libc
+t_run "hoist-entrypoint --version in the image" t_version
+t_run "hoist-entrypoint passes the exit code through (7)" t_exit_code
+t_run "static quickstart trains via the entrypoint; model equals the host's" t_quickstart_inside
+t_run "podman stop: trainer checkpoints, container exits 143" t_stop_checkpoints
+t_finish
