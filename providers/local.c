@@ -541,6 +541,18 @@ static int local_cancel(const struct job_record *job, const char *state_dir, int
         return 0;
 }
 
+static int local_release(const struct job_record *job, const char *state_dir,
+                         struct hoist_error **err)
+{
+        (void)state_dir;
+        if (job->runtime == NULL || job->provider_ref == NULL ||
+            strcmp(job->runtime, "process") == 0)
+                return 0;
+        char *argv[] = {job->runtime, (char *)"rm", (char *)"-f", job->provider_ref, NULL};
+        _cleanup_buf_ struct buf out = {0};
+        return engine_run(argv, &out, err);
+}
+
 const struct provider_ops provider_local = {
         .name = "local",
         .validate = local_validate,
@@ -548,4 +560,5 @@ const struct provider_ops provider_local = {
         .status = local_status,
         .logs = local_logs,
         .cancel = local_cancel,
+        .release = local_release,
 };

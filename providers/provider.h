@@ -48,6 +48,10 @@ struct provider_ops {
         /* SIGTERM (or the engine's stop), then SIGKILL after GRACE_S seconds. */
         int (*cancel)(const struct job_record *job, const char *state_dir, int64_t grace_s,
                       struct hoist_error **err);
+        /* Frees what the provider still holds for a finished job (a stopped
+         * container); its outputs and logs are in storage already. */
+        int (*release)(const struct job_record *job, const char *state_dir,
+                       struct hoist_error **err);
 };
 
 /* NULL when there is no provider called NAME. */

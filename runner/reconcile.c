@@ -82,6 +82,23 @@ static int reread(struct store *st, struct job_record **job, struct hoist_error 
         return 0;
 }
 
+/* Once a job has ended, the provider may let go of it.  A failure here
+ * leaves a stopped container behind, nothing worse: warn and go on. */
+void reconcile_release(const struct hoist_home *home, const struct job_record *job)
+{
+        const struct provider_ops *prov = provider_find(job->provider);
+        _cleanup_free_ char *state_dir = NULL;
+        struct hoist_error *err = NULL;
+
+        if (prov == NULL || prov->release == NULL || !job_state_terminal(job->state))
+                return;
+        state_dir = home_job_run_dir(home, job->id);
+        if (prov->release(job, state_dir, &err) < 0) {
+                log_warn("job %s: %s, ignoring", job->id, err->msg);
+                hoist_error_free(err);
+        }
+}
+
 int reconcile_job(const struct hoist_home *home, struct store *st, struct job_record **job,
                   struct hoist_error **err)
 {
@@ -97,9 +114,11 @@ int reconcile_job(const struct hoist_home *home, struct store *st, struct job_re
                 return hoist_error_wrap(err, "job %s", (*job)->id);
         if (r == 1) {
                 if (finish(st, (*job)->id, result_state(res->status), res->exit_code, res->reason,
-                           err) < 0)
+                           err) < 0 ||
+                    reread(st, job, err) < 0)
                         return -1;
-                return reread(st, job, err);
+                reconcile_release(home, *job);
+                return 0;
         }
         prov = provider_find((*job)->provider);
         if (prov == NULL)
@@ -127,7 +146,8 @@ int reconcile_job(const struct hoist_home *home, struct store *st, struct job_re
                 r = 0;
         }
         provider_status_clear(&ps);
-        if (r < 0)
+        if (r < 0 || reread(st, job, err) < 0)
                 return -1;
-        return reread(st, job, err);
+        reconcile_release(home, *job);
+        return 0;
 }

@@ -17,6 +17,9 @@
 int reconcile_job(const struct hoist_home *home, struct store *st, struct job_record **job,
                   struct hoist_error **err);
 
+/* Lets the provider free what it holds for a finished job (warns on failure). */
+void reconcile_release(const struct hoist_home *home, const struct job_record *job);
+
 /* The storage key of a job's result record / log of node NODE. */
 char *reconcile_result_key(const char *job_id);
 char *reconcile_log_key(const char *job_id, const char *node);

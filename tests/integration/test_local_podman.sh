@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The local provider under podman (with runc and the repo's containers.conf):
+# the quickstart job in a libc-free busybox image that carries the entrypoint
+# bundle, cancel of a running container, a failing container, and a resume
+# under podman that ends with the same model as an uninterrupted run.
+. "$(dirname "$0")/lib.sh"
+
+IMAGE=localhost/hoist-it-quickstart:$$
+QS=$T_ROOT/examples/quickstart
+
+command -v podman >/dev/null || { echo "not ok - podman is not installed (scripts/deps.sh installs it)"; echo "0 passed, 1 failed"; exit 1; }
+"$T_ROOT/tests/peers/podman-image.sh" "$IMAGE" "$HOIST_BUILD/hoist-entrypoint-bundle.tar" "$HOIST_BIN/hoist-quickstart" >/dev/null ||
+        { echo "not ok - build the test image"; echo "0 passed, 1 failed"; exit 1; }
+t_defer "podman rmi -f $IMAGE >/dev/null 2>&1"
+export HOIST_CONTAINER_ENGINE=podman
+
+job_id_of() { sed -n 's/^submitted job \(j-[0-9a-f]*\)$/\1/p' "$1"; }
+model_of() { echo "$HOIST_HOME/storage/jobs/$1/output/model/model.bin"; }
+container_exists() { podman container exists "hoist-$1"; }
+
+write_job() { # DIR NAME STEPS [SLEEP-MS]
+        mkdir -p "$1"
+        cp -r "$QS/data" "$1/data"
+        cat >"$1/job.yaml" <<YAML
+name: $2
+image: $IMAGE
+command: ["/usr/local/bin/hoist-quickstart", "train"]
+runtime: container
+inputs:
+  train: data/
+hyperparameters:
+  steps: $3
+  seed: 7
+  checkpoint_every: 100
+  sleep_ms: ${4:-0}
+limits:
+  stop_grace: 10s
+YAML
+}
+
+t_quickstart_podman() {
+        new_home
+        write_job "$T_TMP/q" quickstart 1500
+        hoist submit --follow "$T_TMP/q/job.yaml" >"$T_TMP/q.out" 2>&1 || { cat "$T_TMP/q.out"; fail "submit failed"; }
+        id=$(job_id_of "$T_TMP/q.out")
+        [ "$(job_field "$id" runtime)" = podman ] || fail "did not run under podman"
+        [ "$(job_field "$id" state)" = succeeded ] || fail "not succeeded"
+        grep -q '"test_accuracy"' "$T_TMP/q.out" || fail "no training output streamed"
+        [ -s "$(model_of "$id")" ] || fail "no model"
+        ! container_exists "$id" || fail "finished container was not removed"
+        # the same job as a host process gives the same model, bit for bit
+        sed -i -e 's/^runtime: container/runtime: process/' -e 's|/usr/local/bin/hoist-quickstart|hoist-quickstart|' "$T_TMP/q/job.yaml"
+        p=$(hoist submit -q "$T_TMP/q/job.yaml")
+        hoist logs -f "$p" >/dev/null 2>&1 || fail "process run failed"
+        cmp "$(model_of "$id")" "$(model_of "$p")" || fail "container and process models differ"
+}
+
+t_cancel_container() {
+        new_home
+        mkdir -p "$T_TMP/c"
+        printf 'name: sleeper\nimage: %s\ncommand: ["sh", "-c", "echo started; sleep 300"]\nlimits:\n  stop_grace: 2s\n' "$IMAGE" >"$T_TMP/c/job.yaml"
+        id=$(hoist submit -q "$T_TMP/c/job.yaml")
+        wait_for 30 grep -q started "$HOIST_HOME/storage/jobs/$id/logs/main.log"
+        [ "$(job_field "$id" state)" = running ] || fail "not running"
+        hoist cancel -t 2 "$id" >/dev/null
+        [ "$(job_field "$id" state)" = canceled ] || fail "state $(job_field "$id" state), not canceled"
+        ! container_exists "$id" || fail "canceled container still exists"
+}
+
+t_failing_container() {
+        new_home
+        mkdir -p "$T_TMP/f"
+        printf 'name: failing\nimage: %s\ncommand: ["sh", "-c", "echo oops >&2; exit 5"]\n' "$IMAGE" >"$T_TMP/f/job.yaml"
+        set +e
+        hoist submit --follow "$T_TMP/f/job.yaml" >"$T_TMP/f.out" 2>&1
+        rc=$?
+        set -e
+        [ $rc = 6 ] || fail "exit $rc, not 6"
+        id=$(job_id_of "$T_TMP/f.out")
+        [ "$(job_field "$id" exit_code)" = 5 ] || fail "exit code not 5"
+        job_field "$id" reason | grep -q oops || fail "reason lacks stderr"
+}
+
+t_resume_under_podman() {
+        new_home
+        write_job "$T_TMP/full" full 3000
+        full=$(hoist submit -q "$T_TMP/full/job.yaml")
+        write_job "$T_TMP/r" interrupted 3000 2
+        id=$(hoist submit -q "$T_TMP/r/job.yaml")
+        wait_for 60 sh -c "ls '$HOIST_HOME/storage/jobs/$id/checkpoints' | grep -q ckpt-0005"
+        hoist cancel "$id" >/dev/null          # SIGTERM: the trainer checkpoints and stops
+        [ "$(job_field "$id" state)" = canceled ] || fail "not canceled"
+        sed -i 's/^  sleep_ms: 2/  sleep_ms: 0/' "$T_TMP/r/job.yaml"
+        hoist submit --resume "$id" --follow >"$T_TMP/r.out" 2>&1 || { cat "$T_TMP/r.out"; fail "resume failed"; }
+        grep -q '"resumed"' "$T_TMP/r.out" || fail "did not resume"
+        hoist logs -f "$full" >/dev/null 2>&1 || fail "full run failed"
+        cmp "$(model_of "$full")" "$(model_of "$id")" || fail "resumed model differs"
+}
+
+t_run "quickstart job under podman, busybox image, entrypoint bundle" t_quickstart_podman
+t_run "cancel a running container" t_cancel_container
+t_run "failing container: exit code and reason" t_failing_container
+t_run "cancel then resume under podman gives the uninterrupted model" t_resume_under_podman
+t_finish
