@@ -133,8 +133,11 @@ asan:
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" test
 
+# The integration suites that drive hoist and hoist-entrypoint on the host,
+# with both under valgrind.
+VALGRIND_SUITES := tests/integration/test_entrypoint.sh tests/integration/test_local_process.sh
 valgrind: all bundle
-	@HOIST_VALGRIND=1 tests/run-integration.sh
+	@HOIST_VALGRIND=1 tests/run-integration.sh $(VALGRIND_SUITES)
 
 analyze:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \

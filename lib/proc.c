@@ -115,18 +115,23 @@ int proc_which(const char *prog, char **ret_path)
 uint64_t proc_start_time(pid_t pid)
 {
         char path[64], line[1024];
-        _cleanup_fclose_ FILE *f = NULL;
         unsigned long long start = 0;
+        char state = 0;
+        FILE *f;
+        char *p;
 
         snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
         f = fopen(path, "re");
-        if (f == NULL || fgets(line, sizeof line, f) == NULL)
+        if (f == NULL)
                 return 0;
-        /* The command name may hold spaces and parentheses: skip past the last ')'. */
-        char *p = strrchr(line, ')');
+        p = fgets(line, sizeof line, f);
+        (void)fclose(f);
         if (p == NULL)
                 return 0;
-        char state = 0;
+        /* The command name may hold spaces and parentheses: skip past the last ')'. */
+        p = strrchr(line, ')');
+        if (p == NULL)
+                return 0;
         /* after ')': state(3) ppid pgrp session tty tpgid flags minflt cminflt majflt
          * cmajflt utime stime cutime cstime priority nice threads itrealvalue starttime(22) */
         if (sscanf(p + 1,

@@ -135,12 +135,10 @@ static char **process_env(const struct provider_submit *req, const char *workdir
         set_env(&env, &n, "HOIST_JOB_URL", req->job_url);
         set_env(&env, &n, "HOIST_WORKDIR", workdir);
         set_env(&env, &n, "HOIST_NODE", "main");
-        _cleanup_free_ char *edir = xstrdup(req->entrypoint);
-        char *slash = strrchr(edir, '/');
-        if (slash != NULL) {
-                *slash = '\0';
+        if (req->bin_dir != NULL) {
                 const char *path = getenv("PATH");
-                _cleanup_free_ char *p = xasprintf("%s:%s", edir, path ? path : "/usr/bin:/bin");
+                _cleanup_free_ char *p =
+                        xasprintf("%s:%s", req->bin_dir, path ? path : "/usr/bin:/bin");
                 set_env(&env, &n, "PATH", p);
         }
         return env;

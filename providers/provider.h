@@ -25,6 +25,7 @@ struct provider_submit {
         const char *state_dir;    /* $HOIST_HOME/run/<job-id>: the provider's own files */
         const char *entrypoint;   /* host path of hoist-entrypoint (process runtime) */
         const char *bundle;       /* host path of the entrypoint bundle dir (/opt/hoist) */
+        const char *bin_dir;      /* hoist's own directory: put on a process job's PATH */
 };
 
 struct provider_status {

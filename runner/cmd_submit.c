@@ -63,7 +63,6 @@ static struct jobspec *spec_from_jobfile(const struct jobfile *jf, const char *i
 {
         struct jobspec *spec = jobspec_new();
 
-        spec->version = xstrdup(JOBSPEC_VERSION);
         spec->id = xstrdup(id);
         spec->name = xstrdup(jf->name);
         spec->image = xstrdup(jf->image);
@@ -122,6 +121,7 @@ static int start_job(const struct hoist_home *home, struct store *st, struct sto
                 .state_dir = state_dir,
                 .entrypoint = entrypoint,
                 .bundle = bundle,
+                .bin_dir = home->self_dir,
         };
         size_t rl = strlen(root);
 

@@ -315,8 +315,10 @@ static int load_sections(struct loading *l)
                         _cleanup_free_ char *s = NULL;
                         if (config_get_string(d, "outputs.download", &s, l->err) < 0)
                                 return -1;
-                        l->jf->outputs_download =
-                                s[0] == '/' ? TAKE_PTR(s) : path_join(l->jf->dir, s);
+                        if (s[0] == '/')
+                                l->jf->outputs_download = TAKE_PTR(s);
+                        else
+                                l->jf->outputs_download = path_join(l->jf->dir, s);
                 }
         }
         if ((n = section(l->root, "checkpoints")) != NULL) {

@@ -21,12 +21,17 @@ t_cleanup() {
 trap t_cleanup EXIT
 t_defer() { T_CLEANUPS+=("$1"); }
 
-# hoist and hoist-entrypoint, under valgrind when HOIST_VALGRIND=1.
-VALGRIND_ARGS=(valgrind -q --leak-check=full --show-leak-kinds=definite,indirect
-        --errors-for-leak-kinds=definite,indirect --error-exitcode=99 --trace-children=no)
+# hoist and hoist-entrypoint, under valgrind when HOIST_VALGRIND=1: the
+# process runtime finds the entrypoint through HOIST_ENTRYPOINT.
+if [ "${HOIST_VALGRIND:-0}" = 1 ]; then
+        "$T_ROOT/tests/integration/valgrind-wrap.sh" --make "$T_TMP/vg" "$HOIST_BIN/hoist" "$T_TMP/vg-hoist"
+        "$T_ROOT/tests/integration/valgrind-wrap.sh" --make "$T_TMP/vg" "$HOIST_BIN/hoist-entrypoint" \
+                "$T_TMP/vg-hoist-entrypoint"
+        export HOIST_ENTRYPOINT=$T_TMP/vg-hoist-entrypoint
+fi
 hoist() {
         if [ "${HOIST_VALGRIND:-0}" = 1 ]; then
-                "${VALGRIND_ARGS[@]}" --log-file="$T_TMP/valgrind-hoist-%p.log" "$HOIST_BIN/hoist" "$@"
+                "$T_TMP/vg-hoist" "$@"
         else
                 "$HOIST_BIN/hoist" "$@"
         fi
@@ -46,14 +51,11 @@ t_run() { # NAME FUNC
         fi
 }
 
+t_valgrind_clean() { "$T_ROOT/tests/integration/valgrind-wrap.sh" --check "$T_TMP/vg"; }
+
 t_finish() {
         if [ "${HOIST_VALGRIND:-0}" = 1 ]; then
-                local bad
-                bad=$(find "$T_TMP" -name 'valgrind-*.log' -size +0 2>/dev/null)
-                if [ -n "$bad" ]; then
-                        echo "not ok - valgrind reports"; cat $bad | head -60
-                        T_FAILED=$((T_FAILED + 1))
-                fi
+                t_run "valgrind: no leaks or errors in hoist and hoist-entrypoint" t_valgrind_clean
         fi
         echo "$T_PASSED passed, $T_FAILED failed"
         [ "$T_FAILED" -eq 0 ]

@@ -9,7 +9,6 @@ here=$(cd "$(dirname "$0")" && pwd)
 bin_dir=${HOIST_BIN:-./bin}
 E=$(cd "$bin_dir" && pwd)/hoist-entrypoint
 [ -x "$E" ] || { echo "test_entrypoint: no executable '$E' (set HOIST_BIN)"; exit 1; }
-if [ -f "$here/../lib/tally.sh" ]; then . "$here/../lib/tally.sh"; else tally_add() { :; }; fi
 
 tmp=$(mktemp -d /tmp/hoist-entrypoint-test.XXXXXX)
 bg_pids=()
@@ -18,6 +17,12 @@ cleanup() {
         rm -rf "$tmp"
 }
 trap cleanup EXIT
+
+# Under `make valgrind` every run of the entrypoint goes through valgrind.
+if [ "${HOIST_VALGRIND:-0}" = 1 ]; then
+        "$here/valgrind-wrap.sh" --make "$tmp/vg" "$E" "$tmp/hoist-entrypoint"
+        E=$tmp/hoist-entrypoint
+fi
 
 passed=0 failed=0
 ok() { echo "ok - $1"; passed=$((passed + 1)); }
@@ -347,6 +352,8 @@ t_bad_job() {
 }
 check "malformed job.json: 125 with the file named" t_bad_job
 
+if [ "${HOIST_VALGRIND:-0}" = 1 ]; then
+        check "valgrind: no leaks or errors in the entrypoint" "$here/valgrind-wrap.sh" --check "$tmp/vg"
+fi
 echo "$passed passed, $failed failed"
-tally_add "$passed" "$failed"
 [ "$failed" -eq 0 ]
