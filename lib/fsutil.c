@@ -25,6 +25,8 @@ char *path_join(const char *a, const char *b)
                 b++;
         if (*b == '\0')
                 return xstrndup(a, la);
+        if (la == 1 && a[0] == '/')
+                return xasprintf("/%s", b);
         return xasprintf("%.*s/%s", (int)la, a, b);
 }
 
