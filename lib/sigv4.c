@@ -6,7 +6,6 @@
  */
 #include "sigv4.h"
 
-#include <errno.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,8 +334,7 @@ static int check_header(const struct sigv4_header *h, struct hoist_error **err)
                 return hoist_error_make(err, HOIST_ERR_INPUT,
                                         "header 'Authorization' cannot be signed");
         if (h->value == NULL)
-                return hoist_error_make(err, HOIST_ERR_INPUT, "header '%s' has no value",
-                                        h->name);
+                return hoist_error_make(err, HOIST_ERR_INPUT, "header '%s' has no value", h->name);
         for (const char *v = h->value; *v != '\0'; v++) {
                 unsigned char c = (unsigned char)*v;
                 if ((c < ' ' && !is_http_space((char)c)) || c == 0x7f)
@@ -357,8 +355,8 @@ static const char *find_header(const struct sigv4_request *req, const char *name
 
 /* Writes "name:value\n" for every header to CANON and "a;b" to SIGNED.
  * TOKEN, when not NULL, is signed as X-Amz-Security-Token. */
-static void canonical_headers(const struct sigv4_request *req, const char *token,
-                              struct buf *canon, struct buf *signed_headers)
+static void canonical_headers(const struct sigv4_request *req, const char *token, struct buf *canon,
+                              struct buf *signed_headers)
 {
         size_t n = req->n_headers + (token != NULL);
         _cleanup_free_ struct hentry *h = xcalloc(n > 0 ? n : 1, sizeof *h);
@@ -404,8 +402,7 @@ int sigv4_amz_date(time_t t, char ret[SIGV4_AMZ_DATE_SIZE], struct hoist_error *
 
         if (gmtime_r(&t, &tm) == NULL || tm.tm_year + 1900 < 0 || tm.tm_year + 1900 > 9999)
                 return hoist_error_make(err, HOIST_ERR_INPUT,
-                                        "signing time %lld is outside years 0-9999",
-                                        (long long)t);
+                                        "signing time %lld is outside years 0-9999", (long long)t);
         if (strftime(out, sizeof out, "%Y%m%dT%H%M%SZ", &tm) != SIGV4_AMZ_DATE_SIZE - 1)
                 return hoist_error_make(err, HOIST_ERR_INPUT,
                                         "signing time %lld does not format as YYYYMMDDTHHMMSSZ",
@@ -451,8 +448,7 @@ static int check_request(const struct sigv4_request *req, struct hoist_error **e
         const struct sigv4_credentials *c = &req->creds;
 
         if (!is_token(req->method))
-                return hoist_error_make(err, HOIST_ERR_INPUT,
-                                        "method '%.32s' is not an HTTP token",
+                return hoist_error_make(err, HOIST_ERR_INPUT, "method '%.32s' is not an HTTP token",
                                         req->method != NULL ? req->method : "");
         if (req->path != NULL && req->path[0] != '\0' && req->path[0] != '/')
                 return hoist_error_make(err, HOIST_ERR_INPUT,
@@ -527,21 +523,18 @@ static void sign_finish(const struct sigv4_request *req, const char *amz_date, c
         char date[9];
 
         digest_sha256_hex(creq->data, creq->len, creq_hash);
-        ret->string_to_sign =
-                xasprintf(SIGV4_ALGORITHM "\n%s\n%s\n%s", amz_date, scope, creq_hash);
+        ret->string_to_sign = xasprintf(SIGV4_ALGORITHM "\n%s\n%s\n%s", amz_date, scope, creq_hash);
         memcpy(date, amz_date, 8);
         date[8] = '\0';
         sigv4_signing_key(req->creds.secret_access_key, date, req->region, req->service, key);
-        digest_hmac_sha256(key, sizeof key, ret->string_to_sign, strlen(ret->string_to_sign),
-                           mac);
+        digest_hmac_sha256(key, sizeof key, ret->string_to_sign, strlen(ret->string_to_sign), mac);
         digest_to_hex(mac, sizeof mac, ret->signature);
         OPENSSL_cleanse(key, sizeof key);
         OPENSSL_cleanse(mac, sizeof mac);
         ret->canonical_request = buf_take(creq);
 }
 
-int sigv4_sign(const struct sigv4_request *req, struct sigv4_result *ret,
-               struct hoist_error **err)
+int sigv4_sign(const struct sigv4_request *req, struct sigv4_result *ret, struct hoist_error **err)
 {
         char amz_date[SIGV4_AMZ_DATE_SIZE];
         _cleanup_free_ char *scope = NULL;
@@ -577,11 +570,11 @@ int sigv4_sign(const struct sigv4_request *req, struct sigv4_result *ret,
                    signed_headers.data != NULL ? signed_headers.data : "",
                    req->payload_hash != NULL ? req->payload_hash : SIGV4_EMPTY_PAYLOAD_SHA256);
         sign_finish(req, amz_date, scope, &creq, &r);
-        r.authorization = xasprintf(SIGV4_ALGORITHM " Credential=%s/%s, SignedHeaders=%s, "
-                                                    "Signature=%s",
-                                    req->creds.access_key_id, scope,
-                                    signed_headers.data != NULL ? signed_headers.data : "",
-                                    r.signature);
+        r.authorization =
+                xasprintf(SIGV4_ALGORITHM " Credential=%s/%s, SignedHeaders=%s, "
+                                          "Signature=%s",
+                          req->creds.access_key_id, scope,
+                          signed_headers.data != NULL ? signed_headers.data : "", r.signature);
         *ret = r;
         return 0;
 }
@@ -647,6 +640,9 @@ void sigv4_result_clear(struct sigv4_result *r)
                 return;
         free(r->canonical_request);
         free(r->string_to_sign);
+        /* both carry the signature */
+        if (r->authorization != NULL)
+                OPENSSL_cleanse(r->authorization, strlen(r->authorization));
         free(r->authorization);
         if (r->presigned_query != NULL)
                 OPENSSL_cleanse(r->presigned_query, strlen(r->presigned_query));
@@ -719,8 +715,7 @@ static bool is_valid_date(const char *s, size_t n)
         return month >= 1 && month <= 12 && day >= 1 && day <= 31;
 }
 
-static int parse_credential(const char *v, size_t n, struct sigv4_auth *a,
-                            struct hoist_error **err)
+static int parse_credential(const char *v, size_t n, struct sigv4_auth *a, struct hoist_error **err)
 {
         struct segment part[5];
         size_t count = 0;
@@ -818,8 +813,7 @@ static const char *const auth_names[AUTH_N] = {"Credential", "SignedHeaders", "S
 
 /* Splits the comma-separated components after the algorithm into VALUE
  * slices, by name, each present exactly once. */
-static int split_components(const char *s, struct segment value[AUTH_N],
-                            struct hoist_error **err)
+static int split_components(const char *s, struct segment value[AUTH_N], struct hoist_error **err)
 {
         bool seen[AUTH_N] = {false};
 
@@ -871,8 +865,7 @@ static int split_components(const char *s, struct segment value[AUTH_N],
         return 0;
 }
 
-int sigv4_parse_authorization(const char *header, struct sigv4_auth *ret,
-                              struct hoist_error **err)
+int sigv4_parse_authorization(const char *header, struct sigv4_auth *ret, struct hoist_error **err)
 {
         static const char algo[] = SIGV4_ALGORITHM " ";
         struct segment value[AUTH_N];

@@ -89,8 +89,7 @@ struct sigv4_result {
 
 /* Signs REQ for an Authorization header; fills every field but
  * presigned_query. */
-int sigv4_sign(const struct sigv4_request *req, struct sigv4_result *ret,
-               struct hoist_error **err);
+int sigv4_sign(const struct sigv4_request *req, struct sigv4_result *ret, struct hoist_error **err);
 
 /* Signs REQ as a presigned URL valid for EXPIRES seconds (1..604800): the
  * X-Amz-Algorithm, -Credential, -Date, -Expires, -SignedHeaders and, with a
@@ -137,7 +136,7 @@ struct sigv4_auth {
         char date[9]; /* YYYYMMDD of the credential scope */
         char *region;
         char *service;
-        char **signed_headers; /* NULL-terminated, lowercase, sorted */
+        char **signed_headers;    /* NULL-terminated, lowercase, sorted */
         char *signed_headers_str; /* "host;x-amz-date" as sent */
         char signature[SIGV4_SIGNATURE_HEX_LEN + 1];
 };
@@ -147,8 +146,7 @@ struct sigv4_auth {
  * credential scope has exactly five parts ending in "aws4_request"; the
  * signed headers are lowercase, sorted, unique and include "host"; the
  * signature is 64 lowercase hex digits.  *ret is written only on success. */
-int sigv4_parse_authorization(const char *header, struct sigv4_auth *ret,
-                              struct hoist_error **err);
+int sigv4_parse_authorization(const char *header, struct sigv4_auth *ret, struct hoist_error **err);
 void sigv4_auth_clear(struct sigv4_auth *a);
 
 /* Compares two signatures in constant time; false unless both are 64 hex
