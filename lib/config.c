@@ -20,6 +20,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "fsutil.h"
 #include "xalloc.h"
 
 struct loader {
@@ -395,7 +396,8 @@ int config_parse(const char *text, size_t len, const char *name, struct config_n
 int config_load_file(const char *path, struct config_node **ret_root, struct hoist_error **err)
 {
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-        _cleanup_buf_ struct buf b = {0};
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
         struct stat st;
 
         if (fd < 0)
@@ -409,21 +411,9 @@ int config_load_file(const char *path, struct config_node **ret_root, struct hoi
                                         "'%s': %jd bytes is too large for a config file (at most "
                                         "%d)",
                                         path, (intmax_t)st.st_size, CONFIG_MAX_SIZE);
-        for (;;) {
-                buf_reserve(&b, 65536);
-                ssize_t n = read(fd, b.data + b.len, b.cap - b.len - 1);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return hoist_error_errno(err, "read '%s'", path);
-                }
-                if (n == 0)
-                        break;
-                b.len += (size_t)n;
-                if (b.len > CONFIG_MAX_SIZE) /* it grew while we read */
-                        break;
-        }
-        return config_parse(b.data ? b.data : "", b.len, path, ret_root, err);
+        if (fs_read_fd(fd, path, CONFIG_MAX_SIZE, &text, &len, err) < 0)
+                return -1;
+        return config_parse(text, len, path, ret_root, err);
 }
 
 const char *config_type_name(enum config_type type)

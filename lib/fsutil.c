@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,29 +50,39 @@ int fs_mkdir_p(const char *path, mode_t mode, struct hoist_error **err)
         return 0;
 }
 
-int fs_read_file(const char *path, char **ret_data, size_t *ret_len, struct hoist_error **err)
+int fs_read_fd(int fd, const char *name, size_t max, char **ret_data, size_t *ret_len,
+               struct hoist_error **err)
 {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
         _cleanup_buf_ struct buf b = {0};
 
-        if (fd < 0)
-                return hoist_error_errno(err, "open '%s'", path);
         for (;;) {
                 buf_reserve(&b, 65536);
                 ssize_t n = read(fd, b.data + b.len, b.cap - b.len - 1);
                 if (n < 0) {
                         if (errno == EINTR)
                                 continue;
-                        return hoist_error_errno(err, "read '%s'", path);
+                        return hoist_error_errno(err, "read '%s'", name);
                 }
                 if (n == 0)
                         break;
                 b.len += (size_t)n;
+                if (b.len > max)
+                        return hoist_error_make(err, HOIST_ERR_INPUT,
+                                                "'%s' is larger than %zu bytes", name, max);
         }
         if (ret_len)
                 *ret_len = b.len;
         *ret_data = buf_take(&b);
         return 0;
+}
+
+int fs_read_file(const char *path, char **ret_data, size_t *ret_len, struct hoist_error **err)
+{
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0)
+                return hoist_error_errno(err, "open '%s'", path);
+        return fs_read_fd(fd, path, SIZE_MAX, ret_data, ret_len, err);
 }
 
 int fs_write_all(int fd, const void *data, size_t len)

@@ -16,6 +16,10 @@ int fs_mkdir_p(const char *path, mode_t mode, struct hoist_error **err);
 /* Reads a whole file; *ret_data is NUL-terminated, *ret_len excludes the NUL. */
 int fs_read_file(const char *path, char **ret_data, size_t *ret_len, struct hoist_error **err);
 
+/* Reads FD to its end, failing (naming NAME) past MAX bytes. */
+int fs_read_fd(int fd, const char *name, size_t max, char **ret_data, size_t *ret_len,
+               struct hoist_error **err);
+
 /* Writes DATA to PATH atomically: a temporary file in the same directory,
  * fsync, rename, fsync of the directory.  Readers see the old file or the new
  * one, never a torn one. */
