@@ -21,8 +21,8 @@
 #define S3XML_MAX_SIZE (64u << 20)
 
 struct s3xml_node {
-        char *name;  /* local name, namespace prefix stripped */
-        char *text;  /* concatenated character data, "" when none (never NULL) */
+        char *name; /* local name, namespace prefix stripped */
+        char *text; /* concatenated character data, "" when none (never NULL) */
         struct s3xml_node **children;
         size_t n_children;
 };
