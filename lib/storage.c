@@ -1,24 +1,26 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Storage v0: the file:// backend.  A key maps to ROOT/KEY; keys are checked
- * so that none can name a path outside ROOT, and every write goes through a
- * temporary file and rename so readers see whole objects only.
+ * Storage: checks every key, picks the backend by the URL's scheme, and adds
+ * the key to every error on the way out.  The backends live in
+ * lib/storage_<scheme>.c behind lib/storage_backend.h.
  */
 #include "storage.h"
 
-#include <dirent.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 
 #include "cleanup.h"
-#include "fsutil.h"
+#include "storage_backend.h"
 #include "xalloc.h"
 
 struct storage {
+        const struct storage_ops *ops;
+        void *impl;
         char *url;
-        char *root; /* absolute directory */
+};
+
+static const struct storage_ops *const backends[] = {
+        &storage_file_ops,
 };
 
 int storage_key_check(const char *key, struct hoist_error **err)
@@ -56,34 +58,33 @@ int storage_key_check(const char *key, struct hoist_error **err)
 int storage_open(const char *url, struct storage **ret, struct hoist_error **err)
 {
         struct storage *st;
-        const char *path;
+        void *impl = NULL;
 
-        if (url == NULL || strncmp(url, "file://", 7) != 0)
-                return hoist_error_make(err, HOIST_ERR_INPUT,
-                                        "storage '%s': only file:// URLs are supported by this "
-                                        "build (for example file:///var/lib/hoist/storage)",
-                                        url ? url : "(none)");
-        path = url + 7;
-        if (*path != '/')
-                return hoist_error_make(err, HOIST_ERR_INPUT,
-                                        "storage '%s': a file:// URL needs an absolute path "
-                                        "(file:///abs/dir)",
-                                        url);
-        if (fs_mkdir_p(path, 0755, err) < 0)
-                return hoist_error_wrap(err, "storage '%s'", url);
-        st = xzalloc(sizeof *st);
-        st->url = xstrdup(url);
-        st->root = xstrdup(path);
-        *ret = st;
-        return 0;
+        for (size_t i = 0; url != NULL && i < sizeof backends / sizeof backends[0]; i++) {
+                const struct storage_ops *ops = backends[i];
+                if (strncmp(url, ops->scheme, strlen(ops->scheme)) != 0)
+                        continue;
+                if (ops->open(url, &impl, err) < 0)
+                        return -1;
+                st = xzalloc(sizeof *st);
+                st->ops = ops;
+                st->impl = impl;
+                st->url = xstrdup(url);
+                *ret = st;
+                return 0;
+        }
+        return hoist_error_make(err, HOIST_ERR_INPUT,
+                                "storage '%s': only file:// URLs are supported by this build (for "
+                                "example file:///var/lib/hoist/storage)",
+                                url ? url : "(none)");
 }
 
 void storage_close(struct storage *st)
 {
         if (st == NULL)
                 return;
+        st->ops->close(st->impl);
         free(st->url);
-        free(st->root);
         free(st);
 }
 
@@ -94,34 +95,12 @@ const char *storage_url(const struct storage *st)
 
 char *storage_local_path(const struct storage *st, const char *key)
 {
-        return path_join(st->root, key);
-}
-
-/* Checks KEY and makes sure the directory that will hold it exists. */
-static char *object_path(struct storage *st, const char *key, int create_parent,
-                         struct hoist_error **err)
-{
-        _cleanup_free_ char *path = NULL;
-
-        if (storage_key_check(key, err) < 0)
-                return NULL;
-        path = path_join(st->root, key);
-        if (create_parent) {
-                char *slash = strrchr(path, '/');
-                *slash = '\0';
-                int r = fs_mkdir_p(path, 0755, err);
-                *slash = '/';
-                if (r < 0)
-                        return NULL;
-        }
-        return TAKE_PTR(path);
+        return st->ops->local_path ? st->ops->local_path(st->impl, key) : NULL;
 }
 
 int storage_put_file(struct storage *st, const char *key, const char *src, struct hoist_error **err)
 {
-        _cleanup_free_ char *dst = object_path(st, key, 1, err);
-
-        if (dst == NULL || fs_copy_file(src, dst, err) < 0)
+        if (storage_key_check(key, err) < 0 || st->ops->put_file(st->impl, key, src, err) < 0)
                 return hoist_error_wrap(err, "store '%s'", key);
         return 0;
 }
@@ -129,23 +108,15 @@ int storage_put_file(struct storage *st, const char *key, const char *src, struc
 int storage_put_bytes(struct storage *st, const char *key, const void *data, size_t len,
                       struct hoist_error **err)
 {
-        _cleanup_free_ char *dst = object_path(st, key, 1, err);
-
-        if (dst == NULL || fs_write_file_atomic(dst, data, len, 0644, err) < 0)
+        if (storage_key_check(key, err) < 0 ||
+            st->ops->put_bytes(st->impl, key, data, len, err) < 0)
                 return hoist_error_wrap(err, "store '%s'", key);
         return 0;
 }
 
 int storage_get_file(struct storage *st, const char *key, const char *dst, struct hoist_error **err)
 {
-        _cleanup_free_ char *src = object_path(st, key, 0, err);
-
-        if (src == NULL)
-                return hoist_error_wrap(err, "fetch '%s'", key);
-        if (!fs_exists(src))
-                return hoist_error_make(err, HOIST_ERR_NOT_FOUND,
-                                        "fetch '%s': no such object in '%s'", key, st->url);
-        if (fs_copy_file(src, dst, err) < 0)
+        if (storage_key_check(key, err) < 0 || st->ops->get_file(st->impl, key, dst, err) < 0)
                 return hoist_error_wrap(err, "fetch '%s'", key);
         return 0;
 }
@@ -153,14 +124,8 @@ int storage_get_file(struct storage *st, const char *key, const char *dst, struc
 int storage_get_bytes(struct storage *st, const char *key, char **ret_data, size_t *ret_len,
                       struct hoist_error **err)
 {
-        _cleanup_free_ char *src = object_path(st, key, 0, err);
-
-        if (src == NULL)
-                return hoist_error_wrap(err, "fetch '%s'", key);
-        if (!fs_exists(src))
-                return hoist_error_make(err, HOIST_ERR_NOT_FOUND,
-                                        "fetch '%s': no such object in '%s'", key, st->url);
-        if (fs_read_file(src, ret_data, ret_len, err) < 0)
+        if (storage_key_check(key, err) < 0 ||
+            st->ops->get_bytes(st->impl, key, ret_data, ret_len, err) < 0)
                 return hoist_error_wrap(err, "fetch '%s'", key);
         return 0;
 }
@@ -168,87 +133,20 @@ int storage_get_bytes(struct storage *st, const char *key, char **ret_data, size
 int storage_exists(struct storage *st, const char *key, uint64_t *ret_size,
                    struct hoist_error **err)
 {
-        _cleanup_free_ char *path = object_path(st, key, 0, err);
-        struct stat s;
-
-        if (path == NULL)
+        if (storage_key_check(key, err) < 0)
                 return -1;
-        if (stat(path, &s) < 0) {
-                if (errno == ENOENT || errno == ENOTDIR)
-                        return 0;
-                return hoist_error_errno(err, "stat '%s'", key);
-        }
-        if (!S_ISREG(s.st_mode))
-                return 0;
-        if (ret_size)
-                *ret_size = (uint64_t)s.st_size;
-        return 1;
+        return st->ops->exists(st->impl, key, ret_size, err);
 }
 
 int storage_delete(struct storage *st, const char *key, struct hoist_error **err)
 {
-        _cleanup_free_ char *path = object_path(st, key, 0, err);
-
-        if (path == NULL)
+        if (storage_key_check(key, err) < 0)
                 return -1;
-        if (unlink(path) < 0 && errno != ENOENT)
-                return hoist_error_errno(err, "delete '%s'", key);
-        return 0;
-}
-
-struct key_list {
-        char **v;
-        size_t n, cap;
-};
-
-static void key_list_add(struct key_list *l, char *key)
-{
-        if (l->n + 2 > l->cap) {
-                l->cap = l->cap ? l->cap * 2 : 16;
-                l->v = xreallocarray(l->v, l->cap, sizeof *l->v);
-        }
-        l->v[l->n++] = key;
-        l->v[l->n] = NULL;
-}
-
-/* Adds every regular file under DIR (whose key is REL) to L.  Temporary
- * files of unfinished writes are not objects. */
-static int list_dir(const char *dir, const char *rel, struct key_list *l, struct hoist_error **err)
-{
-        struct dirent **names;
-        int n = scandir(dir, &names, NULL, alphasort);
-        int r = 0;
-
-        if (n < 0)
-                return errno == ENOENT || errno == ENOTDIR
-                               ? 0
-                               : hoist_error_errno(err, "list '%s'", dir);
-        for (int i = 0; i < n; i++) {
-                const char *name = names[i]->d_name;
-                if (r == 0 && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
-                    strstr(name, ".tmp.") == NULL) {
-                        _cleanup_free_ char *path = path_join(dir, name);
-                        char *key = *rel ? xasprintf("%s/%s", rel, name) : xstrdup(name);
-                        struct stat s;
-                        if (lstat(path, &s) == 0 && S_ISDIR(s.st_mode)) {
-                                r = list_dir(path, key, l, err);
-                                free(key);
-                        } else if (lstat(path, &s) == 0 && S_ISREG(s.st_mode)) {
-                                key_list_add(l, key);
-                        } else {
-                                free(key);
-                        }
-                }
-                free(names[i]);
-        }
-        free(names);
-        return r;
+        return st->ops->delete (st->impl, key, err);
 }
 
 int storage_list(struct storage *st, const char *prefix, char ***ret_keys, struct hoist_error **err)
 {
-        struct key_list l = {0};
-        _cleanup_free_ char *dir = NULL;
         _cleanup_free_ char *rel = xstrdup(prefix ? prefix : "");
         size_t rl = strlen(rel);
 
@@ -256,13 +154,5 @@ int storage_list(struct storage *st, const char *prefix, char ***ret_keys, struc
                 rel[--rl] = '\0';
         if (rl > 0 && storage_key_check(rel, err) < 0)
                 return -1;
-        dir = rl > 0 ? path_join(st->root, rel) : xstrdup(st->root);
-        if (list_dir(dir, rel, &l, err) < 0) {
-                strv_free(l.v);
-                return -1;
-        }
-        if (l.v == NULL)
-                l.v = xcalloc(1, sizeof *l.v);
-        *ret_keys = l.v;
-        return 0;
+        return st->ops->list(st->impl, rel, ret_keys, err);
 }

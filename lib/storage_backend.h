@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HOIST_STORAGE_BACKEND_H
+#define HOIST_STORAGE_BACKEND_H
+
+/*
+ * What a storage backend implements (lib/storage_<scheme>.c).  lib/storage.c
+ * checks every key before a backend sees it and picks the backend by the URL's
+ * scheme; a new backend is one new module and one line in storage.c.
+ */
+
+#include "storage.h"
+
+struct storage_ops {
+        const char *scheme; /* "file://" */
+        /* Opens URL (which starts with scheme); sets *ret_impl. */
+        int (*open)(const char *url, void **ret_impl, struct hoist_error **err);
+        void (*close)(void *impl);
+        int (*put_file)(void *impl, const char *key, const char *src, struct hoist_error **err);
+        int (*put_bytes)(void *impl, const char *key, const void *data, size_t len,
+                         struct hoist_error **err);
+        int (*get_file)(void *impl, const char *key, const char *dst, struct hoist_error **err);
+        int (*get_bytes)(void *impl, const char *key, char **ret_data, size_t *ret_len,
+                         struct hoist_error **err);
+        int (*exists)(void *impl, const char *key, uint64_t *ret_size, struct hoist_error **err);
+        int (*delete)(void *impl, const char *key, struct hoist_error **err);
+        /* PREFIX is "" or a checked key; appends every key under it to *keys. */
+        int (*list)(void *impl, const char *prefix, char ***ret_keys, struct hoist_error **err);
+        /* NULL when the backend has no local paths. */
+        char *(*local_path)(const void *impl, const char *key);
+};
+
+extern const struct storage_ops storage_file_ops;
+
+#endif
