@@ -57,6 +57,12 @@ int storage_key_check(const char *key, struct hoist_error **err)
 
 int storage_open(const char *url, struct storage **ret, struct hoist_error **err)
 {
+        return storage_open_with(url, NULL, ret, err);
+}
+
+int storage_open_with(const char *url, const struct storage_options *opts, struct storage **ret,
+                      struct hoist_error **err)
+{
         struct storage *st;
         void *impl = NULL;
 
@@ -64,7 +70,7 @@ int storage_open(const char *url, struct storage **ret, struct hoist_error **err
                 const struct storage_ops *ops = backends[i];
                 if (strncmp(url, ops->scheme, strlen(ops->scheme)) != 0)
                         continue;
-                if (ops->open(url, &impl, err) < 0)
+                if (ops->open(url, opts, &impl, err) < 0)
                         return -1;
                 st = xzalloc(sizeof *st);
                 st->ops = ops;
@@ -74,8 +80,7 @@ int storage_open(const char *url, struct storage **ret, struct hoist_error **err
                 return 0;
         }
         return hoist_error_make(err, HOIST_ERR_INPUT,
-                                "storage '%s': only file:// URLs are supported by this build (for "
-                                "example file:///var/lib/hoist/storage)",
+                                "storage '%s': use file:///abs/dir or s3://bucket/prefix",
                                 url ? url : "(none)");
 }
 

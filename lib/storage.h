@@ -18,8 +18,24 @@
 
 struct storage;
 
-/* Opens a storage URL: "file:///abs/dir".  The directory is created. */
+/* How to reach an s3:// store when the environment's AWS settings are not
+ * the ones to use (the built-in endpoint, a job's own short-lived key).
+ * Every field may be NULL: the usual AWS variables and files decide. */
+struct storage_options {
+        const char *endpoint; /* "http://127.0.0.1:9000" */
+        const char *region;
+        const char *access_key_id;
+        const char *secret_access_key; /* never logged */
+        const char *session_token;
+};
+
+/* Opens a storage URL: "file:///abs/dir" (the directory is created) or
+ * "s3://bucket[/prefix]" (endpoint, region and credentials from the usual
+ * AWS environment variables and files). */
 int storage_open(const char *url, struct storage **ret, struct hoist_error **err);
+/* The same with explicit options for s3:// (ignored for file://). */
+int storage_open_with(const char *url, const struct storage_options *opts, struct storage **ret,
+                      struct hoist_error **err);
 void storage_close(struct storage *st);
 const char *storage_url(const struct storage *st);
 

@@ -12,8 +12,9 @@
 
 struct storage_ops {
         const char *scheme; /* "file://" */
-        /* Opens URL (which starts with scheme); sets *ret_impl. */
-        int (*open)(const char *url, void **ret_impl, struct hoist_error **err);
+        /* Opens URL (which starts with scheme); sets *ret_impl.  OPTS may be NULL. */
+        int (*open)(const char *url, const struct storage_options *opts, void **ret_impl,
+                    struct hoist_error **err);
         void (*close)(void *impl);
         int (*put_file)(void *impl, const char *key, const char *src, struct hoist_error **err);
         int (*put_bytes)(void *impl, const char *key, const void *data, size_t len,

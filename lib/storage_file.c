@@ -21,11 +21,13 @@ struct file_store {
         char *root; /* absolute directory */
 };
 
-static int file_open(const char *url, void **ret_impl, struct hoist_error **err)
+static int file_open(const char *url, const struct storage_options *opts, void **ret_impl,
+                     struct hoist_error **err)
 {
         const char *path = url + strlen("file://");
         struct file_store *fs;
 
+        (void)opts;
         if (*path != '/')
                 return hoist_error_make(err, HOIST_ERR_INPUT,
                                         "storage '%s': a file:// URL needs an absolute path "

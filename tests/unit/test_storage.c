@@ -135,14 +135,14 @@ static void test_put_get_file(void **state)
         assert_int_equal(storage_exists(f->st, "blobs/sha256/abc", NULL, &err), 0);
 }
 
-static void test_only_file_urls(void **state)
+static void test_unknown_scheme_and_relative_path(void **state)
 {
         (void)state;
         struct storage *st = NULL;
         _cleanup_error_ struct hoist_error *err = NULL;
 
-        assert_int_equal(storage_open("s3://bucket/prefix", &st, &err), -1);
-        assert_non_null(strstr(err->msg, "only file://"));
+        assert_int_equal(storage_open("ftp://host/dir", &st, &err), -1);
+        assert_non_null(strstr(err->msg, "use file:///abs/dir or s3://bucket/prefix"));
         hoist_error_release(&err);
         assert_int_equal(storage_open("file://relative", &st, &err), -1);
         assert_non_null(strstr(err->msg, "absolute"));
@@ -158,7 +158,7 @@ int main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_list_missing_prefix_is_empty, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_put_get_file, setup, teardown),
-                cmocka_unit_test(test_only_file_urls),
+                cmocka_unit_test(test_unknown_scheme_and_relative_path),
         };
         return cmocka_run_group_tests_name("storage", tests, NULL, NULL);
 }
