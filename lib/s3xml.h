@@ -36,7 +36,8 @@ void s3xml_free(struct s3xml_node *node);
 const struct s3xml_node *s3xml_child(const struct s3xml_node *node, const char *name);
 /* The text of the first child called NAME, or NULL when there is none. */
 const char *s3xml_child_text(const struct s3xml_node *node, const char *name);
-/* Iterates children called NAME: pass NULL first, then the previous result. */
+/* Iterates children called NAME: pass NULL first, then the previous result.
+ * Nodes must come from s3xml_parse(). */
 const struct s3xml_node *s3xml_next(const struct s3xml_node *node, const char *name,
                                     const struct s3xml_node *prev);
 /* Child text as an unsigned integer / boolean ("true"/"false"); -1 when
