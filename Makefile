@@ -110,6 +110,11 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBRUNNER) $(LIBENTRY) $(L
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIBRUNNER) $(LIBENTRY) $(LIBHOIST) $(LIBS)
 
+# Small drivers the integration tests run against real peers.
+$(BUILD)/tests/s3tool: tests/tools/s3tool.c $(LIBHOIST)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBHOIST) $(LIBS)
+
 unit: $(UNIT_BINS) $(BIN)/hoist $(BIN)/hoist-entrypoint quickstart
 	@tests/run-unit.sh $(UNIT_BINS)
 
@@ -118,7 +123,7 @@ fuzz-replay: $(FUZZ_BINS)
 
 test: unit fuzz-replay
 
-integration: all bundle
+integration: all bundle $(BUILD)/tests/s3tool
 	@tests/run-integration.sh
 
 # libFuzzer builds, for finding new inputs (not needed to replay).

@@ -7,6 +7,7 @@
  * 124 past the max runtime, 125 for our own failures, 126 not executable,
  * 127 not found.
  */
+#include <curl/curl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -283,6 +284,9 @@ int main(int argc, char **argv)
         if (first < 0)
                 return first == -1 ? 0 : EXIT_SETUP;
 
+        /* Only a job talks to storage over HTTP; a plain init stays lean. */
+        if (getenv("HOIST_JOB_URL") != NULL || getenv("HOIST_JOB_FILE") != NULL)
+                (void)curl_global_init(CURL_GLOBAL_DEFAULT);
         r = job_load_from_env(&run.spec, &err);
         if (r < 0) {
                 log_error("%s", err->msg);

@@ -21,6 +21,7 @@ struct storage {
 
 static const struct storage_ops *const backends[] = {
         &storage_file_ops,
+        &storage_s3_ops,
 };
 
 int storage_key_check(const char *key, struct hoist_error **err)

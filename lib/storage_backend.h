@@ -31,5 +31,6 @@ struct storage_ops {
 };
 
 extern const struct storage_ops storage_file_ops;
+extern const struct storage_ops storage_s3_ops;
 
 #endif

@@ -4,6 +4,7 @@
  * runner/cmd_<verb>.c; this file turns their errors into output and exit
  * codes, and nothing else.
  */
+#include <curl/curl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ static const struct command commands[] = {
         {"logs", cmd_logs, "print (-f: follow) a job's log"},
         {"cancel", cmd_cancel, "stop a job: SIGTERM, then SIGKILL after the grace period"},
         {"results", cmd_results, "copy a job's outputs to a local directory"},
+        {"serve", cmd_serve, "run the built-in S3 endpoint (and, later, the API and dashboard)"},
         {"version", cmd_version, "print the version"},
         {"help", NULL, "show this help"},
 };
@@ -70,6 +72,12 @@ int main(int argc, char **argv)
 
         log_set_program("hoist");
         log_init_from_env();
+        /* Once, before any thread: libcurl's lazy set-up is not thread-safe. */
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                fprintf(stderr, "hoist: error: cannot initialise libcurl\n");
+                return EXIT_ERROR;
+        }
+        atexit(curl_global_cleanup);
         for (; i < argc && argv[i][0] == '-'; i++) {
                 if (strcmp(argv[i], "-v") == 0) {
                         log_set_level(LOG_LEVEL_DEBUG);

@@ -10,18 +10,27 @@ PKGS=(
         libcmocka-dev
         podman runc uidmap busybox-static
         sqlite3 python3 clang-format cppcheck valgrind procps
+        s3cmd uuid-runtime curl
 )
+# Test peers whose recommends would pull in far more than they need.
+PKGS_NO_RECOMMENDS=(ceph-mon ceph-osd ceph-common radosgw)
 
-missing=()
-for p in "${PKGS[@]}"; do
-        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
-done
-if [ ${#missing[@]} -eq 0 ]; then
-        echo "deps: all ${#PKGS[@]} packages present"
+missing_of() { # PACKAGE...: prints those not installed
+        for p in "$@"; do
+                dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
+        done
+}
+missing=($(missing_of "${PKGS[@]}"))
+missing_nr=($(missing_of "${PKGS_NO_RECOMMENDS[@]}"))
+if [ ${#missing[@]} -eq 0 ] && [ ${#missing_nr[@]} -eq 0 ]; then
+        echo "deps: all $((${#PKGS[@]} + ${#PKGS_NO_RECOMMENDS[@]})) packages present"
         exit 0
 fi
-echo "deps: installing ${missing[*]}"
+echo "deps: installing ${missing[*]} ${missing_nr[*]}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
-apt-get install -y -qq "${missing[@]}" >/dev/null
+if [ ${#missing[@]} -gt 0 ]; then apt-get install -y -qq "${missing[@]}" >/dev/null; fi
+if [ ${#missing_nr[@]} -gt 0 ]; then
+        apt-get install -y -qq --no-install-recommends "${missing_nr[@]}" >/dev/null
+fi
 echo "deps: done"

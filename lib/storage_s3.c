@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The s3:// storage backend: "s3://bucket/prefix", every key stored as
+ * "prefix/key" in the bucket, through lib/s3 (SigV4, retries, multipart for
+ * large files).  Keys arrive checked (lib/storage.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cleanup.h"
+#include "s3.h"
+#include "storage_backend.h"
+#include "xalloc.h"
+
+/* Files at least this large go up in parallel parts. */
+#define MULTIPART_THRESHOLD (16u << 20)
+
+struct s3_store {
+        struct s3_client *client;
+        struct s3_creds_provider *creds; /* owned when set from options */
+        char *bucket;
+        char *prefix; /* "" or "dir/sub" without slashes at either end */
+};
+
+static char *full_key(const struct s3_store *s, const char *key)
+{
+        if (*s->prefix == '\0')
+                return xstrdup(key);
+        return xasprintf("%s/%s", s->prefix, key);
+}
+
+static int s3s_open(const char *url, const struct storage_options *opts, void **ret_impl,
+                    struct hoist_error **err)
+{
+        const char *rest = url + strlen("s3://");
+        const char *slash = strchr(rest, '/');
+        struct s3_client_config cfg = {.path_style = -1};
+        struct s3_store *s;
+
+        if (*rest == '\0' || slash == rest)
+                return hoist_error_make(err, HOIST_ERR_INPUT,
+                                        "storage '%s': expected s3://bucket or s3://bucket/prefix",
+                                        url);
+        s = xzalloc(sizeof *s);
+        s->bucket = slash ? xstrndup(rest, (size_t)(slash - rest)) : xstrdup(rest);
+        s->prefix = xstrdup(slash ? slash + 1 : "");
+        for (size_t n = strlen(s->prefix); n > 0 && s->prefix[n - 1] == '/'; n--)
+                s->prefix[n - 1] = '\0';
+        if (opts != NULL) {
+                cfg.endpoint = opts->endpoint;
+                cfg.region = opts->region;
+                if (opts->access_key_id != NULL && opts->secret_access_key != NULL) {
+                        s->creds = s3_creds_provider_static(
+                                opts->access_key_id, opts->secret_access_key, opts->session_token);
+                        cfg.creds = s->creds;
+                }
+        }
+        if (s3_client_new(&cfg, &s->client, err) < 0) {
+                s3_creds_provider_free(s->creds);
+                free(s->bucket);
+                free(s->prefix);
+                free(s);
+                return hoist_error_wrap(err, "storage '%s'", url);
+        }
+        *ret_impl = s;
+        return 0;
+}
+
+static void s3s_close(void *impl)
+{
+        struct s3_store *s = impl;
+
+        s3_client_free(s->client);
+        s3_creds_provider_free(s->creds);
+        free(s->bucket);
+        free(s->prefix);
+        free(s);
+}
+
+static int s3s_put_file(void *impl, const char *key, const char *src, struct hoist_error **err)
+{
+        struct s3_store *s = impl;
+        _cleanup_free_ char *k = full_key(s, key);
+        _cleanup_free_ char *etag = NULL;
+        struct stat st;
+
+        if (stat(src, &st) < 0)
+                return hoist_error_errno(err, "stat '%s'", src);
+        if ((uint64_t)st.st_size >= MULTIPART_THRESHOLD)
+                return s3_multipart_upload_file(s->client, s->bucket, k, src, NULL, &etag, err);
+        return s3_put_file(s->client, s->bucket, k, src, NULL, &etag, err);
+}
+
+static int s3s_put_bytes(void *impl, const char *key, const void *data, size_t len,
+                         struct hoist_error **err)
+{
+        struct s3_store *s = impl;
+        _cleanup_free_ char *k = full_key(s, key);
+        _cleanup_free_ char *etag = NULL;
+
+        return s3_put_object(s->client, s->bucket, k, data, len, NULL, &etag, err);
+}
+
+static int s3s_get_file(void *impl, const char *key, const char *dst, struct hoist_error **err)
+{
+        struct s3_store *s = impl;
+        _cleanup_free_ char *k = full_key(s, key);
+
+        return s3_get_file(s->client, s->bucket, k, dst, err);
+}
+
+static int s3s_get_bytes(void *impl, const char *key, char **ret_data, size_t *ret_len,
+                         struct hoist_error **err)
+{
+        struct s3_store *s = impl;
+        _cleanup_free_ char *k = full_key(s, key);
+
+        return s3_get_object(s->client, s->bucket, k, 0, 0, ret_data, ret_len, err);
+}
+
+static int s3s_exists(void *impl, const char *key, uint64_t *ret_size, struct hoist_error **err)
+{
+        struct s3_store *s = impl;
+        _cleanup_free_ char *k = full_key(s, key);
+        struct s3_object_info info = {0};
+        int r = s3_head_object(s->client, s->bucket, k, &info, err);
+
+        if (r <= 0)
+                return r;
+        if (ret_size)
+                *ret_size = info.size;
+        s3_object_info_clear(&info);
+        return 1;
+}
+
+static int s3s_delete(void *impl, const char *key, struct hoist_error **err)
+{
+        struct s3_store *s = impl;
+        _cleanup_free_ char *k = full_key(s, key);
+
+        return s3_delete_object(s->client, s->bucket, k, err);
+}
+
+static int s3s_list(void *impl, const char *prefix, char ***ret_keys, struct hoist_error **err)
+{
+        struct s3_store *s = impl;
+        struct s3_object_list l = {0};
+        _cleanup_free_ char *want = NULL;
+        size_t strip = *s->prefix ? strlen(s->prefix) + 1 : 0;
+        char **keys;
+
+        if (*prefix)
+                want = *s->prefix ? xasprintf("%s/%s/", s->prefix, prefix)
+                                  : xasprintf("%s/", prefix);
+        else
+                want = *s->prefix ? xasprintf("%s/", s->prefix) : xstrdup("");
+        if (s3_list_objects(s->client, s->bucket, want, NULL, 0, &l, err) < 0)
+                return -1;
+        keys = xcalloc(l.n + 1, sizeof *keys);
+        for (size_t i = 0; i < l.n; i++)
+                keys[i] = xstrdup(l.objects[i].key + strip);
+        s3_object_list_clear(&l);
+        *ret_keys = keys;
+        return 0;
+}
+
+const struct storage_ops storage_s3_ops = {
+        .scheme = "s3://",
+        .open = s3s_open,
+        .close = s3s_close,
+        .put_file = s3s_put_file,
+        .put_bytes = s3s_put_bytes,
+        .get_file = s3s_get_file,
+        .get_bytes = s3s_get_bytes,
+        .exists = s3s_exists,
+        .delete = s3s_delete,
+        .list = s3s_list,
+        .local_path = NULL,
+};
