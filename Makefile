@@ -111,7 +111,8 @@ $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBRUNNER) $(LIBENTRY) $(L
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIBRUNNER) $(LIBENTRY) $(LIBHOIST) $(LIBS)
 
 # Small drivers the integration tests run against real peers.
-$(BUILD)/tests/s3tool: tests/tools/s3tool.c $(LIBHOIST)
+TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(wildcard tests/tools/*.c))
+$(BUILD)/tests/%: tests/tools/%.c $(LIBHOIST)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBHOIST) $(LIBS)
 
@@ -123,7 +124,7 @@ fuzz-replay: $(FUZZ_BINS)
 
 test: unit fuzz-replay
 
-integration: all bundle $(BUILD)/tests/s3tool
+integration: all bundle $(TOOLS)
 	@tests/run-integration.sh
 
 # libFuzzer builds, for finding new inputs (not needed to replay).
