@@ -10,13 +10,94 @@
 #include "log.h"
 #include "xalloc.h"
 
-/* The local path named by HOIST_JOB_URL; only file:///abs/path for now. */
+/* What the runner passed to reach storage; secrets live only here, never
+ * in the environment the command inherits. */
+static struct {
+        char *endpoint;
+        char *region;
+        char *access_key_id;
+        char *secret_access_key;
+        char *session_token;
+} creds;
+
+static char *take_env(const char *name)
+{
+        const char *v = getenv(name);
+        char *r = v != NULL && *v != '\0' ? xstrdup(v) : NULL;
+
+        (void)unsetenv(name);
+        return r;
+}
+
+void job_take_credentials(void)
+{
+        creds.endpoint = take_env("HOIST_S3_ENDPOINT");
+        creds.region = take_env("HOIST_S3_REGION");
+        creds.access_key_id = take_env("HOIST_S3_ACCESS_KEY_ID");
+        creds.secret_access_key = take_env("HOIST_S3_SECRET_ACCESS_KEY");
+        creds.session_token = take_env("HOIST_S3_SESSION_TOKEN");
+}
+
+static struct storage_options options(const char *endpoint, const char *region)
+{
+        return (struct storage_options){
+                .endpoint = endpoint ? endpoint : creds.endpoint,
+                .region = region ? region : creds.region,
+                .access_key_id = creds.access_key_id,
+                .secret_access_key = creds.secret_access_key,
+                .session_token = creds.session_token,
+        };
+}
+
+int job_open_storage(const struct jobspec *spec, struct storage **ret, struct hoist_error **err)
+{
+        const struct jobspec_storage *s = &spec->storage;
+        _cleanup_free_ char *url = NULL;
+
+        if (strncmp(s->endpoint, "file://", 7) == 0)
+                return storage_open(s->endpoint, ret, err);
+        if (strncmp(s->endpoint, "http://", 7) != 0 && strncmp(s->endpoint, "https://", 8) != 0)
+                return hoist_error_make(err, HOIST_ERR_INPUT,
+                                        "job '%s': storage endpoint '%s' is neither file:// nor "
+                                        "http(s)://",
+                                        spec->id, s->endpoint);
+        if (s->bucket == NULL || *s->bucket == '\0')
+                return hoist_error_make(err, HOIST_ERR_INPUT,
+                                        "job '%s': storage at '%s' names no bucket", spec->id,
+                                        s->endpoint);
+        url = s->prefix && *s->prefix ? xasprintf("s3://%s/%s", s->bucket, s->prefix)
+                                      : xasprintf("s3://%s", s->bucket);
+        struct storage_options o = options(s->endpoint, s->region);
+        return storage_open_with(url, &o, ret, err);
+}
+
+/* Reads job.json from s3://bucket/key with the taken credentials. */
+static int load_s3(const char *url, struct jobspec **ret, struct hoist_error **err)
+{
+        const char *rest = url + 5, *slash = strchr(rest, '/');
+        _cleanup_free_ char *bucket = NULL, *text = NULL;
+        _cleanup_storage_ struct storage *st = NULL;
+        size_t len = 0;
+
+        if (slash == NULL || slash == rest || slash[1] == '\0')
+                return hoist_error_make(err, HOIST_ERR_USAGE,
+                                        "HOIST_JOB_URL '%s': expected s3://bucket/key", url);
+        bucket = xasprintf("s3://%.*s", (int)(slash - rest), rest);
+        struct storage_options o = options(NULL, NULL);
+        if (storage_open_with(bucket, &o, &st, err) < 0 ||
+            storage_get_bytes(st, slash + 1, &text, &len, err) < 0 ||
+            jobspec_parse(text, len, url, ret, err) < 0)
+                return -1;
+        return 0;
+}
+
+/* The local path named by a file:// HOIST_JOB_URL. */
 static int job_url_path(const char *url, const char **ret_path, struct hoist_error **err)
 {
         if (strncmp(url, "file://", 7) != 0)
                 return hoist_error_make(err, HOIST_ERR_USAGE,
-                                        "HOIST_JOB_URL '%s': only file:// is supported by this "
-                                        "build",
+                                        "HOIST_JOB_URL '%s': use file:///path/to/job.json or "
+                                        "s3://bucket/key",
                                         url);
         if (url[7] != '/')
                 return hoist_error_make(err, HOIST_ERR_USAGE,
@@ -39,6 +120,12 @@ int job_load_from_env(struct jobspec **ret_spec, struct hoist_error **err)
                 if (url != NULL && *url != '\0')
                         log_debug("HOIST_JOB_FILE is set; ignoring HOIST_JOB_URL");
         } else if (url != NULL && *url != '\0') {
+                if (strncmp(url, "s3://", 5) == 0) {
+                        if (load_s3(url, &spec, err) < 0 || jobspec_validate(spec, err) < 0)
+                                return hoist_error_wrap(err, "job '%s'", url);
+                        *ret_spec = TAKE_PTR(spec);
+                        return 1;
+                }
                 if (job_url_path(url, &path, err) < 0)
                         return -1;
         } else {

@@ -7,6 +7,18 @@
 
 #include "error.h"
 #include "jobspec.h"
+#include "storage.h"
+
+/* Takes the storage credentials the runner passed (HOIST_S3_ACCESS_KEY_ID,
+ * HOIST_S3_SECRET_ACCESS_KEY, HOIST_S3_SESSION_TOKEN, HOIST_S3_ENDPOINT,
+ * HOIST_S3_REGION) out of the environment, so the command never inherits
+ * them.  Call once, before anything is spawned. */
+void job_take_credentials(void);
+
+/* Opens the job's storage: job.json's file:// endpoint as it is, or
+ * s3://bucket/prefix at its http(s) endpoint with the taken credentials
+ * (else the usual AWS chain). */
+int job_open_storage(const struct jobspec *spec, struct storage **ret, struct hoist_error **err);
 
 /* Loads and validates job.json from the environment.  Returns 1 with
  * *ret_spec set, 0 when neither variable is set, -1 on error. */

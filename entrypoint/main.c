@@ -12,9 +12,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "error.h"
+#include "fsutil.h"
 #include "init.h"
 #include "job.h"
 #include "joblog.h"
@@ -137,7 +139,22 @@ struct run {
         struct joblog log;
         char *node;
         int64_t started_at_ms;
+        /* Remote storage: the log is kept in LOG_PATH and uploaded to LOG_KEY. */
+        char *log_key;
+        char *log_path;
 };
+
+/* Sends the local copy of the job log to remote storage (a no-op on file
+ * storage, where the log is written in place). */
+static void upload_log(struct run *run)
+{
+        _cleanup_error_ struct hoist_error *err = NULL;
+
+        if (run->log_key == NULL)
+                return;
+        if (storage_put_file(run->st, run->log_key, run->log_path, &err) < 0)
+                log_warn("job log: %s, ignoring", err->msg);
+}
 
 static int write_record(struct run *run, const char *status, int exit_code, int sig,
                         const char *reason)
@@ -155,6 +172,7 @@ static int write_record(struct run *run, const char *status, int exit_code, int 
                 .attempt = job_attempt(run->spec),
         };
 
+        upload_log(run);
         if (result_write(run->spec, run->st, &rec, &err) < 0) {
                 joblog_error(&run->log, "%s", err->msg);
                 return -1;
@@ -184,9 +202,17 @@ static void open_job_log(struct run *run)
         }
         path = storage_local_path(run->st, key);
         if (path == NULL) {
-                log_warn("job log: storage '%s' has no local path; continuing without it",
-                         storage_url(run->st));
-                return;
+                /* Remote storage: log locally, starting from what earlier
+                 * attempts left, and upload when the attempt ends. */
+                const char *tmp = getenv("TMPDIR");
+                _cleanup_free_ char *name = xasprintf("hoist-%s-%s.log", run->spec->id, run->node);
+                path = path_join(tmp && *tmp ? tmp : "/tmp", name);
+                (void)unlink(path);
+                if (storage_exists(run->st, key, NULL, &err) == 1)
+                        (void)storage_get_file(run->st, key, path, &err);
+                hoist_error_release(&err);
+                run->log_key = xstrdup(key);
+                run->log_path = xstrdup(path);
         }
         if (joblog_open(&run->log, path, &err) < 0)
                 log_warn("%s; continuing without it", err->msg);
@@ -245,7 +271,7 @@ static int run_job(struct run *run, char **args)
         _cleanup_error_ struct hoist_error *err = NULL;
         char **argv;
 
-        if (storage_open(run->spec->storage.endpoint, &run->st, &err) < 0) {
+        if (job_open_storage(run->spec, &run->st, &err) < 0) {
                 log_error("%s", err->msg);
                 return EXIT_SETUP;
         }
@@ -284,6 +310,7 @@ int main(int argc, char **argv)
         if (first < 0)
                 return first == -1 ? 0 : EXIT_SETUP;
 
+        job_take_credentials();
         /* Only a job talks to storage over HTTP; a plain init stays lean. */
         if (getenv("HOIST_JOB_URL") != NULL || getenv("HOIST_JOB_FILE") != NULL)
                 (void)curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -302,6 +329,10 @@ int main(int argc, char **argv)
         }
         r = run_job(&run, argv + first);
         joblog_close(&run.log);
+        if (run.log_path != NULL)
+                (void)unlink(run.log_path);
+        free(run.log_key);
+        free(run.log_path);
         stage_release(&run.stage);
         storage_close(run.st);
         free(run.node);

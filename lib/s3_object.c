@@ -48,11 +48,9 @@ int s3_head_object(struct s3_client *c, const char *bucket, const char *key,
                 return 0;
         if (!x.have_length)
                 return hoist_error_make(err, HOIST_ERR_PROVIDER, "%s: no Content-Length", x.what);
-        *ret = (struct s3_object_info){
-                .size = x.content_length,
-                .etag = TAKE_PTR(x.etag),
-                .last_modified = TAKE_PTR(x.last_modified),
-        };
+        ret->size = x.content_length;
+        ret->etag = TAKE_PTR(x.etag);
+        ret->last_modified = TAKE_PTR(x.last_modified);
         return 1;
 }
 
@@ -176,10 +174,14 @@ static int put_one(struct s3_client *c, struct s3_xfer *x, const char *content_t
 {
         struct s3_progress p = {.client = c, .total = x->body_len};
 
+        int r;
+
         x->has_body = true;
         x->content_type = content_type;
         x->progress = &p;
-        if (s3_perform(c, x, false, err) < 0)
+        r = s3_perform(c, x, false, err);
+        x->progress = NULL; /* P dies with this frame */
+        if (r < 0)
                 return -1;
         if (ret_etag != NULL)
                 *ret_etag = TAKE_PTR(x->etag);

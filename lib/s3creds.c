@@ -295,12 +295,10 @@ static int creds_from_files(struct s3_credentials *ret, struct hoist_error **err
                 s3_profile_clear(&p);
                 return 0;
         }
-        *ret = (struct s3_credentials){
-                .access_key_id = TAKE_PTR(p.access_key_id),
-                .secret_access_key = TAKE_PTR(p.secret_access_key),
-                .session_token = TAKE_PTR(p.session_token),
-                .source = "shared files",
-        };
+        *ret = (struct s3_credentials){.source = "shared files"};
+        ret->access_key_id = TAKE_PTR(p.access_key_id);
+        ret->secret_access_key = TAKE_PTR(p.secret_access_key);
+        ret->session_token = TAKE_PTR(p.session_token);
         s3_profile_clear(&p);
         return 1;
 }

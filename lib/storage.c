@@ -99,6 +99,13 @@ const char *storage_url(const struct storage *st)
         return st->url;
 }
 
+void storage_locate(const struct storage *st, struct storage_location *ret)
+{
+        *ret = (struct storage_location){.endpoint = st->url};
+        if (st->ops->locate != NULL)
+                st->ops->locate(st->impl, ret);
+}
+
 char *storage_local_path(const struct storage *st, const char *key)
 {
         return st->ops->local_path ? st->ops->local_path(st->impl, key) : NULL;

@@ -57,6 +57,17 @@ int storage_delete(struct storage *st, const char *key, struct hoist_error **err
 int storage_list(struct storage *st, const char *prefix, char ***ret_keys,
                  struct hoist_error **err);
 
+/* Where a store is, as job.json's storage block gives it (docs/jobspec.md):
+ * ENDPOINT is the file:// URL itself, or the S3 endpoint in use; REGION,
+ * BUCKET and PREFIX are NULL for file://.  Strings are owned by the store. */
+struct storage_location {
+        const char *endpoint;
+        const char *region;
+        const char *bucket;
+        const char *prefix;
+};
+void storage_locate(const struct storage *st, struct storage_location *ret);
+
 /* For a file:// store, the local path of KEY (not checked for existence);
  * NULL for a remote store.  Lets a local runtime bind-mount instead of copy. */
 char *storage_local_path(const struct storage *st, const char *key);

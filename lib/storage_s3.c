@@ -165,6 +165,16 @@ static int s3s_list(void *impl, const char *prefix, char ***ret_keys, struct hoi
         return 0;
 }
 
+static void s3s_locate(const void *impl, struct storage_location *ret)
+{
+        const struct s3_store *s = impl;
+
+        ret->endpoint = s3_client_endpoint(s->client);
+        ret->region = s3_client_region(s->client);
+        ret->bucket = s->bucket;
+        ret->prefix = s->prefix;
+}
+
 const struct storage_ops storage_s3_ops = {
         .scheme = "s3://",
         .open = s3s_open,
@@ -176,5 +186,6 @@ const struct storage_ops storage_s3_ops = {
         .exists = s3s_exists,
         .delete = s3s_delete,
         .list = s3s_list,
+        .locate = s3s_locate,
         .local_path = NULL,
 };

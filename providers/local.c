@@ -135,6 +135,11 @@ static char **process_env(const struct provider_submit *req, const char *workdir
         set_env(&env, &n, "HOIST_JOB_URL", req->job_url);
         set_env(&env, &n, "HOIST_WORKDIR", workdir);
         set_env(&env, &n, "HOIST_NODE", "main");
+        for (char *const *e = req->secret_env; e != NULL && *e != NULL; e++) {
+                const char *eq = strchr(*e, '=');
+                _cleanup_free_ char *name = xstrndup(*e, (size_t)(eq - *e));
+                set_env(&env, &n, name, eq + 1);
+        }
         if (req->bin_dir != NULL) {
                 const char *path = getenv("PATH");
                 _cleanup_free_ char *p =
@@ -339,6 +344,32 @@ static void argv_add(struct argv_builder *a, const char *s)
         a->v[a->n] = NULL;
 }
 
+/* True when URL's host is this machine's loopback (127.0.0.0/8, localhost, ::1). */
+static int url_is_loopback(const char *url)
+{
+        const char *h = strstr(url ? url : "", "://");
+
+        if (h == NULL)
+                return 0;
+        h += 3;
+        return strncmp(h, "127.", 4) == 0 || strncmp(h, "localhost", 9) == 0 ||
+               strncmp(h, "[::1]", 5) == 0;
+}
+
+/* Writes SECRET_ENV to a 0600 file for --env-file: secrets on a command
+ * line would be readable by every user through ps. */
+static char *write_env_file(const struct provider_submit *req, struct hoist_error **err)
+{
+        _cleanup_free_ char *path = path_join(req->state_dir, "secrets.env");
+        _cleanup_buf_ struct buf b = {0};
+
+        for (char *const *e = req->secret_env; *e != NULL; e++)
+                buf_printf(&b, "%s\n", *e);
+        if (fs_write_file_atomic(path, b.data, b.len, 0600, err) < 0)
+                return NULL;
+        return TAKE_PTR(path);
+}
+
 static int submit_container(const struct provider_submit *req, const char *engine, char **ret_ref,
                             struct hoist_error **err)
 {
@@ -383,6 +414,18 @@ static int submit_container(const struct provider_submit *req, const char *engin
                 argv_add(&a, "-v");
                 argv_add(&a, vol);
         }
+        _cleanup_free_ char *env_file = NULL;
+        if (req->secret_env != NULL && req->secret_env[0] != NULL) {
+                env_file = write_env_file(req, err);
+                if (env_file == NULL)
+                        return -1;
+                argv_add(&a, "--env-file");
+                argv_add(&a, env_file);
+        }
+        /* A storage endpoint on this machine's loopback is reachable only
+         * from the host's network namespace. */
+        if (url_is_loopback(req->spec->storage.endpoint))
+                argv_add(&a, "--network=host");
         if (req->spec->command != NULL) {
                 argv_add(&a, "--entrypoint");
                 argv_add(&a, "/opt/hoist/bin/hoist-entrypoint");
@@ -396,7 +439,10 @@ static int submit_container(const struct provider_submit *req, const char *engin
         if (req->spec->command != NULL)
                 argv_add(&a, "train");
         argv = a.v;
-        if (engine_run(argv, &out, err) < 0)
+        int r = engine_run(argv, &out, err);
+        if (env_file != NULL)
+                (void)unlink(env_file); /* the engine has read it */
+        if (r < 0)
                 return hoist_error_wrap(err, "start container for '%s'", req->image);
         *ret_ref = TAKE_PTR(name);
         return 0;

@@ -26,6 +26,8 @@ struct provider_submit {
         const char *entrypoint;   /* host path of hoist-entrypoint (process runtime) */
         const char *bundle;       /* host path of the entrypoint bundle dir (/opt/hoist) */
         const char *bin_dir;      /* hoist's own directory: put on a process job's PATH */
+        char *const *secret_env;  /* "NAME=value" for the job's environment, never on a
+                                   * command line or in job.json; NULL-terminated or NULL */
 };
 
 struct provider_status {

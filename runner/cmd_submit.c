@@ -20,6 +20,7 @@
 #include "home.h"
 #include "jobfile.h"
 #include "jobspec.h"
+#include "jobstorage.h"
 #include "log.h"
 #include "package.h"
 #include "providers/provider.h"
@@ -59,7 +60,7 @@ static char *strv_dup(char *const *v)
 
 /* Fills the job.json for a new job from job.yaml. */
 static struct jobspec *spec_from_jobfile(const struct jobfile *jf, const char *id,
-                                         const char *storage_url)
+                                         const struct storage *sto)
 {
         struct jobspec *spec = jobspec_new();
 
@@ -73,8 +74,7 @@ static struct jobspec *spec_from_jobfile(const struct jobfile *jf, const char *i
         for (size_t i = 0; i < jf->n_hyperparameters; i++)
                 jobspec_kv_add(&spec->hyperparameters, &spec->n_hyperparameters,
                                jf->hyperparameters[i].key, jf->hyperparameters[i].value);
-        spec->storage.endpoint = xstrdup(storage_url);
-        spec->storage.prefix = xstrdup("");
+        jobstorage_fill_spec(sto, spec);
         spec->checkpoint_prefix = xasprintf("jobs/%s/checkpoints/", id);
         spec->checkpoint_interval_s = jf->checkpoint_interval_s;
         spec->output_prefix = xasprintf("jobs/%s/output/", id);
@@ -105,9 +105,9 @@ static int start_job(const struct hoist_home *home, struct store *st, struct sto
 {
         const struct provider_ops *prov = provider_find(provider_name);
         _cleanup_free_ char *state_dir = home_job_run_dir(home, spec->id);
-        _cleanup_free_ char *spec_path = storage_local_path(sto, spec_key);
-        _cleanup_free_ char *job_url = xasprintf("file://%s", spec_path);
-        _cleanup_free_ char *root = storage_local_path(sto, "");
+        _cleanup_free_ char *job_url = jobstorage_job_url(sto, spec_key);
+        _cleanup_free_ char *root = jobstorage_local_root(sto);
+        _cleanup_strv_ char **secret_env = NULL;
         _cleanup_free_ char *entrypoint = home_find_entrypoint(home);
         _cleanup_free_ char *bundle = home_find_bundle(home);
         _cleanup_free_ char *rt = NULL, *ref = NULL;
@@ -123,10 +123,10 @@ static int start_job(const struct hoist_home *home, struct store *st, struct sto
                 .bundle = bundle,
                 .bin_dir = home->self_dir,
         };
-        size_t rl = strlen(root);
 
-        while (rl > 1 && root[rl - 1] == '/')
-                root[--rl] = '\0';
+        if (jobstorage_secret_env(sto, &secret_env, err) < 0)
+                return hoist_error_wrap(err, "job %s", spec->id);
+        req.secret_env = secret_env;
         if (prov->submit(&req, &rt, &ref, err) < 0) {
                 struct hoist_error *e2 = NULL;
                 if (store_finish(st, spec->id, JOB_FAILED, -1, (*err)->msg, &e2) < 0)
@@ -162,7 +162,7 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
         storage_url = jf->storage ? jf->storage : home->storage_url;
         if (storage_open(storage_url, &sto, err) < 0)
                 return -1;
-        spec = spec_from_jobfile(jf, id, storage_url);
+        spec = spec_from_jobfile(jf, id, sto);
         if (package_inputs(jf, sto, home->tmp_dir, spec, &stats, err) < 0)
                 return -1;
         if (!quiet && jf->n_inputs > 0)

@@ -50,6 +50,28 @@ static ssize_t pump(int logfd, off_t *off, int fd)
         }
 }
 
+/* Remote storage has no file to read from: fetch the log object and write
+ * what lies past *OFF.  A log not uploaded yet is not an error. */
+static ssize_t pump_remote(struct storage *sto, const char *key, off_t *off, int fd)
+{
+        _cleanup_free_ char *data = NULL;
+        struct hoist_error *err = NULL;
+        size_t len = 0;
+        int r = storage_exists(sto, key, NULL, &err);
+
+        if (r <= 0 || storage_get_bytes(sto, key, &data, &len, &err) < 0) {
+                hoist_error_free(err);
+                return 0;
+        }
+        if ((off_t)len <= *off)
+                return 0;
+        if (fs_write_all(fd, data + *off, len - (size_t)*off) < 0)
+                return -1;
+        ssize_t n = (ssize_t)(len - (size_t)*off);
+        *off = (off_t)len;
+        return n;
+}
+
 static void sleep_ms(long ms)
 {
         struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -68,9 +90,11 @@ static void report_end(const struct job_record *job, const struct hoist_home *ho
                 _cleanup_free_ char *path = NULL;
                 if (storage_open(job->storage_url, &sto, NULL) == 0)
                         path = storage_local_path(sto, key);
+                if (path == NULL) /* remote: name the place, 'hoist results' fetches it */
+                        path = xasprintf("%s/%s", job->storage_url, key);
                 log_info("job %s succeeded in %s; outputs in %s", job->id,
                          cli_format_duration(job->updated_at_ms - job->created_at_ms, d, sizeof d),
-                         path ? path : "(remote storage)");
+                         path);
         } else {
                 log_info("job %s %s (exit code %d): %s", job->id, job_state_name(job->state),
                          job->exit_code, job->reason ? job->reason : "no reason recorded");
@@ -96,19 +120,26 @@ int follow_job(const struct hoist_home *home, struct store *st, const char *id, 
         key = reconcile_log_key(job->id, "main");
         path = storage_local_path(sto, key);
         for (;;) {
-                if (logfd < 0)
-                        logfd = open(path, O_RDONLY | O_CLOEXEC);
-                if (logfd >= 0) {
-                        ssize_t n = pump(logfd, &off, fd);
-                        if (n < 0)
-                                return errno == EPIPE ? EXIT_OK
-                                                      : hoist_error_errno(err, "write log");
-                        shown |= n > 0;
+                ssize_t n = 0;
+                if (path == NULL) {
+                        n = pump_remote(sto, key, &off, fd);
+                } else {
+                        if (logfd < 0)
+                                logfd = open(path, O_RDONLY | O_CLOEXEC);
+                        if (logfd >= 0)
+                                n = pump(logfd, &off, fd);
                 }
+                if (n < 0)
+                        return errno == EPIPE ? EXIT_OK : hoist_error_errno(err, "write log");
+                shown |= n > 0;
                 int done = job_state_terminal(job->state) || job->state == JOB_INTERRUPTED;
                 if (!follow || done) {
-                        if (logfd >= 0 && pump(logfd, &off, fd) > 0)
-                                shown = 1;
+                        /* The last lines may have landed while we looked at the state. */
+                        if (path == NULL)
+                                n = pump_remote(sto, key, &off, fd);
+                        else
+                                n = logfd >= 0 ? pump(logfd, &off, fd) : 0;
+                        shown |= n > 0;
                         break;
                 }
                 sleep_ms(POLL_MS);

@@ -73,8 +73,8 @@ static int package_one(const struct jobfile_input *in, struct storage *st, const
         out->channel = xstrdup(in->channel);
         out->sha256 = xstrdup(hex);
         out->size = size;
-        _cleanup_free_ char *local = storage_local_path(st, key);
-        out->source = xasprintf("file://%s", local);
+        /* A bare key: an object of the job's own storage, wherever that is. */
+        out->source = TAKE_PTR(key);
         return 0;
 }
 

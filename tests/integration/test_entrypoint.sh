@@ -163,10 +163,10 @@ t_max_runtime_plain() {
 }
 check "max runtime: SIGTERM at the limit, exit 124" t_max_runtime_plain
 t_job_url() {
-        [ "$(rc env HOIST_JOB_URL=s3://bucket/job.json "$E" true)" = 125 ] &&
-                grep -q "HOIST_JOB_URL 's3://bucket/job.json': only file:// is supported by this build" "$tmp/err"
+        [ "$(rc env HOIST_JOB_URL=ftp://host/job.json "$E" true)" = 125 ] &&
+                grep -q "HOIST_JOB_URL 'ftp://host/job.json': use file:///path/to/job.json or s3://bucket/key" "$tmp/err"
 }
-check "HOIST_JOB_URL other than file:// is a clear error (125)" t_job_url
+check "HOIST_JOB_URL other than file:// or s3:// is a clear error (125)" t_job_url
 
 # ---------------------------------------------------------------- jobs
 

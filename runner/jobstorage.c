@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: MIT */
+#include "jobstorage.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "s3creds.h"
+#include "xalloc.h"
+
+void jobstorage_fill_spec(const struct storage *sto, struct jobspec *spec)
+{
+        struct storage_location loc;
+
+        storage_locate(sto, &loc);
+        free(spec->storage.endpoint);
+        free(spec->storage.region);
+        free(spec->storage.bucket);
+        free(spec->storage.prefix);
+        spec->storage.endpoint = xstrdup(loc.endpoint);
+        spec->storage.region = xstrdup(loc.region);
+        spec->storage.bucket = xstrdup(loc.bucket);
+        spec->storage.prefix = xstrdup(loc.prefix ? loc.prefix : "");
+}
+
+char *jobstorage_local_root(const struct storage *sto)
+{
+        char *root = storage_local_path(sto, "");
+        size_t n;
+
+        if (root == NULL)
+                return NULL;
+        n = strlen(root);
+        while (n > 1 && root[n - 1] == '/')
+                root[--n] = '\0';
+        return root;
+}
+
+char *jobstorage_job_url(const struct storage *sto, const char *key)
+{
+        _cleanup_free_ char *local = storage_local_path(sto, key);
+        struct storage_location loc;
+
+        if (local != NULL)
+                return xasprintf("file://%s", local);
+        storage_locate(sto, &loc);
+        if (loc.prefix != NULL && *loc.prefix != '\0')
+                return xasprintf("s3://%s/%s/%s", loc.bucket, loc.prefix, key);
+        return xasprintf("s3://%s/%s", loc.bucket, key);
+}
+
+static void env_add(char ***env, size_t *n, const char *name, const char *value)
+{
+        if (value == NULL)
+                return;
+        *env = xreallocarray(*env, *n + 2, sizeof **env);
+        (*env)[(*n)++] = xasprintf("%s=%s", name, value);
+        (*env)[*n] = NULL;
+}
+
+int jobstorage_secret_env(const struct storage *sto, char ***ret_env, struct hoist_error **err)
+{
+        _cleanup_free_ char *local = storage_local_path(sto, "x");
+        struct s3_creds_provider *prov;
+        const struct s3_credentials *c;
+        struct storage_location loc;
+        char **env = NULL;
+        size_t n = 0;
+
+        *ret_env = NULL;
+        if (local != NULL)
+                return 0;
+        /* The same chain the runner's own client used: environment, shared
+         * files, container or instance credentials. */
+        prov = s3_creds_provider_new();
+        c = s3_creds_get(prov, err);
+        if (c == NULL) {
+                s3_creds_provider_free(prov);
+                return hoist_error_wrap(err, "credentials for the job's storage");
+        }
+        storage_locate(sto, &loc);
+        env_add(&env, &n, "HOIST_S3_ENDPOINT", loc.endpoint);
+        env_add(&env, &n, "HOIST_S3_REGION", loc.region);
+        env_add(&env, &n, "HOIST_S3_ACCESS_KEY_ID", c->access_key_id);
+        env_add(&env, &n, "HOIST_S3_SECRET_ACCESS_KEY", c->secret_access_key);
+        env_add(&env, &n, "HOIST_S3_SESSION_TOKEN", c->session_token);
+        s3_creds_provider_free(prov);
+        *ret_env = env;
+        return 0;
+}
