@@ -84,7 +84,7 @@ static int complete_upload(struct s3_client *c, const char *bucket, const char *
         buf_append_str(&body, "<CompleteMultipartUpload "
                               "xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\">");
         for (size_t i = 0; i < n; i++) {
-                char num[16];
+                char num[24];
                 (void)snprintf(num, sizeof num, "%zu", i + 1);
                 buf_append_str(&body, "<Part>");
                 s3xml_element(&body, "PartNumber", num);

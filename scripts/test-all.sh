@@ -15,11 +15,17 @@ step() { # NAME COMMAND...: a step that is not a test suite counts as one test
         echo "==== $name"
         if "$@"; then tally_add 1 0; else echo "==== $name FAILED"; tally_add 0 1; fi
 }
-suite() { # NAME COMMAND...: a suite adds its own counts
-        local name=$1
+suite() { # NAME COMMAND...: a suite adds its own counts; a suite that fails
+        # without counting (it did not build, say) still counts as a failure
+        local name=$1 before after
         shift
         echo "==== $name"
-        "$@" || echo "==== $name FAILED"
+        before=$(awk '{f+=$2} END {print f+0}' "$HOIST_TALLY")
+        if ! "$@"; then
+                echo "==== $name FAILED"
+                after=$(awk '{f+=$2} END {print f+0}' "$HOIST_TALLY")
+                [ "$after" -gt "$before" ] || tally_add 0 1
+        fi
 }
 
 step "build (-Werror)" make -j"$jobs" all bundle
