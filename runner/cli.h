@@ -31,6 +31,7 @@ int cmd_logs(int argc, char **argv, struct hoist_error **err);
 int cmd_cancel(int argc, char **argv, struct hoist_error **err);
 int cmd_results(int argc, char **argv, struct hoist_error **err);
 int cmd_version(int argc, char **argv, struct hoist_error **err);
+int cmd_serve(int argc, char **argv, struct hoist_error **err);
 
 /* Maps an error's code to an exit code. */
 int cli_exit_code(const struct hoist_error *e);

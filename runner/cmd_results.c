@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "jobstorage.h"
 #include "cli.h"
 #include "fsutil.h"
 #include "home.h"
@@ -47,7 +48,8 @@ int cmd_results(int argc, char **argv, struct hoist_error **err)
                 return cli_usage_error(err, "results", "expected JOB [DIR]");
         if (home_open(&home, err) < 0 || home_open_store(home, &st, err) < 0 ||
             store_get_job(st, argv[optind], &job, err) < 0 ||
-            reconcile_job(home, st, &job, err) < 0 || storage_open(job->storage_url, &sto, err) < 0)
+            reconcile_job(home, st, &job, err) < 0 ||
+            jobstorage_open(home, job->storage_url, &sto, err) < 0)
                 return -1;
         prefix = xasprintf("jobs/%s/output/", job->id);
         dir = optind == argc - 2 ? xstrdup(argv[optind + 1]) : xasprintf("%s-results", job->id);

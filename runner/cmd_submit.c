@@ -100,8 +100,8 @@ static int write_spec(struct storage *sto, const struct jobspec *spec, char **re
 
 /* Hands the job to its provider and records how to find it again. */
 static int start_job(const struct hoist_home *home, struct store *st, struct storage *sto,
-                     const struct jobspec *spec, const char *provider_name, const char *runtime,
-                     const char *spec_key, struct hoist_error **err)
+                     const char *storage_url, const struct jobspec *spec, const char *provider_name,
+                     const char *runtime, const char *spec_key, struct hoist_error **err)
 {
         const struct provider_ops *prov = provider_find(provider_name);
         _cleanup_free_ char *state_dir = home_job_run_dir(home, spec->id);
@@ -124,7 +124,12 @@ static int start_job(const struct hoist_home *home, struct store *st, struct sto
                 .bin_dir = home->self_dir,
         };
 
-        if (jobstorage_secret_env(sto, &secret_env, err) < 0)
+        /* A job key outlives the job's own limit by an hour, and a job
+         * without one by the longest a key may live (7 days). */
+        int64_t ttl = spec->max_runtime_s > 0 && spec->max_runtime_s < 604800 - 3600
+                              ? spec->max_runtime_s + 3600
+                              : 604800;
+        if (jobstorage_secret_env(home, storage_url, sto, spec->id, ttl, &secret_env, err) < 0)
                 return hoist_error_wrap(err, "job %s", spec->id);
         req.secret_env = secret_env;
         if (prov->submit(&req, &rt, &ref, err) < 0) {
@@ -159,8 +164,8 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
                 return hoist_error_make(err, HOIST_ERR_INPUT,
                                         "'%s': unknown provider '%s' (this build has: local)", path,
                                         provider_name);
-        storage_url = jf->storage ? jf->storage : home->storage_url;
-        if (storage_open(storage_url, &sto, err) < 0)
+        storage_url = jf->storage ? jf->storage : jobstorage_default_url();
+        if (jobstorage_open(home, storage_url, &sto, err) < 0)
                 return -1;
         spec = spec_from_jobfile(jf, id, sto);
         if (package_inputs(jf, sto, home->tmp_dir, spec, &stats, err) < 0)
@@ -192,7 +197,7 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
         };
         if (store_insert_job(st, &rec, err) < 0)
                 return -1;
-        if (start_job(home, st, sto, spec, provider_name, runtime, spec_key, err) < 0)
+        if (start_job(home, st, sto, storage_url, spec, provider_name, runtime, spec_key, err) < 0)
                 return -1;
         *ret_id = TAKE_PTR(id);
         return 0;
@@ -217,7 +222,7 @@ static int submit_resume(const struct hoist_home *home, struct store *st, const 
                                         "job %s is %s; only a finished or interrupted job can be "
                                         "resumed (cancel it first)",
                                         job->id, job_state_name(job->state));
-        if (storage_open(job->storage_url, &sto, err) < 0 ||
+        if (jobstorage_open(home, job->storage_url, &sto, err) < 0 ||
             storage_get_bytes(sto, job->spec_key, &text, &len, err) < 0 ||
             jobspec_parse(text, len, job->spec_key, &spec, err) < 0)
                 return hoist_error_wrap(err, "resume %s", job->id);
@@ -227,7 +232,8 @@ static int submit_resume(const struct hoist_home *home, struct store *st, const 
         const char *runtime = runtime_override ? runtime_override : "auto";
         if (job->runtime != NULL && runtime_override == NULL)
                 runtime = strcmp(job->runtime, "process") == 0 ? "process" : "container";
-        if (start_job(home, st, sto, spec, job->provider, runtime, spec_key, err) < 0)
+        if (start_job(home, st, sto, job->storage_url, spec, job->provider, runtime, spec_key,
+                      err) < 0)
                 return -1;
         *ret_id = xstrdup(job->id);
         return 0;

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "jobstorage.h"
 #include "cli.h"
 #include "fsutil.h"
 #include "log.h"
@@ -83,18 +84,24 @@ static void report_end(const struct job_record *job, const struct hoist_home *ho
 {
         char d[32];
 
-        (void)home;
         if (job->state == JOB_SUCCEEDED) {
                 _cleanup_storage_ struct storage *sto = NULL;
                 _cleanup_free_ char *key = xasprintf("jobs/%s/output/", job->id);
                 _cleanup_free_ char *path = NULL;
-                if (storage_open(job->storage_url, &sto, NULL) == 0)
+                if (jobstorage_open(home, job->storage_url, &sto, NULL) == 0)
                         path = storage_local_path(sto, key);
-                if (path == NULL) /* remote: name the place, 'hoist results' fetches it */
-                        path = xasprintf("%s/%s", job->storage_url, key);
+                if (path == NULL && sto != NULL) { /* remote: 'hoist results' fetches it */
+                        struct storage_location loc;
+                        storage_locate(sto, &loc);
+                        path = loc.prefix && *loc.prefix
+                                       ? xasprintf("s3://%s/%s/%s at %s", loc.bucket, loc.prefix,
+                                                   key, loc.endpoint)
+                                       : xasprintf("s3://%s/%s at %s", loc.bucket, key,
+                                                   loc.endpoint);
+                }
                 log_info("job %s succeeded in %s; outputs in %s", job->id,
                          cli_format_duration(job->updated_at_ms - job->created_at_ms, d, sizeof d),
-                         path);
+                         path ? path : key);
         } else {
                 log_info("job %s %s (exit code %d): %s", job->id, job_state_name(job->state),
                          job->exit_code, job->reason ? job->reason : "no reason recorded");
@@ -115,7 +122,7 @@ int follow_job(const struct hoist_home *home, struct store *st, const char *id, 
         signal(SIGPIPE, SIG_IGN);
         if (store_get_job(st, id, &job, err) < 0 || reconcile_job(home, st, &job, err) < 0)
                 return -1;
-        if (storage_open(job->storage_url, &sto, err) < 0)
+        if (jobstorage_open(home, job->storage_url, &sto, err) < 0)
                 return -1;
         key = reconcile_log_key(job->id, "main");
         path = storage_local_path(sto, key);

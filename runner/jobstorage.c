@@ -5,8 +5,28 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "localserve.h"
 #include "s3creds.h"
 #include "xalloc.h"
+
+const char *jobstorage_default_url(void)
+{
+        const char *env = getenv("HOIST_STORAGE");
+
+        return env != NULL && *env != '\0' ? env : LOCALSERVE_URL;
+}
+
+int jobstorage_open(const struct hoist_home *home, const char *url, struct storage **ret,
+                    struct hoist_error **err)
+{
+        _cleanup_localserve_ struct localserve *ls = NULL;
+
+        if (strcmp(url, LOCALSERVE_URL) != 0)
+                return storage_open(url, ret, err);
+        if (localserve_ensure(home, &ls, err) < 0)
+                return -1;
+        return localserve_open_storage(ls, ret, err);
+}
 
 void jobstorage_fill_spec(const struct storage *sto, struct jobspec *spec)
 {
@@ -58,7 +78,32 @@ static void env_add(char ***env, size_t *n, const char *name, const char *value)
         (*env)[*n] = NULL;
 }
 
-int jobstorage_secret_env(const struct storage *sto, char ***ret_env, struct hoist_error **err)
+/* The built-in endpoint: a key that can touch only this job's objects. */
+static int builtin_env(const struct hoist_home *home, const struct storage *sto, const char *job_id,
+                       int64_t ttl_s, char ***ret_env, struct hoist_error **err)
+{
+        _cleanup_localserve_ struct localserve *ls = NULL;
+        _cleanup_free_ char *access = NULL, *secret = NULL;
+        struct storage_location loc;
+        char **env = NULL;
+        size_t n = 0;
+
+        if (localserve_ensure(home, &ls, err) < 0 ||
+            localserve_job_key(ls, job_id, (unsigned)ttl_s, &access, &secret, err) < 0)
+                return hoist_error_wrap(err, "a storage key for job %s", job_id);
+        storage_locate(sto, &loc);
+        env_add(&env, &n, "HOIST_S3_ENDPOINT", loc.endpoint);
+        env_add(&env, &n, "HOIST_S3_REGION", loc.region);
+        env_add(&env, &n, "HOIST_S3_ACCESS_KEY_ID", access);
+        env_add(&env, &n, "HOIST_S3_SECRET_ACCESS_KEY", secret);
+        explicit_bzero(secret, strlen(secret));
+        *ret_env = env;
+        return 0;
+}
+
+int jobstorage_secret_env(const struct hoist_home *home, const char *url, const struct storage *sto,
+                          const char *job_id, int64_t ttl_s, char ***ret_env,
+                          struct hoist_error **err)
 {
         _cleanup_free_ char *local = storage_local_path(sto, "x");
         struct s3_creds_provider *prov;
@@ -70,6 +115,8 @@ int jobstorage_secret_env(const struct storage *sto, char ***ret_env, struct hoi
         *ret_env = NULL;
         if (local != NULL)
                 return 0;
+        if (strcmp(url, LOCALSERVE_URL) == 0)
+                return builtin_env(home, sto, job_id, ttl_s, ret_env, err);
         /* The same chain the runner's own client used: environment, shared
          * files, container or instance credentials. */
         prov = s3_creds_provider_new();

@@ -9,9 +9,20 @@
  * entrypoint takes out of the environment before the command starts.
  */
 
+#include <stdint.h>
+
 #include "error.h"
+#include "home.h"
 #include "jobspec.h"
 #include "storage.h"
+
+/* The storage a job uses when job.yaml names none: $HOIST_STORAGE, else the
+ * built-in S3 endpoint (LOCALSERVE_URL, started on demand). */
+const char *jobstorage_default_url(void);
+
+/* Opens a job's storage URL: file://, s3://, or the built-in endpoint. */
+int jobstorage_open(const struct hoist_home *home, const char *url, struct storage **ret,
+                    struct hoist_error **err);
 
 /* Fills SPEC->storage from where STO is. */
 void jobstorage_fill_spec(const struct storage *sto, struct jobspec *spec);
@@ -24,7 +35,10 @@ char *jobstorage_job_url(const struct storage *sto, const char *key);
 char *jobstorage_local_root(const struct storage *sto);
 
 /* "NAME=value" strings (NULL-terminated, or NULL for file storage) that
- * give the job the credentials to reach STO. */
-int jobstorage_secret_env(const struct storage *sto, char ***ret_env, struct hoist_error **err);
+ * give job JOB_ID the credentials to reach STO (opened from URL): on the
+ * built-in endpoint a key of the job's own that lasts TTL_S seconds. */
+int jobstorage_secret_env(const struct hoist_home *home, const char *url, const struct storage *sto,
+                          const char *job_id, int64_t ttl_s, char ***ret_env,
+                          struct hoist_error **err);
 
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "jobstorage.h"
 #include "jobspec.h"
 #include "log.h"
 #include "providers/provider.h"
@@ -21,8 +22,8 @@ char *reconcile_log_key(const char *job_id, const char *node)
 }
 
 /* Reads the current attempt's result record: 1 found, 0 none, -1 error. */
-static int read_result(const struct job_record *job, struct jobspec_result **ret,
-                       struct hoist_error **err)
+static int read_result(const struct hoist_home *home, const struct job_record *job,
+                       struct jobspec_result **ret, struct hoist_error **err)
 {
         _cleanup_storage_ struct storage *sto = NULL;
         _cleanup_free_ char *key = reconcile_result_key(job->id);
@@ -31,7 +32,7 @@ static int read_result(const struct job_record *job, struct jobspec_result **ret
         size_t len = 0;
         int r;
 
-        if (storage_open(job->storage_url, &sto, err) < 0)
+        if (jobstorage_open(home, job->storage_url, &sto, err) < 0)
                 return -1;
         r = storage_exists(sto, key, NULL, err);
         if (r <= 0)
@@ -109,7 +110,7 @@ int reconcile_job(const struct hoist_home *home, struct store *st, struct job_re
 
         if (job_state_terminal((*job)->state) || (*job)->state == JOB_INTERRUPTED)
                 return 0;
-        r = read_result(*job, &res, err);
+        r = read_result(home, *job, &res, err);
         if (r < 0)
                 return hoist_error_wrap(err, "job %s", (*job)->id);
         if (r == 1) {
@@ -130,7 +131,7 @@ int reconcile_job(const struct hoist_home *home, struct store *st, struct job_re
                                         prov->name);
         if (job_state_terminal(ps.state)) {
                 /* It may have written its result between our two looks. */
-                r = read_result(*job, &res, err);
+                r = read_result(home, *job, &res, err);
                 if (r == 1)
                         r = store_finish(st, (*job)->id, result_state(res->status), res->exit_code,
                                          res->reason, err);

@@ -13,7 +13,7 @@ PKGS=(
         s3cmd uuid-runtime curl
 )
 # Test peers whose recommends would pull in far more than they need.
-PKGS_NO_RECOMMENDS=(ceph-mon ceph-osd ceph-common radosgw)
+PKGS_NO_RECOMMENDS=(ceph-mon ceph-osd ceph-common radosgw awscli)
 
 missing_of() { # PACKAGE...: prints those not installed
         for p in "$@"; do

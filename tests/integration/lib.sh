@@ -14,7 +14,11 @@ T_TMP=$(mktemp -d /tmp/hoist-it.XXXXXX)
 T_CLEANUPS=()
 
 t_cleanup() {
-        local i
+        local i f
+        # a built-in S3 endpoint that a test's hoist started
+        for f in $(find "$T_TMP" -name serve.json -path '*/serve/*' 2>/dev/null); do
+                kill "$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$f")" 2>/dev/null || true
+        done
         for ((i = ${#T_CLEANUPS[@]} - 1; i >= 0; i--)); do eval "${T_CLEANUPS[i]}" || true; done
         rm -rf "$T_TMP"
 }
@@ -82,10 +86,11 @@ pid_alive() {
         [ -n "$s" ] && [ "${s:0:1}" != Z ]
 }
 
-# A fresh HOIST_HOME for one test.
+# A fresh HOIST_HOME for one test, storing jobs in its file:// storage
+# (test_builtin_storage.sh covers the default, the built-in S3 endpoint).
 new_home() {
         HOIST_HOME=$(mktemp -d "$T_TMP/home.XXXXXX")
-        export HOIST_HOME
+        export HOIST_HOME HOIST_STORAGE=file://$HOIST_HOME/storage
 }
 
 # job_field ID FIELD: a field of `hoist status -o json`.

@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * hoist serve: the built-in S3 endpoint (and, later, the API and dashboard).
+ * Signals are blocked before the HTTP threads start, so only sigwait() here
+ * sees SIGTERM/SIGINT and shutdown is orderly: stop accepting, finish the
+ * requests in flight, remove serve.json.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "cli.h"
+#include "fsutil.h"
+#include "home.h"
+#include "log.h"
+#include "runner/serve/keys.h"
+#include "runner/serve/objstore.h"
+#include "runner/serve/s3.h"
+#include "runner/serve/s3err.h"
+#include "runner/serve/server.h"
+#include "xalloc.h"
+
+#define DEFAULT_LISTEN "127.0.0.1:9000"
+#define DEFAULT_KEY_TTL 86400
+
+static const char usage[] =
+        "usage: hoist serve [--listen ADDR:PORT] [--root DIR] [--print-credentials]\n"
+        "       hoist serve --issue-key JOB-ID [--ttl SECONDS]\n"
+        "\n"
+        "Runs an S3-compatible endpoint (path-style, SigV4) on this machine, with a\n"
+        "bucket 'hoist'.  The owner key is generated into $HOIST_HOME/serve/owner.json\n"
+        "on first start.  While it runs, $HOIST_HOME/serve/serve.json names its pid\n"
+        "and endpoint.\n"
+        "\n"
+        "  --listen ADDR:PORT     address to bind (default " DEFAULT_LISTEN "; port 0 picks\n"
+        "                         a free one)\n"
+        "  --root DIR             where objects live (default $HOIST_HOME/serve/data)\n"
+        "  --print-credentials    print the owner's access and secret key at start\n"
+        "  --access-key KEY       the owner's access key (env HOIST_S3_ACCESS_KEY)\n"
+        "  --secret-key SECRET    the owner's secret key (env HOIST_S3_SECRET_KEY)\n"
+        "  --issue-key JOB-ID     print a new key that may read and write jobs/JOB-ID/\n"
+        "                         and read blobs/ in bucket 'hoist', and exit\n"
+        "  --ttl SECONDS          lifetime of an issued key (default 86400)\n"
+        "  -h, --help             show this help\n";
+
+struct serve_args {
+        const char *listen;
+        const char *root;
+        const char *access_key;
+        const char *secret_key;
+        const char *issue_job;
+        unsigned long ttl;
+        bool print_credentials;
+};
+
+static int parse_args(int argc, char **argv, struct serve_args *a, struct hoist_error **err)
+{
+        static const struct option opts[] = {
+                {"listen", required_argument, NULL, 'l'},
+                {"root", required_argument, NULL, 'r'},
+                {"print-credentials", no_argument, NULL, 'p'},
+                {"access-key", required_argument, NULL, 'a'},
+                {"secret-key", required_argument, NULL, 's'},
+                {"issue-key", required_argument, NULL, 'i'},
+                {"ttl", required_argument, NULL, 't'},
+                {"help", no_argument, NULL, 'h'},
+                {NULL, 0, NULL, 0},
+        };
+        char *end;
+        int c;
+
+        *a = (struct serve_args){.listen = DEFAULT_LISTEN,
+                                 .access_key = getenv("HOIST_S3_ACCESS_KEY"),
+                                 .secret_key = getenv("HOIST_S3_SECRET_KEY"),
+                                 .ttl = DEFAULT_KEY_TTL};
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'l':
+                        a->listen = optarg;
+                        break;
+                case 'r':
+                        a->root = optarg;
+                        break;
+                case 'p':
+                        a->print_credentials = true;
+                        break;
+                case 'a':
+                        a->access_key = optarg;
+                        break;
+                case 's':
+                        a->secret_key = optarg;
+                        break;
+                case 'i':
+                        a->issue_job = optarg;
+                        break;
+                case 't':
+                        a->ttl = strtoul(optarg, &end, 10);
+                        if (optarg[0] < '0' || optarg[0] > '9' || *end != '\0' || a->ttl < 1 ||
+                            a->ttl > 604800)
+                                return cli_usage_error(err, "serve",
+                                                       "--ttl needs seconds (1-604800), not '%s'",
+                                                       optarg);
+                        break;
+                case 'h':
+                        fputs(usage, stdout);
+                        return 1;
+                default:
+                        return cli_usage_error(err, "serve", "unknown option");
+                }
+        }
+        if (optind != argc)
+                return cli_usage_error(err, "serve", "unexpected argument '%s'", argv[optind]);
+        if (a->access_key != NULL && a->access_key[0] == '\0')
+                a->access_key = NULL;
+        if (a->secret_key != NULL && a->secret_key[0] == '\0')
+                a->secret_key = NULL;
+        return 0;
+}
+
+static int issue_key(const char *serve_dir, const struct serve_args *a, struct hoist_error **err)
+{
+        _cleanup_free_ char *prefix = NULL, *access = NULL, *secret = NULL;
+
+        if (!serve_job_id_valid(a->issue_job))
+                return cli_usage_error(err, "serve",
+                                       "job id '%s' must be 1-128 of A-Z a-z 0-9 . _ -",
+                                       a->issue_job);
+        prefix = xasprintf("jobs/%s/", a->issue_job);
+        if (serve_keys_issue(serve_dir, prefix, (unsigned)a->ttl, &access, &secret, err) < 0)
+                return -1;
+        printf("access_key=%s\nsecret_key=%s\nprefix=%s\nexpires_in=%lu\n", access, secret, prefix,
+               a->ttl);
+        memset(secret, 0, strlen(secret));
+        return fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
+}
+
+static int write_serve_json(const char *path, const char *endpoint, struct hoist_error **err)
+{
+        json_auto_t *j = json_object();
+        _cleanup_free_ char *text = NULL;
+
+        (void)json_object_set_new(j, "pid", json_integer((json_int_t)getpid()));
+        (void)json_object_set_new(j, "endpoint", json_string(endpoint));
+        (void)json_object_set_new(j, "bucket", json_string(SERVE_DEFAULT_BUCKET));
+        text = json_dumps(j, JSON_INDENT(2));
+        if (text == NULL)
+                return hoist_error_make(err, EINVAL, "serve.json does not encode");
+        return fs_write_file_atomic(path, text, strlen(text), 0644, err);
+}
+
+static int ensure_default_bucket(struct objstore *os, struct hoist_error **err)
+{
+        int rc = objstore_bucket_create(os, SERVE_DEFAULT_BUCKET, err);
+
+        if (rc >= 0)
+                return 0;
+        if (s3err_from_rc(rc) == S3ERR_BUCKET_ALREADY_OWNED) {
+                hoist_error_release(err);
+                return 0;
+        }
+        return hoist_error_wrap(err, "create bucket '%s'", SERVE_DEFAULT_BUCKET);
+}
+
+/* Waits for SIGTERM or SIGINT (blocked in SET). */
+static void wait_for_stop(const sigset_t *set)
+{
+        int sig = 0;
+
+        while (sigwait(set, &sig) != 0)
+                ;
+        log_info("serve: %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
+}
+
+static int run(struct hoist_home *home, const char *serve_dir, const struct serve_args *a,
+               struct hoist_error **err)
+{
+        struct serve_keys *keys = NULL;
+        struct objstore *os = NULL;
+        struct s3_service *svc = NULL;
+        struct serve_server *srv = NULL;
+        _cleanup_free_ char *host = NULL, *root = NULL, *endpoint = NULL, *json_path = NULL;
+        uint16_t port = 0;
+        sigset_t set;
+        int rc = -1;
+
+        (void)home;
+        root = a->root != NULL ? xstrdup(a->root) : path_join(serve_dir, "data");
+        json_path = path_join(serve_dir, "serve.json");
+        if (serve_parse_listen(a->listen, &host, &port, err) < 0 ||
+            serve_keys_open(serve_dir, a->access_key, a->secret_key, &keys, err) < 0 ||
+            objstore_open(root, &os, err) < 0 || ensure_default_bucket(os, err) < 0)
+                goto out;
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        if (pthread_sigmask(SIG_BLOCK, &set, NULL) != 0) {
+                (void)hoist_error_make(err, EINVAL, "block signals");
+                goto out;
+        }
+        /* A client that hangs up mid-response must not kill the server (sendfile()
+         * cannot be told MSG_NOSIGNAL). */
+        if (signal(SIGPIPE, SIG_IGN) == SIG_ERR) {
+                (void)hoist_error_errno(err, "ignore SIGPIPE");
+                goto out;
+        }
+        svc = s3_service_new(os, keys);
+        if (serve_server_start(host, port, svc, &srv, err) < 0)
+                goto out;
+        endpoint = xasprintf("http://%s:%u", host, (unsigned)serve_server_port(srv));
+        if (write_serve_json(json_path, endpoint, err) < 0)
+                goto out;
+        printf("hoist serve: S3 endpoint %s (bucket '%s')\n", endpoint, SERVE_DEFAULT_BUCKET);
+        if (a->print_credentials)
+                printf("access_key=%s\nsecret_key=%s\n", serve_keys_owner(keys)->access_key,
+                       serve_keys_owner(keys)->secret_key);
+        (void)fflush(stdout);
+        log_info("serve: storage root '%s'", root);
+        wait_for_stop(&set);
+        rc = EXIT_OK;
+out:
+        serve_server_stop(srv);
+        if (endpoint != NULL)
+                (void)unlink(json_path);
+        s3_service_free(svc);
+        objstore_free(os);
+        serve_keys_free(keys);
+        return rc;
+}
+
+int cmd_serve(int argc, char **argv, struct hoist_error **err)
+{
+        _cleanup_home_ struct hoist_home *home = NULL;
+        _cleanup_free_ char *serve_dir = NULL;
+        struct serve_args a;
+        int rc = parse_args(argc, argv, &a, err);
+
+        if (rc != 0)
+                return rc < 0 ? -1 : EXIT_OK;
+        if (home_open(&home, err) < 0)
+                return -1;
+        serve_dir = path_join(home->dir, "serve");
+        if (fs_mkdir_p(serve_dir, 0700, err) < 0)
+                return -1;
+        if (a.issue_job != NULL)
+                return issue_key(serve_dir, &a, err);
+        return run(home, serve_dir, &a, err);
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HOIST_RUNNER_LOCALSERVE_H
+#define HOIST_RUNNER_LOCALSERVE_H
+
+/*
+ * The built-in S3 endpoint as a job's storage: finds the `hoist serve` of
+ * this $HOIST_HOME ($HOIST_HOME/serve/serve.json names its pid and endpoint),
+ * or starts one, detached, bound to 127.0.0.1 on a free port.  The runner
+ * talks to it with the owner key; each job gets a key of its own that can
+ * touch only jobs/<id>/ (and read blobs/), and that expires.
+ */
+
+#include "error.h"
+#include "home.h"
+#include "storage.h"
+
+#define LOCALSERVE_URL "hoist://builtin"
+
+struct localserve {
+        char *serve_dir;
+        char *endpoint; /* http://127.0.0.1:PORT */
+        char *bucket;
+        char *access_key;
+        char *secret_key; /* the owner's: never logged */
+};
+
+/* Finds or starts the endpoint. */
+int localserve_ensure(const struct hoist_home *home, struct localserve **ret,
+                      struct hoist_error **err);
+void localserve_free(struct localserve *ls);
+
+/* Opens the endpoint's bucket as storage, with the owner key. */
+int localserve_open_storage(const struct localserve *ls, struct storage **ret,
+                            struct hoist_error **err);
+
+/* A key for job JOB_ID that lasts TTL_S seconds. */
+int localserve_job_key(const struct localserve *ls, const char *job_id, unsigned ttl_s,
+                       char **ret_access, char **ret_secret, struct hoist_error **err);
+
+static inline void localserve_freep(struct localserve **ls)
+{
+        localserve_free(*ls);
+}
+#define _cleanup_localserve_ __attribute__((cleanup(localserve_freep)))
+
+#endif

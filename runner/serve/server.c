@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+#include "runner/serve/server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cleanup.h"
+#include "log.h"
+#include "xalloc.h"
+
+#define MEMORY_LIMIT (256u << 10)
+#define CONNECTION_TIMEOUT 300
+
+struct serve_server {
+        struct MHD_Daemon *daemon;
+        uint16_t port;
+};
+
+int serve_parse_listen(const char *s, char **ret_host, uint16_t *ret_port, struct hoist_error **err)
+{
+        const char *colon = s != NULL ? strrchr(s, ':') : NULL;
+        _cleanup_free_ char *host = NULL;
+        struct in_addr a;
+        char *end = NULL;
+        unsigned long port;
+
+        if (colon == NULL || colon == s || colon[1] == '\0')
+                return hoist_error_make(err, HOIST_ERR_USAGE,
+                                        "--listen '%s' is not ADDR:PORT (e.g. 127.0.0.1:9000)",
+                                        s != NULL ? s : "");
+        host = xstrndup(s, (size_t)(colon - s));
+        if (strcmp(host, "localhost") == 0) {
+                free(host);
+                host = xstrdup("127.0.0.1");
+        }
+        errno = 0;
+        port = strtoul(colon + 1, &end, 10);
+        if (*end != '\0' || errno != 0 || port > 65535 || colon[1] < '0' || colon[1] > '9')
+                return hoist_error_make(err, HOIST_ERR_USAGE, "--listen '%s': port must be 0-65535",
+                                        s);
+        if (inet_pton(AF_INET, host, &a) != 1)
+                return hoist_error_make(err, HOIST_ERR_USAGE,
+                                        "--listen '%s': '%s' is not an IPv4 address", s, host);
+        *ret_host = TAKE_PTR(host);
+        *ret_port = (uint16_t)port;
+        return 0;
+}
+
+__attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+        char msg[512];
+        size_t n;
+
+        (void)cls;
+        (void)vsnprintf(msg, sizeof msg, fmt, ap);
+        n = strlen(msg);
+        while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == '\r'))
+                msg[--n] = '\0';
+        log_warn("serve: http: %s", msg);
+}
+
+/* Keeps the path and query exactly as sent: the signature covers them. */
+static size_t unescape_none(void *cls, struct MHD_Connection *c, char *s)
+{
+        (void)cls;
+        (void)c;
+        return strlen(s);
+}
+
+int serve_server_start(const char *host, uint16_t port, struct s3_service *svc,
+                       struct serve_server **ret, struct hoist_error **err)
+{
+        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+        const union MHD_DaemonInfo *info;
+        struct serve_server *s;
+
+        if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+                return hoist_error_make(err, HOIST_ERR_USAGE, "'%s' is not an IPv4 address", host);
+        s = xzalloc(sizeof *s);
+        s->daemon = MHD_start_daemon(
+                MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                        MHD_USE_ERROR_LOG | MHD_USE_POLL,
+                port, NULL, NULL, s3_handle, svc, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_UNESCAPE_CALLBACK,
+                unescape_none, NULL, MHD_OPTION_NOTIFY_COMPLETED, s3_request_done, NULL,
+                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_LIMIT,
+                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT, MHD_OPTION_END);
+        if (s->daemon == NULL) {
+                free(s);
+                return hoist_error_make(err, EADDRINUSE,
+                                        "cannot listen on %s:%u (is the port in use?)", host,
+                                        (unsigned)port);
+        }
+        info = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+        s->port = info != NULL && info->port != 0 ? info->port : port;
+        *ret = s;
+        return 0;
+}
+
+uint16_t serve_server_port(const struct serve_server *s)
+{
+        return s->port;
+}
+
+void serve_server_stop(struct serve_server *s)
+{
+        if (s == NULL)
+                return;
+        MHD_stop_daemon(s->daemon);
+        free(s);
+}
