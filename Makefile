@@ -139,9 +139,11 @@ asan:
 		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
 		LDFLAGS="-fsanitize=address,undefined" test
 
-# The integration suites that drive hoist and hoist-entrypoint on the host,
+# The integration suites that drive hoist and hoist-entrypoint on the host
+# (file storage and the built-in S3 endpoint),
 # with both under valgrind.
-VALGRIND_SUITES := tests/integration/test_entrypoint.sh tests/integration/test_local_process.sh
+VALGRIND_SUITES := tests/integration/test_entrypoint.sh tests/integration/test_local_process.sh \
+	tests/integration/test_builtin_storage.sh
 valgrind: all bundle
 	@HOIST_VALGRIND=1 tests/run-integration.sh $(VALGRIND_SUITES)
 
