@@ -110,6 +110,17 @@ int digest_file_hex(const char *path, char hex[DIGEST_HEX_LEN + 1], uint64_t *re
         return 0;
 }
 
+int digest_hex_digit(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
 int digest_hex_valid(const char *hex)
 {
         size_t i;

@@ -28,6 +28,9 @@ int digest_file_hex(const char *path, char hex[DIGEST_HEX_LEN + 1], uint64_t *re
                     struct hoist_error **err);
 void digest_to_hex(const uint8_t *bytes, size_t n, char *hex);
 
+/* The value of one hex digit (either case), or -1. */
+int digest_hex_digit(char c);
+
 /* True for exactly 64 lowercase hex digits. */
 int digest_hex_valid(const char *hex);
 /* Accepts "sha256:<hex>" and returns a pointer to the hex part, or NULL. */

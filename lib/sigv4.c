@@ -80,17 +80,6 @@ static bool is_http_space(char c)
         return c == ' ' || c == '\t' || c == '\r' || c == '\n';
 }
 
-static int hex_value(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 static void encode_into(struct buf *b, const char *s, size_t n, bool keep_slash)
 {
         static const char digits[] = "0123456789ABCDEF";
@@ -112,8 +101,8 @@ static void decode_into(struct buf *out, const char *s, size_t n)
 {
         for (size_t i = 0; i < n; i++) {
                 int hi, lo;
-                if (s[i] == '%' && i + 2 < n && (hi = hex_value(s[i + 1])) >= 0 &&
-                    (lo = hex_value(s[i + 2])) >= 0) {
+                if (s[i] == '%' && i + 2 < n && (hi = digest_hex_digit(s[i + 1])) >= 0 &&
+                    (lo = digest_hex_digit(s[i + 2])) >= 0) {
                         buf_append_char(out, (char)(hi << 4 | lo));
                         i += 2;
                 } else {

@@ -20,17 +20,6 @@ static const char *const presign_params[] = {
 };
 enum { P_ALGORITHM, P_CREDENTIAL, P_DATE, P_EXPIRES, P_SIGNED_HEADERS, P_TOKEN, P_SIGNATURE, P_N };
 
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 char *s3auth_uri_decode(const char *s, size_t n)
 {
         _cleanup_buf_ struct buf b = {0};
@@ -38,8 +27,8 @@ char *s3auth_uri_decode(const char *s, size_t n)
         for (size_t i = 0; i < n; i++) {
                 char c = s[i];
                 if (c == '%') {
-                        int hi = i + 1 < n ? hexval(s[i + 1]) : -1;
-                        int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+                        int hi = i + 1 < n ? digest_hex_digit(s[i + 1]) : -1;
+                        int lo = i + 2 < n ? digest_hex_digit(s[i + 2]) : -1;
                         if (hi < 0 || lo < 0)
                                 return NULL;
                         c = (char)(hi * 16 + lo);

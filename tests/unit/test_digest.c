@@ -75,6 +75,18 @@ static void test_parse_and_validate(void **state)
         assert_false(digest_hex_valid(NULL));
 }
 
+static void test_hex_digit(void **state)
+{
+        (void)state;
+        assert_int_equal(digest_hex_digit('0'), 0);
+        assert_int_equal(digest_hex_digit('9'), 9);
+        assert_int_equal(digest_hex_digit('a'), 10);
+        assert_int_equal(digest_hex_digit('F'), 15);
+        assert_int_equal(digest_hex_digit('g'), -1);
+        assert_int_equal(digest_hex_digit('%'), -1);
+        assert_int_equal(digest_hex_digit('\0'), -1);
+}
+
 /* RFC 4231 test case 2. */
 static void test_hmac(void **state)
 {
@@ -95,6 +107,7 @@ int main(void)
                 cmocka_unit_test(test_streaming_equals_oneshot),
                 cmocka_unit_test(test_file),
                 cmocka_unit_test(test_parse_and_validate),
+                cmocka_unit_test(test_hex_digit),
                 cmocka_unit_test(test_hmac),
         };
         return cmocka_run_group_tests_name("digest", tests, NULL, NULL);
