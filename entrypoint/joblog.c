@@ -40,32 +40,35 @@ static void log_write(struct joblog *log, const char *data, size_t len)
         }
 }
 
+/* One line of our own, to stderr and into the job log. */
+static void __attribute__((format(printf, 3, 0)))
+vsay(struct joblog *log, enum log_level level, const char *fmt, va_list ap)
+{
+        _cleanup_free_ char *msg = xvasprintf(fmt, ap);
+        _cleanup_free_ char *line = NULL;
+
+        log_msg(level, "%s", msg);
+        line = xasprintf("hoist-entrypoint: %s%s\n", level == LOG_LEVEL_ERROR ? "error: " : "",
+                         msg);
+        log_write(log, line, strlen(line));
+}
+
 void joblog_say(struct joblog *log, const char *fmt, ...)
 {
-        _cleanup_free_ char *msg = NULL;
-        _cleanup_free_ char *line = NULL;
         va_list ap;
 
         va_start(ap, fmt);
-        msg = xvasprintf(fmt, ap);
+        vsay(log, LOG_LEVEL_INFO, fmt, ap);
         va_end(ap);
-        log_info("%s", msg);
-        line = xasprintf("hoist-entrypoint: %s\n", msg);
-        log_write(log, line, strlen(line));
 }
 
 void joblog_error(struct joblog *log, const char *fmt, ...)
 {
-        _cleanup_free_ char *msg = NULL;
-        _cleanup_free_ char *line = NULL;
         va_list ap;
 
         va_start(ap, fmt);
-        msg = xvasprintf(fmt, ap);
+        vsay(log, LOG_LEVEL_ERROR, fmt, ap);
         va_end(ap);
-        log_error("%s", msg);
-        line = xasprintf("hoist-entrypoint: error: %s\n", msg);
-        log_write(log, line, strlen(line));
 }
 
 static void tail_add(struct joblog *log, const char *data, size_t len)
