@@ -29,7 +29,10 @@
 #include "xalloc.h"
 
 #define DEFAULT_REGION "us-east-1"
-#define DEFAULT_BACKOFF_BASE_MS 100
+/* A retry waits between half and all of base * 2^(attempt-1) ms, so the
+ * default 5 attempts span at least 7.5 s: a restarting server or a short
+ * network outage is ridden out, not met with four retries in a second. */
+#define DEFAULT_BACKOFF_BASE_MS 1000
 #define DEFAULT_BACKOFF_MAX_MS 20000
 /* An error body larger than this is not read further. */
 #define ERROR_BODY_MAX (64u << 10)
@@ -267,6 +270,25 @@ static const char *env_nonempty(const char *name)
         return v != NULL && *v != '\0' ? v : NULL;
 }
 
+/* AWS_MAX_ATTEMPTS, as the AWS CLI and SDKs read it: every attempt,
+ * the first included. */
+static unsigned env_max_attempts(void)
+{
+        const char *v = env_nonempty("AWS_MAX_ATTEMPTS");
+        unsigned long n;
+        char *end;
+
+        if (v == NULL)
+                return S3_DEFAULT_MAX_ATTEMPTS;
+        errno = 0;
+        n = strtoul(v, &end, 10);
+        if (errno != 0 || *end != '\0' || v[0] < '0' || v[0] > '9' || n < 1 || n > 100) {
+                log_debug("s3: AWS_MAX_ATTEMPTS='%s' is not 1-100, ignoring", v);
+                return S3_DEFAULT_MAX_ATTEMPTS;
+        }
+        return (unsigned)n;
+}
+
 static int client_set_endpoint(struct s3_client *c, const char *endpoint, struct hoist_error **err)
 {
         CURLU *u = curl_url();
@@ -362,7 +384,7 @@ int s3_client_new(const struct s3_client_config *config, struct s3_client **ret,
                 c->creds = s3_creds_provider_new();
                 c->own_creds = true;
         }
-        c->max_attempts = cfg->max_attempts ? cfg->max_attempts : S3_DEFAULT_MAX_ATTEMPTS;
+        c->max_attempts = cfg->max_attempts ? cfg->max_attempts : env_max_attempts();
         c->concurrency = cfg->concurrency ? cfg->concurrency : S3_DEFAULT_CONCURRENCY;
         c->backoff_base_ms = cfg->backoff_base_ms ? cfg->backoff_base_ms : DEFAULT_BACKOFF_BASE_MS;
         c->backoff_max_ms = cfg->backoff_max_ms ? cfg->backoff_max_ms : DEFAULT_BACKOFF_MAX_MS;
@@ -393,6 +415,12 @@ void s3_client_free(struct s3_client *c)
         free(c->endpoint);
         free(c->region);
         free(c);
+}
+
+void s3_client_set_progress(struct s3_client *c, s3_progress_fn fn, void *userdata)
+{
+        c->progress = fn;
+        c->progress_userdata = userdata;
 }
 
 const char *s3_client_endpoint(const struct s3_client *c)
@@ -428,6 +456,21 @@ static uint64_t now_ms(void)
 
         clock_gettime(CLOCK_MONOTONIC, &ts);
         return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
+}
+
+/* "Equal jitter": a fixed half of the cap and a random half, so that the
+ * retries of one request span a known minimum (s3_backoff_ms() alone may
+ * draw 0 ms every time). */
+static unsigned retry_delay_ms(struct s3_client *c, unsigned attempt)
+{
+        uint64_t cap = c->backoff_base_ms;
+
+        for (unsigned i = 1; i < attempt && cap < c->backoff_max_ms; i++)
+                cap *= 2;
+        if (cap > c->backoff_max_ms)
+                cap = c->backoff_max_ms;
+        return (unsigned)(cap / 2) +
+               s3_backoff_ms(attempt, c->backoff_base_ms, c->backoff_max_ms, client_random(c)) / 2;
 }
 
 /* ---- one transfer ---- */
@@ -806,8 +849,7 @@ int s3_perform(struct s3_client *c, struct s3_xfer *x, bool allow_404, struct ho
                                 hoist_error_wrap(err, "after %u attempts", x->attempt);
                         return -1;
                 }
-                unsigned d = s3_backoff_ms(x->attempt, c->backoff_base_ms, c->backoff_max_ms,
-                                           client_random(c));
+                unsigned d = retry_delay_ms(c, x->attempt);
                 log_debug("s3: %s, retrying in %u ms", e->msg, d);
                 hoist_error_free(e);
                 sleep_ms(d);
@@ -901,8 +943,7 @@ int s3_perform_parallel(struct s3_client *c, struct s3_xfer **xs, size_t n,
                                         hoist_error_wrap(err, "after %u attempts", x->attempt);
                                 goto fail;
                         }
-                        unsigned d = s3_backoff_ms(x->attempt, c->backoff_base_ms,
-                                                   c->backoff_max_ms, client_random(c));
+                        unsigned d = retry_delay_ms(c, x->attempt);
                         log_debug("s3: %s, retrying in %u ms", e->msg, d);
                         hoist_error_free(e);
                         x->not_before_ms = now_ms() + d;

@@ -18,10 +18,12 @@
  * CRC checksum headers are sent: S3-compatible servers do not all know them.
  *
  * Retries: 5xx, 429, SlowDown, RequestTimeout and network failures are tried
- * again, up to max_attempts, after a jittered exponential backoff ("full
- * jitter").  In a multipart upload or a parallel download each part retries
- * on its own; finished parts are never sent again.  A multipart upload that
- * fails is aborted, so no upload is left behind.
+ * again, up to max_attempts (AWS_MAX_ATTEMPTS, else 5, the first included),
+ * after a jittered exponential backoff: attempt N waits between half and all
+ * of base * 2^(N-1) ms ("equal jitter"), so the default retries of a request
+ * span 7.5 to 15 s and outlive a restart of the server.  In a multipart upload or a parallel
+ * download each part retries on its own; finished parts are never sent again.  A multipart upload
+ * that fails is aborted, so no upload is left behind.
  *
  * Errors read "PUT s3://bucket/key: 403 SignatureDoesNotMatch: message".
  * Secrets and signatures never appear in errors or logs.
@@ -53,10 +55,10 @@ struct s3_client_config {
         const char *region;              /* NULL: from the environment, else us-east-1 */
         int path_style;                  /* 1 path, 0 virtual-host, -1 (default) by endpoint */
         struct s3_creds_provider *creds; /* NULL: the default chain; else borrowed */
-        unsigned max_attempts;           /* 0: S3_DEFAULT_MAX_ATTEMPTS */
+        unsigned max_attempts;           /* 0: AWS_MAX_ATTEMPTS, else S3_DEFAULT_MAX_ATTEMPTS */
         unsigned concurrency;            /* parallel parts; 0: S3_DEFAULT_CONCURRENCY */
         uint64_t part_size;              /* 0: adaptive from S3_MIN_PART_SIZE */
-        unsigned backoff_base_ms;        /* 0: 100 */
+        unsigned backoff_base_ms;        /* 0: 1000 */
         unsigned backoff_max_ms;         /* 0: 20000 */
         s3_progress_fn progress;
         void *progress_userdata;
@@ -69,6 +71,9 @@ struct s3_client;
 int s3_client_new(const struct s3_client_config *config, struct s3_client **ret,
                   struct hoist_error **err);
 void s3_client_free(struct s3_client *c);
+/* Replaces the progress callback of s3_client_config (FN NULL: none), for
+ * the operations that start after this call. */
+void s3_client_set_progress(struct s3_client *c, s3_progress_fn fn, void *userdata);
 const char *s3_client_endpoint(const struct s3_client *c);
 const char *s3_client_region(const struct s3_client *c);
 bool s3_client_path_style(const struct s3_client *c);

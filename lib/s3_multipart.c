@@ -187,8 +187,17 @@ int s3_multipart_upload_file(struct s3_client *c, const char *bucket, const char
         if (r < 0) {
                 struct hoist_error *aerr = NULL;
                 if (s3_abort_multipart_upload(c, bucket, key, upload_id, &aerr) < 0) {
-                        hoist_error_wrap(err, "(and aborting upload %s failed too: %s)", upload_id,
-                                         aerr->msg);
+                        /* The upload is named so that it can be aborted by
+                         * hand: nothing else removes it (S3 bills it until a
+                         * lifecycle rule does).  Made with code 0, then
+                         * given E's: an errno code would repeat its text. */
+                        struct hoist_error *e = TAKE_PTR(*err);
+                        (void)hoist_error_make(err, 0,
+                                               "%s; upload %s of s3://%s/%s is left on the "
+                                               "server (aborting it failed: %s)",
+                                               e->msg, upload_id, bucket, key, aerr->msg);
+                        (*err)->code = e->code;
+                        hoist_error_free(e);
                         hoist_error_free(aerr);
                 }
                 return -1;

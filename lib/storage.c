@@ -111,6 +111,12 @@ char *storage_local_path(const struct storage *st, const char *key)
         return st->ops->local_path ? st->ops->local_path(st->impl, key) : NULL;
 }
 
+void storage_set_progress(struct storage *st, storage_progress_fn fn, void *userdata)
+{
+        if (st->ops->set_progress != NULL)
+                st->ops->set_progress(st->impl, fn, userdata);
+}
+
 int storage_put_file(struct storage *st, const char *key, const char *src, struct hoist_error **err)
 {
         if (storage_key_check(key, err) < 0 || st->ops->put_file(st->impl, key, src, err) < 0)

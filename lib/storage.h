@@ -39,6 +39,14 @@ int storage_open_with(const char *url, const struct storage_options *opts, struc
 void storage_close(struct storage *st);
 const char *storage_url(const struct storage *st);
 
+/* Called with the bytes sent so far and the total (0 when unknown) while a
+ * file goes up; a non-zero return cancels the transfer (ECANCELED). */
+typedef int (*storage_progress_fn)(void *userdata, uint64_t done, uint64_t total);
+
+/* Reports the transfers that start after this call to FN (NULL: to nobody).
+ * Backends with nothing to report (file://) never call it. */
+void storage_set_progress(struct storage *st, storage_progress_fn fn, void *userdata);
+
 /* Stores the local file SRC under KEY (atomic: readers never see part of it). */
 int storage_put_file(struct storage *st, const char *key, const char *src,
                      struct hoist_error **err);

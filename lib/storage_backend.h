@@ -27,6 +27,8 @@ struct storage_ops {
         /* PREFIX is "" or a checked key; appends every key under it to *keys. */
         int (*list)(void *impl, const char *prefix, char ***ret_keys, struct hoist_error **err);
         void (*locate)(const void *impl, struct storage_location *ret);
+        /* NULL when the backend reports no progress. */
+        void (*set_progress)(void *impl, storage_progress_fn fn, void *userdata);
         /* NULL when the backend has no local paths. */
         char *(*local_path)(const void *impl, const char *key);
 };

@@ -175,6 +175,15 @@ static void s3s_locate(const void *impl, struct storage_location *ret)
         ret->prefix = s->prefix;
 }
 
+static void s3s_set_progress(void *impl, storage_progress_fn fn, void *userdata)
+{
+        struct s3_store *s = impl;
+
+        /* The same signature as s3_progress_fn, kept apart so that storage.h
+         * need not include s3.h. */
+        s3_client_set_progress(s->client, fn, userdata);
+}
+
 const struct storage_ops storage_s3_ops = {
         .scheme = "s3://",
         .open = s3s_open,
@@ -187,5 +196,6 @@ const struct storage_ops storage_s3_ops = {
         .delete = s3s_delete,
         .list = s3s_list,
         .locate = s3s_locate,
+        .set_progress = s3s_set_progress,
         .local_path = NULL,
 };

@@ -23,6 +23,7 @@
 #include "jobstorage.h"
 #include "log.h"
 #include "package.h"
+#include "progress.h"
 #include "providers/provider.h"
 #include "reconcile.h"
 #include "storage.h"
@@ -284,6 +285,8 @@ int cmd_submit(int argc, char **argv, struct hoist_error **err)
         if (arg_resume != NULL && optind != argc)
                 return cli_usage_error(err, "submit", "--resume takes no JOB.yaml");
 
+        if (arg_quiet)
+                progress_quiet();
         if (home_open(&home, err) < 0 || home_open_store(home, &st, err) < 0)
                 return -1;
         if (arg_resume != NULL) {

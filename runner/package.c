@@ -12,11 +12,27 @@
 #include "digest.h"
 #include "fsutil.h"
 #include "log.h"
+#include "progress.h"
 #include "xalloc.h"
+
+/* Uploads FILE to KEY with a progress line for input CHANNEL. */
+static int upload(struct storage *st, const char *key, const char *file, const char *channel,
+                  struct hoist_error **err)
+{
+        _cleanup_free_ char *label = xasprintf("input '%s'", channel);
+        _cleanup_progress_ struct progress *p = progress_new(label);
+        int r;
+
+        storage_set_progress(st, progress_update, p);
+        r = storage_put_file(st, key, file, err);
+        storage_set_progress(st, NULL, NULL);
+        return r;
+}
 
 /* Stores FILE (already hashed to HEX) as a blob unless it is there already. */
 static int put_blob(struct storage *st, const char *file, const char *hex, uint64_t size,
-                    struct package_stats *stats, char **ret_key, struct hoist_error **err)
+                    const char *channel, struct package_stats *stats, char **ret_key,
+                    struct hoist_error **err)
 {
         _cleanup_free_ char *key = xasprintf("blobs/sha256/%s", hex);
         uint64_t have = 0;
@@ -28,7 +44,7 @@ static int put_blob(struct storage *st, const char *file, const char *hex, uint6
                 stats->bytes_unchanged += size;
                 stats->blobs_unchanged++;
         } else {
-                if (storage_put_file(st, key, file, err) < 0)
+                if (upload(st, key, file, channel, err) < 0)
                         return -1;
                 stats->bytes_uploaded += size;
                 stats->blobs_uploaded++;
@@ -53,14 +69,14 @@ static int package_one(const struct jobfile_input *in, struct storage *st, const
                         xasprintf("%s/input-%s-%d.tar", tmp_dir, in->channel, (int)getpid());
                 int r = archive_create_tar(in->path, tar, hex, &size, err);
                 if (r == 0)
-                        r = put_blob(st, tar, hex, size, stats, &key, err);
+                        r = put_blob(st, tar, hex, size, in->channel, stats, &key, err);
                 (void)unlink(tar);
                 if (r < 0)
                         return hoist_error_wrap(err, "input '%s' ('%s')", in->channel, in->path);
                 out->mode = JOBSPEC_INPUT_ARCHIVE;
         } else if (S_ISREG(s.st_mode)) {
                 if (digest_file_hex(in->path, hex, &size, err) < 0 ||
-                    put_blob(st, in->path, hex, size, stats, &key, err) < 0)
+                    put_blob(st, in->path, hex, size, in->channel, stats, &key, err) < 0)
                         return hoist_error_wrap(err, "input '%s'", in->channel);
                 const char *base = strrchr(in->path, '/');
                 out->filename = xstrdup(base ? base + 1 : in->path);

@@ -19,6 +19,7 @@
 #include "cleanup.h"
 #include "digest.h"
 #include "fsutil.h"
+#include "log.h"
 #include "runner/serve/s3err.h"
 #include "xalloc.h"
 
@@ -31,12 +32,43 @@ void objstore_meta_clear(struct objstore_meta *m)
         *m = (struct objstore_meta){0};
 }
 
+/* Bodies that were being received when a previous server died are never
+ * finished: clear every bucket's tmp/.  One server owns a root at a time
+ * (serve.json), so at start nothing there is live. */
+static void sweep_tmp(const char *root)
+{
+        DIR *d = opendir(root);
+        struct dirent *de;
+
+        if (d == NULL)
+                return;
+        while ((de = readdir(d)) != NULL) {
+                if (de->d_name[0] == '.')
+                        continue;
+                _cleanup_free_ char *tmp = xasprintf("%s/%s/tmp", root, de->d_name);
+                DIR *t = opendir(tmp);
+                struct dirent *te;
+                if (t == NULL)
+                        continue;
+                while ((te = readdir(t)) != NULL) {
+                        if (te->d_name[0] == '.')
+                                continue;
+                        _cleanup_free_ char *f = path_join(tmp, te->d_name);
+                        if (unlink(f) == 0)
+                                log_debug("serve: removed unfinished upload body '%s'", f);
+                }
+                (void)closedir(t);
+        }
+        (void)closedir(d);
+}
+
 int objstore_open(const char *root, struct objstore **ret, struct hoist_error **err)
 {
         struct objstore *os;
 
         if (fs_mkdir_p(root, 0700, err) < 0)
                 return hoist_error_wrap(err, "storage root '%s'", root);
+        sweep_tmp(root);
         os = xzalloc(sizeof *os);
         os->root = xstrdup(root);
         *ret = os;
