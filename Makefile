@@ -143,7 +143,7 @@ asan:
 # (file storage and the built-in S3 endpoint),
 # with both under valgrind.
 VALGRIND_SUITES := tests/integration/test_entrypoint.sh tests/integration/test_local_process.sh \
-	tests/integration/test_builtin_storage.sh
+	tests/integration/test_builtin_storage.sh tests/integration/test_serve_s3.sh
 valgrind: all bundle
 	@HOIST_VALGRIND=1 tests/run-integration.sh $(VALGRIND_SUITES)
 
