@@ -67,6 +67,7 @@ help:
 	@echo "make bundle        $(BUILD)/hoist-entrypoint-bundle.tar: the /opt/hoist layer"
 	@echo "make run           run the quickstart training job end to end"
 	@echo "make install       install into DESTDIR/PREFIX (default $(PREFIX))"
+	@echo "make bench         bench/s3: hoist vs awscli, rclone and raw curl (BENCH_BIG_MB, ...)"
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -191,8 +192,13 @@ uninstall:
 run: all bundle
 	scripts/quickstart.sh
 
-bench:
-	@echo "bench: see bench/README.md"
+# Speed, side by side with peers in the same run (bench/README.md).
+$(BUILD)/bench/s3bench: bench/s3/s3bench.c $(LIBHOIST)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBHOIST) $(LIBS)
+
+bench: all $(BUILD)/tests/s3tool $(BUILD)/bench/s3bench
+	bench/s3/run.sh
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz $(BIN)

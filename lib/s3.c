@@ -911,7 +911,7 @@ int s3_perform_parallel(struct s3_client *c, struct s3_xfer **xs, size_t n,
                 return hoist_error_make(err, HOIST_ERR_PROVIDER, "cannot start libcurl multi");
         (void)curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)c->concurrency);
         for (;;) {
-                bool pending = false;
+                bool pending = false, finished = false;
                 long wait = 0;
                 int still = 0;
                 CURLMsg *msg;
@@ -932,6 +932,7 @@ int s3_perform_parallel(struct s3_client *c, struct s3_xfer **xs, size_t n,
                         (void)curl_multi_remove_handle(m, x->h);
                         x->running = false;
                         running--;
+                        finished = true;
                         if (xfer_finish(x, rc, false, &retry, &e) == 0) {
                                 x->done = true;
                                 curl_easy_cleanup(TAKE_PTR(x->h));
@@ -948,6 +949,10 @@ int s3_perform_parallel(struct s3_client *c, struct s3_xfer **xs, size_t n,
                         hoist_error_free(e);
                         x->not_before_ms = now_ms() + d;
                 }
+                /* A slot came free: fill it (or leave) now, not after a poll
+                 * that nothing may wake for a second. */
+                if (finished)
+                        continue;
                 if (running > 0 || wait > 0)
                         (void)curl_multi_poll(m, NULL, 0,
                                               running > 0 && wait > 100 ? 100 : (int)wait, NULL);
