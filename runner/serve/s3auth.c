@@ -303,12 +303,10 @@ int s3auth_parse(const struct s3auth_input *in, struct s3auth_request *ret,
         return 0;
 }
 
-int s3auth_verify(const struct s3auth_input *in, const struct s3auth_request *r, const char *secret,
-                  time_t now, struct hoist_error **err)
+struct sigv4_request s3auth_signing_request(const struct s3auth_input *in,
+                                            const struct s3auth_request *r, const char *secret)
 {
-        _cleanup_sigv4_result_ struct sigv4_result res = {0};
-        struct hoist_error *e = NULL;
-        struct sigv4_request req = {
+        return (struct sigv4_request){
                 .method = in->method,
                 .path = in->path,
                 .query = r->query,
@@ -320,6 +318,14 @@ int s3auth_verify(const struct s3auth_input *in, const struct s3auth_request *r,
                 .service = "s3",
                 .time = r->time,
         };
+}
+
+int s3auth_verify(const struct s3auth_input *in, const struct s3auth_request *r, const char *secret,
+                  time_t now, struct hoist_error **err)
+{
+        _cleanup_sigv4_result_ struct sigv4_result res = {0};
+        struct hoist_error *e = NULL;
+        struct sigv4_request req = s3auth_signing_request(in, r, secret);
         int rc;
 
         if (r->kind == S3AUTH_ANONYMOUS)

@@ -64,6 +64,11 @@ void s3auth_request_clear(struct s3auth_request *r);
 /* Checks the time against NOW and recomputes the signature with SECRET:
  * 0, or -S3ERR_SIGNATURE_DOES_NOT_MATCH, -S3ERR_REQUEST_TIME_TOO_SKEWED,
  * -S3ERR_ACCESS_DENIED (an expired presigned URL). */
+/* The request lib/sigv4 signs for R as parsed from IN, with SECRET: the
+ * server recomputes the client's signature from exactly this. */
+struct sigv4_request s3auth_signing_request(const struct s3auth_input *in,
+                                            const struct s3auth_request *r, const char *secret);
+
 int s3auth_verify(const struct s3auth_input *in, const struct s3auth_request *r, const char *secret,
                   time_t now, struct hoist_error **err);
 

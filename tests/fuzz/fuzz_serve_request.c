@@ -99,18 +99,7 @@ static void set_authz(struct fuzz_head *h, struct sigv4_header *out, const char 
 static void resign(struct fuzz_head *h, const struct s3auth_input *in,
                    const struct s3auth_request *r)
 {
-        struct sigv4_request req = {
-                .method = in->method,
-                .path = in->path,
-                .query = r->query,
-                .headers = r->headers,
-                .n_headers = r->n_headers,
-                .payload_hash = r->payload_hash,
-                .creds = {.access_key_id = r->access_key_id, .secret_access_key = SECRET},
-                .region = r->region,
-                .service = "s3",
-                .time = r->time,
-        };
+        struct sigv4_request req = s3auth_signing_request(in, r, SECRET);
         struct sigv4_result res = {0};
         struct hoist_error *err = NULL;
 

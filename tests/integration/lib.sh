@@ -86,6 +86,26 @@ pid_alive() {
         [ -n "$s" ] && [ "${s:0:1}" != Z ]
 }
 
+# start_rgw DIR: Ceph radosgw on loopback (tests/peers/ceph-rgw.sh), stopped
+# at exit, with the AWS variables pointing at it and at nothing else of this
+# machine's (no IMDS, no profile files).
+start_rgw() {
+        local kv
+        mkdir -p "$1"
+        t_defer "'$T_ROOT/tests/peers/ceph-rgw.sh' stop '$1'"
+        "$T_ROOT/tests/peers/ceph-rgw.sh" start "$1" || return 1
+        for kv in $(cat "$1/env"); do
+                case $kv in
+                endpoint=*) export AWS_ENDPOINT_URL=${kv#endpoint=} ;;
+                access=*) export AWS_ACCESS_KEY_ID=${kv#access=} ;;
+                secret=*) export AWS_SECRET_ACCESS_KEY=${kv#secret=} ;;
+                esac
+        done
+        export AWS_EC2_METADATA_DISABLED=true AWS_REGION=us-east-1
+        export AWS_SHARED_CREDENTIALS_FILE=$T_TMP/none AWS_CONFIG_FILE=$T_TMP/none
+        unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_S3
+}
+
 # A fresh HOIST_HOME for one test, storing jobs in its file:// storage
 # (test_builtin_storage.sh covers the default, the built-in S3 endpoint).
 new_home() {

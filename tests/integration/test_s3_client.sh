@@ -15,27 +15,9 @@ build_s3tool() {
         [ -x "$S3TOOL" ] || { echo "no $S3TOOL (run 'make integration')"; return 1; }
 }
 
-start_rgw() {
-        mkdir -p "$RGW"
-        t_defer "'$T_ROOT/tests/peers/ceph-rgw.sh' stop '$RGW'"
-        "$T_ROOT/tests/peers/ceph-rgw.sh" start "$RGW"
-}
-
 setup() {
         build_s3tool || return 1
-        start_rgw || return 1
-        local kv
-        for kv in $(cat "$RGW/env"); do
-                case $kv in
-                endpoint=*) export AWS_ENDPOINT_URL=${kv#endpoint=} ;;
-                access=*) export AWS_ACCESS_KEY_ID=${kv#access=} ;;
-                secret=*) export AWS_SECRET_ACCESS_KEY=${kv#secret=} ;;
-                esac
-        done
-        # Nothing but loopback: no IMDS, no profile files of this machine.
-        export AWS_EC2_METADATA_DISABLED=true AWS_REGION=us-east-1
-        export AWS_SHARED_CREDENTIALS_FILE=$T_TMP/none AWS_CONFIG_FILE=$T_TMP/none
-        unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_S3
+        start_rgw "$RGW"
 }
 
 s3() { "$S3TOOL" "$@"; }

@@ -16,20 +16,7 @@ job_id_of() { sed -n 's/^submitted job \(j-[0-9a-f]*\)$/\1/p' "$1"; }
 setup() {
         [ -x "$HOIST_BUILD/tests/s3tool" ] && [ -x "$HOIST_BUILD/tests/storagetool" ] ||
                 { echo "run 'make integration' first"; return 1; }
-        mkdir -p "$RGW"
-        t_defer "'$T_ROOT/tests/peers/ceph-rgw.sh' stop '$RGW'"
-        "$T_ROOT/tests/peers/ceph-rgw.sh" start "$RGW" || return 1
-        local kv
-        for kv in $(cat "$RGW/env"); do
-                case $kv in
-                endpoint=*) export AWS_ENDPOINT_URL=${kv#endpoint=} ;;
-                access=*) export AWS_ACCESS_KEY_ID=${kv#access=} ;;
-                secret=*) export AWS_SECRET_ACCESS_KEY=${kv#secret=} ;;
-                esac
-        done
-        export AWS_EC2_METADATA_DISABLED=true AWS_REGION=us-east-1
-        export AWS_SHARED_CREDENTIALS_FILE=$T_TMP/none AWS_CONFIG_FILE=$T_TMP/none
-        unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL_S3
+        start_rgw "$RGW" || return 1
         "$HOIST_BUILD/tests/s3tool" mb "$BUCKET"
 }
 
