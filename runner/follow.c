@@ -57,10 +57,13 @@ static ssize_t pump_remote(struct storage *sto, const char *key, off_t *off, int
 {
         _cleanup_free_ char *data = NULL;
         struct hoist_error *err = NULL;
+        uint64_t size = 0;
         size_t len = 0;
-        int r = storage_exists(sto, key, NULL, &err);
+        int r = storage_exists(sto, key, &size, &err);
 
-        if (r <= 0 || storage_get_bytes(sto, key, &data, &len, &err) < 0) {
+        /* HEAD is cheap; fetch the object only when it has grown. */
+        if (r <= 0 || size <= (uint64_t)*off ||
+            storage_get_bytes(sto, key, &data, &len, &err) < 0) {
                 hoist_error_free(err);
                 return 0;
         }
