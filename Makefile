@@ -15,7 +15,7 @@ BIN ?= bin
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.0.0)
 GIT_REV := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-PKGS := libcurl jansson yaml-0.1 libarchive libcrypto libsystemd sqlite3 libmicrohttpd expat libzstd
+PKGS := libcurl jansson yaml-0.1 libarchive libcrypto libsystemd sqlite3 libmicrohttpd expat libzstd zlib
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS))
 PKG_LIBS := $(shell $(PKG_CONFIG) --libs $(PKGS))
 CMOCKA_CFLAGS := $(shell $(PKG_CONFIG) --cflags cmocka 2>/dev/null)

@@ -6,7 +6,7 @@ set -euo pipefail
 PKGS=(
         build-essential pkg-config git ca-certificates
         libcurl4-openssl-dev libjansson-dev libyaml-dev libarchive-dev libssl-dev
-        libsystemd-dev libsqlite3-dev libmicrohttpd-dev libexpat1-dev libzstd-dev
+        libsystemd-dev libsqlite3-dev libmicrohttpd-dev libexpat1-dev libzstd-dev zlib1g-dev
         libcmocka-dev
         podman runc uidmap busybox-static
         sqlite3 python3 clang-format cppcheck valgrind procps
