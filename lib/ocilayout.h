@@ -54,6 +54,9 @@ int ocilayout_tag(struct ocilayout *lay, const char *ref, const char *media_type
 int ocilayout_resolve(const struct ocilayout *lay, const char *ref, char **ret_media_type,
                       char **ret_digest, int64_t *ret_size, struct hoist_error **err);
 
+/* Every tagged reference, as a NULL-terminated array (possibly empty). */
+int ocilayout_list(const struct ocilayout *lay, char ***ret_refs, struct hoist_error **err);
+
 static inline void ocilayout_closep(struct ocilayout **l)
 {
         ocilayout_close(*l);

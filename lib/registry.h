@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HOIST_REGISTRY_H
+#define HOIST_REGISTRY_H
+
+/*
+ * An OCI distribution client (the registry HTTP API v2) over libcurl.
+ * Auth: anonymous, Basic, and Bearer tokens from the WWW-Authenticate
+ * challenge, with credentials found by registry_auth.h.  Plain http is used
+ * for 127.0.0.1, ::1 and localhost, and for other hosts only with
+ * options->insecure or when HOIST_INSECURE_REGISTRIES (comma-separated
+ * hosts) names them; everything else is https.
+ * Requests are retried with backoff on 408, 429 (Retry-After), 5xx and
+ * network errors (HOIST_REGISTRY_RETRIES tries, default 5).
+ */
+
+#include <stdint.h>
+
+#include "error.h"
+#include "ocilayout.h"
+
+struct registry_options {
+        int insecure; /* allow plain http for any host */
+        int parallel; /* blobs at once; 0 = 4 */
+        void (*progress)(void *ud, const char *digest, uint64_t done, uint64_t total);
+        void *userdata;
+};
+
+/* What one push or pull did, for callers that report it (may be NULL). */
+struct registry_stats {
+        unsigned blobs_uploaded;
+        unsigned blobs_skipped; /* the registry had them already (HEAD) */
+        unsigned blobs_mounted; /* cross-repository mounts */
+        unsigned blobs_downloaded;
+        uint64_t bytes;
+};
+
+/* Pulls REF (choosing linux/amd64 from an index) into LAY: manifest, config, layers,
+ * each digest verified, and tags it as REF.  *ret_digest: the image manifest's digest. */
+int registry_pull(const char *ref, struct ocilayout *lay, const struct registry_options *o,
+                  char **ret_digest, struct hoist_error **err);
+/* Pushes LOCAL_REF from LAY to REMOTE_REF: blobs the registry has are skipped.
+ * *ret_digest: the manifest digest as pushed. */
+int registry_push(struct ocilayout *lay, const char *local_ref, const char *remote_ref,
+                  const struct registry_options *o, char **ret_digest, struct hoist_error **err);
+
+/* The same, filling STATS (may be NULL). */
+int registry_pull_ex(const char *ref, struct ocilayout *lay, const struct registry_options *o,
+                     struct registry_stats *stats, char **ret_digest, struct hoist_error **err);
+int registry_push_ex(struct ocilayout *lay, const char *local_ref, const char *remote_ref,
+                     const struct registry_options *o, struct registry_stats *stats,
+                     char **ret_digest, struct hoist_error **err);
+
+/* Resolves the Location header LOCATION (absolute, or relative to BASE, the
+ * request's URL) and, when DIGEST is given, appends "digest=DIGEST" to its
+ * query, keeping what the query had ("_state=...").  NULL when LOCATION is
+ * empty or BASE unparsable. */
+char *registry_resolve_location(const char *base, const char *location, const char *digest);
+
+/* 1 when plain http may be used for HOST ("host[:port]"). */
+int registry_host_insecure(const char *host, int insecure_option);
+
+#endif

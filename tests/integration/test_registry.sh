@@ -1,0 +1,316 @@
+#!/usr/bin/env bash
+# `hoist push` and `hoist pull` against Debian's docker-registry on loopback
+# (no auth, htpasswd Basic, Bearer tokens from tests/peers/tokenserver.py),
+# with skopeo, umoci and podman reading what hoist pushed, the OCI JSON
+# Schemas checking what it wrote, and tests/peers/flaky_proxy.py answering
+# 503 to the first blob uploads.
+. "$(dirname "$0")/lib.sh"
+
+for p in docker-registry skopeo umoci htpasswd openssl podman; do
+        command -v $p >/dev/null || { echo "not ok - $p is not installed (scripts/deps.sh installs it)"; echo "0 passed, 1 failed"; exit 1; }
+done
+OCITOOL=$HOIST_BUILD/tests/ocitool
+[ -x "$OCITOOL" ] || { echo "not ok - $OCITOOL is missing (make $OCITOOL)"; echo "0 passed, 1 failed"; exit 1; }
+VALIDATE=$T_ROOT/tests/tools/oci_validate.py
+REG=$T_ROOT/tests/peers/registry.sh
+STORE=$T_TMP/store
+export HOIST_HOME=$T_TMP/home
+# No credentials of this machine's user: only what a test sets.
+ORIG_XDG=${XDG_RUNTIME_DIR-}
+export DOCKER_CONFIG=$T_TMP/no-docker REGISTRY_AUTH_FILE=$T_TMP/no-auth.json XDG_RUNTIME_DIR=$T_TMP/xdg
+unset HOIST_REGISTRY_USER HOIST_REGISTRY_PASSWORD HOIST_INSECURE_REGISTRIES
+mkdir -p "$XDG_RUNTIME_DIR"
+
+# A busybox-static image: `echo` through busybox, runnable by podman.
+mkdir -p "$T_TMP/rootfs/bin" "$T_TMP/rootfs/tmp"
+cp /bin/busybox "$T_TMP/rootfs/bin/busybox"
+"$OCITOOL" mkimage "$STORE" img:v1 "$T_TMP/rootfs" /bin/busybox echo hello-from-hoist >"$T_TMP/img.digest" ||
+        { echo "not ok - ocitool mkimage failed"; echo "0 passed, 1 failed"; exit 1; }
+IMG_DIGEST=$(cat "$T_TMP/img.digest")
+
+# Tests run in subshells, where t_defer would be lost: what they start is
+# listed in files that one cleanup, deferred here, reads.
+reg_cleanup() {
+        local d p
+        for d in $(cat "$T_TMP/registries" 2>/dev/null); do "$REG" stop "$d"; done
+        for p in $(cat "$T_TMP/pids" 2>/dev/null); do kill "$p" 2>/dev/null; done
+}
+t_defer reg_cleanup
+
+start_registry() { # NAME MODE [USER PASS]: sets PORT
+        echo "$T_TMP/$1" >>"$T_TMP/registries"
+        "$REG" start "$T_TMP/$1" "${@:2}"
+        PORT=$(cat "$T_TMP/$1/port")
+}
+blob() { echo "$1/blobs/sha256/${2#sha256:}"; }
+json_get() { python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print(eval('d'+sys.argv[2]))" "$@"; }
+push() { hoist push --store "$STORE" "$@"; }
+docker_login() { # PORT USER PASS
+        mkdir -p "$DOCKER_CONFIG"
+        printf '{"auths":{"127.0.0.1:%s":{"auth":"%s"}}}\n' "$1" "$(printf %s "$2:$3" | base64 -w0)" \
+                >"$DOCKER_CONFIG/config.json"
+}
+
+start_registry plain none
+PLAIN=127.0.0.1:$PORT
+
+t_round_trip() {
+        d=$(push img:v1 "$PLAIN/test/img:v1" 2>"$T_TMP/rt.err") || { cat "$T_TMP/rt.err"; fail "push failed"; }
+        [ "$d" = "$IMG_DIGEST" ] || fail "pushed $d, the image is $IMG_DIGEST"
+        grep -q "2 blob(s) uploaded" "$T_TMP/rt.err" || fail "summary: $(cat "$T_TMP/rt.err")"
+        p=$(hoist pull -q --store "$T_TMP/pulled" "$PLAIN/test/img:v1")
+        [ "$p" = "$IMG_DIGEST" ] || fail "pulled $p"
+        cmp "$(blob "$STORE" "$IMG_DIGEST")" "$(blob "$T_TMP/pulled" "$IMG_DIGEST")"
+        cfg=$(json_get "$(blob "$T_TMP/pulled" "$IMG_DIGEST")" "['config']['digest']")
+        layer=$(json_get "$(blob "$T_TMP/pulled" "$IMG_DIGEST")" "['layers'][0]['digest']")
+        cmp "$(blob "$STORE" "$cfg")" "$(blob "$T_TMP/pulled" "$cfg")"
+        cmp "$(blob "$STORE" "$layer")" "$(blob "$T_TMP/pulled" "$layer")"
+        # pulling again downloads nothing
+        hoist pull --store "$T_TMP/pulled" "$PLAIN/test/img:v1" 2>&1 >/dev/null | grep -q "0 blob(s) downloaded"
+}
+
+t_schemas() {
+        m=$(blob "$STORE" "$IMG_DIGEST")
+        "$VALIDATE" manifest "$m"
+        "$VALIDATE" config "$(blob "$STORE" "$(json_get "$m" "['config']['digest']")")"
+        "$VALIDATE" index "$STORE/index.json" "$T_TMP/pulled/index.json"
+        "$VALIDATE" layout "$STORE/oci-layout"
+        # what the registry serves is what was validated
+        curl -sf -H "Accept: application/vnd.oci.image.manifest.v1+json" \
+                "http://$PLAIN/v2/test/img/manifests/v1" >"$T_TMP/served.json"
+        cmp "$T_TMP/served.json" "$m"
+        "$VALIDATE" manifest "$T_TMP/served.json"
+}
+
+t_skopeo_umoci_read_it() {
+        skopeo inspect --tls-verify=false "docker://$PLAIN/test/img:v1" >"$T_TMP/inspect.json"
+        [ "$(json_get "$T_TMP/inspect.json" "['Digest']")" = "$IMG_DIGEST" ] || fail "skopeo sees another digest"
+        [ "$(json_get "$T_TMP/inspect.json" "['Architecture']")" = amd64 ]
+        skopeo copy -q --src-tls-verify=false "docker://$PLAIN/test/img:v1" "oci:$T_TMP/sk:v1"
+        umoci unpack --rootless --image "$T_TMP/sk:v1" "$T_TMP/bundle" >/dev/null
+        cmp /bin/busybox "$T_TMP/bundle/rootfs/bin/busybox"
+        grep -q hello-from-hoist "$T_TMP/bundle/config.json"
+        # hoist's own stores are OCI layouts those tools read by tag
+        skopeo inspect "oci:$T_TMP/pulled:$PLAIN/test/img:v1" | grep -q "$IMG_DIGEST"
+        umoci unpack --rootless --image "$STORE:img:v1" "$T_TMP/bundle2" >/dev/null
+        cmp /bin/busybox "$T_TMP/bundle2/rootfs/bin/busybox"
+}
+
+t_second_push_uploads_nothing() {
+        push img:v1 "$PLAIN/test/img:v1" 2>"$T_TMP/again.err" >/dev/null
+        grep -q "0 blob(s) uploaded (0 B), 2 already there" "$T_TMP/again.err" || fail "$(cat "$T_TMP/again.err")"
+}
+
+t_cross_repo_mount() {
+        push img:v1 "$PLAIN/other/img:v2" 2>"$T_TMP/mount.err" >/dev/null
+        grep -q "0 blob(s) uploaded (0 B), 0 already there, 2 mounted" "$T_TMP/mount.err" || fail "$(cat "$T_TMP/mount.err")"
+        skopeo inspect --tls-verify=false "docker://$PLAIN/other/img:v2" | grep -q "$IMG_DIGEST"
+}
+
+# A 3 MiB layer in 1 MB PATCHes, through a proxy that logs what it saw.
+t_chunked_upload() {
+        mkdir -p "$T_TMP/big/bin"
+        cp /bin/busybox "$T_TMP/big/bin/"
+        head -c 3145728 /dev/urandom >"$T_TMP/big/data"
+        "$OCITOOL" mkimage "$STORE" big:v1 "$T_TMP/big" /bin/busybox true >/dev/null
+        python3 "$T_ROOT/tests/peers/flaky_proxy.py" --upstream "${PLAIN#*:}" --fail 0 \
+                --log "$T_TMP/chunk.log" --port-file "$T_TMP/chunk.port" &
+        echo $! >>"$T_TMP/pids"
+        wait_for 10 test -s "$T_TMP/chunk.port"
+        HOIST_REGISTRY_CHUNK_SIZE=1000000 push -q big:v1 "127.0.0.1:$(cat "$T_TMP/chunk.port")/test/big:v1" >/dev/null
+        [ "$(grep -c '^PATCH .* 202$' "$T_TMP/chunk.log")" -ge 4 ] || fail "no chunks: $(cat "$T_TMP/chunk.log")"
+        skopeo copy -q --src-tls-verify=false "docker://$PLAIN/test/big:v1" "oci:$T_TMP/sk:big"
+        umoci unpack --rootless --image "$T_TMP/sk:big" "$T_TMP/bigbundle" >/dev/null
+        cmp "$T_TMP/big/data" "$T_TMP/bigbundle/rootfs/data"
+}
+
+start_proxy() { # NAME UPSTREAM_PORT ARGS...: sets PROXY (host:port); log in $T_TMP/NAME.log
+        python3 "$T_ROOT/tests/peers/flaky_proxy.py" --upstream "$2" --fail 0 "${@:3}" \
+                --log "$T_TMP/$1.log" --port-file "$T_TMP/$1.port" &
+        echo $! >>"$T_TMP/pids"
+        wait_for 10 test -s "$T_TMP/$1.port"
+        PROXY=127.0.0.1:$(cat "$T_TMP/$1.port")
+}
+
+big_layer_size() { json_get "$(blob "$STORE" "$(hoist_resolve big:v1)")" "['layers'][0]['size']"; }
+hoist_resolve() { python3 -c "import json,sys; print([m['digest'] for m in json.load(open('$STORE/index.json'))['manifests'] if m['annotations']['org.opencontainers.image.ref.name']==sys.argv[1]][0])" "$1"; }
+
+t_chunk_fallback() {
+        start_proxy nochunk "${PLAIN#*:}" --reject-patch
+        HOIST_REGISTRY_CHUNK_SIZE=1000000 push -q big:v1 "$PROXY/fallback/big:v1" >/dev/null
+        grep -q '^PATCH .* 416$' "$T_TMP/nochunk.log" || fail "no PATCH was tried: $(cat "$T_TMP/nochunk.log")"
+        [ "$(grep -c '^PUT /v2/fallback/big/blobs/uploads/.* 201$' "$T_TMP/nochunk.log")" = 2 ] || fail "$(cat "$T_TMP/nochunk.log")"
+        skopeo copy -q --src-tls-verify=false "docker://$PLAIN/fallback/big:v1" "oci:$T_TMP/sk:fb"
+}
+
+t_chunk_min_length() {
+        start_proxy chunkmin "${PLAIN#*:}" --chunk-min 2000000
+        HOIST_REGISTRY_CHUNK_SIZE=1000000 push -q big:v1 "$PROXY/chunkmin/big:v1" >/dev/null
+        size=$(big_layer_size)
+        want=$(((size + 1999999) / 2000000))
+        [ "$(grep -c '^PATCH .* 202$' "$T_TMP/chunkmin.log")" = "$want" ] ||
+                fail "want $want PATCHes of 2000000 bytes for $size: $(grep PATCH "$T_TMP/chunkmin.log")"
+}
+
+# The registry sends blob GETs to "storage" on another host name: the
+# Authorization header stays behind, and the signed URL stays out of messages.
+t_redirect_drops_auth() {
+        start_proxy redirect "$(cat "$T_TMP/basic/port")" --redirect-blobs
+        docker_login "${PROXY#*:}" alice 's3cret pass'
+        [ "$(hoist pull -q --store "$T_TMP/pr" "$PROXY/test/img:v1")" = "$IMG_DIGEST" ]
+        [ "$(grep -c '^GET .* 307$' "$T_TMP/redirect.log")" = 2 ] || fail "$(cat "$T_TMP/redirect.log")"
+        [ "$(grep -c '^STORAGE auth=no$' "$T_TMP/redirect.log")" = 2 ] || fail "$(cat "$T_TMP/redirect.log")"
+        if grep -q 'auth=yes' "$T_TMP/redirect.log"; then fail "Authorization went to storage"; fi
+}
+
+t_survives_503() {
+        python3 "$T_ROOT/tests/peers/flaky_proxy.py" --upstream "${PLAIN#*:}" --fail 2 \
+                --log "$T_TMP/flaky.log" --port-file "$T_TMP/flaky.port" &
+        echo $! >>"$T_TMP/pids"
+        wait_for 10 test -s "$T_TMP/flaky.port"
+        push -q img:v1 "127.0.0.1:$(cat "$T_TMP/flaky.port")/flaky/img:v1" >/dev/null
+        [ "$(grep -c '^PUT /v2/flaky/img/blobs/uploads/.* 503$' "$T_TMP/flaky.log")" = 2 ] || fail "$(cat "$T_TMP/flaky.log")"
+        [ "$(grep -c '^PUT /v2/flaky/img/blobs/uploads/.* 201$' "$T_TMP/flaky.log")" = 2 ] || fail "$(cat "$T_TMP/flaky.log")"
+        skopeo inspect --tls-verify=false "docker://$PLAIN/flaky/img:v1" | grep -q "$IMG_DIGEST"
+}
+
+t_docker_v2s2_pull() {
+        skopeo copy -q --dest-tls-verify=false --format v2s2 "oci:$T_TMP/sk:v1" "docker://$PLAIN/test/docker:v1"
+        hoist pull -q --store "$T_TMP/pulled-d" "$PLAIN/test/docker:v1" >"$T_TMP/d.digest"
+        grep -q application/vnd.docker.distribution.manifest.v2+json "$T_TMP/pulled-d/index.json"
+        m=$(blob "$T_TMP/pulled-d" "$(cat "$T_TMP/d.digest")")
+        json_get "$m" "['mediaType']" | grep -q docker
+        # by digest too
+        hoist pull -q --store "$T_TMP/pulled-d2" "$PLAIN/test/docker@$(cat "$T_TMP/d.digest")" >/dev/null
+}
+
+t_basic_auth() {
+        start_registry basic basic alice 's3cret pass'
+        out=$(push img:v1 "127.0.0.1:$PORT/test/img:v1" 2>&1) && fail "pushed without credentials"
+        echo "$out" | grep -q "requires authentication.*podman login 127.0.0.1:$PORT" || fail "$out"
+        docker_login "$PORT" alice wrong-password
+        out=$(push img:v1 "127.0.0.1:$PORT/test/img:v1" 2>&1) && fail "pushed with a wrong password"
+        echo "$out" | grep -q "401 unauthorized.*'127.0.0.1:$PORT'.*log in again" || fail "$out"
+        if echo "$out" | grep -q wrong-password; then fail "the password is in the error"; fi
+        docker_login "$PORT" alice 's3cret pass'
+        [ "$(push -q img:v1 "127.0.0.1:$PORT/test/img:v1")" = "$IMG_DIGEST" ]
+        [ "$(hoist pull -q --store "$T_TMP/pb" "127.0.0.1:$PORT/test/img:v1")" = "$IMG_DIGEST" ]
+        skopeo inspect --tls-verify=false --creds 'alice:s3cret pass' "docker://127.0.0.1:$PORT/test/img:v1" | grep -q "$IMG_DIGEST"
+}
+
+t_cred_helper() {
+        port=$(cat "$T_TMP/basic/port")
+        mkdir -p "$T_TMP/helper-bin" "$DOCKER_CONFIG"
+        cat >"$T_TMP/helper-bin/docker-credential-hoisttest" <<HELPER
+#!/bin/sh
+read server
+[ "\$1" = get ] && [ "\$server" = "127.0.0.1:$port" ] || { echo "credentials not found in native keychain"; exit 1; }
+echo '{"ServerURL":"127.0.0.1:$port","Username":"alice","Secret":"s3cret pass"}'
+HELPER
+        chmod +x "$T_TMP/helper-bin/docker-credential-hoisttest"
+        echo '{"credHelpers":{"127.0.0.1:'"$port"'":"hoisttest"}}' >"$DOCKER_CONFIG/config.json"
+        PATH=$T_TMP/helper-bin:$PATH push -q img:v1 "127.0.0.1:$port/helper/img:v1" >/dev/null
+        echo '{"credsStore":"hoisttest"}' >"$DOCKER_CONFIG/config.json"
+        PATH=$T_TMP/helper-bin:$PATH hoist pull -q --store "$T_TMP/ph" "127.0.0.1:$port/helper/img:v1" >/dev/null
+        # containers' auth.json comes first
+        rm "$DOCKER_CONFIG/config.json"
+        mkdir -p "$XDG_RUNTIME_DIR/containers"
+        printf '{"auths":{"127.0.0.1:%s":{"auth":"%s"}}}\n' "$port" "$(printf 'alice:s3cret pass' | base64 -w0)" \
+                >"$XDG_RUNTIME_DIR/containers/auth.json"
+        hoist pull -q --store "$T_TMP/px" "127.0.0.1:$port/helper/img:v1" >/dev/null
+        rm "$XDG_RUNTIME_DIR/containers/auth.json"
+}
+
+t_token_auth() {
+        start_registry token token bob 'tok pass'
+        tok=127.0.0.1:$PORT
+        out=$(push img:v1 "$tok/test/img:v1" 2>&1) && fail "pushed without credentials"
+        echo "$out" | grep -q "requires authentication" || fail "$out"
+        docker_login "$PORT" bob nope-nope
+        out=$(push img:v1 "$tok/test/img:v1" 2>&1) && fail "pushed with a wrong password"
+        echo "$out" | grep -q "token server .* 401 unauthorized.*'$tok'.*log in again" || fail "$out"
+        if echo "$out" | grep -q nope-nope; then fail "the password is in the error"; fi
+        docker_login "$PORT" bob 'tok pass'
+        [ "$(push -q img:v1 "$tok/test/img:v1")" = "$IMG_DIGEST" ]
+        push img:v1 "$tok/second/img:v1" 2>"$T_TMP/tm.err" >/dev/null
+        grep -q "2 mounted" "$T_TMP/tm.err" || fail "no mount behind tokens: $(cat "$T_TMP/tm.err")"
+        grep "scopes=repository:second/img:pull,push .*status=200" "$T_TMP/token/token.log" |
+                grep -q "repository:test/img:pull" ||
+                fail "mount scope not asked: $(cat "$T_TMP/token/token.log")"
+        [ "$(hoist pull -q --store "$T_TMP/pt" "$tok/second/img:v1")" = "$IMG_DIGEST" ]
+        skopeo inspect --tls-verify=false --creds 'bob:tok pass' "docker://$tok/second/img:v1" | grep -q "$IMG_DIGEST"
+}
+
+# Tokens whose JWT expires 2 s after issue (the registry allows 60 s of
+# skew) while expires_in says 300 s: uploads delayed by 503s (3.5 s of
+# backoff) meet a 401 with a fresh challenge, get a new token and are replayed.
+t_token_expiry_replay() {
+        TOKEN_JWT_TTL=-58 start_registry short token carol 'c pass'
+        docker_login "$PORT" carol 'c pass'
+        python3 "$T_ROOT/tests/peers/flaky_proxy.py" --upstream "$PORT" --fail 3 \
+                --log "$T_TMP/exp.log" --port-file "$T_TMP/exp.port" &
+        echo $! >>"$T_TMP/pids"
+        wait_for 10 test -s "$T_TMP/exp.port"
+        docker_login "$(cat "$T_TMP/exp.port")" carol 'c pass'
+        HOIST_REGISTRY_RETRIES=5 push -q -j 1 img:v1 "127.0.0.1:$(cat "$T_TMP/exp.port")/exp/img:v1" >/dev/null
+        grep -q ' 401$' "$T_TMP/exp.log" || fail "no request met an expired token: $(cat "$T_TMP/exp.log")"
+        [ "$(grep -c 'status=200' "$T_TMP/short/token.log")" -ge 2 ] || fail "one token only: $(cat "$T_TMP/short/token.log")"
+        [ "$(grep -c '^PUT /v2/exp/img/blobs/uploads/.* 201$' "$T_TMP/exp.log")" = 2 ] || fail "$(cat "$T_TMP/exp.log")"
+}
+
+# An index of two images: pushed whole, pulled as its linux/amd64 image.
+t_index() {
+        mkdir -p "$T_TMP/arm/bin"
+        echo arm >"$T_TMP/arm/bin/marker"
+        "$OCITOOL" mkimage "$STORE" arm:v1 "$T_TMP/arm" /bin/true >/dev/null
+        idx=$("$OCITOOL" mkindex "$STORE" multi:v1 arm:v1=linux/arm64 img:v1=linux/amd64)
+        [ "$(push -q multi:v1 "$PLAIN/test/multi:v1")" = "$idx" ]
+        skopeo inspect --raw --tls-verify=false "docker://$PLAIN/test/multi:v1" | grep -q image.index.v1
+        "$VALIDATE" index "$(blob "$STORE" "$idx")"
+        [ "$(hoist pull -q --store "$T_TMP/pi" "$PLAIN/test/multi:v1")" = "$IMG_DIGEST" ] || fail "not the amd64 image"
+        # by the index's digest too
+        out=$(hoist pull -q --store "$T_TMP/pi2" "$PLAIN/test/multi@$idx" 2>&1)
+        [ "$out" = "$IMG_DIGEST" ] || fail "$out"
+}
+
+t_podman_runs_pushed_image() {
+        name=$PLAIN/podman/img:$$
+        push -q img:v1 "$name" >/dev/null
+        # podman as it runs for its own tests: its own credentials, if any
+        pm() { env -u REGISTRY_AUTH_FILE -u DOCKER_CONFIG XDG_RUNTIME_DIR="$ORIG_XDG" podman "$@"; }
+        trap "pm rmi -f '$name' >/dev/null 2>&1" EXIT
+        pm pull -q --tls-verify=false "$name" >/dev/null
+        out=$(pm run --rm "$name")
+        [ "$out" = hello-from-hoist ] || fail "podman run printed '$out'"
+}
+
+t_errors_name_input() {
+        out=$(hoist pull -q --store "$T_TMP/pe" "$PLAIN/test/img:nosuchtag" 2>&1) && fail "pulled a missing tag"
+        echo "$out" | grep -q "no image '$PLAIN/test/img:nosuchtag'" || fail "$out"
+        out=$(push img:nope "$PLAIN/test/img:v1" 2>&1) && fail "pushed a missing image"
+        echo "$out" | grep -q "no image 'img:nope' in the image store" || fail "$out"
+        out=$(hoist push --store "$STORE" img:v1 "example.invalid/x:y" 2>&1) && fail "pushed to nowhere"
+        echo "$out" | grep -q "https://example.invalid" || fail "not https for a remote host: $out"
+        out=$(hoist push --store "$STORE" img:v1 "Bad/Repo" 2>&1) && fail "accepted an uppercase repo"
+        echo "$out" | grep -q "invalid repository" || fail "$out"
+}
+
+t_run "push and pull round trip, no auth" t_round_trip
+t_run "manifests, configs, index.json validate against the OCI JSON Schemas" t_schemas
+t_run "skopeo inspect/copy and umoci unpack read what hoist pushed" t_skopeo_umoci_read_it
+t_run "a second push uploads 0 blobs (HEAD)" t_second_push_uploads_nothing
+t_run "a push to a second repository mounts the blobs" t_cross_repo_mount
+t_run "chunked upload (PATCH + Content-Range) round-trips a 3 MiB layer" t_chunked_upload
+t_run "a registry answering 503 twice to a blob upload is survived" t_survives_503
+t_run "a registry refusing chunks gets one PUT instead" t_chunk_fallback
+t_run "OCI-Chunk-Min-Length raises the chunk size" t_chunk_min_length
+t_run "pull of a Docker v2 schema 2 manifest, by tag and by digest" t_docker_v2s2_pull
+t_run "htpasswd Basic: no creds, wrong password (clear 401), right password" t_basic_auth
+t_run "credHelpers, credsStore and containers auth.json" t_cred_helper
+t_run "a blob redirect to another host gets no Authorization" t_redirect_drops_auth
+t_run "Bearer token server: wrong password (clear 401), push, mount, pull" t_token_auth
+t_run "an expired token: 401, new token, request replayed" t_token_expiry_replay
+t_run "an image index: pushed whole, pulled as linux/amd64" t_index
+t_run "podman pulls and runs a pushed busybox image" t_podman_runs_pushed_image
+t_run "errors name the input and what to do" t_errors_name_input
+t_finish
