@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HOIST_RUNNER_BUILD_STAGE_H
+#define HOIST_RUNNER_BUILD_STAGE_H
+
+/*
+ * The image one Dockerfile stage is building: its config, its layer chain
+ * (the base image's layers first), the cache chain key, and a root
+ * filesystem on disk that is filled lazily: layers are unpacked into it
+ * only when a step needs the files (RUN, COPY --from), so a build whose
+ * steps are all COPY or cached never unpacks anything.
+ */
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "error.h"
+#include "image.h"
+#include "ocilayout.h"
+
+struct stage {
+        char *name; /* "AS name", or NULL */
+        unsigned index;
+        struct image_config *cfg;
+        struct image_layer *layers;
+        size_t n_layers;
+        char *chain;    /* the cache key of the last step (or the base's digest) */
+        char *rootfs;   /* directory, created on first use */
+        size_t applied; /* layers already unpacked into rootfs */
+        int done;
+};
+
+/* FROM scratch. */
+void stage_init_scratch(struct stage *s);
+/* FROM an image: found in LAY as REF, else pulled into it from its registry
+ * (progress lines to OUT when non-NULL). */
+int stage_init_image(struct stage *s, struct ocilayout *lay, const char *ref, int insecure,
+                     FILE *out, struct hoist_error **err);
+/* FROM a previous stage: its config and layers. */
+void stage_init_from(struct stage *s, const struct stage *base);
+
+/* Appends LAYER (copied) with history CREATED_BY. */
+void stage_add_layer(struct stage *s, const struct image_layer *layer, const char *created_by);
+
+/* Unpacks the layers not yet in the root filesystem; ROOTFS names the
+ * directory to use when the stage has none yet. */
+int stage_materialize(struct stage *s, struct ocilayout *lay, const char *rootfs,
+                      struct hoist_error **err);
+
+/* Writes the config and manifest blobs into LAY and tags them as TAG
+ * (TAG NULL: no tag).  ret_* may be NULL. */
+int stage_commit(struct stage *s, struct ocilayout *lay, const char *tag, int64_t epoch,
+                 char **ret_manifest_digest, int64_t *ret_manifest_size, char **ret_config_digest,
+                 struct hoist_error **err);
+
+/* Makes KEY the cache chain the next step builds on. */
+void stage_set_chain(struct stage *s, const char *key);
+
+void stage_clear(struct stage *s);
+
+#endif

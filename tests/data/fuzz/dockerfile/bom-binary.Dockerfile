@@ -1,0 +1,3 @@
+ï»¿FROM x
+RUN ÿþ odd bytes Ã(
+LABEL k=â‚¬

@@ -1,0 +1,8 @@
+#Syntax = docker/dockerfile:1.7
+# check=skip=all
+#ESCAPE=\
+# escape=`
+
+FROM x
+RUN a \
+ b

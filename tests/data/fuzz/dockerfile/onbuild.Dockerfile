@@ -1,0 +1,3 @@
+FROM x
+ONBUILD RUN make
+MAINTAINER someone

@@ -1,0 +1,312 @@
+/* SPDX-License-Identifier: MIT */
+/* The builder end to end on FROM scratch (no registry, no RUN): layers,
+ * config, history, cache hits, --entrypoint, reproducibility, errors. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fsutil.h"
+#include "runner/build/builder.h"
+
+struct fixture {
+        char dir[64];
+        char *ctx, *images, *cache, *tmp;
+};
+
+static void write_file(const char *dir, const char *name, const char *text)
+{
+        _cleanup_free_ char *p = path_join(dir, name);
+        FILE *f = fopen(p, "w");
+
+        assert_non_null(f);
+        fputs(text, f);
+        fclose(f);
+}
+
+static int setup(void **state)
+{
+        struct fixture *f = calloc(1, sizeof *f);
+        struct hoist_error *err = NULL;
+
+        snprintf(f->dir, sizeof f->dir, "/tmp/hoist-builder-XXXXXX");
+        assert_non_null(mkdtemp(f->dir));
+        f->ctx = path_join(f->dir, "ctx");
+        f->images = path_join(f->dir, "images");
+        f->cache = path_join(f->dir, "cache");
+        f->tmp = path_join(f->dir, "tmp");
+        assert_int_equal(fs_mkdir_p(f->ctx, 0755, &err), 0);
+        write_file(f->ctx, "app.txt", "hello\n");
+        write_file(f->ctx, "skip.log", "noise\n");
+        write_file(f->ctx, ".dockerignore", "*.log\n");
+        write_file(f->ctx, "Dockerfile",
+                   "FROM scratch\n"
+                   "ARG NAME=world\n"
+                   "ENV GREETING=hello-$NAME\n"
+                   "COPY . /app/\n"
+                   "WORKDIR /app\n"
+                   "ENTRYPOINT [\"/app/run\"]\n"
+                   "CMD [\"--fast\"]\n");
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        struct fixture *f = *state;
+        struct hoist_error *err = NULL;
+
+        assert_int_equal(fs_remove_tree(f->dir, &err), 0);
+        free(f->ctx);
+        free(f->images);
+        free(f->cache);
+        free(f->tmp);
+        free(f);
+        return 0;
+}
+
+static struct builder_options options(const struct fixture *f, const char *images)
+{
+        static char *const args[] = {(char *)"NAME=unit", NULL};
+
+        return (struct builder_options){
+                .context = f->ctx,
+                .tag = "localhost/unit:1",
+                .build_args = args,
+                .compression = "gzip",
+                .images_dir = images,
+                .cache_dir = f->cache,
+                .tmp_dir = f->tmp,
+        };
+}
+
+static json_t *load_blob(const char *images, const char *digest)
+{
+        _cleanup_free_ char *rel = NULL, *path = NULL;
+        json_t *doc;
+
+        assert_non_null(digest);
+        rel = malloc(strlen(digest) + 32);
+        sprintf(rel, "blobs/sha256/%s", digest + 7);
+        path = path_join(images, rel);
+        doc = json_load_file(path, 0, NULL);
+        assert_non_null(doc);
+        return doc;
+}
+
+static void test_scratch_copy_config(void **state)
+{
+        struct fixture *f = *state;
+        struct builder_options o = options(f, f->images);
+        struct builder_result r = {0};
+        struct hoist_error *err = NULL;
+        json_t *manifest, *cfg, *config, *history;
+
+        assert_int_equal(builder_build(&o, &r, &err), 0);
+        assert_int_equal(r.cached, 0);
+        manifest = load_blob(f->images, r.manifest_digest);
+        assert_int_equal(json_array_size(json_object_get(manifest, "layers")), 1);
+        assert_string_equal(
+                json_string_value(json_object_get(
+                        json_array_get(json_object_get(manifest, "layers"), 0), "mediaType")),
+                "application/vnd.oci.image.layer.v1.tar+gzip");
+        cfg = load_blob(f->images, r.config_digest);
+        config = json_object_get(cfg, "config");
+        assert_string_equal(json_string_value(json_array_get(json_object_get(config, "Env"), 0)),
+                            "GREETING=hello-unit");
+        assert_string_equal(json_string_value(json_object_get(config, "WorkingDir")), "/app");
+        assert_string_equal(
+                json_string_value(json_array_get(json_object_get(config, "Entrypoint"), 0)),
+                "/app/run");
+        assert_string_equal(json_string_value(json_array_get(json_object_get(config, "Cmd"), 0)),
+                            "--fast");
+        assert_string_equal(json_string_value(json_object_get(cfg, "created")),
+                            "1970-01-01T00:00:00Z");
+        history = json_object_get(cfg, "history");
+        /* ENV, COPY, WORKDIR, ENTRYPOINT, CMD: one entry each; only COPY has a layer */
+        assert_int_equal(json_array_size(history), 5);
+        assert_true(json_is_true(json_object_get(json_array_get(history, 0), "empty_layer")));
+        assert_null(json_object_get(json_array_get(history, 1), "empty_layer"));
+        assert_int_equal(
+                json_array_size(json_object_get(json_object_get(cfg, "rootfs"), "diff_ids")), 1);
+        json_decref(manifest);
+        json_decref(cfg);
+        builder_result_clear(&r);
+        /* the same again: served from the cache, the same digest */
+        {
+                struct builder_result r2 = {0};
+                char *first = NULL;
+                assert_int_equal(builder_build(&o, &r, &err), 0);
+                first = strdup(r.manifest_digest);
+                assert_int_equal(r.cached, 1);
+                o.no_cache = 1;
+                assert_int_equal(builder_build(&o, &r2, &err), 0);
+                assert_int_equal(r2.cached, 0);
+                assert_string_equal(first, r2.manifest_digest);
+                free(first);
+                builder_result_clear(&r2);
+        }
+        builder_result_clear(&r);
+}
+
+static void test_reproducible_across_stores(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_free_ char *images2 = path_join(f->dir, "images2");
+        _cleanup_free_ char *cache2 = path_join(f->dir, "cache2");
+        struct builder_options a = options(f, f->images);
+        struct builder_options b = options(f, images2);
+        struct builder_result ra = {0}, rb = {0};
+        struct hoist_error *err = NULL;
+
+        b.cache_dir = cache2;
+        assert_int_equal(builder_build(&a, &ra, &err), 0);
+        assert_int_equal(builder_build(&b, &rb, &err), 0);
+        assert_string_equal(ra.manifest_digest, rb.manifest_digest);
+        builder_result_clear(&ra);
+        builder_result_clear(&rb);
+}
+
+static void test_entrypoint_layer(void **state)
+{
+        struct fixture *f = *state;
+        struct builder_options o = options(f, f->images);
+        struct builder_result r = {0};
+        struct hoist_error *err = NULL;
+        _cleanup_free_ char *bundle_dir = path_join(f->dir, "bundle/opt/hoist/bin");
+        _cleanup_free_ char *tar = path_join(f->dir, "hoist-entrypoint-bundle.tar");
+        _cleanup_free_ char *cmd = NULL, *found = NULL,
+                            *opt = path_join(f->dir, "bundle/opt/hoist");
+        json_t *cfg, *config;
+
+        assert_int_equal(fs_mkdir_p(bundle_dir, 0755, &err), 0);
+        write_file(bundle_dir, "hoist-entrypoint", "#!/bin/sh\n");
+        assert_true(asprintf(&cmd, "tar -C %s/bundle -cf %s opt", f->dir, tar) > 0);
+        assert_int_equal(system(cmd), 0);
+        found = builder_find_bundle_tar(opt);
+        assert_non_null(found);
+        assert_string_equal(found, tar);
+        o.bundle_tar = tar;
+        assert_int_equal(builder_build(&o, &r, &err), 0);
+        cfg = load_blob(f->images, r.config_digest);
+        config = json_object_get(cfg, "config");
+        assert_string_equal(
+                json_string_value(json_array_get(json_object_get(config, "Entrypoint"), 0)),
+                "/opt/hoist/bin/hoist-entrypoint");
+        assert_int_equal(json_array_size(json_object_get(config, "Entrypoint")), 1);
+        /* the image's ENTRYPOINT + CMD became the CMD */
+        assert_int_equal(json_array_size(json_object_get(config, "Cmd")), 2);
+        assert_string_equal(json_string_value(json_array_get(json_object_get(config, "Cmd"), 0)),
+                            "/app/run");
+        assert_string_equal(json_string_value(json_array_get(json_object_get(config, "Cmd"), 1)),
+                            "--fast");
+        assert_int_equal(
+                json_array_size(json_object_get(json_object_get(cfg, "rootfs"), "diff_ids")), 2);
+        json_decref(cfg);
+        builder_result_clear(&r);
+        assert_null(builder_find_bundle_tar(f->ctx));
+}
+
+static void test_errors_name_the_line(void **state)
+{
+        struct fixture *f = *state;
+        struct builder_options o = options(f, f->images);
+        struct builder_result r = {0};
+        struct hoist_error *err = NULL;
+
+        write_file(f->ctx, "Dockerfile", "FROM scratch\nCOPY nothing-here /x\n");
+        assert_int_equal(builder_build(&o, &r, &err), -1);
+        assert_non_null(strstr(err->msg, "line 2: COPY"));
+        assert_non_null(strstr(err->msg, "'nothing-here'"));
+        hoist_error_release(&err);
+        write_file(f->ctx, "Dockerfile", "FROM scratch AS a\nFROM a\n");
+        o.target = "b";
+        assert_int_equal(builder_build(&o, &r, &err), -1);
+        assert_non_null(strstr(err->msg, "--target 'b'"));
+        assert_int_equal(err->code, HOIST_ERR_USAGE);
+        hoist_error_release(&err);
+}
+
+/* The paths in the layer of the image's only layer, as tar lists them. */
+static char *layer_listing(const char *images, const char *manifest_digest)
+{
+        json_t *m = load_blob(images, manifest_digest);
+        const char *d = json_string_value(
+                json_object_get(json_array_get(json_object_get(m, "layers"), 0), "digest"));
+        _cleanup_free_ char *cmd = NULL;
+        char buf[4096];
+        size_t n;
+        FILE *p;
+
+        assert_true(asprintf(&cmd, "tar -tzf %s/blobs/sha256/%s | sort", images, d + 7) > 0);
+        json_decref(m);
+        p = popen(cmd, "r");
+        assert_non_null(p);
+        n = fread(buf, 1, sizeof buf - 1, p);
+        buf[n] = '\0';
+        pclose(p);
+        return strdup(buf);
+}
+
+static void test_copy_destinations(void **state)
+{
+        struct fixture *f = *state;
+        struct builder_options o = options(f, f->images);
+        struct builder_result r = {0};
+        struct hoist_error *err = NULL;
+        _cleanup_free_ char *list = NULL;
+
+        write_file(f->ctx, "Dockerfile",
+                   "FROM scratch\nWORKDIR /app\nCOPY app.txt .\nCOPY app.txt /app\n"
+                   "COPY app.txt sub/../b.txt\nCOPY app.txt ../../c/\nCOPY app.txt /d/e\n");
+        write_file(f->ctx, "app.txt", "x\n");
+        assert_int_equal(builder_build(&o, &r, &err), 0);
+        list = layer_listing(f->images, r.manifest_digest);
+        assert_string_equal(list, "app/\napp/app.txt\n");
+        builder_result_clear(&r);
+        /* the other layers: check the config lists five */
+        {
+                json_t *cfg = NULL;
+                assert_int_equal(builder_build(&o, &r, &err), 0);
+                cfg = load_blob(f->images, r.config_digest);
+                assert_int_equal(json_array_size(json_object_get(json_object_get(cfg, "rootfs"),
+                                                                 "diff_ids")),
+                                 5);
+                json_decref(cfg);
+                builder_result_clear(&r);
+        }
+}
+
+static void test_check_shipped_dockerfiles(void **state)
+{
+        (void)state;
+        static const char *const files[] = {"images/pytorch/Dockerfile",
+                                            "images/quickstart/Dockerfile"};
+        struct hoist_error *err = NULL;
+
+        for (size_t i = 0; i < 2; i++) {
+                struct builder_options o = {.context = "images", .dockerfile = files[i]};
+                if (builder_check(&o, &err) < 0)
+                        fail_msg("%s: %s", files[i], err->msg);
+        }
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_scratch_copy_config, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_reproducible_across_stores, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_entrypoint_layer, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_errors_name_the_line, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_copy_destinations, setup, teardown),
+                cmocka_unit_test(test_check_shipped_dockerfiles),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
