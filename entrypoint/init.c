@@ -7,6 +7,7 @@
  */
 #include "init.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -15,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/wait.h>
@@ -37,8 +39,19 @@ static const int ignored[] = {SIGPIPE, SIGTTIN, SIGTTOU};
 static struct sigaction orig_actions[3];
 static int setup_done;
 
+/* init_request_stop(): the reason first asked for, and the eventfd that
+ * wakes the loop. */
+static int stop_efd = -1;
+static int requested_reason = INIT_STOP_NONE;
+
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define FINAL_REAP_MS 1000
+/* After a normal exit, what is left of the job gets at most this long. */
+#define LEFTOVER_GRACE_MS 10000
+/* How often the leftovers are counted while we wait for them to end. */
+#define LEFTOVER_POLL_MS 100
+/* The fixed pollfd slots; the watches follow. */
+enum { PFD_SIGNAL, PFD_STDOUT, PFD_STDERR, PFD_STOP, PFD_FIXED };
 
 static sigset_t handled_set(void)
 {
@@ -72,8 +85,24 @@ int init_setup(struct hoist_error **err)
         if (getpid() != 1 && prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) < 0)
                 log_warn("cannot become a child subreaper (%s); orphans go to the real init",
                          strerror(errno));
+        stop_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (stop_efd < 0)
+                return hoist_error_errno(err, "eventfd");
         setup_done = 1;
         return 0;
+}
+
+void init_request_stop(enum init_stop_reason why)
+{
+        int none = INIT_STOP_NONE;
+        uint64_t one = 1;
+        int saved = errno;
+
+        (void)__atomic_compare_exchange_n(&requested_reason, &none, (int)why, 0, __ATOMIC_SEQ_CST,
+                                          __ATOMIC_SEQ_CST);
+        if (stop_efd >= 0)
+                (void)!write(stop_efd, &one, sizeof one);
+        errno = saved;
 }
 
 const char *init_signal_name(int sig)
@@ -192,11 +221,14 @@ struct supervisor {
         struct init_result *res;
         pid_t pid; /* the command, leader of its process group */
         int sfd;
-        struct pollfd pfd[3]; /* signalfd, stdout, stderr */
+        struct pollfd *pfd; /* PFD_FIXED slots, then the watches */
+        size_t npfd;
         int have_status;
         int wstatus;
-        int64_t term_at; /* max runtime: SIGTERM the group */
-        int64_t kill_at; /* end of the grace period: SIGKILL the group */
+        int64_t term_at;   /* max runtime: SIGTERM the group */
+        int64_t kill_at;   /* end of the grace period: SIGKILL the group */
+        int64_t grace_end; /* the same, kept once it passed; 0: no stop yet */
+        int64_t next_tick; /* cfg->on_tick, or 0 */
 };
 
 /* Forks and execs the command.  Returns 1 when it runs, 0 when exec failed
@@ -235,9 +267,9 @@ static int spawn(struct supervisor *s, struct hoist_error **err)
                 n = read(f.errpipe[0], &e, sizeof e);
         while (n < 0 && errno == EINTR);
         close_fd(&f.errpipe[0]);
-        s->pfd[1].fd = f.out[0];
-        s->pfd[2].fd = f.err[0];
-        for (int i = 1; i <= 2; i++)
+        s->pfd[PFD_STDOUT].fd = f.out[0];
+        s->pfd[PFD_STDERR].fd = f.err[0];
+        for (int i = PFD_STDOUT; i <= PFD_STDERR; i++)
                 if (s->pfd[i].fd >= 0)
                         (void)fcntl(s->pfd[i].fd, F_SETFL, O_NONBLOCK);
         if (n != (ssize_t)sizeof e)
@@ -261,8 +293,18 @@ static void signal_group(struct supervisor *s, int sig)
 
 static void arm_kill(struct supervisor *s)
 {
-        if (s->kill_at == 0)
-                s->kill_at = now_ms() + s->cfg->stop_grace_s * 1000;
+        if (s->grace_end == 0)
+                s->kill_at = s->grace_end = now_ms() + s->cfg->stop_grace_s * 1000;
+}
+
+/* SIGTERM to the group, SIGKILL after the grace period; WHY is recorded
+ * unless an earlier stop already gave a reason. */
+static void begin_stop(struct supervisor *s, enum init_stop_reason why)
+{
+        if (s->res->stop_reason == INIT_STOP_NONE)
+                s->res->stop_reason = why;
+        signal_group(s, SIGTERM);
+        arm_kill(s);
 }
 
 static int reap(struct supervisor *s)
@@ -290,12 +332,16 @@ static void on_signal(struct supervisor *s, int sig)
         if (s->have_status)
                 return;
         log_debug("forwarding %s to process group %d", init_signal_name(sig), (int)s->pid);
-        signal_group(s, sig);
         if (sig == SIGTERM || sig == SIGINT) {
                 if (s->res->stop_signal == 0)
                         s->res->stop_signal = sig;
+                if (s->res->stop_reason == INIT_STOP_NONE)
+                        s->res->stop_reason = INIT_STOP_SIGNAL;
+                signal_group(s, sig);
                 arm_kill(s);
+                return;
         }
+        signal_group(s, sig);
 }
 
 static void read_signals(struct supervisor *s)
@@ -304,6 +350,21 @@ static void read_signals(struct supervisor *s)
 
         while (read(s->sfd, &si, sizeof si) == (ssize_t)sizeof si)
                 on_signal(s, (int)si.ssi_signo);
+}
+
+static void read_stop_request(struct supervisor *s)
+{
+        uint64_t n;
+        enum init_stop_reason why;
+
+        if (read(stop_efd, &n, sizeof n) != (ssize_t)sizeof n)
+                return;
+        why = (enum init_stop_reason)__atomic_load_n(&requested_reason, __ATOMIC_SEQ_CST);
+        if (s->have_status || why == INIT_STOP_NONE)
+                return;
+        log_debug("stop requested (reason %d); sending SIGTERM to process group %d", (int)why,
+                  (int)s->pid);
+        begin_stop(s, why);
 }
 
 /* Reads what the pipe holds, at most MAX chunks: a command that writes
@@ -315,8 +376,9 @@ static void pump(struct supervisor *s, int i, int max)
         while (s->pfd[i].fd >= 0 && max-- > 0) {
                 ssize_t n = read(s->pfd[i].fd, chunk, sizeof chunk);
                 if (n > 0) {
-                        s->cfg->on_output(s->cfg->userdata, i == 1 ? INIT_STDOUT : INIT_STDERR,
-                                          chunk, (size_t)n);
+                        s->cfg->on_output(s->cfg->userdata,
+                                          i == PFD_STDOUT ? INIT_STDOUT : INIT_STDERR, chunk,
+                                          (size_t)n);
                         continue;
                 }
                 if (n < 0 && errno == EINTR)
@@ -327,6 +389,8 @@ static void pump(struct supervisor *s, int i, int max)
         }
 }
 
+static size_t signal_leftovers(struct supervisor *s, int sig);
+
 static void check_deadlines(struct supervisor *s)
 {
         int64_t now = now_ms();
@@ -336,26 +400,35 @@ static void check_deadlines(struct supervisor *s)
                 s->res->timed_out = 1;
                 log_warn("exceeded max runtime of %llds; sending SIGTERM",
                          (long long)s->cfg->max_runtime_s);
-                signal_group(s, SIGTERM);
-                arm_kill(s);
+                begin_stop(s, INIT_STOP_RUNTIME);
         }
         if (s->kill_at != 0 && now >= s->kill_at) {
                 s->kill_at = 0;
                 s->res->killed = 1;
                 log_warn("still running %llds after SIGTERM; sending SIGKILL",
                          (long long)s->cfg->stop_grace_s);
+                /* The whole job: the group and what left it (setsid). */
                 signal_group(s, SIGKILL);
+                (void)signal_leftovers(s, SIGKILL);
         }
+        if (s->next_tick != 0 && now >= s->next_tick) {
+                s->next_tick = now + s->cfg->tick_ms;
+                s->cfg->on_tick(s->cfg->userdata);
+        }
+}
+
+static int64_t earliest(int64_t a, int64_t b)
+{
+        return a == 0 || (b != 0 && b < a) ? b : a;
 }
 
 static int poll_timeout(const struct supervisor *s, int64_t until)
 {
         int64_t now = now_ms(), next = until;
 
-        if (s->term_at != 0 && (next == 0 || s->term_at < next))
-                next = s->term_at;
-        if (s->kill_at != 0 && (next == 0 || s->kill_at < next))
-                next = s->kill_at;
+        next = earliest(next, s->term_at);
+        next = earliest(next, s->kill_at);
+        next = earliest(next, s->next_tick);
         if (next == 0)
                 return -1;
         return next <= now ? 0 : (int)(next - now > 60000 ? 60000 : next - now);
@@ -363,16 +436,143 @@ static int poll_timeout(const struct supervisor *s, int64_t until)
 
 static void poll_once(struct supervisor *s, int64_t until)
 {
-        int n = poll(s->pfd, 3, poll_timeout(s, until));
+        int n = poll(s->pfd, s->npfd, poll_timeout(s, until));
 
         if (n < 0 && errno != EINTR)
                 log_debug("poll: %s", strerror(errno));
-        if (n > 0 && s->pfd[0].revents)
+        if (n > 0 && s->pfd[PFD_SIGNAL].revents)
                 read_signals(s);
-        for (int i = 1; n > 0 && i <= 2; i++)
+        if (n > 0 && s->pfd[PFD_STOP].revents)
+                read_stop_request(s);
+        for (int i = PFD_STDOUT; n > 0 && i <= PFD_STDERR; i++)
                 if (s->pfd[i].fd >= 0 && s->pfd[i].revents)
                         pump(s, i, 16);
+        for (size_t i = PFD_FIXED; n > 0 && i < s->npfd; i++) {
+                const struct init_watch *w = &s->cfg->watches[i - PFD_FIXED];
+                if (s->pfd[i].fd >= 0 && s->pfd[i].revents)
+                        w->on_ready(w->userdata);
+        }
         check_deadlines(s);
+}
+
+/* The pids, other than the zombies, of every process below us and of every
+ * member of the command's process group: what is left of the job once the
+ * command itself ended.  Grandchildren that left the group (setsid) are
+ * found through their parents, or as orphans re-parented to us. */
+static size_t leftovers(const struct supervisor *s, pid_t **ret)
+{
+        _cleanup_free_ pid_t *pids = NULL;
+        _cleanup_free_ pid_t *ppids = NULL;
+        _cleanup_free_ int *mark = NULL; /* 0 unknown, 1 ours, 2 not ours */
+        size_t n = 0, cap = 0, found = 0;
+        pid_t self = getpid();
+        DIR *d = opendir("/proc");
+        struct dirent *de;
+
+        *ret = NULL;
+        if (d == NULL)
+                return 0;
+        while ((de = readdir(d)) != NULL) {
+                char path[64], buf[512], *p;
+                int fd, pgrp;
+                ssize_t len;
+                char state;
+                pid_t pid, ppid;
+
+                if (de->d_name[0] < '1' || de->d_name[0] > '9')
+                        continue;
+                (void)snprintf(path, sizeof path, "%.20s/stat", de->d_name);
+                fd = openat(dirfd(d), path, O_RDONLY | O_CLOEXEC);
+                if (fd < 0)
+                        continue;
+                len = read(fd, buf, sizeof buf - 1);
+                (void)close(fd);
+                if (len <= 0)
+                        continue;
+                buf[len] = '\0';
+                p = strrchr(buf, ')'); /* the name may hold spaces and parens */
+                pid = (pid_t)atoi(buf);
+                if (p == NULL || sscanf(p + 1, " %c %d %d", &state, &ppid, &pgrp) != 3)
+                        continue;
+                if (state == 'Z' || state == 'X' || pid == self)
+                        continue;
+                if (n == cap) {
+                        cap = cap ? cap * 2 : 256;
+                        pids = xreallocarray(pids, cap, sizeof *pids);
+                        ppids = xreallocarray(ppids, cap, sizeof *ppids);
+                        mark = xreallocarray(mark, cap, sizeof *mark);
+                }
+                pids[n] = pid;
+                ppids[n] = ppid;
+                mark[n] = pgrp == s->pid || ppid == self ? 1 : 0;
+                n++;
+        }
+        (void)closedir(d);
+        /* Descent from us: repeat until nothing changes (the tree is shallow). */
+        for (int changed = 1; changed;) {
+                changed = 0;
+                for (size_t i = 0; i < n; i++) {
+                        if (mark[i] != 0)
+                                continue;
+                        for (size_t j = 0; j < n; j++)
+                                if (mark[j] == 1 && pids[j] == ppids[i]) {
+                                        mark[i] = 1;
+                                        changed = 1;
+                                        break;
+                                }
+                }
+        }
+        for (size_t i = 0; i < n; i++)
+                if (mark[i] == 1)
+                        pids[found++] = pids[i];
+        if (found > 0)
+                *ret = TAKE_PTR(pids);
+        return found;
+}
+
+static size_t signal_leftovers(struct supervisor *s, int sig)
+{
+        _cleanup_free_ pid_t *pids = NULL;
+        size_t n = leftovers(s, &pids);
+
+        (void)kill(-s->pid, sig);
+        for (size_t i = 0; i < n; i++)
+                (void)kill(pids[i], sig);
+        return n;
+}
+
+/* The command ended: the rest of the job must end too.  During a stop it
+ * has until the end of the grace period; after a normal exit it gets
+ * SIGTERM and min(grace, 10 s).  What is still there then gets SIGKILL. */
+static void drain(struct supervisor *s)
+{
+        _cleanup_free_ pid_t *pids = NULL;
+        int64_t deadline = s->grace_end, grace = s->cfg->stop_grace_s * 1000;
+        size_t n = leftovers(s, &pids);
+
+        s->term_at = s->kill_at = 0;
+        if (n == 0)
+                return;
+        if (deadline == 0) {
+                log_debug("command exited; %zu processes of the job are left, sending SIGTERM", n);
+                (void)signal_leftovers(s, SIGTERM);
+                deadline = now_ms() + (grace < LEFTOVER_GRACE_MS ? grace : LEFTOVER_GRACE_MS);
+        }
+        while (now_ms() < deadline) {
+                int64_t step = now_ms() + LEFTOVER_POLL_MS;
+                poll_once(s, step < deadline ? step : deadline);
+                (void)reap(s);
+                free(pids);
+                if (leftovers(s, &pids) == 0)
+                        return;
+        }
+        n = signal_leftovers(s, SIGKILL);
+        if (n > 0) {
+                log_warn("%zu processes of the job still running after the grace period; "
+                         "sent SIGKILL",
+                         n);
+                s->res->killed = 1;
+        }
 }
 
 /* After the command ended: whatever is left of its process group goes, and
@@ -381,14 +581,15 @@ static void finish(struct supervisor *s)
 {
         int64_t until;
 
-        for (int i = 1; i <= 2; i++)
+        for (int i = PFD_STDOUT; i <= PFD_STDERR; i++)
                 pump(s, i, INT_MAX);
-        (void)kill(-s->pid, SIGKILL);
+        drain(s);
+        (void)signal_leftovers(s, SIGKILL);
         s->term_at = s->kill_at = 0;
         until = now_ms() + FINAL_REAP_MS;
         while (reap(s) && now_ms() < until)
                 poll_once(s, until);
-        for (int i = 1; i <= 2; i++) {
+        for (int i = PFD_STDOUT; i <= PFD_STDERR; i++) {
                 pump(s, i, INT_MAX);
                 close_fd(&s->pfd[i].fd);
         }
@@ -398,6 +599,7 @@ int init_run(const struct init_config *cfg, struct init_result *ret, struct hois
 {
         struct init_result res = {0};
         struct supervisor s = {.cfg = cfg, .res = &res, .sfd = -1};
+        _cleanup_free_ struct pollfd *pfd = NULL;
         sigset_t set = handled_set();
         int r;
 
@@ -406,9 +608,14 @@ int init_run(const struct init_config *cfg, struct init_result *ret, struct hois
         s.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
         if (s.sfd < 0)
                 return hoist_error_errno(err, "signalfd");
-        s.pfd[0] = (struct pollfd){.fd = s.sfd, .events = POLLIN};
-        s.pfd[1] = (struct pollfd){.fd = -1, .events = POLLIN};
-        s.pfd[2] = (struct pollfd){.fd = -1, .events = POLLIN};
+        s.npfd = PFD_FIXED + cfg->n_watches;
+        pfd = s.pfd = xcalloc(s.npfd, sizeof *s.pfd);
+        s.pfd[PFD_SIGNAL] = (struct pollfd){.fd = s.sfd, .events = POLLIN};
+        s.pfd[PFD_STDOUT] = (struct pollfd){.fd = -1, .events = POLLIN};
+        s.pfd[PFD_STDERR] = (struct pollfd){.fd = -1, .events = POLLIN};
+        s.pfd[PFD_STOP] = (struct pollfd){.fd = stop_efd, .events = POLLIN};
+        for (size_t i = 0; i < cfg->n_watches; i++)
+                s.pfd[PFD_FIXED + i] = (struct pollfd){.fd = cfg->watches[i].fd, .events = POLLIN};
 
         r = spawn(&s, err);
         if (r <= 0) {
@@ -420,11 +627,21 @@ int init_run(const struct init_config *cfg, struct init_result *ret, struct hois
         log_debug("started '%s' as pid %d", cfg->argv[0], (int)s.pid);
         if (cfg->max_runtime_s > 0)
                 s.term_at = now_ms() + cfg->max_runtime_s * 1000;
+        if (cfg->on_tick != NULL && cfg->tick_ms > 0)
+                s.next_tick = now_ms() + cfg->tick_ms;
+        if (cfg->on_spawned != NULL)
+                cfg->on_spawned(cfg->userdata, s.pid);
 
         while (!s.have_status)
                 poll_once(&s, 0);
         finish(&s);
         (void)close(s.sfd);
+        /* A request that came too late is void: the next run starts clean. */
+        {
+                uint64_t n;
+                (void)!read(stop_efd, &n, sizeof n);
+                __atomic_store_n(&requested_reason, INIT_STOP_NONE, __ATOMIC_SEQ_CST);
+        }
         if (tcgetpgrp(STDIN_FILENO) == s.pid)
                 (void)tcsetpgrp(STDIN_FILENO, getpgrp());
 

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "error.h"
 
@@ -21,13 +22,41 @@ enum init_stream { INIT_STDOUT = 1, INIT_STDERR = 2 };
 typedef void (*init_output_fn)(void *userdata, enum init_stream stream, const char *data,
                                size_t len);
 
+/* An extra fd the loop polls for POLLIN; ON_READY runs in the loop. */
+struct init_watch {
+        int fd;
+        void (*on_ready)(void *userdata);
+        void *userdata;
+};
+
 struct init_config {
         char *const *argv;        /* the command; argv[0] is searched on PATH */
         int64_t stop_grace_s;     /* SIGTERM to SIGKILL; > 0 */
         int64_t max_runtime_s;    /* 0: no limit */
         init_output_fn on_output; /* NULL: the command inherits stdout and stderr */
         void *userdata;
+        /* Right after the command started: threads may be started here. */
+        void (*on_spawned)(void *userdata, pid_t pid);
+        const struct init_watch *watches; /* extra fds polled for POLLIN */
+        size_t n_watches;
+        void (*on_tick)(void *userdata); /* every tick_ms while it runs */
+        int64_t tick_ms;
 };
+
+/* Why the command was asked to stop. */
+enum init_stop_reason {
+        INIT_STOP_NONE,
+        INIT_STOP_SIGNAL,  /* SIGTERM or SIGINT from outside */
+        INIT_STOP_RUNTIME, /* the max runtime */
+        INIT_STOP_GPU_FAULT,
+};
+
+/* Asks the supervisor to stop the command as on SIGTERM (group SIGTERM,
+ * grace, SIGKILL) and records WHY in init_result.stop_reason (the first
+ * reason wins).  Thread-safe and async-signal-safe (writes to an eventfd the
+ * loop polls).  Valid while init_run() runs; a request made after
+ * init_setup() and before init_run() is acted on once the command started. */
+void init_request_stop(enum init_stop_reason why);
 
 enum init_end {
         INIT_EXITED,         /* code: its exit status */
@@ -43,6 +72,7 @@ struct init_result {
         int stop_signal; /* SIGTERM or SIGINT we received and forwarded, or 0 */
         int timed_out;   /* the max runtime was reached */
         int killed;      /* the group got SIGKILL after the grace period */
+        enum init_stop_reason stop_reason;
 };
 
 /* Blocks the signals the supervisor handles and becomes a child subreaper

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -30,6 +31,37 @@ int joblog_open(struct joblog *log, const char *path, struct hoist_error **err)
         return 0;
 }
 
+static int64_t now_realtime_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void joblog_format_time(int64_t ms, char buf[25])
+{
+        /* Lines come in bursts: format each second once. */
+        static _Thread_local time_t cached_secs = -1;
+        static _Thread_local char cached[20];
+        time_t secs = (time_t)(ms / 1000);
+        struct tm tm;
+
+        if (secs != cached_secs) {
+                if (gmtime_r(&secs, &tm) == NULL ||
+                    strftime(cached, sizeof cached, "%Y-%m-%dT%H:%M:%S", &tm) != 19)
+                        memcpy(cached, "1970-01-01T00:00:00", 20);
+                cached_secs = secs;
+        }
+        memcpy(buf, cached, 19);
+        buf[19] = '.';
+        buf[20] = (char)('0' + ms / 100 % 10);
+        buf[21] = (char)('0' + ms / 10 % 10);
+        buf[22] = (char)('0' + ms % 10);
+        buf[23] = 'Z';
+        buf[24] = '\0';
+}
+
 static void log_write(struct joblog *log, const char *data, size_t len)
 {
         if (log->fd >= 0 && fs_write_all(log->fd, data, len) < 0) {
@@ -40,6 +72,51 @@ static void log_write(struct joblog *log, const char *data, size_t len)
         }
 }
 
+static const char *stream_name(int stream)
+{
+        return stream == INIT_STDOUT ? "stdout" : stream == INIT_STDERR ? "stderr" : "hoist";
+}
+
+/* Writes out the lines batched so far. */
+static void batch_flush(struct joblog *log)
+{
+        if (log->batch_len > 0)
+                log_write(log, log->batch, log->batch_len);
+        log->batch_len = 0;
+}
+
+/* One stored line, "<time> <stream>|<text>\n", added to the batch: the
+ * batch is written with one write() of whole lines, so a reader following
+ * the file never sees half a line. */
+static void write_line(struct joblog *log, int64_t ms, const char *stream, const char *text,
+                       size_t len)
+{
+        size_t slen = strlen(stream), need = JOBLOG_STAMP_LEN + 1 + slen + 1 + len + 1;
+        char *p;
+
+        if (log->fd < 0)
+                return;
+        if (log->batch_len + need > log->batch_cap) {
+                batch_flush(log);
+                if (need > log->batch_cap) {
+                        log->batch_cap = need > 65536 ? need : 65536;
+                        free(log->batch);
+                        log->batch = xmalloc(log->batch_cap);
+                }
+        }
+        p = log->batch + log->batch_len;
+        joblog_format_time(ms, p); /* writes 25 bytes, the NUL overwritten next */
+        p += JOBLOG_STAMP_LEN;
+        *p++ = ' ';
+        memcpy(p, stream, slen);
+        p += slen;
+        *p++ = '|';
+        memcpy(p, text, len);
+        p += len;
+        *p++ = '\n';
+        log->batch_len = (size_t)(p - log->batch);
+}
+
 /* One line of our own, to stderr and into the job log. */
 static void __attribute__((format(printf, 3, 0)))
 vsay(struct joblog *log, enum log_level level, const char *fmt, va_list ap)
@@ -48,9 +125,9 @@ vsay(struct joblog *log, enum log_level level, const char *fmt, va_list ap)
         _cleanup_free_ char *line = NULL;
 
         log_msg(level, "%s", msg);
-        line = xasprintf("hoist-entrypoint: %s%s\n", level == LOG_LEVEL_ERROR ? "error: " : "",
-                         msg);
-        log_write(log, line, strlen(line));
+        line = xasprintf("hoist-entrypoint: %s%s", level == LOG_LEVEL_ERROR ? "error: " : "", msg);
+        write_line(log, now_realtime_ms(), "hoist", line, strlen(line));
+        batch_flush(log);
 }
 
 void joblog_say(struct joblog *log, const char *fmt, ...)
@@ -89,17 +166,87 @@ static void tail_add(struct joblog *log, const char *data, size_t len)
         log->tail_len += len;
 }
 
+/* A complete line (or a piece of a long one) of STREAM: stored, then handed
+ * to the line callback. */
+static void emit_line(struct joblog *log, enum init_stream stream, int64_t ms, const char *text,
+                      size_t len)
+{
+        write_line(log, ms, stream_name(stream), text, len);
+        if (log->on_line != NULL)
+                log->on_line(log->line_userdata, stream, text, len);
+}
+
+static void partial_flush(struct joblog *log, enum init_stream stream)
+{
+        struct joblog_partial *p = &log->partial[stream == INIT_STDERR];
+
+        if (p->len == 0)
+                return;
+        emit_line(log, stream, p->started_ms, p->data, p->len);
+        p->len = 0;
+}
+
+static void partial_add(struct joblog *log, enum init_stream stream, const char *data, size_t len,
+                        int64_t now)
+{
+        struct joblog_partial *p = &log->partial[stream == INIT_STDERR];
+
+        while (len > 0) {
+                size_t n = len < JOBLOG_LINE_MAX - p->len ? len : JOBLOG_LINE_MAX - p->len;
+                if (p->data == NULL)
+                        p->data = xmalloc(JOBLOG_LINE_MAX);
+                if (p->len == 0)
+                        p->started_ms = now;
+                memcpy(p->data + p->len, data, n);
+                p->len += n;
+                p->cut = 0;
+                data += n;
+                len -= n;
+                if (p->len == JOBLOG_LINE_MAX) {
+                        partial_flush(log, stream);
+                        p->cut = 1;
+                }
+        }
+}
+
 void joblog_output(void *userdata, enum init_stream stream, const char *data, size_t len)
 {
         struct joblog *log = userdata;
         int fd = stream == INIT_STDERR ? STDERR_FILENO : STDOUT_FILENO;
+        int64_t now = now_realtime_ms();
+        const char *end = data + len;
 
         /* Our own stdout may be gone (EPIPE, SIGPIPE is ignored); the job
          * log still gets every byte. */
         (void)fs_write_all(fd, data, len);
-        log_write(log, data, len);
         if (stream == INIT_STDERR)
                 tail_add(log, data, len);
+        while (data < end) {
+                const char *nl = memchr(data, '\n', (size_t)(end - data));
+                struct joblog_partial *p = &log->partial[stream == INIT_STDERR];
+                if (nl == NULL) {
+                        partial_add(log, stream, data, (size_t)(end - data), now);
+                        break;
+                }
+                if (p->len == 0 && !(p->cut && nl == data)) { /* the common case: no copy */
+                        emit_line(log, stream, now, data, (size_t)(nl - data));
+                } else {
+                        /* The end of a line begun in an earlier chunk; a
+                         * line that ended right at a piece's end is out. */
+                        partial_add(log, stream, data, (size_t)(nl - data), now);
+                        partial_flush(log, stream); /* nothing when it is out */
+                }
+                p->cut = 0;
+                data = nl + 1;
+        }
+        batch_flush(log);
+}
+
+void joblog_flush(struct joblog *log)
+{
+        partial_flush(log, INIT_STDOUT);
+        partial_flush(log, INIT_STDERR);
+        batch_flush(log);
 }
 
 /* Length of the valid UTF-8 sequence at P (at most N bytes), or 0. */
@@ -125,6 +272,38 @@ static size_t utf8_len(const unsigned char *p, size_t n)
         return need;
 }
 
+/* Appends P..END to B as valid UTF-8 text: CR becomes a newline (progress
+ * bars redraw with CR) when CR_NL is set, other control bytes and invalid
+ * sequences '?'. */
+static void append_text(struct buf *b, const char *p, const char *end, int cr_nl)
+{
+        while (p < end) {
+                size_t n = utf8_len((const unsigned char *)p, (size_t)(end - p));
+                unsigned char c = (unsigned char)*p;
+                if (c == '\r' && cr_nl) {
+                        buf_append_char(b, '\n');
+                        p++;
+                        continue;
+                }
+                if (n == 0 || (c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
+                        buf_append_char(b, '?'); /* JSON wants valid text */
+                        p++;
+                        continue;
+                }
+                buf_append(b, p, n);
+                p += n;
+        }
+}
+
+char *joblog_text(const char *data, size_t len)
+{
+        struct buf b = {0};
+
+        buf_reserve(&b, len);
+        append_text(&b, data, data + len, 0);
+        return buf_take(&b);
+}
+
 char *joblog_stderr_tail(const struct joblog *log)
 {
         const char *p = log->tail, *end = log->tail + log->tail_len;
@@ -135,22 +314,7 @@ char *joblog_stderr_tail(const struct joblog *log)
                 if (nl != NULL && nl + 1 < end)
                         p = nl + 1;
         }
-        while (p < end) {
-                size_t n = utf8_len((const unsigned char *)p, (size_t)(end - p));
-                unsigned char c = (unsigned char)*p;
-                if (c == '\r') { /* progress bars redraw with CR */
-                        buf_append_char(&b, '\n');
-                        p++;
-                        continue;
-                }
-                if (n == 0 || (c < 0x20 && c != '\n' && c != '\t') || c == 0x7f) {
-                        buf_append_char(&b, '?'); /* JSON wants valid text */
-                        p++;
-                        continue;
-                }
-                buf_append(&b, p, n);
-                p += n;
-        }
+        append_text(&b, p, end, 1);
         while (b.len > 0 &&
                (b.data[b.len - 1] == '\n' || b.data[b.len - 1] == ' ' || b.data[b.len - 1] == '\t'))
                 buf_truncate(&b, b.len - 1);
@@ -163,6 +327,14 @@ char *joblog_stderr_tail(const struct joblog *log)
 
 void joblog_close(struct joblog *log)
 {
+        joblog_flush(log);
+        for (int i = 0; i < 2; i++) {
+                free(log->partial[i].data);
+                log->partial[i] = (struct joblog_partial){0};
+        }
+        free(log->batch);
+        log->batch = NULL;
+        log->batch_len = log->batch_cap = 0;
         if (log->fd >= 0) {
                 if (fsync(log->fd) < 0 && errno != EINVAL)
                         log_debug("fsync job log: %s", strerror(errno));

@@ -1,10 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 #include "result.h"
 
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cleanup.h"
+#include "fsutil.h"
 #include "job.h"
 #include "log.h"
 #include "xalloc.h"
@@ -20,13 +25,15 @@ int result_publish(const struct jobspec *spec, struct storage *st, const struct 
                 return hoist_error_wrap(err, "upload the model dir '%s'", s->model_dir);
         if (stage_upload_tree(st, s->output_dir, artifacts, err) < 0)
                 return hoist_error_wrap(err, "upload the output dir '%s'", s->output_dir);
-        return stage_save_checkpoints(st, s, err);
+        return 0; /* checkpoints: checkpoint_finish() */
 }
 
 const char *result_status(const struct init_result *r)
 {
+        /* SIGTERM from outside (spot reclaim, docker stop): the runner tells
+         * a user's cancel from an interruption (reconcile.c). */
         if (r->stop_signal != 0 && !r->timed_out)
-                return "canceled";
+                return "interrupted";
         if (r->end == INIT_EXITED && r->exit_code == 0)
                 return "succeeded";
         return "failed";
@@ -73,6 +80,38 @@ int result_write(const struct jobspec *spec, struct storage *st, const struct jo
                 return hoist_error_wrap(err, "write the result record");
         log_debug("wrote %s", key);
         return 0;
+}
+
+static void write_failure_file(const char *path, const char *reason)
+{
+        size_t len = strlen(reason);
+        _cleanup_close_ int fd = -1;
+
+        if (len > RESULT_FAILURE_MAX) { /* cut at a UTF-8 character boundary */
+                len = RESULT_FAILURE_MAX;
+                while (len > 0 && ((unsigned char)reason[len] & 0xc0) == 0x80)
+                        len--;
+        }
+        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (fd < 0 || fs_write_all(fd, reason, len) < 0 || fs_write_all(fd, "\n", 1) < 0)
+                log_warn("cannot write the failure reason to '%s' (%s), ignoring", path,
+                         strerror(errno));
+        else
+                log_debug("wrote the failure reason to %s", path);
+}
+
+void result_write_failure(const char *reason)
+{
+        const char *tlog = getenv("HOIST_TERMINATION_LOG");
+
+        if (reason == NULL || *reason == '\0')
+                return;
+        if (tlog != NULL && *tlog != '\0')
+                write_failure_file(tlog, reason);
+        else if (access("/dev/termination-log", F_OK) == 0)
+                write_failure_file("/dev/termination-log", reason);
+        if (fs_is_dir("/opt/ml/output"))
+                write_failure_file("/opt/ml/output/failure", reason);
 }
 
 int64_t result_now_ms(void)

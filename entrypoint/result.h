@@ -14,11 +14,11 @@
 #include "storage.h"
 
 /* Copies the model dir to <output prefix>/model/, the output dir to
- * <output prefix>/artifacts/, and checkpoints back when they were copied in. */
+ * <output prefix>/artifacts/. */
 int result_publish(const struct jobspec *spec, struct storage *st, const struct stage *s,
                    struct hoist_error **err);
 
-/* "succeeded", "failed" or "canceled". */
+/* "succeeded", "failed" or "interrupted" (stopped by SIGTERM or SIGINT). */
 const char *result_status(const struct init_result *r);
 
 /* Why it ended, for the record: the limit, the missing command, the signal,
@@ -29,6 +29,14 @@ char *result_reason(const struct init_result *r, const char *command, int64_t ma
 /* Writes jobs/<id>/result.json atomically. */
 int result_write(const struct jobspec *spec, struct storage *st, const struct jobspec_result *rec,
                  struct hoist_error **err);
+
+/* Where a platform looks for why a container failed: Kubernetes'
+ * /dev/termination-log when that file exists ($HOIST_TERMINATION_LOG
+ * instead, when set) and SageMaker's /opt/ml/output/failure when that
+ * directory exists.  REASON (at most RESULT_FAILURE_MAX bytes of it) is
+ * written to each; a failure is logged and ignored. */
+#define RESULT_FAILURE_MAX 4096
+void result_write_failure(const char *reason);
 
 /* Milliseconds since the epoch. */
 int64_t result_now_ms(void);

@@ -8,6 +8,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "cleanup.h"
 #include "jobstorage.h"
 #include "cli.h"
@@ -32,8 +33,85 @@ int follow_exit_code(enum job_state s)
         }
 }
 
-/* Copies what LOGFD holds past *OFF to FD.  Returns bytes copied or -1. */
-static ssize_t pump(int logfd, off_t *off, int fd)
+/* Where the log goes: FD, with each line's stored prefix
+ * ("2026-11-21T19:40:00.123Z stdout|", docs/entrypoint.md) cut off unless
+ * KEEP is set.  A line split between two reads waits in PENDING. */
+struct out {
+        int fd;
+        int keep;
+        struct buf pending;
+        struct buf text; /* what one out_write() writes, in one go */
+};
+
+/* The length of the stored prefix at the start of LINE, or 0 (a line
+ * written before lines were stamped is printed as it is). */
+static size_t prefix_len(const char *line, size_t len)
+{
+        static const char shape[] = "dddd-dd-ddTdd:dd:dd.dddZ ";
+        size_t i;
+
+        if (len < sizeof shape)
+                return 0;
+        for (i = 0; i < sizeof shape - 1; i++) {
+                if (shape[i] == 'd' ? line[i] < '0' || line[i] > '9' : line[i] != shape[i])
+                        return 0;
+        }
+        for (; i < len && i < sizeof shape + 16; i++) {
+                if (line[i] == '|')
+                        return i + 1;
+                if (line[i] < 'a' || line[i] > 'z')
+                        return 0;
+        }
+        return 0;
+}
+
+static void out_line(struct out *o, const char *line, size_t len)
+{
+        size_t skip = prefix_len(line, len);
+
+        buf_append(&o->text, line + skip, len - skip);
+}
+
+static void out_freep(struct out *o)
+{
+        buf_free(&o->pending);
+        buf_free(&o->text);
+}
+
+/* Writes LEN bytes of the log; with LAST, also a line that has no newline. */
+static int out_write(struct out *o, const char *data, size_t len, int last)
+{
+        const char *end = data + len;
+
+        if (o->keep)
+                return fs_write_all(o->fd, data, len);
+        while (data < end) {
+                const char *nl = memchr(data, '\n', (size_t)(end - data));
+                if (nl == NULL) {
+                        buf_append(&o->pending, data, (size_t)(end - data));
+                        break;
+                }
+                if (o->pending.len > 0) {
+                        buf_append(&o->pending, data, (size_t)(nl + 1 - data));
+                        out_line(o, o->pending.data, o->pending.len);
+                        buf_reset(&o->pending);
+                } else {
+                        out_line(o, data, (size_t)(nl + 1 - data));
+                }
+                data = nl + 1;
+        }
+        if (last && o->pending.len > 0) {
+                out_line(o, o->pending.data, o->pending.len);
+                buf_reset(&o->pending);
+        }
+        if (o->text.len > 0 && fs_write_all(o->fd, o->text.data, o->text.len) < 0)
+                return -1;
+        buf_reset(&o->text);
+        return 0;
+}
+
+/* Copies what LOGFD holds past *OFF to O.  Returns bytes copied or -1. */
+static ssize_t pump(int logfd, off_t *off, struct out *fd)
 {
         char chunk[65536];
         ssize_t total = 0;
@@ -44,7 +122,7 @@ static ssize_t pump(int logfd, off_t *off, int fd)
                         continue;
                 if (n <= 0)
                         return n < 0 ? -1 : total;
-                if (fs_write_all(fd, chunk, (size_t)n) < 0)
+                if (out_write(fd, chunk, (size_t)n, 0) < 0)
                         return -1;
                 *off += n;
                 total += n;
@@ -53,7 +131,7 @@ static ssize_t pump(int logfd, off_t *off, int fd)
 
 /* Remote storage has no file to read from: fetch the log object and write
  * what lies past *OFF.  A log not uploaded yet is not an error. */
-static ssize_t pump_remote(struct storage *sto, const char *key, off_t *off, int fd)
+static ssize_t pump_remote(struct storage *sto, const char *key, off_t *off, struct out *fd)
 {
         _cleanup_free_ char *data = NULL;
         struct hoist_error *err = NULL;
@@ -69,7 +147,7 @@ static ssize_t pump_remote(struct storage *sto, const char *key, off_t *off, int
         }
         if ((off_t)len <= *off)
                 return 0;
-        if (fs_write_all(fd, data + *off, len - (size_t)*off) < 0)
+        if (out_write(fd, data + *off, len - (size_t)*off, 0) < 0)
                 return -1;
         ssize_t n = (ssize_t)(len - (size_t)*off);
         *off = (off_t)len;
@@ -118,9 +196,12 @@ int follow_job(const struct hoist_home *home, struct store *st, const char *id, 
         _cleanup_storage_ struct storage *sto = NULL;
         _cleanup_free_ char *key = NULL, *path = NULL;
         _cleanup_close_ int logfd = -1;
+        __attribute__((cleanup(out_freep))) struct out out = {
+                .fd = fd, .keep = (follow & FOLLOW_TIMESTAMPS) != 0};
         off_t off = 0;
         int shown = 0;
 
+        follow &= ~FOLLOW_TIMESTAMPS;
         /* A reader that goes away (| head) is a normal end, not a crash. */
         signal(SIGPIPE, SIG_IGN);
         if (store_get_job(st, id, &job, err) < 0 || reconcile_job(home, st, &job, err) < 0)
@@ -132,12 +213,12 @@ int follow_job(const struct hoist_home *home, struct store *st, const char *id, 
         for (;;) {
                 ssize_t n = 0;
                 if (path == NULL) {
-                        n = pump_remote(sto, key, &off, fd);
+                        n = pump_remote(sto, key, &off, &out);
                 } else {
                         if (logfd < 0)
                                 logfd = open(path, O_RDONLY | O_CLOEXEC);
                         if (logfd >= 0)
-                                n = pump(logfd, &off, fd);
+                                n = pump(logfd, &off, &out);
                 }
                 if (n < 0)
                         return errno == EPIPE ? EXIT_OK : hoist_error_errno(err, "write log");
@@ -146,10 +227,15 @@ int follow_job(const struct hoist_home *home, struct store *st, const char *id, 
                 if (!follow || done) {
                         /* The last lines may have landed while we looked at the state. */
                         if (path == NULL)
-                                n = pump_remote(sto, key, &off, fd);
+                                n = pump_remote(sto, key, &off, &out);
                         else
-                                n = logfd >= 0 ? pump(logfd, &off, fd) : 0;
+                                n = logfd >= 0 ? pump(logfd, &off, &out) : 0;
                         shown |= n > 0;
+                        if (out_write(&out, "", 0, 1) < 0)
+                                n = -1;
+                        if (n < 0)
+                                return errno == EPIPE ? EXIT_OK
+                                                      : hoist_error_errno(err, "write log");
                         break;
                 }
                 sleep_ms(POLL_MS);

@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: MIT */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <regex.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "cleanup.h"
+#include "entrypoint/joblog.h"
+#include "fsutil.h"
+
+/* What on_line received: "<stream>:<line>\n" each. */
+static struct buf lines;
+
+static void record_line(void *userdata, enum init_stream stream, const char *line, size_t len)
+{
+        (void)userdata;
+        buf_printf(&lines, "%s:", stream == INIT_STDERR ? "err" : "out");
+        buf_append(&lines, line, len);
+        buf_append_char(&lines, '\n');
+}
+
+struct fixture {
+        char dir[64];
+        char path[128];
+        struct joblog log;
+        int saved_out, saved_err;
+};
+
+static int setup(void **state)
+{
+        struct fixture *f = calloc(1, sizeof *f);
+        int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+
+        strcpy(f->dir, "/tmp/test-joblog.XXXXXX");
+        assert_non_null(mkdtemp(f->dir));
+        snprintf(f->path, sizeof f->path, "%s/logs/node.log", f->dir);
+        f->log = (struct joblog)JOBLOG_INIT;
+        assert_int_equal(joblog_open(&f->log, f->path, NULL), 0);
+        f->log.on_line = record_line;
+        /* joblog tees to our stdout and stderr: keep the test output clean. */
+        f->saved_out = dup(STDOUT_FILENO);
+        f->saved_err = dup(STDERR_FILENO);
+        dup2(null, STDOUT_FILENO);
+        dup2(null, STDERR_FILENO);
+        close(null);
+        buf_reset(&lines);
+        *state = f;
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        struct fixture *f = *state;
+
+        joblog_close(&f->log);
+        dup2(f->saved_out, STDOUT_FILENO);
+        dup2(f->saved_err, STDERR_FILENO);
+        close(f->saved_out);
+        close(f->saved_err);
+        (void)fs_remove_tree(f->dir, NULL);
+        free(f);
+        buf_free(&lines);
+        return 0;
+}
+
+static char *read_log(struct fixture *f)
+{
+        char *data = NULL;
+        size_t len;
+
+        assert_int_equal(fs_read_file(f->path, &data, &len, NULL), 0);
+        return data;
+}
+
+/* Every line of TEXT matches "<stamp> <stream>|" followed by the texts in
+ * EXPECT ("stdout|a", ...), in order. */
+static void assert_stamped(const char *text, const char *const *expect, size_t n)
+{
+        regex_t re;
+        regmatch_t m[2];
+        const char *p = text;
+        size_t i = 0;
+
+        assert_int_equal(
+                regcomp(&re,
+                        "^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{3}Z "
+                        "([a-z]+\\|[^\n]*)\n",
+                        REG_EXTENDED),
+                0);
+        while (*p != '\0') {
+                assert_int_equal(regexec(&re, p, 2, m, 0), 0);
+                assert_true(i < n);
+                assert_int_equal((size_t)(m[1].rm_eo - m[1].rm_so), strlen(expect[i]));
+                assert_memory_equal(p + m[1].rm_so, expect[i], strlen(expect[i]));
+                p += m[0].rm_eo;
+                i++;
+        }
+        assert_int_equal(i, n);
+        regfree(&re);
+}
+
+static void test_lines_across_chunks(void **state)
+{
+        struct fixture *f = *state;
+        static const char *const expect[] = {"stdout|hello world", "stderr|oops", "stdout|",
+                                             "stdout|a|b", "stderr|no newline"};
+        _cleanup_free_ char *text = NULL;
+
+        joblog_output(&f->log, INIT_STDOUT, "hel", 3);
+        joblog_output(&f->log, INIT_STDERR, "oo", 2);
+        joblog_output(&f->log, INIT_STDOUT, "lo world\n", 9);
+        joblog_output(&f->log, INIT_STDERR, "ps\n", 3);
+        joblog_output(&f->log, INIT_STDOUT, "\na|b\n", 5);
+        joblog_output(&f->log, INIT_STDERR, "no newline", 10);
+        assert_string_equal(lines.data, "out:hello world\nerr:oops\nout:\nout:a|b\n");
+        joblog_flush(&f->log);
+        joblog_flush(&f->log); /* nothing left: no empty line */
+        assert_string_equal(lines.data,
+                            "out:hello world\nerr:oops\nout:\nout:a|b\nerr:no newline\n");
+        text = read_log(f);
+        assert_stamped(text, expect, 5);
+}
+
+static void test_say_is_stamped_hoist(void **state)
+{
+        struct fixture *f = *state;
+        static const char *const expect[] = {"hoist|hoist-entrypoint: attempt 1 started",
+                                             "hoist|hoist-entrypoint: error: it broke"};
+        _cleanup_free_ char *text = NULL;
+
+        joblog_say(&f->log, "attempt %d started", 1);
+        joblog_error(&f->log, "it %s", "broke");
+        text = read_log(f);
+        assert_stamped(text, expect, 2);
+        assert_null(lines.data); /* our own lines are not the command's */
+}
+
+static void test_long_line_in_pieces(void **state)
+{
+        struct fixture *f = *state;
+        size_t n = JOBLOG_LINE_MAX * 2 + 10;
+        _cleanup_free_ char *big = malloc(n + 1);
+        _cleanup_free_ char *text = NULL;
+        size_t count = 0;
+
+        memset(big, 'x', n);
+        big[n] = '\n';
+        joblog_output(&f->log, INIT_STDOUT, big, n / 3);
+        joblog_output(&f->log, INIT_STDOUT, big + n / 3, n + 1 - n / 3);
+        for (const char *p = lines.data; (p = strchr(p, '\n')) != NULL; p++)
+                count++;
+        assert_int_equal(count, 3); /* two full pieces and the rest */
+        assert_int_equal(lines.len, n + 3 * strlen("out:\n"));
+        text = read_log(f);
+        assert_non_null(strstr(text, "stdout|xxxx"));
+}
+
+/* A line of exactly JOBLOG_LINE_MAX bytes is one piece: its newline, in the
+ * next chunk or the same, adds no empty line. */
+static void test_line_of_exactly_max(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_free_ char *big = malloc(JOBLOG_LINE_MAX + 1);
+
+        memset(big, 'y', JOBLOG_LINE_MAX);
+        big[JOBLOG_LINE_MAX] = '\n';
+        joblog_output(&f->log, INIT_STDOUT, big, JOBLOG_LINE_MAX);
+        joblog_output(&f->log, INIT_STDOUT, "\nnext\n", 6);
+        joblog_output(&f->log, INIT_STDERR, big, JOBLOG_LINE_MAX + 1);
+        joblog_output(&f->log, INIT_STDERR, "after\n", 6);
+        assert_int_equal(lines.len, 2 * (JOBLOG_LINE_MAX + 5) + strlen("out:next\nerr:after\n"));
+        assert_memory_equal(lines.data + JOBLOG_LINE_MAX + 5, "out:next\nerr:", 13);
+        assert_string_equal(lines.data + lines.len - 10, "err:after\n");
+}
+
+static void test_stderr_tail(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_free_ char *tail = NULL;
+
+        assert_null(joblog_stderr_tail(&f->log));
+        joblog_output(&f->log, INIT_STDOUT, "not this\n", 9);
+        joblog_output(&f->log, INIT_STDERR, "step 1\r\xff bad\x01\nCUDA out of memory\n  \n", 36);
+        tail = joblog_stderr_tail(&f->log);
+        assert_string_equal(tail, "step 1\n? bad?\nCUDA out of memory");
+}
+
+static void test_text_and_time(void **state)
+{
+        char stamp[25];
+        _cleanup_free_ char *t = joblog_text("caf\xc3\xa9\t\x1b[0m\xc3", 11);
+
+        (void)state;
+        assert_string_equal(t, "caf\xc3\xa9\t?[0m?");
+        joblog_format_time(0, stamp);
+        assert_string_equal(stamp, "1970-01-01T00:00:00.000Z");
+        joblog_format_time(1795808400123LL, stamp);
+        assert_string_equal(stamp, "2026-11-27T19:40:00.123Z");
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test_setup_teardown(test_lines_across_chunks, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_say_is_stamped_hoist, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_long_line_in_pieces, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_line_of_exactly_max, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_stderr_tail, setup, teardown),
+                cmocka_unit_test(test_text_and_time),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
