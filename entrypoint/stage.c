@@ -121,47 +121,28 @@ static int stage_input(struct storage *st, const struct stage *s, const struct j
         return r;
 }
 
-/* Checkpoints are written straight into file storage when it is reachable:
- * they are then durable the moment the trainer writes them, and a run that
- * is killed (spot reclaim, OOM, SIGKILL after the grace period) resumes from
- * its last checkpoint with nothing to copy and nothing lost.  A copy in
- * before and out after would lose everything since the start of a killed
- * run. */
-static int setup_checkpoints(const struct jobspec *spec, struct storage *st, struct stage *s,
-                             struct hoist_error **err)
+/* Where checkpoints live locally and in storage.  checkpoint.c restores
+ * them and keeps storage in step; the trainer never writes into storage
+ * directly, so a set in storage is complete or not there at all. */
+static int setup_checkpoints(const struct jobspec *spec, struct stage *s, struct hoist_error **err)
 {
-        _cleanup_free_ char *direct = NULL;
-        _cleanup_strv_ char **keys = NULL;
-        _cleanup_free_ char *listing = NULL;
-        struct hoist_error *why = NULL;
-
         s->checkpoint_prefix = job_prefix(spec, spec->checkpoint_prefix, "checkpoints");
-        direct = storage_local_path(st, s->checkpoint_prefix);
-        if (direct != NULL && storage_key_check(s->checkpoint_prefix, &why) == 0 &&
-            fs_mkdir_p(direct, 0755, &why) == 0) {
-                s->checkpoint_dir = TAKE_PTR(direct);
-                s->checkpoint_direct = 1;
-                return 0;
-        }
-        if (why != NULL) {
-                log_warn("checkpoints: %s; copying them in and out instead", why->msg);
-                hoist_error_free(why);
-        }
+        if (storage_key_check(s->checkpoint_prefix, err) < 0)
+                return hoist_error_wrap(err, "job.json checkpoints.prefix");
         s->checkpoint_dir = spec->checkpoint_dir ? xstrdup(spec->checkpoint_dir)
                                                  : path_join(s->root, "checkpoints");
         if (fs_mkdir_p(s->checkpoint_dir, 0755, err) < 0)
-                return -1;
-        listing = xasprintf("%s/", s->checkpoint_prefix);
-        if (storage_list(st, listing, &keys, err) < 0)
-                return hoist_error_wrap(err, "restore checkpoints");
-        for (char **k = keys; *k != NULL; k++) {
-                _cleanup_free_ char *dst = path_join(s->checkpoint_dir, *k + strlen(listing));
-                _cleanup_free_ char *parent = xstrdup(dst);
-                *strrchr(parent, '/') = '\0';
-                if (fs_mkdir_p(parent, 0755, err) < 0 || storage_get_file(st, *k, dst, err) < 0)
-                        return hoist_error_wrap(err, "restore checkpoints");
-        }
+                return hoist_error_wrap(err, "checkpoint dir");
         return 0;
+}
+
+static stage_progress_fn progress_fn;
+static void *progress_userdata;
+
+void stage_set_progress(stage_progress_fn fn, void *userdata)
+{
+        progress_fn = fn;
+        progress_userdata = userdata;
 }
 
 int stage_prepare(const struct jobspec *spec, struct storage *st, struct stage *ret,
@@ -184,12 +165,15 @@ int stage_prepare(const struct jobspec *spec, struct storage *st, struct stage *
         if (fs_mkdir_p(s.input_dir, 0755, err) < 0 || fs_mkdir_p(s.model_dir, 0755, err) < 0 ||
             fs_mkdir_p(s.output_dir, 0755, err) < 0)
                 goto fail;
-        for (size_t i = 0; i < spec->n_inputs; i++)
+        for (size_t i = 0; i < spec->n_inputs; i++) {
+                if (progress_fn != NULL)
+                        progress_fn(progress_userdata, i, spec->n_inputs, &spec->inputs[i]);
                 if (stage_input(st, &s, &spec->inputs[i], err) < 0) {
                         hoist_error_wrap(err, "input '%s'", spec->inputs[i].channel);
                         goto fail;
                 }
-        if (setup_checkpoints(spec, st, &s, err) < 0)
+        }
+        if (setup_checkpoints(spec, &s, err) < 0)
                 goto fail;
         *ret = s;
         return 0;
@@ -319,15 +303,6 @@ int stage_upload_tree(struct storage *st, const char *dir, const char *prefix,
         if (local != NULL)
                 return fs_copy_tree(dir, local, err);
         return upload_dir(st, dir, prefix, err);
-}
-
-int stage_save_checkpoints(struct storage *st, const struct stage *s, struct hoist_error **err)
-{
-        if (s->checkpoint_direct)
-                return 0;
-        if (stage_upload_tree(st, s->checkpoint_dir, s->checkpoint_prefix, err) < 0)
-                return hoist_error_wrap(err, "save checkpoints");
-        return 0;
 }
 
 void stage_release(struct stage *s)

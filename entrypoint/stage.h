@@ -7,7 +7,8 @@
  *   <root>/input/<channel>/   each input, copied or extracted, digest checked
  *   <root>/model/             what the trainer saves as the model
  *   <root>/output/            other artifacts
- *   <root>/checkpoints/       only when checkpoints cannot live in storage
+ *   <root>/checkpoints/       checkpoints (job.json checkpoints.dir), kept in
+ *                             step with storage by checkpoint.c
  * <root> is $HOIST_WORKDIR, else job.json "workdir", else /hoist.
  */
 
@@ -22,19 +23,20 @@ struct stage {
         char *output_dir;
         char *checkpoint_dir;
         char *checkpoint_prefix; /* storage prefix, no trailing '/' */
-        int checkpoint_direct;   /* checkpoint_dir is the storage directory itself */
 };
 
-/* Creates the layout, stages every input and restores checkpoints. */
+/* Called before input INDEX (of N) is staged, e.g. for sd_notify STATUS. */
+typedef void (*stage_progress_fn)(void *userdata, size_t index, size_t n,
+                                  const struct jobspec_input *in);
+void stage_set_progress(stage_progress_fn fn, void *userdata);
+
+/* Creates the layout and stages every input. */
 int stage_prepare(const struct jobspec *spec, struct storage *st, struct stage *ret,
                   struct hoist_error **err);
 
 /* Exports job.json's env, then the HOIST_* variables (which job.json's env
  * cannot override), into our environment for the command to inherit. */
 int stage_export_env(const struct jobspec *spec, const struct stage *s, struct hoist_error **err);
-
-/* Copies a non-direct checkpoint directory back to storage. */
-int stage_save_checkpoints(struct storage *st, const struct stage *s, struct hoist_error **err);
 
 /* Stores the local tree DIR under storage prefix PREFIX. */
 int stage_upload_tree(struct storage *st, const char *dir, const char *prefix,

@@ -66,6 +66,9 @@ int cmd_cancel(int argc, char **argv, struct hoist_error **err)
                 return hoist_error_make(err, HOIST_ERR_PROVIDER, "job %s: unknown provider '%s'",
                                         job->id, job->provider);
         _cleanup_free_ char *state_dir = home_job_run_dir(home, job->id);
+        /* First, so the SIGTERM it sends is not taken for an interruption. */
+        if (reconcile_mark_canceled(home, job, err) < 0)
+                return -1;
         if (prov->cancel(job, state_dir, arg_grace >= 0 ? arg_grace : JOBSPEC_DEFAULT_STOP_GRACE_S,
                          err) < 0)
                 return hoist_error_wrap(err, "cancel %s", job->id);

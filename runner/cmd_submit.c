@@ -18,8 +18,10 @@
 #include "follow.h"
 #include "fsutil.h"
 #include "home.h"
+#include "jobbuild.h"
 #include "jobfile.h"
 #include "jobspec.h"
+#include "jobhooks.h"
 #include "jobstorage.h"
 #include "log.h"
 #include "package.h"
@@ -78,10 +80,20 @@ static struct jobspec *spec_from_jobfile(const struct jobfile *jf, const char *i
         jobstorage_fill_spec(sto, spec);
         spec->checkpoint_prefix = xasprintf("jobs/%s/checkpoints/", id);
         spec->checkpoint_interval_s = jf->checkpoint_interval_s;
+        spec->retry_on = (char **)strv_dup(jf->retry_on);
+        spec->retry_max = jf->retry_max;
         spec->output_prefix = xasprintf("jobs/%s/output/", id);
         spec->log_prefix = xasprintf("jobs/%s/logs/", id);
         spec->max_runtime_s = jf->max_runtime_s;
         spec->stop_grace_s = jf->stop_grace_s;
+        spec->webhooks = xcalloc(jf->n_webhooks ? jf->n_webhooks : 1, sizeof *spec->webhooks);
+        spec->n_webhooks = jf->n_webhooks;
+        for (size_t i = 0; i < jf->n_webhooks; i++) {
+                spec->webhooks[i].url = xstrdup(jf->webhooks[i].url);
+                spec->webhooks[i].events = (char **)strv_dup(jf->webhooks[i].events);
+                spec->webhooks[i].secret_env = xstrdup(jf->webhooks[i].secret_env);
+                spec->webhooks[i].secret_file = xstrdup(jf->webhooks[i].secret_file);
+        }
         spec->nodes = 1;
         spec->attempt = 1;
         return spec;
@@ -96,52 +108,6 @@ static int write_spec(struct storage *sto, const struct jobspec *spec, char **re
         if (storage_put_bytes(sto, key, json, strlen(json), err) < 0)
                 return -1;
         *ret_key = TAKE_PTR(key);
-        return 0;
-}
-
-/* Hands the job to its provider and records how to find it again. */
-static int start_job(const struct hoist_home *home, struct store *st, struct storage *sto,
-                     const char *storage_url, const struct jobspec *spec, const char *provider_name,
-                     const char *runtime, const char *spec_key, struct hoist_error **err)
-{
-        const struct provider_ops *prov = provider_find(provider_name);
-        _cleanup_free_ char *state_dir = home_job_run_dir(home, spec->id);
-        _cleanup_free_ char *job_url = jobstorage_job_url(sto, spec_key);
-        _cleanup_free_ char *root = jobstorage_local_root(sto);
-        _cleanup_strv_ char **secret_env = NULL;
-        _cleanup_free_ char *entrypoint = home_find_entrypoint(home);
-        _cleanup_free_ char *bundle = home_find_bundle(home);
-        _cleanup_free_ char *rt = NULL, *ref = NULL;
-        struct provider_submit req = {
-                .spec = spec,
-                .job_id = spec->id,
-                .job_url = job_url,
-                .storage_root = root,
-                .image = spec->image,
-                .runtime = runtime,
-                .state_dir = state_dir,
-                .entrypoint = entrypoint,
-                .bundle = bundle,
-                .bin_dir = home->self_dir,
-        };
-
-        /* A job key outlives the job's own limit by an hour, and a job
-         * without one by the longest a key may live (7 days). */
-        int64_t ttl = spec->max_runtime_s > 0 && spec->max_runtime_s < 604800 - 3600
-                              ? spec->max_runtime_s + 3600
-                              : 604800;
-        if (jobstorage_secret_env(home, storage_url, sto, spec->id, ttl, &secret_env, err) < 0)
-                return hoist_error_wrap(err, "job %s", spec->id);
-        req.secret_env = secret_env;
-        if (prov->submit(&req, &rt, &ref, err) < 0) {
-                struct hoist_error *e2 = NULL;
-                if (store_finish(st, spec->id, JOB_FAILED, -1, (*err)->msg, &e2) < 0)
-                        hoist_error_free(e2);
-                return hoist_error_wrap(err, "job %s: provider '%s'", spec->id, prov->name);
-        }
-        if (store_set_provider_ref(st, spec->id, rt, ref, err) < 0 ||
-            store_transition(st, spec->id, JOB_STARTING, NULL, err) < 0)
-                return -1;
         return 0;
 }
 
@@ -165,10 +131,14 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
                 return hoist_error_make(err, HOIST_ERR_INPUT,
                                         "'%s': unknown provider '%s' (this build has: local)", path,
                                         provider_name);
+        if (jf->build != NULL && jobbuild_run(jf, home, quiet ? NULL : stderr, err) < 0)
+                return hoist_error_wrap(err, "'%s': build", path);
         storage_url = jf->storage ? jf->storage : jobstorage_default_url();
         if (jobstorage_open(home, storage_url, &sto, err) < 0)
                 return -1;
         spec = spec_from_jobfile(jf, id, sto);
+        if (jobhooks_check(spec, err) < 0)
+                return hoist_error_wrap(err, "'%s'", path);
         if (package_inputs(jf, sto, home->tmp_dir, spec, &stats, err) < 0)
                 return -1;
         if (!quiet && jf->n_inputs > 0)
@@ -198,7 +168,8 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
         };
         if (store_insert_job(st, &rec, err) < 0)
                 return -1;
-        if (start_job(home, st, sto, storage_url, spec, provider_name, runtime, spec_key, err) < 0)
+        if (reconcile_start_attempt(home, st, sto, storage_url, spec, provider_name, runtime,
+                                    spec_key, err) < 0)
                 return -1;
         *ret_id = TAKE_PTR(id);
         return 0;
@@ -208,33 +179,11 @@ static int submit_resume(const struct hoist_home *home, struct store *st, const 
                          const char *runtime_override, char **ret_id, struct hoist_error **err)
 {
         _cleanup_job_record_ struct job_record *job = NULL;
-        _cleanup_jobspec_ struct jobspec *spec = NULL;
-        _cleanup_storage_ struct storage *sto = NULL;
-        _cleanup_free_ char *text = NULL;
-        _cleanup_free_ char *spec_key = NULL;
-        size_t len = 0;
 
-        if (store_get_job(st, which, &job, err) < 0)
+        if (store_get_job(st, which, &job, err) < 0 || reconcile_job(home, st, &job, err) < 0)
                 return -1;
-        if (reconcile_job(home, st, &job, err) < 0)
-                return -1;
-        if (!job_state_terminal(job->state) && job->state != JOB_INTERRUPTED)
-                return hoist_error_make(err, HOIST_ERR_STATE,
-                                        "job %s is %s; only a finished or interrupted job can be "
-                                        "resumed (cancel it first)",
-                                        job->id, job_state_name(job->state));
-        if (jobstorage_open(home, job->storage_url, &sto, err) < 0 ||
-            storage_get_bytes(sto, job->spec_key, &text, &len, err) < 0 ||
-            jobspec_parse(text, len, job->spec_key, &spec, err) < 0)
-                return hoist_error_wrap(err, "resume %s", job->id);
-        spec->attempt = job->attempt + 1;
-        if (write_spec(sto, spec, &spec_key, err) < 0 || store_new_attempt(st, job->id, err) < 0)
-                return hoist_error_wrap(err, "resume %s", job->id);
-        const char *runtime = runtime_override ? runtime_override : "auto";
-        if (job->runtime != NULL && runtime_override == NULL)
-                runtime = strcmp(job->runtime, "process") == 0 ? "process" : "container";
-        if (start_job(home, st, sto, job->storage_url, spec, job->provider, runtime, spec_key,
-                      err) < 0)
+        /* An automatic retry may have started one already. */
+        if (reconcile_resume(home, st, job, runtime_override, err) < 0)
                 return -1;
         *ret_id = xstrdup(job->id);
         return 0;

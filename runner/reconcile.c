@@ -1,11 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 #include "reconcile.h"
 
+#include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
-#include "jobstorage.h"
+#include "fsutil.h"
 #include "jobspec.h"
+#include "jobhooks.h"
+#include "jobstorage.h"
 #include "log.h"
 #include "providers/provider.h"
 #include "storage.h"
@@ -100,6 +104,162 @@ void reconcile_release(const struct hoist_home *home, const struct job_record *j
         }
 }
 
+int reconcile_start_attempt(const struct hoist_home *home, struct store *st, struct storage *sto,
+                            const char *storage_url, const struct jobspec *spec,
+                            const char *provider_name, const char *runtime, const char *spec_key,
+                            struct hoist_error **err)
+{
+        const struct provider_ops *prov = provider_find(provider_name);
+        _cleanup_free_ char *state_dir = home_job_run_dir(home, spec->id);
+        _cleanup_free_ char *job_url = jobstorage_job_url(sto, spec_key);
+        _cleanup_free_ char *root = jobstorage_local_root(sto);
+        _cleanup_strv_ char **secret_env = NULL;
+        _cleanup_free_ char *entrypoint = home_find_entrypoint(home);
+        _cleanup_free_ char *bundle = home_find_bundle(home);
+        _cleanup_free_ char *rt = NULL, *ref = NULL;
+        struct provider_submit req = {
+                .spec = spec,
+                .job_id = spec->id,
+                .job_url = job_url,
+                .storage_root = root,
+                .image = spec->image,
+                .runtime = runtime,
+                .state_dir = state_dir,
+                .entrypoint = entrypoint,
+                .bundle = bundle,
+                .bin_dir = home->self_dir,
+        };
+
+        if (prov == NULL)
+                return hoist_error_make(err, HOIST_ERR_PROVIDER, "job %s: unknown provider '%s'",
+                                        spec->id, provider_name);
+        /* A job key outlives the job's own limit by an hour, and a job
+         * without one by the longest a key may live (7 days). */
+        int64_t ttl = spec->max_runtime_s > 0 && spec->max_runtime_s < 604800 - 3600
+                              ? spec->max_runtime_s + 3600
+                              : 604800;
+        if (jobstorage_secret_env(home, storage_url, sto, spec->id, ttl, &secret_env, err) < 0 ||
+            jobhooks_env(home, storage_url, sto, spec, &secret_env, err) < 0)
+                return hoist_error_wrap(err, "job %s", spec->id);
+        req.secret_env = secret_env;
+        if (prov->submit(&req, &rt, &ref, err) < 0) {
+                struct hoist_error *e2 = NULL;
+                if (store_finish(st, spec->id, JOB_FAILED, -1, (*err)->msg, &e2) < 0)
+                        hoist_error_free(e2);
+                return hoist_error_wrap(err, "job %s: provider '%s'", spec->id, prov->name);
+        }
+        if (store_set_provider_ref(st, spec->id, rt, ref, err) < 0 ||
+            store_transition(st, spec->id, JOB_STARTING, NULL, err) < 0)
+                return -1;
+        return 0;
+}
+
+static int load_spec(const struct hoist_home *home, const struct job_record *job,
+                     struct storage **ret_sto, struct jobspec **ret_spec, struct hoist_error **err)
+{
+        _cleanup_storage_ struct storage *sto = NULL;
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+
+        if (jobstorage_open(home, job->storage_url, &sto, err) < 0 ||
+            storage_get_bytes(sto, job->spec_key, &text, &len, err) < 0 ||
+            jobspec_parse(text, len, job->spec_key, ret_spec, err) < 0)
+                return -1;
+        if (ret_sto != NULL)
+                *ret_sto = TAKE_PTR(sto);
+        return 0;
+}
+
+int reconcile_resume(const struct hoist_home *home, struct store *st, const struct job_record *job,
+                     const char *runtime_override, struct hoist_error **err)
+{
+        _cleanup_jobspec_ struct jobspec *spec = NULL;
+        _cleanup_storage_ struct storage *sto = NULL;
+        _cleanup_free_ char *json = NULL;
+        const char *runtime = runtime_override ? runtime_override : "auto";
+
+        if (!job_state_terminal(job->state) && job->state != JOB_INTERRUPTED)
+                return hoist_error_make(err, HOIST_ERR_STATE,
+                                        "job %s is %s; only a finished or interrupted job can be "
+                                        "resumed (cancel it first)",
+                                        job->id, job_state_name(job->state));
+        if (load_spec(home, job, &sto, &spec, err) < 0)
+                return hoist_error_wrap(err, "resume %s", job->id);
+        /* job.json first: the store then points at an attempt whose spec is
+         * in place, and a racing hoist writes the same bytes. */
+        spec->attempt = job->attempt + 1;
+        json = jobspec_to_json(spec);
+        if (storage_put_bytes(sto, job->spec_key, json, strlen(json), err) < 0 ||
+            store_new_attempt(st, job->id, err) < 0)
+                return hoist_error_wrap(err, "resume %s", job->id);
+        if (job->runtime != NULL && runtime_override == NULL)
+                runtime = strcmp(job->runtime, "process") == 0 ? "process" : "container";
+        return reconcile_start_attempt(home, st, sto, job->storage_url, spec, job->provider,
+                                       runtime, job->spec_key, err);
+}
+
+static char *cancel_marker(const struct hoist_home *home, const char *job_id)
+{
+        _cleanup_free_ char *dir = home_job_run_dir(home, job_id);
+
+        return path_join(dir, "canceled-attempt");
+}
+
+int reconcile_mark_canceled(const struct hoist_home *home, const struct job_record *job,
+                            struct hoist_error **err)
+{
+        _cleanup_free_ char *path = cancel_marker(home, job->id);
+        _cleanup_free_ char *dir = home_job_run_dir(home, job->id);
+        _cleanup_free_ char *text = xasprintf("%" PRId64 "\n", job->attempt);
+
+        if (fs_mkdir_p(dir, 0700, err) < 0 ||
+            fs_write_file_atomic(path, text, strlen(text), 0600, err) < 0)
+                return hoist_error_wrap(err, "record the cancel of job %s", job->id);
+        return 0;
+}
+
+/* Whether the user canceled JOB's current attempt. */
+static int cancel_requested(const struct hoist_home *home, const struct job_record *job)
+{
+        _cleanup_free_ char *path = cancel_marker(home, job->id);
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+
+        if (fs_read_file(path, &text, &len, NULL) < 0)
+                return 0;
+        return strtoll(text, NULL, 10) == job->attempt;
+}
+
+static int retries_on(const struct jobspec *spec, const char *reason)
+{
+        for (char **r = spec->retry_on; r != NULL && *r != NULL; r++)
+                if (strcmp(*r, reason) == 0)
+                        return 1;
+        return 0;
+}
+
+/* An interrupted job with retry.on: [interruption] gets its next attempt
+ * while its attempt number is at most retry.max. */
+static int retry_interrupted(const struct hoist_home *home, struct store *st,
+                             struct job_record **job, struct hoist_error **err)
+{
+        _cleanup_jobspec_ struct jobspec *spec = NULL;
+
+        if (load_spec(home, *job, NULL, &spec, err) < 0)
+                return hoist_error_wrap(err, "job %s: read its retry settings", (*job)->id);
+        if (!retries_on(spec, "interruption") || (*job)->attempt > spec->retry_max)
+                return 0;
+        log_info("job %s: attempt %" PRId64 " was interrupted; starting attempt %" PRId64
+                 " from its last checkpoint (retry.max %" PRId64 ")",
+                 (*job)->id, (*job)->attempt, (*job)->attempt + 1, spec->retry_max);
+        if (reconcile_resume(home, st, *job, NULL, err) < 0) {
+                if ((*err)->code != HOIST_ERR_STATE)
+                        return -1;
+                hoist_error_release(err); /* another hoist started it */
+        }
+        return reread(st, job, err);
+}
+
 int reconcile_job(const struct hoist_home *home, struct store *st, struct job_record **job,
                   struct hoist_error **err)
 {
@@ -108,17 +268,26 @@ int reconcile_job(const struct hoist_home *home, struct store *st, struct job_re
         struct provider_status ps = {.state = JOB_FAILED, .exit_code = -1, .reason = NULL};
         int r;
 
-        if (job_state_terminal((*job)->state) || (*job)->state == JOB_INTERRUPTED)
+        if (job_state_terminal((*job)->state))
                 return 0;
+        if ((*job)->state == JOB_INTERRUPTED)
+                return retry_interrupted(home, st, job, err);
         r = read_result(home, *job, &res, err);
         if (r < 0)
                 return hoist_error_wrap(err, "job %s", (*job)->id);
         if (r == 1) {
-                if (finish(st, (*job)->id, result_state(res->status), res->exit_code, res->reason,
-                           err) < 0 ||
+                enum job_state to = result_state(res->status);
+                const char *reason = res->reason;
+                if (to == JOB_INTERRUPTED && cancel_requested(home, *job)) {
+                        to = JOB_CANCELED;
+                        reason = "canceled by the user";
+                }
+                if (finish(st, (*job)->id, to, res->exit_code, reason, err) < 0 ||
                     reread(st, job, err) < 0)
                         return -1;
                 reconcile_release(home, *job);
+                if ((*job)->state == JOB_INTERRUPTED)
+                        return retry_interrupted(home, st, job, err);
                 return 0;
         }
         prov = provider_find((*job)->provider);

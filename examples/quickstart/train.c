@@ -250,6 +250,15 @@ static int restore_or_init(const struct train_config *cfg, const struct dataset 
                 }
                 warn_mismatch(st, cfg, fingerprint);
                 printf("{\"event\": \"resumed\", \"step\": %" PRIu64 "}\n", st->step);
+                /* hoist-entrypoint says which step it restored (the largest
+                 * number in our ckpt-<step>.bin names); a fallback to an
+                 * older file is worth a line. */
+                const char *restored = getenv("HOIST_RESUME_STEP");
+                if (restored != NULL && strtoull(restored, NULL, 10) > 0 &&
+                    strtoull(restored, NULL, 10) != st->step)
+                        qs_warn("resumed at step %" PRIu64 ", not at step %s that "
+                                "HOIST_RESUME_STEP names",
+                                st->step, restored);
                 fflush(stdout);
         } else {
                 mlp_init(&st->model, DATASET_FEATURES, (int)cfg->hidden, train->classes);

@@ -6,6 +6,9 @@
 
 QS=$T_ROOT/examples/quickstart
 export HOIST_CONTAINER_ENGINE=none
+# publish a checkpoint set 300 ms after the trainer's last write, so one is
+# in storage while the trainer still runs
+export HOIST_CHECKPOINT_DEBOUNCE_MS=300
 
 # job.yaml for the quickstart trainer as a host process, in DIR, with STEPS.
 write_qs_job() { # DIR NAME STEPS [EXTRA-YAML] [CHECKPOINT-EVERY]
@@ -103,7 +106,7 @@ t_resume_after_killed_run() {
         ck="$HOIST_HOME/storage/jobs/$id/checkpoints"
         wait_for 30 sh -c "ls '$ck' | grep -q ckpt"
         # kill the trainer itself, hard: no chance to write a final checkpoint
-        pkill -KILL -f "hoist-quickstart train" || true
+        pkill -KILL -f "hoist-quickstart train" || true # the only trainer: suites run one by one
         hoist logs -f "$id" >/dev/null 2>&1 && fail "killed run reported success"
         [ "$(job_field "$id" state)" = failed ] || fail "killed run is not failed"
         [ "$(job_field "$id" exit_code)" = 137 ] || fail "exit code $(job_field "$id" exit_code), not 137"
