@@ -2,11 +2,13 @@
 #include "job.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "fsutil.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -18,6 +20,12 @@ static struct {
         char *access_key_id;
         char *secret_access_key;
         char *session_token;
+        char *webhook_secret;               /* HOIST_WEBHOOK_SECRET or its file */
+        char *webhook_secret_name;          /* where it came from */
+        struct jobspec_kv *webhook_secrets; /* HOIST_WEBHOOK_SECRET_<n> */
+        char *hooks_url;                    /* HOIST_HOOKS_URL */
+        char *hooks_secret;
+        size_t n_webhook_secrets;
 } creds;
 
 static char *take_env(const char *name)
@@ -29,6 +37,56 @@ static char *take_env(const char *name)
         return r;
 }
 
+/* HOIST_WEBHOOK_SECRET, HOIST_WEBHOOK_SECRET_FILE and every
+ * HOIST_WEBHOOK_SECRET_<n>, out of the environment. */
+static void take_webhook_secrets(void)
+{
+        static const char pfx[] = "HOIST_WEBHOOK_SECRET_";
+        _cleanup_free_ char *file = NULL;
+        _cleanup_strv_ char **names = NULL;
+        size_t n = 0;
+
+        for (char **e = environ; *e != NULL; e++) {
+                const char *eq = strchr(*e, '=');
+                if (eq == NULL || strncmp(*e, pfx, strlen(pfx)) != 0 ||
+                    strspn(*e + strlen(pfx), "0123456789") != (size_t)(eq - *e) - strlen(pfx) ||
+                    eq == *e + strlen(pfx))
+                        continue;
+                names = xreallocarray(names, n + 2, sizeof *names);
+                names[n++] = xstrndup(*e, (size_t)(eq - *e));
+                names[n] = NULL;
+        }
+        for (size_t i = 0; i < n; i++) {
+                char *v = take_env(names[i]);
+                if (v != NULL)
+                        jobspec_kv_add(&creds.webhook_secrets, &creds.n_webhook_secrets, names[i],
+                                       v);
+                if (v != NULL)
+                        explicit_bzero(v, strlen(v));
+                free(v);
+        }
+        creds.hooks_url = take_env("HOIST_HOOKS_URL");
+        creds.hooks_secret = take_env("HOIST_HOOKS_SECRET");
+        creds.webhook_secret = take_env("HOIST_WEBHOOK_SECRET");
+        creds.webhook_secret_name = xstrdup("HOIST_WEBHOOK_SECRET");
+        file = take_env("HOIST_WEBHOOK_SECRET_FILE");
+        if (creds.webhook_secret == NULL && file != NULL) {
+                _cleanup_error_ struct hoist_error *err = NULL;
+                char *text = NULL;
+                size_t len = 0;
+                if (fs_read_file(file, &text, &len, &err) < 0) {
+                        log_warn("HOIST_WEBHOOK_SECRET_FILE: %s; webhooks go unsigned", err->msg);
+                        return;
+                }
+                while (len > 0 &&
+                       (text[len - 1] == '\n' || text[len - 1] == '\r' || text[len - 1] == ' '))
+                        text[--len] = '\0';
+                creds.webhook_secret = text;
+                free(creds.webhook_secret_name);
+                creds.webhook_secret_name = xasprintf("the file '%s'", file);
+        }
+}
+
 void job_take_credentials(void)
 {
         creds.endpoint = take_env("HOIST_S3_ENDPOINT");
@@ -36,6 +94,27 @@ void job_take_credentials(void)
         creds.access_key_id = take_env("HOIST_S3_ACCESS_KEY_ID");
         creds.secret_access_key = take_env("HOIST_S3_SECRET_ACCESS_KEY");
         creds.session_token = take_env("HOIST_S3_SESSION_TOKEN");
+        take_webhook_secrets();
+}
+
+const char *job_runner_hook(const char **ret_secret)
+{
+        *ret_secret = creds.hooks_secret;
+        return creds.hooks_url;
+}
+
+const char *job_webhook_secret(size_t index, const char **ret_name)
+{
+        char name[64];
+
+        (void)snprintf(name, sizeof name, "HOIST_WEBHOOK_SECRET_%zu", index);
+        for (size_t i = 0; i < creds.n_webhook_secrets; i++)
+                if (strcmp(creds.webhook_secrets[i].key, name) == 0) {
+                        *ret_name = creds.webhook_secrets[i].key;
+                        return creds.webhook_secrets[i].value;
+                }
+        *ret_name = creds.webhook_secret_name;
+        return creds.webhook_secret;
 }
 
 static struct storage_options options(const char *endpoint, const char *region)

@@ -15,6 +15,18 @@
  * them.  Call once, before anything is spawned. */
 void job_take_credentials(void);
 
+/* The webhook signing secret for job.json's webhooks[INDEX], taken from the
+ * environment by job_take_credentials(): HOIST_WEBHOOK_SECRET_<INDEX>, else
+ * HOIST_WEBHOOK_SECRET, else the contents of the file named by
+ * HOIST_WEBHOOK_SECRET_FILE.  NULL when none was given (NAME is left NULL);
+ * *RET_NAME names the source for errors, never the secret itself. */
+const char *job_webhook_secret(size_t index, const char **ret_name);
+
+/* The runner's own event receiver (hoist serve's POST /hooks/events) when
+ * the runner gave one: HOIST_HOOKS_URL, with its secret HOIST_HOOKS_SECRET
+ * in *RET_SECRET.  NULL when none. */
+const char *job_runner_hook(const char **ret_secret);
+
 /* Opens the job's storage: job.json's file:// endpoint as it is, or
  * s3://bucket/prefix at its http(s) endpoint with the taken credentials
  * (else the usual AWS chain). */

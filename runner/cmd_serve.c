@@ -19,6 +19,7 @@
 #include "fsutil.h"
 #include "home.h"
 #include "log.h"
+#include "runner/serve/hooks.h"
 #include "runner/serve/keys.h"
 #include "runner/serve/objstore.h"
 #include "runner/serve/s3.h"
@@ -47,6 +48,8 @@ static const char usage[] =
         "  --issue-key JOB-ID     print a new key that may read and write jobs/JOB-ID/\n"
         "                         and read blobs/ in bucket 'hoist', and exit\n"
         "  --ttl SECONDS          lifetime of an issued key (default 86400)\n"
+        "  --webhook-allow CIDR   accept POST /hooks/events only from this IPv4\n"
+        "                         network (repeatable; default: any source)\n"
         "  -h, --help             show this help\n";
 
 struct serve_args {
@@ -57,6 +60,8 @@ struct serve_args {
         const char *issue_job;
         unsigned long ttl;
         bool print_credentials;
+        struct hooks_cidr *allow; /* --webhook-allow */
+        size_t n_allow;
 };
 
 static int parse_args(int argc, char **argv, struct serve_args *a, struct hoist_error **err)
@@ -69,6 +74,7 @@ static int parse_args(int argc, char **argv, struct serve_args *a, struct hoist_
                 {"secret-key", required_argument, NULL, 's'},
                 {"issue-key", required_argument, NULL, 'i'},
                 {"ttl", required_argument, NULL, 't'},
+                {"webhook-allow", required_argument, NULL, 'w'},
                 {"help", no_argument, NULL, 'h'},
                 {NULL, 0, NULL, 0},
         };
@@ -107,6 +113,12 @@ static int parse_args(int argc, char **argv, struct serve_args *a, struct hoist_
                                 return cli_usage_error(err, "serve",
                                                        "--ttl needs seconds (1-604800), not '%s'",
                                                        optarg);
+                        break;
+                case 'w':
+                        a->allow = xreallocarray(a->allow, a->n_allow + 1, sizeof *a->allow);
+                        if (hooks_cidr_parse(optarg, &a->allow[a->n_allow], err) < 0)
+                                return -1;
+                        a->n_allow++;
                         break;
                 case 'h':
                         fputs(usage, stdout);
@@ -185,17 +197,20 @@ static int run(struct hoist_home *home, const char *serve_dir, const struct serv
         struct objstore *os = NULL;
         struct s3_service *svc = NULL;
         struct serve_server *srv = NULL;
+        struct hooks_service *hooks = NULL;
+        _cleanup_free_ char *hook_secret = NULL;
         _cleanup_free_ char *host = NULL, *root = NULL, *endpoint = NULL, *json_path = NULL;
         uint16_t port = 0;
         sigset_t set;
         int rc = -1;
 
-        (void)home;
         root = a->root != NULL ? xstrdup(a->root) : path_join(serve_dir, "data");
         json_path = path_join(serve_dir, "serve.json");
         if (serve_parse_listen(a->listen, &host, &port, err) < 0 ||
             serve_keys_open(serve_dir, a->access_key, a->secret_key, &keys, err) < 0 ||
-            objstore_open(root, &os, err) < 0 || ensure_default_bucket(os, err) < 0)
+            objstore_open(root, &os, err) < 0 || ensure_default_bucket(os, err) < 0 ||
+            hooks_secret_load(serve_dir, &hook_secret, err) < 0 ||
+            hooks_service_new(hook_secret, home->db_path, a->allow, a->n_allow, &hooks, err) < 0)
                 goto out;
         sigemptyset(&set);
         sigaddset(&set, SIGTERM);
@@ -211,7 +226,7 @@ static int run(struct hoist_home *home, const char *serve_dir, const struct serv
                 goto out;
         }
         svc = s3_service_new(os, keys);
-        if (serve_server_start(host, port, svc, &srv, err) < 0)
+        if (serve_server_start(host, port, svc, hooks, &srv, err) < 0)
                 goto out;
         endpoint = xasprintf("http://%s:%u", host, (unsigned)serve_server_port(srv));
         if (write_serve_json(json_path, endpoint, err) < 0)
@@ -222,6 +237,8 @@ static int run(struct hoist_home *home, const char *serve_dir, const struct serv
                        serve_keys_owner(keys)->secret_key);
         (void)fflush(stdout);
         log_info("serve: storage root '%s'", root);
+        log_info("serve: webhook receiver %s/hooks/events (secret in %s/%s)%s", endpoint, serve_dir,
+                 HOOKS_SECRET_FILE, a->n_allow > 0 ? ", sources limited by --webhook-allow" : "");
         wait_for_stop(&set);
         rc = EXIT_OK;
 out:
@@ -229,16 +246,24 @@ out:
         if (endpoint != NULL)
                 (void)unlink(json_path);
         s3_service_free(svc);
+        hooks_service_free(hooks);
+        if (hook_secret != NULL)
+                explicit_bzero(hook_secret, strlen(hook_secret));
         objstore_free(os);
         serve_keys_free(keys);
         return rc;
+}
+
+static void serve_args_done(struct serve_args *a)
+{
+        free(a->allow);
 }
 
 int cmd_serve(int argc, char **argv, struct hoist_error **err)
 {
         _cleanup_home_ struct hoist_home *home = NULL;
         _cleanup_free_ char *serve_dir = NULL;
-        struct serve_args a;
+        struct serve_args a __attribute__((cleanup(serve_args_done))) = {0};
         int rc = parse_args(argc, argv, &a, err);
 
         if (rc != 0)

@@ -12,7 +12,8 @@
 
 static const char usage[] = "usage: hoist status [-o table|json] JOB\n"
                             "\n"
-                            "Shows a job's state, exit code, reason and every state change.\n"
+                            "Shows a job's state, exit code, reason, every state change and\n"
+                            "the last metric the job reported (events, see docs/serve.md).\n"
                             "JOB is an id, a unique id prefix, or a job name (its newest run).\n"
                             "\n"
                             "  -o, --output FMT   table (default) or json\n"
@@ -29,6 +30,7 @@ int cmd_status(int argc, char **argv, struct hoist_error **err)
         _cleanup_store_ struct store *st = NULL;
         _cleanup_job_record_ struct job_record *job = NULL;
         struct job_transition *t = NULL;
+        _cleanup_free_ char *metric = NULL;
         size_t n = 0;
         int arg_json = 0, c;
 
@@ -52,13 +54,24 @@ int cmd_status(int argc, char **argv, struct hoist_error **err)
         if (home_open(&home, err) < 0 || home_open_store(home, &st, err) < 0 ||
             store_get_job(st, argv[optind], &job, err) < 0 ||
             reconcile_job(home, st, &job, err) < 0 ||
-            store_list_transitions(st, job->id, &t, &n, err) < 0)
+            store_list_transitions(st, job->id, &t, &n, err) < 0 ||
+            store_last_event(st, job->id, "job.metric", &metric, err) < 0) {
+                job_transitions_free(t, n);
                 return -1;
+        }
+        json_auto_t *event = metric ? json_loads(metric, 0, NULL) : NULL;
+        json_t *data = json_object_get(event, "data");
         if (arg_json) {
                 json_auto_t *o = jobview_json(job, t, n);
+                if (json_is_object(data))
+                        (void)json_object_set(o, "last_metric", data);
                 jobview_print_json(o);
         } else {
                 jobview_print_status(job, t, n);
+                if (json_is_object(data)) {
+                        _cleanup_free_ char *text = json_dumps(data, JSON_COMPACT);
+                        printf("last metric: %s\n", text ? text : "{}");
+                }
         }
         job_transitions_free(t, n);
         return EXIT_OK;

@@ -66,6 +66,18 @@ static const char *const migrations[] = {
         "  at_ms INTEGER NOT NULL"
         ");"
         "CREATE INDEX transitions_by_job ON transitions (job_id, id);",
+        /* v2: events received from jobs (hoist serve's POST /hooks/events) */
+        "CREATE TABLE events ("
+        "  seq INTEGER PRIMARY KEY AUTOINCREMENT,"
+        "  id TEXT NOT NULL UNIQUE CHECK (length(id) > 0),"
+        "  job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
+        "  type TEXT NOT NULL,"
+        "  node TEXT,"
+        "  status TEXT,"
+        "  body TEXT NOT NULL,"
+        "  received_at_ms INTEGER NOT NULL"
+        ");"
+        "CREATE INDEX events_by_job ON events (job_id, seq);",
 };
 
 #define STORE_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -896,4 +908,147 @@ void job_transitions_free(struct job_transition *t, size_t n)
         for (size_t i = 0; i < n; i++)
                 free(t[i].reason);
         free(t);
+}
+
+/* The state an event type moves a job to, or -1 for none. */
+static int event_state(const char *type)
+{
+        static const struct {
+                const char *type;
+                enum job_state state;
+        } map[] = {
+                {"job.starting", JOB_STARTING},   {"job.running", JOB_RUNNING},
+                {"job.succeeded", JOB_SUCCEEDED}, {"job.failed", JOB_FAILED},
+                {"job.canceled", JOB_CANCELED},   {"job.interrupted", JOB_INTERRUPTED},
+        };
+
+        for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+                if (strcmp(type, map[i].type) == 0)
+                        return (int)map[i].state;
+        return -1;
+}
+
+/* Whether an event's state still applies: events of one sender arrive in
+ * order, but a "starting" must not undo "running", nor anything a final
+ * state (that is store_move_locked()'s rule too). */
+static bool event_moves(enum job_state from, enum job_state to)
+{
+        if (job_state_terminal(from) || from == to)
+                return false;
+        if (from == JOB_INTERRUPTED || to == JOB_INTERRUPTED || job_state_terminal(to))
+                return true;
+        return to > from;
+}
+
+static int store_apply_event_locked(struct store *st, const struct store_event *e, int *ret_new,
+                                    struct hoist_error **err)
+{
+        _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
+        struct job_head h;
+        int to;
+
+        if (store_read_head(st, e->job_id, &h, err) < 0)
+                return -1;
+        if (store_prepare(st,
+                          "INSERT OR IGNORE INTO events (id, job_id, type, node, status, body,"
+                          " received_at_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                          &stmt, err) < 0)
+                return -1;
+        (void)sqlite3_bind_text(stmt, 1, e->id, -1, SQLITE_STATIC);
+        (void)sqlite3_bind_text(stmt, 2, e->job_id, -1, SQLITE_STATIC);
+        (void)sqlite3_bind_text(stmt, 3, e->type, -1, SQLITE_STATIC);
+        (void)bind_text(stmt, 4, e->node);
+        (void)bind_text(stmt, 5, e->status);
+        (void)sqlite3_bind_text(stmt, 6, e->body, -1, SQLITE_STATIC);
+        (void)sqlite3_bind_int64(stmt, 7, now_ms());
+        if (store_step_done(st, stmt, "record event", err) < 0)
+                return -1;
+        *ret_new = sqlite3_changes(st->db) > 0;
+        to = event_state(e->type);
+        if (!*ret_new || to < 0 || !event_moves(h.state, (enum job_state)to))
+                return 0;
+        return store_move_locked(
+                st, e->job_id, (enum job_state)to,
+                job_state_terminal((enum job_state)to) && e->exit_code >= 0 ? &e->exit_code : NULL,
+                e->reason, err);
+}
+
+int store_apply_event(struct store *st, const struct store_event *e, struct hoist_error **err)
+{
+        int fresh = 0;
+
+        if (e->id == NULL || *e->id == '\0' || e->job_id == NULL || e->type == NULL ||
+            e->body == NULL)
+                return hoist_error_make(err, EINVAL,
+                                        "event: id, job_id, type and body are required");
+        if (store_begin_write(st, err) < 0)
+                return -1;
+        if (store_end(st, store_apply_event_locked(st, e, &fresh, err), err) < 0)
+                return -1;
+        return fresh;
+}
+
+static int store_last_event_read(struct store *st, const char *job_id, const char *type,
+                                 char **ret_body, struct hoist_error **err)
+{
+        _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
+        int r;
+
+        if (store_prepare(st,
+                          "SELECT body FROM events WHERE job_id = ?1 AND type = ?2"
+                          " ORDER BY seq DESC LIMIT 1",
+                          &stmt, err) < 0)
+                return -1;
+        (void)sqlite3_bind_text(stmt, 1, job_id, -1, SQLITE_STATIC);
+        (void)sqlite3_bind_text(stmt, 2, type, -1, SQLITE_STATIC);
+        r = sqlite3_step(stmt);
+        if (r == SQLITE_DONE) {
+                *ret_body = NULL;
+                return 0;
+        }
+        if (r != SQLITE_ROW)
+                return store_fail(st, "read events", err);
+        *ret_body = column_dup(stmt, 0);
+        return 0;
+}
+
+int store_last_event(struct store *st, const char *job_id, const char *type, char **ret_body,
+                     struct hoist_error **err)
+{
+        char *body = NULL;
+
+        if (store_exec(st, "BEGIN", "begin transaction", err) < 0)
+                return -1;
+        if (store_end(st, store_last_event_read(st, job_id, type, &body, err), err) < 0) {
+                free(body);
+                return -1;
+        }
+        *ret_body = body;
+        return 0;
+}
+
+static int store_count_events_read(struct store *st, const char *job_id, int64_t *ret,
+                                   struct hoist_error **err)
+{
+        _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
+
+        if (store_prepare(st, "SELECT count(*) FROM events WHERE job_id = ?1", &stmt, err) < 0)
+                return -1;
+        (void)sqlite3_bind_text(stmt, 1, job_id, -1, SQLITE_STATIC);
+        if (sqlite3_step(stmt) != SQLITE_ROW)
+                return store_fail(st, "count events", err);
+        *ret = sqlite3_column_int64(stmt, 0);
+        return 0;
+}
+
+int store_count_events(struct store *st, const char *job_id, int64_t *ret, struct hoist_error **err)
+{
+        int64_t n = 0;
+
+        if (store_exec(st, "BEGIN", "begin transaction", err) < 0)
+                return -1;
+        if (store_end(st, store_count_events_read(st, job_id, &n, err), err) < 0)
+                return -1;
+        *ret = n;
+        return 0;
 }

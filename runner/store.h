@@ -89,6 +89,30 @@ int store_list_jobs(struct store *st, struct job_record ***ret_jobs, size_t *ret
 int store_list_transitions(struct store *st, const char *id, struct job_transition **ret,
                            size_t *ret_n, struct hoist_error **err);
 
+/* An event a job sent (DESIGN.md "Events"), as hoist serve received it. */
+struct store_event {
+        const char *id; /* unique: a second event with this id is a duplicate */
+        const char *job_id;
+        const char *type; /* "job.running", ... */
+        const char *node;
+        const char *status;
+        const char *body;   /* the JSON text as received */
+        int exit_code;      /* for a final state; -1 when unknown */
+        const char *reason; /* for the transition; may be NULL */
+};
+
+/* Records E and, when its type carries a state (job.starting, job.running,
+ * job.succeeded, job.failed, job.canceled, job.interrupted) that still
+ * applies, moves the job there with its transition row, in one transaction.
+ * Returns 1 when recorded, 0 for a duplicate id (nothing changes), -1 on
+ * error (an unknown job is HOIST_ERR_NOT_FOUND). */
+int store_apply_event(struct store *st, const struct store_event *e, struct hoist_error **err);
+/* The body of the job's newest event of TYPE, or NULL in *RET_BODY. */
+int store_last_event(struct store *st, const char *job_id, const char *type, char **ret_body,
+                     struct hoist_error **err);
+int store_count_events(struct store *st, const char *job_id, int64_t *ret,
+                       struct hoist_error **err);
+
 void job_record_free(struct job_record *job);
 void job_records_free(struct job_record **jobs, size_t n);
 void job_transitions_free(struct job_transition *t, size_t n);

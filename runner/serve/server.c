@@ -20,7 +20,51 @@
 struct serve_server {
         struct MHD_Daemon *daemon;
         uint16_t port;
+        struct s3_service *svc;
+        struct hooks_service *hooks;
 };
+
+/* Which handler owns a request, and its state. */
+struct route {
+        int hooks;
+        void *state;
+};
+
+static enum MHD_Result route_handle(void *cls, struct MHD_Connection *conn, const char *url,
+                                    const char *method, const char *version,
+                                    const char *upload_data, size_t *upload_data_size,
+                                    void **req_cls)
+{
+        struct serve_server *s = cls;
+        struct route *rt = *req_cls;
+
+        if (rt == NULL) {
+                rt = xzalloc(sizeof *rt);
+                rt->hooks = strncmp(url, "/hooks/", 7) == 0;
+                *req_cls = rt;
+        }
+        if (rt->hooks)
+                return hooks_handle(s->hooks, conn, url, method, upload_data, upload_data_size,
+                                    &rt->state);
+        return s3_handle(s->svc, conn, url, method, version, upload_data, upload_data_size,
+                         &rt->state);
+}
+
+static void route_done(void *cls, struct MHD_Connection *conn, void **req_cls,
+                       enum MHD_RequestTerminationCode toe)
+{
+        struct serve_server *s = cls;
+        struct route *rt = *req_cls;
+
+        if (rt == NULL)
+                return;
+        if (rt->hooks)
+                hooks_request_done(&rt->state);
+        else
+                s3_request_done(s->svc, conn, &rt->state, toe);
+        free(rt);
+        *req_cls = NULL;
+}
 
 int serve_parse_listen(const char *s, char **ret_host, uint16_t *ret_port, struct hoist_error **err)
 {
@@ -74,7 +118,8 @@ static size_t unescape_none(void *cls, struct MHD_Connection *c, char *s)
 }
 
 int serve_server_start(const char *host, uint16_t port, struct s3_service *svc,
-                       struct serve_server **ret, struct hoist_error **err)
+                       struct hooks_service *hooks, struct serve_server **ret,
+                       struct hoist_error **err)
 {
         struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
         const union MHD_DaemonInfo *info;
@@ -83,12 +128,14 @@ int serve_server_start(const char *host, uint16_t port, struct s3_service *svc,
         if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
                 return hoist_error_make(err, HOIST_ERR_USAGE, "'%s' is not an IPv4 address", host);
         s = xzalloc(sizeof *s);
+        s->svc = svc;
+        s->hooks = hooks;
         s->daemon = MHD_start_daemon(
                 MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
                         MHD_USE_ERROR_LOG | MHD_USE_POLL,
-                port, NULL, NULL, s3_handle, svc, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                port, NULL, NULL, route_handle, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
                 MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_UNESCAPE_CALLBACK,
-                unescape_none, NULL, MHD_OPTION_NOTIFY_COMPLETED, s3_request_done, NULL,
+                unescape_none, NULL, MHD_OPTION_NOTIFY_COMPLETED, route_done, s,
                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_LIMIT,
                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT, MHD_OPTION_END);
         if (s->daemon == NULL) {

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "error.h"
+#include "runner/serve/hooks.h"
 #include "runner/serve/s3.h"
 
 struct serve_server;
@@ -16,8 +17,10 @@ struct serve_server;
 int serve_parse_listen(const char *s, char **ret_host, uint16_t *ret_port,
                        struct hoist_error **err);
 
+/* Requests under /hooks/ go to HOOKS (NULL: answered 404), the rest to SVC. */
 int serve_server_start(const char *host, uint16_t port, struct s3_service *svc,
-                       struct serve_server **ret, struct hoist_error **err);
+                       struct hooks_service *hooks, struct serve_server **ret,
+                       struct hoist_error **err);
 /* The port actually bound. */
 uint16_t serve_server_port(const struct serve_server *s);
 /* Stops accepting, finishes the requests in flight, frees S; accepts NULL. */

@@ -132,9 +132,9 @@ static void test_open_migrates_empty(void **state)
         sqlite3 *db;
         _cleanup_free_ char *mode = NULL;
 
-        assert_int_equal(store_schema_version(f->st), 1);
+        assert_int_equal(store_schema_version(f->st), 2);
         db = raw_open(f->db);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 1);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
         mode = raw_text(db, "PRAGMA journal_mode");
         assert_string_equal(mode, "wal");
         assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name IN"
@@ -184,7 +184,7 @@ static void test_reopen_keeps_data_and_version(void **state)
         assert_int_equal(store_transition(f->st, "j-000000000001", JOB_RUNNING, NULL, &err), 0);
         fixture_close(f);
         fixture_reopen(f);
-        assert_int_equal(store_schema_version(f->st), 1);
+        assert_int_equal(store_schema_version(f->st), 2);
         assert_int_equal(store_get_job(f->st, "keep", &job, &err), 0);
         assert_string_equal(job->id, "j-000000000001");
         assert_int_equal(job->state, JOB_RUNNING);
@@ -204,7 +204,7 @@ static void test_future_version_refused(void **state)
         sqlite3_close(db);
         assert_int_equal(store_open(f->db, &st, &err), -1);
         assert_null(st);
-        want = xasprintf("'%s' has schema version 7; this hoist knows up to 1: upgrade hoist",
+        want = xasprintf("'%s' has schema version 7; this hoist knows up to 2: upgrade hoist",
                          f->db);
         assert_string_equal(err->msg, want);
 }
@@ -781,7 +781,7 @@ static void test_concurrent_processes(void **state)
                 assert_int_equal(wait_child(pids[k]), 0);
 
         assert_int_equal(store_open(path, &st, &err), 0);
-        assert_int_equal(store_schema_version(st), 1);
+        assert_int_equal(store_schema_version(st), 2);
         for (int k = 0; k < CONCURRENT_CHILDREN; k++) {
                 char id[32];
                 struct job_transition *t = NULL;
@@ -914,6 +914,65 @@ static void test_crash_safety(void **state)
         }
 }
 
+/* Events: dedup by id, the job moves with each state event, a late or
+ * earlier state does not move it back, and a final state carries the exit
+ * code; each move is a transition row. */
+static void test_apply_events(void **state)
+{
+        struct fixture *f = *state;
+        struct hoist_error *err = NULL;
+        _cleanup_job_record_ struct job_record *job = NULL;
+        struct job_transition *t = NULL;
+        size_t n = 0;
+        int64_t count = 0;
+        char *body = NULL;
+        struct store_event e = {.job_id = "j-0000000000e1", .node = "n", .exit_code = -1};
+
+        insert_job(f->st, "j-0000000000e1", "ev", 0);
+        e.id = "a.1";
+        e.type = "job.running";
+        e.body = "{\"x\":1}";
+        assert_int_equal(store_apply_event(f->st, &e, &err), 1);
+        assert_int_equal(store_apply_event(f->st, &e, &err), 0); /* duplicate */
+        e.id = "a.2";
+        e.type = "job.metric";
+        e.body = "{\"loss\":0.5}";
+        assert_int_equal(store_apply_event(f->st, &e, &err), 1);
+        e.id = "a.3";
+        e.type = "job.starting"; /* older news: recorded, no move back */
+        assert_int_equal(store_apply_event(f->st, &e, &err), 1);
+        assert_int_equal(store_get_job(f->st, "j-0000000000e1", &job, &err), 0);
+        assert_int_equal(job->state, JOB_RUNNING);
+        job_record_free(TAKE_PTR(job));
+        e.id = "a.4";
+        e.type = "job.succeeded";
+        e.exit_code = 0;
+        e.body = "{}";
+        assert_int_equal(store_apply_event(f->st, &e, &err), 1);
+        e.id = "a.5";
+        e.type = "job.failed"; /* after a final state: recorded, no move */
+        e.exit_code = 3;
+        assert_int_equal(store_apply_event(f->st, &e, &err), 1);
+        assert_null(err);
+        assert_int_equal(store_get_job(f->st, "j-0000000000e1", &job, &err), 0);
+        assert_int_equal(job->state, JOB_SUCCEEDED);
+        assert_int_equal(job->exit_code, 0);
+        assert_int_equal(store_list_transitions(f->st, "j-0000000000e1", &t, &n, &err), 0);
+        assert_int_equal(n, 3); /* queued, running, succeeded */
+        job_transitions_free(t, n);
+        assert_int_equal(store_count_events(f->st, "j-0000000000e1", &count, &err), 0);
+        assert_int_equal(count, 5);
+        assert_int_equal(store_last_event(f->st, "j-0000000000e1", "job.metric", &body, &err), 0);
+        assert_string_equal(body, "{\"loss\":0.5}");
+        free(body);
+        /* an unknown job */
+        e.id = "b.1";
+        e.job_id = "j-nosuchjob000";
+        assert_int_equal(store_apply_event(f->st, &e, &err), -1);
+        assert_int_equal(err->code, HOIST_ERR_NOT_FOUND);
+        hoist_error_release(&err);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -938,6 +997,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_set_provider_ref, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_state_names, setup, teardown),
                 cmocka_unit_test(test_new_job_id),
+                cmocka_unit_test_setup_teardown(test_apply_events, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_two_handles_alternate, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_waits_for_busy_writer, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_concurrent_processes, setup, teardown),
