@@ -12,8 +12,11 @@
 # DT_RPATH (not RUNPATH) is searched before LD_LIBRARY_PATH, so an image that
 # sets LD_LIBRARY_PATH (CUDA images do) cannot swap the entrypoint's libraries.
 #
-# Libraries the entrypoint dlopen()s are not copied: libnvidia-ml.so.1 must
-# come from the host's GPU driver (the container toolkit mounts it).  glibc
+# Libraries the entrypoint dlopen()s are not in that listing.  Those it loads
+# on first use to keep start-up short (entrypoint/lazy/curl.c, lib/notify.c)
+# are copied with their dependencies: HOIST_BUNDLE_DLOPEN, default
+# "libcurl.so.4 libsystemd.so.0".  libnvidia-ml.so.1 must come from the
+# host's GPU driver (the container toolkit mounts it).  glibc
 # 2.36 has nss_files and nss_dns built in, so name lookups need no modules.
 #
 # Environment: SOURCE_DATE_EPOCH (default 0) stamps every entry;
@@ -54,6 +57,15 @@ readelf -d "$bin" | grep -q "(RPATH).*\[$RPATH\]" ||
 # non-zero when a library is missing; check the lines as well.
 listing=$("$ldso" --list "$bin" 2>&1) || die "cannot resolve the libraries of '$bin':
 $listing"
+# The dlopen()ed libraries and their dependencies, as "soname => path" lines.
+for soname in ${HOIST_BUNDLE_DLOPEN-libcurl.so.4 libsystemd.so.0}; do
+        path=$(ldconfig -p | awk -v s="$soname" '$1 == s && /x86-64/ {print $NF; exit}')
+        [ -n "$path" ] || die "'$soname' (HOIST_BUNDLE_DLOPEN) is not installed"
+        deps=$("$ldso" --list "$path" 2>&1) || die "cannot resolve the libraries of '$path':
+$deps"
+        listing+=$'\n'"$soname => $path (0x0)"$'\n'$(grep ' => ' <<<"$deps")
+done
+listing=$(awk '!seen[$1]++' <<<"$listing")
 if grep -q 'not found' <<<"$listing"; then
         die "unresolved libraries for '$bin':
 $(grep 'not found' <<<"$listing")"
