@@ -63,6 +63,13 @@ static void report(const struct pool *p, const char *digest, uint64_t done, uint
                 p->o->progress(p->o->userdata, digest, done, total);
 }
 
+static void report_state(const struct pool *p, const struct blob_job *j,
+                         enum registry_blob_state st)
+{
+        if (p->o && p->o->blob_state)
+                p->o->blob_state(p->o->userdata, j->digest, st, (uint64_t)j->size);
+}
+
 static void count(struct pool *p, unsigned *field, uint64_t bytes)
 {
         pthread_mutex_lock(&p->lock);
@@ -260,6 +267,7 @@ static int push_blob(struct pool *p, CURL *h, struct blob_job *j, struct hoist_e
                 reg_resp_clear(&resp);
                 buf_free(&resp.body);
                 report(p, j->digest, (uint64_t)j->size, (uint64_t)j->size);
+                report_state(p, j, REGISTRY_BLOB_EXISTS);
                 COUNT(p, blobs_skipped, 0);
                 return 0;
         }
@@ -272,11 +280,13 @@ static int push_blob(struct pool *p, CURL *h, struct blob_job *j, struct hoist_e
         r = start_upload(p, h, j, &location, &chunk_min, err);
         if (r == 1) {
                 report(p, j->digest, (uint64_t)j->size, (uint64_t)j->size);
+                report_state(p, j, REGISTRY_BLOB_MOUNTED);
                 COUNT(p, blobs_mounted, 0);
                 return 0;
         }
         if (r < 0)
                 return -1;
+        report_state(p, j, REGISTRY_BLOB_UPLOADING);
         if (chunk > 0 && chunk_min > chunk)
                 chunk = chunk_min;
         if (chunk > 0 && (uint64_t)j->size > chunk) {
@@ -295,6 +305,7 @@ static int push_blob(struct pool *p, CURL *h, struct blob_job *j, struct hoist_e
         }
         if (r < 0)
                 return -1;
+        report_state(p, j, REGISTRY_BLOB_PUSHED);
         COUNT(p, blobs_uploaded, (uint64_t)j->size);
         return 0;
 }
@@ -311,6 +322,7 @@ static int pull_blob(struct pool *p, CURL *h, struct blob_job *j, struct hoist_e
 
         if (ocilayout_has_blob(p->lay, j->digest)) {
                 report(p, j->digest, (uint64_t)j->size, (uint64_t)j->size);
+                report_state(p, j, REGISTRY_BLOB_EXISTS);
                 COUNT(p, blobs_skipped, 0);
                 return 0;
         }
@@ -327,6 +339,7 @@ static int pull_blob(struct pool *p, CURL *h, struct blob_job *j, struct hoist_e
                             .digest = j->digest,
                             .progress_total = (uint64_t)j->size,
                             .opts = p->o};
+        report_state(p, j, REGISTRY_BLOB_DOWNLOADING);
         r = reg_request(p->s, h, &q, &resp, err);
         if (r == 0 && resp.status != 200)
                 r = reg_status_error(p->s, &q, &resp, err);
@@ -343,6 +356,7 @@ static int pull_blob(struct pool *p, CURL *h, struct blob_job *j, struct hoist_e
                 /* verified while it streamed: rename it into place (same
                  * directory tree) rather than hash it again */
                 _cleanup_free_ char *dst = ocilayout_blob_path(p->lay, j->digest);
+                report_state(p, j, REGISTRY_BLOB_VERIFIED);
                 if (fchmod(fd, 0644) < 0 || fsync(fd) < 0 || rename(tmp, dst) < 0)
                         r = ocilayout_put_blob_file(p->lay, tmp, j->digest, 1, NULL, err);
         }
@@ -350,6 +364,7 @@ static int pull_blob(struct pool *p, CURL *h, struct blob_job *j, struct hoist_e
                 (void)unlink(tmp);
                 return -1;
         }
+        report_state(p, j, REGISTRY_BLOB_DONE);
         COUNT(p, blobs_downloaded, (uint64_t)j->size);
         return 0;
 }
@@ -377,6 +392,7 @@ static void *worker(void *arg)
                 pthread_mutex_unlock(&p->lock);
                 r = p->push ? push_blob(p, h, &p->jobs[i], &e) : pull_blob(p, h, &p->jobs[i], &e);
                 if (r < 0) {
+                        report_state(p, &p->jobs[i], REGISTRY_BLOB_FAILED);
                         pthread_mutex_lock(&p->lock);
                         if (p->err == NULL)
                                 p->err = TAKE_PTR(e);
@@ -400,8 +416,10 @@ static int run_pool(struct pool *p, struct hoist_error **err)
         if (nthreads > p->n)
                 nthreads = p->n;
         /* every blob's size first, so a progress line knows the whole */
-        for (size_t i = 0; i < p->n; i++)
+        for (size_t i = 0; i < p->n; i++) {
+                report_state(p, &p->jobs[i], REGISTRY_BLOB_WAITING);
                 report(p, p->jobs[i].digest, 0, (uint64_t)p->jobs[i].size);
+        }
         pthread_mutex_init(&p->lock, NULL);
         for (size_t i = 1; i < nthreads; i++) {
                 if (pthread_create(&tids[started], NULL, worker, p) != 0)

@@ -18,11 +18,28 @@
 #include "error.h"
 #include "ocilayout.h"
 
+/* Where one blob of a push or pull is (blob_state below). */
+enum registry_blob_state {
+        REGISTRY_BLOB_WAITING,     /* queued for a transfer thread */
+        REGISTRY_BLOB_EXISTS,      /* push: the registry has it (HEAD); pull: the store has it */
+        REGISTRY_BLOB_MOUNTED,     /* push: mounted from another repository */
+        REGISTRY_BLOB_UPLOADING,   /* push: bytes going up (progress() counts them) */
+        REGISTRY_BLOB_PUSHED,      /* push: the registry accepted it */
+        REGISTRY_BLOB_DOWNLOADING, /* pull: bytes coming down (progress() counts them) */
+        REGISTRY_BLOB_VERIFIED,    /* pull: size and digest checked */
+        REGISTRY_BLOB_DONE,        /* pull: in the store */
+        REGISTRY_BLOB_FAILED,      /* its transfer failed (the push or pull fails) */
+};
+
+/* The callbacks are called from the transfer threads, several at once. */
 struct registry_options {
         int insecure; /* allow plain http for any host */
         int parallel; /* blobs at once; 0 = 4 */
         void (*progress)(void *ud, const char *digest, uint64_t done, uint64_t total);
         void *userdata;
+        /* Optional: each state a blob of SIZE bytes enters; USERDATA as above. */
+        void (*blob_state)(void *ud, const char *digest, enum registry_blob_state st,
+                           uint64_t size);
 };
 
 /* What one push or pull did, for callers that report it (may be NULL). */

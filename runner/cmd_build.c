@@ -16,6 +16,7 @@
 #include "fsutil.h"
 #include "home.h"
 #include "imageref.h"
+#include "registry.h"
 #include "xalloc.h"
 
 static const char usage[] =
@@ -38,15 +39,24 @@ static const char usage[] =
         "      --entrypoint        add hoist's entrypoint layer at /opt/hoist and make\n"
         "                          it the ENTRYPOINT; the image's own ENTRYPOINT+CMD\n"
         "                          becomes the CMD (the training command)\n"
-        "      --push              push REF to its registry after the build\n"
+        "      --push              push REF to its registry after the build: only the\n"
+        "                          blobs it lacks (see 'hoist push --help')\n"
         "      --insecure          allow plain http to any registry (loopback always is)\n"
         "      --check             parse the Dockerfile and resolve its stages only\n"
         "  -q, --quiet             print only the image digest\n"
         "  -h, --help              show this help\n"
         "\n"
+        "The push shows a line per blob: on a terminal redrawn in place\n"
+        "(\"sha256:3f2a1b9c0d4e  40.0 MiB  uploading 12.0 MiB/40.0 MiB (30%)\"; states\n"
+        "waiting, uploading, exists, mounted, pushed), elsewhere a line at each\n"
+        "blob's change of state (\"push: sha256:3f2a1b9c0d4e  40.0 MiB  pushed\"),\n"
+        "then \"pushed REF: 3 blobs, 2 uploaded (41.2 MiB), 1 already there; digest\n"
+        "sha256:...\".\n"
+        "\n"
         "Environment: SOURCE_DATE_EPOCH stamps the image (default 0, so two builds of\n"
         "the same context give the same digest); HOIST_BUNDLE_DIR locates the\n"
-        "entrypoint bundle.\n";
+        "entrypoint bundle; HOIST_PROGRESS=none hides the push's blob lines,\n"
+        "HOIST_PROGRESS=lines prints them as lines on a terminal too.\n";
 
 enum {
         OPT_BUILD_ARG = 256,

@@ -3,13 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "cli.h"
 #include "home.h"
 #include "image_progress.h"
 #include "ocilayout.h"
-#include "progress.h"
 #include "registry.h"
 #include "xalloc.h"
 
@@ -19,13 +19,21 @@ static const char usage[] =
         "Fetches the image REF (\"[host[:port]/]repo[:tag][@sha256:...]\"; from an\n"
         "index, the linux/amd64 image) into the local image store\n"
         "($HOIST_HOME/images), verifying every digest, and tags it as REF.  Prints\n"
-        "the image manifest's digest.\n"
+        "the image manifest's digest on stdout and a summary on stderr (\"pulled\n"
+        "REF: 3 blobs, 2 downloaded (41.2 MiB), 1 already here; digest ...\").\n"
+        "\n"
+        "On a terminal, stderr shows a line per blob, redrawn in place:\n"
+        "  sha256:3f2a1b9c0d4e  40.0 MiB  downloading 12.0 MiB/40.0 MiB (30%)\n"
+        "with the states waiting, downloading, verified (size and digest checked),\n"
+        "done (in the store) and exists (the store had it).  Elsewhere only the\n"
+        "summary shows, unless HOIST_PROGRESS=lines (a line at each blob's change\n"
+        "of state); HOIST_PROGRESS=none hides the blob lines on a terminal too.\n"
         "\n"
         "  --insecure       allow plain http to any registry (always allowed for\n"
         "                   127.0.0.1, ::1 and localhost)\n"
         "  -j, --jobs N     blobs at once (default 4)\n"
         "  --store DIR      the image store (default $HOIST_HOME/images)\n"
-        "  -q, --quiet      no progress line\n"
+        "  -q, --quiet      print the digest and errors only\n"
         "  -h, --help       show this help\n"
         "\n"
         "Credentials are found as for 'hoist push' (see 'hoist push --help').\n";
@@ -42,7 +50,7 @@ int cmd_pull(int argc, char **argv, struct hoist_error **err)
         _cleanup_free_ char *store = NULL, *digest = NULL;
         struct registry_options o = {0};
         struct registry_stats st = {0};
-        char b[32];
+        char line[1024];
         int c, quiet = 0, r;
 
         optind = 1;
@@ -80,20 +88,19 @@ int cmd_pull(int argc, char **argv, struct hoist_error **err)
         }
         if (ocilayout_open(store, &lay, err) < 0)
                 return -1;
-        if (quiet)
-                progress_quiet();
         {
-                _cleanup_image_progress_ struct image_progress *ip =
-                        image_progress_new("pull", argv[optind]);
+                _cleanup_image_progress_ struct image_progress *ip = image_progress_new_on(
+                        "pull", argv[optind], stderr,
+                        image_progress_mode_for(STDERR_FILENO, quiet, IMAGE_PROGRESS_NONE), 0);
                 image_progress_attach(ip, &o);
                 r = registry_pull_ex(argv[optind], lay, &o, &st, &digest, err);
         }
         if (r < 0)
                 return -1;
         if (!quiet)
-                fprintf(stderr, "pulled '%s': %u blob(s) downloaded (%s), %u already here\n",
-                        argv[optind], st.blobs_downloaded, cli_format_bytes(st.bytes, b, sizeof b),
-                        st.blobs_skipped);
+                fprintf(stderr, "%s\n",
+                        image_progress_format_summary(line, sizeof line, 0, argv[optind], &st,
+                                                      digest));
         printf("%s\n", digest);
         return EXIT_OK;
 }

@@ -3,13 +3,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "cli.h"
 #include "home.h"
 #include "image_progress.h"
 #include "ocilayout.h"
-#include "progress.h"
 #include "registry.h"
 #include "xalloc.h"
 
@@ -21,13 +21,21 @@ static const char usage[] =
         "registry host (\"127.0.0.1:5000/team/trainer:v1\").  Blobs the registry\n"
         "has are skipped; blobs of another repository of the same registry that\n"
         "this store pushed before are mounted, not uploaded.  Prints the pushed\n"
-        "manifest's digest.\n"
+        "manifest's digest on stdout and a summary on stderr (\"pushed REF: 3 blobs,\n"
+        "2 uploaded (41.2 MiB), 1 already there; digest sha256:...\").\n"
+        "\n"
+        "On a terminal, stderr shows a line per blob, redrawn in place:\n"
+        "  sha256:3f2a1b9c0d4e  40.0 MiB  uploading 12.0 MiB/40.0 MiB (30%)\n"
+        "with the states waiting, uploading, exists (the registry has it), mounted\n"
+        "(from another repository) and pushed.  Elsewhere only the summary shows,\n"
+        "unless HOIST_PROGRESS=lines (a line at each blob's change of state);\n"
+        "HOIST_PROGRESS=none hides the blob lines on a terminal too.\n"
         "\n"
         "  --insecure       allow plain http to any registry (always allowed for\n"
         "                   127.0.0.1, ::1 and localhost)\n"
         "  -j, --jobs N     blobs at once (default 4)\n"
         "  --store DIR      the image store (default $HOIST_HOME/images)\n"
-        "  -q, --quiet      no progress line\n"
+        "  -q, --quiet      print the digest and errors only\n"
         "  -h, --help       show this help\n"
         "\n"
         "Credentials: $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json,\n"
@@ -52,7 +60,7 @@ int cmd_push(int argc, char **argv, struct hoist_error **err)
         struct registry_options o = {0};
         struct registry_stats st = {0};
         const char *local, *remote;
-        char b[32];
+        char line[1024];
         int c, quiet = 0, r;
 
         optind = 1;
@@ -92,21 +100,18 @@ int cmd_push(int argc, char **argv, struct hoist_error **err)
         }
         if (ocilayout_open(store, &lay, err) < 0)
                 return -1;
-        if (quiet)
-                progress_quiet();
         {
-                _cleanup_image_progress_ struct image_progress *ip =
-                        image_progress_new("push", remote);
+                _cleanup_image_progress_ struct image_progress *ip = image_progress_new_on(
+                        "push", remote, stderr,
+                        image_progress_mode_for(STDERR_FILENO, quiet, IMAGE_PROGRESS_NONE), 0);
                 image_progress_attach(ip, &o);
                 r = registry_push_ex(lay, local, remote, &o, &st, &digest, err);
         }
         if (r < 0)
                 return -1;
         if (!quiet)
-                fprintf(stderr,
-                        "pushed '%s': %u blob(s) uploaded (%s), %u already there, %u mounted\n",
-                        remote, st.blobs_uploaded, cli_format_bytes(st.bytes, b, sizeof b),
-                        st.blobs_skipped, st.blobs_mounted);
+                fprintf(stderr, "%s\n",
+                        image_progress_format_summary(line, sizeof line, 1, remote, &st, digest));
         printf("%s\n", digest);
         return EXIT_OK;
 }

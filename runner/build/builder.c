@@ -24,7 +24,7 @@
 #include "layer.h"
 #include "log.h"
 #include "registry.h"
-#include "runner/cli.h"
+#include "runner/image_progress.h"
 #include "sandbox.h"
 #include "snapshot.h"
 #include "xalloc.h"
@@ -711,65 +711,33 @@ static int add_entrypoint_layer(struct build *b, struct stage *s, struct hoist_e
         return 0;
 }
 
-struct push_progress {
-        FILE *out;
-        char (*seen)[DIGEST_STR_SIZE]; /* blobs whose start was reported */
-        size_t n_seen;
-};
-
-static int progress_seen(struct push_progress *p, const char *digest)
-{
-        for (size_t i = 0; i < p->n_seen; i++)
-                if (strcmp(p->seen[i], digest) == 0)
-                        return 1;
-        p->seen = xreallocarray(p->seen, p->n_seen + 1, sizeof *p->seen);
-        snprintf(p->seen[p->n_seen++], DIGEST_STR_SIZE, "%s", digest);
-        return 0;
-}
-
-/* A line when a blob starts and one when it is done: readable in a log,
- * with blobs going up in parallel, and not a line per chunk. */
-static void on_push_progress(void *ud, const char *digest, uint64_t done, uint64_t total)
-{
-        struct push_progress *p = ud;
-        char a[32];
-
-        if (p->out == NULL || digest == NULL)
-                return;
-        if (done == total)
-                fprintf(p->out, "push: %.19s  %s  done\n", digest,
-                        cli_format_bytes(total, a, sizeof a));
-        else if (!progress_seen(p, digest))
-                fprintf(p->out, "push: %.19s  %s  uploading\n", digest,
-                        cli_format_bytes(total, a, sizeof a));
-        else
-                return;
-        fflush(p->out);
-}
-
 int builder_push(const char *images_dir, const char *ref, int insecure, FILE *out,
                  struct hoist_error **err)
 {
         _cleanup_ocilayout_ struct ocilayout *lay = NULL;
-        struct push_progress pp = {.out = out};
-        struct registry_options ro = {
-                .insecure = insecure, .progress = on_push_progress, .userdata = &pp};
-        struct registry_stats stats = {0};
         _cleanup_free_ char *digest = NULL;
-        char sz[32];
-        int rc;
+        struct registry_options ro = {.insecure = insecure};
+        struct registry_stats st = {0};
+        FILE *to = out != NULL ? out : stderr;
+        char line[1024];
+        int r;
 
         if (ocilayout_open(images_dir, &lay, err) < 0)
                 return -1;
-        rc = registry_push_ex(lay, ref, ref, &ro, &stats, &digest, err);
-        free(pp.seen);
-        if (rc < 0)
+        (void)fflush(to);
+        {
+                _cleanup_image_progress_ struct image_progress *ip = image_progress_new_on(
+                        "push", ref, to,
+                        image_progress_mode_for(fileno(to), out == NULL, IMAGE_PROGRESS_LINES), 0);
+                image_progress_attach(ip, &ro);
+                r = registry_push_ex(lay, ref, ref, &ro, &st, &digest, err);
+        }
+        if (r < 0)
                 return hoist_error_wrap(err, "push '%s'", ref);
         if (out != NULL) {
-                fprintf(out, "pushed %s@%s: %u blobs uploaded (%s), %u already there\n", ref,
-                        digest, stats.blobs_uploaded, cli_format_bytes(stats.bytes, sz, sizeof sz),
-                        stats.blobs_skipped + stats.blobs_mounted);
-                fflush(out);
+                fprintf(out, "%s\n",
+                        image_progress_format_summary(line, sizeof line, 1, ref, &st, digest));
+                (void)fflush(out);
         }
         return 0;
 }

@@ -47,7 +47,9 @@ int builder_check(const struct builder_options *o, struct hoist_error **err);
 void builder_result_clear(struct builder_result *r);
 
 /* Pushes REF from the local store IMAGES_DIR to the registry it names:
- * only the blobs the registry lacks are sent; a line per blob to OUT. */
+ * only the blobs the registry lacks are sent.  Each blob's progress (redrawn
+ * on a terminal, a line per state change otherwise) and a summary go to
+ * OUT; OUT NULL: quiet. */
 int builder_push(const char *images_dir, const char *ref, int insecure, FILE *out,
                  struct hoist_error **err);
 

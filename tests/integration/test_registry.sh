@@ -57,7 +57,8 @@ PLAIN=127.0.0.1:$PORT
 t_round_trip() {
         d=$(push img:v1 "$PLAIN/test/img:v1" 2>"$T_TMP/rt.err") || { cat "$T_TMP/rt.err"; fail "push failed"; }
         [ "$d" = "$IMG_DIGEST" ] || fail "pushed $d, the image is $IMG_DIGEST"
-        grep -q "2 blob(s) uploaded" "$T_TMP/rt.err" || fail "summary: $(cat "$T_TMP/rt.err")"
+        grep -q "^pushed $PLAIN/test/img:v1: 2 blobs, 2 uploaded (.*), 0 already there; digest $IMG_DIGEST\$" "$T_TMP/rt.err" ||
+                fail "summary: $(cat "$T_TMP/rt.err")"
         p=$(hoist pull -q --store "$T_TMP/pulled" "$PLAIN/test/img:v1")
         [ "$p" = "$IMG_DIGEST" ] || fail "pulled $p"
         cmp "$(blob "$STORE" "$IMG_DIGEST")" "$(blob "$T_TMP/pulled" "$IMG_DIGEST")"
@@ -66,7 +67,7 @@ t_round_trip() {
         cmp "$(blob "$STORE" "$cfg")" "$(blob "$T_TMP/pulled" "$cfg")"
         cmp "$(blob "$STORE" "$layer")" "$(blob "$T_TMP/pulled" "$layer")"
         # pulling again downloads nothing
-        hoist pull --store "$T_TMP/pulled" "$PLAIN/test/img:v1" 2>&1 >/dev/null | grep -q "0 blob(s) downloaded"
+        hoist pull --store "$T_TMP/pulled" "$PLAIN/test/img:v1" 2>&1 >/dev/null | grep -q "2 blobs, 0 downloaded (0 B), 2 already here"
 }
 
 t_schemas() {
@@ -98,12 +99,12 @@ t_skopeo_umoci_read_it() {
 
 t_second_push_uploads_nothing() {
         push img:v1 "$PLAIN/test/img:v1" 2>"$T_TMP/again.err" >/dev/null
-        grep -q "0 blob(s) uploaded (0 B), 2 already there" "$T_TMP/again.err" || fail "$(cat "$T_TMP/again.err")"
+        grep -q "2 blobs, 0 uploaded (0 B), 2 already there;" "$T_TMP/again.err" || fail "$(cat "$T_TMP/again.err")"
 }
 
 t_cross_repo_mount() {
         push img:v1 "$PLAIN/other/img:v2" 2>"$T_TMP/mount.err" >/dev/null
-        grep -q "0 blob(s) uploaded (0 B), 0 already there, 2 mounted" "$T_TMP/mount.err" || fail "$(cat "$T_TMP/mount.err")"
+        grep -q "2 blobs, 0 uploaded (0 B), 0 already there, 2 mounted;" "$T_TMP/mount.err" || fail "$(cat "$T_TMP/mount.err")"
         skopeo inspect --tls-verify=false "docker://$PLAIN/other/img:v2" | grep -q "$IMG_DIGEST"
 }
 
@@ -295,6 +296,137 @@ t_errors_name_input() {
         echo "$out" | grep -q "invalid repository" || fail "$out"
 }
 
+# ---- per-blob progress ----
+
+HOIST_CMD=$HOIST_BIN/hoist
+[ "${HOIST_VALGRIND:-0}" != 1 ] || HOIST_CMD=$T_TMP/vg-hoist
+# What a terminal shows after the bytes of FILE (\r, \n, ESC[nA, ESC[K).
+screen() {
+        python3 - "$1" <<'PY'
+import re, sys
+data = open(sys.argv[1], encoding="utf-8", errors="replace", newline="").read()
+lines, row, col = [[]], 0, 0
+for m in re.finditer(r"\x1b\[(\d*)([A-Za-z])|\r|\n|[^\x1b\r\n]", data):
+    t = m.group(0)
+    while len(lines) <= row:
+        lines.append([])
+    if t == "\r":
+        col = 0
+    elif t == "\n":
+        row += 1
+    elif t.startswith("\x1b"):
+        if m.group(2) == "A":
+            row = max(0, row - int(m.group(1) or 1))
+        elif m.group(2) == "K":
+            del lines[row][col:]
+        else:
+            sys.exit("unexpected escape " + repr(t))
+    else:
+        lines[row][col:col + 1] = [t] if col <= len(lines[row]) else [" "] * (col - len(lines[row])) + [t]
+        col += 1
+print("\n".join(s for s in ("".join(l) for l in lines) if s))
+PY
+}
+# on_pty FILE CMD...: runs CMD on a pseudo-terminal, what it showed in FILE.
+on_pty() {
+        local out=$1 cmd="" a
+        shift
+        for a in "$@"; do cmd+=" $(printf %q "$a")"; done
+        script -qfec "$cmd" /dev/null >"$out" </dev/null
+}
+# The short digests ("sha256:" and 12 hex digits) of the config and layers of image REF in $STORE.
+short_blobs() {
+        python3 -c "import json,sys; m=json.load(open(sys.argv[1])); print('\n'.join(d['digest'][:19] for d in [m['config']]+m['layers']))" \
+                "$(blob "$STORE" "$(hoist_resolve "$1")")"
+}
+# blob_states VERB SHORT FILE: the states one blob went through in FILE, one line each.
+blob_states() { grep "^$1: $2 " "$3" | awk '{print $NF}' | tr '\n' ' '; }
+# A fresh image NAME:v1 whose blobs no registry has: busybox and 2 MiB of noise.
+fresh_image() {
+        mkdir -p "$T_TMP/$1/bin"
+        cp /bin/busybox "$T_TMP/$1/bin/"
+        head -c 2097152 /dev/urandom >"$T_TMP/$1/data"
+        "$OCITOOL" mkimage "$STORE" "$1:v1" "$T_TMP/$1" /bin/busybox true
+}
+
+t_progress_tty() {
+        dg=$(fresh_image pg)
+        short_blobs pg:v1 >"$T_TMP/pg.blobs"
+        n=$(wc -l <"$T_TMP/pg.blobs")
+        [ "$n" -ge 2 ] || fail "$n blobs"
+        on_pty "$T_TMP/pg1.raw" "$HOIST_CMD" push --store "$STORE" pg:v1 "$PLAIN/prog/pg:v1" ||
+                { cat -A "$T_TMP/pg1.raw"; fail "push on a pty failed"; }
+        screen "$T_TMP/pg1.raw" >"$T_TMP/pg1.screen"
+        cat "$T_TMP/pg1.screen"
+        grep -q $'\033\\[K' "$T_TMP/pg1.raw" || fail "no line redrawn in place: $(cat -A "$T_TMP/pg1.raw")"
+        # one line per blob, in place: as many blob lines as blobs, each pushed
+        [ "$(grep -Ec '^sha256:[0-9a-f]{12}  ' "$T_TMP/pg1.screen")" = "$n" ] || fail "not one line per blob"
+        while read -r d; do
+                grep -Eqx "$d +[0-9.]+ [KMG]?i?B  pushed" "$T_TMP/pg1.screen" || fail "no 'pushed' line for $d"
+        done <"$T_TMP/pg.blobs"
+        grep -Eqx "pushed $PLAIN/prog/pg:v1: $n blobs, $n uploaded \([0-9.]+ [KM]iB\), 0 already there; digest $dg" \
+                "$T_TMP/pg1.screen" || fail "summary"
+        grep -qx "$dg" "$T_TMP/pg1.screen" || fail "no digest printed"
+        # again: the registry has every blob
+        on_pty "$T_TMP/pg2.raw" "$HOIST_CMD" push --store "$STORE" pg:v1 "$PLAIN/prog/pg:v1"
+        screen "$T_TMP/pg2.raw" >"$T_TMP/pg2.screen"
+        cat "$T_TMP/pg2.screen"
+        [ "$(grep -Ec '^sha256:[0-9a-f]{12}  ' "$T_TMP/pg2.screen")" = "$n" ] || fail "not one line per blob"
+        while read -r d; do
+                grep -Eqx "$d +[0-9.]+ [KMG]?i?B  exists" "$T_TMP/pg2.screen" || fail "no 'exists' line for $d"
+        done <"$T_TMP/pg.blobs"
+        grep -q "^pushed $PLAIN/prog/pg:v1: $n blobs, 0 uploaded (0 B), $n already there; digest $dg" \
+                "$T_TMP/pg2.screen" || fail "summary of the second push"
+        # a pull shows downloads, verified, done
+        on_pty "$T_TMP/pg3.raw" "$HOIST_CMD" pull --store "$T_TMP/pg-pulled" "$PLAIN/prog/pg:v1"
+        screen "$T_TMP/pg3.raw" >"$T_TMP/pg3.screen"
+        cat "$T_TMP/pg3.screen"
+        while read -r d; do
+                grep -Eqx "$d +[0-9.]+ [KMG]?i?B  done" "$T_TMP/pg3.screen" || fail "no 'done' line for $d"
+        done <"$T_TMP/pg.blobs"
+        grep -q "^pulled $PLAIN/prog/pg:v1: $n blobs, $n downloaded (.*), 0 already here; digest $dg" \
+                "$T_TMP/pg3.screen" || fail "summary of the pull"
+        # -q: the digest only
+        on_pty "$T_TMP/pg4.raw" "$HOIST_CMD" push -q --store "$STORE" pg:v1 "$PLAIN/prog/pg:v1"
+        [ "$(screen "$T_TMP/pg4.raw")" = "$dg" ] || fail "-q printed: $(cat -A "$T_TMP/pg4.raw")"
+}
+
+t_progress_off_tty() {
+        fresh_image pl >/dev/null
+        short_blobs pl:v1 >"$T_TMP/pl.blobs"
+        n=$(wc -l <"$T_TMP/pl.blobs")
+        # HOIST_PROGRESS=lines: a line per change of state, none per byte
+        HOIST_PROGRESS=lines push pl:v1 "$PLAIN/prog/pl:v1" 2>"$T_TMP/pl1.err" >/dev/null
+        cat "$T_TMP/pl1.err"
+        while read -r d; do
+                [ "$(blob_states push "$d" "$T_TMP/pl1.err")" = "waiting uploading pushed " ] ||
+                        fail "$d: $(blob_states push "$d" "$T_TMP/pl1.err")"
+        done <"$T_TMP/pl.blobs"
+        [ "$(wc -l <"$T_TMP/pl1.err")" = $((3 * n + 1)) ] || fail "not 3 lines per blob and a summary"
+        HOIST_PROGRESS=lines push pl:v1 "$PLAIN/prog/pl:v1" 2>"$T_TMP/pl2.err" >/dev/null
+        while read -r d; do
+                [ "$(blob_states push "$d" "$T_TMP/pl2.err")" = "waiting exists " ] ||
+                        fail "$d: $(blob_states push "$d" "$T_TMP/pl2.err")"
+        done <"$T_TMP/pl.blobs"
+        HOIST_PROGRESS=lines hoist pull --store "$T_TMP/pl-pulled" "$PLAIN/prog/pl:v1" 2>"$T_TMP/pl3.err" >/dev/null
+        cat "$T_TMP/pl3.err"
+        while read -r d; do
+                [ "$(blob_states pull "$d" "$T_TMP/pl3.err")" = "waiting downloading verified done " ] ||
+                        fail "$d: $(blob_states pull "$d" "$T_TMP/pl3.err")"
+        done <"$T_TMP/pl.blobs"
+        [ "$(wc -l <"$T_TMP/pl3.err")" = $((4 * n + 1)) ] || fail "not 4 lines per blob and a summary"
+        # by default: the summary only
+        push pl:v1 "$PLAIN/prog/pl:v2" 2>"$T_TMP/pl4.err" >/dev/null
+        [ "$(wc -l <"$T_TMP/pl4.err")" = 1 ] && grep -q "^pushed $PLAIN/prog/pl:v2: $n blobs, " "$T_TMP/pl4.err" ||
+                fail "$(cat "$T_TMP/pl4.err")"
+        hoist pull --store "$T_TMP/pl-pulled2" "$PLAIN/prog/pl:v1" 2>"$T_TMP/pl5.err" >/dev/null
+        [ "$(wc -l <"$T_TMP/pl5.err")" = 1 ] && grep -q "^pulled $PLAIN/prog/pl:v1: $n blobs, $n downloaded" "$T_TMP/pl5.err" ||
+                fail "$(cat "$T_TMP/pl5.err")"
+        # -q: nothing but the digest, whatever HOIST_PROGRESS says
+        [ "$(HOIST_PROGRESS=lines push -q pl:v1 "$PLAIN/prog/pl:v3" 2>&1)" = "$(hoist_resolve pl:v1)" ] ||
+                fail "-q printed more than the digest"
+}
+
 t_run "push and pull round trip, no auth" t_round_trip
 t_run "manifests, configs, index.json validate against the OCI JSON Schemas" t_schemas
 t_run "skopeo inspect/copy and umoci unpack read what hoist pushed" t_skopeo_umoci_read_it
@@ -313,4 +445,6 @@ t_run "an expired token: 401, new token, request replayed" t_token_expiry_replay
 t_run "an image index: pushed whole, pulled as linux/amd64" t_index
 t_run "podman pulls and runs a pushed busybox image" t_podman_runs_pushed_image
 t_run "errors name the input and what to do" t_errors_name_input
+t_run "on a terminal: a line per blob redrawn in place (pushed, exists, done), -q silent" t_progress_tty
+t_run "off a terminal: the summary only; HOIST_PROGRESS=lines: a line per blob state" t_progress_off_tty
 t_finish
