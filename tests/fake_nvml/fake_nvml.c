@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #define NVML_SUCCESS 0
@@ -82,6 +83,7 @@ static void trace_call(const char *fn)
 static void load(struct fake_config *c)
 {
         const char *path = getenv("FAKE_NVML_CONFIG");
+        const char *gate;
         char line[256];
         FILE *f;
 
@@ -124,6 +126,18 @@ static void load(struct fake_config *c)
         fclose(f);
         if (c->device_count > MAX_DEVICES)
                 c->device_count = MAX_DEVICES;
+        /* Until the file $FAKE_NVML_FAULTS_AFTER exists the GPU is healthy:
+         * a test's trainer creates it once its SIGTERM handler is in place,
+         * so a fault present from the start cannot beat the handler. */
+        gate = getenv("FAKE_NVML_FAULTS_AFTER");
+        if (gate != NULL && *gate != '\0' && access(gate, F_OK) != 0) {
+                c->temperature = 40;
+                c->ecc = 0;
+                c->remapped_pending = c->remapped_failure = 0;
+                c->clocks_reasons = 0;
+                c->xid = 0;
+                c->gpu_lost = 0;
+        }
 }
 
 /* The config, and whether DEV is the device the faults apply to. */

@@ -15,12 +15,13 @@ for tool in docker-registry podman skopeo umoci python3; do
                 exit 1
         }
 done
-[ -f "$HOIST_BUILD/hoist-entrypoint-bundle.tar" ] || {
-        echo "not ok - $HOIST_BUILD/hoist-entrypoint-bundle.tar is missing (make bundle)"
+export HOIST_BUNDLE_DIR=${HOIST_BUNDLE_DIR:-$HOIST_BUILD/bundle/opt/hoist}
+# the tar `make bundle` writes next to BUILD/bundle, as hoist build looks for it
+[ -f "$HOIST_BUNDLE_DIR/../../../hoist-entrypoint-bundle.tar" ] || {
+        echo "not ok - hoist-entrypoint-bundle.tar is missing next to '$HOIST_BUNDLE_DIR' (make bundle)"
         echo "0 passed, 1 failed"
         exit 1
 }
-export HOIST_BUNDLE_DIR=${HOIST_BUNDLE_DIR:-$HOIST_BUILD/bundle/opt/hoist}
 
 # ---- the registry (tests/peers/registry.sh, no auth) ----
 REG_DIR=$T_TMP/registry

@@ -24,6 +24,8 @@ TRAINER=$T_TMP/trainer.sh
 cat >"$TRAINER" <<'EOF'
 #!/bin/sh
 trap 'echo final > "$HOIST_CHECKPOINT_DIR/final"; exit 0' TERM
+# the handler is in place: the fake may report its faults now
+[ -z "${FAKE_NVML_FAULTS_AFTER:-}" ] || : >"$FAKE_NVML_FAULTS_AFTER"
 echo "training"
 if [ -n "${WAIT_FOR:-}" ]; then
         while ! grep -q "$WAIT_FOR" "$WAIT_IN" 2>/dev/null; do sleep 0.05; done
@@ -53,7 +55,8 @@ run_job() {
  "limits": {"stop_grace_s": 20}, "attempt": 1}
 EOF
         env HOIST_NVML_LIBRARY="${NVML_LIB-$FAKE}" FAKE_NVML_CONFIG="$T_TMP/$name.nvml" \
-                FAKE_NVML_TRACE="$T_TMP/$name.trace" HOIST_GPU_HEALTH_INTERVAL_MS=50 \
+                FAKE_NVML_TRACE="$T_TMP/$name.trace" FAKE_NVML_FAULTS_AFTER="$T_TMP/$name.ready" \
+                HOIST_GPU_HEALTH_INTERVAL_MS=50 \
                 HOIST_JOB_FILE="$T_TMP/$name.json" HOIST_WORKDIR="$T_TMP/$name.work" \
                 HOIST_NODE=main WAIT_IN="${WAIT_IN:-$T_TMP/$name.trace}" \
                 timeout 120 "$E" >"$T_TMP/$name.out" 2>"$T_TMP/$name.err" || rc=$?
