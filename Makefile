@@ -32,6 +32,26 @@ override CFLAGS += $(WARNINGS) $(HARDENING) -D_GNU_SOURCE -pthread -I. -iquote l
 	-DHOIST_VERSION='"$(VERSION)"' -DHOIST_GIT_REV='"$(GIT_REV)"' $(PKG_CFLAGS)
 override LDFLAGS += -pie -Wl,-z,relro,-z,now -Wl,--as-needed -pthread
 LIBS := $(PKG_LIBS) -ldl -lm
+# hoist-entrypoint's start-up loads as little as it can (bench/entrypoint):
+# libcurl and libsystemd are dlopen()ed on first use (entrypoint/lazy/curl.c,
+# lib/notify.c), so --as-needed leaves them out of the link; libarchive is
+# linked statically where a libarchive.a exists, so only the reader's objects
+# come in, not the writers' format table with libxml2 and ICU.  Its own
+# dependencies are named by the shared libraries libarchive.so uses (not
+# every -dev package is installed); --as-needed keeps those it calls.  Those
+# and the other small libraries are linked statically where a .a exists:
+# each shared library costs the loader about 0.1 ms.
+STATIC_LIBDIR := $(shell $(PKG_CONFIG) --variable=libdir libarchive 2>/dev/null)
+ARCHIVE_DEPS := $(if $(wildcard $(STATIC_LIBDIR)/libarchive.a),$(shell \
+	ldd $(STATIC_LIBDIR)/libarchive.so 2>/dev/null | \
+	awk '$$2 == "=>" && $$3 ~ /^\// && $$1 !~ /^lib(c|m|dl|pthread)\./ {print $$3}'))
+# -lNAME or /path/libNAME.so.N: STATIC_LIBDIR/libNAME.a where it exists, else itself.
+static_or = $(or $(wildcard $(STATIC_LIBDIR)/$(if $(filter -l%,$(1)),lib$(1:-l%=%),$(firstword \
+	$(subst .so, ,$(notdir $(1))))).a),$(1))
+ENTRY_STATIC := -larchive $(ARCHIVE_DEPS) -ljansson -lexpat -lzstd -lz
+ENTRY_LIBS := $(foreach l,$(subst -larchive,-larchive $(ARCHIVE_DEPS),$(LIBS)),$(if \
+	$(filter $(ENTRY_STATIC),$(l)),$(call static_or,$(l)),$(l)))
+ENTRY_LAZY := $(BUILD)/entrypoint/lazy/curl.o
 
 LIB_SRCS := $(sort $(wildcard lib/*.c))
 RUNNER_SRCS := $(sort $(filter-out runner/main.c,$(wildcard runner/*.c runner/*/*.c providers/*.c)))
@@ -45,14 +65,16 @@ RUNNER_OBJS := $(RUNNER_SRCS:%.c=$(BUILD)/%.o)
 ENTRY_OBJS := $(ENTRY_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-ALL_OBJS := $(LIB_OBJS) $(RUNNER_OBJS) $(ENTRY_OBJS) $(BUILD)/runner/main.o $(BUILD)/entrypoint/main.o
+ALL_OBJS := $(LIB_OBJS) $(RUNNER_OBJS) $(ENTRY_OBJS) $(BUILD)/runner/main.o $(BUILD)/entrypoint/main.o \
+	$(ENTRY_LAZY)
 
 LIBHOIST := $(BUILD)/libhoist.a
 LIBRUNNER := $(BUILD)/librunner.a
 LIBENTRY := $(BUILD)/libentry.a
 
 .PHONY: all help test unit fuzz-replay fuzz integration check check-format format analyze \
-	asan valgrind bundle quickstart install uninstall run clean bench
+	asan asan-integration tools valgrind bundle quickstart install uninstall run clean bench bench-entrypoint \
+	bench-build bench-layer
 
 all: $(BIN)/hoist $(BIN)/hoist-entrypoint quickstart
 
@@ -62,12 +84,16 @@ help:
 	@echo "make integration   integration tests against real peers (podman, ...)"
 	@echo "make check         test + check-format + analyze"
 	@echo "make asan          ASan+UBSan build running the unit tests"
+	@echo "make asan-integration  the builder and GPU-monitor suites with ASan+UBSan binaries"
 	@echo "make valgrind      integration tests with the binaries under valgrind"
 	@echo "make fuzz          libFuzzer builds of every fuzz target (clang)"
 	@echo "make bundle        $(BUILD)/hoist-entrypoint-bundle.tar: the /opt/hoist layer"
 	@echo "make run           run the quickstart training job end to end"
 	@echo "make install       install into DESTDIR/PREFIX (default $(PREFIX))"
 	@echo "make bench         bench/s3: hoist vs awscli, rclone and raw curl (BENCH_BIG_MB, ...)"
+	@echo "make bench-entrypoint  bench/entrypoint: start-up and memory of hoist-entrypoint vs tini"
+	@echo "make bench-build   bench/build: hoist build + push vs buildah bud + push"
+	@echo "make bench-layer   bench/layer: the parallel layer compressor vs gzip, pigz, zstd"
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -89,9 +115,9 @@ $(BIN)/hoist: $(BUILD)/runner/main.o $(LIBRUNNER) $(LIBHOIST)
 	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
-$(BIN)/hoist-entrypoint: $(BUILD)/entrypoint/main.o $(LIBENTRY) $(LIBHOIST)
+$(BIN)/hoist-entrypoint: $(BUILD)/entrypoint/main.o $(ENTRY_LAZY) $(LIBENTRY) $(LIBHOIST)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(ENTRY_LIBS)
 
 # ---- the quickstart trainer: static, so it runs in an image with no libc ----
 QUICKSTART_SRCS := $(wildcard examples/quickstart/*.c)
@@ -117,7 +143,13 @@ $(BUILD)/tests/%: tests/tools/%.c $(LIBHOIST)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBHOIST) $(LIBS)
 
-unit: $(UNIT_BINS) $(BIN)/hoist $(BIN)/hoist-entrypoint quickstart
+# A stand-in libnvidia-ml.so.1 for the GPU health tests (tests/fake_nvml/).
+FAKE_NVML := $(BUILD)/tests/fake_nvml/libnvidia-ml.so.1
+$(FAKE_NVML): tests/fake_nvml/fake_nvml.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -fPIC -shared -Wl,-soname,libnvidia-ml.so.1 -o $@ $<
+
+unit: $(UNIT_BINS) $(FAKE_NVML) $(BIN)/hoist $(BIN)/hoist-entrypoint quickstart
 	@tests/run-unit.sh $(UNIT_BINS)
 
 fuzz-replay: $(FUZZ_BINS)
@@ -125,7 +157,7 @@ fuzz-replay: $(FUZZ_BINS)
 
 test: unit fuzz-replay
 
-integration: all bundle $(TOOLS)
+integration: all bundle $(TOOLS) $(FAKE_NVML)
 	@tests/run-integration.sh
 
 # libFuzzer builds, for finding new inputs (not needed to replay).
@@ -137,16 +169,31 @@ fuzz:
 
 asan:
 	$(MAKE) BUILD=build-asan BIN=build-asan/bin \
-		CFLAGS="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all" \
+		CFLAGS="$(ASAN_CFLAGS)" \
 		LDFLAGS="-fsanitize=address,undefined" test
 
 # The integration suites that drive hoist and hoist-entrypoint on the host
 # (file storage and the built-in S3 endpoint),
 # with both under valgrind.
 VALGRIND_SUITES := tests/integration/test_entrypoint.sh tests/integration/test_local_process.sh \
-	tests/integration/test_builtin_storage.sh tests/integration/test_serve_s3.sh
+	tests/integration/test_builtin_storage.sh tests/integration/test_serve_s3.sh \
+	tests/integration/test_registry.sh tests/integration/test_events.sh \
+	tests/integration/test_checkpoints.sh
 valgrind: all bundle
 	@HOIST_VALGRIND=1 tests/run-integration.sh $(VALGRIND_SUITES)
+
+# The integration suites of the newest host and entrypoint code (the image
+# builder, the GPU monitor) with ASan+UBSan binaries: a leak or an error ends
+# the process non-zero and fails the suite.  Containers still get the normal
+# bundle.
+ASAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+ASAN_SUITES := tests/integration/test_build.sh tests/integration/test_gpu_health.sh
+tools: $(TOOLS) $(FAKE_NVML)
+asan-integration: bundle
+	$(MAKE) BUILD=build-asan BIN=build-asan/bin CFLAGS="$(ASAN_CFLAGS)" \
+		LDFLAGS="-fsanitize=address,undefined" all tools
+	HOIST_BIN=$(CURDIR)/build-asan/bin HOIST_BUILD=$(CURDIR)/build-asan \
+		HOIST_BUNDLE_DIR=$(CURDIR)/$(BUILD)/bundle/opt/hoist tests/run-integration.sh $(ASAN_SUITES)
 
 analyze:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \
@@ -168,9 +215,9 @@ check: test check-format analyze
 # ---- the entrypoint bundle: /opt/hoist with its own loader and libraries ----
 BUNDLE_DIR := $(BUILD)/bundle
 BUNDLE_INTERP := /opt/hoist/lib/ld-linux-x86-64.so.2
-$(BUILD)/bundle-entrypoint: $(BUILD)/entrypoint/main.o $(LIBENTRY) $(LIBHOIST)
+$(BUILD)/bundle-entrypoint: $(BUILD)/entrypoint/main.o $(ENTRY_LAZY) $(LIBENTRY) $(LIBHOIST)
 	$(CC) $(LDFLAGS) -Wl,--dynamic-linker=$(BUNDLE_INTERP) -Wl,--disable-new-dtags \
-		-Wl,-rpath,/opt/hoist/lib -o $@ $^ $(LIBS)
+		-Wl,-rpath,/opt/hoist/lib -o $@ $^ $(ENTRY_LIBS)
 
 bundle: $(BUILD)/hoist-entrypoint-bundle.tar
 $(BUILD)/hoist-entrypoint-bundle.tar: $(BUILD)/bundle-entrypoint scripts/mkbundle.sh
@@ -199,6 +246,26 @@ $(BUILD)/bench/s3bench: bench/s3/s3bench.c $(LIBHOIST)
 
 bench: all $(BUILD)/tests/s3tool $(BUILD)/bench/s3bench
 	bench/s3/run.sh
+
+# bench/entrypoint: exec-to-exec time and resident memory, beside tini.
+$(BUILD)/bench/entrybench: bench/entrypoint/entrybench.c
+	@mkdir -p $(@D)
+	$(CC) -O2 $(WARNINGS) -static -o $@ $<
+
+bench-entrypoint: $(BIN)/hoist $(BIN)/hoist-entrypoint $(BUILD)/bench/entrybench $(BUILD)/tests/s3tool
+	HOIST_BIN=$(BIN) HOIST_BUILD=$(BUILD) bench/entrypoint/run.sh
+
+# bench/layer: the parallel layer compressor beside gzip, pigz and zstd.
+$(BUILD)/bench/compressbench: bench/layer/compressbench.c $(BUILD)/runner/build/compress.o $(LIBHOIST)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
+
+bench-layer: $(BUILD)/bench/compressbench
+	bench/layer/run.sh $(BUILD)/bench/compressbench
+
+# bench/build: hoist build + push beside buildah bud + push, one registry.
+bench-build: $(BIN)/hoist
+	BENCH_HOIST_BIN=$(BIN) bench/build/run.sh
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz $(BIN)

@@ -14,15 +14,21 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "checkpoint.h"
 #include "cleanup.h"
 #include "error.h"
 #include "fsutil.h"
+#include "gpu.h"
+#include "events.h"
 #include "init.h"
 #include "job.h"
 #include "joblog.h"
 #include "jobspec.h"
 #include "log.h"
+#include "logsync.h"
+#include "metrics.h"
 #include "result.h"
+#include "sdnotify.h"
 #include "stage.h"
 #include "storage.h"
 #include "xalloc.h"
@@ -49,8 +55,15 @@ static const char usage_text[] =
         "  HOIST_JOB_URL        file:///path/to/job.json\n"
         "  HOIST_WORKDIR        work root (default: job.json workdir, else /hoist)\n"
         "  HOIST_NODE           node name for logs and results (default: hostname)\n"
-        "  HOIST_STOP_GRACE_S   SIGTERM to SIGKILL, without a job (default 120)\n"
+        "  HOIST_STOP_GRACE_S   SIGTERM to SIGKILL (default 120, or job.json's\n"
+        "                       stop_grace_s, which this caps)\n"
         "  HOIST_MAX_RUNTIME_S  runtime limit, without a job (default none)\n"
+        "  HOIST_LOG_SYNC_S     seconds between job log uploads to S3 (default 2)\n"
+        "  HOIST_CHECKPOINT_DEBOUNCE_MS  quiet time before checkpoints upload (default 2000)\n"
+        "  HOIST_TERMINATION_LOG  the failure reason's file (default /dev/termination-log)\n"
+        "  HOIST_WEBHOOK_SECRET whsec_... signing job.json's webhooks (or _<n> for\n"
+        "                       webhooks[n], or HOIST_WEBHOOK_SECRET_FILE); taken out\n"
+        "                       of the command's environment\n"
         "  HOIST_LOG            error, warn, info (default) or debug\n"
         "\n"
         "Exit status: the command's, 128+N if it died of signal N, 124 past the max\n"
@@ -107,12 +120,28 @@ static int64_t env_seconds(const char *name, int64_t dflt)
         return n;
 }
 
+static void plain_spawned(void *userdata, pid_t pid)
+{
+        (void)pid;
+        sdnotify_ready(userdata);
+}
+
+static void plain_tick(void *userdata)
+{
+        (void)userdata;
+        sdnotify_tick();
+}
+
 static int run_plain(char **argv)
 {
         struct init_config cfg = {
                 .argv = argv,
                 .stop_grace_s = env_seconds("HOIST_STOP_GRACE_S", JOBSPEC_DEFAULT_STOP_GRACE_S),
                 .max_runtime_s = env_seconds("HOIST_MAX_RUNTIME_S", 0),
+                .userdata = argv[0],
+                .on_spawned = plain_spawned,
+                .on_tick = plain_tick,
+                .tick_ms = sdnotify_tick_ms(),
         };
         struct init_result res;
         _cleanup_error_ struct hoist_error *err = NULL;
@@ -123,6 +152,8 @@ static int run_plain(char **argv)
                 log_error("%s", err->msg);
                 return EXIT_SETUP;
         }
+        sdnotify_stopping("the command ended");
+        sdnotify_finished(res.exit_code == 0 ? "succeeded" : "failed", res.exit_code);
         if (res.end == INIT_NOT_FOUND)
                 log_error("command '%s' not found", argv[0]);
         else if (res.end == INIT_NOT_EXECUTABLE)
@@ -132,16 +163,27 @@ static int run_plain(char **argv)
         return res.exit_code;
 }
 
+/* One job's attempt.  Each module keeps its state here; the hooks below
+ * (on_spawned, on_tick, on_line, the watches) fan out to them. */
 struct run {
         struct jobspec *spec;
         struct storage *st;
         struct stage stage;
         struct joblog log;
+        struct events *ev;        /* the event sink (events.h) */
+        struct checkpoints *ckpt; /* checkpoint restore and sync (checkpoint.h) */
+        struct gpu_monitor *gpu;  /* GPU health (gpu.h); NULL when off */
         char *node;
         int64_t started_at_ms;
-        /* Remote storage: the log is kept in LOG_PATH and uploaded to LOG_KEY. */
+        int64_t stop_grace_s; /* job.json's, capped by HOIST_STOP_GRACE_S */
+        /* Remote storage: the log is kept in LOG_PATH and uploaded to
+         * LOG_KEY, as it grows by LOGSYNC and at the end. */
         char *log_key;
         char *log_path;
+        struct logsync *logsync;
+        /* Extra fds for the supervisor loop (init_config.watches). */
+        struct init_watch watches[4];
+        size_t n_watches;
 };
 
 /* Sends the local copy of the job log to remote storage (a no-op on file
@@ -150,9 +192,10 @@ static void upload_log(struct run *run)
 {
         _cleanup_error_ struct hoist_error *err = NULL;
 
+        joblog_flush(&run->log);
         if (run->log_key == NULL)
                 return;
-        if (storage_put_file(run->st, run->log_key, run->log_path, &err) < 0)
+        if (logsync_finish(run->logsync, run->st, &err) < 0)
                 log_warn("job log: %s, ignoring", err->msg);
 }
 
@@ -172,6 +215,11 @@ static int write_record(struct run *run, const char *status, int exit_code, int 
                 .attempt = job_attempt(run->spec),
         };
 
+        sdnotify_stopping(reason);
+        sdnotify_finished(status, exit_code);
+        if (strcmp(status, "succeeded") != 0)
+                result_write_failure(reason);
+        events_emit_final(run->ev, status, exit_code, sig, reason);
         upload_log(run);
         if (result_write(run->spec, run->st, &rec, &err) < 0) {
                 joblog_error(&run->log, "%s", err->msg);
@@ -203,7 +251,7 @@ static void open_job_log(struct run *run)
         path = storage_local_path(run->st, key);
         if (path == NULL) {
                 /* Remote storage: log locally, starting from what earlier
-                 * attempts left, and upload when the attempt ends. */
+                 * attempts left; logsync uploads it as it grows and at the end. */
                 const char *tmp = getenv("TMPDIR");
                 _cleanup_free_ char *name = xasprintf("hoist-%s-%s.log", run->spec->id, run->node);
                 path = path_join(tmp && *tmp ? tmp : "/tmp", name);
@@ -213,9 +261,108 @@ static void open_job_log(struct run *run)
                 hoist_error_release(&err);
                 run->log_key = xstrdup(key);
                 run->log_path = xstrdup(path);
+                run->logsync = logsync_new(run->spec, path, key);
         }
         if (joblog_open(&run->log, path, &err) < 0)
                 log_warn("%s; continuing without it", err->msg);
+}
+
+/* The grace period: job.json's stop_grace_s (default 120 s), shortened by
+ * HOIST_STOP_GRACE_S where the platform gives less (a provider sets it). */
+static int64_t job_stop_grace_s(const struct jobspec *spec)
+{
+        int64_t grace = spec->stop_grace_s > 0 ? spec->stop_grace_s : JOBSPEC_DEFAULT_STOP_GRACE_S;
+        int64_t cap = env_seconds("HOIST_STOP_GRACE_S", 0);
+
+        return cap > 0 && cap < grace ? cap : grace;
+}
+
+/* init_config.on_spawned: the command runs, so worker threads may start
+ * (STYLE.md: spawn before any thread).  A module that cannot start its
+ * thread says so and the job goes on without it. */
+static void on_spawned(void *userdata, pid_t pid)
+{
+        struct run *run = userdata;
+        _cleanup_error_ struct hoist_error *err = NULL;
+
+        (void)pid;
+        if (logsync_start(run->logsync, &err) < 0) {
+                joblog_error(&run->log, "job log upload: %s; uploading it at the end only",
+                             err->msg);
+                hoist_error_release(&err);
+        }
+        events_emit(run->ev, "job.running", "running",
+                    json_pack("{s:i, s:I}", "pid", (int)pid, "attempt",
+                              (json_int_t)job_attempt(run->spec)));
+        if (events_start(run->ev, &err) < 0) {
+                joblog_error(&run->log, "events: %s; sending them at the end only", err->msg);
+                hoist_error_release(&err);
+        }
+        if (checkpoint_start(run->ckpt, &err) < 0) {
+                joblog_error(&run->log, "%s; uploading checkpoints at the end only", err->msg);
+                hoist_error_release(&err);
+        }
+        if (gpu_monitor_start(run->gpu, &err) < 0) {
+                joblog_error(&run->log, "%s; the job goes on without it", err->msg);
+                hoist_error_release(&err);
+        }
+        sdnotify_ready(run->spec->id);
+}
+
+/* init_config.on_tick, every tick_ms while the command runs. */
+static void on_tick(void *userdata)
+{
+        struct run *run = userdata;
+
+        (void)run;
+        sdnotify_tick();
+}
+
+/* Each complete line of the command's output (joblog.on_line). */
+static void on_line(void *userdata, enum init_stream stream, const char *line, size_t len)
+{
+        struct run *run = userdata;
+
+        if (run->ev != NULL) {
+                json_t *data = json_object();
+                json_t *text = json_stringn(line, len); /* NULL: not valid UTF-8 */
+                if (text == NULL) {
+                        _cleanup_free_ char *clean = joblog_text(line, len);
+                        text = json_string(clean);
+                }
+                (void)json_object_set_new(data, "stream",
+                                          json_string(stream == INIT_STDERR ? "stderr" : "stdout"));
+                (void)json_object_set_new(data, "line", text);
+                events_emit(run->ev, "job.log", "running", data);
+        }
+        metrics_line(run->ev, line, len);
+}
+
+/* init_config.on_output: the log tees and splits lines; on_line gets them. */
+static void on_output(void *userdata, enum init_stream stream, const char *data, size_t len)
+{
+        struct run *run = userdata;
+
+        joblog_output(&run->log, stream, data, len);
+}
+
+/* The one init_config of a job. */
+static void job_init_config(struct run *run, char **argv, struct init_config *cfg)
+{
+        *cfg = (struct init_config){
+                .argv = argv,
+                .stop_grace_s = run->stop_grace_s,
+                .max_runtime_s = run->spec->max_runtime_s > 0 ? run->spec->max_runtime_s : 0,
+                .on_output = on_output,
+                .userdata = run,
+                .on_spawned = on_spawned,
+                .watches = run->watches,
+                .n_watches = run->n_watches,
+                .on_tick = on_tick,
+                .tick_ms = sdnotify_tick_ms(), /* 0: no tick */
+        };
+        run->log.on_line = on_line;
+        run->log.line_userdata = run;
 }
 
 static char **job_command(const struct jobspec *spec, char **args)
@@ -230,24 +377,36 @@ static int supervise_job(struct run *run, char **argv)
         _cleanup_error_ struct hoist_error *err = NULL;
         _cleanup_free_ char *tail = NULL;
         _cleanup_free_ char *reason = NULL;
-        struct init_config cfg = {
-                .argv = argv,
-                .stop_grace_s = run->spec->stop_grace_s > 0 ? run->spec->stop_grace_s
-                                                            : JOBSPEC_DEFAULT_STOP_GRACE_S,
-                .max_runtime_s = run->spec->max_runtime_s > 0 ? run->spec->max_runtime_s : 0,
-                .on_output = joblog_output,
-                .userdata = &run->log,
-        };
+        struct init_config cfg;
         struct init_result res;
         const char *status;
         int code;
 
+        job_init_config(run, argv, &cfg);
         if (init_run(&cfg, &res, &err) < 0)
                 return setup_failed(run, err);
+        sdnotify_stopping("uploading checkpoints, outputs and the log");
+        joblog_flush(&run->log);
+        /* The command and its group are gone: its last checkpoint goes up
+         * within the grace period. */
+        if (checkpoint_finish(run->ckpt, checkpoint_now_ms() + run->stop_grace_s * 1000, &err) <
+            0) {
+                joblog_error(&run->log, "%s", err->msg);
+                hoist_error_release(&err);
+        }
+        gpu_monitor_stop(run->gpu);
         tail = joblog_stderr_tail(&run->log);
         status = result_status(&res);
         reason = result_reason(&res, argv[0], cfg.max_runtime_s, tail);
         code = res.exit_code;
+        if (gpu_monitor_fault(run->gpu) != NULL) {
+                /* Whatever the command did, its GPU is not to be trusted. */
+                status = "failed";
+                free(reason);
+                reason = xasprintf("GPU fault: %s; replace the node", gpu_monitor_fault(run->gpu));
+                code = GPU_EXIT_FAULT;
+                joblog_error(&run->log, "%s", reason);
+        }
         if (res.end == INIT_NOT_FOUND || res.end == INIT_NOT_EXECUTABLE || res.timed_out)
                 joblog_error(&run->log, "%s", reason);
 
@@ -259,6 +418,8 @@ static int supervise_job(struct run *run, char **argv)
                 free(reason);
                 reason = xstrdup(err->msg);
                 code = EXIT_SETUP;
+        } else {
+                events_emit_output(run->ev, run->spec);
         }
         joblog_say(&run->log, "attempt %lld finished: %s (exit code %d)",
                    (long long)job_attempt(run->spec), status, code);
@@ -270,17 +431,39 @@ static int run_job(struct run *run, char **args)
 {
         _cleanup_error_ struct hoist_error *err = NULL;
         char **argv;
+        int staged;
 
         if (job_open_storage(run->spec, &run->st, &err) < 0) {
                 log_error("%s", err->msg);
                 return EXIT_SETUP;
         }
         run->node = job_node_name();
+        run->stop_grace_s = job_stop_grace_s(run->spec);
         open_job_log(run);
         joblog_say(&run->log, "attempt %lld started", (long long)job_attempt(run->spec));
+        if (events_open(run->spec, run->node, &run->ev, &err) < 0)
+                return setup_failed(run, err);
+        events_emit(run->ev, "job.starting", "starting",
+                    json_pack("{s:I}", "attempt", (json_int_t)job_attempt(run->spec)));
 
-        if (stage_prepare(run->spec, run->st, &run->stage, &err) < 0 ||
-            stage_export_env(run->spec, &run->stage, &err) < 0)
+        run->gpu = gpu_monitor_new(run->spec, run->ev);
+        sdnotify_staging_begin(run->st, run->spec->n_inputs);
+        staged = stage_prepare(run->spec, run->st, &run->stage, &err) == 0 &&
+                 stage_export_env(run->spec, &run->stage, &err) == 0;
+        if (!staged) {
+                sdnotify_staging_end(run->st);
+                return setup_failed(run, err);
+        }
+        struct checkpoint_options ckopts = {.spec = run->spec,
+                                            .node = run->node,
+                                            .dir = run->stage.checkpoint_dir,
+                                            .prefix = run->stage.checkpoint_prefix,
+                                            .events = run->ev};
+        sdnotify_staging_phase("restoring checkpoints");
+        staged = checkpoint_open(&ckopts, &run->ckpt, &err) == 0 &&
+                 checkpoint_restore(run->ckpt, run->st, &err) == 0;
+        sdnotify_staging_end(run->st);
+        if (!staged)
                 return setup_failed(run, err);
         argv = job_command(run->spec, args);
         if (argv == NULL) {
@@ -311,14 +494,19 @@ int main(int argc, char **argv)
                 return first == -1 ? 0 : EXIT_SETUP;
 
         job_take_credentials();
-        /* Only a job talks to storage over HTTP; a plain init stays lean. */
-        if (getenv("HOIST_JOB_URL") != NULL || getenv("HOIST_JOB_FILE") != NULL)
+        /* Only HTTP loads libcurl (entrypoint/lazy/curl.c): a plain init
+         * and a job on file storage without webhooks or runner hook start
+         * lean.  Before any thread, as curl_global_init() wants. */
+        if (getenv("HOIST_JOB_URL") != NULL && strncmp(getenv("HOIST_JOB_URL"), "file://", 7) != 0)
                 (void)curl_global_init(CURL_GLOBAL_DEFAULT);
         r = job_load_from_env(&run.spec, &err);
         if (r < 0) {
                 log_error("%s", err->msg);
                 return EXIT_SETUP;
         }
+        if (r > 0 && (strncmp(run.spec->storage.endpoint, "file://", 7) != 0 ||
+                      run.spec->n_webhooks > 0 || job_runner_hook(&(const char *){NULL}) != NULL))
+                (void)curl_global_init(CURL_GLOBAL_DEFAULT);
         if (r == 0) {
                 if (first >= argc) {
                         log_error("nothing to run: set HOIST_JOB_FILE or HOIST_JOB_URL, or give "
@@ -328,6 +516,15 @@ int main(int argc, char **argv)
                 return run_plain(argv + first);
         }
         r = run_job(&run, argv + first);
+        /* What is queued goes out within 30 s, or the grace period when shorter. */
+        events_finish(run.ev,
+                      result_now_ms() + 1000 * (run.stop_grace_s > 0 && run.stop_grace_s < 30
+                                                        ? run.stop_grace_s
+                                                        : 30));
+        checkpoint_close(run.ckpt);
+        gpu_monitor_free(run.gpu);
+        events_close(run.ev);
+        logsync_free(run.logsync);
         joblog_close(&run.log);
         if (run.log_path != NULL)
                 (void)unlink(run.log_path);

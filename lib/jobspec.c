@@ -318,7 +318,9 @@ static int read_webhooks(const struct reader *r, json_t *root, struct jobspec *s
                 if (!json_is_object(v))
                         return wrong_type(r, path, "an object", v);
                 if (get_string(r, v, path, "url", 1, &w->url) < 0 ||
-                    get_strv(r, v, path, "events", &w->events) < 0)
+                    get_strv(r, v, path, "events", &w->events) < 0 ||
+                    get_string(r, v, path, "secret_env", 0, &w->secret_env) < 0 ||
+                    get_string(r, v, path, "secret_file", 0, &w->secret_file) < 0)
                         return -1;
         }
         return 0;
@@ -392,6 +394,20 @@ static json_t *load_object(const char *json, size_t len, const char *name, struc
         return root;
 }
 
+static int read_retry(const struct reader *r, json_t *root, struct jobspec *spec)
+{
+        json_t *o;
+
+        if (get_object(r, root, NULL, "retry", 0, &o) < 0)
+                return -1;
+        if (o == NULL)
+                return 0;
+        if (get_strv(r, o, "retry", "on", &spec->retry_on) < 0 ||
+            get_int(r, o, "retry", "max", 0, 100, &spec->retry_max) < 0)
+                return -1;
+        return 0;
+}
+
 int jobspec_parse(const char *json, size_t len, const char *name, struct jobspec **ret_spec,
                   struct hoist_error **err)
 {
@@ -424,7 +440,8 @@ int jobspec_parse(const char *json, size_t len, const char *name, struct jobspec
                    &spec->n_hyperparameters) < 0 ||
             read_inputs(&r, root, spec) < 0 || read_sections(&r, root, spec) < 0 ||
             read_webhooks(&r, root, spec) < 0 ||
-            get_int(&r, root, NULL, "attempt", 0, INT32_MAX, &spec->attempt) < 0)
+            get_int(&r, root, NULL, "attempt", 0, INT32_MAX, &spec->attempt) < 0 ||
+            read_retry(&r, root, spec) < 0)
                 return -1;
         *ret_spec = TAKE_PTR(spec);
         return 0;
@@ -551,6 +568,8 @@ static json_t *webhooks_json(const struct jobspec *spec)
                 put_string(o, "url", w->url);
                 if (w->events != NULL && w->events[0] != NULL)
                         put(o, "events", strv_json(w->events));
+                put_string(o, "secret_env", w->secret_env);
+                put_string(o, "secret_file", w->secret_file);
                 (void)json_array_append_new(arr, o);
         }
         return arr;
@@ -612,13 +631,19 @@ char *jobspec_to_json(const struct jobspec *spec)
                 put_string(o, "launcher", spec->launcher);
                 put(root, "distributed", o);
         }
-        if (spec->gpu_health || spec->gpu_health_interval_s != 0) {
+        if (!spec->gpu_health || spec->gpu_health_interval_s != 0) {
                 o = json_object();
                 put(o, "enabled", json_boolean(spec->gpu_health));
                 put_int(o, "interval_s", spec->gpu_health_interval_s);
                 put(root, "gpu_health", o);
         }
         put(root, "attempt", json_integer(spec->attempt));
+        if (spec->retry_on != NULL && spec->retry_on[0] != NULL) {
+                o = json_object();
+                put(o, "on", strv_json(spec->retry_on));
+                put(o, "max", json_integer(spec->retry_max));
+                put(root, "retry", o);
+        }
         return dump(root);
 }
 
@@ -630,6 +655,7 @@ struct jobspec *jobspec_new(void)
 
         spec->version = xstrdup(JOBSPEC_VERSION);
         spec->nodes = 1;
+        spec->gpu_health = 1;
         spec->attempt = 1;
         return spec;
 }
@@ -676,9 +702,12 @@ void jobspec_free(struct jobspec *spec)
         for (size_t i = 0; i < spec->n_webhooks; i++) {
                 free(spec->webhooks[i].url);
                 strv_free(spec->webhooks[i].events);
+                free(spec->webhooks[i].secret_env);
+                free(spec->webhooks[i].secret_file);
         }
         free(spec->webhooks);
         free(spec->launcher);
+        strv_free(spec->retry_on);
         free(spec);
 }
 

@@ -49,6 +49,10 @@ struct jobspec_storage {
 struct jobspec_webhook {
         char *url;
         char **events; /* NULL-terminated; NULL or empty = every event */
+        /* Where the runner finds the signing secret on each attempt: the
+         * NAME of an environment variable, or a file path.  Never the secret. */
+        char *secret_env;
+        char *secret_file;
 };
 
 struct jobspec {
@@ -89,10 +93,15 @@ struct jobspec {
         int64_t gpus_per_node;
         char *launcher; /* NULL, "torchrun", "accelerate" */
 
-        int gpu_health; /* 1 = monitor on */
+        int gpu_health; /* 1 = monitor on (the default), 0 = off */
         int64_t gpu_health_interval_s;
 
         int64_t attempt; /* 1 for the first run, 2 after one resume ... */
+
+        /* When the runner starts a new attempt by itself (docs/job.md "retry");
+         * the entrypoint ignores it. */
+        char **retry_on;   /* NULL-terminated reasons, e.g. "interruption"; NULL = never */
+        int64_t retry_max; /* at most this many automatic new attempts (0-100) */
 };
 
 /* The entrypoint's result record (jobs/<id>/result.json). */

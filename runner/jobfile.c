@@ -20,12 +20,17 @@
 #include "xalloc.h"
 
 static const char *const top_fields[] = {
-        "name",   "image",           "command", "workdir", "runtime",     "provider", "storage",
-        "inputs", "hyperparameters", "env",     "outputs", "checkpoints", "limits",   NULL,
+        "name",    "image",  "command",         "workdir", "runtime", "provider",
+        "storage", "inputs", "hyperparameters", "env",     "outputs", "checkpoints",
+        "limits",  "retry",  "webhooks",        "build",   NULL,
 };
+static const char *const build_fields[] = {"context", "dockerfile", "args", "target", "push", NULL};
 static const char *const output_fields[] = {"download", NULL};
 static const char *const checkpoint_fields[] = {"interval", NULL};
 static const char *const limit_fields[] = {"max_runtime", "stop_grace", NULL};
+static const char *const retry_fields[] = {"on", "max", NULL};
+/* What `retry: on:` may name (docs/job.md). */
+static const char *const retry_reasons[] = {"interruption", NULL};
 
 struct loading {
         const struct config_node *root;
@@ -131,6 +136,18 @@ static int split_command(const struct config_node *node, char ***ret, struct hoi
 unterminated:;
         _cleanup_free_ char *q = config_describe(node);
         return config_error(node, "command", err, "a quote is not closed in %s", q);
+}
+
+/* PATH (taken) as it is when absolute, else under DIR. */
+static char *path_under(const char *dir, char *path)
+{
+        char *joined;
+
+        if (path[0] == '/')
+                return path;
+        joined = path_join(dir, path);
+        free(path);
+        return joined;
 }
 
 static int load_command(struct loading *l, const struct config_node *node)
@@ -302,6 +319,158 @@ static const struct config_node *section(const struct config_node *root, const c
         return config_is_null(n) ? NULL : n;
 }
 
+/* retry: {on: [interruption], max: N} */
+static int load_retry(struct loading *l, const struct config_node *n)
+{
+        const struct config_node *on = config_get(n, "on");
+        const struct config_node *max = config_get(n, "max");
+
+        if (config_check_mapping(n, "retry", l->err) < 0 ||
+            config_check_keys(n, "retry", retry_fields, l->err) < 0)
+                return -1;
+        if (on == NULL || max == NULL)
+                return config_error(n, "retry", l->err,
+                                    "needs 'on' (a list of reasons: interruption) and 'max' "
+                                    "(how many new attempts, 0-100)");
+        if (config_get_strv(on, "retry.on", &l->jf->retry_on, l->err) < 0 ||
+            config_get_int(max, "retry.max", 0, 100, &l->jf->retry_max, l->err) < 0)
+                return -1;
+        for (char **r = l->jf->retry_on; *r != NULL; r++) {
+                size_t i = 0;
+                while (retry_reasons[i] != NULL && strcmp(retry_reasons[i], *r) != 0)
+                        i++;
+                if (retry_reasons[i] == NULL)
+                        return config_error(on, "retry.on", l->err,
+                                            "unknown reason '%s' (known: interruption)", *r);
+        }
+        return 0;
+}
+
+static const char *const webhook_fields[] = {"url", "events", "secret_env", "secret_file", NULL};
+/* What `webhooks[].events` may name: DESIGN.md's event types, "job.*", "*". */
+static const char *const webhook_events[] = {
+        "job.starting", "job.running",   "job.log",    "job.metric",   "job.checkpoint",
+        "job.output",   "job.succeeded", "job.failed", "job.canceled", "job.interrupted",
+        "gpu.fault",    "job.*",         "*",          NULL,
+};
+
+static int load_webhook(struct loading *l, const struct config_node *n, size_t i,
+                        struct jobfile_webhook *w)
+{
+        _cleanup_free_ char *field = xasprintf("webhooks[%zu]", i);
+        _cleanup_free_ char *file = NULL;
+        const struct config_node *v;
+
+        w->line = n->line;
+        if (config_check_mapping(n, field, l->err) < 0)
+                return -1;
+        if ((v = config_get(n, "secret")) != NULL)
+                return config_error(v, field, l->err,
+                                    "a secret does not belong in job.yaml (it is copied into "
+                                    "job.json); put it in an environment variable and name that "
+                                    "with 'secret_env', or in a file named by 'secret_file'");
+        if (config_check_keys(n, field, webhook_fields, l->err) < 0)
+                return -1;
+        if ((v = config_get(n, "url")) == NULL)
+                return config_error(n, field, l->err, "needs 'url' (where events are POSTed)");
+        if (config_get_string(v, "url", &w->url, l->err) < 0)
+                return -1;
+        if (strncmp(w->url, "http://", 7) != 0 && strncmp(w->url, "https://", 8) != 0)
+                return config_error(v, "url", l->err, "must start with http:// or https://");
+        if ((v = config_get(n, "events")) != NULL) {
+                if (config_get_strv(v, "events", &w->events, l->err) < 0)
+                        return -1;
+                for (char **e = w->events; *e != NULL; e++) {
+                        size_t k = 0;
+                        while (webhook_events[k] != NULL && strcmp(webhook_events[k], *e) != 0)
+                                k++;
+                        if (webhook_events[k] == NULL)
+                                return config_error(v, "events", l->err,
+                                                    "unknown event type '%s' (job.starting, "
+                                                    "job.running, job.log, job.metric, "
+                                                    "job.checkpoint, job.output, job.succeeded, "
+                                                    "job.failed, job.canceled, job.interrupted, "
+                                                    "gpu.fault, job.*)",
+                                                    *e);
+                }
+        }
+        if ((v = config_get(n, "secret_env")) != NULL) {
+                if (config_get_string(v, "secret_env", &w->secret_env, l->err) < 0)
+                        return -1;
+                if (!env_name_valid(w->secret_env))
+                        return config_error(v, "secret_env", l->err,
+                                            "'%s' is not an environment variable name",
+                                            w->secret_env);
+        }
+        if ((v = config_get(n, "secret_file")) != NULL) {
+                if (w->secret_env != NULL)
+                        return config_error(v, field, l->err,
+                                            "give 'secret_env' or 'secret_file', not both");
+                if (config_get_string(v, "secret_file", &file, l->err) < 0)
+                        return -1;
+                w->secret_file = path_under(l->jf->dir, TAKE_PTR(file));
+        }
+        return 0;
+}
+
+static int load_webhooks(struct loading *l, const struct config_node *n)
+{
+        if (n->type != CONFIG_SEQUENCE) {
+                _cleanup_free_ char *got = config_describe(n);
+                return config_error(n, "webhooks", l->err,
+                                    "expected a list of {url, events, secret_env}, got %s", got);
+        }
+        l->jf->webhooks = xcalloc(n->n_items ? n->n_items : 1, sizeof *l->jf->webhooks);
+        for (size_t i = 0; i < n->n_items; i++) {
+                l->jf->n_webhooks = i + 1;
+                if (load_webhook(l, n->items[i], i, &l->jf->webhooks[i]) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
+/* build: {context, dockerfile, args: {K: V}, target, push} */
+static int load_build(struct loading *l, const struct config_node *n)
+{
+        struct jobfile_build *b = xzalloc(sizeof *b);
+        const struct config_node *v;
+        _cleanup_free_ char *s = NULL;
+        size_t k = 0;
+
+        l->jf->build = b;
+        b->line = n->line;
+        if (config_check_mapping(n, "build", l->err) < 0 ||
+            config_check_keys(n, "build", build_fields, l->err) < 0)
+                return -1;
+        if ((v = config_get(n, "context")) == NULL)
+                return config_error(n, "build", l->err, "needs 'context' (a directory)");
+        if (config_get_string(v, "build.context", &s, l->err) < 0)
+                return -1;
+        b->context = path_under(l->jf->dir, TAKE_PTR(s));
+        if ((v = config_get(n, "dockerfile")) != NULL) {
+                if (config_get_string(v, "build.dockerfile", &s, l->err) < 0)
+                        return -1;
+                b->dockerfile = path_under(b->context, TAKE_PTR(s));
+        }
+        if ((v = config_get(n, "target")) != NULL &&
+            config_get_string(v, "build.target", &b->target, l->err) < 0)
+                return -1;
+        if ((v = config_get(n, "push")) != NULL &&
+            config_get_string(v, "build.push", &b->push, l->err) < 0)
+                return -1;
+        v = config_get(n, "args");
+        if (v != NULL && config_check_mapping(v, "build.args", l->err) < 0)
+                return -1;
+        b->args = xcalloc((v ? v->n_pairs : 0) + 1, sizeof *b->args);
+        for (size_t i = 0; v != NULL && i < v->n_pairs; i++) {
+                _cleanup_free_ char *value = NULL;
+                if (config_get_scalar(v->pairs[i].value, "build.args", &value, l->err) < 0)
+                        return -1;
+                b->args[k++] = xasprintf("%s=%s", v->pairs[i].key, value);
+        }
+        return 0;
+}
+
 static int load_sections(struct loading *l)
 {
         const struct config_node *n;
@@ -328,6 +497,12 @@ static int load_sections(struct loading *l)
                             0)
                         return -1;
         }
+        if ((n = section(l->root, "build")) != NULL && load_build(l, n) < 0)
+                return -1;
+        if ((n = section(l->root, "retry")) != NULL && load_retry(l, n) < 0)
+                return -1;
+        if ((n = section(l->root, "webhooks")) != NULL && load_webhooks(l, n) < 0)
+                return -1;
         if ((n = section(l->root, "limits")) != NULL) {
                 if (config_check_mapping(n, "limits", l->err) < 0 ||
                     config_check_keys(n, "limits", limit_fields, l->err) < 0 ||
@@ -370,11 +545,12 @@ static int check_runnable(struct loading *l)
 {
         const struct config_pair *rt = config_get_pair(l->root, "runtime");
 
-        if (l->jf->image == NULL && l->jf->command == NULL)
+        if (l->jf->image == NULL && l->jf->command == NULL && l->jf->build == NULL)
                 return config_error_at(l->file, l->root->line, NULL, l->err,
                                        "the job needs 'image' (a container image), 'command' (a "
                                        "program to run), or both");
-        if (l->jf->runtime == JOBFILE_RUNTIME_CONTAINER && l->jf->image == NULL)
+        if (l->jf->runtime == JOBFILE_RUNTIME_CONTAINER && l->jf->image == NULL &&
+            l->jf->build == NULL)
                 return config_error_at(l->file, rt->key_line, "runtime", l->err,
                                        "container needs 'image' (or use runtime: process)");
         if (l->jf->runtime == JOBFILE_RUNTIME_PROCESS && l->jf->command == NULL)
@@ -451,6 +627,15 @@ void jobfile_free(struct jobfile *jf)
         free(jf->name);
         free(jf->image);
         strv_free(jf->command);
+        strv_free(jf->retry_on);
+        if (jf->build != NULL) {
+                free(jf->build->context);
+                free(jf->build->dockerfile);
+                strv_free(jf->build->args);
+                free(jf->build->target);
+                free(jf->build->push);
+                free(jf->build);
+        }
         free(jf->workdir);
         free(jf->provider);
         free(jf->storage);
@@ -469,6 +654,13 @@ void jobfile_free(struct jobfile *jf)
                 free(jf->hyperparameters[i].value);
         }
         free(jf->hyperparameters);
+        for (size_t i = 0; i < jf->n_webhooks; i++) {
+                free(jf->webhooks[i].url);
+                strv_free(jf->webhooks[i].events);
+                free(jf->webhooks[i].secret_env);
+                free(jf->webhooks[i].secret_file);
+        }
+        free(jf->webhooks);
         free(jf->outputs_download);
         free(jf);
 }

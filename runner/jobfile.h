@@ -26,6 +26,27 @@ struct jobfile_input {
         int line;      /* where it was declared, for later errors */
 };
 
+/* webhooks[]: where the job's events go (docs/job.md).  The signing secret
+ * is never in job.yaml: SECRET_ENV names the variable that holds it, or
+ * SECRET_FILE (absolute) the file. */
+struct jobfile_webhook {
+        char *url;
+        char **events; /* NULL: every event */
+        char *secret_env;
+        char *secret_file;
+        int line;
+};
+
+/* build: the image to build (and push) before the job runs (docs/job.md). */
+struct jobfile_build {
+        char *context;    /* absolute directory */
+        char *dockerfile; /* absolute path, or NULL for CONTEXT/Dockerfile */
+        char **args;      /* "K=V" build args, NULL-terminated (never NULL) */
+        char *target;     /* stage, or NULL for the last */
+        char *push;       /* REGISTRY/REPO[:TAG] to push to, or NULL */
+        int line;
+};
+
 struct jobfile {
         char *path; /* the job.yaml it came from */
         char *dir;  /* its directory, absolute */
@@ -45,11 +66,19 @@ struct jobfile {
         struct jobspec_kv *hyperparameters; /* scalars kept as written */
         size_t n_hyperparameters;
 
+        struct jobfile_webhook *webhooks;
+        size_t n_webhooks;
+
         char *outputs_download; /* local dir that `hoist results` fills by default; NULL */
 
         int64_t checkpoint_interval_s; /* 0 = default */
         int64_t max_runtime_s;         /* 0 = unlimited */
         int64_t stop_grace_s;          /* 0 = default */
+
+        struct jobfile_build *build; /* the build: section, or NULL */
+
+        char **retry_on;   /* retry.on: "interruption"; NULL when absent */
+        int64_t retry_max; /* retry.max: 0-100 */
 };
 
 /* Loads and validates job.yaml at PATH. */

@@ -23,10 +23,13 @@ static const struct command commands[] = {
         {"submit", cmd_submit, "package a job's inputs and start it (or --resume one)"},
         {"list", cmd_list, "list jobs, newest first"},
         {"status", cmd_status, "show a job's state and history"},
-        {"logs", cmd_logs, "print (-f: follow) a job's log"},
+        {"logs", cmd_logs, "print (-f: follow, -t: with times) a job's log"},
         {"cancel", cmd_cancel, "stop a job: SIGTERM, then SIGKILL after the grace period"},
         {"results", cmd_results, "copy a job's outputs to a local directory"},
-        {"serve", cmd_serve, "run the built-in S3 endpoint (and, later, the API and dashboard)"},
+        {"serve", cmd_serve, "run the built-in S3 endpoint and webhook receiver"},
+        {"build", cmd_build, "build an image from a Dockerfile into the local image store"},
+        {"push", cmd_push, "push an image from the local image store to a registry"},
+        {"pull", cmd_pull, "fetch an image from a registry into the local image store"},
         {"version", cmd_version, "print the version"},
         {"help", NULL, "show this help"},
 };
@@ -47,7 +50,8 @@ static void print_help(FILE *f)
               "\n"
               "Environment:\n"
               "  HOIST_HOME              state directory (default ~/.hoist): job store\n"
-              "                          hoist.db, serve/, storage/, run/\n"
+              "                          hoist.db, serve/, storage/, run/, images/ (the\n"
+              "                          local OCI image store), cache/build/\n"
               "  HOIST_STORAGE           storage for jobs whose job.yaml names none:\n"
               "                          file:///dir or s3://bucket/prefix (default: the\n"
               "                          built-in S3 endpoint, 'hoist serve', started on\n"
@@ -61,6 +65,10 @@ static void print_help(FILE *f)
               "  HOIST_CONTAINER_ENGINE  podman, docker or none (default: podman if\n"
               "                          installed, else docker if its daemon answers)\n"
               "  CONTAINERS_CONF         podman's configuration (see containers.conf)\n"
+              "  HOIST_INSECURE_REGISTRIES  hosts (comma-separated) reached over plain\n"
+              "                          http; 127.0.0.1 and localhost always are\n"
+              "  REGISTRY_AUTH_FILE, DOCKER_CONFIG  registry credentials (auth.json,\n"
+              "                          config.json with auths, credHelpers, credsStore)\n"
               "\n"
               "Exit codes:\n"
               "  0  success\n"

@@ -10,10 +10,15 @@ PKGS=(
         libcmocka-dev
         podman runc uidmap busybox-static
         sqlite3 python3 clang-format cppcheck valgrind procps
-        s3cmd uuid-runtime curl
+        s3cmd uuid-runtime curl tini
+        docker-registry skopeo umoci apache2-utils python3-cryptography openssl buildah
 )
 # Test peers whose recommends would pull in far more than they need.
-PKGS_NO_RECOMMENDS=(ceph-mon ceph-osd ceph-common radosgw awscli)
+PKGS_NO_RECOMMENDS=(ceph-mon ceph-osd ceph-common radosgw awscli python3-jsonschema)
+# npm's standardwebhooks checks hoist's webhook signatures in the tests: Debian's
+# nodejs and npm, unless a node with npm is there already (NodeSource's nodejs
+# conflicts with Debian's npm).
+command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
 
 missing_of() { # PACKAGE...: prints those not installed
         for p in "$@"; do

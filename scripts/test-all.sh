@@ -35,6 +35,7 @@ step "analyze (cppcheck)" make analyze
 suite "ASan+UBSan: unit tests + fuzz replay" make -j"$jobs" asan
 suite "integration" make integration
 suite "integration under valgrind" make valgrind
+suite "integration with ASan+UBSan binaries" make asan-integration
 
 echo "total: $(tally_total "$HOIST_TALLY")"
 awk '{f+=$2} END {exit f>0}' "$HOIST_TALLY"

@@ -245,7 +245,7 @@ t_job_e2e() {
                 grep -qx "HOIST_INPUT_IMAGES=$w/input/images" "$env" &&
                 grep -qx "HOIST_MODEL_DIR=$w/model" "$env" &&
                 grep -qx "HOIST_OUTPUT_DIR=$w/output" "$env" &&
-                grep -qx "HOIST_CHECKPOINT_DIR=$store/jobs/e2e/checkpoints" "$env" &&
+                grep -qx "HOIST_CHECKPOINT_DIR=$w/checkpoints" "$env" &&
                 grep -qx "HOIST_JOB_ID=e2e" "$env" && grep -qx "HOIST_ATTEMPT=1" "$env" &&
                 grep -qx "HOIST_HP_LR=0.01" "$env" && grep -qx "HOIST_HP_BATCH_SIZE=32" "$env" &&
                 grep -qx 'HOIST_HYPERPARAMETERS={"lr":"0.01","batch-size":"32"}' "$env" &&
@@ -255,8 +255,12 @@ t_job_e2e() {
 check "job.json end to end: inputs, env, outputs, checkpoints, result" t_job_e2e
 t_job_log() {
         local log=$store/jobs/e2e/logs/main.log
-        grep -qx "hoist-entrypoint: attempt 1 started" "$log" &&
-                grep -qx "training on stdout" "$log" && grep -qx "progress on stderr" "$log" &&
+        local ts='[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}[.][0-9]{3}Z'
+        # every line stamped: "<UTC time> <stream>|<text>" (docs/entrypoint.md)
+        ! grep -vqE "^$ts (stdout|stderr|hoist)[|]" "$log" &&
+                grep -qE "^$ts hoist[|]hoist-entrypoint: attempt 1 started$" "$log" &&
+                grep -qE "^$ts stdout[|]training on stdout$" "$log" &&
+                grep -qE "^$ts stderr[|]progress on stderr$" "$log" &&
                 grep -q "attempt 1 finished: succeeded (exit code 0)" "$log"
 }
 check "job log written to storage with both streams and the attempt line" t_job_log
@@ -330,11 +334,11 @@ t_job_cancel() {
         wait_for_file "$tmp/work-cancel/output/pid" || return 1
         kill -TERM "$epid"
         wait "$epid" || r=$?
-        [ "$r" = 143 ] && [ "$(result cancel .status)" = canceled ] &&
+        [ "$r" = 143 ] && [ "$(result cancel .status)" = interrupted ] &&
                 [ "$(result cancel .signal)" = 15 ] &&
                 [ "$(cat "$store/jobs/cancel/output/model/partial.bin")" = partial ]
 }
-check "SIGTERM during a job: status canceled, outputs still uploaded" t_job_cancel
+check "SIGTERM during a job: status interrupted, outputs still uploaded" t_job_cancel
 
 t_resume() {
         # A second attempt sees the first one's checkpoints where it left them.

@@ -302,7 +302,7 @@ static void test_field_errors(void **state)
                 {"name: a\nimage: x\nimgae: y\n",
                  "'job.yaml':3: unknown field 'imgae' (did you mean 'image'?); valid fields: "
                  "name, image, command, workdir, runtime, provider, storage, inputs, "
-                 "hyperparameters, env, outputs, checkpoints, limits"},
+                 "hyperparameters, env, outputs, checkpoints, limits, retry, webhooks, build"},
                 {"image: x\n", "'job.yaml':1: field 'name': missing (every job needs a name, like "
                                "'mnist-train')"},
                 {"name: My_Job\nimage: x\n",
@@ -399,6 +399,83 @@ static void test_hyperparameters_as_written(void **state)
         assert_string_equal(h[5].value, "hello world");
 }
 
+/* webhooks: url, events, and where the secret is; never the secret. */
+static void webhook_fails(const char *dir, const char *text, const char *want)
+{
+        struct jobfile *jf = NULL;
+        _cleanup_error_ struct hoist_error *err = NULL;
+        _cleanup_free_ char *path = path_join(dir, "job.yaml");
+
+        assert_int_equal(jobfile_parse(text, strlen(text), path, &jf, &err), -1);
+        assert_null(jf);
+        if (strstr(err->msg, want) == NULL)
+                fail_msg("'%s' does not say '%s'", err->msg, want);
+}
+
+static void test_webhooks(void **state)
+{
+        const char *dir = *state;
+        _cleanup_jobfile_ struct jobfile *jf =
+                parse_ok(dir, "name: a\nimage: alpine\nwebhooks:\n"
+                              "  - url: https://ci.example.org/h\n"
+                              "    secret_env: CI_SECRET\n"
+                              "  - url: http://127.0.0.1:9/x\n"
+                              "    events: [job.succeeded, gpu.fault, job.*]\n"
+                              "    secret_file: s/hook.secret\n");
+        _cleanup_free_ char *file = path_join(dir, "s/hook.secret");
+
+        assert_int_equal(jf->n_webhooks, 2);
+        assert_string_equal(jf->webhooks[0].url, "https://ci.example.org/h");
+        assert_null(jf->webhooks[0].events);
+        assert_string_equal(jf->webhooks[0].secret_env, "CI_SECRET");
+        assert_null(jf->webhooks[0].secret_file);
+        assert_string_equal(jf->webhooks[1].events[1], "gpu.fault");
+        assert_null(jf->webhooks[1].events[3]);
+        assert_string_equal(jf->webhooks[1].secret_file, file);
+
+        webhook_fails(dir,
+                      "name: a\nimage: x\nwebhooks:\n  - url: https://h\n    secret: whsec_abc\n",
+                      "a secret does not belong in job.yaml");
+        webhook_fails(dir, "name: a\nimage: x\nwebhooks:\n  - events: [job.failed]\n",
+                      "needs 'url'");
+        webhook_fails(dir, "name: a\nimage: x\nwebhooks:\n  - url: ftp://h\n",
+                      "must start with http:// or https://");
+        webhook_fails(dir,
+                      "name: a\nimage: x\nwebhooks:\n  - url: http://h\n    events: [job.done]\n",
+                      "unknown event type 'job.done'");
+        webhook_fails(dir, "name: a\nimage: x\nwebhooks:\n  - url: http://h\n    secret_env: 1X\n",
+                      "'1X' is not an environment variable name");
+        webhook_fails(dir,
+                      "name: a\nimage: x\nwebhooks:\n  - url: http://h\n    secret_env: A\n"
+                      "    secret_file: f\n",
+                      "not both");
+        webhook_fails(dir, "name: a\nimage: x\nwebhooks: {url: http://h}\n", "expected a list");
+}
+
+static void test_retry(void **state)
+{
+        const char *dir = *state;
+        _cleanup_jobfile_ struct jobfile *jf =
+                parse_ok(dir, "name: a\nimage: x\nretry: {on: [interruption], max: 3}\n");
+        _cleanup_jobfile_ struct jobfile *none = parse_ok(dir, "name: a\nimage: x\n");
+
+        assert_string_equal(jf->retry_on[0], "interruption");
+        assert_null(jf->retry_on[1]);
+        assert_int_equal(jf->retry_max, 3);
+        assert_null(none->retry_on);
+        parse_fails(dir, "name: a\nimage: x\nretry:\n  on: [preemption]\n  max: 1\n",
+                    "'job.yaml':4: field 'retry.on': unknown reason 'preemption' (known: "
+                    "interruption)");
+        parse_fails(dir, "name: a\nimage: x\nretry:\n  on: [interruption]\n  max: 101\n",
+                    "'job.yaml':5: field 'retry.max': expected an integer from 0 to 100, got "
+                    "'101'");
+        parse_fails(dir, "name: a\nimage: x\nretry:\n  max: 1\n",
+                    "'job.yaml':4: field 'retry': needs 'on' (a list of reasons: interruption) "
+                    "and 'max' (how many new attempts, 0-100)");
+        webhook_fails(dir, "name: a\nimage: x\nretry: {on: [interruption], max: 1, every: 2}\n",
+                      "unknown field 'every'");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -408,6 +485,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_relative_paths, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_command_splitting, setup_dir, teardown_dir),
                 cmocka_unit_test(test_durations),
+                cmocka_unit_test_setup_teardown(test_webhooks, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_retry, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_field_errors, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_hyperparameters_as_written, setup_dir,
                                                 teardown_dir),
