@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: MIT */
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,11 +6,10 @@
 
 #include "cleanup.h"
 #include "cli.h"
-#include "home.h"
 #include "image_progress.h"
+#include "imagecmd.h"
 #include "ocilayout.h"
 #include "registry.h"
-#include "xalloc.h"
 
 static const char usage[] =
         "usage: hoist push [--insecure] [-q] [-j N] LOCAL_REF [REMOTE_REF]\n"
@@ -47,71 +45,37 @@ static const char usage[] =
         "HOIST_REGISTRY_RETRIES: tries of one request on 408, 429, 5xx and network\n"
         "errors (default 5, waits growing from 0.5 s; Retry-After is honoured).\n";
 
+static void args_clearp(struct imagecmd_args *a)
+{
+        imagecmd_args_clear(a);
+}
+
 int cmd_push(int argc, char **argv, struct hoist_error **err)
 {
-        static const struct option opts[] = {
-                {"insecure", no_argument, NULL, 'k'},    {"jobs", required_argument, NULL, 'j'},
-                {"store", required_argument, NULL, 's'}, {"quiet", no_argument, NULL, 'q'},
-                {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
-        };
-        _cleanup_home_ struct hoist_home *home = NULL;
+        __attribute__((cleanup(args_clearp))) struct imagecmd_args a = {0};
         _cleanup_ocilayout_ struct ocilayout *lay = NULL;
-        _cleanup_free_ char *store = NULL, *digest = NULL;
-        struct registry_options o = {0};
+        _cleanup_free_ char *digest = NULL;
         struct registry_stats st = {0};
         const char *local, *remote;
-        char line[1024];
-        int c, quiet = 0, r;
+        int r = imagecmd_parse("push", usage, argc, argv, &a, err);
 
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "+hqj:", opts, NULL)) != -1) {
-                switch (c) {
-                case 'h':
-                        fputs(usage, stdout);
-                        return EXIT_OK;
-                case 'k':
-                        o.insecure = 1;
-                        break;
-                case 'j':
-                        o.parallel = atoi(optarg);
-                        if (o.parallel < 1 || o.parallel > 16)
-                                return cli_usage_error(err, "push",
-                                                       "--jobs takes 1 to 16, not '%s'", optarg);
-                        break;
-                case 's':
-                        free(store);
-                        store = xstrdup(optarg);
-                        break;
-                case 'q':
-                        quiet = 1;
-                        break;
-                default:
-                        return cli_usage_error(err, "push", "unknown option");
-                }
-        }
-        if (optind != argc - 1 && optind != argc - 2)
+        if (r != 0)
+                return r < 0 ? -1 : EXIT_OK;
+        if (a.first != argc - 1 && a.first != argc - 2)
                 return cli_usage_error(err, "push", "expected LOCAL_REF [REMOTE_REF]");
-        local = argv[optind];
-        remote = optind == argc - 2 ? argv[optind + 1] : local;
-        if (store == NULL) {
-                if (home_open(&home, err) < 0)
-                        return -1;
-                store = xasprintf("%s/images", home->dir);
-        }
-        if (ocilayout_open(store, &lay, err) < 0)
+        local = argv[a.first];
+        remote = a.first == argc - 2 ? argv[a.first + 1] : local;
+        if (imagecmd_open_store(&a, &lay, err) < 0)
                 return -1;
         {
                 _cleanup_image_progress_ struct image_progress *ip = image_progress_new_on(
                         "push", remote, stderr,
-                        image_progress_mode_for(STDERR_FILENO, quiet, IMAGE_PROGRESS_NONE), 0);
-                image_progress_attach(ip, &o);
-                r = registry_push_ex(lay, local, remote, &o, &st, &digest, err);
+                        image_progress_mode_for(STDERR_FILENO, a.quiet, IMAGE_PROGRESS_NONE), 0);
+                image_progress_attach(ip, &a.ro);
+                r = registry_push_ex(lay, local, remote, &a.ro, &st, &digest, err);
         }
         if (r < 0)
                 return -1;
-        if (!quiet)
-                fprintf(stderr, "%s\n",
-                        image_progress_format_summary(line, sizeof line, 1, remote, &st, digest));
-        printf("%s\n", digest);
+        imagecmd_report(&a, 1, remote, &st, digest);
         return EXIT_OK;
 }
