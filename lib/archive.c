@@ -355,34 +355,27 @@ static int extract_entries(struct archive *in, struct extract *x, struct hoist_e
 /* Moves every entry of SRC into DST, merging directories. */
 static int move_into(const char *src, const char *dst, struct hoist_error **err)
 {
-        struct dirent **names;
-        int n = scandir(src, &names, NULL, alphasort);
-        int r = 0;
+        _cleanup_strv_ char **names = fs_list_dir(src, err);
 
-        if (n < 0)
-                return hoist_error_errno(err, "list '%s'", src);
-        for (int i = 0; i < n; i++) {
-                const char *name = names[i]->d_name;
-                if (r == 0 && strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
-                        _cleanup_free_ char *s = path_join(src, name);
-                        _cleanup_free_ char *d = path_join(dst, name);
-                        struct stat ss, ds;
-                        if (lstat(d, &ds) == 0) {
-                                if (lstat(s, &ss) == 0 && S_ISDIR(ss.st_mode) &&
-                                    S_ISDIR(ds.st_mode)) {
-                                        r = move_into(s, d, err);
-                                        free(names[i]);
-                                        continue;
-                                }
-                                r = fs_remove_tree(d, err);
+        if (names == NULL)
+                return -1;
+        for (char **p = names; *p != NULL; p++) {
+                _cleanup_free_ char *s = path_join(src, *p);
+                _cleanup_free_ char *d = path_join(dst, *p);
+                struct stat ss, ds;
+                if (lstat(d, &ds) == 0) {
+                        if (lstat(s, &ss) == 0 && S_ISDIR(ss.st_mode) && S_ISDIR(ds.st_mode)) {
+                                if (move_into(s, d, err) < 0)
+                                        return -1;
+                                continue;
                         }
-                        if (r == 0 && rename(s, d) < 0)
-                                r = hoist_error_errno(err, "move '%s' into '%s'", name, dst);
+                        if (fs_remove_tree(d, err) < 0)
+                                return -1;
                 }
-                free(names[i]);
+                if (rename(s, d) < 0)
+                        return hoist_error_errno(err, "move '%s' into '%s'", *p, dst);
         }
-        free(names);
-        return r;
+        return 0;
 }
 
 static void restore_cwd(int *fd)

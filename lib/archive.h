@@ -23,6 +23,10 @@ int archive_extract_file(const char *path, const char *root, struct hoist_error 
 int archive_extract_memory(const void *data, size_t len, const char *root,
                            struct hoist_error **err);
 
+/* SOURCE_DATE_EPOCH as seconds: the latest mtime a reproducible archive
+ * records; 0 when it is unset or not a non-negative integer. */
+int64_t archive_source_date_epoch(void);
+
 /* Writes an uncompressed POSIX (pax) tar of the directory tree SRC_DIR to
  * DST_PATH, with names relative to SRC_DIR.  Regular files, directories and
  * symlinks; other file types are skipped.  Writes the sha256 hex of the tar

@@ -43,7 +43,7 @@ static la_ssize_t sink_write(struct archive *a, void *opaque, const void *data, 
         return (la_ssize_t)len;
 }
 
-static int64_t clamp_time(void)
+int64_t archive_source_date_epoch(void)
 {
         const char *sde = getenv("SOURCE_DATE_EPOCH");
         char *end;
@@ -83,22 +83,16 @@ static int add_file_data(struct archive *a, const char *path, const char *rel,
 static int add_tree(struct archive *a, const char *dir, const char *rel, int64_t max_mtime,
                     struct hoist_error **err)
 {
-        struct dirent **names;
-        int n = scandir(dir, &names, NULL, alphasort);
+        _cleanup_strv_ char **names = fs_list_dir(dir, err);
         int r = 0;
 
-        if (n < 0)
-                return hoist_error_errno(err, "list '%s'", dir);
-        for (int i = 0; i < n; i++) {
-                const char *name = names[i]->d_name;
-                if (r < 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
-                        free(names[i]);
-                        continue;
-                }
+        if (names == NULL)
+                return -1;
+        for (char **p = names; r == 0 && *p != NULL; p++) {
+                const char *name = *p;
                 _cleanup_free_ char *path = path_join(dir, name);
                 _cleanup_free_ char *sub = *rel ? xasprintf("%s/%s", rel, name) : xstrdup(name);
                 struct stat st;
-                free(names[i]);
                 if (lstat(path, &st) < 0) {
                         r = hoist_error_errno(err, "stat '%s'", path);
                         continue;
@@ -134,7 +128,6 @@ static int add_tree(struct archive *a, const char *dir, const char *rel, int64_t
                 if (r == 0 && S_ISDIR(st.st_mode))
                         r = add_tree(a, path, sub, max_mtime, err);
         }
-        free(names);
         return r;
 }
 
@@ -163,7 +156,7 @@ int archive_create_tar(const char *src_dir, const char *dst_path, char ret_hex[6
                 hoist_error_make(err, HOIST_ERR_INPUT, "open '%s': %s", dst_path,
                                  archive_error_string(a));
         if (r == 0)
-                r = add_tree(a, src_dir, "", clamp_time(), err);
+                r = add_tree(a, src_dir, "", archive_source_date_epoch(), err);
         if (r == 0 && archive_write_close(a) != ARCHIVE_OK)
                 r = hoist_error_make(err, sink.error ? sink.error : HOIST_ERR_INPUT, "write '%s'",
                                      dst_path);

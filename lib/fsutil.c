@@ -288,6 +288,51 @@ int fs_remove_tree(const char *path, struct hoist_error **err)
         return 0;
 }
 
+static int compare_names(const void *a, const void *b)
+{
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+char **fs_list_dir(const char *dir, struct hoist_error **err)
+{
+        DIR *d = opendir(dir);
+        char **v = NULL;
+        size_t n = 0, cap = 0;
+        struct dirent *e;
+
+        if (d == NULL) {
+                hoist_error_errno(err, "list '%s'", dir);
+                return NULL;
+        }
+        errno = 0;
+        while ((e = readdir(d)) != NULL) {
+                if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                        continue;
+                if (n + 1 >= cap) {
+                        cap = cap ? 2 * cap : 16;
+                        v = xreallocarray(v, cap, sizeof *v);
+                }
+                v[n++] = xstrdup(e->d_name);
+        }
+        if (errno != 0) {
+                int e2 = errno;
+                (void)closedir(d);
+                if (v != NULL) {
+                        v[n] = NULL;
+                        strv_free(v);
+                }
+                hoist_error_make(err, e2, "list '%s'", dir);
+                return NULL;
+        }
+        (void)closedir(d);
+        if (v == NULL)
+                v = xcalloc(1, sizeof *v);
+        else
+                v[n] = NULL;
+        qsort(v, n, sizeof *v, compare_names);
+        return v;
+}
+
 int fs_is_dir(const char *path)
 {
         struct stat st;

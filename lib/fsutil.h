@@ -42,6 +42,11 @@ int fs_fsync_dir(const char *dir, struct hoist_error **err);
 int fs_is_dir(const char *path);
 int fs_exists(const char *path);
 
+/* The names in directory DIR but "." and "..", sorted by bytes (so the
+ * order is the same in every locale), as a NULL-terminated strv; NULL with
+ * *err set ("list 'DIR': ...") when it cannot be read. */
+char **fs_list_dir(const char *dir, struct hoist_error **err);
+
 /* Writes all of LEN bytes, retrying on EINTR and short writes. */
 int fs_write_all(int fd, const void *data, size_t len);
 

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "archive.h"
 #include "cleanup.h"
 #include "fsutil.h"
 #include "log.h"
@@ -40,17 +41,7 @@ void layer_info_clear(struct layer_info *li)
 
 int64_t layer_epoch_from_env(void)
 {
-        const char *sde = getenv("SOURCE_DATE_EPOCH");
-        char *end;
-        long long v;
-
-        if (sde == NULL || *sde == '\0')
-                return 0;
-        errno = 0;
-        v = strtoll(sde, &end, 10);
-        if (errno != 0 || *end != '\0' || v < 0)
-                return 0;
-        return v;
+        return archive_source_date_epoch();
 }
 
 char *layer_name_normalize(const char *name, int allow_abs)
@@ -610,28 +601,22 @@ int layer_writer_finish(struct layer_writer *w, struct layer_info *ret, struct h
 static int add_tree(struct layer_writer *w, const char *dir, const char *dest,
                     const struct layer_owner *owner, struct hoist_error **err)
 {
-        struct dirent **names;
-        int n = scandir(dir, &names, NULL, alphasort);
-        int r = 0;
+        _cleanup_strv_ char **names = fs_list_dir(dir, err);
 
-        if (n < 0)
-                return hoist_error_errno(err, "list '%s'", dir);
-        for (int i = 0; i < n; i++) {
-                const char *base = names[i]->d_name;
-                if (r == 0 && strcmp(base, ".") != 0 && strcmp(base, "..") != 0) {
-                        _cleanup_free_ char *path = path_join(dir, base);
-                        _cleanup_free_ char *name = path_join(dest, base);
-                        struct stat st;
-                        r = layer_writer_add_path(w, name, path, owner, err);
-                        if (r == 0 && lstat(path, &st) < 0)
-                                r = hoist_error_errno(err, "stat '%s'", path);
-                        if (r == 0 && S_ISDIR(st.st_mode))
-                                r = add_tree(w, path, name, owner, err);
-                }
-                free(names[i]);
+        if (names == NULL)
+                return -1;
+        for (char **p = names; *p != NULL; p++) {
+                _cleanup_free_ char *path = path_join(dir, *p);
+                _cleanup_free_ char *name = path_join(dest, *p);
+                struct stat st;
+                if (layer_writer_add_path(w, name, path, owner, err) < 0)
+                        return -1;
+                if (lstat(path, &st) < 0)
+                        return hoist_error_errno(err, "stat '%s'", path);
+                if (S_ISDIR(st.st_mode) && add_tree(w, path, name, owner, err) < 0)
+                        return -1;
         }
-        free(names);
-        return r;
+        return 0;
 }
 
 int layer_write_dir(const char *dir, const char *dest_prefix, const struct layer_owner *owner,

@@ -163,33 +163,26 @@ static int is_opaque(const char *path)
 static int overlay_collect(struct layer_writer *w, const char *dir, const char *rel,
                            struct hoist_error **err)
 {
-        struct dirent **names;
-        int n = scandir(dir, &names, NULL, alphasort);
+        _cleanup_strv_ char **names = fs_list_dir(dir, err);
         int r = 0;
 
-        if (n < 0)
-                return hoist_error_errno(err, "list '%s'", dir);
-        for (int i = 0; i < n; i++) {
-                const char *base = names[i]->d_name;
-                if (r == 0 && strcmp(base, ".") != 0 && strcmp(base, "..") != 0) {
-                        _cleanup_free_ char *path = path_join(dir, base);
-                        _cleanup_free_ char *name =
-                                *rel ? xasprintf("%s/%s", rel, base) : xstrdup(base);
-                        struct stat st;
-                        if (lstat(path, &st) < 0)
-                                r = hoist_error_errno(err, "stat '%s'", path);
-                        else if (is_whiteout(&st))
-                                r = layer_writer_add_whiteout(w, name, err);
-                        else
-                                r = layer_writer_add_path(w, name, path, NULL, err);
-                        if (r == 0 && S_ISDIR(st.st_mode) && is_opaque(path))
-                                r = layer_writer_add_opaque(w, name, err);
-                        if (r == 0 && S_ISDIR(st.st_mode))
-                                r = overlay_collect(w, path, name, err);
-                }
-                free(names[i]);
+        if (names == NULL)
+                return -1;
+        for (char **p = names; r == 0 && *p != NULL; p++) {
+                _cleanup_free_ char *path = path_join(dir, *p);
+                _cleanup_free_ char *name = *rel ? xasprintf("%s/%s", rel, *p) : xstrdup(*p);
+                struct stat st;
+                if (lstat(path, &st) < 0)
+                        return hoist_error_errno(err, "stat '%s'", path);
+                if (is_whiteout(&st))
+                        r = layer_writer_add_whiteout(w, name, err);
+                else
+                        r = layer_writer_add_path(w, name, path, NULL, err);
+                if (r == 0 && S_ISDIR(st.st_mode) && is_opaque(path))
+                        r = layer_writer_add_opaque(w, name, err);
+                if (r == 0 && S_ISDIR(st.st_mode))
+                        r = overlay_collect(w, path, name, err);
         }
-        free(names);
         return r;
 }
 

@@ -145,12 +145,14 @@ t_grace_kill() {
 check "SIGKILL after the grace period for a child that ignores SIGTERM" t_grace_kill
 
 # A double fork leaves an orphan that exits: it must be reaped.  The command
-# looks for zombies itself, while the entrypoint still runs.
+# looks for zombies itself, while the entrypoint still runs: children of the
+# entrypoint ($PPID) only, so other processes of a busy machine do not count.
 zombie_probe='(sleep 0.3 &); sleep 1.5
         z=$(for f in /proc/[0-9]*/stat; do
                 read -r pid rest <"$f" 2>/dev/null || continue
-                state=${rest##*) }; state=${state%% *}
-                [ "$state" = Z ] && echo "$pid"
+                rest=${rest##*) }; state=${rest%% *}
+                ppid=${rest#* }; ppid=${ppid%% *}
+                [ "$state" = Z ] && [ "$ppid" = "$PPID" ] && echo "$pid"
             done)
         [ -z "$z" ] || { echo "zombies: $z" >&2; exit 1; }'
 check "as PID 1: orphaned grandchildren are reaped (no zombie in /proc)" \

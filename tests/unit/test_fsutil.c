@@ -149,6 +149,33 @@ static void test_copy_tree_and_remove(void **state)
         assert_int_equal(fs_remove_tree(dst, &err), 0); /* already gone: fine */
 }
 
+static void test_list_dir(void **state)
+{
+        const char *dir = *state;
+        static const char *const names[] = {"b", "a", "B", "_z", ".hidden", "a.b", "\xc3\xa9"};
+        static const char *const sorted[] = {".hidden", "B", "_z", "a", "a.b", "b", "\xc3\xa9"};
+        _cleanup_free_ char *missing = xasprintf("%s/missing", dir);
+        _cleanup_strv_ char **v = NULL;
+        struct hoist_error *err = NULL;
+        size_t n = 0;
+
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+                _cleanup_free_ char *p = xasprintf("%s/%s", dir, names[i]);
+                assert_int_equal(fs_write_file_atomic(p, "x", 1, 0644, &err), 0);
+        }
+        v = fs_list_dir(dir, &err);
+        assert_non_null(v);
+        for (; v[n] != NULL; n++)
+                assert_string_equal(v[n], sorted[n]); /* bytes, not the locale */
+        assert_int_equal(n, sizeof sorted / sizeof sorted[0]);
+
+        assert_null(fs_list_dir(missing, &err));
+        assert_non_null(err);
+        assert_int_equal(err->code, ENOENT);
+        assert_non_null(strstr(err->msg, "list '"));
+        hoist_error_release(&err);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -159,6 +186,7 @@ int main(void)
                                                 setup, teardown),
                 cmocka_unit_test_setup_teardown(test_read_large_and_missing, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_copy_tree_and_remove, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_list_dir, setup, teardown),
         };
         return cmocka_run_group_tests_name("fsutil", tests, NULL, NULL);
 }
