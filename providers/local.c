@@ -356,6 +356,16 @@ static int url_is_loopback(const char *url)
                strncmp(h, "[::1]", 5) == 0;
 }
 
+static int needs_host_network(const struct jobspec *spec)
+{
+        if (url_is_loopback(spec->storage.endpoint))
+                return 1;
+        for (size_t i = 0; i < spec->n_webhooks; i++)
+                if (url_is_loopback(spec->webhooks[i].url))
+                        return 1;
+        return 0;
+}
+
 /* Writes SECRET_ENV to a 0600 file for --env-file: secrets on a command
  * line would be readable by every user through ps. */
 static char *write_env_file(const struct provider_submit *req, struct hoist_error **err)
@@ -422,9 +432,9 @@ static int submit_container(const struct provider_submit *req, const char *engin
                 argv_add(&a, "--env-file");
                 argv_add(&a, env_file);
         }
-        /* A storage endpoint on this machine's loopback is reachable only
-         * from the host's network namespace. */
-        if (url_is_loopback(req->spec->storage.endpoint))
+        /* A storage endpoint or a webhook on this machine's loopback is
+         * reachable only from the host's network namespace. */
+        if (needs_host_network(req->spec))
                 argv_add(&a, "--network=host");
         if (req->spec->command != NULL) {
                 argv_add(&a, "--entrypoint");

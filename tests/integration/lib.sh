@@ -24,6 +24,12 @@ t_cleanup() {
 }
 trap t_cleanup EXIT
 t_defer() { T_CLEANUPS+=("$1"); }
+# What a test registered with t_defer, run when its t_run subshell ends (the
+# subshell's T_CLEANUPS would otherwise be lost with it).
+t_run_deferred() {
+        local i
+        for ((i = ${#T_CLEANUPS[@]} - 1; i >= 0; i--)); do eval "${T_CLEANUPS[i]}" || true; done
+}
 
 # hoist and hoist-entrypoint, under valgrind when HOIST_VALGRIND=1: the
 # process runtime finds the entrypoint through HOIST_ENTRYPOINT.
@@ -43,7 +49,7 @@ hoist() {
 
 t_run() { # NAME FUNC
         local name=$1 fn=$2 rc
-        ( set -e; "$fn" ) >"$T_TMP/out.$fn" 2>&1
+        ( set -e; T_CLEANUPS=(); trap t_run_deferred EXIT; "$fn" ) >"$T_TMP/out.$fn" 2>&1
         rc=$?
         if [ $rc -eq 0 ]; then
                 echo "ok - $name"
