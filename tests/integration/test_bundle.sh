@@ -143,6 +143,8 @@ t_stop_checkpoints() {
         [ -e "$v/c/ckpt-000100.bin" ] || fail "container ended early: $(podman logs "$name" 2>&1 | tail -5)"
         podman stop -t 30 "$name" >/dev/null
         rc=$(podman inspect --format '{{.State.ExitCode}}' "$name")
+        # conmon may still be writing the log out when podman stop returns
+        wait_for 10 sh -c "podman logs '$name' 2>&1 | grep -q '\"event\": \"stopped\"'" || true
         podman logs "$name" >"$T_TMP/stop.out" 2>&1
         [ "$rc" -eq 143 ] || fail "exit code $rc, not 143: $(tail -3 "$T_TMP/stop.out")"
         step=$(sed -n 's/^{"event": "stopped", "step": \([0-9]*\),.*/\1/p' "$T_TMP/stop.out")

@@ -29,7 +29,7 @@ for i in 1 2; do
         sh -c 'trap "" TERM; echo $$ >"$1/gc$2.pid"; while :; do sleep 1; done' sh "$d" "$i" &
 done
 setsid sh -c 'trap "" TERM; echo $$ >"$1/gc3.pid"; while :; do sleep 1; done' sh "$d" &
-trap 'echo "main got TERM"; exit 7' TERM
+trap 'echo "main got TERM"; : >"$d/main.term"; exit 7' TERM
 echo $$ >"$d/main.pid"
 while :; do sleep 1; done
 EOF2
@@ -253,9 +253,10 @@ t_podman_grandchildren() {
         podman stop -t 20 "$name" >/dev/null
         code=$(podman inspect --format '{{.State.ExitCode}}' "$name")
         [ "$code" = 7 ] || fail "exit code $code, not the command's 7: $(podman logs "$name" 2>&1)"
-        podman logs "$name" 2>&1 | grep -q "main got TERM" || fail "the command never saw SIGTERM"
-        podman logs "$name" 2>&1 |
-                grep -q "processes of the job still running after the grace period; sent SIGKILL" ||
+        [ -e "$d/main.term" ] || fail "the command never saw SIGTERM"
+        # conmon may still be writing the log out when podman stop returns
+        wait_for 10 sh -c "podman logs '$name' 2>&1 |
+                grep -q 'processes of the job still running after the grace period; sent SIGKILL'" ||
                 fail "no SIGKILL of the leftovers: $(podman logs "$name" 2>&1)"
 }
 
