@@ -252,7 +252,12 @@ $(BUILD)/bench/entrybench: bench/entrypoint/entrybench.c
 	@mkdir -p $(@D)
 	$(CC) -O2 $(WARNINGS) -static -o $@ $<
 
-bench-entrypoint: $(BIN)/hoist $(BIN)/hoist-entrypoint $(BUILD)/bench/entrybench $(BUILD)/tests/s3tool
+$(BUILD)/bench/curlfloor: bench/entrypoint/curlfloor.c
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< -ldl
+
+bench-entrypoint: $(BIN)/hoist $(BIN)/hoist-entrypoint $(BUILD)/bench/entrybench $(BUILD)/bench/curlfloor \
+		$(BUILD)/tests/s3tool
 	HOIST_BIN=$(BIN) HOIST_BUILD=$(BUILD) bench/entrypoint/run.sh
 
 # bench/layer: the parallel layer compressor beside gzip, pigz and zstd.

@@ -13,6 +13,10 @@
 #   hoist job, S3 inputs   a job.json whose input is BENCH_INPUT_MB (1024) MiB
 #                          fetched from `hoist serve`'s S3 endpoint on
 #                          loopback (and sha256-checked) before the command
+#   libcurl floor          not an init: bench/entrypoint/curlfloor.c, one GET
+#                          through libcurl loaded as the entrypoint loads it;
+#                          the memory any program pays for that, under the
+#                          S3 row
 # Memory: VmRSS, VmHWM and RssAnon (the private part of VmRSS; the rest is
 # mapped library pages, shared with every other user of those libraries) of
 # the init while the command runs.
@@ -104,7 +108,10 @@ job_json nojob '{"endpoint": "file://'"$W"'/store", "prefix": ""}' '[]'
 if [ "$INPUT_MB" -gt 0 ]; then
         HOIST=${BENCH_HOIST:-$BIN/hoist}
         S3TOOL=$BUILD/tests/s3tool
-        [ -x "$HOIST" ] && [ -x "$S3TOOL" ] || die "'$HOIST' or '$S3TOOL' is missing (make bench-entrypoint)"
+        CF=$BUILD/bench/curlfloor
+        for f in "$HOIST" "$S3TOOL" "$CF"; do
+                [ -x "$f" ] || die "'$f' is missing (make bench-entrypoint builds it)"
+        done
         need_kb=$((INPUT_MB * 1024 * 3 + 65536))
         avail_kb=$(df -Pk "$W" | awk 'NR==2 {print $4}')
         [ "$avail_kb" -ge "$need_kb" ] ||
@@ -136,6 +143,10 @@ if [ "$INPUT_MB" -gt 0 ]; then
                         HOIST_LOG=warn HOIST_S3_ACCESS_KEY_ID=$AK HOIST_S3_SECRET_ACCESS_KEY=$SK
                 row "hoist job, $INPUT_MB MiB S3 input" "$S3_RUNS" "$E"
         )
+        # What any program pays for one GET through this libcurl: the floor
+        # under the S3 row's memory (bench/entrypoint/curlfloor.c).
+        log "libcurl floor"
+        "$CF" "libcurl floor: one GET" "$EP/" >>"$W/rows.tsv"
 fi
 
 # The table: medians, and what each init adds to the direct exec, against tini.
@@ -149,6 +160,11 @@ NR == FNR { if ($1 == "direct") d = $2; if ($1 == "tini") t = $2; next }
 FNR == 1 {
         printf "%-32s %11s %11s %11s %10s %10s %10s %10s\n", "init", "median", "p90", "added",
                 "vs tini", "VmRSS", "VmHWM", "RssAnon"
+}
+$2 == "-" {
+        printf "%-32s %11s %11s %11s %10s %6.1f MiB %6.1f MiB %6.1f MiB\n", $1, "-", "-", "-", "-",
+                $5 / 1024, $6 / 1024, $7 / 1024
+        next
 }
 {
         added = $2 - d

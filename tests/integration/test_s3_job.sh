@@ -95,6 +95,8 @@ t_secrets_never_reach_the_command() {
         hoist logs -f "$id" >"$T_TMP/s.log" 2>&1 || fail "job failed"
         grep -q "^done" "$T_TMP/s.log" || fail "no output"
         ! grep -q "HOIST_S3_" "$T_TMP/s.log" || fail "HOIST_S3_* reached the command"
+        # Set only while the entrypoint loads libcurl (entrypoint/lazy/curl.c).
+        ! grep -q "GNUTLS_NO_IMPLICIT_INIT" "$T_TMP/s.log" || fail "GNUTLS_NO_IMPLICIT_INIT reached the command"
         ! grep -q "$secret" "$T_TMP/s.log" "$HOIST_HOME/run/$id/console.log" ||
                 fail "the secret reached the command or the log"
         ! grep -rq "$secret" "$HOIST_HOME/hoist.db" || fail "the secret is in the job store"
