@@ -36,6 +36,23 @@ int64_t checkpoint_now_ms(void)
         return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Kept for the result, the log and the events after the final sync: a fifth
+ * of the grace period, at most 10 s. */
+#define FINAL_RESERVE_MAX_MS 10000
+#define FINAL_MIN_MS 1000
+
+int64_t checkpoint_final_deadline(int64_t now_ms, int64_t grace_end_ms, int64_t grace_s)
+{
+        int64_t reserve = grace_s * 1000 / 5, d;
+
+        if (grace_end_ms <= 0)
+                return now_ms + grace_s * 1000;
+        if (reserve > FINAL_RESERVE_MAX_MS)
+                reserve = FINAL_RESERVE_MAX_MS;
+        d = grace_end_ms - reserve;
+        return d > now_ms + FINAL_MIN_MS ? d : now_ms + FINAL_MIN_MS;
+}
+
 static int64_t wall_ms(void)
 {
         struct timespec ts;

@@ -70,4 +70,12 @@ void checkpoint_close(struct checkpoints *ck);
 /* CLOCK_MONOTONIC in milliseconds. */
 int64_t checkpoint_now_ms(void);
 
+/* When the final sync must give up, the command having ended at NOW_MS.
+ * After a stop from outside whose grace period ends at GRACE_END_MS (the
+ * platform's SIGKILL comes then), by that end less a reserve for the result
+ * and the log, but never less than a second from now; otherwise (GRACE_END_MS
+ * 0: the command ended by itself, or the stop was the entrypoint's own) a
+ * whole grace period of GRACE_S from now. */
+int64_t checkpoint_final_deadline(int64_t now_ms, int64_t grace_end_ms, int64_t grace_s);
+
 #endif

@@ -293,8 +293,10 @@ static void signal_group(struct supervisor *s, int sig)
 
 static void arm_kill(struct supervisor *s)
 {
-        if (s->grace_end == 0)
+        if (s->grace_end == 0) {
                 s->kill_at = s->grace_end = now_ms() + s->cfg->stop_grace_s * 1000;
+                s->res->grace_end_ms = s->grace_end;
+        }
 }
 
 /* SIGTERM to the group, SIGKILL after the grace period; WHY is recorded

@@ -68,10 +68,12 @@ enum init_end {
 struct init_result {
         enum init_end end;
         int code;
-        int exit_code;   /* what the entrypoint exits with: N, 128+N, 124, 126, 127 */
-        int stop_signal; /* SIGTERM or SIGINT we received and forwarded, or 0 */
-        int timed_out;   /* the max runtime was reached */
-        int killed;      /* the group got SIGKILL after the grace period */
+        int exit_code;        /* what the entrypoint exits with: N, 128+N, 124, 126, 127 */
+        int stop_signal;      /* SIGTERM or SIGINT we received and forwarded, or 0 */
+        int timed_out;        /* the max runtime was reached */
+        int killed;           /* the group got SIGKILL after the grace period */
+        int64_t grace_end_ms; /* CLOCK_MONOTONIC ms when the first stop's grace
+                               * period ends (or ended); 0: no stop began */
         enum init_stop_reason stop_reason;
 };
 

@@ -388,9 +388,14 @@ static int supervise_job(struct run *run, char **argv)
         sdnotify_stopping("uploading checkpoints, outputs and the log");
         joblog_flush(&run->log);
         /* The command and its group are gone: its last checkpoint goes up
-         * within the grace period. */
-        if (checkpoint_finish(run->ckpt, checkpoint_now_ms() + run->stop_grace_s * 1000, &err) <
-            0) {
+         * within the grace period, the one that began with a stop from
+         * outside when there was one (whoever sent it kills the container
+         * when it ends). */
+        if (checkpoint_finish(run->ckpt,
+                              checkpoint_final_deadline(checkpoint_now_ms(),
+                                                        res.stop_signal != 0 ? res.grace_end_ms : 0,
+                                                        run->stop_grace_s),
+                              &err) < 0) {
                 joblog_error(&run->log, "%s", err->msg);
                 hoist_error_release(&err);
         }

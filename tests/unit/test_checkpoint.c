@@ -144,6 +144,22 @@ static void test_manifest_keys(void **state)
         assert_int_equal(checkpoint_manifest_key_seq("p", "p/.hoist/objects/abc"), -1);
 }
 
+/* The final sync's deadline: a whole grace period when the command ended by
+ * itself, the end of the stop's grace less a reserve after a stop from
+ * outside, and never under a second. */
+static void test_final_deadline(void **state)
+{
+        (void)state;
+        assert_int_equal(checkpoint_final_deadline(1000, 0, 120), 121000);
+        /* SIGTERM at 0 with 120 s: the platform kills at 120 s; 10 s kept. */
+        assert_int_equal(checkpoint_final_deadline(30000, 120000, 120), 110000);
+        /* A short grace keeps a fifth of it. */
+        assert_int_equal(checkpoint_final_deadline(1000, 10000, 10), 8000);
+        /* The command used the whole grace: still one second to try. */
+        assert_int_equal(checkpoint_final_deadline(120500, 120000, 120), 121500);
+        assert_int_equal(checkpoint_final_deadline(109500, 120000, 120), 110500);
+}
+
 static void test_step(void **state)
 {
         (void)state;
@@ -461,6 +477,7 @@ int main(void)
                 cmocka_unit_test(test_manifest_rejects),
                 cmocka_unit_test(test_manifest_keys),
                 cmocka_unit_test(test_step),
+                cmocka_unit_test(test_final_deadline),
                 cmocka_unit_test_setup_teardown(test_find_latest, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_sync_and_restore, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_damaged_set_falls_back, setup, teardown),

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "entrypoint/checkpoint.h"
 #include "entrypoint/init.h"
 
 /* Exits 9 on SIGTERM, else runs until stopped. */
@@ -123,6 +124,9 @@ static void test_hooks_and_stop_from_tick(void **state)
         assert_int_equal(res.stop_reason, INIT_STOP_GPU_FAULT);
         assert_int_equal(res.stop_signal, 0); /* not from outside */
         assert_false(res.killed);
+        /* The grace period began with the stop: 5 s from then. */
+        assert_true(res.grace_end_ms > 0);
+        assert_true(res.grace_end_ms - 5000 <= checkpoint_now_ms());
         assert_non_null(strstr(p.out.data, "ready\n"));
         buf_free(&p.out);
 }
