@@ -31,6 +31,27 @@ char *path_join(const char *a, const char *b)
         return xasprintf("%.*s/%s", (int)la, a, b);
 }
 
+char *path_clean_in_root(const char *path)
+{
+        _cleanup_free_ char *copy = xstrdup(path);
+        struct buf out = {0};
+        char *save = NULL;
+
+        for (char *c = strtok_r(copy, "/", &save); c != NULL; c = strtok_r(NULL, "/", &save)) {
+                if (strcmp(c, ".") == 0)
+                        continue;
+                if (strcmp(c, "..") == 0) {
+                        char *up = out.len > 0 ? strrchr(out.data, '/') : NULL;
+                        buf_truncate(&out, up != NULL ? (size_t)(up - out.data) : 0);
+                        continue;
+                }
+                if (out.len > 0)
+                        buf_append_char(&out, '/');
+                buf_append_str(&out, c);
+        }
+        return out.len > 0 ? buf_take(&out) : xstrdup("");
+}
+
 int fs_mkdir_p(const char *path, mode_t mode, struct hoist_error **err)
 {
         _cleanup_free_ char *p = xstrdup(path);

@@ -10,6 +10,12 @@
 /* Joins two path parts with exactly one '/' between them. */
 char *path_join(const char *a, const char *b);
 
+/* PATH as a name under a root that ".." cannot climb above (an image's
+ * "/"): "." and empty components dropped, ".." removing the one before it
+ * (or nothing at the root).  No leading or trailing '/': "" is the root.
+ * "/a/./b/../c/" -> "a/c", "../../x" -> "x". */
+char *path_clean_in_root(const char *path);
+
 /* mkdir -p with MODE for every directory it creates. */
 int fs_mkdir_p(const char *path, mode_t mode, struct hoist_error **err);
 

@@ -188,21 +188,20 @@ static int hash_selection(const char *root, const struct di_selection *sel, char
 }
 
 /* DEST (no '/' at the end) is a directory the image already has: then a
- * single file goes into it, as with Docker.  Known for the WORKDIR, and for
- * any path once the stage's root filesystem is unpacked; otherwise a
- * directory destination must end in '/'. */
-static int is_existing_dir(const struct stage *s, const char *dest)
+ * single file goes into it, as with Docker ("COPY run.sh /usr/local/bin").
+ * The WORKDIR is one; any other path is looked up in the stage's image,
+ * its layers read without unpacking them when they are not unpacked yet.
+ * 1, 0, or -1 when a layer cannot be read. */
+static int is_existing_dir(struct build *b, struct stage *s, const char *dest,
+                           struct hoist_error **err)
 {
         const char *wd = image_config_get_string(s->cfg, "WorkingDir");
-        _cleanup_free_ char *abs = NULL;
-        struct stat st;
 
         if (wd != NULL && strcmp(wd, dest) == 0)
                 return 1;
-        if (s->n_layers == 0 || s->rootfs == NULL || s->applied != s->n_layers)
+        if (s->n_layers == 0)
                 return 0;
-        abs = path_join(s->rootfs, dest);
-        return lstat(abs, &st) == 0 && S_ISDIR(st.st_mode);
+        return stage_is_dir(s, b->lay, dest, err);
 }
 
 /* The destination as an absolute, clean path: relative to WORKDIR, "."
@@ -212,26 +211,13 @@ static char *resolve_dest(const char *workdir, const char *raw)
 {
         _cleanup_free_ char *joined =
                 raw[0] == '/' ? xstrdup(raw) : path_join(workdir && *workdir ? workdir : "/", raw);
+        _cleanup_free_ char *clean = path_clean_in_root(joined);
         const char *last = strrchr(raw, '/') ? strrchr(raw, '/') + 1 : raw;
         int dir = *last == '\0' || strcmp(last, ".") == 0 || strcmp(last, "..") == 0;
-        struct buf out = {0};
-        char *save = NULL;
 
-        for (char *c = strtok_r(joined, "/", &save); c != NULL; c = strtok_r(NULL, "/", &save)) {
-                if (strcmp(c, ".") == 0)
-                        continue;
-                if (strcmp(c, "..") == 0) {
-                        char *slash = out.len > 0 ? strrchr(out.data, '/') : NULL;
-                        if (slash != NULL)
-                                buf_truncate(&out, (size_t)(slash - out.data));
-                        continue;
-                }
-                buf_append_char(&out, '/');
-                buf_append_str(&out, c);
-        }
-        if (out.len == 0 || dir)
-                buf_append_char(&out, '/');
-        return buf_take(&out);
+        if (*clean == '\0')
+                return xstrdup("/");
+        return xasprintf("/%s%s", clean, dir ? "/" : "");
 }
 
 /* ---- writing the layer ---- */
@@ -417,8 +403,7 @@ int copy_step(struct stage_ctx *sc, const struct df_instr *in, struct hoist_erro
                 return -1;
         if (dockerignore_select(src.ignore, src.root, exp, n_srcs, &sel, err) < 0)
                 return -1;
-        dest_dir = !(single_file(&src, &sel, exp, n_srcs) && !ends_with_slash(dest)) ||
-                   is_existing_dir(s, dest);
+        dest_dir = !(single_file(&src, &sel, exp, n_srcs) && !ends_with_slash(dest));
         if (sel.n_matches > 1 && !ends_with_slash(dest))
                 rc = hoist_error_make(err, HOIST_ERR_INPUT,
                                       "%zu sources match; the destination '%s' must be a "
@@ -460,6 +445,13 @@ int copy_step(struct stage_ctx *sc, const struct df_instr *in, struct hoist_erro
         if ((chown != NULL && parse_chown(b, s, chown, &owner, err) < 0) ||
             (chmod_ != NULL && parse_chmod(chmod_, &owner, err) < 0))
                 goto out;
+        /* (The chain in the cache key fixes what the image has at DEST.) */
+        if (!dest_dir && !archive) {
+                int r = is_existing_dir(b, s, dest, err);
+                if (r < 0)
+                        goto out;
+                dest_dir = r;
+        }
         blob = build_scratch(b, "layer");
         if (archive) {
                 _cleanup_free_ char *abs = path_join(src.root, sel.entries[0].path);

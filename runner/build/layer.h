@@ -120,6 +120,22 @@ int layer_write_dir(const char *dir, const char *dest_prefix, const struct layer
 int layer_unpack(const char *blob_path, const char *media_type, const char *root,
                  struct hoist_error **err);
 
+/* What one layer says about a path, without unpacking it. */
+enum layer_path {
+        LAYER_PATH_UNTOUCHED, /* nothing: the layers below decide */
+        LAYER_PATH_DIR,       /* a directory (an entry, or entries under it) */
+        LAYER_PATH_SYMLINK,   /* a symbolic link; its target is returned */
+        LAYER_PATH_OTHER,     /* a file or anything else */
+        LAYER_PATH_REMOVED,   /* a whiteout of it or of a directory above it, or
+                               * an opaque directory above it that hides it */
+};
+
+/* Reads the layer at BLOB_PATH (as layer_unpack) and says what it makes of
+ * PATH, a normalized name ("usr/local/bin", no leading '/').  With
+ * LAYER_PATH_SYMLINK, *RET_TARGET is the link's target (free it). */
+int layer_lookup(const char *blob_path, const char *media_type, const char *path,
+                 enum layer_path *ret, char **ret_target, struct hoist_error **err);
+
 /* ---- helpers shared by layer.c, layer_unpack.c, snapshot.c, sandbox.c ---- */
 
 #define LAYER_WHITEOUT_PREFIX ".wh."

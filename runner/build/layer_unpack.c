@@ -421,6 +421,93 @@ static void apply_dir_times(struct unpack *u)
         }
 }
 
+/* NAME is PATH, or a name under it ("PATH/..."). */
+static int is_at_or_under(const char *name, const char *path, size_t plen)
+{
+        return strncmp(name, path, plen) == 0 && (name[plen] == '\0' || name[plen] == '/');
+}
+
+/* What one layer entry NAME (normalized) says about PATH, folded into *ST:
+ * an entry for PATH itself or under it wins over any whiteout in the same
+ * layer, since a layer's whiteouts only hide what the layers below have. */
+static void lookup_entry(const char *name, struct archive_entry *entry, const char *path,
+                         enum layer_path *st, char **target)
+{
+        size_t plen = strlen(path);
+        const char *slash = strrchr(name, '/');
+        const char *base = slash ? slash + 1 : name;
+        size_t dlen = slash ? (size_t)(slash - name) : 0;
+
+        if (strcmp(base, LAYER_OPAQUE) == 0) {
+                if (dlen == plen && strncmp(name, path, plen) == 0)
+                        *st = LAYER_PATH_DIR; /* PATH itself is an opaque directory */
+                else if ((dlen == 0 ||
+                          (dlen < plen && strncmp(name, path, dlen) == 0 && path[dlen] == '/')) &&
+                         *st == LAYER_PATH_UNTOUCHED)
+                        *st = LAYER_PATH_REMOVED; /* a directory above: lower PATH hidden */
+                return;
+        }
+        if (strncmp(base, LAYER_WHITEOUT_PREFIX, strlen(LAYER_WHITEOUT_PREFIX)) == 0) {
+                _cleanup_free_ char *gone = xasprintf("%.*s%s%s", (int)dlen, name, dlen ? "/" : "",
+                                                      base + strlen(LAYER_WHITEOUT_PREFIX));
+                if (is_at_or_under(path, gone, strlen(gone)) && *st == LAYER_PATH_UNTOUCHED)
+                        *st = LAYER_PATH_REMOVED;
+                return;
+        }
+        if (!is_at_or_under(name, path, plen))
+                return;
+        if (name[plen] == '/' || archive_entry_filetype(entry) == AE_IFDIR) {
+                *st = LAYER_PATH_DIR;
+        } else if (archive_entry_filetype(entry) == AE_IFLNK &&
+                   archive_entry_hardlink(entry) == NULL) {
+                *st = LAYER_PATH_SYMLINK;
+                free(*target);
+                *target = xstrdup(archive_entry_symlink(entry) ? archive_entry_symlink(entry) : "");
+        } else {
+                *st = LAYER_PATH_OTHER;
+        }
+}
+
+int layer_lookup(const char *blob_path, const char *media_type, const char *path,
+                 enum layer_path *ret, char **ret_target, struct hoist_error **err)
+{
+        _cleanup_free_ char *target = NULL;
+        enum layer_path st = LAYER_PATH_UNTOUCHED;
+        struct archive *a = archive_read_new();
+        struct archive_entry *entry;
+        int r = 0, ar;
+
+        archive_read_support_filter_gzip(a);
+        archive_read_support_filter_zstd(a);
+        archive_read_support_format_tar(a);
+        if (archive_read_open_filename(a, blob_path, 1 << 16) != ARCHIVE_OK) {
+                r = hoist_error_make(err, HOIST_ERR_INPUT, "layer '%s'%s%s%s: %s", blob_path,
+                                     media_type ? " (" : "", media_type ? media_type : "",
+                                     media_type ? ")" : "", archive_error_string(a));
+                archive_read_free(a);
+                return r;
+        }
+        while ((ar = archive_read_next_header(a, &entry)) != ARCHIVE_EOF) {
+                const char *raw = archive_entry_pathname(entry);
+                _cleanup_free_ char *name = NULL;
+
+                if (ar < ARCHIVE_WARN) {
+                        r = hoist_error_make(err, HOIST_ERR_INPUT, "layer '%s': %s", blob_path,
+                                             archive_error_string(a));
+                        break;
+                }
+                name = raw ? layer_name_normalize(raw, 1) : NULL;
+                if (name != NULL && *name != '\0')
+                        lookup_entry(name, entry, path, &st, &target);
+        }
+        archive_read_free(a);
+        if (r < 0)
+                return r;
+        *ret = st;
+        *ret_target = st == LAYER_PATH_SYMLINK ? TAKE_PTR(target) : NULL;
+        return 0;
+}
+
 int layer_unpack(const char *blob_path, const char *media_type, const char *root,
                  struct hoist_error **err)
 {

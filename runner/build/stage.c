@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cleanup.h"
 #include "fsutil.h"
@@ -160,6 +162,66 @@ int stage_materialize(struct stage *s, struct ocilayout *lay, const char *rootfs
                         return hoist_error_wrap(err, "unpack layer %s", l->digest);
         }
         return 0;
+}
+
+/* The target of a link at PATH resolved against its directory, inside the
+ * image ("/.." is "/"), as path_clean_in_root() writes it. */
+static char *link_resolve(const char *path, const char *target)
+{
+        const char *slash = strrchr(path, '/');
+        _cleanup_free_ char *joined =
+                target[0] == '/' || slash == NULL
+                        ? xstrdup(target)
+                        : xasprintf("%.*s/%s", (int)(slash - path), path, target);
+
+        return path_clean_in_root(joined);
+}
+
+#define MAX_LINKS 16
+
+int stage_is_dir(struct stage *s, struct ocilayout *lay, const char *path, struct hoist_error **err)
+{
+        _cleanup_free_ char *cur = layer_name_normalize(path, 1);
+
+        if (cur == NULL)
+                return 0;
+        if (s->rootfs != NULL && s->applied == s->n_layers) {
+                _cleanup_close_ int rootfd = open(s->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+                _cleanup_close_ int fd = -1;
+                struct stat st;
+
+                if (rootfd < 0)
+                        return hoist_error_errno(err, "open image root '%s'", s->rootfs);
+                if (*cur == '\0')
+                        return 1;
+                fd = layer_open_in_root(rootfd, cur, O_PATH | O_CLOEXEC, 0);
+                return fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
+        }
+        for (int hops = 0; hops <= MAX_LINKS; hops++) {
+                enum layer_path what = LAYER_PATH_UNTOUCHED;
+                _cleanup_free_ char *target = NULL;
+
+                if (*cur == '\0')
+                        return 1; /* "/" */
+                for (size_t i = s->n_layers; i-- > 0 && what == LAYER_PATH_UNTOUCHED;) {
+                        const struct image_layer *l = &s->layers[i];
+                        _cleanup_free_ char *blob = ocilayout_blob_path(lay, l->digest);
+                        if (blob == NULL || !fs_exists(blob))
+                                return hoist_error_make(err, HOIST_ERR_NOT_FOUND,
+                                                        "layer %s is missing from the image store",
+                                                        l->digest);
+                        if (layer_lookup(blob, l->media_type, cur, &what, &target, err) < 0)
+                                return hoist_error_wrap(err, "read layer %s", l->digest);
+                }
+                if (what != LAYER_PATH_SYMLINK)
+                        return what == LAYER_PATH_DIR;
+                {
+                        char *next = link_resolve(cur, target);
+                        free(cur);
+                        cur = next;
+                }
+        }
+        return 0; /* a loop of links: not a directory */
 }
 
 int stage_commit(struct stage *s, struct ocilayout *lay, const char *tag, int64_t epoch,

@@ -46,6 +46,14 @@ void stage_add_layer(struct stage *s, const struct image_layer *layer, const cha
 int stage_materialize(struct stage *s, struct ocilayout *lay, const char *rootfs,
                       struct hoist_error **err);
 
+/* Whether PATH (absolute or relative to "/") is a directory in the stage's
+ * image, following symbolic links (inside the image, at most 16): from the
+ * root filesystem when every layer is unpacked, else by reading the layers
+ * (newest first) without unpacking them.  1 or 0; -1 on a layer that cannot
+ * be read. */
+int stage_is_dir(struct stage *s, struct ocilayout *lay, const char *path,
+                 struct hoist_error **err);
+
 /* Writes the config and manifest blobs into LAY and tags them as TAG
  * (TAG NULL: no tag).  ret_* may be NULL. */
 int stage_commit(struct stage *s, struct ocilayout *lay, const char *tag, int64_t epoch,

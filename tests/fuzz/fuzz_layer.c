@@ -4,7 +4,8 @@
  * to a fresh ROOT inside a fresh PARENT that also holds a sentinel file.
  * Whatever the bytes (whiteouts, opaque markers, "..", absolute or climbing
  * symlinks, hard links), nothing may appear in PARENT beside ROOT and the
- * sentinel, and the sentinel must be untouched.
+ * sentinel, and the sentinel must be untouched.  layer_lookup() then reads
+ * the same bytes for a few paths: a target exactly when it says symlink.
  */
 #include <dirent.h>
 #include <stdint.h>
@@ -17,6 +18,8 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "runner/build/layer.h"
+
+static const char *const lookups[] = {"a", "a/b", "etc", "usr/local/bin", "x/y/z"};
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -55,6 +58,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
         (void)layer_unpack(blob, NULL, root, &err);
         hoist_error_free(err);
+        err = NULL;
+        /* The read-only lookup COPY uses on layers it does not unpack. */
+        for (size_t i = 0; i < sizeof(lookups) / sizeof(lookups[0]); i++) {
+                enum layer_path what;
+                char *target = NULL;
+                if (layer_lookup(blob, NULL, lookups[i], &what, &target, &err) == 0) {
+                        if ((what == LAYER_PATH_SYMLINK) != (target != NULL))
+                                abort();
+                } else {
+                        hoist_error_free(err);
+                        err = NULL;
+                }
+                free(target);
+        }
         if (count_entries(parent) != 2) {
                 fprintf(stderr, "fuzz_layer: an entry escaped into '%s'\n", parent);
                 abort();

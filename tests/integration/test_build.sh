@@ -260,6 +260,40 @@ t_dockerignore_only() {
         [ ! -e "$T_TMP/di.bundle/rootfs/ctx/keep/c.tmp" ] || fail "**/*.tmp not excluded"
 }
 
+# A single file COPY'd to a directory the base image has, named without a
+# trailing '/', goes into it (as with Docker), whether the base's layers
+# are unpacked (after a RUN) or only read; a symlink to a directory counts.
+t_copy_into_base_dir() {
+        new_home
+        mkdir -p "$T_TMP/cb"
+        echo tool >"$T_TMP/cb/tool.sh"
+        echo motd >"$T_TMP/cb/motd"
+        echo conf >"$T_TMP/cb/a.conf"
+        printf 'FROM %s\nRUN ln -s /etc /conf\n' "$BASE_REF" >"$T_TMP/cb/Dockerfile.base"
+        hoist build -t localhost/cbbase:1 -f "$T_TMP/cb/Dockerfile.base" "$T_TMP/cb" \
+                >"$T_TMP/cb0.out" 2>&1 || { cat "$T_TMP/cb0.out"; fail "build the base"; }
+        # Only COPY steps: the base's layers are read, never unpacked.
+        printf 'FROM localhost/cbbase:1\nCOPY tool.sh /bin\nCOPY motd /etc/motd\nCOPY a.conf /conf\n' \
+                >"$T_TMP/cb/Dockerfile"
+        hoist build -t localhost/cb:1 "$T_TMP/cb" >"$T_TMP/cb1.out" 2>&1 || { cat "$T_TMP/cb1.out"; fail "build"; }
+        # The same after a RUN: the root filesystem is unpacked.
+        printf 'FROM localhost/cbbase:1\nRUN touch /tmp/x\nCOPY tool.sh /bin\nCOPY motd /etc/motd\nCOPY a.conf /conf\n' \
+                >"$T_TMP/cb/Dockerfile.run"
+        hoist build -t localhost/cb:2 -f "$T_TMP/cb/Dockerfile.run" "$T_TMP/cb" >"$T_TMP/cb2.out" 2>&1 ||
+                { cat "$T_TMP/cb2.out"; fail "build after RUN"; }
+        for tag in 1 2; do
+                b=$T_TMP/cb$tag.bundle
+                umoci unpack --image "$HOIST_HOME/images:localhost/cb:$tag" "$b" >/dev/null 2>&1 ||
+                        fail "umoci unpack cb:$tag"
+                [ -d "$b/rootfs/bin" ] || fail "cb:$tag: /bin is no longer a directory"
+                [ "$(cat "$b/rootfs/bin/tool.sh")" = tool ] || fail "cb:$tag: tool.sh not in /bin"
+                [ -x "$b/rootfs/bin/busybox" ] || fail "cb:$tag: /bin lost its files"
+                [ "$(cat "$b/rootfs/etc/motd")" = motd ] || fail "cb:$tag: /etc/motd"
+                [ -L "$b/rootfs/conf" ] || fail "cb:$tag: the /conf link was replaced"
+                [ "$(cat "$b/rootfs/etc/a.conf")" = conf ] || fail "cb:$tag: a.conf not through /conf into /etc"
+        done
+}
+
 t_add_archive() {
         new_home
         mkdir -p "$T_TMP/ad/tree/sub"
@@ -337,6 +371,7 @@ t_run "two stages on busybox: RUN whiteouts, USER, WORKDIR, ENV, ARG, COPY --fro
 t_run "two fresh HOIST_HOMEs give the same manifest digest" t_reproducible
 t_run "one-file change rebuilds one step; push uploads only that layer" t_cache_and_incremental_push
 t_run ".dockerignore excludes files from COPY ." t_dockerignore_only
+t_run "COPY of one file to a directory of the base image goes into it" t_copy_into_base_dir
 t_run "ADD unpacks a local archive; ADD of a URL is refused" t_add_archive
 t_run "a bad Dockerfile: file:line, non-zero exit, no tag" t_bad_dockerfile
 t_run "job.yaml build: builds, pushes, loads into podman and runs" t_job_build_section

@@ -45,6 +45,26 @@ static void test_path_join(void **state)
         }
 }
 
+static void check_clean(const char *in, const char *want)
+{
+        char *got = path_clean_in_root(in);
+
+        assert_string_equal(got, want);
+        free(got);
+}
+
+static void test_path_clean_in_root(void **state)
+{
+        (void)state;
+        check_clean("/a/./b/../c/", "a/c");
+        check_clean("../../x", "x");
+        check_clean("/", "");
+        check_clean("", "");
+        check_clean("a//b", "a/b");
+        check_clean("/usr/local/bin/..", "usr/local");
+        check_clean("a/../..", "");
+}
+
 static void test_mkdir_p_and_errors(void **state)
 {
         const char *dir = *state;
@@ -180,6 +200,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_path_join),
+                cmocka_unit_test(test_path_clean_in_root),
                 cmocka_unit_test_setup_teardown(test_mkdir_p_and_errors, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_atomic_write_leaves_no_temp, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_atomic_write_into_missing_dir_fails_cleanly,

@@ -359,6 +359,58 @@ static void test_whiteouts(void **state)
         free(out);
 }
 
+static enum layer_path lookup(const char *tar, const char *path, char **target)
+{
+        enum layer_path what;
+        struct hoist_error *err = NULL;
+
+        *target = NULL;
+        assert_int_equal(layer_lookup(tar, NULL, path, &what, target, &err), 0);
+        return what;
+}
+
+/* layer_lookup reads what one layer says about a path, whiteouts included. */
+static void test_lookup(void **state)
+{
+        (void)state;
+        char *out = tmpdir();
+        char *lp = path_join(out, "l.tar");
+        char *t = NULL;
+        static const char *const specs[] = {
+                "f:./usr/local/bin/tool:x", /* no entry for the directory itself */
+                "d:etc",
+                "f:etc/motd:m",
+                "l:conf:/etc",
+                "f:gone/.wh..wh..opq:",
+                "f:opt/.wh.old:",
+                "f:keep/.wh.x:",
+                "d:keep/x", /* the same layer adds it back: the entry wins */
+                "h:etc/hard:etc/motd",
+                NULL,
+        };
+
+        write_tar(lp, specs);
+        assert_int_equal(lookup(lp, "usr/local/bin", &t), LAYER_PATH_DIR);
+        assert_int_equal(lookup(lp, "usr", &t), LAYER_PATH_DIR);
+        assert_int_equal(lookup(lp, "usr/local/bin/tool", &t), LAYER_PATH_OTHER);
+        assert_int_equal(lookup(lp, "etc", &t), LAYER_PATH_DIR);
+        assert_int_equal(lookup(lp, "etc/hard", &t), LAYER_PATH_OTHER);
+        assert_int_equal(lookup(lp, "conf", &t), LAYER_PATH_SYMLINK);
+        assert_string_equal(t, "/etc");
+        free(t);
+        assert_int_equal(lookup(lp, "gone", &t), LAYER_PATH_DIR);       /* opaque: a directory */
+        assert_int_equal(lookup(lp, "gone/a", &t), LAYER_PATH_REMOVED); /* hidden below */
+        assert_int_equal(lookup(lp, "opt/old", &t), LAYER_PATH_REMOVED);
+        assert_int_equal(lookup(lp, "opt/old/deeper", &t), LAYER_PATH_REMOVED);
+        assert_int_equal(lookup(lp, "opt/older", &t), LAYER_PATH_UNTOUCHED);
+        assert_int_equal(lookup(lp, "keep/x", &t), LAYER_PATH_DIR);
+        assert_int_equal(lookup(lp, "elsewhere", &t), LAYER_PATH_UNTOUCHED);
+        assert_null(t);
+        assert_int_equal(fs_remove_tree(out, NULL), 0);
+        free(lp);
+        free(out);
+}
+
 /* The layer writer's whiteouts and opaque markers are what unpack reads. */
 static void test_writer_whiteouts(void **state)
 {
@@ -528,6 +580,7 @@ int main(void)
                 cmocka_unit_test(test_ustar_unless_needed),
                 cmocka_unit_test(test_roundtrip),
                 cmocka_unit_test(test_whiteouts),
+                cmocka_unit_test(test_lookup),
                 cmocka_unit_test(test_writer_whiteouts),
                 cmocka_unit_test(test_refuses_escapes),
                 cmocka_unit_test(test_replace_types),
