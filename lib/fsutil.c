@@ -49,7 +49,11 @@ char *path_clean_in_root(const char *path)
                         buf_append_char(&out, '/');
                 buf_append_str(&out, c);
         }
-        return out.len > 0 ? buf_take(&out) : xstrdup("");
+        if (out.len == 0) {
+                buf_free(&out); /* a ".." may have emptied what was there */
+                return xstrdup("");
+        }
+        return buf_take(&out);
 }
 
 int fs_mkdir_p(const char *path, mode_t mode, struct hoist_error **err)
