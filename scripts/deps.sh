@@ -10,7 +10,7 @@ PKGS=(
         libcmocka-dev
         podman runc uidmap busybox-static
         sqlite3 python3 clang-format cppcheck valgrind procps
-        s3cmd uuid-runtime curl tini
+        s3cmd uuid-runtime curl tini pigz zstd
         docker-registry skopeo umoci apache2-utils python3-cryptography openssl buildah
 )
 # Test peers whose recommends would pull in far more than they need.

@@ -52,12 +52,9 @@ done
 command -v tini >/dev/null || die "tini is missing (apt-get install tini)"
 
 W=$(mktemp -d "${BENCH_TMP:-/tmp}/hoist-bench-entrypoint.XXXXXX")
-SERVE_PID=
+. "$ROOT/bench/lib/serve.sh"
 cleanup() {
-        if [ -n "$SERVE_PID" ]; then
-                kill -TERM "$SERVE_PID" 2>/dev/null || true
-                wait "$SERVE_PID" 2>/dev/null || true
-        fi
+        bench_serve_stop
         rm -rf "$W"
 }
 trap cleanup EXIT
@@ -116,19 +113,7 @@ if [ "$INPUT_MB" -gt 0 ]; then
         avail_kb=$(df -Pk "$W" | awk 'NR==2 {print $4}')
         [ "$avail_kb" -ge "$need_kb" ] ||
                 die "$W has $((avail_kb / 1024)) MiB free; the S3 row needs $((need_kb / 1024)) MiB (lower BENCH_INPUT_MB or set BENCH_TMP)"
-        export HOIST_HOME=$W/home
-        mkdir -p "$HOIST_HOME"
-        "$HOIST" serve --listen 127.0.0.1:0 --print-credentials >"$W/serve.out" 2>"$W/serve.err" &
-        SERVE_PID=$!
-        for _ in $(seq 100); do
-                grep -q '^secret_key=' "$W/serve.out" 2>/dev/null && break
-                kill -0 "$SERVE_PID" 2>/dev/null || { cat "$W/serve.err" >&2; die "hoist serve exited"; }
-                sleep 0.1
-        done
-        EP=$(sed -n "s|^hoist serve: S3 endpoint \(http://[0-9.:]*\) (bucket 'hoist')$|\1|p" "$W/serve.out")
-        [ -n "$EP" ] || { cat "$W/serve.err" >&2; die "hoist serve printed no endpoint"; }
-        AK=$(sed -n 's/^access_key=//p' "$W/serve.out")
-        SK=$(sed -n 's/^secret_key=//p' "$W/serve.out")
+        bench_serve_start "$HOIST" "$W"
         log "input: $INPUT_MB MiB to $EP"
         head -c "$((INPUT_MB * 1048576))" /dev/urandom >"$W/input.bin"
         sha=$(sha256sum "$W/input.bin" | cut -d' ' -f1)

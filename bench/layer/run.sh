@@ -6,7 +6,7 @@
 # half text (C headers from /usr/include, each file once, then again).  Each
 # output is checked: `gzip -t` / `zstd -t`, and the sha256 of what
 # decompresses equals hoist's diff_id.  hoist's output must also be the same
-# bytes for every thread count.  pigz is optional (apt-get install pigz).
+# bytes for every thread count.  gzip, pigz and zstd come from scripts/deps.sh.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -14,6 +14,10 @@ bench=${1:-$root/build/bench/compressbench}
 mb=${BENCH_LAYER_MB:-200}
 threads=${BENCH_LAYER_THREADS:-$(nproc)}
 [ -x "$bench" ] || { echo "run.sh: '$bench' missing (make \$BUILD/bench/compressbench)" >&2; exit 1; }
+for tool in gzip pigz zstd; do
+        command -v "$tool" >/dev/null ||
+                { echo "run.sh: $tool is not installed (scripts/deps.sh installs it)" >&2; exit 1; }
+done
 
 tmp=$(mktemp -d /tmp/hoist-bench-layer.XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
@@ -63,12 +67,8 @@ for alg in gzip zstd; do
         [ "$threads" -gt 1 ] && echo "  hoist $alg: same bytes with 1 and $threads threads"
 done
 s=$(timed "$tmp/gzip.gz" gzip -6 -c); check "gzip -6" "$tmp/gzip.gz" gzip; rate "gzip -6" "$s" "$tmp/gzip.gz"
-if command -v pigz >/dev/null; then
-        s=$(timed "$tmp/pigz.gz" pigz -6 -p "$threads" -c)
-        check "pigz -6" "$tmp/pigz.gz" gzip
-        rate "pigz -6 -p$threads" "$s" "$tmp/pigz.gz"
-else
-        echo "pigz -6                (skipped: pigz is not installed)"
-fi
+s=$(timed "$tmp/pigz.gz" pigz -6 -p "$threads" -c)
+check "pigz -6" "$tmp/pigz.gz" gzip
+rate "pigz -6 -p$threads" "$s" "$tmp/pigz.gz"
 s=$(timed "$tmp/zstd.zst" zstd -3 -T"$threads" -q -c); check "zstd -3" "$tmp/zstd.zst" zstd
 rate "zstd -3 -T$threads" "$s" "$tmp/zstd.zst"

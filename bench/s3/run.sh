@@ -50,31 +50,16 @@ AVAIL_KB=$(df -Pk "$TMPBASE" | awk 'NR==2 {print $4}')
 [ "$AVAIL_KB" -ge "$NEED_KB" ] ||
         die "$TMPBASE has $((AVAIL_KB / 1024)) MiB free; this run needs $((NEED_KB / 1024)) MiB (lower BENCH_BIG_MB/BENCH_SMALL_COUNT or set BENCH_TMP)"
 W=$(mktemp -d "$TMPBASE/hoist-bench-s3.XXXXXX")
-SERVE_PID=
+. "$ROOT/bench/lib/serve.sh"
 cleanup() {
-        if [ -n "$SERVE_PID" ]; then
-                kill -TERM "$SERVE_PID" 2>/dev/null || true
-                wait "$SERVE_PID" 2>/dev/null || true
-        fi
+        bench_serve_stop
         rm -rf "$W"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # ---- the server ----
-export HOIST_HOME=$W/home
-mkdir -p "$HOIST_HOME"
-"$HOIST" serve --listen 127.0.0.1:0 --print-credentials >"$W/serve.out" 2>"$W/serve.err" &
-SERVE_PID=$!
-for _ in $(seq 100); do
-        grep -q '^secret_key=' "$W/serve.out" 2>/dev/null && break
-        kill -0 "$SERVE_PID" 2>/dev/null || { cat "$W/serve.err" >&2; die "hoist serve exited"; }
-        sleep 0.1
-done
-EP=$(sed -n "s|^hoist serve: S3 endpoint \(http://[0-9.:]*\) (bucket 'hoist')$|\1|p" "$W/serve.out")
-[ -n "$EP" ] || { cat "$W/serve.err" >&2; die "hoist serve printed no endpoint"; }
-AK=$(sed -n 's/^access_key=//p' "$W/serve.out")
-SK=$(sed -n 's/^secret_key=//p' "$W/serve.out")
+bench_serve_start "$HOIST" "$W"
 BUCKET=hoist
 
 # An http:// endpoint needs no CA; awscli and rclone 1.60 fail on an
