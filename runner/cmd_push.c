@@ -1,15 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include "cleanup.h"
 #include "cli.h"
-#include "image_progress.h"
 #include "imagecmd.h"
-#include "ocilayout.h"
-#include "registry.h"
 
 static const char usage[] =
         "usage: hoist push [--insecure] [-q] [-j N] LOCAL_REF [REMOTE_REF]\n"
@@ -28,14 +19,7 @@ static const char usage[] =
         "(from another repository) and pushed.  Elsewhere only the summary shows,\n"
         "unless HOIST_PROGRESS=lines (a line at each blob's change of state);\n"
         "HOIST_PROGRESS=none hides the blob lines on a terminal too.\n"
-        "\n"
-        "  --insecure       allow plain http to any registry (always allowed for\n"
-        "                   127.0.0.1, ::1 and localhost)\n"
-        "  -j, --jobs N     blobs at once (default 4)\n"
-        "  --store DIR      the image store (default $HOIST_HOME/images)\n"
-        "  -q, --quiet      print the digest and errors only\n"
-        "  -h, --help       show this help\n"
-        "\n"
+        "\n" IMAGECMD_OPTIONS_HELP "\n"
         "Credentials: $REGISTRY_AUTH_FILE, $XDG_RUNTIME_DIR/containers/auth.json,\n"
         "$DOCKER_CONFIG/config.json or ~/.docker/config.json (auths, credHelpers,\n"
         "credsStore), or HOIST_REGISTRY_USER + HOIST_REGISTRY_PASSWORD.\n"
@@ -45,37 +29,7 @@ static const char usage[] =
         "HOIST_REGISTRY_RETRIES: tries of one request on 408, 429, 5xx and network\n"
         "errors (default 5, waits growing from 0.5 s; Retry-After is honoured).\n";
 
-static void args_clearp(struct imagecmd_args *a)
-{
-        imagecmd_args_clear(a);
-}
-
 int cmd_push(int argc, char **argv, struct hoist_error **err)
 {
-        __attribute__((cleanup(args_clearp))) struct imagecmd_args a = {0};
-        _cleanup_ocilayout_ struct ocilayout *lay = NULL;
-        _cleanup_free_ char *digest = NULL;
-        struct registry_stats st = {0};
-        const char *local, *remote;
-        int r = imagecmd_parse("push", usage, argc, argv, &a, err);
-
-        if (r != 0)
-                return r < 0 ? -1 : EXIT_OK;
-        if (a.first != argc - 1 && a.first != argc - 2)
-                return cli_usage_error(err, "push", "expected LOCAL_REF [REMOTE_REF]");
-        local = argv[a.first];
-        remote = a.first == argc - 2 ? argv[a.first + 1] : local;
-        if (imagecmd_open_store(&a, &lay, err) < 0)
-                return -1;
-        {
-                _cleanup_image_progress_ struct image_progress *ip = image_progress_new_on(
-                        "push", remote, stderr,
-                        image_progress_mode_for(STDERR_FILENO, a.quiet, IMAGE_PROGRESS_NONE), 0);
-                image_progress_attach(ip, &a.ro);
-                r = registry_push_ex(lay, local, remote, &a.ro, &st, &digest, err);
-        }
-        if (r < 0)
-                return -1;
-        imagecmd_report(&a, 1, remote, &st, digest);
-        return EXIT_OK;
+        return imagecmd_main(1, usage, argc, argv, err);
 }

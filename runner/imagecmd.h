@@ -2,34 +2,23 @@
 #ifndef HOIST_RUNNER_IMAGECMD_H
 #define HOIST_RUNNER_IMAGECMD_H
 
-/* What `hoist push` and `hoist pull` share: their options (--insecure,
- * -j/--jobs, --store, -q, -h) and the local image store they open. */
+/* `hoist push` and `hoist pull`: the same options (--insecure, -j/--jobs,
+ * --store, -q, -h), the local image store, the per-blob progress and the
+ * summary; only the registry call and the operands differ. */
 
 #include "error.h"
-#include "ocilayout.h"
-#include "registry.h"
 
-struct imagecmd_args {
-        struct registry_options ro; /* insecure, parallel */
-        char *store;                /* --store, or NULL: $HOIST_HOME/images */
-        int quiet;
-        int first; /* index of the first operand in argv */
-};
+/* The options part of both usages. */
+#define IMAGECMD_OPTIONS_HELP                                                                      \
+        "  --insecure       allow plain http to any registry (always allowed for\n"                \
+        "                   127.0.0.1, ::1 and localhost)\n"                                       \
+        "  -j, --jobs N     blobs at once (default 4)\n"                                           \
+        "  --store DIR      the image store (default $HOIST_HOME/images)\n"                        \
+        "  -q, --quiet      print the digest and errors only\n"                                    \
+        "  -h, --help       show this help\n"
 
-/* Parses VERB's options; USAGE is printed for --help.  Returns 0, 1 after
- * --help, or -1 with *err set. */
-int imagecmd_parse(const char *verb, const char *usage, int argc, char **argv,
-                   struct imagecmd_args *ret, struct hoist_error **err);
-
-/* Opens the store A names, or $HOIST_HOME/images. */
-int imagecmd_open_store(const struct imagecmd_args *a, struct ocilayout **ret,
-                        struct hoist_error **err);
-
-/* Prints the summary line (unless quiet) on stderr and the digest on
- * stdout. */
-void imagecmd_report(const struct imagecmd_args *a, int push, const char *ref,
-                     const struct registry_stats *st, const char *digest);
-
-void imagecmd_args_clear(struct imagecmd_args *a);
+/* Runs `hoist push` (PUSH: LOCAL_REF [REMOTE_REF]) or `hoist pull` (REF);
+ * USAGE is printed for --help.  Returns EXIT_OK, or -1 with *err set. */
+int imagecmd_main(int push, const char *usage, int argc, char **argv, struct hoist_error **err);
 
 #endif
