@@ -38,27 +38,19 @@
 
 /* ---------------------------------------------------------------- names -- */
 
-/* Normalises an entry name: drops empty and "." components and a leading
- * "./".  Returns NULL (and sets *ret_bad) for an absolute name or one with a
- * ".." component; "" for the root itself. */
-static char *name_normalize(const char *name, int *ret_bad)
+char *archive_name_normalize(const char *name, int allow_abs)
 {
         _cleanup_buf_ struct buf b = {0};
         const char *p = name;
 
-        *ret_bad = 0;
-        if (name[0] == '/') {
-                *ret_bad = 1;
+        if (*p == '/' && !allow_abs)
                 return NULL;
-        }
         while (*p) {
                 const char *end = strchrnul(p, '/');
                 size_t n = (size_t)(end - p);
 
-                if (n == 2 && p[0] == '.' && p[1] == '.') {
-                        *ret_bad = 1;
+                if (n == 2 && p[0] == '.' && p[1] == '.')
                         return NULL;
-                }
                 if (n > 0 && !(n == 1 && p[0] == '.')) {
                         if (b.len > 0)
                                 buf_append_char(&b, '/');
@@ -235,11 +227,10 @@ static int entry_check(struct extract *x, struct archive_entry *entry, struct ho
         mode_t type = archive_entry_filetype(entry);
         _cleanup_free_ char *name = NULL;
         _cleanup_free_ char *through = NULL;
-        int bad;
 
         if (raw == NULL)
                 return hoist_error_make(err, HOIST_ERR_INPUT, "%s: an entry has no name", x->label);
-        name = name_normalize(raw, &bad);
+        name = archive_name_normalize(raw, 0);
         if (name == NULL)
                 return refuse(err, x, raw, "escapes the extraction root");
         if (name[0] == '\0')
@@ -256,7 +247,7 @@ static int entry_check(struct extract *x, struct archive_entry *entry, struct ho
                 return refuse(err, x, raw, why);
         }
         if (hardlink != NULL) {
-                _cleanup_free_ char *target = name_normalize(hardlink, &bad);
+                _cleanup_free_ char *target = archive_name_normalize(hardlink, 0);
                 _cleanup_free_ char *target_through = NULL;
                 if (target == NULL || target[0] == '\0')
                         return refuse(err, x, raw,

@@ -27,6 +27,12 @@ int archive_extract_memory(const void *data, size_t len, const char *root,
  * records; 0 when it is unset or not a non-negative integer. */
 int64_t archive_source_date_epoch(void);
 
+/* An archive entry's name normalised: empty and "." components dropped
+ * ("./a//b/" -> "a/b"), "" for the root itself.  NULL for a name with a
+ * ".." component, or an absolute one unless ALLOW_ABS (then the leading '/'
+ * is dropped). */
+char *archive_name_normalize(const char *name, int allow_abs);
+
 /* Writes an uncompressed POSIX (pax) tar of the directory tree SRC_DIR to
  * DST_PATH, with names relative to SRC_DIR.  Regular files, directories and
  * symlinks; other file types are skipped.  Writes the sha256 hex of the tar

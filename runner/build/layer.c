@@ -44,31 +44,6 @@ int64_t layer_epoch_from_env(void)
         return archive_source_date_epoch();
 }
 
-char *layer_name_normalize(const char *name, int allow_abs)
-{
-        struct buf b = {0};
-        const char *p = name;
-
-        if (*p == '/' && !allow_abs)
-                return NULL;
-        while (*p) {
-                const char *end = strchrnul(p, '/');
-                size_t n = (size_t)(end - p);
-
-                if (n == 2 && p[0] == '.' && p[1] == '.') {
-                        buf_free(&b);
-                        return NULL;
-                }
-                if (n > 0 && !(n == 1 && p[0] == '.')) {
-                        if (b.len > 0)
-                                buf_append_char(&b, '/');
-                        buf_append(&b, p, n);
-                }
-                p = *end ? end + 1 : end;
-        }
-        return buf_take(&b);
-}
-
 /* --------------------------------------------------------------- writer -- */
 
 enum wkind { W_PATH, W_WHITEOUT, W_OPAQUE, W_DIR };
@@ -169,7 +144,7 @@ static void writer_push(struct layer_writer *w, char *name, char *src, enum wkin
 
 static char *writer_name(const char *name, struct hoist_error **err)
 {
-        char *n = layer_name_normalize(name, 1);
+        char *n = archive_name_normalize(name, 1);
 
         if (n == NULL || *n == '\0') {
                 free(n);
@@ -624,7 +599,7 @@ int layer_write_dir(const char *dir, const char *dest_prefix, const struct layer
                     struct hoist_error **err)
 {
         _cleanup_layer_writer_ struct layer_writer *w = NULL;
-        _cleanup_free_ char *dest = layer_name_normalize(dest_prefix ? dest_prefix : "/", 1);
+        _cleanup_free_ char *dest = archive_name_normalize(dest_prefix ? dest_prefix : "/", 1);
 
         if (dest == NULL)
                 return hoist_error_make(err, HOIST_ERR_INPUT,

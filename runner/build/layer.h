@@ -141,11 +141,6 @@ int layer_lookup(const char *blob_path, const char *media_type, const char *path
 #define LAYER_WHITEOUT_PREFIX ".wh."
 #define LAYER_OPAQUE ".wh..wh..opq"
 
-/* "a/./b//c/" -> "a/b/c" (a new string); a leading "/" is dropped when
- * ALLOW_ABS.  NULL for a ".." component, or an absolute name without
- * ALLOW_ABS. */
-char *layer_name_normalize(const char *name, int allow_abs);
-
 /* Whether an xattr is image content: not overlayfs's trusted.overlay.*
  * bookkeeping, not the host's security labels (security.* other than
  * security.capability). */

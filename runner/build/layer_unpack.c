@@ -24,6 +24,7 @@
 #include <sys/xattr.h>
 #include <unistd.h>
 
+#include "archive.h"
 #include "cleanup.h"
 #include "log.h"
 #include "xalloc.h"
@@ -325,7 +326,7 @@ static int extract_entry(struct unpack *u, struct archive *a, struct archive_ent
             layer_remove_at(pfd, base) < 0)
                 return unpack_fail(err, u, raw, "replace what is there");
         if (hardlink != NULL) {
-                _cleanup_free_ char *target = layer_name_normalize(hardlink, 0);
+                _cleanup_free_ char *target = archive_name_normalize(hardlink, 0);
                 const char *tbase;
                 if (target == NULL || *target == '\0')
                         return hoist_error_make(err, HOIST_ERR_INPUT,
@@ -385,7 +386,7 @@ static int unpack_entry(struct unpack *u, struct archive *a, struct archive_entr
 
         if (raw == NULL)
                 return hoist_error_make(err, HOIST_ERR_INPUT, "%s: an entry has no name", u->label);
-        name = layer_name_normalize(raw, 0);
+        name = archive_name_normalize(raw, 0);
         if (name == NULL)
                 return hoist_error_make(err, HOIST_ERR_INPUT,
                                         "%s: entry '%s' escapes the image root; refusing", u->label,
@@ -496,7 +497,7 @@ int layer_lookup(const char *blob_path, const char *media_type, const char *path
                                              archive_error_string(a));
                         break;
                 }
-                name = raw ? layer_name_normalize(raw, 1) : NULL;
+                name = raw ? archive_name_normalize(raw, 1) : NULL;
                 if (name != NULL && *name != '\0')
                         lookup_entry(name, entry, path, &st, &target);
         }

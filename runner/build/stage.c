@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "archive.h"
 #include "cleanup.h"
 #include "fsutil.h"
 #include "imageref.h"
@@ -181,7 +182,7 @@ static char *link_resolve(const char *path, const char *target)
 
 int stage_is_dir(struct stage *s, struct ocilayout *lay, const char *path, struct hoist_error **err)
 {
-        _cleanup_free_ char *cur = layer_name_normalize(path, 1);
+        _cleanup_free_ char *cur = archive_name_normalize(path, 1);
 
         if (cur == NULL)
                 return 0;
