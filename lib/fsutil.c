@@ -318,6 +318,21 @@ static int compare_names(const void *a, const void *b)
         return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+long fs_count_dir(const char *dir)
+{
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        long n = 0;
+
+        if (d == NULL)
+                return -1;
+        while ((de = readdir(d)) != NULL)
+                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+                        n++;
+        (void)closedir(d);
+        return n;
+}
+
 char **fs_list_dir(const char *dir, struct hoist_error **err)
 {
         DIR *d = opendir(dir);

@@ -53,6 +53,10 @@ int fs_exists(const char *path);
  * *err set ("list 'DIR': ...") when it cannot be read. */
 char **fs_list_dir(const char *dir, struct hoist_error **err);
 
+/* How many names directory DIR holds but "." and ".."; -1 with errno set
+ * when it cannot be read. */
+long fs_count_dir(const char *dir);
+
 /* Writes all of LEN bytes, retrying on EINTR and short writes. */
 int fs_write_all(int fd, const void *data, size_t len);
 

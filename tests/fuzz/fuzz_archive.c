@@ -5,7 +5,6 @@
  * PARENT beside ROOT, a refused archive must leave ROOT empty, and the
  * working directory must be what it was.
  */
-#include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,21 +17,6 @@
 #include "fsutil.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-static int count_entries(const char *dir)
-{
-        DIR *d = opendir(dir);
-        struct dirent *de;
-        int n = 0;
-
-        if (d == NULL)
-                abort();
-        while ((de = readdir(d)) != NULL)
-                if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
-                        n++;
-        (void)closedir(d);
-        return n;
-}
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -48,11 +32,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 abort();
         r = archive_extract_memory(data, size, root, &err);
         hoist_error_free(err);
-        if (count_entries(parent) != 1) {
+        if (fs_count_dir(parent) != 1) {
                 fprintf(stderr, "fuzz_archive: an entry escaped into '%s'\n", parent);
                 abort();
         }
-        if (r < 0 && count_entries(root) != 0) {
+        if (r < 0 && fs_count_dir(root) != 0) {
                 fprintf(stderr, "fuzz_archive: a refused archive left files in '%s'\n", root);
                 abort();
         }

@@ -9,19 +9,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "helpers/testutil.h"
 #include "cleanup.h"
 #include "fsutil.h"
 #include "runner/build/cache.h"
-
-static void write_file(const char *dir, const char *name, const char *text)
-{
-        _cleanup_free_ char *p = path_join(dir, name);
-        FILE *f = fopen(p, "w");
-
-        assert_non_null(f);
-        fputs(text, f);
-        fclose(f);
-}
 
 static void test_key_depends_on_every_input(void **state)
 {
@@ -105,15 +96,15 @@ static void test_content_hash(void **state)
         link = path_join(dir, "link");
         assert_int_equal(mkdir(sub, 0755), 0);
         assert_int_equal(symlink("a.txt", link), 0);
-        write_file(dir, "a.txt", "hello");
-        write_file(dir, "sub/b.txt", "world");
+        t_write_file(dir, "a.txt", "hello");
+        t_write_file(dir, "sub/b.txt", "world");
         sources(dir, order1, 4, st, src);
         assert_int_equal(cache_hash_sources(dir, src, 4, h1, &err), 0);
         sources(dir, order2, 4, st, src);
         assert_int_equal(cache_hash_sources(dir, src, 4, h2, &err), 0);
         assert_string_equal(h1, h2);
         /* same size, other bytes */
-        write_file(dir, "sub/b.txt", "World");
+        t_write_file(dir, "sub/b.txt", "World");
         sources(dir, order1, 4, st, src);
         assert_int_equal(cache_hash_sources(dir, src, 4, h3, &err), 0);
         assert_string_not_equal(h1, h3);
@@ -181,7 +172,7 @@ static void test_store_roundtrip(void **state)
         {
                 _cleanup_free_ char *name = NULL;
                 assert_true(asprintf(&name, "cache/build/%s.json", key) > 0);
-                write_file(dir, name, "{not json");
+                t_write_file(dir, name, "{not json");
         }
         assert_int_equal(build_cache_get(c, key, &got, &err), 0);
         assert_int_equal(build_cache_get(c, "../../etc/passwd", &got, &err), 0);

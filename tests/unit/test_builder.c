@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "helpers/testutil.h"
 #include "cleanup.h"
 #include "fsutil.h"
 #include "runner/build/builder.h"
@@ -20,16 +21,6 @@ struct fixture {
         char dir[64];
         char *ctx, *images, *cache, *tmp;
 };
-
-static void write_file(const char *dir, const char *name, const char *text)
-{
-        _cleanup_free_ char *p = path_join(dir, name);
-        FILE *f = fopen(p, "w");
-
-        assert_non_null(f);
-        fputs(text, f);
-        fclose(f);
-}
 
 static int setup(void **state)
 {
@@ -43,17 +34,17 @@ static int setup(void **state)
         f->cache = path_join(f->dir, "cache");
         f->tmp = path_join(f->dir, "tmp");
         assert_int_equal(fs_mkdir_p(f->ctx, 0755, &err), 0);
-        write_file(f->ctx, "app.txt", "hello\n");
-        write_file(f->ctx, "skip.log", "noise\n");
-        write_file(f->ctx, ".dockerignore", "*.log\n");
-        write_file(f->ctx, "Dockerfile",
-                   "FROM scratch\n"
-                   "ARG NAME=world\n"
-                   "ENV GREETING=hello-$NAME\n"
-                   "COPY . /app/\n"
-                   "WORKDIR /app\n"
-                   "ENTRYPOINT [\"/app/run\"]\n"
-                   "CMD [\"--fast\"]\n");
+        t_write_file(f->ctx, "app.txt", "hello\n");
+        t_write_file(f->ctx, "skip.log", "noise\n");
+        t_write_file(f->ctx, ".dockerignore", "*.log\n");
+        t_write_file(f->ctx, "Dockerfile",
+                     "FROM scratch\n"
+                     "ARG NAME=world\n"
+                     "ENV GREETING=hello-$NAME\n"
+                     "COPY . /app/\n"
+                     "WORKDIR /app\n"
+                     "ENTRYPOINT [\"/app/run\"]\n"
+                     "CMD [\"--fast\"]\n");
         *state = f;
         return 0;
 }
@@ -187,7 +178,7 @@ static void test_entrypoint_layer(void **state)
         json_t *cfg, *config;
 
         assert_int_equal(fs_mkdir_p(bundle_dir, 0755, &err), 0);
-        write_file(bundle_dir, "hoist-entrypoint", "#!/bin/sh\n");
+        t_write_file(bundle_dir, "hoist-entrypoint", "#!/bin/sh\n");
         assert_true(asprintf(&cmd, "tar -C %s/bundle -cf %s opt", f->dir, tar) > 0);
         assert_int_equal(system(cmd), 0);
         found = builder_find_bundle_tar(opt);
@@ -221,12 +212,12 @@ static void test_errors_name_the_line(void **state)
         struct builder_result r = {0};
         struct hoist_error *err = NULL;
 
-        write_file(f->ctx, "Dockerfile", "FROM scratch\nCOPY nothing-here /x\n");
+        t_write_file(f->ctx, "Dockerfile", "FROM scratch\nCOPY nothing-here /x\n");
         assert_int_equal(builder_build(&o, &r, &err), -1);
         assert_non_null(strstr(err->msg, "line 2: COPY"));
         assert_non_null(strstr(err->msg, "'nothing-here'"));
         hoist_error_release(&err);
-        write_file(f->ctx, "Dockerfile", "FROM scratch AS a\nFROM a\n");
+        t_write_file(f->ctx, "Dockerfile", "FROM scratch AS a\nFROM a\n");
         o.target = "b";
         assert_int_equal(builder_build(&o, &r, &err), -1);
         assert_non_null(strstr(err->msg, "--target 'b'"));
@@ -263,10 +254,10 @@ static void test_copy_destinations(void **state)
         struct hoist_error *err = NULL;
         _cleanup_free_ char *list = NULL;
 
-        write_file(f->ctx, "Dockerfile",
-                   "FROM scratch\nWORKDIR /app\nCOPY app.txt .\nCOPY app.txt /app\n"
-                   "COPY app.txt sub/../b.txt\nCOPY app.txt ../../c/\nCOPY app.txt /d/e\n");
-        write_file(f->ctx, "app.txt", "x\n");
+        t_write_file(f->ctx, "Dockerfile",
+                     "FROM scratch\nWORKDIR /app\nCOPY app.txt .\nCOPY app.txt /app\n"
+                     "COPY app.txt sub/../b.txt\nCOPY app.txt ../../c/\nCOPY app.txt /d/e\n");
+        t_write_file(f->ctx, "app.txt", "x\n");
         assert_int_equal(builder_build(&o, &r, &err), 0);
         list = layer_listing(f->images, r.manifest_digest);
         assert_string_equal(list, "app/\napp/app.txt\n");

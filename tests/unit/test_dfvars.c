@@ -7,25 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "helpers/testutil.h"
 #include "cleanup.h"
 #include "runner/build/dfvars.h"
 #include "runner/build/dockerfile.h"
 
 /* -Wwrite-strings: build args are char *const *, as argv. */
 #define S(x) ((char *)(x))
-
-static struct dockerfile *parse_ok(const char *text)
-{
-        struct dockerfile *df = NULL;
-        struct hoist_error *err = NULL;
-
-        if (dockerfile_parse(text, strlen(text), "Dockerfile", &df, &err) < 0) {
-                fprintf(stderr, "unexpected error: %s\n", err->msg);
-                hoist_error_free(err);
-                fail();
-        }
-        return df;
-}
 
 static struct dfvars *global_ok(const struct dockerfile *df, char *const *build_args)
 {
@@ -108,11 +96,11 @@ static size_t strv_len(char **v)
 static void test_env_replacement_example(void **state)
 {
         (void)state;
-        _cleanup_dockerfile_ struct dockerfile *df = parse_ok("FROM busybox\n"
-                                                              "ENV FOO=/bar\n"
-                                                              "WORKDIR ${FOO}\n"
-                                                              "ADD . $FOO\n"
-                                                              "COPY \\$FOO /quux\n");
+        _cleanup_dockerfile_ struct dockerfile *df = t_parse_dockerfile("FROM busybox\n"
+                                                                        "ENV FOO=/bar\n"
+                                                                        "WORKDIR ${FOO}\n"
+                                                                        "ADD . $FOO\n"
+                                                                        "COPY \\$FOO /quux\n");
         _cleanup_dfvars_ struct dfvars *g = global_ok(df, NULL);
         _cleanup_dfvars_ struct dfvars *v = dfvars_new_stage(g, NULL);
         _cleanup_strv_ char **w = walk_to(v, df, 0, 1);
@@ -130,14 +118,15 @@ static void test_env_replacement_example(void **state)
 static void test_env_same_line(void **state)
 {
         (void)state;
-        _cleanup_dockerfile_ struct dockerfile *df = parse_ok("FROM busybox\n"
-                                                              "ENV abc=hello\n"
-                                                              "ENV abc=bye def=$abc\n"
-                                                              "ENV ghi=$abc\n"
-                                                              "ENV MY_NAME=\"John Doe\" "
-                                                              "MY_DOG=Rex\\ The\\ Dog\n"
-                                                              "ENV OLD legacy  \"form\" kept\n"
-                                                              "RUN true\n");
+        _cleanup_dockerfile_ struct dockerfile *df =
+                t_parse_dockerfile("FROM busybox\n"
+                                   "ENV abc=hello\n"
+                                   "ENV abc=bye def=$abc\n"
+                                   "ENV ghi=$abc\n"
+                                   "ENV MY_NAME=\"John Doe\" "
+                                   "MY_DOG=Rex\\ The\\ Dog\n"
+                                   "ENV OLD legacy  \"form\" kept\n"
+                                   "RUN true\n");
         char *base_env[] = {S("PATH=/usr/bin:/bin"), S("abc=base"), NULL};
         _cleanup_dfvars_ struct dfvars *g = global_ok(df, NULL);
         _cleanup_dfvars_ struct dfvars *v = dfvars_new_stage(g, base_env);
@@ -163,13 +152,14 @@ static void test_arg_scope_examples(void **state)
 {
         (void)state;
         char *bargs[] = {S("username=what_user"), S("CONT_IMG_VER=v2.0.1"), NULL};
-        _cleanup_dockerfile_ struct dockerfile *df = parse_ok("FROM busybox\n"
-                                                              "USER ${username:-some_user}\n"
-                                                              "ARG username\n"
-                                                              "USER $username\n"
-                                                              "ARG CONT_IMG_VER\n"
-                                                              "ENV CONT_IMG_VER=v1.0.0\n"
-                                                              "RUN echo $CONT_IMG_VER\n");
+        _cleanup_dockerfile_ struct dockerfile *df =
+                t_parse_dockerfile("FROM busybox\n"
+                                   "USER ${username:-some_user}\n"
+                                   "ARG username\n"
+                                   "USER $username\n"
+                                   "ARG CONT_IMG_VER\n"
+                                   "ENV CONT_IMG_VER=v1.0.0\n"
+                                   "RUN echo $CONT_IMG_VER\n");
         _cleanup_dfvars_ struct dfvars *g = global_ok(df, bargs);
         _cleanup_dfvars_ struct dfvars *v = dfvars_new_stage(g, NULL);
         _cleanup_strv_ char **u1 = walk_to(v, df, 0, 0);
@@ -204,7 +194,7 @@ static void test_arg_default_through_env(void **state)
                                    "ARG CONT_IMG_VER\n"
                                    "ENV CONT_IMG_VER=${CONT_IMG_VER:-v1.0.0}\n"
                                    "RUN echo $CONT_IMG_VER\n";
-        _cleanup_dockerfile_ struct dockerfile *df = parse_ok(text);
+        _cleanup_dockerfile_ struct dockerfile *df = t_parse_dockerfile(text);
         char *bargs[] = {S("CONT_IMG_VER=v2.0.1"), NULL};
 
         _cleanup_dfvars_ struct dfvars *g1 = global_ok(df, NULL);
@@ -223,18 +213,19 @@ static void test_arg_default_through_env(void **state)
 static void test_global_args(void **state)
 {
         (void)state;
-        _cleanup_dockerfile_ struct dockerfile *df = parse_ok("ARG VERSION=latest\n"
-                                                              "ARG BASE=busybox\n"
-                                                              "FROM ${BASE}:$VERSION AS one\n"
-                                                              "RUN echo $VERSION\n"
-                                                              "WORKDIR /v/${VERSION}\n"
-                                                              "ARG VERSION\n"
-                                                              "WORKDIR /v/${VERSION}\n"
-                                                              "ARG STAGE_ONLY=1\n"
-                                                              "FROM busybox:${VERSION}\n"
-                                                              "WORKDIR /s${STAGE_ONLY}\n"
-                                                              "ARG TARGETARCH\n"
-                                                              "WORKDIR /$TARGETARCH\n");
+        _cleanup_dockerfile_ struct dockerfile *df =
+                t_parse_dockerfile("ARG VERSION=latest\n"
+                                   "ARG BASE=busybox\n"
+                                   "FROM ${BASE}:$VERSION AS one\n"
+                                   "RUN echo $VERSION\n"
+                                   "WORKDIR /v/${VERSION}\n"
+                                   "ARG VERSION\n"
+                                   "WORKDIR /v/${VERSION}\n"
+                                   "ARG STAGE_ONLY=1\n"
+                                   "FROM busybox:${VERSION}\n"
+                                   "WORKDIR /s${STAGE_ONLY}\n"
+                                   "ARG TARGETARCH\n"
+                                   "WORKDIR /$TARGETARCH\n");
         char *bargs[] = {S("VERSION=1.36"), S("UNUSED=x"), S("HTTP_PROXY=http://proxy:3128"), NULL};
         _cleanup_dfvars_ struct dfvars *g = global_ok(df, bargs);
         _cleanup_free_ char *base0 = NULL, *base1 = NULL;
@@ -278,11 +269,11 @@ static void test_global_args(void **state)
 static void test_arg_defaults(void **state)
 {
         (void)state;
-        _cleanup_dockerfile_ struct dockerfile *df = parse_ok("FROM x\n"
-                                                              "ENV BASE=/opt\n"
-                                                              "ARG A=1 B=${A}2 C\n"
-                                                              "ARG D=\"$BASE/d e\"\n"
-                                                              "WORKDIR $A$B$C$D\n");
+        _cleanup_dockerfile_ struct dockerfile *df = t_parse_dockerfile("FROM x\n"
+                                                                        "ENV BASE=/opt\n"
+                                                                        "ARG A=1 B=${A}2 C\n"
+                                                                        "ARG D=\"$BASE/d e\"\n"
+                                                                        "WORKDIR $A$B$C$D\n");
         _cleanup_dfvars_ struct dfvars *g = global_ok(df, NULL);
         _cleanup_dfvars_ struct dfvars *v = dfvars_new_stage(g, NULL);
         _cleanup_strv_ char **w = walk_to(v, df, 0, 3);
@@ -297,7 +288,7 @@ static void test_expand_syntax(void **state)
         (void)state;
         char *bargs[] = {S("SET=value"), S("EMPTY="), NULL};
         _cleanup_dockerfile_ struct dockerfile *df =
-                parse_ok("FROM x\nARG SET EMPTY UNSET\nRUN x\n");
+                t_parse_dockerfile("FROM x\nARG SET EMPTY UNSET\nRUN x\n");
         _cleanup_dfvars_ struct dfvars *g = global_ok(df, bargs);
         _cleanup_dfvars_ struct dfvars *v = dfvars_new_stage(g, NULL);
         _cleanup_strv_ char **run = walk_to(v, df, 0, 1);
@@ -366,7 +357,7 @@ static void test_backtick_escape(void **state)
 {
         (void)state;
         _cleanup_dockerfile_ struct dockerfile *df =
-                parse_ok("# escape=`\nFROM x\nENV P=c:\\dir\nWORKDIR `$P\\$P\n");
+                t_parse_dockerfile("# escape=`\nFROM x\nENV P=c:\\dir\nWORKDIR `$P\\$P\n");
         _cleanup_dfvars_ struct dfvars *g = global_ok(df, NULL);
         _cleanup_dfvars_ struct dfvars *v = dfvars_new_stage(g, NULL);
         _cleanup_strv_ char **w = walk_to(v, df, 0, 1);
@@ -378,9 +369,9 @@ static void test_flags_and_errors(void **state)
 {
         (void)state;
         char *bargs[] = {S("STAGE=builder"), NULL};
-        _cleanup_dockerfile_ struct dockerfile *df =
-                parse_ok("FROM x\nARG STAGE\nCOPY --from=$STAGE --chown=${UID:-1000} a b\n"
-                         "COPY ${oops c d\n");
+        _cleanup_dockerfile_ struct dockerfile *df = t_parse_dockerfile(
+                "FROM x\nARG STAGE\nCOPY --from=$STAGE --chown=${UID:-1000} a b\n"
+                "COPY ${oops c d\n");
         _cleanup_dfvars_ struct dfvars *g = global_ok(df, bargs);
         _cleanup_dfvars_ struct dfvars *v = dfvars_new_stage(g, NULL);
         _cleanup_strv_ char **cp = walk_to(v, df, 0, 1);
@@ -423,7 +414,7 @@ static void test_build_arg_from_environment(void **state)
         (void)state;
         char *bargs[] = {S("HOIST_TEST_FROM_ENV"), S("HOIST_TEST_NOT_SET"), NULL};
         _cleanup_dockerfile_ struct dockerfile *df =
-                parse_ok("FROM x\nARG HOIST_TEST_FROM_ENV HOIST_TEST_NOT_SET=dflt\n");
+                t_parse_dockerfile("FROM x\nARG HOIST_TEST_FROM_ENV HOIST_TEST_NOT_SET=dflt\n");
         struct hoist_error *err = NULL;
 
         setenv("HOIST_TEST_FROM_ENV", "from-env", 1);
@@ -440,7 +431,7 @@ static void test_platform_redeclared(void **state)
 {
         (void)state;
         _cleanup_dockerfile_ struct dockerfile *df =
-                parse_ok("ARG TARGETOS\nFROM x\nARG TARGETOS BUILDOS\n");
+                t_parse_dockerfile("ARG TARGETOS\nFROM x\nARG TARGETOS BUILDOS\n");
         _cleanup_dfvars_ struct dfvars *g = global_ok(df, NULL);
         _cleanup_dfvars_ struct dfvars *v = dfvars_new_stage(g, NULL);
         struct hoist_error *err = NULL;

@@ -8,21 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "helpers/testutil.h"
 #include "runner/build/dockerfile.h"
-
-static struct dockerfile *parse_ok(const char *text)
-{
-        struct dockerfile *df = NULL;
-        struct hoist_error *err = NULL;
-
-        if (dockerfile_parse(text, strlen(text), "Dockerfile", &df, &err) < 0) {
-                fprintf(stderr, "unexpected error: %s\n", err->msg);
-                hoist_error_free(err);
-                fail();
-        }
-        assert_non_null(df);
-        return df;
-}
 
 /* Parses TEXT expecting failure with exactly message MSG. */
 static void parse_fails(const char *text, const char *msg)
@@ -44,18 +31,18 @@ static void test_multi_stage(void **state)
 {
         (void)state;
         _cleanup_dockerfile_ struct dockerfile *df =
-                parse_ok("# syntax=docker/dockerfile:1\n"
-                         "ARG GO_VERSION=1.22\n"
-                         "ARG BASE\n"
-                         "FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS Build\n"
-                         "WORKDIR /src\n"
-                         "COPY --chown=1000:1000 --chmod=0755 go.mod go.sum ./\n"
-                         "RUN go build -o /out/app .\n"
-                         "\n"
-                         "from scratch\n"
-                         "copy --from=build /out/app /app\n"
-                         "ENTRYPOINT [\"/app\", \"--serve\"]\n"
-                         "CMD [\"--port\", \"8080\"]\n");
+                t_parse_dockerfile("# syntax=docker/dockerfile:1\n"
+                                   "ARG GO_VERSION=1.22\n"
+                                   "ARG BASE\n"
+                                   "FROM --platform=$BUILDPLATFORM golang:${GO_VERSION} AS Build\n"
+                                   "WORKDIR /src\n"
+                                   "COPY --chown=1000:1000 --chmod=0755 go.mod go.sum ./\n"
+                                   "RUN go build -o /out/app .\n"
+                                   "\n"
+                                   "from scratch\n"
+                                   "copy --from=build /out/app /app\n"
+                                   "ENTRYPOINT [\"/app\", \"--serve\"]\n"
+                                   "CMD [\"--port\", \"8080\"]\n");
 
         assert_string_equal(df->syntax, "docker/dockerfile:1");
         assert_int_equal(df->escape, '\\');
@@ -111,16 +98,16 @@ static void test_continuations(void **state)
 {
         (void)state;
         _cleanup_dockerfile_ struct dockerfile *df =
-                parse_ok("FROM debian:12\r\n"
-                         "RUN apt-get update && \\\r\n"
-                         "    # a comment inside is dropped\r\n"
-                         "\r\n"
-                         "    apt-get install -y curl \\   \r\n"
-                         "    && rm -rf /var/lib/apt/lists/*\r\n"
-                         "   # an indented comment\n"
-                         "  LABEL a=b \\\n"
-                         "        c=\"d e\"\n"
-                         "RUN echo unterminated \\");
+                t_parse_dockerfile("FROM debian:12\r\n"
+                                   "RUN apt-get update && \\\r\n"
+                                   "    # a comment inside is dropped\r\n"
+                                   "\r\n"
+                                   "    apt-get install -y curl \\   \r\n"
+                                   "    && rm -rf /var/lib/apt/lists/*\r\n"
+                                   "   # an indented comment\n"
+                                   "  LABEL a=b \\\n"
+                                   "        c=\"d e\"\n"
+                                   "RUN echo unterminated \\");
 
         assert_int_equal(df->stages[0].n_instrs, 3);
         const struct df_instr *run = &df->stages[0].instrs[0];
@@ -142,13 +129,14 @@ static void test_continuations(void **state)
 static void test_escape_directive(void **state)
 {
         (void)state;
-        _cleanup_dockerfile_ struct dockerfile *df = parse_ok("# escape=`\n"
-                                                              "\n"
-                                                              "FROM microsoft/nanoserver\n"
-                                                              "COPY testfile.txt c:\\\n"
-                                                              "RUN dir c:\\\n"
-                                                              "RUN echo a `\n"
-                                                              "  b\n");
+        _cleanup_dockerfile_ struct dockerfile *df =
+                t_parse_dockerfile("# escape=`\n"
+                                   "\n"
+                                   "FROM microsoft/nanoserver\n"
+                                   "COPY testfile.txt c:\\\n"
+                                   "RUN dir c:\\\n"
+                                   "RUN echo a `\n"
+                                   "  b\n");
 
         assert_int_equal(df->escape, '`');
         assert_int_equal(df->stages[0].n_instrs, 3);
@@ -162,18 +150,18 @@ static void test_escape_directive(void **state)
 static void test_directives_end(void **state)
 {
         (void)state;
-        _cleanup_dockerfile_ struct dockerfile *df = parse_ok("# unknowndirective=value\n"
-                                                              "# escape=`\n"
-                                                              "FROM x\n"
-                                                              "RUN a \\\n"
-                                                              "  b\n");
+        _cleanup_dockerfile_ struct dockerfile *df = t_parse_dockerfile("# unknowndirective=value\n"
+                                                                        "# escape=`\n"
+                                                                        "FROM x\n"
+                                                                        "RUN a \\\n"
+                                                                        "  b\n");
         assert_int_equal(df->escape, '\\');
         assert_int_equal(df->stages[0].n_instrs, 1);
         assert_string_equal(df->stages[0].instrs[0].args[0], "a   b");
 
-        _cleanup_dockerfile_ struct dockerfile *df2 = parse_ok("  #  ESCAPE = ` \n"
-                                                               "# syntax=x\n"
-                                                               "FROM x\n");
+        _cleanup_dockerfile_ struct dockerfile *df2 = t_parse_dockerfile("  #  ESCAPE = ` \n"
+                                                                         "# syntax=x\n"
+                                                                         "FROM x\n");
         assert_int_equal(df2->escape, '`');
         assert_string_equal(df2->syntax, "x");
 
@@ -186,19 +174,19 @@ static void test_directives_end(void **state)
 static void test_json_forms(void **state)
 {
         (void)state;
-        _cleanup_dockerfile_ struct dockerfile *df =
-                parse_ok("FROM x\n"
-                         "RUN [\"/bin/sh\", \"-c\", \"echo \\\"hi\\\" \\\\ $HOME\"]\n"
-                         "CMD []\n"
-                         "CMD [\"a\" \"b\"]\n" /* not JSON: shell form */
-                         "SHELL [\"powershell\", \"-command\"]\n"
-                         "COPY [\"a file.txt\", \"/dst dir/\"]\n"
-                         "VOLUME [\"/data\", \"/logs\"]\n"
-                         "VOLUME /a /b\n"
-                         "ENTRYPOINT [ \"x\" ]  \n"
-                         "HEALTHCHECK --interval=5m --timeout=3s CMD curl -f http://localhost/\n"
-                         "HEALTHCHECK NONE\n"
-                         "HEALTHCHECK CMD [\"true\"]\n");
+        _cleanup_dockerfile_ struct dockerfile *df = t_parse_dockerfile(
+                "FROM x\n"
+                "RUN [\"/bin/sh\", \"-c\", \"echo \\\"hi\\\" \\\\ $HOME\"]\n"
+                "CMD []\n"
+                "CMD [\"a\" \"b\"]\n" /* not JSON: shell form */
+                "SHELL [\"powershell\", \"-command\"]\n"
+                "COPY [\"a file.txt\", \"/dst dir/\"]\n"
+                "VOLUME [\"/data\", \"/logs\"]\n"
+                "VOLUME /a /b\n"
+                "ENTRYPOINT [ \"x\" ]  \n"
+                "HEALTHCHECK --interval=5m --timeout=3s CMD curl -f http://localhost/\n"
+                "HEALTHCHECK NONE\n"
+                "HEALTHCHECK CMD [\"true\"]\n");
         const struct df_instr *in = df->stages[0].instrs;
 
         assert_true(in[0].json_form);
@@ -234,19 +222,19 @@ static void test_json_forms(void **state)
 static void test_env_label_arg(void **state)
 {
         (void)state;
-        _cleanup_dockerfile_ struct dockerfile *df =
-                parse_ok("FROM x\n"
-                         "ENV MY_NAME=\"John Doe\" MY_DOG=Rex\\ The\\ Dog \\\n"
-                         "    MY_CAT=fluffy\n"
-                         "ENV MY_VAR my-value with spaces\n"
-                         "LABEL \"com.example.vendor\"=\"ACME Incorporated\" version=1.0\n"
-                         "ARG user1=someuser buildno\n"
-                         "ARG single='a b'\n"
-                         "EXPOSE 80/tcp 80/udp\n"
-                         "USER  patrick:staff  \n"
-                         "WORKDIR /path/to dir\n"
-                         "STOPSIGNAL SIGKILL\n"
-                         "MAINTAINER someone <a@b.c>\n");
+        _cleanup_dockerfile_ struct dockerfile *df = t_parse_dockerfile(
+                "FROM x\n"
+                "ENV MY_NAME=\"John Doe\" MY_DOG=Rex\\ The\\ Dog \\\n"
+                "    MY_CAT=fluffy\n"
+                "ENV MY_VAR my-value with spaces\n"
+                "LABEL \"com.example.vendor\"=\"ACME Incorporated\" version=1.0\n"
+                "ARG user1=someuser buildno\n"
+                "ARG single='a b'\n"
+                "EXPOSE 80/tcp 80/udp\n"
+                "USER  patrick:staff  \n"
+                "WORKDIR /path/to dir\n"
+                "STOPSIGNAL SIGKILL\n"
+                "MAINTAINER someone <a@b.c>\n");
         const struct df_instr *in = df->stages[0].instrs;
 
         assert_int_equal(in[0].n_args, 6);
@@ -362,23 +350,24 @@ static void test_errors(void **state)
 static void test_run_heredocs(void **state)
 {
         (void)state;
-        _cleanup_dockerfile_ struct dockerfile *df = parse_ok("FROM debian\n"
-                                                              "RUN <<EOF\n"
-                                                              "apt-get update\n"
-                                                              "# kept: the shell reads it\n"
-                                                              "\n"
-                                                              "FROM not-an-instruction \\\n"
-                                                              "EOF\n"
-                                                              "RUN <<-'EOT'\n"
-                                                              "\t\techo tabs go\n"
-                                                              "\tEOT\n"
-                                                              "RUN cat <<EOF > /etc/a.conf && \\\n"
-                                                              "    cat 3<<-\"B\" >/b\n"
-                                                              "a=1\n"
-                                                              "EOF\n"
-                                                              "\tb=2\n"
-                                                              "\tB\n"
-                                                              "WORKDIR /after\n");
+        _cleanup_dockerfile_ struct dockerfile *df =
+                t_parse_dockerfile("FROM debian\n"
+                                   "RUN <<EOF\n"
+                                   "apt-get update\n"
+                                   "# kept: the shell reads it\n"
+                                   "\n"
+                                   "FROM not-an-instruction \\\n"
+                                   "EOF\n"
+                                   "RUN <<-'EOT'\n"
+                                   "\t\techo tabs go\n"
+                                   "\tEOT\n"
+                                   "RUN cat <<EOF > /etc/a.conf && \\\n"
+                                   "    cat 3<<-\"B\" >/b\n"
+                                   "a=1\n"
+                                   "EOF\n"
+                                   "\tb=2\n"
+                                   "\tB\n"
+                                   "WORKDIR /after\n");
         const struct df_instr *in = df->stages[0].instrs;
 
         assert_int_equal(df->stages[0].n_instrs, 4);
@@ -398,12 +387,13 @@ static void test_run_heredocs(void **state)
 static void test_not_heredoc(void **state)
 {
         (void)state;
-        _cleanup_dockerfile_ struct dockerfile *df = parse_ok("FROM x\n"
-                                                              "RUN echo $((1<<3)) $((1 << 2))\n"
-                                                              "RUN cat <<< \"here string\"\n"
-                                                              "COPY -- --weird /x\n"
-                                                              "COPY --link a b\n"
-                                                              "COPY --chown=\"a b\" c d\n");
+        _cleanup_dockerfile_ struct dockerfile *df =
+                t_parse_dockerfile("FROM x\n"
+                                   "RUN echo $((1<<3)) $((1 << 2))\n"
+                                   "RUN cat <<< \"here string\"\n"
+                                   "COPY -- --weird /x\n"
+                                   "COPY --link a b\n"
+                                   "COPY --chown=\"a b\" c d\n");
         const struct df_instr *in = df->stages[0].instrs;
         assert_int_equal(df->stages[0].n_instrs, 5);
         assert_string_equal(in[2].args[0], "--weird");

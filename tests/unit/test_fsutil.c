@@ -65,6 +65,28 @@ static void test_path_clean_in_root(void **state)
         check_clean("a/../..", "");
 }
 
+static void test_count_dir(void **state)
+{
+        char d[] = "/tmp/hoist-test-count-XXXXXX";
+        char *f;
+
+        (void)state;
+        assert_non_null(mkdtemp(d));
+        assert_int_equal(fs_count_dir(d), 0);
+        f = path_join(d, "a");
+        assert_int_equal(fs_write_file_atomic(f, "x", 1, 0644, NULL), 0);
+        free(f);
+        f = path_join(d, "sub");
+        assert_int_equal(fs_mkdir_p(f, 0755, NULL), 0);
+        assert_int_equal(fs_count_dir(d), 2);
+        assert_int_equal(fs_count_dir(f), 0);
+        free(f);
+        f = path_join(d, "missing");
+        assert_int_equal(fs_count_dir(f), -1);
+        free(f);
+        assert_int_equal(fs_remove_tree(d, NULL), 0);
+}
+
 static void test_mkdir_p_and_errors(void **state)
 {
         const char *dir = *state;
@@ -201,6 +223,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_path_join),
                 cmocka_unit_test(test_path_clean_in_root),
+                cmocka_unit_test(test_count_dir),
                 cmocka_unit_test_setup_teardown(test_mkdir_p_and_errors, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_atomic_write_leaves_no_temp, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_atomic_write_into_missing_dir_fails_cleanly,
