@@ -21,60 +21,27 @@ logged as "STORAGE auth=yes|no" and served from the registry with the
 original request's credentials.
 """
 import argparse
-import http.client
-import http.server
-import os
 import threading
 import urllib.parse
 
-HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "te", "upgrade"}
+from peerlib import ForwardingHandler, serve_loopback
+
 UNAVAILABLE = b'{"errors":[{"code":"UNAVAILABLE","message":"injected by flaky_proxy"}]}'
 
 
-class Proxy(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Proxy(ForwardingHandler):
     lock = threading.Lock()
     failures_left = 0
-    upstream = 0
     log_path = ""
     reject_patch = False
     chunk_min = 0
     redirect_blobs = False
     pending = {}
 
-    def log_message(self, fmt, *args):
-        pass
-
     def record(self, status):
         path = urllib.parse.urlsplit(self.path).path
         with Proxy.lock, open(Proxy.log_path, "a", encoding="ascii") as f:
             f.write(f"{self.command} {path} {status}\n")
-
-    def reply(self, status, headers, data, length=None):
-        self.send_response_only(status)
-        for k, v in headers:
-            self.send_header(k, v)
-        self.send_header("Content-Length", length if length is not None else str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-
-    def forward(self, method, path, headers, body):
-        conn = http.client.HTTPConnection("127.0.0.1", Proxy.upstream, timeout=120)
-        try:
-            conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-            for k, v in headers:
-                if k.lower() not in HOP and k.lower() != "content-length":
-                    conn.putheader(k, v)
-            conn.putheader("Content-Length", str(len(body)))
-            conn.endheaders(body)
-            resp = conn.getresponse()
-            data = resp.read()
-            out = [(k, v) for k, v in resp.getheaders()
-                   if k.lower() not in HOP and k.lower() != "content-length"]
-            return resp, out, data
-        finally:
-            conn.close()
 
     def storage(self, split):
         key = split.path.rsplit("/", 1)[-1]
@@ -90,8 +57,7 @@ class Proxy(http.server.BaseHTTPRequestHandler):
         self.reply(resp.status, out, data)
 
     def handle_any(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(n) if n > 0 else b""
+        body = self.body()
         split = urllib.parse.urlsplit(self.path)
         if split.path.startswith("/storage/"):
             self.storage(split)
@@ -155,13 +121,7 @@ def main():
     Proxy.failures_left = a.fail
     Proxy.log_path = a.log
     open(a.log, "w", encoding="ascii").close()
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-    srv.daemon_threads = True
-    tmp = a.port_file + ".tmp"
-    with open(tmp, "w", encoding="ascii") as f:
-        f.write(f"{srv.server_address[1]}\n")
-    os.rename(tmp, a.port_file)
-    srv.serve_forever()
+    serve_loopback(Proxy, a.port_file)
 
 
 if __name__ == "__main__":

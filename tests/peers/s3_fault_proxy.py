@@ -12,44 +12,23 @@ The port it listens on (picked by the kernel) is written to --port-file once
 it accepts connections.
 """
 import argparse
-import http.client
-import http.server
-import os
 import threading
 import urllib.parse
 
-HOP = {"connection", "keep-alive", "transfer-encoding", "proxy-connection", "te", "upgrade"}
+from peerlib import ForwardingHandler, serve_loopback
+
 SLOWDOWN = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Code>'
             b"<Message>Please reduce your request rate.</Message></Error>")
 
 
-class Proxy(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
+class Proxy(ForwardingHandler):
     lock = threading.Lock()
     failures_left = 0
-    upstream = 0
     log_path = ""
-
-    def log_message(self, fmt, *args):  # quiet: the request log is ours
-        pass
 
     def record(self, part, status):
         with Proxy.lock, open(Proxy.log_path, "a", encoding="ascii") as f:
             f.write(f"{self.command} {part} {status}\n")
-
-    def body(self):
-        n = int(self.headers.get("Content-Length") or 0)
-        return self.rfile.read(n) if n > 0 else b""
-
-    def reply(self, status, headers, data, length=None):
-        self.send_response_only(status)
-        for k, v in headers:
-            self.send_header(k, v)
-        # a HEAD answer keeps the server's length: the object's, not 0
-        self.send_header("Content-Length", length if length is not None else str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
 
     def handle_any(self):
         query = urllib.parse.parse_qs(urllib.parse.urlsplit(self.path).query)
@@ -65,26 +44,14 @@ class Proxy(http.server.BaseHTTPRequestHandler):
             self.record(part, 503)
             self.reply(503, [("Content-Type", "application/xml")], SLOWDOWN)
             return
-        conn = http.client.HTTPConnection("127.0.0.1", Proxy.upstream, timeout=120)
         try:
-            conn.putrequest(self.command, self.path, skip_host=True, skip_accept_encoding=True)
-            for k, v in self.headers.items():
-                if k.lower() not in HOP and k.lower() != "content-length":
-                    conn.putheader(k, v)
-            conn.putheader("Content-Length", str(len(body)))
-            conn.endheaders(body)
-            resp = conn.getresponse()
-            data = resp.read()
-            headers = [(k, v) for k, v in resp.getheaders()
-                       if k.lower() not in HOP and k.lower() != "content-length"]
+            resp, headers, data = self.forward(self.command, self.path, self.headers.items(), body)
         except OSError:
             # The server is gone: the client sees a dropped connection, as
             # it would without the proxy.
             self.record(part, "dropped")
             self.close_connection = True
             return
-        finally:
-            conn.close()
         self.record(part, resp.status)
         length = resp.getheader("Content-Length") if self.command == "HEAD" else None
         self.reply(resp.status, headers, data, length)
@@ -103,13 +70,7 @@ def main():
     Proxy.failures_left = a.fail_part_puts
     Proxy.log_path = a.log
     open(a.log, "w", encoding="ascii").close()
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Proxy)
-    srv.daemon_threads = True
-    tmp = a.port_file + ".tmp"
-    with open(tmp, "w", encoding="ascii") as f:
-        f.write(f"{srv.server_address[1]}\n")
-    os.rename(tmp, a.port_file)
-    srv.serve_forever()
+    serve_loopback(Proxy, a.port_file)
 
 
 if __name__ == "__main__":

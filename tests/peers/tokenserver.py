@@ -15,7 +15,6 @@ import argparse
 import base64
 import http.server
 import json
-import os
 import threading
 import time
 import urllib.parse
@@ -24,6 +23,8 @@ import uuid
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding
+
+from peerlib import serve_loopback
 
 
 def b64url(data):
@@ -117,13 +118,7 @@ def main():
     a.cert_b64 = base64.b64encode(cert.public_bytes(serialization.Encoding.DER)).decode()
     Handler.cfg = a
     open(a.log, "w", encoding="utf-8").close()
-    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    srv.daemon_threads = True
-    tmp = a.port_file + ".tmp"
-    with open(tmp, "w", encoding="ascii") as f:
-        f.write(f"{srv.server_address[1]}\n")
-    os.rename(tmp, a.port_file)
-    srv.serve_forever()
+    serve_loopback(Handler, a.port_file)
 
 
 if __name__ == "__main__":
