@@ -380,6 +380,7 @@ static int supervise_job(struct run *run, char **argv)
         struct init_config cfg;
         struct init_result res;
         const char *status;
+        int64_t now, deadline;
         int code;
 
         job_init_config(run, argv, &cfg);
@@ -391,11 +392,13 @@ static int supervise_job(struct run *run, char **argv)
          * within the grace period, the one that began with a stop from
          * outside when there was one (whoever sent it kills the container
          * when it ends). */
-        if (checkpoint_finish(run->ckpt,
-                              checkpoint_final_deadline(checkpoint_now_ms(),
-                                                        res.stop_signal != 0 ? res.grace_end_ms : 0,
-                                                        run->stop_grace_s),
-                              &err) < 0) {
+        now = checkpoint_now_ms();
+        deadline = checkpoint_final_deadline(now, res.stop_signal != 0 ? res.grace_end_ms : 0,
+                                             run->stop_grace_s);
+        if (run->ckpt != NULL && res.stop_signal != 0)
+                joblog_say(&run->log, "%s: the final checkpoint sync has %.1f s",
+                           init_signal_name(res.stop_signal), (double)(deadline - now) / 1000);
+        if (checkpoint_finish(run->ckpt, deadline, &err) < 0) {
                 joblog_error(&run->log, "%s", err->msg);
                 hoist_error_release(&err);
         }

@@ -100,6 +100,12 @@ interrupt_and_resume() {
         st cat "$m" | grep -q "\"path\": \"ckpt-$(printf %06d "$stopped").bin\"" ||
                 fail "the final checkpoint is not in the set: $(st cat "$m")"
         [ "$stopped" -lt $STEPS ] || fail "the run had finished before the SIGTERM"
+        # The sync ends before the signal's grace period (20 s) does, a fifth
+        # of it (4 s) kept for the result and the log: at most 16 s.
+        left=$(sed -n 's/.*SIGTERM: the final checkpoint sync has \([0-9.]*\) s$/\1/p' "$T_TMP/$id.log")
+        [ -n "$left" ] || fail "no final sync line: $(grep -i 'final' "$T_TMP/$id.log")"
+        python3 -c "import sys; sys.exit(0 if float('$left') <= 16.0 else 1)" ||
+                fail "the final sync had $left s: counted from the command's end, not the signal"
         # every published set was a job.checkpoint event, the last one at the stop step
         mkdir -p "$T_TMP/$id.events"
         for k in $(st ls "jobs/$id/events/"); do st get "$k" "$T_TMP/$id.events/${k##*/}"; done
