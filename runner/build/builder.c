@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -119,6 +120,52 @@ int build_add_layer(struct build *b, struct stage *s, const char *path, const st
         return 0;
 }
 
+int build_missing_dirs(struct build *b, struct stage *s, const char *dir, char **ret_have,
+                       char **ret_rest, struct hoist_error **err)
+{
+        _cleanup_free_ char *have = NULL, *rest = NULL;
+        int not_dir = 0;
+
+        if (stage_find_dir(s, b->lay, dir, &have, &rest, &not_dir, err) < 0)
+                return -1;
+        if (not_dir) {
+                size_t n = strcspn(rest, "/");
+                return hoist_error_make(err, HOIST_ERR_INPUT,
+                                        "'%s': '/%s%s%.*s' is in the image but is not a "
+                                        "directory",
+                                        dir, have, *have ? "/" : "", (int)n, rest);
+        }
+        *ret_have = TAKE_PTR(have);
+        *ret_rest = TAKE_PTR(rest);
+        return 0;
+}
+
+int build_write_dirs(struct build *b, struct layer_writer *w, const char *have, const char *rest,
+                     const struct layer_owner *owner, struct hoist_error **err)
+{
+        _cleanup_free_ char *stand_in = NULL;
+        _cleanup_free_ char *name = NULL;
+
+        if (*rest == '\0')
+                return 0;
+        stand_in = build_scratch(b, "dir");
+        if (mkdir(stand_in, 0755) < 0 || chmod(stand_in, 0755) < 0)
+                return hoist_error_errno(err, "create '%s'", stand_in);
+        name = *have ? xasprintf("%s/%s", have, rest) : xstrdup(rest);
+        for (char *c = name + strlen(have) + (*have ? 1 : 0);; c++) {
+                if (*c != '/' && *c != '\0')
+                        continue;
+                char saved = *c;
+                *c = '\0';
+                if (layer_writer_add_path(w, name, stand_in, owner, err) < 0)
+                        return -1;
+                *c = saved;
+                if (saved == '\0')
+                        break;
+        }
+        return 0;
+}
+
 /* ---- cache plumbing for one step ---- */
 
 /* Looks the step up; on a hit applies it to the stage and returns 1. */
@@ -160,15 +207,6 @@ static void step_chain(struct stage_ctx *sc, const char *key)
 }
 
 /* ---- metadata instructions ---- */
-
-static char *resolve_workdir(const struct image_config *cfg, const char *dir)
-{
-        const char *cur = image_config_get_string(cfg, "WorkingDir");
-
-        if (dir[0] == '/')
-                return xstrdup(dir);
-        return path_join(cur != NULL && *cur != '\0' ? cur : "/", dir);
-}
 
 static char **argv_of(struct stage_ctx *sc, const struct df_instr *in)
 {
@@ -216,7 +254,7 @@ static int apply_meta(struct stage_ctx *sc, const struct df_instr *in, char **ex
         case DF_ARG:
                 return dfvars_apply(sc->vars, sc->b->df, in, err);
         case DF_WORKDIR: {
-                _cleanup_free_ char *dir = resolve_workdir(cfg, exp[0]);
+                _cleanup_free_ char *dir = image_config_workdir(cfg, exp[0]);
                 image_config_set_string(cfg, "WorkingDir", dir);
                 break;
         }
@@ -288,8 +326,9 @@ static char *instr_text(const struct df_instr *in, char **exp)
         return buf_take(&t);
 }
 
-static int meta_step(struct stage_ctx *sc, const struct df_instr *in, char **exp,
-                     struct hoist_error **err)
+/* A step's cache key: its text after substitution, the build args in scope
+ * and the chain. */
+static void step_key(struct stage_ctx *sc, const struct df_instr *in, char **exp, char key[65])
 {
         _cleanup_free_ char *text = instr_text(in, exp);
         _cleanup_strv_ char **args = dfvars_args(sc->vars);
@@ -297,13 +336,20 @@ static int meta_step(struct stage_ctx *sc, const struct df_instr *in, char **exp
                                      .instruction = text,
                                      .args = (const char *const *)args,
                                      .compression = compression_name(sc->b->comp)};
+
+        cache_key(&ki, key);
+}
+
+static int meta_step(struct stage_ctx *sc, const struct df_instr *in, char **exp,
+                     struct hoist_error **err)
+{
         char key[65];
 
         if (apply_meta(sc, in, exp, err) < 0)
                 return -1;
         /* ARG and ENV change what later steps see, so they are part of the
          * chain; every instruction gets a history entry, as with Docker. */
-        cache_key(&ki, key);
+        step_key(sc, in, exp, key);
         step_chain(sc, key);
         if (in->kind != DF_ARG)
                 image_config_add_empty_history(sc->s->cfg, in->original);
@@ -374,14 +420,83 @@ static int run_step(struct stage_ctx *sc, const struct df_instr *in, const char 
         return 0;
 }
 
+/* ---- WORKDIR ---- */
+
+/* Writes the directories of DIR that the image lacks as a layer, owned by
+ * the USER in effect (as Docker and buildah create them, even when no RUN
+ * follows); no layer when DIR is there. */
+static int workdir_layer(struct stage_ctx *sc, const struct df_instr *in, const char *dir,
+                         const char *key, struct hoist_error **err)
+{
+        struct build *b = sc->b;
+        struct stage *s = sc->s;
+        const char *user = image_config_get_string(s->cfg, "User");
+        _cleanup_free_ char *have = NULL, *rest = NULL, *blob = NULL;
+        _cleanup_layer_writer_ struct layer_writer *w = NULL;
+        struct layer_owner owner = {0, 0, 0755};
+        struct layer_info li = {0};
+        struct image_layer stored = {0};
+        int r;
+
+        if (build_missing_dirs(b, s, dir, &have, &rest, err) < 0)
+                return -1;
+        if (*rest == '\0') {
+                image_config_add_empty_history(s->cfg, in->original);
+                step_remember(sc, key, NULL);
+                return 0;
+        }
+        if (user != NULL && *user != '\0' && build_parse_owner(b, s, user, "USER", &owner, err) < 0)
+                return -1;
+        blob = build_scratch(b, "layer");
+        if (layer_writer_new(blob, b->comp, 0, b->epoch, &w, err) < 0 ||
+            build_write_dirs(b, w, have, rest, &owner, err) < 0 ||
+            layer_writer_finish(w, &li, err) < 0)
+                return -1;
+        r = build_add_layer(b, s, blob, &li, in->original, &stored, err);
+        layer_info_clear(&li);
+        if (r < 0)
+                return -1;
+        step_remember(sc, key, &stored);
+        image_layer_clear(&stored);
+        return 0;
+}
+
+/* WORKDIR: the config's WorkingDir, cleaned lexically, and its directories
+ * in the image; cached like RUN, as it may write a layer. */
+static int workdir_step(struct stage_ctx *sc, const struct df_instr *in, char **exp,
+                        struct hoist_error **err)
+{
+        struct build *b = sc->b;
+        _cleanup_free_ char *dir = image_config_workdir(sc->s->cfg, exp[0]);
+        char key[65];
+        int hit;
+
+        if (strcmp(dir, "/") == 0) {
+                build_say(b, "[%u/%u] %s", b->step, b->total, in->original);
+                return meta_step(sc, in, exp, err);
+        }
+        step_key(sc, in, exp, key);
+        hit = step_cached(sc, key, in->original, err);
+        if (hit < 0)
+                return -1;
+        build_say(b, "[%u/%u] %s%s", b->step, b->total, in->original, hit ? "  CACHED" : "");
+        if (hit) {
+                b->cached++;
+        } else {
+                image_config_set_string(sc->s->cfg, "WorkingDir", dir);
+                if (workdir_layer(sc, in, dir, key, err) < 0)
+                        return -1;
+        }
+        step_chain(sc, key);
+        return 0;
+}
+
 /* ---- one instruction ---- */
 
 static int do_instr(struct stage_ctx *sc, const struct df_instr *in, struct hoist_error **err)
 {
         struct build *b = sc->b;
         _cleanup_strv_ char **exp = NULL;
-        _cleanup_strv_ char **args = NULL;
-        _cleanup_free_ char *text = NULL;
         char key[65];
         int hit;
 
@@ -392,20 +507,13 @@ static int do_instr(struct stage_ctx *sc, const struct df_instr *in, struct hois
                 return copy_step(sc, in, err);
         if (dfvars_expand_instr(sc->vars, b->df, in, &exp, err) < 0)
                 return -1;
-        if (in->kind != DF_RUN) {
+        if (in->kind != DF_RUN && in->kind != DF_WORKDIR) {
                 build_say(b, "[%u/%u] %s", b->step, b->total, in->original);
                 return meta_step(sc, in, exp, err);
         }
-        /* RUN: keyed by its text, the build args in scope and the chain. */
-        text = instr_text(in, exp);
-        args = dfvars_args(sc->vars);
-        {
-                struct cache_key_input ki = {.parent = sc->s->chain,
-                                             .instruction = text,
-                                             .args = (const char *const *)args,
-                                             .compression = compression_name(b->comp)};
-                cache_key(&ki, key);
-        }
+        if (in->kind == DF_WORKDIR)
+                return workdir_step(sc, in, exp, err);
+        step_key(sc, in, exp, key);
         hit = step_cached(sc, key, in->original, err);
         if (hit < 0)
                 return -1;
@@ -502,6 +610,9 @@ static int build_one_stage(struct build *b, size_t index, struct hoist_error **e
         if (b->step > b->total)
                 b->total = b->step;
         build_say(b, "[%u/%u] %s", b->step, b->total, ds->original);
+        /* Docker and buildah: a stage whose base sets no PATH (FROM
+         * scratch) gets the default one. */
+        image_config_default_path(s->cfg);
         base_env = image_config_env(s->cfg);
         sc.vars = dfvars_new_stage(b->global, base_env);
         sc.shell = xcalloc(3, sizeof *sc.shell);

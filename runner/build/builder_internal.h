@@ -72,6 +72,24 @@ int build_materialize(struct build *b, struct stage *s, struct hoist_error **err
 int build_add_layer(struct build *b, struct stage *s, const char *path, const struct layer_info *li,
                     const char *created_by, struct image_layer *ret, struct hoist_error **err);
 
+/* "user[:group]" (--chown, USER) as the owner of what a step creates:
+ * numbers, or names from the stage's /etc/passwd and /etc/group (the root
+ * filesystem is unpacked for them); no group means the user's primary one,
+ * or the uid itself when the image does not know the user.  WHAT names the
+ * spec in messages ("--chown"). */
+int build_parse_owner(struct build *b, struct stage *s, const char *spec, const char *what,
+                      struct layer_owner *owner, struct hoist_error **err);
+
+/* Splits DIR (absolute) into what the stage's image has as a directory
+ * (*ret_have, links resolved, "" for the root) and what is missing below it
+ * (*ret_rest, "" when nothing is); HOIST_ERR_INPUT when something on the
+ * way is there but is not a directory. */
+int build_missing_dirs(struct build *b, struct stage *s, const char *dir, char **ret_have,
+                       char **ret_rest, struct hoist_error **err);
+/* Adds HAVE/REST and every directory between them to W, with OWNER. */
+int build_write_dirs(struct build *b, struct layer_writer *w, const char *have, const char *rest,
+                     const struct layer_owner *owner, struct hoist_error **err);
+
 /* COPY and ADD. */
 int copy_step(struct stage_ctx *sc, const struct df_instr *in, struct hoist_error **err);
 

@@ -44,7 +44,7 @@ void cache_key(const struct cache_key_input *in, char ret_hex[65])
         struct digest_ctx *d = digest_new();
         size_t n = 0;
 
-        key_field(d, "v", "hoist-build-cache/1");
+        key_field(d, "v", "hoist-build-cache/2");
         key_field(d, "parent", in->parent);
         key_field(d, "instruction", in->instruction);
         key_field(d, "content", in->content);

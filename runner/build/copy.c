@@ -71,9 +71,8 @@ static int parse_id(const char *s, int64_t *ret)
         return 1;
 }
 
-/* "--chown=user[:group]", numbers or names from the stage's image. */
-static int parse_chown(struct build *b, struct stage *s, const char *spec,
-                       struct layer_owner *owner, struct hoist_error **err)
+int build_parse_owner(struct build *b, struct stage *s, const char *spec, const char *what,
+                      struct layer_owner *owner, struct hoist_error **err)
 {
         _cleanup_free_ char *user = xstrdup(spec);
         char *group = strchr(user, ':');
@@ -86,7 +85,7 @@ static int parse_chown(struct build *b, struct stage *s, const char *spec,
                         return -1;
                 if (!lookup_name(s->rootfs, "passwd", user, &uid, &pgid))
                         return hoist_error_make(err, HOIST_ERR_INPUT,
-                                                "--chown: no user '%s' in the image's /etc/passwd",
+                                                "%s: no user '%s' in the image's /etc/passwd", what,
                                                 user);
         }
         if (group != NULL && !parse_id(group, &gid)) {
@@ -94,7 +93,7 @@ static int parse_chown(struct build *b, struct stage *s, const char *spec,
                         return -1;
                 if (!lookup_name(s->rootfs, "group", group, &gid, NULL))
                         return hoist_error_make(err, HOIST_ERR_INPUT,
-                                                "--chown: no group '%s' in the image's /etc/group",
+                                                "%s: no group '%s' in the image's /etc/group", what,
                                                 group);
         }
         owner->uid = uid;
@@ -240,44 +239,23 @@ static char *strip_slash(const char *s)
         return r;
 }
 
-static int exists_in(const char *root, const char *path)
-{
-        _cleanup_free_ char *abs = path_join(root, path);
-        struct stat st;
-
-        return lstat(abs, &st) == 0;
-}
-
-/* Adds DIR and its ancestors as 0755 root directories when the image below
- * does not have them (known only when it is empty or unpacked; otherwise
- * they are left to the unpacker, which creates missing parents 0755). */
+/* Adds DIR's directories that the image below does not have, as 0755 and
+ * owned by OWNER's uid:gid (with --chown, Docker and buildah give what they
+ * create for a COPY to its owner).  Without --chown, missing parents are
+ * made 0755 root:root by any unpacker too, so the image is read only when
+ * it is empty or unpacked, where that is cheap. */
 static int add_dirs(struct build *b, struct stage *s, struct layer_writer *w, const char *dir,
-                    struct hoist_error **err)
+                    const struct layer_owner *owner, struct hoist_error **err)
 {
-        static const struct layer_owner root_dir = {0, 0, 0755};
-        _cleanup_free_ char *p = xstrdup(dir);
-        _cleanup_free_ char *stand_in = NULL;
+        const struct layer_owner o = {owner->uid, owner->gid, 0755};
+        _cleanup_free_ char *have = NULL, *rest = NULL;
         int known = s->n_layers == 0 || (s->rootfs != NULL && s->applied == s->n_layers);
 
-        if (!known || strcmp(p, "/") == 0)
+        if (!known && o.uid == 0 && o.gid == 0)
                 return 0;
-        stand_in = build_scratch(b, "dir");
-        if (mkdir(stand_in, 0755) < 0 || chmod(stand_in, 0755) < 0)
-                return hoist_error_errno(err, "create '%s'", stand_in);
-        for (char *c = p + 1;; c++) {
-                if (*c == '/' || *c == '\0') {
-                        char saved = *c;
-                        *c = '\0';
-                        if (s->n_layers == 0 || !exists_in(s->rootfs, p)) {
-                                if (layer_writer_add_path(w, p, stand_in, &root_dir, err) < 0)
-                                        return -1;
-                        }
-                        *c = saved;
-                        if (saved == '\0')
-                                break;
-                }
-        }
-        return 0;
+        if (build_missing_dirs(b, s, dir, &have, &rest, err) < 0)
+                return -1;
+        return build_write_dirs(b, w, have, rest, &o, err);
 }
 
 static int write_copy_layer(struct stage_ctx *sc, const struct copy_src *src,
@@ -292,14 +270,14 @@ static int write_copy_layer(struct stage_ctx *sc, const struct copy_src *src,
         if (layer_writer_new(blob, b->comp, 0, b->epoch, &w, err) < 0)
                 return -1;
         if (dest_dir) {
-                if (add_dirs(b, sc->s, w, base, err) < 0)
+                if (add_dirs(b, sc->s, w, base, owner, err) < 0)
                         return -1;
         } else {
                 _cleanup_free_ char *parent = xstrdup(base);
                 char *slash = strrchr(parent, '/');
                 if (slash != NULL && slash != parent) {
                         *slash = '\0';
-                        if (add_dirs(b, sc->s, w, parent, err) < 0)
+                        if (add_dirs(b, sc->s, w, parent, owner, err) < 0)
                                 return -1;
                 }
         }
@@ -442,7 +420,7 @@ int copy_step(struct stage_ctx *sc, const struct df_instr *in, struct hoist_erro
                 goto out;
         }
         build_say(b, "[%u/%u] %s", b->step, b->total, in->original);
-        if ((chown != NULL && parse_chown(b, s, chown, &owner, err) < 0) ||
+        if ((chown != NULL && build_parse_owner(b, s, chown, "--chown", &owner, err) < 0) ||
             (chmod_ != NULL && parse_chmod(chmod_, &owner, err) < 0))
                 goto out;
         /* (The chain in the cache key fixes what the image has at DEST.) */

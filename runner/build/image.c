@@ -7,6 +7,7 @@
 
 #include "cleanup.h"
 #include "digest.h"
+#include "fsutil.h"
 #include "image.h"
 #include "xalloc.h"
 
@@ -162,6 +163,23 @@ void image_config_set_string(struct image_config *c, const char *field, const ch
 const char *image_config_get_string(const struct image_config *c, const char *field)
 {
         return json_string_value(json_object_get(json_object_get(c->root, "config"), field));
+}
+
+char *image_config_workdir(const struct image_config *c, const char *dir)
+{
+        const char *cur = image_config_get_string(c, "WorkingDir");
+        _cleanup_free_ char *joined =
+                dir[0] == '/' ? xstrdup(dir)
+                              : path_join(cur != NULL && *cur != '\0' ? cur : "/", dir);
+        _cleanup_free_ char *clean = path_clean_in_root(joined);
+
+        return xasprintf("/%s", clean);
+}
+
+void image_config_default_path(struct image_config *c)
+{
+        if (image_config_get_env(c, "PATH") == NULL)
+                image_config_set_env(c, "PATH", IMAGE_DEFAULT_PATH);
 }
 
 void image_config_set_argv(struct image_config *c, const char *field, const char *const *argv)

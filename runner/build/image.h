@@ -26,6 +26,10 @@
 #define IMAGE_MT_DOCKER_MANIFEST "application/vnd.docker.distribution.manifest.v2+json"
 #define IMAGE_MT_DOCKER_LAYER_GZIP "application/vnd.docker.image.rootfs.diff.tar.gzip"
 
+/* The PATH an image gets when its base sets none (FROM scratch), and that a
+ * RUN gets when the image has none: Docker's and buildah's. */
+#define IMAGE_DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
 struct image_config {
         json_t *root; /* the whole config document */
 };
@@ -56,6 +60,14 @@ char **image_config_env(const struct image_config *c);
 /* A string field of config (WorkingDir, User, StopSignal); NULL clears it. */
 void image_config_set_string(struct image_config *c, const char *field, const char *value);
 const char *image_config_get_string(const struct image_config *c, const char *field);
+/* The WorkingDir that `WORKDIR DIR` gives after the config's current one:
+ * DIR joined to it when relative ("/" when there is none) and cleaned
+ * lexically, as Docker and buildah do: "." and ".." are resolved on the
+ * text, never above "/", and never through the image's symbolic links
+ * ("/x/y" + "../z" is "/x/z").  Always absolute, no '/' at the end. */
+char *image_config_workdir(const struct image_config *c, const char *dir);
+/* Sets config.Env's PATH to IMAGE_DEFAULT_PATH when it has none. */
+void image_config_default_path(struct image_config *c);
 /* An argv field of config (Entrypoint, Cmd); ARGV NULL clears it. */
 void image_config_set_argv(struct image_config *c, const char *field, const char *const *argv);
 /* The argv field as a NULL-terminated vector, NULL when unset (strv_free). */

@@ -31,11 +31,11 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "fsutil.h"
+#include "image.h"
 #include "layer.h"
 #include "log.h"
 #include "xalloc.h"
 
-#define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 #define MAX_GROUPS 64
 #define CHILD_STACK (256 * 1024)
 
@@ -456,7 +456,7 @@ static char **build_env(const char *const *env, const struct user *u)
         for (size_t i = 0; i < n; i++)
                 out[i] = xstrdup(env[i]);
         if (!env_has(env, "PATH"))
-                out[n++] = xstrdup("PATH=" DEFAULT_PATH);
+                out[n++] = xstrdup("PATH=" IMAGE_DEFAULT_PATH);
         if (!env_has(env, "HOME"))
                 out[n++] = xasprintf("HOME=%s", u->home && *u->home ? u->home : "/");
         return out;

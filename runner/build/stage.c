@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
-#include "archive.h"
 #include "cleanup.h"
 #include "fsutil.h"
 #include "imageref.h"
@@ -180,49 +182,125 @@ static char *link_resolve(const char *path, const char *target)
 
 #define MAX_LINKS 16
 
-int stage_is_dir(struct stage *s, struct ocilayout *lay, const char *path, struct hoist_error **err)
+/* What the image has at NAME, a clean name whose components above the last
+ * are directories, not links: from the root filesystem (ROOTFD >= 0), else
+ * from the layers, newest first.  LAYER_PATH_UNTOUCHED when it is not
+ * there. */
+static int what_is(struct stage *s, struct ocilayout *lay, int rootfd, const char *name,
+                   enum layer_path *ret, char **ret_target, struct hoist_error **err)
 {
-        _cleanup_free_ char *cur = archive_name_normalize(path, 1);
+        enum layer_path what = LAYER_PATH_UNTOUCHED;
 
-        if (cur == NULL)
-                return 0;
-        if (s->rootfs != NULL && s->applied == s->n_layers) {
-                _cleanup_close_ int rootfd = open(s->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-                _cleanup_close_ int fd = -1;
+        *ret_target = NULL;
+        if (rootfd >= 0) {
+                char target[PATH_MAX];
                 struct stat st;
+                ssize_t n;
 
+                if (fstatat(rootfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        if (errno != ENOENT && errno != ENOTDIR)
+                                return hoist_error_errno(err, "look up '/%s' in the image", name);
+                } else if (S_ISDIR(st.st_mode)) {
+                        what = LAYER_PATH_DIR;
+                } else if (!S_ISLNK(st.st_mode)) {
+                        what = LAYER_PATH_OTHER;
+                } else if ((n = readlinkat(rootfd, name, target, sizeof target - 1)) < 0) {
+                        return hoist_error_errno(err, "read the link '/%s' in the image", name);
+                } else {
+                        target[n] = '\0';
+                        *ret_target = xstrdup(target);
+                        what = LAYER_PATH_SYMLINK;
+                }
+                *ret = what;
+                return 0;
+        }
+        for (size_t i = s->n_layers; i-- > 0 && what == LAYER_PATH_UNTOUCHED;) {
+                const struct image_layer *l = &s->layers[i];
+                _cleanup_free_ char *blob = ocilayout_blob_path(lay, l->digest);
+                if (blob == NULL || !fs_exists(blob))
+                        return hoist_error_make(err, HOIST_ERR_NOT_FOUND,
+                                                "layer %s is missing from the image store",
+                                                l->digest);
+                if (layer_lookup(blob, l->media_type, name, &what, ret_target, err) < 0)
+                        return hoist_error_wrap(err, "read layer %s", l->digest);
+        }
+        *ret = what;
+        return 0;
+}
+
+/* "DIR/FIRST-COMPONENT-OF-REST" ("" DIR is the root). */
+static char *first_under(const char *dir, const char *rest)
+{
+        size_t n = strcspn(rest, "/");
+
+        return *dir ? xasprintf("%s/%.*s", dir, (int)n, rest) : xstrndup(rest, n);
+}
+
+/* REST without its first component. */
+static const char *after_first(const char *rest)
+{
+        const char *slash = strchr(rest, '/');
+
+        return slash != NULL ? slash + 1 : rest + strlen(rest);
+}
+
+int stage_find_dir(struct stage *s, struct ocilayout *lay, const char *path, char **ret_dir,
+                   char **ret_rest, int *ret_not_dir, struct hoist_error **err)
+{
+        _cleanup_free_ char *dir = xstrdup("");
+        _cleanup_free_ char *rest = path_clean_in_root(path);
+        _cleanup_close_ int rootfd = -1;
+        int hops = 0, not_dir = 0;
+
+        if (s->rootfs != NULL && s->applied == s->n_layers) {
+                rootfd = open(s->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (rootfd < 0)
                         return hoist_error_errno(err, "open image root '%s'", s->rootfs);
-                if (*cur == '\0')
-                        return 1;
-                fd = layer_open_in_root(rootfd, cur, O_PATH | O_CLOEXEC, 0);
-                return fd >= 0 && fstat(fd, &st) == 0 && S_ISDIR(st.st_mode);
         }
-        for (int hops = 0; hops <= MAX_LINKS; hops++) {
-                enum layer_path what = LAYER_PATH_UNTOUCHED;
+        while (*rest != '\0') {
+                _cleanup_free_ char *name = first_under(dir, rest);
                 _cleanup_free_ char *target = NULL;
+                enum layer_path what;
 
-                if (*cur == '\0')
-                        return 1; /* "/" */
-                for (size_t i = s->n_layers; i-- > 0 && what == LAYER_PATH_UNTOUCHED;) {
-                        const struct image_layer *l = &s->layers[i];
-                        _cleanup_free_ char *blob = ocilayout_blob_path(lay, l->digest);
-                        if (blob == NULL || !fs_exists(blob))
-                                return hoist_error_make(err, HOIST_ERR_NOT_FOUND,
-                                                        "layer %s is missing from the image store",
-                                                        l->digest);
-                        if (layer_lookup(blob, l->media_type, cur, &what, &target, err) < 0)
-                                return hoist_error_wrap(err, "read layer %s", l->digest);
+                if (what_is(s, lay, rootfd, name, &what, &target, err) < 0)
+                        return -1;
+                if (what == LAYER_PATH_DIR) {
+                        char *next = xstrdup(after_first(rest));
+                        free(dir);
+                        dir = TAKE_PTR(name);
+                        free(rest);
+                        rest = next;
+                        continue;
                 }
-                if (what != LAYER_PATH_SYMLINK)
-                        return what == LAYER_PATH_DIR;
-                {
-                        char *next = link_resolve(cur, target);
-                        free(cur);
-                        cur = next;
+                if (what == LAYER_PATH_SYMLINK && hops++ < MAX_LINKS) {
+                        /* The link's target, then what was below the link,
+                         * walked again from the root. */
+                        _cleanup_free_ char *to = link_resolve(name, target);
+                        _cleanup_free_ char *joined = path_join(*to ? to : "/", after_first(rest));
+                        free(rest);
+                        rest = path_clean_in_root(joined);
+                        free(dir);
+                        dir = xstrdup("");
+                        continue;
                 }
+                /* missing, removed, a file, or a loop of links */
+                not_dir = what != LAYER_PATH_UNTOUCHED && what != LAYER_PATH_REMOVED;
+                break;
         }
-        return 0; /* a loop of links: not a directory */
+        *ret_dir = TAKE_PTR(dir);
+        *ret_rest = TAKE_PTR(rest);
+        if (ret_not_dir != NULL)
+                *ret_not_dir = not_dir;
+        return 0;
+}
+
+int stage_is_dir(struct stage *s, struct ocilayout *lay, const char *path, struct hoist_error **err)
+{
+        _cleanup_free_ char *dir = NULL, *rest = NULL;
+
+        if (stage_find_dir(s, lay, path, &dir, &rest, NULL, err) < 0)
+                return -1;
+        return *rest == '\0';
 }
 
 int stage_commit(struct stage *s, struct ocilayout *lay, const char *tag, int64_t epoch,

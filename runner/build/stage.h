@@ -46,11 +46,20 @@ void stage_add_layer(struct stage *s, const struct image_layer *layer, const cha
 int stage_materialize(struct stage *s, struct ocilayout *lay, const char *rootfs,
                       struct hoist_error **err);
 
-/* Whether PATH (absolute or relative to "/") is a directory in the stage's
- * image, following symbolic links (inside the image, at most 16): from the
- * root filesystem when every layer is unpacked, else by reading the layers
- * (newest first) without unpacking them.  1 or 0; -1 on a layer that cannot
- * be read. */
+/* How much of PATH (absolute or relative to "/") the stage's image has as
+ * directories, following its symbolic links inside the image (at most 16),
+ * read from the root filesystem when every layer is unpacked, else from
+ * the layers (newest first) without unpacking them.  *ret_dir: the deepest
+ * directory on the way, links resolved, as a clean name ("" is the root);
+ * *ret_rest: what is missing below it ("" when PATH is a directory).
+ * *ret_not_dir (may be NULL): 1 when REST's first component is there but
+ * is not a directory (a file, or a loop of links).  -1 on a layer that
+ * cannot be read. */
+int stage_find_dir(struct stage *s, struct ocilayout *lay, const char *path, char **ret_dir,
+                   char **ret_rest, int *ret_not_dir, struct hoist_error **err);
+
+/* Whether PATH is a directory in the stage's image (stage_find_dir):
+ * 1 or 0; -1 on a layer that cannot be read. */
 int stage_is_dir(struct stage *s, struct ocilayout *lay, const char *path,
                  struct hoist_error **err);
 

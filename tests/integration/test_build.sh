@@ -1,14 +1,17 @@
 #!/usr/bin/env bash
 # hoist build against real peers: docker-registry (distribution 2.8) on
-# loopback, podman (runc, the repo's containers.conf), skopeo and umoci.
+# loopback, podman (runc, the repo's containers.conf), skopeo, umoci and
+# buildah (what hoist build must agree with).
 # Builds images/quickstart FROM scratch and runs it under podman after a push;
 # a two-stage build on a busybox-static base with RUN (whiteouts), USER,
 # WORKDIR, ENV, ARG and COPY --from; reproducible digests across fresh
 # HOIST_HOMEs; the cache rebuilding only what changed and the push uploading
-# only that layer; .dockerignore; and a bad Dockerfile's file:line error.
+# only that layer; .dockerignore; a bad Dockerfile's file:line error; and the
+# same Dockerfiles built by buildah and by hoist giving the same WorkingDir,
+# PATH, directories and owners.
 . "$(dirname "$0")/lib.sh"
 
-for tool in docker-registry podman skopeo umoci python3; do
+for tool in docker-registry podman skopeo umoci buildah python3; do
         command -v "$tool" >/dev/null || {
                 echo "not ok - $tool is not installed (scripts/deps.sh installs it)"
                 echo "0 passed, 1 failed"
@@ -365,6 +368,130 @@ YAML
         skopeo inspect --tls-verify=false "docker://$ref" >/dev/null || fail "not pushed"
 }
 
+# ---- buildah, the peer: its own storage under $T_TMP, as bench/build does ----
+BUILDAH_DIR=$T_TMP/buildah
+mkdir -p "$BUILDAH_DIR"
+printf '[storage]\ndriver = "vfs"\nrunroot = "%s"\ngraphroot = "%s"\n' \
+        "$BUILDAH_DIR/run" "$BUILDAH_DIR/root" >"$BUILDAH_DIR/storage.conf"
+bah() { CONTAINERS_STORAGE_CONF=$BUILDAH_DIR/storage.conf buildah "$@"; }
+t_defer "CONTAINERS_STORAGE_CONF='$BUILDAH_DIR/storage.conf' buildah rmi -a -f >/dev/null 2>&1"
+
+# Builds the context CTX with buildah and with hoist, and unpacks both images
+# with umoci into $T_TMP/NAME.buildah and $T_TMP/NAME.hoist.
+build_both() { # NAME CTX
+        local name=$1 ctx=$2
+        bah bud --quiet --isolation chroot --tls-verify=false -t "localhost/$name:1" "$ctx" \
+                >"$T_TMP/$name.bah.out" 2>&1 || { cat "$T_TMP/$name.bah.out"; fail "buildah bud $name"; }
+        bah push --quiet "localhost/$name:1" "oci:$T_TMP/$name.oci:1" >/dev/null 2>&1 ||
+                fail "buildah push $name into an OCI layout"
+        umoci unpack --image "$T_TMP/$name.oci:1" "$T_TMP/$name.buildah" >/dev/null 2>&1 ||
+                fail "umoci unpack of buildah's $name"
+        hoist build -t "localhost/$name:1" "$ctx" >"$T_TMP/$name.hoist.out" 2>&1 ||
+                { cat "$T_TMP/$name.hoist.out"; fail "hoist build $name"; }
+        umoci unpack --image "$HOIST_HOME/images:localhost/$name:1" "$T_TMP/$name.hoist" >/dev/null 2>&1 ||
+                fail "umoci unpack of hoist's $name"
+}
+
+# "cwd PATH=..." of an unpacked bundle's runtime config.
+bundle_cwd_path() { # BUNDLE
+        python3 - "$1/config.json" <<'EOF'
+import json, sys
+p = json.load(open(sys.argv[1]))["process"]
+path = [e for e in p["env"] if e.startswith("PATH=")]
+print(p["cwd"], path[0] if path else "PATH-unset")
+EOF
+}
+
+# "path type uid:gid mode" of each PATH in BUNDLE's rootfs ("path -" when absent).
+bundle_stat() { # BUNDLE PATH...
+        local b=$1 p
+        shift
+        for p in "$@"; do
+                if [ -e "$b/rootfs/$p" ] || [ -L "$b/rootfs/$p" ]; then
+                        (cd "$b/rootfs" && find "$p" -maxdepth 0 -printf '%p %y %U:%G %m\n')
+                else
+                        echo "$p -"
+                fi
+        done
+}
+
+rootfs_list() { # BUNDLE: every path of its rootfs with type, owner and mode
+        (cd "$1/rootfs" && find . -mindepth 1 -printf '%P %y %U:%G %m\n' | sort)
+}
+
+# The issue's WORKDIR sequence, WORKDIR under USER 1000, COPY --chown to a
+# destination that does not exist, FROM scratch (no PATH of its own), no RUN:
+# the whole root filesystem, WorkingDir and PATH as buildah makes them.
+t_same_as_buildah_scratch() {
+        new_home
+        local c=$T_TMP/bs
+        mkdir -p "$c/tree/sub"
+        echo f >"$c/tree/f"
+        echo g >"$c/tree/sub/g"
+        cat >"$c/Dockerfile" <<'EOF'
+FROM scratch
+USER 1000
+WORKDIR /u/v
+USER 0
+WORKDIR /x
+WORKDIR y
+WORKDIR ../z
+ENV REL=e
+WORKDIR $REL/d
+COPY --chown=1000:1000 tree/ /owned/
+COPY --chown=1000:1000 tree/ /deep/er/
+EOF
+        build_both bs "$c"
+        local want="/x/z/e/d PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+        [ "$(bundle_cwd_path "$T_TMP/bs.buildah")" = "$want" ] ||
+                fail "buildah no longer gives '$want': $(bundle_cwd_path "$T_TMP/bs.buildah")"
+        [ "$(bundle_cwd_path "$T_TMP/bs.hoist")" = "$want" ] ||
+                fail "hoist's WorkingDir and PATH: $(bundle_cwd_path "$T_TMP/bs.hoist"), buildah's: $want"
+        rootfs_list "$T_TMP/bs.buildah" >"$T_TMP/bs.buildah.list"
+        rootfs_list "$T_TMP/bs.hoist" >"$T_TMP/bs.hoist.list"
+        cat "$T_TMP/bs.hoist.list"
+        diff -u "$T_TMP/bs.buildah.list" "$T_TMP/bs.hoist.list" || fail "the root filesystems differ (- buildah, + hoist)"
+        grep -qx 'x/y d 0:0 755' "$T_TMP/bs.hoist.list" || fail "WORKDIR y was not created"
+        grep -qx 'owned d 1000:1000 755' "$T_TMP/bs.hoist.list" || fail "/owned is not 1000:1000"
+}
+
+# On a base with a shell: WORKDIR through a link is lexical (RUN pwd -P
+# says /c, not /real/c), USER 1000 can write into a COPY --chown
+# destination hoist created, and WORKDIRs under USER (a number, or a name
+# from /etc/passwd) belong to that user; each as buildah does it.
+t_same_as_buildah_run() {
+        new_home
+        local c=$T_TMP/br
+        mkdir -p "$c/tree/sub"
+        echo f >"$c/tree/f"
+        cat >"$c/Dockerfile" <<EOF
+FROM $BASE_REF
+RUN mkdir -p /real/sub && ln -s /real/sub /a
+WORKDIR /a
+WORKDIR ../c
+RUN pwd -P >/pwd.txt
+COPY --chown=1000:1000 tree/ /owned/
+USER 1000
+RUN touch /owned/new
+WORKDIR /srv/one/two
+USER trainer
+WORKDIR /opt/named
+USER root
+EOF
+        build_both br "$c"
+        [ "$(cat "$T_TMP/br.buildah/rootfs/pwd.txt")" = /c ] ||
+                fail "buildah no longer says /c: $(cat "$T_TMP/br.buildah/rootfs/pwd.txt")"
+        [ "$(cat "$T_TMP/br.hoist/rootfs/pwd.txt")" = /c ] ||
+                fail "RUN pwd -P after WORKDIR /a, ../c: $(cat "$T_TMP/br.hoist/rootfs/pwd.txt"), not /c"
+        local paths=(c real/sub real/c owned owned/f owned/new srv srv/one srv/one/two opt opt/named)
+        bundle_stat "$T_TMP/br.buildah" "${paths[@]}" >"$T_TMP/br.buildah.list"
+        bundle_stat "$T_TMP/br.hoist" "${paths[@]}" >"$T_TMP/br.hoist.list"
+        cat "$T_TMP/br.hoist.list"
+        diff -u "$T_TMP/br.buildah.list" "$T_TMP/br.hoist.list" || fail "the directories differ (- buildah, + hoist)"
+        [ "$(bundle_cwd_path "$T_TMP/br.hoist")" = "$(bundle_cwd_path "$T_TMP/br.buildah")" ] ||
+                fail "WorkingDir or PATH: hoist $(bundle_cwd_path "$T_TMP/br.hoist"), buildah $(bundle_cwd_path "$T_TMP/br.buildah")"
+}
+
 t_run "quickstart FROM scratch: build --entrypoint --push, podman pull + run" t_quickstart_scratch_push_podman
 t_run "--compression zstd: pushed, pulled and run by podman" t_zstd_layers
 t_run "two stages on busybox: RUN whiteouts, USER, WORKDIR, ENV, ARG, COPY --from, umoci" t_two_stage_busybox
@@ -376,4 +503,6 @@ t_run "ADD unpacks a local archive; ADD of a URL is refused" t_add_archive
 t_run "a bad Dockerfile: file:line, non-zero exit, no tag" t_bad_dockerfile
 t_run "job.yaml build: builds, pushes, loads into podman and runs" t_job_build_section
 t_run "images/pytorch/Dockerfile passes hoist build --check" t_pytorch_dockerfile_parses
+t_run "FROM scratch: WORKDIR (lexical, created), COPY --chown dirs, PATH as buildah" t_same_as_buildah_scratch
+t_run "RUN base: WORKDIR through a link, USER writes a --chown dir, as buildah" t_same_as_buildah_run
 t_finish

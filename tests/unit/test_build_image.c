@@ -29,6 +29,49 @@ static void test_new_config_shape(void **state)
                                "\"rootfs\":{\"diff_ids\":[],\"type\":\"layers\"}}");
 }
 
+/* WORKDIR is cleaned on the text, as Docker and buildah do: never through
+ * the image's links, never above "/", no '/' at the end. */
+static void test_workdir_is_lexical(void **state)
+{
+        (void)state;
+        static const struct {
+                const char *cur, *dir, *want;
+        } cases[] = {
+                {NULL, "/x", "/x"},         {"/x", "y", "/x/y"},
+                {"/x/y", "../z", "/x/z"},   {"/x/z", "e/d", "/x/z/e/d"},
+                {NULL, "rel", "/rel"},      {"", "rel", "/rel"},
+                {"/a", "../../../c", "/c"}, {"/a", "/b/./c/../d/", "/b/d"},
+                {"/a", ".", "/a"},          {"/a", "..", "/"},
+                {"/", "//x//y/", "/x/y"},
+        };
+
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                _cleanup_image_config_ struct image_config *c = image_config_new();
+                _cleanup_free_ char *got = NULL;
+                if (cases[i].cur != NULL)
+                        image_config_set_string(c, "WorkingDir", cases[i].cur);
+                got = image_config_workdir(c, cases[i].dir);
+                if (strcmp(got, cases[i].want) != 0)
+                        fail_msg("WorkingDir '%s' + WORKDIR '%s': '%s', want '%s'",
+                                 cases[i].cur ? cases[i].cur : "(none)", cases[i].dir, got,
+                                 cases[i].want);
+        }
+}
+
+/* FROM scratch has no Env: Docker's default PATH; a base's own stays. */
+static void test_default_path(void **state)
+{
+        (void)state;
+        _cleanup_image_config_ struct image_config *c = image_config_new();
+
+        image_config_default_path(c);
+        assert_string_equal(image_config_get_env(c, "PATH"),
+                            "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        image_config_set_env(c, "PATH", "/bin");
+        image_config_default_path(c);
+        assert_string_equal(image_config_get_env(c, "PATH"), "/bin");
+}
+
 static void test_metadata_fields(void **state)
 {
         (void)state;
@@ -198,6 +241,8 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_new_config_shape),
                 cmocka_unit_test(test_metadata_fields),
+                cmocka_unit_test(test_workdir_is_lexical),
+                cmocka_unit_test(test_default_path),
                 cmocka_unit_test(test_layers_history_created),
                 cmocka_unit_test(test_state_roundtrip),
                 cmocka_unit_test(test_parse_base_keeps_unknown),

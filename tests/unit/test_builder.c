@@ -110,7 +110,10 @@ static void test_scratch_copy_config(void **state)
                 "application/vnd.oci.image.layer.v1.tar+gzip");
         cfg = load_blob(f->images, r.config_digest);
         config = json_object_get(cfg, "config");
+        /* FROM scratch: Docker's default PATH first */
         assert_string_equal(json_string_value(json_array_get(json_object_get(config, "Env"), 0)),
+                            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        assert_string_equal(json_string_value(json_array_get(json_object_get(config, "Env"), 1)),
                             "GREETING=hello-unit");
         assert_string_equal(json_string_value(json_object_get(config, "WorkingDir")), "/app");
         assert_string_equal(
@@ -121,7 +124,8 @@ static void test_scratch_copy_config(void **state)
         assert_string_equal(json_string_value(json_object_get(cfg, "created")),
                             "1970-01-01T00:00:00Z");
         history = json_object_get(cfg, "history");
-        /* ENV, COPY, WORKDIR, ENTRYPOINT, CMD: one entry each; only COPY has a layer */
+        /* ENV, COPY, WORKDIR, ENTRYPOINT, CMD: one entry each; only COPY has a
+         * layer (the COPY made /app, so WORKDIR has nothing to create) */
         assert_int_equal(json_array_size(history), 5);
         assert_true(json_is_true(json_object_get(json_array_get(history, 0), "empty_layer")));
         assert_null(json_object_get(json_array_get(history, 1), "empty_layer"));
@@ -136,7 +140,7 @@ static void test_scratch_copy_config(void **state)
                 char *first = NULL;
                 assert_int_equal(builder_build(&o, &r, &err), 0);
                 first = strdup(r.manifest_digest);
-                assert_int_equal(r.cached, 1);
+                assert_int_equal(r.cached, 2); /* COPY and WORKDIR */
                 o.no_cache = 1;
                 assert_int_equal(builder_build(&o, &r2, &err), 0);
                 assert_int_equal(r2.cached, 0);
@@ -225,18 +229,25 @@ static void test_errors_name_the_line(void **state)
         hoist_error_release(&err);
 }
 
-/* The paths in the layer of the image's only layer, as tar lists them. */
-static char *layer_listing(const char *images, const char *manifest_digest)
+/* The paths in the image's layer INDEX (with LONG, "uid/gid path" lines),
+ * sorted. */
+static char *layer_listing_at(const char *images, const char *manifest_digest, size_t index,
+                              int long_form)
 {
         json_t *m = load_blob(images, manifest_digest);
         const char *d = json_string_value(
-                json_object_get(json_array_get(json_object_get(m, "layers"), 0), "digest"));
+                json_object_get(json_array_get(json_object_get(m, "layers"), index), "digest"));
         _cleanup_free_ char *cmd = NULL;
         char buf[4096];
         size_t n;
         FILE *p;
 
-        assert_true(asprintf(&cmd, "tar -tzf %s/blobs/sha256/%s | sort", images, d + 7) > 0);
+        assert_non_null(d);
+        assert_true(asprintf(&cmd,
+                             long_form ? "tar --numeric-owner -tvzf %s/blobs/sha256/%s | "
+                                         "awk '{print $2, $6}' | sort"
+                                       : "tar -tzf %s/blobs/sha256/%s | sort",
+                             images, d + 7) > 0);
         json_decref(m);
         p = popen(cmd, "r");
         assert_non_null(p);
@@ -244,6 +255,11 @@ static char *layer_listing(const char *images, const char *manifest_digest)
         buf[n] = '\0';
         pclose(p);
         return strdup(buf);
+}
+
+static char *layer_listing(const char *images, const char *manifest_digest)
+{
+        return layer_listing_at(images, manifest_digest, 0, 0);
 }
 
 static void test_copy_destinations(void **state)
@@ -259,20 +275,161 @@ static void test_copy_destinations(void **state)
                      "COPY app.txt sub/../b.txt\nCOPY app.txt ../../c/\nCOPY app.txt /d/e\n");
         t_write_file(f->ctx, "app.txt", "x\n");
         assert_int_equal(builder_build(&o, &r, &err), 0);
+        /* WORKDIR made /app, so the first COPY adds only the file */
         list = layer_listing(f->images, r.manifest_digest);
-        assert_string_equal(list, "app/\napp/app.txt\n");
+        assert_string_equal(list, "app/\n");
+        free(list);
+        list = layer_listing_at(f->images, r.manifest_digest, 1, 0);
+        assert_string_equal(list, "app/app.txt\n");
         builder_result_clear(&r);
-        /* the other layers: check the config lists five */
+        /* the other layers: check the config lists six */
         {
                 json_t *cfg = NULL;
                 assert_int_equal(builder_build(&o, &r, &err), 0);
                 cfg = load_blob(f->images, r.config_digest);
                 assert_int_equal(json_array_size(json_object_get(json_object_get(cfg, "rootfs"),
                                                                  "diff_ids")),
-                                 5);
+                                 6);
                 json_decref(cfg);
                 builder_result_clear(&r);
         }
+}
+
+/* The config of the image built from DOCKERFILE in the fixture's context. */
+static json_t *build_config(struct fixture *f, const char *dockerfile, struct builder_result *r)
+{
+        struct builder_options o = options(f, f->images);
+        struct hoist_error *err = NULL;
+
+        t_write_file(f->ctx, "Dockerfile", dockerfile);
+        if (builder_build(&o, r, &err) < 0)
+                fail_msg("build: %s", err->msg);
+        return load_blob(f->images, r->config_digest);
+}
+
+/* WORKDIR is lexical (Docker, buildah): /x, y, ../z, $REL/d is /x/z/e/d;
+ * every WORKDIR's directories are created (those of y too, as Docker does)
+ * even with no RUN after them, owned by the USER in effect; one that is
+ * there already writes no layer. */
+static void test_workdir_lexical_and_created(void **state)
+{
+        struct fixture *f = *state;
+        struct builder_result r = {0};
+        json_t *cfg = build_config(f,
+                                   "FROM scratch\n"
+                                   "WORKDIR /x\n"
+                                   "WORKDIR y\n"
+                                   "WORKDIR ../z\n"
+                                   "ENV REL=e\n"
+                                   "WORKDIR $REL/d\n"
+                                   "USER 1000\n"
+                                   "WORKDIR /u/v\n"
+                                   "USER 7:8\n"
+                                   "WORKDIR /u/w\n"
+                                   "WORKDIR /x\n",
+                                   &r);
+        json_t *config = json_object_get(cfg, "config");
+        static const char *const want[] = {
+                "0/0 x/\n",
+                "0/0 x/y/\n",
+                "0/0 x/z/\n",
+                "0/0 x/z/e/\n0/0 x/z/e/d/\n",
+                "1000/1000 u/\n1000/1000 u/v/\n",
+                "7/8 u/w/\n",
+        };
+
+        assert_string_equal(json_string_value(json_object_get(config, "WorkingDir")), "/x");
+        /* the last WORKDIR /x found /x: no layer of its own */
+        assert_int_equal(
+                json_array_size(json_object_get(json_object_get(cfg, "rootfs"), "diff_ids")), 6);
+        for (size_t i = 0; i < 6; i++) {
+                _cleanup_free_ char *list = layer_listing_at(f->images, r.manifest_digest, i, 1);
+                assert_string_equal(list, want[i]);
+        }
+        json_decref(cfg);
+        builder_result_clear(&r);
+        cfg = build_config(f,
+                           "FROM scratch\nWORKDIR /x\nWORKDIR y\nWORKDIR ../z\nENV REL=e\n"
+                           "WORKDIR $REL/d\n",
+                           &r);
+        assert_string_equal(
+                json_string_value(json_object_get(json_object_get(cfg, "config"), "WorkingDir")),
+                "/x/z/e/d");
+        /* the same again: the WORKDIR steps come from the cache */
+        json_decref(cfg);
+        builder_result_clear(&r);
+        cfg = build_config(f,
+                           "FROM scratch\nWORKDIR /x\nWORKDIR y\nWORKDIR ../z\nENV REL=e\n"
+                           "WORKDIR $REL/d\n",
+                           &r);
+        assert_int_equal(r.cached, 4);
+        json_decref(cfg);
+        builder_result_clear(&r);
+}
+
+/* A WORKDIR through a link of the image creates its directory where the
+ * link leads, read from the layers without unpacking them; a file in the
+ * way is an error naming it. */
+static void test_workdir_through_link(void **state)
+{
+        struct fixture *f = *state;
+        struct builder_options o = options(f, f->images);
+        struct builder_result r = {0};
+        struct hoist_error *err = NULL;
+        _cleanup_free_ char *tree = path_join(f->ctx, "tree/real/sub");
+        _cleanup_free_ char *link = path_join(f->ctx, "tree/a");
+        _cleanup_free_ char *list = NULL;
+        json_t *cfg;
+
+        assert_int_equal(fs_mkdir_p(tree, 0755, &err), 0);
+        assert_int_equal(symlink("/real/sub", link), 0);
+        cfg = build_config(f, "FROM scratch\nCOPY tree/ /\nWORKDIR /a/x\nWORKDIR /a\n", &r);
+        list = layer_listing_at(f->images, r.manifest_digest, 1, 1);
+        assert_string_equal(list, "0/0 real/sub/x/\n");
+        assert_int_equal(
+                json_array_size(json_object_get(json_object_get(cfg, "rootfs"), "diff_ids")), 2);
+        json_decref(cfg);
+        builder_result_clear(&r);
+        t_write_file(f->ctx, "Dockerfile", "FROM scratch\nCOPY app.txt /f\nWORKDIR /f/x\n");
+        assert_int_equal(builder_build(&o, &r, &err), -1);
+        assert_non_null(strstr(err->msg, "line 3: WORKDIR"));
+        assert_non_null(strstr(err->msg, "'/f' is in the image but is not a directory"));
+        hoist_error_release(&err);
+}
+
+/* COPY --chown gives the directories it creates (the destination and its
+ * missing parents) to the owner too, as Docker and buildah do; those the
+ * image has keep theirs. */
+static void test_copy_chown_created_dirs(void **state)
+{
+        struct fixture *f = *state;
+        struct builder_result r = {0};
+        _cleanup_free_ char *sub = path_join(f->ctx, "tree/sub");
+        struct hoist_error *err = NULL;
+        json_t *cfg;
+        static const char *const want[] = {
+                "0/0 data/\n",
+                "1000/1000 data/owned/\n1000/1000 data/owned/f\n1000/1000 data/owned/sub/\n",
+                "1000/1000 deep/\n1000/1000 deep/er/\n1000/1000 deep/er/f\n"
+                "1000/1000 deep/er/sub/\n",
+                "7/7 one/\n7/7 one/two/\n7/7 one/two/app.txt\n",
+        };
+
+        assert_int_equal(fs_mkdir_p(sub, 0755, &err), 0);
+        t_write_file(f->ctx, "tree/f", "f\n");
+        cfg = build_config(f,
+                           "FROM scratch\n"
+                           "WORKDIR /data\n"
+                           "COPY --chown=1000:1000 tree/ /data/owned/\n"
+                           "COPY --chown=1000:1000 tree /deep/er/\n"
+                           "COPY --chown=7 app.txt /one/two/app.txt\n",
+                           &r);
+        for (size_t i = 0; i < 4; i++) {
+                _cleanup_free_ char *list = layer_listing_at(f->images, r.manifest_digest, i, 1);
+                assert_string_equal(list, want[i]);
+        }
+        json_decref(cfg);
+        builder_result_clear(&r);
 }
 
 static void test_check_shipped_dockerfiles(void **state)
@@ -297,6 +454,9 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_entrypoint_layer, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_errors_name_the_line, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_copy_destinations, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_workdir_lexical_and_created, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_workdir_through_link, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_copy_chown_created_dirs, setup, teardown),
                 cmocka_unit_test(test_check_shipped_dockerfiles),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
