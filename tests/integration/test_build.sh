@@ -392,15 +392,24 @@ build_both() { # NAME CTX
                 fail "umoci unpack of hoist's $name"
 }
 
-# "cwd PATH=..." of an unpacked bundle's runtime config.
-bundle_cwd_path() { # BUNDLE
-        python3 - "$1/config.json" <<'EOF'
+# "WorkingDir PATH=..." from the config of REF in the OCI layout LAYOUT (the
+# image's own: umoci's runtime config would add a PATH the image lacks).
+image_cwd_path() { # LAYOUT REF
+        python3 - "$1" "$2" <<'EOF'
 import json, sys
-p = json.load(open(sys.argv[1]))["process"]
-path = [e for e in p["env"] if e.startswith("PATH=")]
-print(p["cwd"], path[0] if path else "PATH-unset")
+lay, ref = sys.argv[1:]
+def blob(d):
+    return json.load(open(lay + "/blobs/sha256/" + d[7:]))
+idx = json.load(open(lay + "/index.json"))
+m = [x for x in idx["manifests"]
+     if x.get("annotations", {}).get("org.opencontainers.image.ref.name") == ref][0]
+cfg = blob(blob(m["digest"])["config"]["digest"])["config"]
+path = [e for e in cfg.get("Env") or [] if e.startswith("PATH=")]
+print(cfg.get("WorkingDir", ""), path[0] if path else "PATH-unset")
 EOF
 }
+buildah_cwd_path() { image_cwd_path "$T_TMP/$1.oci" 1; }         # NAME
+hoist_cwd_path() { image_cwd_path "$HOIST_HOME/images" "localhost/$1:1"; } # NAME
 
 # "path type uid:gid mode" of each PATH in BUNDLE's rootfs ("path -" when absent).
 bundle_stat() { # BUNDLE PATH...
@@ -443,10 +452,10 @@ COPY --chown=1000:1000 tree/ /deep/er/
 EOF
         build_both bs "$c"
         local want="/x/z/e/d PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-        [ "$(bundle_cwd_path "$T_TMP/bs.buildah")" = "$want" ] ||
-                fail "buildah no longer gives '$want': $(bundle_cwd_path "$T_TMP/bs.buildah")"
-        [ "$(bundle_cwd_path "$T_TMP/bs.hoist")" = "$want" ] ||
-                fail "hoist's WorkingDir and PATH: $(bundle_cwd_path "$T_TMP/bs.hoist"), buildah's: $want"
+        [ "$(buildah_cwd_path bs)" = "$want" ] ||
+                fail "buildah no longer gives '$want': $(buildah_cwd_path bs)"
+        [ "$(hoist_cwd_path bs)" = "$want" ] ||
+                fail "hoist's WorkingDir and PATH: $(hoist_cwd_path bs), buildah's: $want"
         rootfs_list "$T_TMP/bs.buildah" >"$T_TMP/bs.buildah.list"
         rootfs_list "$T_TMP/bs.hoist" >"$T_TMP/bs.hoist.list"
         cat "$T_TMP/bs.hoist.list"
@@ -488,8 +497,8 @@ EOF
         bundle_stat "$T_TMP/br.hoist" "${paths[@]}" >"$T_TMP/br.hoist.list"
         cat "$T_TMP/br.hoist.list"
         diff -u "$T_TMP/br.buildah.list" "$T_TMP/br.hoist.list" || fail "the directories differ (- buildah, + hoist)"
-        [ "$(bundle_cwd_path "$T_TMP/br.hoist")" = "$(bundle_cwd_path "$T_TMP/br.buildah")" ] ||
-                fail "WorkingDir or PATH: hoist $(bundle_cwd_path "$T_TMP/br.hoist"), buildah $(bundle_cwd_path "$T_TMP/br.buildah")"
+        [ "$(hoist_cwd_path br)" = "$(buildah_cwd_path br)" ] ||
+                fail "WorkingDir or PATH: hoist $(hoist_cwd_path br), buildah $(buildah_cwd_path br)"
 }
 
 t_run "quickstart FROM scratch: build --entrypoint --push, podman pull + run" t_quickstart_scratch_push_podman
