@@ -22,6 +22,7 @@
  *   devices, fifos and sockets are skipped with a warning.
  */
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -135,6 +136,11 @@ enum layer_path {
  * LAYER_PATH_SYMLINK, *RET_TARGET is the link's target (free it). */
 int layer_lookup(const char *blob_path, const char *media_type, const char *path,
                  enum layer_path *ret, char **ret_target, struct hoist_error **err);
+/* The same for the N names PATHS in one read of the layer: RET and
+ * RET_TARGETS are arrays of N, each filled as layer_lookup() fills its. */
+int layer_lookup_paths(const char *blob_path, const char *media_type, const char *const *paths,
+                       size_t n, enum layer_path *ret, char **ret_targets,
+                       struct hoist_error **err);
 
 /* ---- helpers shared by layer.c, layer_unpack.c, snapshot.c, sandbox.c ---- */
 

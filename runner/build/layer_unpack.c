@@ -469,11 +469,11 @@ static void lookup_entry(const char *name, struct archive_entry *entry, const ch
         }
 }
 
-int layer_lookup(const char *blob_path, const char *media_type, const char *path,
-                 enum layer_path *ret, char **ret_target, struct hoist_error **err)
+int layer_lookup_paths(const char *blob_path, const char *media_type, const char *const *paths,
+                       size_t n, enum layer_path *ret, char **ret_targets, struct hoist_error **err)
 {
-        _cleanup_free_ char *target = NULL;
-        enum layer_path st = LAYER_PATH_UNTOUCHED;
+        _cleanup_free_ enum layer_path *st = xcalloc(n, sizeof *st);
+        _cleanup_free_ char **targets = xcalloc(n, sizeof *targets);
         struct archive *a = archive_read_new();
         struct archive_entry *entry;
         int r = 0, ar;
@@ -499,14 +499,24 @@ int layer_lookup(const char *blob_path, const char *media_type, const char *path
                 }
                 name = raw ? archive_name_normalize(raw, 1) : NULL;
                 if (name != NULL && *name != '\0')
-                        lookup_entry(name, entry, path, &st, &target);
+                        for (size_t i = 0; i < n; i++)
+                                lookup_entry(name, entry, paths[i], &st[i], &targets[i]);
         }
         archive_read_free(a);
-        if (r < 0)
-                return r;
-        *ret = st;
-        *ret_target = st == LAYER_PATH_SYMLINK ? TAKE_PTR(target) : NULL;
-        return 0;
+        for (size_t i = 0; i < n; i++) {
+                if (r == 0) {
+                        ret[i] = st[i];
+                        ret_targets[i] = st[i] == LAYER_PATH_SYMLINK ? TAKE_PTR(targets[i]) : NULL;
+                }
+                free(targets[i]);
+        }
+        return r;
+}
+
+int layer_lookup(const char *blob_path, const char *media_type, const char *path,
+                 enum layer_path *ret, char **ret_target, struct hoist_error **err)
+{
+        return layer_lookup_paths(blob_path, media_type, &path, 1, ret, ret_target, err);
 }
 
 int layer_unpack(const char *blob_path, const char *media_type, const char *root,

@@ -183,48 +183,84 @@ static char *link_resolve(const char *path, const char *target)
 #define MAX_LINKS 16
 
 /* What the image has at NAME, a clean name whose components above the last
- * are directories, not links: from the root filesystem (ROOTFD >= 0), else
- * from the layers, newest first.  LAYER_PATH_UNTOUCHED when it is not
- * there. */
-static int what_is(struct stage *s, struct ocilayout *lay, int rootfd, const char *name,
-                   enum layer_path *ret, char **ret_target, struct hoist_error **err)
+ * are directories, not links, read from the root filesystem ROOTFD.
+ * LAYER_PATH_UNTOUCHED when it is not there. */
+static int what_in_root(int rootfd, const char *name, enum layer_path *ret, char **ret_target,
+                        struct hoist_error **err)
 {
-        enum layer_path what = LAYER_PATH_UNTOUCHED;
+        char target[PATH_MAX];
+        struct stat st;
+        ssize_t n;
 
+        *ret = LAYER_PATH_UNTOUCHED;
         *ret_target = NULL;
-        if (rootfd >= 0) {
-                char target[PATH_MAX];
-                struct stat st;
-                ssize_t n;
+        if (fstatat(rootfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                if (errno != ENOENT && errno != ENOTDIR)
+                        return hoist_error_errno(err, "look up '/%s' in the image", name);
+        } else if (S_ISDIR(st.st_mode)) {
+                *ret = LAYER_PATH_DIR;
+        } else if (!S_ISLNK(st.st_mode)) {
+                *ret = LAYER_PATH_OTHER;
+        } else if ((n = readlinkat(rootfd, name, target, sizeof target - 1)) < 0) {
+                return hoist_error_errno(err, "read the link '/%s' in the image", name);
+        } else {
+                target[n] = '\0';
+                *ret_target = xstrdup(target);
+                *ret = LAYER_PATH_SYMLINK;
+        }
+        return 0;
+}
 
-                if (fstatat(rootfd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                        if (errno != ENOENT && errno != ENOTDIR)
-                                return hoist_error_errno(err, "look up '/%s' in the image", name);
-                } else if (S_ISDIR(st.st_mode)) {
-                        what = LAYER_PATH_DIR;
-                } else if (!S_ISLNK(st.st_mode)) {
-                        what = LAYER_PATH_OTHER;
-                } else if ((n = readlinkat(rootfd, name, target, sizeof target - 1)) < 0) {
-                        return hoist_error_errno(err, "read the link '/%s' in the image", name);
-                } else {
-                        target[n] = '\0';
-                        *ret_target = xstrdup(target);
-                        what = LAYER_PATH_SYMLINK;
+/* What the image has at each of the N names, each one component longer
+ * than the one before: from the root filesystem (ROOTFD >= 0) up to the
+ * first that is not a directory (those after it are left UNTOUCHED, as a
+ * link among them could lead out of the root), else from the layers, newest
+ * first, all names in one read of each layer. */
+static int what_are(struct stage *s, struct ocilayout *lay, int rootfd, char **names, size_t n,
+                    enum layer_path *ret, char **ret_targets, struct hoist_error **err)
+{
+        size_t left = n;
+
+        for (size_t i = 0; i < n; i++) {
+                ret[i] = LAYER_PATH_UNTOUCHED;
+                ret_targets[i] = NULL;
+        }
+        if (rootfd >= 0) {
+                for (size_t i = 0; i < n; i++) {
+                        if (what_in_root(rootfd, names[i], &ret[i], &ret_targets[i], err) < 0)
+                                return -1;
+                        if (ret[i] != LAYER_PATH_DIR)
+                                break;
                 }
-                *ret = what;
                 return 0;
         }
-        for (size_t i = s->n_layers; i-- > 0 && what == LAYER_PATH_UNTOUCHED;) {
-                const struct image_layer *l = &s->layers[i];
-                _cleanup_free_ char *blob = ocilayout_blob_path(lay, l->digest);
+        for (size_t l = s->n_layers; l-- > 0 && left > 0;) {
+                const struct image_layer *layer = &s->layers[l];
+                _cleanup_free_ char *blob = ocilayout_blob_path(lay, layer->digest);
+                _cleanup_free_ const char **ask = xcalloc(left, sizeof *ask);
+                _cleanup_free_ enum layer_path *got = xcalloc(left, sizeof *got);
+                _cleanup_free_ char **targets = xcalloc(left, sizeof *targets);
+                size_t k = 0;
+
                 if (blob == NULL || !fs_exists(blob))
                         return hoist_error_make(err, HOIST_ERR_NOT_FOUND,
                                                 "layer %s is missing from the image store",
-                                                l->digest);
-                if (layer_lookup(blob, l->media_type, name, &what, ret_target, err) < 0)
-                        return hoist_error_wrap(err, "read layer %s", l->digest);
+                                                layer->digest);
+                for (size_t i = 0; i < n; i++)
+                        if (ret[i] == LAYER_PATH_UNTOUCHED)
+                                ask[k++] = names[i];
+                if (layer_lookup_paths(blob, layer->media_type, ask, k, got, targets, err) < 0)
+                        return hoist_error_wrap(err, "read layer %s", layer->digest);
+                k = 0;
+                for (size_t i = 0; i < n; i++) {
+                        if (ret[i] != LAYER_PATH_UNTOUCHED)
+                                continue;
+                        ret[i] = got[k];
+                        ret_targets[i] = targets[k++];
+                        if (ret[i] != LAYER_PATH_UNTOUCHED)
+                                left--;
+                }
         }
-        *ret = what;
         return 0;
 }
 
@@ -244,48 +280,92 @@ static const char *after_first(const char *rest)
         return slash != NULL ? slash + 1 : rest + strlen(rest);
 }
 
+/* REST without its first K components. */
+static const char *after(const char *rest, size_t k)
+{
+        while (k-- > 0 && *rest != '\0')
+                rest = after_first(rest);
+        return rest;
+}
+
+/* What the image has along DIR/REST: NAMES[i] is DIR and the first i+1
+ * components of REST. */
+struct walk {
+        size_t n;
+        char **names;
+        char **targets;
+        enum layer_path *what;
+};
+
+static void walk_clear(struct walk *w)
+{
+        for (size_t i = 0; i < w->n; i++) {
+                free(w->names[i]);
+                free(w->targets[i]);
+        }
+        free(w->names);
+        free(w->targets);
+        free(w->what);
+}
+
+static int walk_read(struct stage *s, struct ocilayout *lay, int rootfd, const char *dir,
+                     const char *rest, struct walk *w, struct hoist_error **err)
+{
+        for (const char *p = rest; *p != '\0'; p = after_first(p))
+                w->n++;
+        w->names = xcalloc(w->n, sizeof *w->names);
+        w->targets = xcalloc(w->n, sizeof *w->targets);
+        w->what = xcalloc(w->n, sizeof *w->what);
+        for (size_t i = 0; i < w->n; i++)
+                w->names[i] = first_under(i > 0 ? w->names[i - 1] : dir, after(rest, i));
+        return what_are(s, lay, rootfd, w->names, w->n, w->what, w->targets, err);
+}
+
 int stage_find_dir(struct stage *s, struct ocilayout *lay, const char *path, char **ret_dir,
                    char **ret_rest, int *ret_not_dir, struct hoist_error **err)
 {
         _cleanup_free_ char *dir = xstrdup("");
         _cleanup_free_ char *rest = path_clean_in_root(path);
         _cleanup_close_ int rootfd = -1;
-        int hops = 0, not_dir = 0;
+        int hops = 0, not_dir = 0, stop = 0;
 
         if (s->rootfs != NULL && s->applied == s->n_layers) {
                 rootfd = open(s->rootfs, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
                 if (rootfd < 0)
                         return hoist_error_errno(err, "open image root '%s'", s->rootfs);
         }
-        while (*rest != '\0') {
-                _cleanup_free_ char *name = first_under(dir, rest);
-                _cleanup_free_ char *target = NULL;
-                enum layer_path what;
+        while (!stop && *rest != '\0') {
+                struct walk w = {0};
+                char *next_dir, *next_rest;
+                size_t k = 0;
 
-                if (what_is(s, lay, rootfd, name, &what, &target, err) < 0)
+                if (walk_read(s, lay, rootfd, dir, rest, &w, err) < 0) {
+                        walk_clear(&w);
                         return -1;
-                if (what == LAYER_PATH_DIR) {
-                        char *next = xstrdup(after_first(rest));
-                        free(dir);
-                        dir = TAKE_PTR(name);
-                        free(rest);
-                        rest = next;
-                        continue;
                 }
-                if (what == LAYER_PATH_SYMLINK && hops++ < MAX_LINKS) {
+                while (k < w.n && w.what[k] == LAYER_PATH_DIR)
+                        k++;
+                if (k < w.n && w.what[k] == LAYER_PATH_SYMLINK && hops++ < MAX_LINKS) {
                         /* The link's target, then what was below the link,
                          * walked again from the root. */
-                        _cleanup_free_ char *to = link_resolve(name, target);
-                        _cleanup_free_ char *joined = path_join(*to ? to : "/", after_first(rest));
-                        free(rest);
-                        rest = path_clean_in_root(joined);
-                        free(dir);
-                        dir = xstrdup("");
-                        continue;
+                        _cleanup_free_ char *to = link_resolve(w.names[k], w.targets[k]);
+                        _cleanup_free_ char *joined = path_join(*to ? to : "/", after(rest, k + 1));
+                        next_dir = xstrdup("");
+                        next_rest = path_clean_in_root(joined);
+                } else {
+                        /* all there; or missing, removed, a file, or a loop
+                         * of links */
+                        next_dir = xstrdup(k > 0 ? w.names[k - 1] : dir);
+                        next_rest = xstrdup(after(rest, k));
+                        not_dir = k < w.n && w.what[k] != LAYER_PATH_UNTOUCHED &&
+                                  w.what[k] != LAYER_PATH_REMOVED;
+                        stop = 1;
                 }
-                /* missing, removed, a file, or a loop of links */
-                not_dir = what != LAYER_PATH_UNTOUCHED && what != LAYER_PATH_REMOVED;
-                break;
+                walk_clear(&w);
+                free(dir);
+                dir = next_dir;
+                free(rest);
+                rest = next_rest;
         }
         *ret_dir = TAKE_PTR(dir);
         *ret_rest = TAKE_PTR(rest);

@@ -406,6 +406,26 @@ static void test_lookup(void **state)
         assert_int_equal(lookup(lp, "keep/x", &t), LAYER_PATH_DIR);
         assert_int_equal(lookup(lp, "elsewhere", &t), LAYER_PATH_UNTOUCHED);
         assert_null(t);
+        /* several names in one read: each as alone */
+        {
+                static const char *const names[] = {"conf", "etc/motd", "opt/old", "usr/local",
+                                                    "nowhere"};
+                static const enum layer_path want[] = {LAYER_PATH_SYMLINK, LAYER_PATH_OTHER,
+                                                       LAYER_PATH_REMOVED, LAYER_PATH_DIR,
+                                                       LAYER_PATH_UNTOUCHED};
+                enum layer_path got[5];
+                char *targets[5];
+                struct hoist_error *err = NULL;
+
+                assert_int_equal(layer_lookup_paths(lp, NULL, names, 5, got, targets, &err), 0);
+                for (size_t i = 0; i < 5; i++) {
+                        assert_int_equal(got[i], want[i]);
+                        if (i > 0)
+                                assert_null(targets[i]);
+                }
+                assert_string_equal(targets[0], "/etc");
+                free(targets[0]);
+        }
         assert_int_equal(fs_remove_tree(out, NULL), 0);
         free(lp);
         free(out);
