@@ -143,6 +143,10 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
         spec = spec_from_jobfile(jf, id, sto);
         if (jobhooks_check(spec, err) < 0)
                 return hoist_error_wrap(err, "'%s'", path);
+        for (size_t i = 0; !quiet && i < jf->n_inputs; i++)
+                if (jf->inputs[i].link != NULL)
+                        log_info("input %s: %s -> %s", jf->inputs[i].channel, jf->inputs[i].link,
+                                 jf->inputs[i].path);
         if (package_inputs(jf, sto, home->tmp_dir, spec, &stats, err) < 0)
                 return -1;
         if (!quiet && jf->n_inputs > 0)
