@@ -204,6 +204,33 @@ t_storage_prefix_refused() {
         [ "$(hoist list -o json)" = "[]" ] || fail "a job row was written"
 }
 
+# hoist results skips an output whose key it refuses, names it, fetches
+# every other one, and exits non-zero at the end.
+t_results_skip_refused_key() {
+        new_home
+        mkdir -p "$T_TMP/rk"
+        printf 'name: outs\nruntime: process\ncommand: ["sh", "-c", "echo m >$HOIST_MODEL_DIR/m.bin; echo a >$HOIST_OUTPUT_DIR/a.txt; echo z >$HOIST_OUTPUT_DIR/z.txt"]\n' >"$T_TMP/rk/job.yaml"
+        id=$(hoist submit -q "$T_TMP/rk/job.yaml")
+        hoist logs -f "$id" >/dev/null 2>&1 || fail "job failed"
+        out=$HOIST_HOME/storage/jobs/$id/output
+        [ -s "$out/artifacts/a.txt" ] || fail "no artifacts/a.txt: $(ls -R "$out")"
+        # A key no hoist writes (a control character), listed first.
+        echo bad >"$out/artifacts/$(printf '\001')bad"
+        set +e
+        hoist results "$id" "$T_TMP/rk/res" >"$T_TMP/rk.out" 2>"$T_TMP/rk.err"
+        rc=$?
+        set -e
+        cat "$T_TMP/rk.out" "$T_TMP/rk.err" >&2
+        [ $rc = 1 ] || fail "exit $rc, not 1"
+        grep -q "warning: output 'jobs/$id/output/artifacts/?bad' is not a key hoist accepts" "$T_TMP/rk.err" ||
+                fail "no warning naming the key"
+        grep -q "1 of the 4 outputs of job $id were not fetched" "$T_TMP/rk.err" || fail "no closing error"
+        for f in model/m.bin artifacts/a.txt artifacts/z.txt; do
+                cmp "$out/$f" "$T_TMP/rk/res/$f" || fail "$f was not fetched"
+        done
+        [ "$(find "$T_TMP/rk/res" -type f | wc -l)" = 3 ] || fail "unexpected files: $(find "$T_TMP/rk/res")"
+}
+
 t_failed_command() {
         new_home
         mkdir -p "$T_TMP/f"
@@ -272,6 +299,7 @@ t_run "resume after a killed run gives the uninterrupted model" t_resume_after_k
 t_run "malformed job.yaml: file:line, exit 3, no job row" t_malformed_job_yaml
 t_run "input symlinks: a top-level link is followed, a link out of an input is refused before upload" t_input_symlinks
 t_run "storage: s3://BUCKET/team//dbl/ is refused at its line, exit 3" t_storage_prefix_refused
+t_run "results: a refused key is skipped with a warning, the rest fetched, exit 1" t_results_skip_refused_key
 t_run "failing command: exit code, reason, 127" t_failed_command
 t_run "CLI help, usage errors, exit codes" t_cli_usage
 t_run "SIGKILL of hoist submit leaves no half-written job" t_submit_sigkill
