@@ -237,7 +237,7 @@ static char *symlink_on_path(int dirfd, const char *name)
 struct extract {
         const char *label;  /* "archive 'x.tar'" */
         int dirfd;          /* the staging directory */
-        struct comps links; /* symlinks extracted so far, checked again at the end */
+        struct comps links; /* symlinks and hard links so far, checked again at the end */
 };
 
 static int refuse(struct hoist_error **err, const struct extract *x, const char *name,

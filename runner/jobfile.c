@@ -18,7 +18,7 @@
 #include "cleanup.h"
 #include "config.h"
 #include "fsutil.h"
-#include "storage.h"
+#include "jobstorage.h"
 #include "xalloc.h"
 
 static const char *const top_fields[] = {
@@ -564,7 +564,8 @@ static int check_storage(struct loading *l)
         const struct config_node *node = config_get(l->root, "storage");
         _cleanup_error_ struct hoist_error *why = NULL;
 
-        if (node == NULL || l->jf->storage == NULL || storage_url_check(l->jf->storage, &why) == 0)
+        if (node == NULL || l->jf->storage == NULL ||
+            jobstorage_check_url(l->jf->storage, &why) == 0)
                 return 0;
         return config_error(node, "storage", l->err, "%s", why->msg);
 }

@@ -245,6 +245,21 @@ static void test_input_symlink_resolved(void **state)
         assert_null(jf->inputs[2].link);
 }
 
+/* storage: URLs that open are taken as written, the built-in endpoint's too. */
+static void test_storage_urls(void **state)
+{
+        const char *dir = *state;
+        static const char *const ok[] = {"s3://bkt", "s3://bkt/team/a/", "file:///tmp/store",
+                                         "hoist://builtin"};
+
+        for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+                _cleanup_free_ char *text =
+                        xasprintf("name: s\ncommand: [true]\nstorage: %s\n", ok[i]);
+                _cleanup_jobfile_ struct jobfile *jf = parse_ok(dir, text);
+                assert_string_equal(jf->storage, ok[i]);
+        }
+}
+
 static void command_is(const char *dir, const char *yaml_value, const char *const *want)
 {
         _cleanup_free_ char *text = xasprintf("name: c\ncommand: %s\n", yaml_value);
@@ -519,6 +534,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_minimal_defaults, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_input_symlink_resolved, setup_dir,
                                                 teardown_dir),
+                cmocka_unit_test_setup_teardown(test_storage_urls, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_relative_paths, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_command_splitting, setup_dir, teardown_dir),
                 cmocka_unit_test(test_durations),
