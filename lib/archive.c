@@ -22,6 +22,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -124,12 +126,19 @@ static void todo_push_path(struct comps *todo, const char *path)
  * inside DIRFD, -1 when the target is absolute, climbs above the root, or
  * loops.  Following what is on disk matters: "b -> a/l/.." is harmless
  * lexically but escapes once "a/l -> .." exists.
+ *
+ * *RET_UNSURE is set when a ".." stepped back over a component that does
+ * not exist (yet): a link created there later would change the answer, so
+ * an extraction in progress leaves that verdict to its final check.
  */
-static int link_stays_inside(int dirfd, const char *link_dir, const char *target)
+static int link_resolve(int dirfd, const char *link_dir, const char *target, bool *ret_unsure)
 {
         struct comps cur = {0}, todo = {0};
+        /* cur.v[first_missing] and all below it were not on disk */
+        size_t first_missing = SIZE_MAX;
         int hops = 0, r = 0;
 
+        *ret_unsure = false;
         if (target[0] == '/' || target[0] == '\0')
                 return -1;
         todo_push_path(&todo, target);
@@ -149,18 +158,30 @@ static int link_stays_inside(int dirfd, const char *link_dir, const char *target
                 }
                 if (strcmp(c, "..") == 0) {
                         free(c);
-                        if (cur.n == 0)
+                        if (cur.n == 0) {
                                 r = -1;
-                        else
-                                comps_pop(&cur);
+                                continue;
+                        }
+                        comps_pop(&cur);
+                        if (first_missing != SIZE_MAX && cur.n >= first_missing) {
+                                *ret_unsure = true;
+                                if (cur.n == first_missing)
+                                        first_missing = SIZE_MAX;
+                        }
                         continue;
                 }
                 comps_push(&cur, c, strlen(c));
                 free(c);
+                if (first_missing != SIZE_MAX)
+                        continue; /* nothing exists below a missing name */
 
                 _cleanup_free_ char *path = comps_join(&cur);
                 struct stat st;
-                if (fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISLNK(st.st_mode))
+                if (fstatat(dirfd, path, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                        first_missing = cur.n - 1;
+                        continue;
+                }
+                if (!S_ISLNK(st.st_mode))
                         continue;
                 char next[PATH_MAX];
                 ssize_t n = readlinkat(dirfd, path, next, sizeof next - 1);
@@ -182,6 +203,14 @@ static char *dir_part(const char *name)
         const char *slash = strrchr(name, '/');
 
         return slash ? xstrndup(name, (size_t)(slash - name)) : xstrdup("");
+}
+
+int archive_symlink_inside(int dirfd, const char *name, const char *target)
+{
+        _cleanup_free_ char *dir = dir_part(name);
+        bool unsure;
+
+        return link_resolve(dirfd, dir, target, &unsure) == 0;
 }
 
 /* The first proper prefix of NAME that is a symlink on disk, or NULL. */
@@ -208,7 +237,7 @@ static char *symlink_on_path(int dirfd, const char *name)
 struct extract {
         const char *label;  /* "archive 'x.tar'" */
         int dirfd;          /* the staging directory */
-        struct comps links; /* symlinks extracted so far, checked again at the end */
+        struct comps links; /* symlinks and hard links so far, checked again at the end */
 };
 
 static int refuse(struct hoist_error **err, const struct extract *x, const char *name,
@@ -256,10 +285,15 @@ static int entry_check(struct extract *x, struct archive_entry *entry, struct ho
                 if (target_through != NULL)
                         return refuse(err, x, raw, "is a hard link through a symlink");
                 archive_entry_set_hardlink(entry, target);
+                /* A hard link to a symlink is a symlink: check it at the end. */
+                comps_push(&x->links, name, strlen(name));
         } else if (type == AE_IFLNK) {
                 const char *target = archive_entry_symlink(entry);
                 _cleanup_free_ char *dir = dir_part(name);
-                if (target == NULL || link_stays_inside(x->dirfd, dir, target) < 0)
+                bool unsure = false;
+                /* Refuse now what no later entry can make safe; the final
+                 * check, on the whole tree, decides the rest. */
+                if (target == NULL || (link_resolve(x->dirfd, dir, target, &unsure) < 0 && !unsure))
                         return refuse(err, x, raw, "is a symlink that escapes the extraction root");
                 comps_push(&x->links, name, strlen(name));
         }
@@ -327,16 +361,16 @@ static int extract_entries(struct archive *in, struct extract *x, struct hoist_e
         if (archive_write_close(out) < ARCHIVE_WARN)
                 return hoist_error_make(err, HOIST_ERR_INPUT, "%s: %s", x->label,
                                         archive_error_string(out));
-        /* A later entry can change where an earlier link leads. */
+        /* A later entry can change where an earlier link leads.  This is
+         * the rule archive_check_tree() applies before a tree is sent. */
         for (size_t i = 0; i < x->links.n; i++) {
                 const char *name = x->links.v[i];
-                _cleanup_free_ char *dir = dir_part(name);
                 char target[PATH_MAX];
                 ssize_t n = readlinkat(x->dirfd, name, target, sizeof target - 1);
                 if (n < 0)
-                        continue; /* replaced by a later entry, checked then */
+                        continue; /* not a symlink (any more); checked as what it is */
                 target[n] = '\0';
-                if (link_stays_inside(x->dirfd, dir, target) < 0)
+                if (!archive_symlink_inside(x->dirfd, name, target))
                         return refuse(err, x, name,
                                       "is a symlink that escapes the extraction root");
         }

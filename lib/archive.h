@@ -33,10 +33,25 @@ int64_t archive_source_date_epoch(void);
  * is dropped). */
 char *archive_name_normalize(const char *name, int allow_abs);
 
+/* The one rule for symlinks in a tree hoist sends or receives: the symlink
+ * NAME (relative to the directory DIRFD) with TARGET must lead somewhere
+ * inside DIRFD, following the symlinks on disk and taking missing names
+ * lexically.  An absolute target, one that climbs above DIRFD, and a loop
+ * all fail.  Extraction checks every link by it once the archive is on disk;
+ * archive_check_tree() checks a tree by it before it is archived.  True when
+ * the link stays inside. */
+int archive_symlink_inside(int dirfd, const char *name, const char *target);
+
+/* 0 when extraction would accept an archive of the directory tree SRC_DIR;
+ * else an error naming the first symlink (relative to SRC_DIR) that leads
+ * outside it.  Reads only names and link targets. */
+int archive_check_tree(const char *src_dir, struct hoist_error **err);
+
 /* Writes an uncompressed POSIX (pax) tar of the directory tree SRC_DIR to
  * DST_PATH, with names relative to SRC_DIR.  Regular files, directories and
  * symlinks; other file types are skipped.  Writes the sha256 hex of the tar
- * into ret_hex (65 bytes) and its size into *ret_size. */
+ * into ret_hex (65 bytes) and its size into *ret_size.  Refuses, as
+ * archive_check_tree() does, a tree with a symlink that leads outside it. */
 int archive_create_tar(const char *src_dir, const char *dst_path, char ret_hex[65],
                        uint64_t *ret_size, struct hoist_error **err);
 

@@ -80,7 +80,57 @@ static int add_file_data(struct archive *a, const char *path, const char *rel,
         }
 }
 
-static int add_tree(struct archive *a, const char *dir, const char *rel, int64_t max_mtime,
+/* The tree being archived (or only checked, when A is NULL). */
+struct tree_walk {
+        struct archive *a;
+        int rootfd; /* SRC_DIR: where link targets are resolved */
+        int64_t max_mtime;
+};
+
+/* Reads the target of the symlink PATH (REL inside the tree) into TARGET
+ * and refuses it when extraction would. */
+static int check_link(const struct tree_walk *w, const char *path, const char *rel,
+                      char target[PATH_MAX], struct hoist_error **err)
+{
+        ssize_t len = readlink(path, target, PATH_MAX - 1);
+
+        if (len < 0)
+                return hoist_error_errno(err, "readlink '%s'", path);
+        target[len] = '\0';
+        if (!archive_symlink_inside(w->rootfd, rel, target))
+                return hoist_error_make(err, HOIST_ERR_INPUT,
+                                        "symlink '%s' -> '%s' leads outside the directory, and "
+                                        "hoist-entrypoint refuses such links (point it inside, "
+                                        "or replace it with a copy of what it points to)",
+                                        rel, target);
+        return 0;
+}
+
+static int add_entry(const struct tree_walk *w, const char *path, const char *rel,
+                     const struct stat *st, const char *target, struct hoist_error **err)
+{
+        struct archive_entry *e = archive_entry_new();
+        int r = 0;
+
+        archive_entry_set_pathname(e, rel);
+        archive_entry_set_mode(e, st->st_mode & (S_IFMT | 07777));
+        archive_entry_set_mtime(e, st->st_mtime < w->max_mtime ? st->st_mtime : w->max_mtime, 0);
+        archive_entry_set_uid(e, 0);
+        archive_entry_set_gid(e, 0);
+        if (S_ISREG(st->st_mode))
+                archive_entry_set_size(e, st->st_size);
+        if (target != NULL)
+                archive_entry_set_symlink(e, target);
+        if (archive_write_header(w->a, e) < ARCHIVE_WARN)
+                r = hoist_error_make(err, HOIST_ERR_INPUT, "add '%s' to the tar: %s", rel,
+                                     archive_error_string(w->a));
+        else if (S_ISREG(st->st_mode))
+                r = add_file_data(w->a, path, rel, err);
+        archive_entry_free(e);
+        return r;
+}
+
+static int add_tree(const struct tree_walk *w, const char *dir, const char *rel,
                     struct hoist_error **err)
 {
         _cleanup_strv_ char **names = fs_list_dir(dir, err);
@@ -92,6 +142,7 @@ static int add_tree(struct archive *a, const char *dir, const char *rel, int64_t
                 const char *name = *p;
                 _cleanup_free_ char *path = path_join(dir, name);
                 _cleanup_free_ char *sub = *rel ? xasprintf("%s/%s", rel, name) : xstrdup(name);
+                char target[PATH_MAX];
                 struct stat st;
                 if (lstat(path, &st) < 0) {
                         r = hoist_error_errno(err, "stat '%s'", path);
@@ -99,36 +150,24 @@ static int add_tree(struct archive *a, const char *dir, const char *rel, int64_t
                 }
                 if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
                         continue; /* devices, fifos and sockets are not data */
-
-                struct archive_entry *e = archive_entry_new();
-                archive_entry_set_pathname(e, sub);
-                archive_entry_set_mode(e, st.st_mode & (S_IFMT | 07777));
-                archive_entry_set_mtime(e, st.st_mtime < max_mtime ? st.st_mtime : max_mtime, 0);
-                archive_entry_set_uid(e, 0);
-                archive_entry_set_gid(e, 0);
-                if (S_ISREG(st.st_mode))
-                        archive_entry_set_size(e, st.st_size);
-                if (S_ISLNK(st.st_mode)) {
-                        char target[PATH_MAX];
-                        ssize_t len = readlink(path, target, sizeof target - 1);
-                        if (len < 0) {
-                                archive_entry_free(e);
-                                r = hoist_error_errno(err, "readlink '%s'", path);
-                                continue;
-                        }
-                        target[len] = '\0';
-                        archive_entry_set_symlink(e, target);
-                }
-                if (archive_write_header(a, e) < ARCHIVE_WARN)
-                        r = hoist_error_make(err, HOIST_ERR_INPUT, "add '%s' to the tar: %s", sub,
-                                             archive_error_string(a));
-                else if (S_ISREG(st.st_mode))
-                        r = add_file_data(a, path, sub, err);
-                archive_entry_free(e);
+                if (S_ISLNK(st.st_mode))
+                        r = check_link(w, path, sub, target, err);
+                if (r == 0 && w->a != NULL)
+                        r = add_entry(w, path, sub, &st, S_ISLNK(st.st_mode) ? target : NULL, err);
                 if (r == 0 && S_ISDIR(st.st_mode))
-                        r = add_tree(a, path, sub, max_mtime, err);
+                        r = add_tree(w, path, sub, err);
         }
         return r;
+}
+
+int archive_check_tree(const char *src_dir, struct hoist_error **err)
+{
+        _cleanup_close_ int rootfd = open(src_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct tree_walk w = {.a = NULL, .rootfd = rootfd};
+
+        if (rootfd < 0)
+                return hoist_error_errno(err, "open directory '%s'", src_dir);
+        return add_tree(&w, src_dir, "", err);
 }
 
 int archive_create_tar(const char *src_dir, const char *dst_path, char ret_hex[65],
@@ -136,12 +175,17 @@ int archive_create_tar(const char *src_dir, const char *dst_path, char ret_hex[6
 {
         _cleanup_free_ char *tmp = xasprintf("%s.tmp.XXXXXX", dst_path);
         struct tar_sink sink = {.fd = -1};
+        _cleanup_close_ int rootfd = -1;
+        struct tree_walk w = {.max_mtime = archive_source_date_epoch()};
         struct archive *a;
         char hex[DIGEST_HEX_LEN + 1];
         int r;
 
         if (!fs_is_dir(src_dir))
                 return hoist_error_make(err, ENOTDIR, "create tar of '%s'", src_dir);
+        rootfd = open(src_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (rootfd < 0)
+                return hoist_error_errno(err, "open directory '%s'", src_dir);
         sink.fd = mkostemp(tmp, O_CLOEXEC);
         if (sink.fd < 0)
                 return hoist_error_errno(err, "create temporary file beside '%s'", dst_path);
@@ -155,8 +199,10 @@ int archive_create_tar(const char *src_dir, const char *dst_path, char ret_hex[6
         if (r < 0)
                 hoist_error_make(err, HOIST_ERR_INPUT, "open '%s': %s", dst_path,
                                  archive_error_string(a));
+        w.a = a;
+        w.rootfd = rootfd;
         if (r == 0)
-                r = add_tree(a, src_dir, "", archive_source_date_epoch(), err);
+                r = add_tree(&w, src_dir, "", err);
         if (r == 0 && archive_write_close(a) != ARCHIVE_OK)
                 r = hoist_error_make(err, sink.error ? sink.error : HOIST_ERR_INPUT, "write '%s'",
                                      dst_path);

@@ -56,6 +56,27 @@ int storage_key_check(const char *key, struct hoist_error **err)
         return 0;
 }
 
+/* The backend of URL's scheme, or NULL with an error. */
+static const struct storage_ops *backend_of(const char *url, struct hoist_error **err)
+{
+        for (size_t i = 0; url != NULL && i < sizeof backends / sizeof backends[0]; i++)
+                if (strncmp(url, backends[i]->scheme, strlen(backends[i]->scheme)) == 0)
+                        return backends[i];
+        hoist_error_make(err, HOIST_ERR_INPUT,
+                         "storage '%s': use file:///abs/dir or s3://bucket/prefix",
+                         url ? url : "(none)");
+        return NULL;
+}
+
+int storage_url_check(const char *url, struct hoist_error **err)
+{
+        const struct storage_ops *ops = backend_of(url, err);
+
+        if (ops == NULL)
+                return -1;
+        return ops->check_url(url, err);
+}
+
 int storage_open(const char *url, struct storage **ret, struct hoist_error **err)
 {
         return storage_open_with(url, NULL, ret, err);
@@ -64,25 +85,18 @@ int storage_open(const char *url, struct storage **ret, struct hoist_error **err
 int storage_open_with(const char *url, const struct storage_options *opts, struct storage **ret,
                       struct hoist_error **err)
 {
+        const struct storage_ops *ops = backend_of(url, err);
         struct storage *st;
         void *impl = NULL;
 
-        for (size_t i = 0; url != NULL && i < sizeof backends / sizeof backends[0]; i++) {
-                const struct storage_ops *ops = backends[i];
-                if (strncmp(url, ops->scheme, strlen(ops->scheme)) != 0)
-                        continue;
-                if (ops->open(url, opts, &impl, err) < 0)
-                        return -1;
-                st = xzalloc(sizeof *st);
-                st->ops = ops;
-                st->impl = impl;
-                st->url = xstrdup(url);
-                *ret = st;
-                return 0;
-        }
-        return hoist_error_make(err, HOIST_ERR_INPUT,
-                                "storage '%s': use file:///abs/dir or s3://bucket/prefix",
-                                url ? url : "(none)");
+        if (ops == NULL || ops->check_url(url, err) < 0 || ops->open(url, opts, &impl, err) < 0)
+                return -1;
+        st = xzalloc(sizeof *st);
+        st->ops = ops;
+        st->impl = impl;
+        st->url = xstrdup(url);
+        *ret = st;
+        return 0;
 }
 
 void storage_close(struct storage *st)

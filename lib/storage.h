@@ -80,8 +80,14 @@ void storage_locate(const struct storage *st, struct storage_location *ret);
  * NULL for a remote store.  Lets a local runtime bind-mount instead of copy. */
 char *storage_local_path(const struct storage *st, const char *key);
 
-/* 0 when KEY is a valid relative key, else an error naming it. */
+/* 0 when KEY is a valid relative key, else an error naming it.  The one
+ * rule for keys: the runner's writes, the entrypoint's reads and an s3://
+ * URL's prefix all go through it. */
 int storage_key_check(const char *key, struct hoist_error **err);
+
+/* 0 when URL is one storage_open() accepts (checked without opening it:
+ * nothing is created or contacted), else an error saying how to write it. */
+int storage_url_check(const char *url, struct hoist_error **err);
 
 static inline void storage_closep(struct storage **s)
 {

@@ -12,6 +12,9 @@
 
 struct storage_ops {
         const char *scheme; /* "file://" */
+        /* Checks URL (which starts with scheme) without touching anything;
+         * open() runs it first. */
+        int (*check_url)(const char *url, struct hoist_error **err);
         /* Opens URL (which starts with scheme); sets *ret_impl.  OPTS may be NULL. */
         int (*open)(const char *url, const struct storage_options *opts, void **ret_impl,
                     struct hoist_error **err);

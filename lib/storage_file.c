@@ -21,6 +21,16 @@ struct file_store {
         char *root; /* absolute directory */
 };
 
+static int file_check_url(const char *url, struct hoist_error **err)
+{
+        if (url[strlen("file://")] != '/')
+                return hoist_error_make(err, HOIST_ERR_INPUT,
+                                        "storage '%s': a file:// URL needs an absolute path "
+                                        "(file:///abs/dir)",
+                                        url);
+        return 0;
+}
+
 static int file_open(const char *url, const struct storage_options *opts, void **ret_impl,
                      struct hoist_error **err)
 {
@@ -28,11 +38,6 @@ static int file_open(const char *url, const struct storage_options *opts, void *
         struct file_store *fs;
 
         (void)opts;
-        if (*path != '/')
-                return hoist_error_make(err, HOIST_ERR_INPUT,
-                                        "storage '%s': a file:// URL needs an absolute path "
-                                        "(file:///abs/dir)",
-                                        url);
         if (fs_mkdir_p(path, 0755, err) < 0)
                 return hoist_error_wrap(err, "storage '%s'", url);
         fs = xzalloc(sizeof *fs);
@@ -214,6 +219,7 @@ static int file_list(void *impl, const char *prefix, char ***ret_keys, struct ho
 
 const struct storage_ops storage_file_ops = {
         .scheme = "file://",
+        .check_url = file_check_url,
         .open = file_open,
         .close = file_close,
         .put_file = file_put_file,

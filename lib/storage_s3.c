@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "archive.h"
 #include "cleanup.h"
 #include "s3.h"
 #include "storage_backend.h"
@@ -30,23 +31,59 @@ static char *full_key(const struct s3_store *s, const char *key)
         return xasprintf("%s/%s", s->prefix, key);
 }
 
-static int s3s_open(const char *url, const struct storage_options *opts, void **ret_impl,
-                    struct hoist_error **err)
+/* Splits "s3://bucket[/prefix[/]]" into its bucket and its prefix (without
+ * slashes at either end), refusing a prefix that no key may start with:
+ * every key the store writes is "prefix/key", checked by the one rule
+ * (storage_key_check), and the entrypoint reads them by that rule too. */
+static int parse_url(const char *url, char **ret_bucket, char **ret_prefix,
+                     struct hoist_error **err)
 {
         const char *rest = url + strlen("s3://");
         const char *slash = strchr(rest, '/');
-        struct s3_client_config cfg = {.path_style = -1};
-        struct s3_store *s;
+        _cleanup_free_ char *prefix = xstrdup(slash ? slash + 1 : "");
+        size_t n = strlen(prefix);
 
         if (*rest == '\0' || slash == rest)
                 return hoist_error_make(err, HOIST_ERR_INPUT,
                                         "storage '%s': expected s3://bucket or s3://bucket/prefix",
                                         url);
-        s = xzalloc(sizeof *s);
-        s->bucket = slash ? xstrndup(rest, (size_t)(slash - rest)) : xstrdup(rest);
-        s->prefix = xstrdup(slash ? slash + 1 : "");
-        for (size_t n = strlen(s->prefix); n > 0 && s->prefix[n - 1] == '/'; n--)
-                s->prefix[n - 1] = '\0';
+        while (n > 0 && prefix[n - 1] == '/')
+                prefix[--n] = '\0';
+        if (n > 0 && storage_key_check(prefix, NULL) < 0) {
+                /* "a//b/./c" means "a/b/c" to a person; ".." means nothing sure. */
+                _cleanup_free_ char *fixed = archive_name_normalize(prefix, 1);
+                _cleanup_free_ char *hint =
+                        fixed != NULL && *fixed != '\0' && storage_key_check(fixed, NULL) == 0
+                                ? xasprintf("write s3://%.*s/%s/", (int)(slash - rest), rest, fixed)
+                                : xstrdup("use '/'-separated names, without '.' or '..'");
+                return hoist_error_make(err, HOIST_ERR_INPUT,
+                                        "storage '%s': the prefix '%s' has an empty, '.' or '..' "
+                                        "segment, or a control character, and so would every key "
+                                        "under it (%s)",
+                                        url, prefix, hint);
+        }
+        if (ret_bucket != NULL)
+                *ret_bucket = slash ? xstrndup(rest, (size_t)(slash - rest)) : xstrdup(rest);
+        if (ret_prefix != NULL)
+                *ret_prefix = TAKE_PTR(prefix);
+        return 0;
+}
+
+static int s3s_check_url(const char *url, struct hoist_error **err)
+{
+        return parse_url(url, NULL, NULL, err);
+}
+
+static int s3s_open(const char *url, const struct storage_options *opts, void **ret_impl,
+                    struct hoist_error **err)
+{
+        struct s3_client_config cfg = {.path_style = -1};
+        struct s3_store *s = xzalloc(sizeof *s);
+
+        if (parse_url(url, &s->bucket, &s->prefix, err) < 0) {
+                free(s);
+                return -1;
+        }
         if (opts != NULL) {
                 cfg.endpoint = opts->endpoint;
                 cfg.region = opts->region;
@@ -186,6 +223,7 @@ static void s3s_set_progress(void *impl, storage_progress_fn fn, void *userdata)
 
 const struct storage_ops storage_s3_ops = {
         .scheme = "s3://",
+        .check_url = s3s_check_url,
         .open = s3s_open,
         .close = s3s_close,
         .put_file = s3s_put_file,

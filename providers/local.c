@@ -496,6 +496,58 @@ static int container_status(const struct job_record *job, struct provider_status
         return 0;
 }
 
+/* The last ": "-separated part of the engine's last line: "manifest
+ * unknown", "connection refused", not the chain of contexts before it. */
+static char *engine_reason(struct buf *errb)
+{
+        const char *text, *line, *last;
+
+        while (errb->len > 0 && errb->data[errb->len - 1] == '\n')
+                buf_truncate(errb, errb->len - 1);
+        if (errb->len == 0)
+                return xstrdup("no output");
+        text = errb->data;
+        line = strrchr(text, '\n');
+        line = line ? line + 1 : text;
+        for (last = line; (text = strstr(last, ": ")) != NULL;)
+                last = text + 2;
+        return xstrdup(*last ? last : line);
+}
+
+/* An image that is missing fails the job only after its inputs went up,
+ * in four lines of engine retries: look first, and pull it now if needed
+ * (the job's run then finds it here). */
+static int local_check_image(const char *image, const char *runtime, struct hoist_error **err)
+{
+        const char *engine;
+
+        if (image == NULL || (runtime != NULL && strcmp(runtime, "process") == 0) ||
+            (engine = detect_engine()) == NULL)
+                return 0; /* local_submit runs a process, or says why it cannot */
+        int docker = strcmp(engine, "docker") == 0;
+        char *exists[] = {(char *)engine, (char *)"image",
+                          docker ? (char *)"inspect" : (char *)"exists", (char *)image, NULL};
+        _cleanup_buf_ struct buf errb = {0};
+        int status = 1;
+        if (proc_run(exists, NULL, &errb, &status, err) < 0)
+                return -1;
+        if (status == 0)
+                return 0;
+        log_info("pulling image '%s' (not on this machine yet)", image);
+        char *pull[] = {(char *)engine, (char *)"pull", (char *)"-q", (char *)image, NULL};
+        buf_truncate(&errb, 0);
+        if (proc_run(pull, NULL, &errb, &status, err) < 0)
+                return -1;
+        if (status == 0)
+                return 0;
+        _cleanup_free_ char *why = engine_reason(&errb);
+        return hoist_error_make(err, HOIST_ERR_NOT_FOUND,
+                                "image '%s' is not on this machine and %s cannot pull it (%s): "
+                                "build it (hoist build, or a build: section in job.yaml), or fix "
+                                "'image:'",
+                                image, engine, why);
+}
+
 /* ---- the operations ---- */
 
 static int local_submit(const struct provider_submit *req, char **ret_runtime, char **ret_ref,
@@ -610,6 +662,7 @@ static int local_release(const struct job_record *job, const char *state_dir,
 const struct provider_ops provider_local = {
         .name = "local",
         .validate = local_validate,
+        .check_image = local_check_image,
         .submit = local_submit,
         .status = local_status,
         .logs = local_logs,

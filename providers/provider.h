@@ -40,6 +40,10 @@ struct provider_ops {
         const char *name;
         /* Checks that the provider can work here (engine installed, credentials). */
         int (*validate)(struct hoist_error **err);
+        /* Checks, before any input is uploaded, that IMAGE (NULL: none) can
+         * run under RUNTIME ("auto", "container", "process"): present, or
+         * fetched now.  NULL when the provider has nothing to check. */
+        int (*check_image)(const char *image, const char *runtime, struct hoist_error **err);
         /* Starts the job; *ret_runtime and *ret_ref (owned) say how to find it again. */
         int (*submit)(const struct provider_submit *req, char **ret_runtime, char **ret_ref,
                       struct hoist_error **err);

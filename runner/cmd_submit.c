@@ -138,11 +138,20 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
         if (jf->build != NULL && jobbuild_run(jf, home, quiet ? NULL : stderr, err) < 0)
                 return hoist_error_wrap(err, "'%s': build", path);
         storage_url = jf->storage ? jf->storage : jobstorage_default_url();
+        /* A missing image fails here, before any input is uploaded. */
+        const struct provider_ops *prov = provider_find(provider_name);
+        const char *rt = runtime_override ? runtime_override : jobfile_runtime_name(jf->runtime);
+        if (prov->check_image != NULL && prov->check_image(jf->image, rt, err) < 0)
+                return hoist_error_wrap(err, "'%s'", path);
         if (jobstorage_open(home, storage_url, &sto, err) < 0)
                 return -1;
         spec = spec_from_jobfile(jf, id, sto);
         if (jobhooks_check(spec, err) < 0)
                 return hoist_error_wrap(err, "'%s'", path);
+        for (size_t i = 0; !quiet && i < jf->n_inputs; i++)
+                if (jf->inputs[i].link != NULL)
+                        log_info("input %s: %s -> %s", jf->inputs[i].channel, jf->inputs[i].link,
+                                 jf->inputs[i].path);
         if (package_inputs(jf, sto, home->tmp_dir, spec, &stats, err) < 0)
                 return -1;
         if (!quiet && jf->n_inputs > 0)

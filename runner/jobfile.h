@@ -22,7 +22,8 @@ enum jobfile_runtime {
 
 struct jobfile_input {
         char *channel; /* validated with jobspec_channel_valid() */
-        char *path;    /* absolute local path (file or directory) */
+        char *path;    /* absolute local path (file or directory), symlinks resolved */
+        char *link;    /* the path as written when it is itself a symlink, else NULL */
         int line;      /* where it was declared, for later errors */
 };
 

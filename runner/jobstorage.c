@@ -16,6 +16,11 @@ const char *jobstorage_default_url(void)
         return env != NULL && *env != '\0' ? env : LOCALSERVE_URL;
 }
 
+int jobstorage_check_url(const char *url, struct hoist_error **err)
+{
+        return strcmp(url, LOCALSERVE_URL) == 0 ? 0 : storage_url_check(url, err);
+}
+
 int jobstorage_open(const struct hoist_home *home, const char *url, struct storage **ret,
                     struct hoist_error **err)
 {

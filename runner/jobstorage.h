@@ -20,6 +20,10 @@
  * built-in S3 endpoint (LOCALSERVE_URL, started on demand). */
 const char *jobstorage_default_url(void);
 
+/* 0 when jobstorage_open() would take URL (checked without opening it),
+ * else an error saying how to write it. */
+int jobstorage_check_url(const char *url, struct hoist_error **err);
+
 /* Opens a job's storage URL: file://, s3://, or the built-in endpoint. */
 int jobstorage_open(const struct hoist_home *home, const char *url, struct storage **ret,
                     struct hoist_error **err);

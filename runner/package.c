@@ -94,11 +94,26 @@ static int package_one(const struct jobfile_input *in, struct storage *st, const
         return 0;
 }
 
+/* Refuses, before any input is sent, an input tree that hoist-entrypoint
+ * would refuse to extract. */
+static int check_inputs(const struct jobfile *jf, struct hoist_error **err)
+{
+        for (size_t i = 0; i < jf->n_inputs; i++) {
+                const struct jobfile_input *in = &jf->inputs[i];
+                if (fs_is_dir(in->path) && archive_check_tree(in->path, err) < 0)
+                        return hoist_error_wrap(err, "'%s':%d: input '%s' ('%s')", jf->path,
+                                                in->line, in->channel, in->path);
+        }
+        return 0;
+}
+
 int package_inputs(const struct jobfile *jf, struct storage *st, const char *tmp_dir,
                    struct jobspec *spec, struct package_stats *stats, struct hoist_error **err)
 {
         if (jf->n_inputs == 0)
                 return 0;
+        if (check_inputs(jf, err) < 0)
+                return -1;
         spec->inputs = xcalloc(jf->n_inputs, sizeof *spec->inputs);
         for (size_t i = 0; i < jf->n_inputs; i++) {
                 /* n_inputs counts only completed entries, so jobspec_free() never

@@ -97,8 +97,30 @@ t_resume_under_podman() {
         cmp "$(model_of "$full")" "$(model_of "$id")" || fail "resumed model differs"
 }
 
+# An image that is neither here nor in its registry is refused before the
+# inputs go up, in one line that names it and says what to do.
+t_missing_image() {
+        new_home
+        write_job "$T_TMP/mi" missing 10
+        port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        sed -i "s|^image: .*|image: 127.0.0.1:$port/hoist-no-such-image:1|" "$T_TMP/mi/job.yaml"
+        set +e
+        hoist submit "$T_TMP/mi/job.yaml" >"$T_TMP/mi.out" 2>"$T_TMP/mi.err"
+        rc=$?
+        set -e
+        cat "$T_TMP/mi.err" >&2
+        [ $rc = 4 ] || fail "exit $rc, not 4"
+        [ "$(grep -c 'error' "$T_TMP/mi.err")" = 1 ] || fail "not one error line"
+        grep -q "error: .*job.yaml': image '127.0.0.1:$port/hoist-no-such-image:1' is not on this machine and podman cannot pull it (connection refused): build it" "$T_TMP/mi.err" ||
+                fail "the error does not name the image and what to do"
+        ! grep -q "Trying to pull\|level=warning\|retrying" "$T_TMP/mi.err" || fail "raw podman output"
+        [ ! -e "$HOIST_HOME/storage/blobs" ] || fail "inputs were uploaded"
+        [ "$(hoist list -o json)" = "[]" ] || fail "a job row was written"
+}
+
 t_run "quickstart job under podman, busybox image, entrypoint bundle" t_quickstart_podman
 t_run "cancel a running container" t_cancel_container
 t_run "failing container: exit code and reason" t_failing_container
 t_run "cancel then resume under podman gives the uninterrupted model" t_resume_under_podman
+t_run "a missing image is refused before any upload, in one line" t_missing_image
 t_finish

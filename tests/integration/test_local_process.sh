@@ -144,6 +144,93 @@ t_malformed_job_yaml() {
         [ $rc = 4 ] || fail "missing job.yaml: exit $rc, not 4"
 }
 
+# An input that is a symlink is followed; a symlink inside an input that
+# leads out of it is refused by submit, before any byte is sent, exactly
+# where the entrypoint would refuse it.
+t_input_symlinks() {
+        new_home
+        d=$T_TMP/links
+        mkdir -p "$d/outside" "$d/clean/d/e" "$d/bad/sub"
+        echo "root:HOIST-SECRET-HASH" >"$d/outside/shadow"
+        # "a" reaches f.txt through "l", which the tar lists after it
+        echo "through the later link" >"$d/clean/f.txt"
+        ln -s d/e "$d/clean/l"
+        ln -s l/../../f.txt "$d/clean/a"
+        ln -s clean "$d/cleanlink"
+        echo data >"$d/bad/a.txt"
+        ln -s ../a.txt "$d/bad/sub/ok"
+        ln -s ../../outside/shadow "$d/bad/sub/esc"
+        ln -s bad "$d/badlink"
+
+        printf 'name: links\nruntime: process\ncommand: ["sh", "-c", "cat \\"$HOIST_INPUT_GOOD/a\\""]\ninputs:\n  good: cleanlink\n  train: badlink/\n' >"$d/job.yaml"
+        set +e
+        hoist submit "$d/job.yaml" >"$T_TMP/links.out" 2>"$T_TMP/links.err"
+        rc=$?
+        set -e
+        cat "$T_TMP/links.err"
+        [ $rc = 3 ] || fail "exit $rc, not 3"
+        grep -q "job.yaml'*:6: input 'train'" "$T_TMP/links.err" || fail "error lacks job.yaml:line and the input"
+        grep -q "symlink 'sub/esc' -> '../../outside/shadow' leads outside" "$T_TMP/links.err" ||
+                fail "error does not name the link"
+        [ ! -e "$HOIST_HOME/storage/blobs" ] || fail "something was uploaded: $(ls -R "$HOIST_HOME/storage")"
+        ! grep -rq HOIST-SECRET-HASH "$HOIST_HOME" || fail "the file outside the input reached storage"
+        [ "$(hoist list -o json)" = "[]" ] || fail "a job row was written"
+
+        # Without the bad input: the top-level link is shown resolved, and the
+        # entrypoint accepts the inner links that submit accepted.
+        sed -i '/badlink/d' "$d/job.yaml"
+        hoist submit --follow "$d/job.yaml" >"$T_TMP/links.out" 2>"$T_TMP/links.err" ||
+                { cat "$T_TMP/links.out" "$T_TMP/links.err"; fail "the clean job failed"; }
+        grep -q "input good: cleanlink -> $d/clean\$" "$T_TMP/links.err" || { cat "$T_TMP/links.err"; fail "no 'good: cleanlink -> $d/clean' line"; }
+        grep -q "through the later link" "$T_TMP/links.out" || fail "the job did not read through the inner link"
+}
+
+# storage: with an empty segment in its prefix is refused at its line,
+# before anything is uploaded: every key under it is one the entrypoint
+# refuses.
+t_storage_prefix_refused() {
+        new_home
+        mkdir -p "$T_TMP/sp"
+        printf 'name: dbl\nruntime: process\ncommand: ["true"]\n\nstorage: s3://bkt/team//dbl/\n' >"$T_TMP/sp/job.yaml"
+        set +e
+        hoist submit "$T_TMP/sp/job.yaml" 2>"$T_TMP/sp.err"
+        rc=$?
+        set -e
+        cat "$T_TMP/sp.err"
+        [ $rc = 3 ] || fail "exit $rc, not 3"
+        grep -q "job.yaml'*:5: field 'storage'" "$T_TMP/sp.err" || fail "error lacks job.yaml:line"
+        grep -q "write s3://bkt/team/dbl/" "$T_TMP/sp.err" || fail "error does not say how to write it"
+        [ "$(wc -l <"$T_TMP/sp.err")" = 1 ] || fail "more than one line"
+        [ "$(hoist list -o json)" = "[]" ] || fail "a job row was written"
+}
+
+# hoist results skips an output whose key it refuses, names it, fetches
+# every other one, and exits non-zero at the end.
+t_results_skip_refused_key() {
+        new_home
+        mkdir -p "$T_TMP/rk"
+        printf 'name: outs\nruntime: process\ncommand: ["sh", "-c", "echo m >$HOIST_MODEL_DIR/m.bin; echo a >$HOIST_OUTPUT_DIR/a.txt; echo z >$HOIST_OUTPUT_DIR/z.txt"]\n' >"$T_TMP/rk/job.yaml"
+        id=$(hoist submit -q "$T_TMP/rk/job.yaml")
+        hoist logs -f "$id" >/dev/null 2>&1 || fail "job failed"
+        out=$HOIST_HOME/storage/jobs/$id/output
+        [ -s "$out/artifacts/a.txt" ] || fail "no artifacts/a.txt: $(ls -R "$out")"
+        # A key no hoist writes (a control character), listed first.
+        echo bad >"$out/artifacts/$(printf '\001')bad"
+        set +e
+        hoist results "$id" "$T_TMP/rk/res" >"$T_TMP/rk.out" 2>"$T_TMP/rk.err"
+        rc=$?
+        set -e
+        cat "$T_TMP/rk.out" "$T_TMP/rk.err" >&2
+        [ $rc = 1 ] || fail "exit $rc, not 1"
+        grep -q "warning: output 'jobs/$id/output/artifacts/?bad' is not a key hoist accepts" "$T_TMP/rk.err" ||
+                fail "no warning naming the key"
+        grep -q "1 of the 4 outputs of job $id were not fetched" "$T_TMP/rk.err" || fail "no closing error"
+        for f in model/m.bin artifacts/a.txt artifacts/z.txt; do
+                cmp "$out/$f" "$T_TMP/rk/res/$f" || fail "$f was not fetched"
+        done
+        [ "$(find "$T_TMP/rk/res" -type f | wc -l)" = 3 ] || fail "unexpected files: $(find "$T_TMP/rk/res")"
+}
+
 t_failed_command() {
         new_home
         mkdir -p "$T_TMP/f"
@@ -210,6 +297,9 @@ t_run "unchanged inputs upload 0 bytes" t_unchanged_inputs_upload_nothing
 t_run "cancel a running job (SIGTERM, then SIGKILL)" t_cancel_running_job
 t_run "resume after a killed run gives the uninterrupted model" t_resume_after_killed_run
 t_run "malformed job.yaml: file:line, exit 3, no job row" t_malformed_job_yaml
+t_run "input symlinks: a top-level link is followed, a link out of an input is refused before upload" t_input_symlinks
+t_run "storage: s3://BUCKET/team//dbl/ is refused at its line, exit 3" t_storage_prefix_refused
+t_run "results: a refused key is skipped with a warning, the rest fetched, exit 1" t_results_skip_refused_key
 t_run "failing command: exit code, reason, 127" t_failed_command
 t_run "CLI help, usage errors, exit codes" t_cli_usage
 t_run "SIGKILL of hoist submit leaves no half-written job" t_submit_sigkill

@@ -132,6 +132,40 @@ t_resume_on_s3() {
         cmp "$T_TMP/full.bin" "$T_TMP/resumed.bin" || fail "resumed model differs"
 }
 
+# Keys that S3 holds but hoist refuses ("..", an empty segment), put there
+# by hand: hoist results names each, fetches every other output, exits 1.
+t_results_skip_odd_keys_on_s3() {
+        new_home
+        export HOIST_CONTAINER_ENGINE=none
+        mkdir -p "$T_TMP/o"
+        printf 'name: odd\nruntime: process\ncommand: ["sh", "-c", "echo m >$HOIST_MODEL_DIR/m.bin; echo a >$HOIST_OUTPUT_DIR/a.txt"]\nstorage: s3://%s/team/a\n' \
+                "$BUCKET" >"$T_TMP/o/job.yaml"
+        id=$(hoist submit -q "$T_TMP/o/job.yaml")
+        hoist logs -f "$id" >/dev/null 2>&1 || fail "job failed"
+        echo evil >"$T_TMP/o/evil"
+        for k in artifacts/../evil artifacts/x//y; do
+                code=$(curl -s --path-as-is -o /dev/null -w '%{http_code}' --aws-sigv4 "aws:amz:$AWS_REGION:s3" \
+                        --user "$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" \
+                        -T "$T_TMP/o/evil" "$AWS_ENDPOINT_URL/$BUCKET/team/a/jobs/$id/output/$k")
+                [ "$code" = 200 ] || fail "PUT $k: HTTP $code"
+        done
+        set +e
+        hoist results "$id" "$T_TMP/o/res" >"$T_TMP/o.out" 2>"$T_TMP/o.err"
+        rc=$?
+        set -e
+        cat "$T_TMP/o.out" "$T_TMP/o.err" >&2
+        [ $rc = 1 ] || fail "exit $rc, not 1"
+        for k in artifacts/../evil artifacts/x//y; do
+                grep -qF "warning: output 'jobs/$id/output/$k' is not a key hoist accepts" "$T_TMP/o.err" ||
+                        fail "no warning naming $k"
+        done
+        grep -q "2 of the 4 outputs of job $id were not fetched" "$T_TMP/o.err" || fail "no closing error"
+        [ "$(cat "$T_TMP/o/res/model/m.bin")" = m ] || fail "model not fetched"
+        [ "$(cat "$T_TMP/o/res/artifacts/a.txt")" = a ] || fail "artifact not fetched"
+        [ "$(find "$T_TMP/o/res" -type f | wc -l)" = 2 ] || fail "unexpected files: $(find "$T_TMP/o/res")"
+        [ ! -e "$T_TMP/o/res/evil" ] || fail "the '..' key was written"
+}
+
 if ! setup >"$T_TMP/setup.log" 2>&1; then
         echo "not ok - setup: start radosgw"
         sed 's/^/    # /' "$T_TMP/setup.log" | tail -30
@@ -146,4 +180,5 @@ t_run "unchanged inputs upload 0 bytes to S3" t_unchanged_inputs_on_s3
 t_run "S3 credentials never reach the command, the log or the store" t_secrets_never_reach_the_command
 t_run "quickstart under podman on S3 (loopback endpoint, env file)" t_container_job_on_s3
 t_run "cancel, then resume from checkpoints in S3: same model" t_resume_on_s3
+t_run "results on S3: keys with '..' or '//' are skipped and named, the rest fetched, exit 1" t_results_skip_odd_keys_on_s3
 t_finish

@@ -336,6 +336,142 @@ static void test_refuses_hardlink_dotdot(void **state)
         assert_refused(f, e, 1, "h", "hard link that escapes");
 }
 
+/* A hard link to a symlink is a symlink too: "h" keeps the target that
+ * "s" had before "s" was replaced, and "d -> ." makes it escape. */
+static void test_refuses_hardlink_to_escaping_symlink(void **state)
+{
+        struct fixture *f = *state;
+        const struct spec_entry e[] = {
+                {AE_IFLNK, "s", "d/../x", NULL},
+                {0, "h", "s", NULL},
+                {AE_IFREG, "s", NULL, "now a file"},
+                {AE_IFLNK, "d", ".", NULL},
+        };
+
+        assert_refused(f, e, 4, "h", "symlink that escapes");
+}
+
+/* Creates ENTRIES (in the order a tar of the tree would list them) under DIR. */
+static void make_entries(const char *dir, const struct spec_entry *entries, size_t n)
+{
+        assert_int_equal(fs_mkdir_p(dir, 0755, NULL), 0);
+        for (size_t i = 0; i < n; i++) {
+                const struct spec_entry *s = &entries[i];
+                _cleanup_free_ char *p = path_join(dir, s->name);
+                if (s->type == AE_IFDIR)
+                        assert_int_equal(mkdir(p, 0755), 0);
+                else if (s->type == AE_IFLNK)
+                        assert_int_equal(symlink(s->target, p), 0);
+                else
+                        write_text(dir, s->name, s->data ? s->data : "", 0644);
+        }
+}
+
+/* What hoist submit checks (archive_check_tree) and what hoist-entrypoint
+ * accepts (archive_extract_file) agree, whatever order the tar lists links
+ * in: nothing is sent that the job would refuse, nothing is refused that it
+ * would take. */
+static void test_check_tree_agrees_with_extraction(void **state)
+{
+        struct fixture *f = *state;
+        static const struct {
+                const char *what;
+                int accepted;
+                struct spec_entry e[4];
+                size_t n;
+        } cases[] = {
+                /* "l" comes after "a" in the tar: only the whole tree says
+                 * that a/../.. is l's parent's parent, inside. */
+                {"a link through a later link",
+                 1,
+                 {{AE_IFLNK, "a", "l/../../x", NULL},
+                  {AE_IFDIR, "d", NULL, NULL},
+                  {AE_IFDIR, "d/e", NULL, NULL},
+                  {AE_IFLNK, "l", "d/e", NULL}},
+                 4},
+                {"a link up and back in",
+                 1,
+                 {{AE_IFDIR, "d", NULL, NULL},
+                  {AE_IFLNK, "d/up", "../tool", NULL},
+                  {AE_IFREG, "tool", NULL, "x"}},
+                 3},
+                {"a dangling link", 1, {{AE_IFLNK, "dang", "nothere/x", NULL}}, 1},
+                {"an absolute link", 0, {{AE_IFLNK, "abs", "/etc", NULL}}, 1},
+                {"a link above the root",
+                 0,
+                 {{AE_IFDIR, "d", NULL, NULL}, {AE_IFLNK, "d/s", "../d/../..", NULL}},
+                 2},
+                {"a link escaping through an earlier link",
+                 0,
+                 {{AE_IFDIR, "a", NULL, NULL},
+                  {AE_IFLNK, "a/l", "..", NULL},
+                  {AE_IFLNK, "b", "a/l/..", NULL}},
+                 3},
+                {"up past a missing name", 0, {{AE_IFLNK, "m", "nothere/../..", NULL}}, 1},
+                {"a loop", 0, {{AE_IFLNK, "l1", "l2", NULL}, {AE_IFLNK, "l2", "l1", NULL}}, 2},
+                {"a link through a link to the root",
+                 0,
+                 {{AE_IFLNK, "d", ".", NULL}, {AE_IFLNK, "s", "d/../x", NULL}},
+                 2},
+        };
+
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                _cleanup_free_ char *src = xasprintf("%s/src%zu", f->dir, i);
+                _cleanup_free_ char *root = xasprintf("%s/root%zu", f->dir, i);
+                _cleanup_free_ char *tar = xasprintf("%s/%zu.tar", f->dir, i);
+                struct hoist_error *err = NULL;
+                char hex[65];
+
+                make_entries(src, cases[i].e, cases[i].n);
+                assert_int_equal(mkdir(root, 0755), 0);
+                int checked = archive_check_tree(src, &err) == 0;
+                if (checked != cases[i].accepted)
+                        fail_msg("%s: archive_check_tree %s it (%s)", cases[i].what,
+                                 checked ? "accepted" : "refused", err ? err->msg : "");
+                hoist_error_release(&err);
+                if (checked)
+                        assert_int_equal(archive_create_tar(src, tar, hex, NULL, NULL), 0);
+                else
+                        build_archive(tar, 0, cases[i].e, cases[i].n);
+                int extracted = archive_extract_file(tar, root, &err) == 0;
+                if (extracted != checked)
+                        fail_msg("%s: submit %s it, extraction %s it (%s)", cases[i].what,
+                                 checked ? "accepted" : "refused",
+                                 extracted ? "accepted" : "refused", err ? err->msg : "");
+                hoist_error_release(&err);
+        }
+}
+
+/* A tree with a symlink out of it is refused before anything is written,
+ * naming the link, by the check and by tar creation alike. */
+static void test_check_tree_names_the_link(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_free_ char *src = path_join(f->dir, "src");
+        _cleanup_free_ char *tar = path_join(f->dir, "out.tar");
+        _cleanup_free_ char *secret = path_join(f->dir, "secret");
+        const struct spec_entry e[] = {
+                {AE_IFREG, "a.txt", NULL, "data"},
+                {AE_IFDIR, "sub", NULL, NULL},
+                {AE_IFLNK, "sub/ok", "../a.txt", NULL},
+                {AE_IFLNK, "sub/out", "../../secret", NULL},
+        };
+        struct hoist_error *err = NULL;
+        char hex[65];
+
+        write_text(f->dir, "secret", "shadow", 0600);
+        make_entries(src, e, 4);
+        assert_int_equal(archive_check_tree(src, &err), -1);
+        assert_non_null(strstr(err->msg, "symlink 'sub/out' -> '../../secret' leads outside"));
+        hoist_error_release(&err);
+        assert_int_equal(archive_create_tar(src, tar, hex, NULL, &err), -1);
+        assert_non_null(strstr(err->msg, "'sub/out'"));
+        hoist_error_release(&err);
+        assert_false(fs_exists(tar));
+        assert_int_equal(count_entries(f->dir), 3); /* root, secret, src */
+        (void)secret;
+}
+
 static void test_refuses_device_node(void **state)
 {
         struct fixture *f = *state;
@@ -494,6 +630,11 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_refuses_hardlink_to_etc_passwd, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_refuses_hardlink_dotdot, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_refuses_hardlink_to_escaping_symlink, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_check_tree_agrees_with_extraction, setup,
+                                                teardown),
+                cmocka_unit_test_setup_teardown(test_check_tree_names_the_link, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_refuses_device_node, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_refuses_fifo, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_accepts_safe_links_and_drops_setuid, setup,

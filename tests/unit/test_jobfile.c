@@ -220,6 +220,46 @@ static void test_relative_paths(void **state)
         jobfile_free(jf2);
 }
 
+/* An input path that is itself a symlink is resolved, and remembered as
+ * written so that submit can show where it leads. */
+static void test_input_symlink_resolved(void **state)
+{
+        const char *dir = *state;
+        _cleanup_free_ char *data = path_join(dir, "data");
+        _cleanup_free_ char *link = path_join(dir, "datalink");
+        _cleanup_free_ char *inner = path_join(dir, "data/inner");
+
+        assert_int_equal(symlink("data", link), 0);
+        assert_int_equal(fs_mkdir_p(inner, 0755, NULL), 0);
+        _cleanup_jobfile_ struct jobfile *jf = parse_ok(dir, "name: links\n"
+                                                             "command: [true]\n"
+                                                             "inputs:\n"
+                                                             "  a: datalink/\n"
+                                                             "  b: datalink/inner\n"
+                                                             "  c: data\n");
+
+        assert_string_equal(jf->inputs[0].path, data);
+        assert_string_equal(jf->inputs[0].link, "datalink/");
+        assert_string_equal(jf->inputs[1].path, inner);
+        assert_null(jf->inputs[1].link); /* a link on the way, not the input itself */
+        assert_null(jf->inputs[2].link);
+}
+
+/* storage: URLs that open are taken as written, the built-in endpoint's too. */
+static void test_storage_urls(void **state)
+{
+        const char *dir = *state;
+        static const char *const ok[] = {"s3://bkt", "s3://bkt/team/a/", "file:///tmp/store",
+                                         "hoist://builtin"};
+
+        for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+                _cleanup_free_ char *text =
+                        xasprintf("name: s\ncommand: [true]\nstorage: %s\n", ok[i]);
+                _cleanup_jobfile_ struct jobfile *jf = parse_ok(dir, text);
+                assert_string_equal(jf->storage, ok[i]);
+        }
+}
+
 static void command_is(const char *dir, const char *yaml_value, const char *const *want)
 {
         _cleanup_free_ char *text = xasprintf("name: c\ncommand: %s\n", yaml_value);
@@ -371,6 +411,16 @@ static void test_field_errors(void **state)
                                            "(anchors and aliases are refused; write the value "
                                            "out)"},
                 {"", "'job.yaml': the document is empty"},
+                {"name: a\nimage: x\n\nstorage: s3://bkt/team//dbl/\n",
+                 "'job.yaml':4: field 'storage': storage 's3://bkt/team//dbl/': the prefix "
+                 "'team//dbl' has an empty, '.' or '..' segment, or a control character, and so "
+                 "would every key under it (write s3://bkt/team/dbl/)"},
+                {"name: a\nimage: x\nstorage: file://rel/dir\n",
+                 "'job.yaml':3: field 'storage': storage 'file://rel/dir': a file:// URL needs an "
+                 "absolute path (file:///abs/dir)"},
+                {"name: a\nimage: x\nstorage: gs://b\n",
+                 "'job.yaml':3: field 'storage': storage 'gs://b': use file:///abs/dir or "
+                 "s3://bucket/prefix"},
         };
 
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
@@ -482,6 +532,9 @@ int main(void)
                 cmocka_unit_test(test_full_fixture),
                 cmocka_unit_test(test_fixture_errors),
                 cmocka_unit_test_setup_teardown(test_minimal_defaults, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_input_symlink_resolved, setup_dir,
+                                                teardown_dir),
+                cmocka_unit_test_setup_teardown(test_storage_urls, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_relative_paths, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_command_splitting, setup_dir, teardown_dir),
                 cmocka_unit_test(test_durations),

@@ -148,6 +148,47 @@ static void test_unknown_scheme_and_relative_path(void **state)
         assert_non_null(strstr(err->msg, "absolute"));
 }
 
+/* An s3:// prefix is held to the rule of the keys under it: the entrypoint
+ * would refuse every key of a job stored under "team//dbl". */
+static void test_s3_prefix_follows_the_key_rule(void **state)
+{
+        static const struct {
+                const char *url;
+                const char *hint; /* NULL: accepted */
+        } cases[] = {
+                {"s3://b", NULL},
+                {"s3://b/", NULL},
+                {"s3://b/team/a", NULL},
+                {"s3://b/team/a///", NULL},
+                {"s3://b/team//dbl/", "(write s3://b/team/dbl/)"},
+                {"s3://b//team", "(write s3://b/team/)"},
+                {"s3://b/./x/.", "(write s3://b/x/)"},
+                {"s3://b/team/../x", "without '.' or '..'"},
+                {"s3://b/a\tb", "without '.' or '..'"},
+                {"s3://", "expected s3://bucket"},
+                {"s3:///x", "expected s3://bucket"},
+        };
+        (void)state;
+
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                _cleanup_error_ struct hoist_error *err = NULL;
+                struct storage *st = NULL;
+                int r = storage_url_check(cases[i].url, &err);
+                if (cases[i].hint == NULL) {
+                        if (r != 0)
+                                fail_msg("'%s' refused: %s", cases[i].url, err->msg);
+                        continue;
+                }
+                if (r != -1 || strstr(err->msg, cases[i].hint) == NULL)
+                        fail_msg("'%s': %s", cases[i].url, err ? err->msg : "accepted");
+                assert_int_equal(err->code, HOIST_ERR_INPUT);
+                hoist_error_release(&err);
+                /* Opening checks the same way, before any client exists. */
+                assert_int_equal(storage_open(cases[i].url, &st, &err), -1);
+                assert_non_null(strstr(err->msg, cases[i].hint));
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -159,6 +200,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_list_missing_prefix_is_empty, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_put_get_file, setup, teardown),
                 cmocka_unit_test(test_unknown_scheme_and_relative_path),
+                cmocka_unit_test(test_s3_prefix_follows_the_key_rule),
         };
         return cmocka_run_group_tests_name("storage", tests, NULL, NULL);
 }

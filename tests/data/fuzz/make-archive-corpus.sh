@@ -74,6 +74,17 @@ evil = {
                                info("a", tarfile.DIRTYPE, mode=0o755),
                                info("a/l", tarfile.SYMTYPE, link="..")],
     "evil-hardlink-passwd.tar": [info("passwd", tarfile.LNKTYPE, link="/etc/passwd")],
+    # "h" is a hard link to the symlink "s", which is then replaced: only a
+    # check of "h" itself sees that "d -> ." makes d/../x escape.
+    "evil-hardlink-to-symlink.tar": [info("s", tarfile.SYMTYPE, link="d/../x"),
+                                     info("h", tarfile.LNKTYPE, link="s"),
+                                     info("s", data=b"now a file\n"),
+                                     info("d", tarfile.SYMTYPE, link=".")],
+    # Accepted: "l" comes later, and with it a/../.. stays inside.
+    "link-through-later-link.tar": [info("a", tarfile.SYMTYPE, link="l/../../x"),
+                                    info("d", tarfile.DIRTYPE, mode=0o755),
+                                    info("d/e", tarfile.DIRTYPE, mode=0o755),
+                                    info("l", tarfile.SYMTYPE, link="d/e")],
     "evil-hardlink-dotdot.tar": [info("h", tarfile.LNKTYPE, link="../outside")],
     "evil-device.tar": [info("null", tarfile.CHRTYPE)],
     "evil-fifo.tar": [info("pipe", tarfile.FIFOTYPE)],
