@@ -349,6 +349,13 @@ static int reconcile_job_locked(const struct hoist_home *home, struct store *st,
         if ((*job)->state == JOB_INTERRUPTED) {
                 if (fill_interrupted_exit_code(home, st, job, err) < 0)
                         return hoist_error_wrap(err, "job %s", (*job)->id);
+                /* Its job.interrupted event got here first; the SIGTERM
+                 * was the user's cancel all the same. */
+                if (cancel_requested(home, *job))
+                        return store_finish(st, (*job)->id, JOB_CANCELED, (*job)->exit_code,
+                                            "canceled by the user", err) < 0
+                                       ? -1
+                                       : reread(st, job, err);
                 return retry_interrupted(home, st, job, err);
         }
         r = read_result(home, *job, &res, err);

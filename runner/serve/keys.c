@@ -16,6 +16,7 @@
 #include "xalloc.h"
 
 #define MAX_TTL 604800
+#define EXPIRED_KEPT_S 86400
 
 struct serve_keys {
         char *dir;
@@ -391,10 +392,11 @@ static int collect_job(const char *path, const struct serve_key *k, void *ctx,
         _cleanup_free_ char *id = NULL;
 
         (void)err;
-        if (k->expires != 0 && k->expires <= (int64_t)c->now) {
+        /* A client keeps hearing ExpiredToken for a day; then the file goes. */
+        if (k->expires != 0 && k->expires + EXPIRED_KEPT_S <= (int64_t)c->now)
                 (void)unlink(path);
+        if (k->expires != 0 && k->expires <= (int64_t)c->now)
                 return 0;
-        }
         if (n < 7 || strncmp(k->prefix, "jobs/", 5) != 0 || k->prefix[n - 1] != '/')
                 return 0;
         id = xstrndup(k->prefix + 5, n - 6);

@@ -77,8 +77,8 @@ int serve_keys_issue(const char *serve_dir, const char *job_prefix, unsigned ttl
 int serve_keys_revoke(const char *serve_dir, const char *job_prefix, int64_t through_attempt,
                       struct hoist_error **err);
 
-/* The job ids (NULL-terminated, owned) that hold a key in SERVE_DIR; keys
- * past their time are deleted on the way. */
+/* The job ids (NULL-terminated, owned) that hold a live key in SERVE_DIR;
+ * keys expired for a day are deleted on the way. */
 int serve_keys_jobs(const char *serve_dir, time_t now, char ***ret_ids, struct hoist_error **err);
 
 #endif

@@ -92,6 +92,26 @@ t_retry_after_serve_restart() {
         wait_for 60 grep -qx 2 "$T_TMP/s/attempts" || fail "attempt 2 did not finish"
 }
 
+# A cancel is no interruption, even when the job.interrupted event reaches
+# hoist serve before anything else: canceled, never retried.
+t_cancel_is_not_retried() {
+        new_home
+        unset HOIST_STORAGE
+        write_job "$T_TMP/x" cancel "retry: {on: [interruption], max: 2}"
+        id=$(hoist submit -q "$T_TMP/x/job.yaml")
+        wait_for 60 grep -q "started 1" "$T_TMP/x/log" || fail "attempt 1 did not start"
+        hoist cancel "$id" >/dev/null || fail "cancel failed"
+        wait_for 30 state_is "$id" canceled || fail "state is $(job_field "$id" state)"
+        # several passes of the control plane later: still no attempt 2
+        until_t=$(($(date +%s) + 4))
+        while [ "$(date +%s)" -lt $until_t ]; do
+                ! grep -q "started 2" "$T_TMP/x/log" || fail "a canceled job was retried"
+                sleep 0.2
+        done
+        state_is "$id" canceled || fail "state is $(job_field "$id" state)"
+        [ "$(job_field "$id" attempt)" = 1 ] || fail "attempt is $(job_field "$id" attempt)"
+}
+
 # Issue 10 item 5.
 t_resume_succeeded_needs_force() {
         new_home
@@ -188,6 +208,7 @@ SH
 t_run "hoist serve retries an interrupted job within 5 s, with no CLI call" t_retry_without_cli
 t_run "the CLI reconciling beside hoist serve: exactly one attempt 2" t_retry_races_cli
 t_run "a restarted hoist serve resumes what the store says" t_retry_after_serve_restart
+t_run "a canceled job with retry: is not retried" t_cancel_is_not_retried
 t_run "--resume of a succeeded job needs --force" t_resume_succeeded_needs_force
 t_run "an interrupted job keeps its command's exit code (7)" t_interrupted_keeps_exit_code
 t_run "a job's storage key works while it runs and is revoked when it ends" t_key_revoked_when_job_ends

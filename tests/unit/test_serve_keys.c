@@ -184,8 +184,14 @@ static void test_revoke_by_job_and_attempt(void **state)
         assert_int_equal(serve_keys_revoke(dir, "jobs/j-a/", 2, NULL), 1);
         assert_int_equal(serve_keys_revoke(dir, "jobs/j-a/", 2, NULL), 0);
         strv_free(TAKE_PTR(ids));
-        /* Past their time, keys are cleaned up by the listing. */
+        /* Past their time, keys are not listed; a day later the listing
+         * deletes them. */
         assert_int_equal(serve_keys_jobs(dir, time(NULL) + 601, &ids, NULL), 0);
+        assert_null(ids[0]);
+        strv_free(TAKE_PTR(ids));
+        assert_int_equal(serve_keys_lookup(k, b1, time(NULL), &who, NULL), 0);
+        serve_key_clear(&who);
+        assert_int_equal(serve_keys_jobs(dir, time(NULL) + 601 + 86400, &ids, NULL), 0);
         assert_null(ids[0]);
         assert_int_equal(serve_keys_lookup(k, b1, time(NULL), &who, &err),
                          -S3ERR_INVALID_ACCESS_KEY_ID);
