@@ -1,17 +1,28 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * hoist serve: the built-in S3 endpoint (and, later, the API and dashboard).
- * Signals are blocked before the HTTP threads start, so only sigwait() here
- * sees SIGTERM/SIGINT and shutdown is orderly: stop accepting, finish the
- * requests in flight, remove serve.json.
+ * hoist serve: the built-in S3 endpoint, the webhook receiver and the
+ * control plane (and, later, the API and dashboard).  Signals are blocked
+ * before the HTTP threads start, so only sigwait() here sees SIGTERM/SIGINT
+ * and shutdown is orderly: stop the control plane, stop accepting, finish
+ * the requests in flight, remove serve.json.
+ *
+ * The control plane is a child process forked before any thread exists:
+ * single-threaded, with the signal mask and dispositions a job it starts
+ * must inherit (none blocked), it reconciles every active job once a
+ * second (reconcile_pass(): retries, final states, key revocation).  All
+ * its state is in the job store, so a restarted serve carries on.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -19,6 +30,7 @@
 #include "fsutil.h"
 #include "home.h"
 #include "log.h"
+#include "reconcile.h"
 #include "runner/serve/hooks.h"
 #include "runner/serve/keys.h"
 #include "runner/serve/objstore.h"
@@ -29,6 +41,10 @@
 
 #define DEFAULT_LISTEN "127.0.0.1:9000"
 #define DEFAULT_KEY_TTL 86400
+/* How often the control plane looks at every active job. */
+#define RECONCILE_PERIOD_MS 1000
+/* How long a shutdown waits for the control plane to finish its pass. */
+#define RECONCILE_STOP_MS 20000
 
 static const char usage[] =
         "usage: hoist serve [--listen ADDR:PORT] [--root DIR] [--print-credentials]\n"
@@ -145,7 +161,7 @@ static int issue_key(const char *serve_dir, const struct serve_args *a, struct h
                                        "job id '%s' must be 1-128 of A-Z a-z 0-9 . _ -",
                                        a->issue_job);
         prefix = xasprintf("jobs/%s/", a->issue_job);
-        if (serve_keys_issue(serve_dir, prefix, (unsigned)a->ttl, &access, &secret, err) < 0)
+        if (serve_keys_issue(serve_dir, prefix, (unsigned)a->ttl, 0, &access, &secret, err) < 0)
                 return -1;
         printf("access_key=%s\nsecret_key=%s\nprefix=%s\nexpires_in=%lu\n", access, secret, prefix,
                a->ttl);
@@ -180,6 +196,101 @@ static int ensure_default_bucket(struct objstore *os, struct hoist_error **err)
         return hoist_error_wrap(err, "create bucket '%s'", SERVE_DEFAULT_BUCKET);
 }
 
+static volatile sig_atomic_t reconciler_stop;
+
+static void on_stop_signal(int sig)
+{
+        (void)sig;
+        reconciler_stop = 1;
+}
+
+/* The control plane's loop, in the child: waits for READY_FD to say the
+ * endpoint answers (its jobs' storage may be this very endpoint), then
+ * reconciles until SIGTERM (from serve, or from the kernel when serve
+ * dies). */
+static void __attribute__((noreturn)) reconciler_main(const struct hoist_home *home, int ready_fd)
+{
+        struct sigaction sa = {.sa_handler = on_stop_signal};
+        struct reconcile_pass pass = {0};
+        struct store *st = NULL;
+        struct hoist_error *err = NULL;
+        char c;
+
+        (void)sigemptyset(&sa.sa_mask);
+        (void)sigaction(SIGTERM, &sa, NULL);
+        (void)sigaction(SIGINT, &sa, NULL);
+        if (read(ready_fd, &c, 1) != 1)
+                _exit(0); /* serve did not come up */
+        (void)close(ready_fd);
+        while (!reconciler_stop) {
+                struct timespec pause = {RECONCILE_PERIOD_MS / 1000,
+                                         (RECONCILE_PERIOD_MS % 1000) * 1000000L};
+
+                if (st == NULL && store_open(home->db_path, &st, &err) < 0) {
+                        log_warn("serve: control plane: %s; trying again", err->msg);
+                        hoist_error_release(&err);
+                } else if (st != NULL && reconcile_pass(home, st, &pass, &err) < 0) {
+                        log_warn("serve: control plane: %s; trying again", err->msg);
+                        hoist_error_release(&err);
+                }
+                (void)nanosleep(&pause, NULL); /* a signal cuts it short */
+        }
+        reconcile_pass_done(&pass);
+        store_close(st);
+        _exit(0);
+}
+
+/* Forks the control plane; *RET_READY_FD gets one byte once serve answers. */
+static int reconciler_start(const struct hoist_home *home, pid_t *ret_pid, int *ret_ready_fd,
+                            struct hoist_error **err)
+{
+        pid_t parent = getpid(), pid;
+        int p[2];
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return hoist_error_errno(err, "pipe");
+        /* Nothing buffered may be written twice. */
+        (void)fflush(stdout);
+        (void)fflush(stderr);
+        pid = fork();
+        if (pid < 0) {
+                int e = errno;
+                (void)close(p[0]);
+                (void)close(p[1]);
+                return hoist_error_make(err, e, "fork the control plane");
+        }
+        if (pid == 0) {
+                (void)close(p[1]);
+                if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
+                        _exit(0);
+                reconciler_main(home, p[0]);
+        }
+        (void)close(p[0]);
+        *ret_pid = pid;
+        *ret_ready_fd = p[1];
+        return 0;
+}
+
+static void reconciler_stop_child(pid_t pid)
+{
+        struct timespec tick = {0, 50 * 1000 * 1000};
+        int status;
+
+        if (pid <= 0)
+                return;
+        (void)kill(pid, SIGTERM);
+        for (int waited = 0; waitpid(pid, &status, WNOHANG) == 0; waited += 50) {
+                if (waited >= RECONCILE_STOP_MS) {
+                        log_warn("serve: the control plane did not stop within %d s; killing it",
+                                 RECONCILE_STOP_MS / 1000);
+                        (void)kill(pid, SIGKILL);
+                        (void)waitpid(pid, &status, 0);
+                        return;
+                }
+                (void)nanosleep(&tick, NULL);
+        }
+}
+
 /* Waits for SIGTERM or SIGINT (blocked in SET). */
 static void wait_for_stop(const sigset_t *set)
 {
@@ -202,6 +313,8 @@ static int run(struct hoist_home *home, const char *serve_dir, const struct serv
         _cleanup_free_ char *host = NULL, *root = NULL, *endpoint = NULL, *json_path = NULL;
         uint16_t port = 0;
         sigset_t set;
+        pid_t reconciler = -1;
+        _cleanup_close_ int ready_fd = -1;
         int rc = -1;
 
         root = a->root != NULL ? xstrdup(a->root) : path_join(serve_dir, "data");
@@ -210,7 +323,8 @@ static int run(struct hoist_home *home, const char *serve_dir, const struct serv
             serve_keys_open(serve_dir, a->access_key, a->secret_key, &keys, err) < 0 ||
             objstore_open(root, &os, err) < 0 || ensure_default_bucket(os, err) < 0 ||
             hooks_secret_load(serve_dir, &hook_secret, err) < 0 ||
-            hooks_service_new(hook_secret, home->db_path, a->allow, a->n_allow, &hooks, err) < 0)
+            hooks_service_new(hook_secret, home->db_path, a->allow, a->n_allow, &hooks, err) < 0 ||
+            reconciler_start(home, &reconciler, &ready_fd, err) < 0)
                 goto out;
         sigemptyset(&set);
         sigaddset(&set, SIGTERM);
@@ -239,9 +353,16 @@ static int run(struct hoist_home *home, const char *serve_dir, const struct serv
         log_info("serve: storage root '%s'", root);
         log_info("serve: webhook receiver %s/hooks/events (secret in %s/%s)%s", endpoint, serve_dir,
                  HOOKS_SECRET_FILE, a->n_allow > 0 ? ", sources limited by --webhook-allow" : "");
+        if (write(ready_fd, "r", 1) != 1)
+                log_warn("serve: cannot start the control plane (%s); jobs are reconciled only "
+                         "by hoist commands",
+                         strerror(errno));
+        log_info("serve: control plane reconciles active jobs every %d ms", RECONCILE_PERIOD_MS);
         wait_for_stop(&set);
         rc = EXIT_OK;
 out:
+        /* First: its pass may still use the endpoint. */
+        reconciler_stop_child(reconciler);
         serve_server_stop(srv);
         if (endpoint != NULL)
                 (void)unlink(json_path);

@@ -46,6 +46,7 @@ static const char usage[] =
         "  -f, --follow        stream the job's log until it ends; exit 0 if it\n"
         "                      succeeded, 6 if it failed, 7 if it was canceled\n"
         "      --resume JOB    start a new attempt of JOB from its last checkpoint\n"
+        "      --force         with --resume: resume a job that succeeded too\n"
         "      --runtime RT    override job.yaml's runtime: auto, container, process\n"
         "  -q, --quiet         print only the job id\n"
         "  -h, --help          show this help\n";
@@ -179,7 +180,10 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
                 .created_at_ms = cli_now_ms(),
                 .updated_at_ms = cli_now_ms(),
         };
-        if (store_insert_job(st, &rec, err) < 0)
+        /* Held until the provider's handle is recorded: no other hoist
+         * takes the new row for a job that never started. */
+        _cleanup_close_ int lock = -1;
+        if (reconcile_lock_job(home, id, 0, &lock, err) < 0 || store_insert_job(st, &rec, err) < 0)
                 return -1;
         if (reconcile_start_attempt(home, st, sto, storage_url, spec, provider_name, runtime,
                                     spec_key, err) < 0)
@@ -189,14 +193,15 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
 }
 
 static int submit_resume(const struct hoist_home *home, struct store *st, const char *which,
-                         const char *runtime_override, char **ret_id, struct hoist_error **err)
+                         const char *runtime_override, bool force, char **ret_id,
+                         struct hoist_error **err)
 {
         _cleanup_job_record_ struct job_record *job = NULL;
 
         if (store_get_job(st, which, &job, err) < 0 || reconcile_job(home, st, &job, err) < 0)
                 return -1;
         /* An automatic retry may have started one already. */
-        if (reconcile_resume(home, st, job, runtime_override, err) < 0)
+        if (reconcile_resume(home, st, job->id, runtime_override, force, err) < 0)
                 return -1;
         *ret_id = xstrdup(job->id);
         return 0;
@@ -205,15 +210,19 @@ static int submit_resume(const struct hoist_home *home, struct store *st, const 
 int cmd_submit(int argc, char **argv, struct hoist_error **err)
 {
         static const struct option opts[] = {
-                {"follow", no_argument, NULL, 'f'},        {"resume", required_argument, NULL, 'R'},
-                {"runtime", required_argument, NULL, 'r'}, {"quiet", no_argument, NULL, 'q'},
-                {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
+                {"follow", no_argument, NULL, 'f'},
+                {"resume", required_argument, NULL, 'R'},
+                {"runtime", required_argument, NULL, 'r'},
+                {"quiet", no_argument, NULL, 'q'},
+                {"force", no_argument, NULL, 'F'},
+                {"help", no_argument, NULL, 'h'},
+                {NULL, 0, NULL, 0},
         };
         _cleanup_home_ struct hoist_home *home = NULL;
         _cleanup_store_ struct store *st = NULL;
         _cleanup_free_ char *id = NULL;
         const char *arg_resume = NULL, *arg_runtime = NULL;
-        int arg_follow = 0, arg_quiet = 0, c;
+        int arg_follow = 0, arg_quiet = 0, arg_force = 0, c;
 
         optind = 1;
         while ((c = getopt_long(argc, argv, "+fqh", opts, NULL)) != -1) {
@@ -229,6 +238,9 @@ int cmd_submit(int argc, char **argv, struct hoist_error **err)
                         break;
                 case 'q':
                         arg_quiet = 1;
+                        break;
+                case 'F':
+                        arg_force = 1;
                         break;
                 case 'h':
                         fputs(usage, stdout);
@@ -246,13 +258,15 @@ int cmd_submit(int argc, char **argv, struct hoist_error **err)
                 return cli_usage_error(err, "submit", "expected one JOB.yaml");
         if (arg_resume != NULL && optind != argc)
                 return cli_usage_error(err, "submit", "--resume takes no JOB.yaml");
+        if (arg_force && arg_resume == NULL)
+                return cli_usage_error(err, "submit", "--force goes with --resume");
 
         if (arg_quiet)
                 progress_quiet();
         if (home_open(&home, err) < 0 || home_open_store(home, &st, err) < 0)
                 return -1;
         if (arg_resume != NULL) {
-                if (submit_resume(home, st, arg_resume, arg_runtime, &id, err) < 0)
+                if (submit_resume(home, st, arg_resume, arg_runtime, arg_force, &id, err) < 0)
                         return -1;
         } else if (submit_new(home, st, argv[optind], arg_runtime, arg_quiet, &id, err) < 0) {
                 return -1;

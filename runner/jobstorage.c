@@ -84,9 +84,10 @@ static void env_add(char ***env, size_t *n, const char *name, const char *value)
 }
 
 /* The built-in endpoint: a key that can touch only this job's objects. */
-static int builtin_env(const struct hoist_home *home, const struct storage *sto, const char *job_id,
-                       int64_t ttl_s, char ***ret_env, struct hoist_error **err)
+static int builtin_env(const struct hoist_home *home, const struct storage *sto,
+                       const struct jobspec *spec, char ***ret_env, struct hoist_error **err)
 {
+        const char *job_id = spec->id;
         _cleanup_localserve_ struct localserve *ls = NULL;
         _cleanup_free_ char *access = NULL, *secret = NULL;
         struct storage_location loc;
@@ -94,7 +95,8 @@ static int builtin_env(const struct hoist_home *home, const struct storage *sto,
         size_t n = 0;
 
         if (localserve_ensure(home, &ls, err) < 0 ||
-            localserve_job_key(ls, job_id, (unsigned)ttl_s, &access, &secret, err) < 0)
+            localserve_job_key(ls, job_id, spec->attempt, (unsigned)jobstorage_key_ttl(spec),
+                               &access, &secret, err) < 0)
                 return hoist_error_wrap(err, "a storage key for job %s", job_id);
         storage_locate(sto, &loc);
         env_add(&env, &n, "HOIST_S3_ENDPOINT", loc.endpoint);
@@ -106,9 +108,18 @@ static int builtin_env(const struct hoist_home *home, const struct storage *sto,
         return 0;
 }
 
+int64_t jobstorage_key_ttl(const struct jobspec *spec)
+{
+        int64_t grace = spec->stop_grace_s > 0 ? spec->stop_grace_s : JOBSPEC_DEFAULT_STOP_GRACE_S;
+
+        if (spec->max_runtime_s <= 0 ||
+            spec->max_runtime_s > JOBSTORAGE_KEY_TTL_MAX - grace - JOBSTORAGE_KEY_TTL_MARGIN)
+                return JOBSTORAGE_KEY_TTL_MAX;
+        return spec->max_runtime_s + grace + JOBSTORAGE_KEY_TTL_MARGIN;
+}
+
 int jobstorage_secret_env(const struct hoist_home *home, const char *url, const struct storage *sto,
-                          const char *job_id, int64_t ttl_s, char ***ret_env,
-                          struct hoist_error **err)
+                          const struct jobspec *spec, char ***ret_env, struct hoist_error **err)
 {
         _cleanup_free_ char *local = storage_local_path(sto, "x");
         struct s3_creds_provider *prov;
@@ -121,7 +132,7 @@ int jobstorage_secret_env(const struct hoist_home *home, const char *url, const 
         if (local != NULL)
                 return 0;
         if (strcmp(url, LOCALSERVE_URL) == 0)
-                return builtin_env(home, sto, job_id, ttl_s, ret_env, err);
+                return builtin_env(home, sto, spec, ret_env, err);
         /* The same chain the runner's own client used: environment, shared
          * files, container or instance credentials. */
         prov = s3_creds_provider_new();

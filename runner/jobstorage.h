@@ -39,10 +39,19 @@ char *jobstorage_job_url(const struct storage *sto, const char *key);
 char *jobstorage_local_root(const struct storage *sto);
 
 /* "NAME=value" strings (NULL-terminated, or NULL for file storage) that
- * give job JOB_ID the credentials to reach STO (opened from URL): on the
- * built-in endpoint a key of the job's own that lasts TTL_S seconds. */
+ * give attempt SPEC->attempt of job SPEC->id the credentials to reach STO
+ * (opened from URL): on the built-in endpoint a key of that attempt's own,
+ * which lasts jobstorage_key_ttl(SPEC) and is revoked once the attempt
+ * has ended (reconcile_revoke_keys()). */
 int jobstorage_secret_env(const struct hoist_home *home, const char *url, const struct storage *sto,
-                          const char *job_id, int64_t ttl_s, char ***ret_env,
-                          struct hoist_error **err);
+                          const struct jobspec *spec, char ***ret_env, struct hoist_error **err);
+
+/* The lifetime of a job key: the job's max runtime, its stop grace, and a
+ * margin for staging and the final uploads; JOBSTORAGE_KEY_TTL_MAX (7 days)
+ * for a job without a max runtime.  A key normally goes long before: when
+ * its attempt ends. */
+#define JOBSTORAGE_KEY_TTL_MARGIN 900
+#define JOBSTORAGE_KEY_TTL_MAX 604800
+int64_t jobstorage_key_ttl(const struct jobspec *spec);
 
 #endif

@@ -171,10 +171,27 @@ int localserve_open_storage(const struct localserve *ls, struct storage **ret,
         return storage_open_with(url, &o, ret, err);
 }
 
-int localserve_job_key(const struct localserve *ls, const char *job_id, unsigned ttl_s,
-                       char **ret_access, char **ret_secret, struct hoist_error **err)
+int localserve_job_key(const struct localserve *ls, const char *job_id, int64_t attempt,
+                       unsigned ttl_s, char **ret_access, char **ret_secret,
+                       struct hoist_error **err)
 {
         _cleanup_free_ char *prefix = xasprintf("jobs/%s/", job_id);
 
-        return serve_keys_issue(ls->serve_dir, prefix, ttl_s, ret_access, ret_secret, err);
+        return serve_keys_issue(ls->serve_dir, prefix, ttl_s, attempt, ret_access, ret_secret, err);
+}
+
+int localserve_revoke_job_keys(const struct hoist_home *home, const char *job_id,
+                               int64_t through_attempt, struct hoist_error **err)
+{
+        _cleanup_free_ char *serve_dir = path_join(home->dir, "serve");
+        _cleanup_free_ char *prefix = xasprintf("jobs/%s/", job_id);
+
+        return serve_keys_revoke(serve_dir, prefix, through_attempt, err);
+}
+
+int localserve_keyed_jobs(const struct hoist_home *home, char ***ret_ids, struct hoist_error **err)
+{
+        _cleanup_free_ char *serve_dir = path_join(home->dir, "serve");
+
+        return serve_keys_jobs(serve_dir, time(NULL), ret_ids, err);
 }

@@ -33,9 +33,17 @@ void localserve_free(struct localserve *ls);
 int localserve_open_storage(const struct localserve *ls, struct storage **ret,
                             struct hoist_error **err);
 
-/* A key for job JOB_ID that lasts TTL_S seconds. */
-int localserve_job_key(const struct localserve *ls, const char *job_id, unsigned ttl_s,
-                       char **ret_access, char **ret_secret, struct hoist_error **err);
+/* A key for attempt ATTEMPT of job JOB_ID that lasts TTL_S seconds. */
+int localserve_job_key(const struct localserve *ls, const char *job_id, int64_t attempt,
+                       unsigned ttl_s, char **ret_access, char **ret_secret,
+                       struct hoist_error **err);
+
+/* Revokes job JOB_ID's keys of attempts up to THROUGH_ATTEMPT (hoist serve's
+ * own directory, so no server needs to run); returns how many. */
+int localserve_revoke_job_keys(const struct hoist_home *home, const char *job_id,
+                               int64_t through_attempt, struct hoist_error **err);
+/* The ids of the jobs that hold a key now (NULL-terminated, owned). */
+int localserve_keyed_jobs(const struct hoist_home *home, char ***ret_ids, struct hoist_error **err);
 
 static inline void localserve_freep(struct localserve **ls)
 {

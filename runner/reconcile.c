@@ -1,15 +1,22 @@
 /* SPDX-License-Identifier: MIT */
 #include "reconcile.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "cleanup.h"
 #include "fsutil.h"
 #include "jobspec.h"
 #include "jobhooks.h"
 #include "jobstorage.h"
+#include "localserve.h"
 #include "log.h"
 #include "providers/provider.h"
 #include "storage.h"
@@ -64,18 +71,7 @@ static enum job_state result_state(const char *status)
 }
 
 /* Another hoist process may have finished the job between our read and our
- * write; its verdict stands. */
-static int finish(struct store *st, const char *id, enum job_state to, int exit_code,
-                  const char *reason, struct hoist_error **err)
-{
-        if (store_finish(st, id, to, exit_code, reason, err) == 0)
-                return 0;
-        if ((*err)->code != HOIST_ERR_STATE)
-                return -1;
-        hoist_error_release(err);
-        return 0;
-}
-
+ * write; its verdict stands (the store keeps the first final state). */
 static int reread(struct store *st, struct job_record **job, struct hoist_error **err)
 {
         struct job_record *fresh = NULL;
@@ -104,6 +100,30 @@ void reconcile_release(const struct hoist_home *home, const struct job_record *j
         }
 }
 
+int reconcile_lock_job(const struct hoist_home *home, const char *job_id, int wait_ms, int *ret_fd,
+                       struct hoist_error **err)
+{
+        _cleanup_free_ char *dir = home_job_run_dir(home, job_id);
+        _cleanup_free_ char *path = path_join(dir, "lock");
+        _cleanup_close_ int fd = -1;
+        struct timespec tick = {0, 50 * 1000 * 1000};
+
+        if (fs_mkdir_p(dir, 0700, err) < 0)
+                return hoist_error_wrap(err, "job %s", job_id);
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return hoist_error_errno(err, "open '%s'", path);
+        for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += 50) {
+                if (errno != EWOULDBLOCK && errno != EINTR)
+                        return hoist_error_errno(err, "lock '%s'", path);
+                if (waited >= wait_ms)
+                        return 0;
+                (void)nanosleep(&tick, NULL);
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 1;
+}
+
 int reconcile_start_attempt(const struct hoist_home *home, struct store *st, struct storage *sto,
                             const char *storage_url, const struct jobspec *spec,
                             const char *provider_name, const char *runtime, const char *spec_key,
@@ -117,6 +137,7 @@ int reconcile_start_attempt(const struct hoist_home *home, struct store *st, str
         _cleanup_free_ char *entrypoint = home_find_entrypoint(home);
         _cleanup_free_ char *bundle = home_find_bundle(home);
         _cleanup_free_ char *rt = NULL, *ref = NULL;
+        _cleanup_localserve_ struct localserve *ls = NULL;
         struct provider_submit req = {
                 .spec = spec,
                 .job_id = spec->id,
@@ -133,12 +154,14 @@ int reconcile_start_attempt(const struct hoist_home *home, struct store *st, str
         if (prov == NULL)
                 return hoist_error_make(err, HOIST_ERR_PROVIDER, "job %s: unknown provider '%s'",
                                         spec->id, provider_name);
-        /* A job key outlives the job's own limit by an hour, and a job
-         * without one by the longest a key may live (7 days). */
-        int64_t ttl = spec->max_runtime_s > 0 && spec->max_runtime_s < 604800 - 3600
-                              ? spec->max_runtime_s + 3600
-                              : 604800;
-        if (jobstorage_secret_env(home, storage_url, sto, spec->id, ttl, &secret_env, err) < 0 ||
+        /* A retry must happen with no hoist command running: hoist serve
+         * reconciles in the background (the built-in storage starts it
+         * anyway). */
+        if (spec->retry_on != NULL && spec->retry_on[0] != NULL &&
+            strcmp(storage_url, LOCALSERVE_URL) != 0 && localserve_ensure(home, &ls, err) < 0)
+                return hoist_error_wrap(err, "job %s: start the control plane for its retries",
+                                        spec->id);
+        if (jobstorage_secret_env(home, storage_url, sto, spec, &secret_env, err) < 0 ||
             jobhooks_env(home, storage_url, sto, spec, &secret_env, err) < 0)
                 return hoist_error_wrap(err, "job %s", spec->id);
         req.secret_env = secret_env;
@@ -170,8 +193,13 @@ static int load_spec(const struct hoist_home *home, const struct job_record *job
         return 0;
 }
 
-int reconcile_resume(const struct hoist_home *home, struct store *st, const struct job_record *job,
-                     const char *runtime_override, struct hoist_error **err)
+/* Starts attempt JOB->attempt + 1; the caller holds the job's lock and
+ * JOB is what the store said under it.  The store decides first (a racing
+ * hoist that read the same attempt gets HOIST_ERR_STATE and starts
+ * nothing); then job.json of the new attempt; then the provider. */
+static int resume_locked(const struct hoist_home *home, struct store *st,
+                         const struct job_record *job, const char *runtime_override,
+                         struct hoist_error **err)
 {
         _cleanup_jobspec_ struct jobspec *spec = NULL;
         _cleanup_storage_ struct storage *sto = NULL;
@@ -185,17 +213,45 @@ int reconcile_resume(const struct hoist_home *home, struct store *st, const stru
                                         job->id, job_state_name(job->state));
         if (load_spec(home, job, &sto, &spec, err) < 0)
                 return hoist_error_wrap(err, "resume %s", job->id);
-        /* job.json first: the store then points at an attempt whose spec is
-         * in place, and a racing hoist writes the same bytes. */
+        if (store_new_attempt(st, job->id, job->attempt, err) < 0)
+                return hoist_error_wrap(err, "resume %s", job->id);
         spec->attempt = job->attempt + 1;
         json = jobspec_to_json(spec);
-        if (storage_put_bytes(sto, job->spec_key, json, strlen(json), err) < 0 ||
-            store_new_attempt(st, job->id, err) < 0)
+        if (storage_put_bytes(sto, job->spec_key, json, strlen(json), err) < 0) {
+                struct hoist_error *e2 = NULL;
+                if (store_finish(st, job->id, JOB_FAILED, -1, (*err)->msg, &e2) < 0)
+                        hoist_error_free(e2);
                 return hoist_error_wrap(err, "resume %s", job->id);
+        }
         if (job->runtime != NULL && runtime_override == NULL)
                 runtime = strcmp(job->runtime, "process") == 0 ? "process" : "container";
         return reconcile_start_attempt(home, st, sto, job->storage_url, spec, job->provider,
                                        runtime, job->spec_key, err);
+}
+
+int reconcile_resume(const struct hoist_home *home, struct store *st, const char *job_id,
+                     const char *runtime_override, bool force, struct hoist_error **err)
+{
+        _cleanup_job_record_ struct job_record *job = NULL;
+        _cleanup_close_ int lock = -1;
+        int r = reconcile_lock_job(home, job_id, RECONCILE_RESUME_WAIT_MS, &lock, err);
+
+        if (r < 0)
+                return -1;
+        if (r == 0)
+                return hoist_error_make(err, HOIST_ERR_STATE,
+                                        "job %s is being started by another hoist process; try "
+                                        "again",
+                                        job_id);
+        if (store_get_job(st, job_id, &job, err) < 0)
+                return -1;
+        if (job->state == JOB_SUCCEEDED && !force)
+                return hoist_error_make(err, HOIST_ERR_STATE,
+                                        "job %s succeeded (attempt %" PRId64 "); --resume would "
+                                        "start attempt %" PRId64 " and replace its result (add "
+                                        "--force to resume it anyway)",
+                                        job->id, job->attempt, job->attempt + 1);
+        return resume_locked(home, st, job, runtime_override, err);
 }
 
 static char *cancel_marker(const struct hoist_home *home, const char *job_id)
@@ -252,7 +308,7 @@ static int retry_interrupted(const struct hoist_home *home, struct store *st,
         log_info("job %s: attempt %" PRId64 " was interrupted; starting attempt %" PRId64
                  " from its last checkpoint (retry.max %" PRId64 ")",
                  (*job)->id, (*job)->attempt, (*job)->attempt + 1, spec->retry_max);
-        if (reconcile_resume(home, st, *job, NULL, err) < 0) {
+        if (resume_locked(home, st, *job, NULL, err) < 0) {
                 if ((*err)->code != HOIST_ERR_STATE)
                         return -1;
                 hoist_error_release(err); /* another hoist started it */
@@ -260,8 +316,28 @@ static int retry_interrupted(const struct hoist_home *home, struct store *st,
         return reread(st, job, err);
 }
 
-int reconcile_job(const struct hoist_home *home, struct store *st, struct job_record **job,
-                  struct hoist_error **err)
+/* An attempt that was marked interrupted (by its event) before its result
+ * record was read still gets the exit code the record holds. */
+static int fill_interrupted_exit_code(const struct hoist_home *home, struct store *st,
+                                      struct job_record **job, struct hoist_error **err)
+{
+        _cleanup_jobspec_result_ struct jobspec_result *res = NULL;
+        int r;
+
+        if ((*job)->exit_code >= 0)
+                return 0;
+        r = read_result(home, *job, &res, err);
+        if (r <= 0)
+                return r;
+        if (result_state(res->status) != JOB_INTERRUPTED || res->exit_code < 0)
+                return 0;
+        if (store_finish(st, (*job)->id, JOB_INTERRUPTED, res->exit_code, NULL, err) < 0)
+                return -1;
+        return reread(st, job, err);
+}
+
+static int reconcile_job_locked(const struct hoist_home *home, struct store *st,
+                                struct job_record **job, struct hoist_error **err)
 {
         _cleanup_jobspec_result_ struct jobspec_result *res = NULL;
         const struct provider_ops *prov;
@@ -270,8 +346,18 @@ int reconcile_job(const struct hoist_home *home, struct store *st, struct job_re
 
         if (job_state_terminal((*job)->state))
                 return 0;
-        if ((*job)->state == JOB_INTERRUPTED)
+        if ((*job)->state == JOB_INTERRUPTED) {
+                if (fill_interrupted_exit_code(home, st, job, err) < 0)
+                        return hoist_error_wrap(err, "job %s", (*job)->id);
+                /* Its job.interrupted event got here first; the SIGTERM
+                 * was the user's cancel all the same. */
+                if (cancel_requested(home, *job))
+                        return store_finish(st, (*job)->id, JOB_CANCELED, (*job)->exit_code,
+                                            "canceled by the user", err) < 0
+                                       ? -1
+                                       : reread(st, job, err);
                 return retry_interrupted(home, st, job, err);
+        }
         r = read_result(home, *job, &res, err);
         if (r < 0)
                 return hoist_error_wrap(err, "job %s", (*job)->id);
@@ -282,7 +368,7 @@ int reconcile_job(const struct hoist_home *home, struct store *st, struct job_re
                         to = JOB_CANCELED;
                         reason = "canceled by the user";
                 }
-                if (finish(st, (*job)->id, to, res->exit_code, reason, err) < 0 ||
+                if (store_finish(st, (*job)->id, to, res->exit_code, reason, err) < 0 ||
                     reread(st, job, err) < 0)
                         return -1;
                 reconcile_release(home, *job);
@@ -305,19 +391,191 @@ int reconcile_job(const struct hoist_home *home, struct store *st, struct job_re
                         r = store_finish(st, (*job)->id, result_state(res->status), res->exit_code,
                                          res->reason, err);
                 else if (r == 0)
-                        r = finish(st, (*job)->id, ps.state, ps.exit_code, ps.reason, err);
-        } else if (ps.state != (*job)->state && ps.state > (*job)->state) {
-                r = store_transition(st, (*job)->id, ps.state, NULL, err);
-                if (r < 0 && (*err)->code == HOIST_ERR_STATE) {
-                        hoist_error_release(err);
-                        r = 0;
-                }
+                        r = store_finish(st, (*job)->id, ps.state, ps.exit_code, ps.reason, err);
         } else {
-                r = 0;
+                r = store_transition(st, (*job)->id, ps.state, NULL, err);
         }
         provider_status_clear(&ps);
         if (r < 0 || reread(st, job, err) < 0)
                 return -1;
         reconcile_release(home, *job);
         return 0;
+}
+
+/* With WAIT_MS 0 (hoist serve's pass) a job another hoist holds is left for
+ * the next pass; a CLI waits for it.  1: looked at it, 0: another hoist
+ * held it, -1: error. */
+static int reconcile_job_wait(const struct hoist_home *home, struct store *st,
+                              struct job_record **job, int wait_ms, struct hoist_error **err)
+{
+        _cleanup_close_ int lock = -1;
+        int r;
+
+        if (job_state_terminal((*job)->state))
+                return 1;
+        r = reconcile_lock_job(home, (*job)->id, wait_ms, &lock, err);
+        if (r <= 0) {
+                if (r == 0)
+                        log_debug("job %s: another hoist holds it; showing the stored state",
+                                  (*job)->id);
+                return r;
+        }
+        /* What the store says now, under the lock. */
+        if (reread(st, job, err) < 0 || reconcile_job_locked(home, st, job, err) < 0)
+                return -1;
+        return 1;
+}
+
+int reconcile_job(const struct hoist_home *home, struct store *st, struct job_record **job,
+                  struct hoist_error **err)
+{
+        return reconcile_job_wait(home, st, job, RECONCILE_LOCK_WAIT_MS, err) < 0 ? -1 : 0;
+}
+
+/* Whether the attempt JOB is at has ended for good: it reached a final or
+ * interrupted state and its provider runs nothing of it any more (the
+ * entrypoint's last uploads and events are done). */
+static int attempt_over(const struct hoist_home *home, const struct job_record *job)
+{
+        const struct provider_ops *prov = provider_find(job->provider);
+        _cleanup_free_ char *state_dir = NULL;
+        struct provider_status ps = {.state = JOB_RUNNING, .exit_code = -1};
+        struct hoist_error *err = NULL;
+        int over;
+
+        if (!job_state_terminal(job->state) && job->state != JOB_INTERRUPTED)
+                return 0;
+        if (prov == NULL)
+                return 1;
+        state_dir = home_job_run_dir(home, job->id);
+        if (prov->status(job, state_dir, &ps, &err) < 0) {
+                log_debug("job %s: %s; its key stays for now", job->id, err->msg);
+                hoist_error_free(err);
+                return 0;
+        }
+        over = job_state_terminal(ps.state);
+        provider_status_clear(&ps);
+        return over;
+}
+
+/* Revokes the built-in endpoint's keys of every attempt that has ended. */
+static int revoke_keys(const struct hoist_home *home, struct store *st, struct hoist_error **err)
+{
+        _cleanup_strv_ char **ids = NULL;
+
+        if (localserve_keyed_jobs(home, &ids, err) < 0)
+                return -1;
+        for (char **id = ids; *id != NULL; id++) {
+                _cleanup_job_record_ struct job_record *job = NULL;
+                struct hoist_error *e = NULL;
+                int64_t through;
+                int n;
+
+                if (store_get_job(st, *id, &job, &e) < 0 || strcmp(job->id, *id) != 0) {
+                        hoist_error_free(e); /* a key issued by hand for no job of ours */
+                        continue;
+                }
+                through = attempt_over(home, job) ? job->attempt : job->attempt - 1;
+                if (through < 1)
+                        continue;
+                n = localserve_revoke_job_keys(home, job->id, through, err);
+                if (n < 0)
+                        return -1;
+                if (n > 0)
+                        log_info("job %s: attempt %" PRId64 " has ended; revoked its storage key%s",
+                                 job->id, through, n > 1 ? "s" : "");
+        }
+        return 0;
+}
+
+/* Warns once per job and message, so a pass every second does not repeat
+ * a standing problem; a job that reconciles again forgets its warning. */
+static void pass_warn(struct reconcile_pass *p, const char *job_id, const char *msg)
+{
+        size_t i;
+
+        for (i = 0; i < p->n; i++)
+                if (strcmp(p->warned[i].job_id, job_id) == 0)
+                        break;
+        if (i < p->n && msg != NULL && strcmp(p->warned[i].msg, msg) == 0)
+                return;
+        if (i < p->n) {
+                free(p->warned[i].job_id);
+                free(p->warned[i].msg);
+                p->warned[i] = p->warned[--p->n];
+        }
+        if (msg == NULL)
+                return;
+        log_warn("%s; retrying in the background", msg);
+        p->warned = xreallocarray(p->warned, p->n + 1, sizeof *p->warned);
+        p->warned[p->n].job_id = xstrdup(job_id);
+        p->warned[p->n].msg = xstrdup(msg);
+        p->n++;
+}
+
+static bool pass_settled(const struct reconcile_pass *p, const struct job_record *job)
+{
+        for (size_t i = 0; i < p->n_settled; i++)
+                if (strcmp(p->settled[i].job_id, job->id) == 0)
+                        return job->state == JOB_INTERRUPTED &&
+                               p->settled[i].attempt == job->attempt;
+        return false;
+}
+
+static void pass_settle(struct reconcile_pass *p, const struct job_record *job)
+{
+        size_t i;
+
+        for (i = 0; i < p->n_settled; i++)
+                if (strcmp(p->settled[i].job_id, job->id) == 0)
+                        break;
+        if (i == p->n_settled) {
+                p->settled = xreallocarray(p->settled, p->n_settled + 1, sizeof *p->settled);
+                p->settled[p->n_settled++] = (struct reconcile_seen){.job_id = xstrdup(job->id)};
+        }
+        p->settled[i].attempt = job->attempt;
+}
+
+int reconcile_pass(const struct hoist_home *home, struct store *st, struct reconcile_pass *p,
+                   struct hoist_error **err)
+{
+        struct job_record **jobs = NULL;
+        size_t n = 0;
+
+        if (store_list_jobs(st, &jobs, &n, err) < 0)
+                return -1;
+        for (size_t i = 0; i < n; i++) {
+                struct hoist_error *e = NULL;
+                int r;
+
+                if (job_state_terminal(jobs[i]->state) || pass_settled(p, jobs[i]))
+                        continue;
+                r = reconcile_job_wait(home, st, &jobs[i], 0, &e);
+                if (r < 0) {
+                        pass_warn(p, jobs[i]->id, e->msg);
+                        hoist_error_free(e);
+                        continue;
+                }
+                if (r == 0)
+                        continue;
+                pass_warn(p, jobs[i]->id, NULL);
+                /* Still interrupted after a look: no retry is left. */
+                if (jobs[i]->state == JOB_INTERRUPTED)
+                        pass_settle(p, jobs[i]);
+        }
+        job_records_free(jobs, n);
+        return revoke_keys(home, st, err);
+}
+
+void reconcile_pass_done(struct reconcile_pass *p)
+{
+        for (size_t i = 0; i < p->n; i++) {
+                free(p->warned[i].job_id);
+                free(p->warned[i].msg);
+        }
+        free(p->warned);
+        for (size_t i = 0; i < p->n_settled; i++)
+                free(p->settled[i].job_id);
+        free(p->settled);
+        *p = (struct reconcile_pass){0};
 }

@@ -5,8 +5,14 @@
 /*
  * Brings a job's row up to date.  The entrypoint's result record in storage
  * (jobs/<id>/result.json, for the current attempt) is the authority on how a
- * job ended; without one, the provider says whether it still runs.  There is
- * no daemon: every verb that shows a job reconciles it first.
+ * job ended; without one, the provider says whether it still runs.  `hoist
+ * serve` reconciles every active job in the background (reconcile_pass()),
+ * and every verb that shows a job reconciles it first too.
+ *
+ * Whoever starts an attempt, or decides that one never started, holds the
+ * job's lock ($HOIST_HOME/run/<id>/lock, flock) from the store's decision
+ * until the provider's handle is recorded; the store decides who starts the
+ * next attempt (store_new_attempt()).
  *
  * An attempt the entrypoint reports "interrupted" (it got SIGTERM from
  * outside: spot reclaim, node drain) is canceled when `hoist cancel` sent
@@ -15,11 +21,25 @@
  * checkpoint while its attempt number is at most N (docs/job.md "retry").
  */
 
+#include <stdbool.h>
+#include <stddef.h>
+
 #include "error.h"
 #include "home.h"
 #include "jobspec.h"
 #include "storage.h"
 #include "store.h"
+
+/* How long reconcile_job() waits for a job another hoist holds (then it
+ * leaves the stored state as it is), and how long a resume waits (then it
+ * refuses). */
+#define RECONCILE_LOCK_WAIT_MS 2000
+#define RECONCILE_RESUME_WAIT_MS 30000
+
+/* Takes job JOB_ID's lock, waiting up to WAIT_MS: 1 and *RET_FD (close it to
+ * unlock), 0 when another process still holds it, -1 on error. */
+int reconcile_lock_job(const struct hoist_home *home, const char *job_id, int wait_ms, int *ret_fd,
+                       struct hoist_error **err);
 
 /* Refreshes JOB in the store and in *job (re-read after any change). */
 int reconcile_job(const struct hoist_home *home, struct store *st, struct job_record **job,
@@ -29,18 +49,40 @@ int reconcile_job(const struct hoist_home *home, struct store *st, struct job_re
 void reconcile_release(const struct hoist_home *home, const struct job_record *job);
 
 /* Hands attempt SPEC->attempt of a job, whose job.json SPEC was just stored
- * at SPEC_KEY in STO, to PROVIDER and records how to find it again. */
+ * at SPEC_KEY in STO, to PROVIDER and records how to find it again.  The
+ * caller holds the job's lock.  A job with retry: also gets hoist serve
+ * running, which retries it. */
 int reconcile_start_attempt(const struct hoist_home *home, struct store *st, struct storage *sto,
                             const char *storage_url, const struct jobspec *spec,
                             const char *provider, const char *runtime, const char *spec_key,
                             struct hoist_error **err);
 
-/* Starts a new attempt of JOB (finished or interrupted) from its last
- * checkpoint: job.json with attempt+1, the store's new attempt, the
- * provider.  RUNTIME_OVERRIDE may be NULL (the job's own runtime).  Another
- * hoist that started it first wins: the error's code is HOIST_ERR_STATE. */
-int reconcile_resume(const struct hoist_home *home, struct store *st, const struct job_record *job,
-                     const char *runtime_override, struct hoist_error **err);
+/* Starts a new attempt of job JOB_ID (finished or interrupted) from its last
+ * checkpoint: the store's new attempt, job.json with attempt+1, the
+ * provider.  RUNTIME_OVERRIDE may be NULL (the job's own runtime).  A job
+ * that succeeded is refused unless FORCE.  Another hoist that started it
+ * first wins: the error's code is HOIST_ERR_STATE. */
+int reconcile_resume(const struct hoist_home *home, struct store *st, const char *job_id,
+                     const char *runtime_override, bool force, struct hoist_error **err);
+
+/* One pass of hoist serve's control plane: reconciles every active job that
+ * no other hoist holds (retries included) and revokes the storage keys of
+ * attempts that have ended.  P carries what it warned about already. */
+struct reconcile_seen {
+        char *job_id;
+        char *msg;       /* warned: the last warning */
+        int64_t attempt; /* settled: an interrupted attempt with no retry left */
+};
+struct reconcile_pass {
+        struct reconcile_seen *warned;
+        size_t n;
+        /* Looked at again only once their attempt changes (a --resume). */
+        struct reconcile_seen *settled;
+        size_t n_settled;
+};
+int reconcile_pass(const struct hoist_home *home, struct store *st, struct reconcile_pass *p,
+                   struct hoist_error **err);
+void reconcile_pass_done(struct reconcile_pass *p);
 
 /* Records that the user cancels JOB's current attempt, before its provider
  * is told: the SIGTERM the entrypoint then reports as an interruption is the

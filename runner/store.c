@@ -537,6 +537,15 @@ static int64_t next_time(const struct job_head *h)
         return now > h->updated_at_ms ? now : h->updated_at_ms;
 }
 
+/* States only move forward, and a finished job stays where it finished:
+ * reports arrive late and out of order (a fast job's events reach hoist
+ * serve before hoist submit records "starting"), and a late one is old news,
+ * not an error.  Only store_new_attempt() starts over. */
+static bool store_moves_forward(enum job_state from, enum job_state to)
+{
+        return !job_state_terminal(from) && to > from;
+}
+
 /* Moves job ID to TO; sets the exit code too when EXIT_CODE is not NULL. */
 static int store_move_locked(struct store *st, const char *id, enum job_state to,
                              const int *exit_code, const char *reason, struct hoist_error **err)
@@ -559,10 +568,11 @@ static int store_move_locked(struct store *st, const char *id, enum job_state to
                 (void)sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
                 return store_step_done(st, stmt, "set exit code", err);
         }
-        if (job_state_terminal(h.state))
-                return hoist_error_make(err, HOIST_ERR_STATE,
-                                        "job '%s' has finished as '%s'; it cannot move to '%s'", id,
-                                        job_state_name(h.state), job_state_name(to));
+        if (!store_moves_forward(h.state, to)) {
+                log_debug("job %s: %s after %s is late news, ignoring", id, job_state_name(to),
+                          job_state_name(h.state));
+                return 0;
+        }
         at = next_time(&h);
         if (store_prepare(st,
                           "UPDATE jobs SET state = ?1, reason = ?2,"
@@ -631,7 +641,8 @@ int store_set_provider_ref(struct store *st, const char *id, const char *runtime
         return store_end(st, store_set_provider_ref_locked(st, id, runtime, ref, err), err);
 }
 
-static int store_new_attempt_locked(struct store *st, const char *id, struct hoist_error **err)
+static int store_new_attempt_locked(struct store *st, const char *id, int64_t from_attempt,
+                                    struct hoist_error **err)
 {
         _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
         _cleanup_free_ char *reason = NULL;
@@ -640,6 +651,11 @@ static int store_new_attempt_locked(struct store *st, const char *id, struct hoi
 
         if (store_read_head(st, id, &h, err) < 0)
                 return -1;
+        if (h.attempt != from_attempt)
+                return hoist_error_make(err, HOIST_ERR_STATE,
+                                        "job '%s' is at attempt %" PRId64 " already, not %" PRId64
+                                        " (another hoist started it)",
+                                        id, h.attempt, from_attempt);
         if (!job_state_terminal(h.state) && h.state != JOB_INTERRUPTED)
                 return hoist_error_make(err, HOIST_ERR_STATE,
                                         "job '%s' is %s; only a finished or interrupted job can "
@@ -662,11 +678,12 @@ static int store_new_attempt_locked(struct store *st, const char *id, struct hoi
         return store_add_transition(st, id, h.attempt + 1, h.state, JOB_SUBMITTED, reason, at, err);
 }
 
-int store_new_attempt(struct store *st, const char *id, struct hoist_error **err)
+int store_new_attempt(struct store *st, const char *id, int64_t from_attempt,
+                      struct hoist_error **err)
 {
         if (store_begin_write(st, err) < 0)
                 return -1;
-        return store_end(st, store_new_attempt_locked(st, id, err), err);
+        return store_end(st, store_new_attempt_locked(st, id, from_attempt, err), err);
 }
 
 #define JOB_COLUMNS                                                                                \
@@ -928,18 +945,6 @@ static int event_state(const char *type)
         return -1;
 }
 
-/* Whether an event's state still applies: events of one sender arrive in
- * order, but a "starting" must not undo "running", nor anything a final
- * state (that is store_move_locked()'s rule too). */
-static bool event_moves(enum job_state from, enum job_state to)
-{
-        if (job_state_terminal(from) || from == to)
-                return false;
-        if (from == JOB_INTERRUPTED || to == JOB_INTERRUPTED || job_state_terminal(to))
-                return true;
-        return to > from;
-}
-
 static int store_apply_event_locked(struct store *st, const struct store_event *e, int *ret_new,
                                     struct hoist_error **err)
 {
@@ -965,11 +970,16 @@ static int store_apply_event_locked(struct store *st, const struct store_event *
                 return -1;
         *ret_new = sqlite3_changes(st->db) > 0;
         to = event_state(e->type);
-        if (!*ret_new || to < 0 || !event_moves(h.state, (enum job_state)to))
+        /* An earlier attempt's news, delivered late, is history only. */
+        if (!*ret_new || to < 0 || (e->attempt > 0 && e->attempt != h.attempt))
                 return 0;
+        /* How the command ended counts for an interrupted attempt too. */
         return store_move_locked(
                 st, e->job_id, (enum job_state)to,
-                job_state_terminal((enum job_state)to) && e->exit_code >= 0 ? &e->exit_code : NULL,
+                (job_state_terminal((enum job_state)to) || to == JOB_INTERRUPTED) &&
+                                e->exit_code >= 0
+                        ? &e->exit_code
+                        : NULL,
                 e->reason, err);
 }
 

@@ -65,19 +65,24 @@ char *store_new_job_id(void);
 int store_insert_job(struct store *st, const struct job_record *job, struct hoist_error **err);
 
 /* Moves the job to TO with REASON (may be NULL), recording the transition.
- * A terminal job (succeeded, failed, canceled) does not move again: that is
- * an error with code HOIST_ERR_STATE.  Returns 0 and does nothing when the
- * job is already in TO. */
+ * States only move forward (in enum order) and a finished job (succeeded,
+ * failed, canceled) does not move again: a move to the same state, to an
+ * earlier one or out of a final one is late news, and returns 0 having
+ * changed nothing (store_new_attempt() is what starts over). */
 int store_transition(struct store *st, const char *id, enum job_state to, const char *reason,
                      struct hoist_error **err);
-/* Like store_transition() and also sets exit_code, atomically. */
+/* Like store_transition() and also sets exit_code, atomically; a job
+ * already in TO whose exit code is not known yet gets EXIT_CODE. */
 int store_finish(struct store *st, const char *id, enum job_state to, int exit_code,
                  const char *reason, struct hoist_error **err);
 int store_set_provider_ref(struct store *st, const char *id, const char *runtime, const char *ref,
                            struct hoist_error **err);
-/* Starts a new attempt of a finished or interrupted job: attempt+1, state
- * submitted, exit code cleared; one transaction. */
-int store_new_attempt(struct store *st, const char *id, struct hoist_error **err);
+/* Starts a new attempt of a finished or interrupted job that is at attempt
+ * FROM_ATTEMPT: attempt+1, state submitted, exit code cleared; one
+ * transaction.  The store decides who starts the next attempt: any other
+ * caller that read the same attempt gets HOIST_ERR_STATE. */
+int store_new_attempt(struct store *st, const char *id, int64_t from_attempt,
+                      struct hoist_error **err);
 
 /* Finds a job by full id, unique id prefix, or exact name of its newest run.
  * Not found: code HOIST_ERR_NOT_FOUND; ambiguous prefix: HOIST_ERR_USAGE. */
@@ -97,13 +102,15 @@ struct store_event {
         const char *node;
         const char *status;
         const char *body;   /* the JSON text as received */
-        int exit_code;      /* for a final state; -1 when unknown */
+        int exit_code;      /* for a final or interrupted state; -1 when unknown */
+        int64_t attempt;    /* the sender's attempt; 0 when unknown */
         const char *reason; /* for the transition; may be NULL */
 };
 
 /* Records E and, when its type carries a state (job.starting, job.running,
- * job.succeeded, job.failed, job.canceled, job.interrupted) that still
- * applies, moves the job there with its transition row, in one transaction.
+ * job.succeeded, job.failed, job.canceled, job.interrupted), moves the job
+ * there as store_transition() would, with its transition row, in one
+ * transaction; an event of another attempt than the job's moves nothing.
  * Returns 1 when recorded, 0 for a duplicate id (nothing changes), -1 on
  * error (an unknown job is HOIST_ERR_NOT_FOUND). */
 int store_apply_event(struct store *st, const struct store_event *e, struct hoist_error **err);

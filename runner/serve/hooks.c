@@ -102,6 +102,21 @@ static const char *opt_string(json_t *obj, const char *key)
         return json_is_string(v) ? json_string_value(v) : NULL;
 }
 
+/* hoist-entrypoint names each event "<job id>.<attempt>.<node>.<seq>"
+ * (entrypoint/events.c); another sender's ids carry no attempt: 0. */
+static int64_t id_attempt(const char *id, const char *job_id)
+{
+        size_t n = strlen(job_id);
+        char *end;
+        long long a;
+
+        if (strncmp(id, job_id, n) != 0 || id[n] != '.' || id[n + 1] < '1' || id[n + 1] > '9')
+                return 0;
+        errno = 0;
+        a = strtoll(id + n + 1, &end, 10);
+        return errno == 0 && *end == '.' ? (int64_t)a : 0;
+}
+
 int hooks_event_parse(const char *body, size_t len, const char *header_id, struct hooks_event *ret,
                       struct hoist_error **err)
 {
@@ -138,6 +153,7 @@ int hooks_event_parse(const char *body, size_t len, const char *header_id, struc
             json_integer_value(code) <= 255)
                 e.exit_code = (int)json_integer_value(code);
         e.reason = opt_string(data, "reason");
+        e.attempt = id_attempt(e.id, e.job_id);
         *ret = e;
         return 0;
 }
@@ -240,6 +256,7 @@ static enum MHD_Result apply(struct hooks_service *svc, struct MHD_Connection *c
                 .status = e->status,
                 .body = body,
                 .exit_code = e->exit_code,
+                .attempt = e->attempt,
                 .reason = e->reason,
         };
         int r;

@@ -43,7 +43,8 @@ struct hooks_event {
         const char *job_id;
         const char *node;
         const char *status;
-        int exit_code; /* data.exit_code, or -1 */
+        int exit_code;   /* data.exit_code, or -1 */
+        int64_t attempt; /* the sender's attempt (from the id), or 0 */
         const char *reason;
 };
 /* Parses BODY, which must be an event whose "id" equals HEADER_ID. */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "runner/serve/keys.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <jansson.h>
 #include <openssl/crypto.h>
@@ -15,6 +16,7 @@
 #include "xalloc.h"
 
 #define MAX_TTL 604800
+#define EXPIRED_KEPT_S 86400
 
 struct serve_keys {
         char *dir;
@@ -118,6 +120,8 @@ static int key_write(const char *path, const struct serve_key *k, struct hoist_e
                 (void)json_object_set_new(j, "prefix", json_string(k->prefix));
         if (k->expires != 0)
                 (void)json_object_set_new(j, "expires", json_integer((json_int_t)k->expires));
+        if (k->attempt > 0)
+                (void)json_object_set_new(j, "attempt", json_integer((json_int_t)k->attempt));
         text = json_dumps(j, JSON_INDENT(2));
         if (text == NULL)
                 return hoist_error_make(err, EINVAL, "key does not encode as JSON");
@@ -153,6 +157,7 @@ static int key_read(const char *path, struct serve_key *ret, struct hoist_error 
                 .bucket = xstrdup(json_string_value(json_object_get(j, "bucket"))),
                 .prefix = xstrdup(json_string_value(json_object_get(j, "prefix"))),
                 .expires = json_integer_value(json_object_get(j, "expires")),
+                .attempt = json_integer_value(json_object_get(j, "attempt")),
         };
         return 0;
 }
@@ -269,8 +274,8 @@ bool serve_job_id_valid(const char *id)
         return true;
 }
 
-int serve_keys_issue(const char *serve_dir, const char *job_prefix, unsigned ttl, char **ret_access,
-                     char **ret_secret, struct hoist_error **err)
+int serve_keys_issue(const char *serve_dir, const char *job_prefix, unsigned ttl, int64_t attempt,
+                     char **ret_access, char **ret_secret, struct hoist_error **err)
 {
         char a[SERVE_ACCESS_KEY_LEN + 1], s[SERVE_SECRET_KEY_LEN + 1];
         _cleanup_free_ char *id = NULL, *dir = NULL, *path = NULL;
@@ -297,7 +302,8 @@ int serve_keys_issue(const char *serve_dir, const char *job_prefix, unsigned ttl
                                .secret_key = s,
                                .bucket = (char *)SERVE_DEFAULT_BUCKET,
                                .prefix = (char *)job_prefix,
-                               .expires = (int64_t)time(NULL) + ttl};
+                               .expires = (int64_t)time(NULL) + ttl,
+                               .attempt = attempt > 0 ? attempt : 0};
         if (key_write(path, &k, err) < 0) {
                 OPENSSL_cleanse(s, sizeof s);
                 return hoist_error_wrap(err, "issue a key for '%s'", job_prefix);
@@ -305,5 +311,112 @@ int serve_keys_issue(const char *serve_dir, const char *job_prefix, unsigned ttl
         *ret_access = xstrdup(a);
         *ret_secret = xstrdup(s);
         OPENSSL_cleanse(s, sizeof s);
+        return 0;
+}
+
+/* Calls FN for each job key file in SERVE_DIR/keys/ (unreadable ones are
+ * skipped: a lookup refuses them anyway); FN returns -1 to stop with *ERR. */
+static int keys_each(const char *serve_dir,
+                     int (*fn)(const char *path, const struct serve_key *k, void *ctx,
+                               struct hoist_error **err),
+                     void *ctx, struct hoist_error **err)
+{
+        _cleanup_free_ char *dir = path_join(serve_dir, "keys");
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        int rc = 0;
+
+        if (d == NULL)
+                return errno == ENOENT ? 0 : hoist_error_errno(err, "open '%s'", dir);
+        while (rc == 0 && (de = readdir(d)) != NULL) {
+                size_t n = strlen(de->d_name);
+                _cleanup_free_ char *path = NULL;
+                struct serve_key k = {0};
+                struct hoist_error *e = NULL;
+
+                if (n <= 5 || strcmp(de->d_name + n - 5, ".json") != 0)
+                        continue;
+                path = path_join(dir, de->d_name);
+                if (key_read(path, &k, &e) < 0) {
+                        hoist_error_free(e);
+                        continue;
+                }
+                if (k.prefix != NULL)
+                        rc = fn(path, &k, ctx, err);
+                serve_key_clear(&k);
+        }
+        (void)closedir(d);
+        return rc;
+}
+
+struct revoke_ctx {
+        const char *prefix;
+        int64_t through;
+        int n;
+};
+
+static int revoke_one(const char *path, const struct serve_key *k, void *ctx,
+                      struct hoist_error **err)
+{
+        struct revoke_ctx *c = ctx;
+
+        if (strcmp(k->prefix, c->prefix) != 0 || k->attempt > c->through)
+                return 0;
+        if (unlink(path) < 0 && errno != ENOENT)
+                return hoist_error_errno(err, "revoke the key in '%s'", path);
+        c->n++;
+        return 0;
+}
+
+int serve_keys_revoke(const char *serve_dir, const char *job_prefix, int64_t through_attempt,
+                      struct hoist_error **err)
+{
+        struct revoke_ctx c = {.prefix = job_prefix, .through = through_attempt};
+
+        if (keys_each(serve_dir, revoke_one, &c, err) < 0)
+                return -1;
+        return c.n;
+}
+
+struct jobs_ctx {
+        time_t now;
+        char **ids;
+        size_t n;
+};
+
+static int collect_job(const char *path, const struct serve_key *k, void *ctx,
+                       struct hoist_error **err)
+{
+        struct jobs_ctx *c = ctx;
+        size_t n = strlen(k->prefix);
+        _cleanup_free_ char *id = NULL;
+
+        (void)err;
+        /* A client keeps hearing ExpiredToken for a day; then the file goes. */
+        if (k->expires != 0 && k->expires + EXPIRED_KEPT_S <= (int64_t)c->now)
+                (void)unlink(path);
+        if (k->expires != 0 && k->expires <= (int64_t)c->now)
+                return 0;
+        if (n < 7 || strncmp(k->prefix, "jobs/", 5) != 0 || k->prefix[n - 1] != '/')
+                return 0;
+        id = xstrndup(k->prefix + 5, n - 6);
+        for (size_t i = 0; i < c->n; i++)
+                if (strcmp(c->ids[i], id) == 0)
+                        return 0;
+        c->ids = xreallocarray(c->ids, c->n + 2, sizeof *c->ids);
+        c->ids[c->n++] = TAKE_PTR(id);
+        c->ids[c->n] = NULL;
+        return 0;
+}
+
+int serve_keys_jobs(const char *serve_dir, time_t now, char ***ret_ids, struct hoist_error **err)
+{
+        struct jobs_ctx c = {.now = now};
+
+        if (keys_each(serve_dir, collect_job, &c, err) < 0) {
+                strv_free(c.ids);
+                return -1;
+        }
+        *ret_ids = c.ids != NULL ? c.ids : xcalloc(1, sizeof *c.ids);
         return 0;
 }

@@ -32,6 +32,7 @@ struct serve_key {
         char *bucket;    /* job keys: the only bucket they may touch; NULL for the owner */
         char *prefix;    /* job keys: "jobs/<id>/"; NULL for the owner */
         int64_t expires; /* seconds since the epoch; 0 never */
+        int64_t attempt; /* job keys: the attempt it was issued to; 0 for any */
 };
 void serve_key_clear(struct serve_key *k);
 
@@ -65,8 +66,19 @@ int serve_keys_lookup(struct serve_keys *k, const char *access_key, time_t now,
 bool serve_job_id_valid(const char *id);
 
 /* Issues a key for JOB_PREFIX ("jobs/<id>/") valid for TTL seconds
- * (1..604800) into SERVE_DIR/keys/. */
-int serve_keys_issue(const char *serve_dir, const char *job_prefix, unsigned ttl, char **ret_access,
-                     char **ret_secret, struct hoist_error **err);
+ * (1..604800) into SERVE_DIR/keys/, for the job's attempt ATTEMPT (0: not
+ * tied to one). */
+int serve_keys_issue(const char *serve_dir, const char *job_prefix, unsigned ttl, int64_t attempt,
+                     char **ret_access, char **ret_secret, struct hoist_error **err);
+
+/* Revokes (deletes) the keys of JOB_PREFIX issued to attempts up to
+ * THROUGH_ATTEMPT, and those tied to no attempt: a running server refuses
+ * them from the next request on.  Returns how many it revoked. */
+int serve_keys_revoke(const char *serve_dir, const char *job_prefix, int64_t through_attempt,
+                      struct hoist_error **err);
+
+/* The job ids (NULL-terminated, owned) that hold a live key in SERVE_DIR;
+ * keys expired for a day are deleted on the way. */
+int serve_keys_jobs(const char *serve_dir, time_t now, char ***ret_ids, struct hoist_error **err);
 
 #endif

@@ -54,18 +54,20 @@ t_restarts_a_dead_endpoint() {
         [ "$(serve_pid)" != "$old" ] || fail "the endpoint was not restarted"
 }
 
-# A job's key reaches its own prefix and blobs/, nothing else.
+# A running job's key reaches its own prefix and blobs/, nothing else (once
+# the job has ended it reaches nothing: test_control_plane.sh).
 t_job_key_is_scoped() {
         builtin_home
         export HOIST_CONTAINER_ENGINE=none
         mkdir -p "$T_TMP/k"
-        cat >"$T_TMP/k/job.yaml" <<'YAML'
+        cat >"$T_TMP/k/job.yaml" <<YAML
 name: snoop
 runtime: process
-command: ["sh", "-c", "echo hi"]
+command: ["sh", "-c", "touch $T_TMP/k/running; while [ ! -e $T_TMP/k/go ]; do sleep 0.1; done"]
 YAML
         id=$(hoist submit -q "$T_TMP/k/job.yaml")
-        hoist logs -f "$id" >/dev/null 2>&1 || fail "job failed"
+        t_defer "touch '$T_TMP/k/go'"
+        wait_for 60 test -e "$T_TMP/k/running" || fail "job did not start"
         key=$(ls "$HOIST_HOME/serve/keys/" | head -1)
         access=${key%.json}
         secret=$(sed -n 's/.*"secret_key": *"\([^"]*\)".*/\1/p' "$HOIST_HOME/serve/keys/$key")
@@ -78,6 +80,8 @@ YAML
         ! st put "jobs/j-someoneelse/x" "$T_TMP/x" 2>"$T_TMP/k.err" || fail "wrote another job's prefix"
         grep -q AccessDenied "$T_TMP/k.err" || fail "$(cat "$T_TMP/k.err")"
         ! st put "blobs/sha256/evil" "$T_TMP/x" 2>/dev/null || fail "wrote blobs/"
+        touch "$T_TMP/k/go"
+        hoist logs -f "$id" >/dev/null 2>&1 || fail "job failed"
 }
 
 t_container_on_builtin_endpoint() {

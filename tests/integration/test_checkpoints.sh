@@ -194,8 +194,8 @@ command: ["sh", "-c", "echo \"$HOIST_RESUME_STEP $HOIST_RESTART_COUNT\" >\"$HOIS
 YAML
 }
 
-run_env_attempt() { # ID: resume it and wait for the end
-        hoist submit --resume "$1" >/dev/null
+run_env_attempt() { # ID: resume it (it succeeded: --force) and wait for the end
+        hoist submit --force --resume "$1" >/dev/null
         hoist logs -f "$1" >/dev/null 2>&1 || fail "attempt failed: $(cat "$HOIST_HOME/run/$1/console.log")"
 }
 

@@ -439,7 +439,9 @@ static void test_transitions_in_order(void **state)
         hoist_error_release(&err);
 }
 
-static void test_terminal_refuses(void **state)
+/* A finished job does not move, and saying so is no error for the caller:
+ * the report is late news. */
+static void test_terminal_stays(void **state)
 {
         struct fixture *f = *state;
         _cleanup_error_ struct hoist_error *err = NULL;
@@ -449,24 +451,94 @@ static void test_terminal_refuses(void **state)
 
         insert_job(f->st, "j-00000000000b", "t", 0);
         assert_int_equal(store_transition(f->st, "j-00000000000b", JOB_CANCELED, "user", &err), 0);
-        assert_int_equal(store_transition(f->st, "j-00000000000b", JOB_RUNNING, NULL, &err), -1);
-        assert_int_equal(err->code, HOIST_ERR_STATE);
-        assert_string_equal(err->msg,
-                            "job 'j-00000000000b' has finished as 'canceled'; it cannot move to "
-                            "'running'");
-        hoist_error_release(&err);
-        assert_int_equal(store_finish(f->st, "j-00000000000b", JOB_SUCCEEDED, 0, NULL, &err), -1);
-        assert_int_equal(err->code, HOIST_ERR_STATE);
-        hoist_error_release(&err);
-        /* The same terminal state again is a no-op, not an error. */
+        assert_int_equal(store_transition(f->st, "j-00000000000b", JOB_RUNNING, NULL, &err), 0);
+        assert_int_equal(store_finish(f->st, "j-00000000000b", JOB_SUCCEEDED, 0, NULL, &err), 0);
+        assert_int_equal(store_finish(f->st, "j-00000000000b", JOB_FAILED, 3, "late", &err), 0);
         assert_int_equal(store_transition(f->st, "j-00000000000b", JOB_CANCELED, "again", &err), 0);
+        assert_null(err);
 
         assert_int_equal(store_get_job(f->st, "j-00000000000b", &job, &err), 0);
         assert_int_equal(job->state, JOB_CANCELED);
+        assert_int_equal(job->exit_code, -1);
         assert_string_equal(job->reason, "user");
         assert_int_equal(store_list_transitions(f->st, "j-00000000000b", &t, &n, &err), 0);
         assert_int_equal(n, 2);
         job_transitions_free(t, n);
+}
+
+/* Issue 10 item 3: a fast job's events reach hoist serve before hoist
+ * submit records "starting"; the late "starting" changes nothing and is no
+ * error, and no state moves backwards. */
+static void test_late_transitions_are_no_ops(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_error_ struct hoist_error *err = NULL;
+        struct job_record *job = NULL;
+        struct job_transition *t = NULL;
+        size_t n = 0;
+        struct store_event e = {.job_id = "j-00000000001a", .node = "n", .exit_code = 0};
+
+        insert_job(f->st, "j-00000000001a", "fast", 0);
+        assert_int_equal(store_transition(f->st, "j-00000000001a", JOB_SUBMITTED, NULL, &err), 0);
+        e.id = "fast.1";
+        e.type = "job.succeeded";
+        e.body = "{}";
+        assert_int_equal(store_apply_event(f->st, &e, &err), 1);
+        /* What hoist submit does after the provider started the job. */
+        assert_int_equal(store_transition(f->st, "j-00000000001a", JOB_STARTING, NULL, &err), 0);
+        assert_null(err);
+        assert_int_equal(store_get_job(f->st, "j-00000000001a", &job, &err), 0);
+        assert_int_equal(job->state, JOB_SUCCEEDED);
+        assert_int_equal(job->exit_code, 0);
+        job_record_free(job);
+
+        /* Backwards within an attempt, and the same state twice. */
+        insert_job(f->st, "j-00000000001b", "slow", 0);
+        assert_int_equal(store_transition(f->st, "j-00000000001b", JOB_RUNNING, "up", &err), 0);
+        assert_int_equal(store_transition(f->st, "j-00000000001b", JOB_STARTING, "old", &err), 0);
+        assert_int_equal(store_transition(f->st, "j-00000000001b", JOB_SUBMITTED, "old", &err), 0);
+        assert_int_equal(store_transition(f->st, "j-00000000001b", JOB_RUNNING, "dup", &err), 0);
+        assert_int_equal(store_transition(f->st, "j-00000000001b", JOB_INTERRUPTED, "spot", &err),
+                         0);
+        assert_int_equal(store_transition(f->st, "j-00000000001b", JOB_RUNNING, "old", &err), 0);
+        assert_null(err);
+        assert_int_equal(store_get_job(f->st, "j-00000000001b", &job, &err), 0);
+        assert_int_equal(job->state, JOB_INTERRUPTED);
+        assert_string_equal(job->reason, "spot");
+        job_record_free(job);
+        assert_int_equal(store_list_transitions(f->st, "j-00000000001b", &t, &n, &err), 0);
+        assert_int_equal(n, 3); /* queued, running, interrupted */
+        job_transitions_free(t, n);
+}
+
+/* Two hoists (hoist serve's reconciler and a CLI) both see attempt 1
+ * interrupted: the store lets exactly one start attempt 2, and a caller that
+ * read attempt 1 never starts attempt 3 after attempt 2 ended too. */
+static void test_new_attempt_decided_once(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_error_ struct hoist_error *err = NULL;
+        _cleanup_store_ struct store *other = NULL;
+        struct job_record *job = NULL;
+
+        insert_job(f->st, "j-00000000001c", "race", 0);
+        assert_int_equal(store_transition(f->st, "j-00000000001c", JOB_INTERRUPTED, NULL, &err), 0);
+        assert_int_equal(store_open(f->db, &other, &err), 0);
+        assert_int_equal(store_new_attempt(f->st, "j-00000000001c", 1, &err), 0);
+        assert_int_equal(store_new_attempt(other, "j-00000000001c", 1, &err), -1);
+        assert_int_equal(err->code, HOIST_ERR_STATE);
+        assert_non_null(strstr(err->msg, "another hoist started it"));
+        hoist_error_release(&err);
+        /* Attempt 2 ends; the slow caller still believes in attempt 1. */
+        assert_int_equal(store_transition(f->st, "j-00000000001c", JOB_INTERRUPTED, NULL, &err), 0);
+        assert_int_equal(store_new_attempt(other, "j-00000000001c", 1, &err), -1);
+        assert_int_equal(err->code, HOIST_ERR_STATE);
+        hoist_error_release(&err);
+        assert_int_equal(store_get_job(f->st, "j-00000000001c", &job, &err), 0);
+        assert_int_equal(job->attempt, 2);
+        assert_int_equal(job->state, JOB_INTERRUPTED);
+        job_record_free(job);
+        assert_int_equal(store_new_attempt(other, "j-00000000001c", 2, &err), 0);
 }
 
 static void test_finish_sets_exit_code(void **state)
@@ -505,14 +577,14 @@ static void test_new_attempt(void **state)
 
         insert_job(f->st, "j-00000000000e", "t", 0);
         assert_int_equal(store_transition(f->st, "j-00000000000e", JOB_RUNNING, NULL, &err), 0);
-        assert_int_equal(store_new_attempt(f->st, "j-00000000000e", &err), -1);
+        assert_int_equal(store_new_attempt(f->st, "j-00000000000e", 1, &err), -1);
         assert_int_equal(err->code, HOIST_ERR_STATE);
         assert_non_null(strstr(err->msg, "j-00000000000e"));
         assert_non_null(strstr(err->msg, "running"));
         hoist_error_release(&err);
 
         assert_int_equal(store_finish(f->st, "j-00000000000e", JOB_FAILED, 1, NULL, &err), 0);
-        assert_int_equal(store_new_attempt(f->st, "j-00000000000e", &err), 0);
+        assert_int_equal(store_new_attempt(f->st, "j-00000000000e", 1, &err), 0);
         assert_int_equal(store_get_job(f->st, "j-00000000000e", &job, &err), 0);
         assert_int_equal(job->state, JOB_SUBMITTED);
         assert_int_equal(job->attempt, 2);
@@ -522,7 +594,7 @@ static void test_new_attempt(void **state)
         /* From interrupted too. */
         assert_int_equal(store_transition(f->st, "j-00000000000e", JOB_INTERRUPTED, "spot", &err),
                          0);
-        assert_int_equal(store_new_attempt(f->st, "j-00000000000e", &err), 0);
+        assert_int_equal(store_new_attempt(f->st, "j-00000000000e", 2, &err), 0);
         assert_int_equal(store_get_job(f->st, "j-00000000000e", &job, &err), 0);
         assert_int_equal(job->attempt, 3);
         job_record_free(job);
@@ -626,7 +698,8 @@ static void test_two_handles_alternate(void **state)
         struct fixture *f = *state;
         struct hoist_error *err = NULL;
         _cleanup_store_ struct store *other = NULL;
-        static const enum job_state cycle[] = {JOB_STARTING, JOB_RUNNING, JOB_INTERRUPTED};
+        static const enum job_state cycle[] = {JOB_STARTING, JOB_RUNNING, JOB_INTERRUPTED,
+                                               JOB_SUBMITTED};
         struct job_transition *t = NULL;
         size_t n = 0;
         sqlite3 *reader;
@@ -642,10 +715,16 @@ static void test_two_handles_alternate(void **state)
                 struct store *st = i % 2 ? other : f->st;
                 _cleanup_job_record_ struct job_record *job = NULL;
 
-                assert_int_equal(store_transition(st, "j-000000000100", cycle[i % 3], NULL, &err),
-                                 0);
+                /* Out of interrupted only by a new attempt. */
+                if (i % 4 == 3)
+                        assert_int_equal(store_new_attempt(st, "j-000000000100", 1 + i / 4, &err),
+                                         0);
+                else
+                        assert_int_equal(
+                                store_transition(st, "j-000000000100", cycle[i % 4], NULL, &err),
+                                0);
                 assert_int_equal(store_get_job(i % 2 ? f->st : other, "alt", &job, &err), 0);
-                assert_int_equal(job->state, cycle[i % 3]);
+                assert_int_equal(job->state, cycle[i % 4]);
         }
         raw_exec(reader, "COMMIT");
         sqlite3_close(reader);
@@ -743,7 +822,8 @@ static void __attribute__((noreturn)) concurrent_child(const char *path, int go_
                         goto fail;
         }
         for (int i = 0; i < CONCURRENT_MOVES; i++)
-                if (store_transition(st, id, cycle[i % 3], NULL, &err) < 0)
+                if ((i % 4 < 3 && store_transition(st, id, cycle[i % 4], NULL, &err) < 0) ||
+                    (i % 4 == 3 && store_new_attempt(st, id, 1 + i / 4, &err) < 0))
                         goto fail;
         goto out;
 fail:
@@ -826,7 +906,7 @@ static void __attribute__((noreturn)) crash_child(const char *path, int ready_fd
                         if (store_transition(st, id, path1[j], "crash test", &err) < 0)
                                 goto fail;
                 if (store_set_provider_ref(st, id, "process", "pid 1", &err) < 0 ||
-                    store_new_attempt(st, id, &err) < 0 ||
+                    store_new_attempt(st, id, 1, &err) < 0 ||
                     store_transition(st, id, JOB_RUNNING, NULL, &err) < 0 ||
                     store_finish(st, id, i % 2 ? JOB_FAILED : JOB_SUCCEEDED, i % 2, "done", &err) <
                             0)
@@ -965,6 +1045,34 @@ static void test_apply_events(void **state)
         assert_int_equal(store_last_event(f->st, "j-0000000000e1", "job.metric", &body, &err), 0);
         assert_string_equal(body, "{\"loss\":0.5}");
         free(body);
+        /* An interrupted attempt keeps its command's exit code (item 6). */
+        insert_job(f->st, "j-0000000000e2", "ev", 0);
+        e.job_id = "j-0000000000e2";
+        e.id = "c.1";
+        e.type = "job.interrupted";
+        e.exit_code = 7;
+        e.attempt = 1;
+        assert_int_equal(store_apply_event(f->st, &e, &err), 1);
+        job_record_free(TAKE_PTR(job));
+        assert_int_equal(store_get_job(f->st, "j-0000000000e2", &job, &err), 0);
+        assert_int_equal(job->state, JOB_INTERRUPTED);
+        assert_int_equal(job->exit_code, 7);
+        /* Attempt 1's news, late, moves attempt 2 nowhere. */
+        assert_int_equal(store_new_attempt(f->st, "j-0000000000e2", 1, &err), 0);
+        e.id = "c.2";
+        e.type = "job.failed";
+        e.exit_code = 1;
+        assert_int_equal(store_apply_event(f->st, &e, &err), 1);
+        e.id = "c.3";
+        e.type = "job.running";
+        e.attempt = 2;
+        assert_int_equal(store_apply_event(f->st, &e, &err), 1);
+        job_record_free(TAKE_PTR(job));
+        assert_int_equal(store_get_job(f->st, "j-0000000000e2", &job, &err), 0);
+        assert_int_equal(job->state, JOB_RUNNING);
+        assert_int_equal(job->attempt, 2);
+        assert_int_equal(job->exit_code, -1);
+        assert_null(err);
         /* an unknown job */
         e.id = "b.1";
         e.job_id = "j-nosuchjob000";
@@ -990,7 +1098,9 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_get_not_found, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_get_by_name_newest, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_transitions_in_order, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_terminal_refuses, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_terminal_stays, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_late_transitions_are_no_ops, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_new_attempt_decided_once, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_finish_sets_exit_code, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_new_attempt, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_list_newest_first, setup, teardown),
