@@ -779,8 +779,14 @@ static int cmp_seen_path(const void *a, const void *b)
         return strcmp(((const struct seen *)a)->path, ((const struct seen *)b)->path);
 }
 
-/* One sync from the thread or, once it stopped, from the caller. */
-static int sync_once(struct checkpoints *ck, struct hoist_error **err)
+static int drain_inotify(struct checkpoints *ck);
+static int all_complete(const struct checkpoints *ck);
+
+/* One sync from the thread or, once it stopped, from the caller.  SETTLED:
+ * the thread started it because every file was complete; a file written
+ * again while the dir was scanned then holds the set back until it is
+ * complete (the set would hold it half written). */
+static int sync_once(struct checkpoints *ck, int settled, struct hoist_error **err)
 {
         struct scan sc = {0};
         int r;
@@ -791,6 +797,14 @@ static int sync_once(struct checkpoints *ck, struct hoist_error **err)
                 return -1;
         ck->unstable = 0;
         r = scan_dir(ck, ck->st, &sc, "", err);
+        if (r == 0 && settled && drain_inotify(ck)) {
+                ck->unstable = 1; /* changed while scanned: look again */
+                if (!all_complete(ck)) {
+                        log_debug("checkpoints: a file is being written; the set waits for it");
+                        scan_free(&sc);
+                        return 0;
+                }
+        }
         if (r == 0 && sc.n > 0) {
                 qsort(sc.files, sc.n, sizeof *sc.files, checkpoint_file_cmp);
                 qsort(sc.seen, sc.n, sizeof *sc.seen, cmp_seen_path);
@@ -809,7 +823,7 @@ static int sync_once(struct checkpoints *ck, struct hoist_error **err)
 int checkpoint_sync_now(struct checkpoints *ck, int64_t deadline_ms, struct hoist_error **err)
 {
         atomic_store(&ck->deadline_ms, deadline_ms);
-        return sync_once(ck, err);
+        return sync_once(ck, 0, err);
 }
 
 /* ---- the thread --------------------------------------------------------- */
@@ -975,7 +989,7 @@ static void *sync_thread(void *arg)
                 started = now;
                 c.not_before = 0;
                 struct hoist_error *e = NULL;
-                if (sync_once(ck, &e) < 0) {
+                if (sync_once(ck, all_complete(ck), &e) < 0) {
                         log_warn("checkpoints: %s; trying again", e->msg);
                         hoist_error_free(e);
                         ck->unstable = 1;
