@@ -427,7 +427,81 @@ t_progress_off_tty() {
                 fail "-q printed more than the digest"
 }
 
+# A CA in DIR/ca.crt and DIR/reg.{crt,key}, signed by it, for 127.0.0.1,
+# localhost and the names given.
+make_tls() { # DIR [NAME...]
+        local d=$1 san="IP:127.0.0.1,DNS:localhost" n
+        shift
+        for n in "$@"; do san="$san,DNS:$n"; done
+        mkdir -p "$d"
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.crt" -days 2 \
+                -subj /CN=hoist-test-ca 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -keyout "$d/reg.key" -out "$d/reg.csr" \
+                -subj /CN=hoist-test-registry 2>/dev/null
+        echo "subjectAltName=$san" >"$d/ext"
+        openssl x509 -req -in "$d/reg.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+                -extfile "$d/ext" -out "$d/reg.crt" 2>/dev/null
+}
+
+# This machine's name when /etc/hosts gives it 127.0.0.1: a name hoist does
+# not take for loopback (https only), reaching nothing but 127.0.0.1.
+loopback_name() {
+        local n
+        n=$(hostname)
+        [ "$(getent ahostsv4 "$n" | awk 'NR == 1 {print $1}')" = 127.0.0.1 ] && echo "$n"
+        return 0
+}
+
+push_pull() { # HOST TAG: a round trip through HOST
+        local d
+        d=$(push img:v1 "$1/tls/img:$2" 2>"$T_TMP/tls.err") || fail "push to $1: $(cat "$T_TMP/tls.err")"
+        [ "$d" = "$IMG_DIGEST" ] || fail "pushed $d to $1"
+        d=$(hoist pull -q --store "$T_TMP/tlspull" "$1/tls/img:$2" 2>"$T_TMP/tls.err") ||
+                fail "pull from $1: $(cat "$T_TMP/tls.err")"
+        [ "$d" = "$IMG_DIGEST" ] || fail "pulled $d from $1"
+}
+
+# docker-registry serving TLS on 127.0.0.1: hoist tries https first on
+# loopback, as Docker does (it spoke plain http and got "HTTP 400").
+t_tls_registry() {
+        local name out
+        name=$(loopback_name)
+        make_tls "$T_TMP/tls" $name
+        TLS_CERT=$T_TMP/tls/reg.crt TLS_KEY=$T_TMP/tls/reg.key start_registry tls none
+        # hoist reads CURL_CA_BUNDLE first, then SSL_CERT_FILE
+        export SSL_CERT_FILE=$T_TMP/tls/ca.crt
+        unset CURL_CA_BUNDLE
+        push_pull "127.0.0.1:$PORT" v1
+        push_pull "localhost:$PORT" v2
+        if [ -n "$name" ]; then
+                push_pull "$name:$PORT" v3 # not loopback to hoist: https only
+        else
+                echo "no name but localhost has 127.0.0.1 in /etc/hosts: the non-loopback case is not run"
+        fi
+        # the CA is not given: a clear error, on loopback and off it
+        for h in "127.0.0.1:$PORT" ${name:+"$name:$PORT"}; do
+                out=$(CURL_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt push img:v1 "$h/tls/img:v9" 2>&1) &&
+                        fail "pushed to $h with an untrusted certificate"
+                grep -q "https://$h/v2/: .*certificate is not trusted.*SSL_CERT_FILE" <<<"$out" || fail "$out"
+        done
+}
+
+# A TLS registry that https cannot reach (it wants a client certificate):
+# hoist falls back to plain http, and the 400 it gets says https.
+t_tls_plain_http_400() {
+        local out
+        make_tls "$T_TMP/mtls"
+        TLS_CERT=$T_TMP/mtls/reg.crt TLS_KEY=$T_TMP/mtls/reg.key TLS_CLIENT_CA=$T_TMP/mtls/ca.crt \
+                start_registry mtls none
+        out=$(CURL_CA_BUNDLE=$T_TMP/mtls/ca.crt push img:v1 "127.0.0.1:$PORT/tls/img:v1" 2>&1) &&
+                fail "pushed without a client certificate"
+        grep -q "registry '127.0.0.1:$PORT' serves https, not plain http (it answered HTTP 400 to http://127.0.0.1:$PORT/v2/), and https failed: " <<<"$out" ||
+                fail "$out"
+}
+
 t_run "push and pull round trip, no auth" t_round_trip
+t_run "a TLS registry on 127.0.0.1 and localhost (https first), and off loopback; untrusted CA: clear error" t_tls_registry
+t_run "plain http to a TLS registry: the error says it serves https" t_tls_plain_http_400
 t_run "manifests, configs, index.json validate against the OCI JSON Schemas" t_schemas
 t_run "skopeo inspect/copy and umoci unpack read what hoist pushed" t_skopeo_umoci_read_it
 t_run "a second push uploads 0 blobs (HEAD)" t_second_push_uploads_nothing
