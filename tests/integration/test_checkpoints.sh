@@ -263,9 +263,10 @@ assert steps and steps[-1] == n, steps
 during = [s for s in steps if s < n]
 gaps = sorted(b - a for a, b in zip([0] + during, during))
 print("sets at steps", steps, file=sys.stderr)
-# Published only every 4 s that is about 4 sets, 20 checkpoints apart.
-assert len(during) >= n // 5, f"{len(during)} sets for {n} checkpoints"
-assert gaps[len(gaps) // 2] <= 3, f"median gap {gaps[len(gaps) // 2]} checkpoints"
+# Published only every 4 s that was 3 sets, 17 checkpoints apart; now it is
+# about a set per checkpoint.  Wide margins for a loaded machine.
+assert len(during) >= n // 6, f"{len(during)} sets for {n} checkpoints"
+assert gaps[len(gaps) // 2] <= 5, f"median gap {gaps[len(gaps) // 2]} checkpoints"
 PY
 }
 
