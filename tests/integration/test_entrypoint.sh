@@ -271,7 +271,7 @@ t_job_fail() {
         write_job fail '["sh", "-c", "echo starting; echo \"CUDA out of memory\" >&2; exit 3"]'
         [ "$(run_job fail)" = 3 ] && [ "$(result fail .status)" = failed ] &&
                 [ "$(result fail .exit_code)" = 3 ] &&
-                result fail .reason | grep_q "CUDA out of memory"
+                grep -q "CUDA out of memory" <<<"$(result fail .reason)"
 }
 check "a failing command: its exit code, status failed, stderr tail as reason" t_job_fail
 
@@ -294,7 +294,7 @@ t_job_sha() {
         [ "$(run_job sha)" = 125 ] &&
                 grep -q "hoist-entrypoint: error: input 'train': sha256 mismatch" "$tmp/err" &&
                 grep -q "$csv_sha" "$tmp/err" && [ "$(result sha .status)" = failed ] &&
-                [ "$(result sha .exit_code)" = 125 ] && result sha .reason | grep_q "sha256 mismatch" &&
+                [ "$(result sha .exit_code)" = 125 ] && grep -q "sha256 mismatch" <<<"$(result sha .reason)" &&
                 [ ! -e "$tmp/work-sha/input/train/data.csv" ]
 }
 check "sha256 mismatch: 125, named channel and digests, failed result" t_job_sha
