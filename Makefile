@@ -72,7 +72,7 @@ LIBHOIST := $(BUILD)/libhoist.a
 LIBRUNNER := $(BUILD)/librunner.a
 LIBENTRY := $(BUILD)/libentry.a
 
-.PHONY: all help test unit fuzz-replay fuzz integration check check-format format analyze \
+.PHONY: all help test unit fuzz-replay fuzz integration check check-format check-scripts format analyze \
 	asan asan-integration tools valgrind bundle quickstart install uninstall run clean bench bench-entrypoint \
 	bench-build bench-layer
 
@@ -82,7 +82,7 @@ help:
 	@echo "make [all]         build bin/hoist, bin/hoist-entrypoint and the quickstart trainer"
 	@echo "make test          unit tests (cmocka) and fuzz corpus replay"
 	@echo "make integration   integration tests against real peers (podman, ...)"
-	@echo "make check         test + check-format + analyze"
+	@echo "make check         test + check-format + analyze + check-scripts"
 	@echo "make asan          ASan+UBSan build running the unit tests"
 	@echo "make asan-integration  the builder and GPU-monitor suites with ASan+UBSan binaries"
 	@echo "make valgrind      integration tests with the binaries under valgrind"
@@ -210,7 +210,11 @@ check-format:
 format:
 	$(CLANG_FORMAT) -i $(FORMAT_SRCS)
 
-check: test check-format analyze
+# pipelines that die of SIGPIPE under pipefail (scripts/check-pipes.sh)
+check-scripts:
+	@scripts/check-pipes.sh
+
+check: test check-format analyze check-scripts
 
 # ---- the entrypoint bundle: /opt/hoist with its own loader and libraries ----
 BUNDLE_DIR := $(BUILD)/bundle

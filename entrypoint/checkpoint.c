@@ -94,6 +94,12 @@ struct checkpoints {
         int watch_warned;
         struct watch *watches;
         size_t n_watches;
+        /* Files being written ("<wd>/<name>": created or modified, not yet
+         * closed, renamed or deleted), as the thread's inotify events say;
+         * writing_unknown after an event queue overflow. */
+        char **writing;
+        size_t n_writing;
+        int writing_unknown;
 
         /* The sync state: touched only by the thread while it runs, and by
          * the caller of checkpoint_sync_now()/checkpoint_finish() otherwise. */
@@ -773,8 +779,14 @@ static int cmp_seen_path(const void *a, const void *b)
         return strcmp(((const struct seen *)a)->path, ((const struct seen *)b)->path);
 }
 
-/* One sync from the thread or, once it stopped, from the caller. */
-static int sync_once(struct checkpoints *ck, struct hoist_error **err)
+static int drain_inotify(struct checkpoints *ck);
+static int all_complete(const struct checkpoints *ck);
+
+/* One sync from the thread or, once it stopped, from the caller.  SETTLED:
+ * the thread started it because every file was complete; a file written
+ * again while the dir was scanned then holds the set back until it is
+ * complete (the set would hold it half written). */
+static int sync_once(struct checkpoints *ck, int settled, struct hoist_error **err)
 {
         struct scan sc = {0};
         int r;
@@ -785,6 +797,14 @@ static int sync_once(struct checkpoints *ck, struct hoist_error **err)
                 return -1;
         ck->unstable = 0;
         r = scan_dir(ck, ck->st, &sc, "", err);
+        if (r == 0 && settled && drain_inotify(ck)) {
+                ck->unstable = 1; /* changed while scanned: look again */
+                if (!all_complete(ck)) {
+                        log_debug("checkpoints: a file is being written; the set waits for it");
+                        scan_free(&sc);
+                        return 0;
+                }
+        }
         if (r == 0 && sc.n > 0) {
                 qsort(sc.files, sc.n, sizeof *sc.files, checkpoint_file_cmp);
                 qsort(sc.seen, sc.n, sizeof *sc.seen, cmp_seen_path);
@@ -803,7 +823,7 @@ static int sync_once(struct checkpoints *ck, struct hoist_error **err)
 int checkpoint_sync_now(struct checkpoints *ck, int64_t deadline_ms, struct hoist_error **err)
 {
         atomic_store(&ck->deadline_ms, deadline_ms);
-        return sync_once(ck, err);
+        return sync_once(ck, 0, err);
 }
 
 /* ---- the thread --------------------------------------------------------- */
@@ -814,6 +834,62 @@ static const char *watch_path(const struct checkpoints *ck, int wd)
                 if (ck->watches[i].wd == wd)
                         return ck->watches[i].path;
         return NULL;
+}
+
+static size_t writing_find(const struct checkpoints *ck, const char *key)
+{
+        size_t i;
+
+        for (i = 0; i < ck->n_writing; i++)
+                if (strcmp(ck->writing[i], key) == 0)
+                        break;
+        return i;
+}
+
+/* Notes what an event on file NAME in watch WD says about its writing. */
+static void writing_note(struct checkpoints *ck, int wd, const char *name, uint32_t mask)
+{
+        _cleanup_free_ char *key = xasprintf("%d/%s", wd, name);
+        size_t i = writing_find(ck, key);
+
+        if (mask & (IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE)) {
+                /* complete: closed after writing or renamed into place; or gone */
+                if (i < ck->n_writing) {
+                        free(ck->writing[i]);
+                        ck->writing[i] = ck->writing[--ck->n_writing];
+                }
+        } else if ((mask & (IN_CREATE | IN_MODIFY)) && i == ck->n_writing) {
+                ck->writing = xreallocarray(ck->writing, ck->n_writing + 1, sizeof *ck->writing);
+                ck->writing[ck->n_writing++] = TAKE_PTR(key);
+        }
+}
+
+/* The files of a removed watch (its dir is gone) are no longer written. */
+static void writing_forget_watch(struct checkpoints *ck, int wd)
+{
+        _cleanup_free_ char *prefix = xasprintf("%d/", wd);
+
+        for (size_t i = 0; i < ck->n_writing;)
+                if (strncmp(ck->writing[i], prefix, strlen(prefix)) == 0) {
+                        free(ck->writing[i]);
+                        ck->writing[i] = ck->writing[--ck->n_writing];
+                } else {
+                        i++;
+                }
+}
+
+static void writing_clear(struct checkpoints *ck)
+{
+        for (size_t i = 0; i < ck->n_writing; i++)
+                free(ck->writing[i]);
+        ck->n_writing = 0;
+        ck->writing_unknown = 0;
+}
+
+/* Every file in the dir is complete, as far as the events tell. */
+static int all_complete(const struct checkpoints *ck)
+{
+        return ck->inotify_fd >= 0 && ck->n_writing == 0 && !ck->writing_unknown;
 }
 
 /* Reads what inotify has; returns 1 when something in the dir changed. */
@@ -829,12 +905,17 @@ static int drain_inotify(struct checkpoints *ck)
                         const char *dir = watch_path(ck, ev->wd);
                         p += sizeof *ev + ev->len;
                         if (ev->mask & IN_Q_OVERFLOW) {
+                                ck->writing_unknown = 1;
                                 changed = 1;
                                 continue;
                         }
+                        if (ev->mask & IN_IGNORED)
+                                writing_forget_watch(ck, ev->wd);
                         if (dir == NULL || (ev->len > 0 && skip_name(dir, ev->name)))
                                 continue;
                         changed = 1;
+                        if (ev->len > 0 && !(ev->mask & IN_ISDIR))
+                                writing_note(ck, ev->wd, ev->name, ev->mask);
                         if ((ev->mask & IN_ISDIR) && (ev->mask & (IN_CREATE | IN_MOVED_TO)) &&
                             ev->len > 0) {
                                 _cleanup_free_ char *sub = *dir ? xasprintf("%s/%s", dir, ev->name)
@@ -846,22 +927,46 @@ static int drain_inotify(struct checkpoints *ck)
         return changed;
 }
 
+/* When the thread publishes the changes it knows of (docs/jobspec.md,
+ * "Checkpoints in storage"). */
+struct sync_clock {
+        int64_t dirty_since;    /* the first change not in a set, or 0 */
+        int64_t quiet_since;    /* the last change */
+        int64_t complete_since; /* 0, or when the dir first held only complete files */
+        int64_t not_before;     /* after a failed sync: the next try */
+};
+
+/* Without a file being written, the set is due CHECKPOINT_SETTLE_MS after
+ * the dir became complete (the files of one checkpoint written back to back
+ * go in one set, and a trainer that checkpoints more often than the quiet
+ * period still gets its sets); with one, after debounce_ms of quiet; and
+ * always max_delay_ms after the first change. */
+static int64_t sync_due(const struct checkpoints *ck, const struct sync_clock *c)
+{
+        int64_t due = c->dirty_since + ck->max_delay_ms;
+        int64_t settle =
+                ck->debounce_ms < CHECKPOINT_SETTLE_MS ? ck->debounce_ms : CHECKPOINT_SETTLE_MS;
+
+        if (c->quiet_since + ck->debounce_ms < due)
+                due = c->quiet_since + ck->debounce_ms;
+        if (c->complete_since > 0 && all_complete(ck) && c->complete_since + settle < due)
+                due = c->complete_since + settle;
+        return due > c->not_before ? due : c->not_before;
+}
+
 static void *sync_thread(void *arg)
 {
         struct checkpoints *ck = arg;
-        int64_t quiet_since = 0, dirty_since = 0;
-        int64_t max_delay = ck->max_delay_ms;
+        struct sync_clock c = {0};
 
         for (;;) {
                 struct pollfd fds[2] = {{.fd = ck->stop_fd, .events = POLLIN},
                                         {.fd = ck->inotify_fd, .events = POLLIN}};
                 int timeout = -1;
-                int64_t now = checkpoint_now_ms();
+                int64_t now = checkpoint_now_ms(), started;
 
-                if (dirty_since > 0) {
-                        int64_t due = quiet_since + ck->debounce_ms;
-                        if (dirty_since + max_delay < due)
-                                due = dirty_since + max_delay;
+                if (c.dirty_since > 0) {
+                        int64_t due = sync_due(ck, &c);
                         timeout = due > now ? (int)(due - now) : 0;
                 }
                 if (poll(fds, ck->inotify_fd >= 0 ? 2 : 1, timeout) < 0 && errno != EINTR)
@@ -870,21 +975,36 @@ static void *sync_thread(void *arg)
                         break;
                 now = checkpoint_now_ms();
                 if ((fds[1].revents & POLLIN) && drain_inotify(ck)) {
-                        quiet_since = now;
-                        if (dirty_since == 0)
-                                dirty_since = now;
+                        c.quiet_since = now;
+                        if (c.dirty_since == 0)
+                                c.dirty_since = now;
                 }
-                if (dirty_since == 0 ||
-                    (now < quiet_since + ck->debounce_ms && now < dirty_since + max_delay))
+                if (c.dirty_since > 0 && c.complete_since == 0 && all_complete(ck))
+                        c.complete_since = now;
+                if (c.dirty_since == 0 || now < sync_due(ck, &c))
                         continue;
+                /* quiet for the whole debounce: what still looks written is done */
+                if (now >= c.quiet_since + ck->debounce_ms)
+                        writing_clear(ck);
+                started = now;
+                c.not_before = 0;
                 struct hoist_error *e = NULL;
-                if (sync_once(ck, &e) < 0) {
+                if (sync_once(ck, all_complete(ck), &e) < 0) {
                         log_warn("checkpoints: %s; trying again", e->msg);
                         hoist_error_free(e);
                         ck->unstable = 1;
+                        c.not_before = checkpoint_now_ms() + ck->debounce_ms;
                 }
-                dirty_since = ck->unstable ? now : 0;
-                quiet_since = now;
+                c.dirty_since = c.complete_since = 0;
+                c.quiet_since = checkpoint_now_ms();
+                /* What changed while the sync ran changed after it started:
+                 * count from then, so that a file completed during a sync
+                 * waits for no more than the rest of it and the settle time. */
+                if (drain_inotify(ck) || ck->unstable) {
+                        c.dirty_since = started;
+                        if (all_complete(ck))
+                                c.complete_since = started;
+                }
         }
         return NULL;
 }
@@ -963,6 +1083,8 @@ void checkpoint_close(struct checkpoints *ck)
         for (size_t i = 0; i < ck->n_watches; i++)
                 free(ck->watches[i].path);
         free(ck->watches);
+        writing_clear(ck);
+        free(ck->writing);
         if (ck->inotify_fd >= 0)
                 (void)close(ck->inotify_fd);
         if (ck->stop_fd >= 0)

@@ -18,9 +18,17 @@
  *
  * Before the command: checkpoint_restore() makes the local dir hold exactly
  * the newest complete set.  While it runs: a thread watches the dir with
- * inotify and publishes a new set after HOIST_CHECKPOINT_DEBOUNCE_MS of quiet
- * (default 2000), and at the latest job.json checkpoints.interval_s (default
- * twice the debounce) after the first change it has not published.
+ * inotify and publishes a new set
+ *   - CHECKPOINT_SETTLE_MS after every file in the dir is complete (closed
+ *     after writing, renamed into place, or deleted), even while the trainer
+ *     goes on writing newer ones: a complete checkpoint file is in a
+ *     published set at most CHECKPOINT_SETTLE_MS plus the sync then running
+ *     plus its own sync after it was complete, whatever the trainer's pace;
+ *   - while a file stays open for writing, after HOIST_CHECKPOINT_DEBOUNCE_MS
+ *     of quiet (default 2000);
+ *   - and at the latest job.json checkpoints.interval_s (default twice the
+ *     debounce) after the first change it has not published (plus that
+ *     set's sync), counted from the start of the sync that was running.
  * After it: checkpoint_finish() publishes the last changes.
  */
 
@@ -34,6 +42,8 @@
 #include "storage.h"
 
 #define CHECKPOINT_DEFAULT_DEBOUNCE_MS 2000
+/* From the moment no file in the dir is being written to its set's sync. */
+#define CHECKPOINT_SETTLE_MS 100
 
 struct checkpoint_options {
         const struct jobspec *spec;

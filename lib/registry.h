@@ -5,10 +5,13 @@
 /*
  * An OCI distribution client (the registry HTTP API v2) over libcurl.
  * Auth: anonymous, Basic, and Bearer tokens from the WWW-Authenticate
- * challenge, with credentials found by registry_auth.h.  Plain http is used
- * for 127.0.0.1, ::1 and localhost, and for other hosts only with
+ * challenge, with credentials found by registry_auth.h.  Plain http may be
+ * used for 127.0.0.1, ::1 and localhost, and for other hosts only with
  * options->insecure or when HOIST_INSECURE_REGISTRIES (comma-separated
- * hosts) names them; everything else is https.
+ * hosts) names them; as Docker does, such a host is tried over https first
+ * and reached over plain http only when no TLS server answers there.
+ * Everything else is https.  Certificates are checked against
+ * CURL_CA_BUNDLE or SSL_CERT_FILE when set, else the system's CAs.
  * Requests are retried with backoff on 408, 429 (Retry-After), 5xx and
  * network errors (HOIST_REGISTRY_RETRIES tries, default 5).
  */

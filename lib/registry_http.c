@@ -624,8 +624,13 @@ int reg_request(struct reg_session *s, CURL *h, struct reg_req *q, struct reg_re
                                 sleep_ms(backoff_ms(attempt, NULL));
                                 continue;
                         }
-                        hoist_error_make(err, HOIST_ERR_PROVIDER, "%s: %s: %s", q->what, shown,
-                                         errbuf[0] ? errbuf : curl_easy_strerror(rc));
+                        hoist_error_make(err, HOIST_ERR_PROVIDER, "%s: %s: %s%s", q->what, shown,
+                                         errbuf[0] ? errbuf : curl_easy_strerror(rc),
+                                         rc == CURLE_PEER_FAILED_VERIFICATION
+                                                 ? " (the registry's certificate is not trusted: "
+                                                   "put the CA certificate that signed it in "
+                                                   "SSL_CERT_FILE or CURL_CA_BUNDLE)"
+                                                 : "");
                         break;
                 }
                 if (resp->status == 401 && same && resp->www_authenticate && auth_round < 3) {
@@ -697,20 +702,61 @@ int reg_status_error(struct reg_session *s, const struct reg_req *q, const struc
                                 r->status, detail);
 }
 
+/* For the hosts plain http is allowed for (loopback, --insecure,
+ * HOIST_INSECURE_REGISTRIES), Docker's order: https first, plain http when
+ * no TLS answers there.  Returns 1 for https: it answered, or a TLS server
+ * did with a certificate that is not trusted (the request over https then
+ * says so).  Returns 0 for http, with *RET_WHY what https said. */
+static int probe_https(struct reg_session *s, CURL *h, char **ret_why)
+{
+        _cleanup_free_ char *url = xasprintf("https://%s/v2/", s->host);
+        struct reg_resp resp = {0};
+        struct reg_req q = {.method = "GET", .url = url, .out_fd = -1, .body_fd = -1};
+        struct xfer x = {.s = s, .req = &q, .resp = &resp, .h = h};
+        char errbuf[CURL_ERROR_SIZE];
+        CURLcode rc = perform(&x, url, NULL, errbuf);
+
+        reg_resp_clear(&resp);
+        buf_free(&resp.body);
+        if (rc == CURLE_OK || rc == CURLE_PEER_FAILED_VERIFICATION ||
+            rc == CURLE_SSL_CACERT_BADFILE)
+                return 1;
+        *ret_why = xstrdup(errbuf[0] ? errbuf : curl_easy_strerror(rc));
+        log_debug("registry '%s': https: %s; trying plain http", s->host, *ret_why);
+        return 0;
+}
+
+/* The 400 a TLS server gives a plain http request ("Client sent an HTTP
+ * request to an HTTPS server.", nginx's "The plain HTTP request was sent to
+ * HTTPS port"). */
+static int says_https_only(const struct reg_resp *r)
+{
+        _cleanup_free_ char *body = NULL;
+
+        if (r->status != 400 || r->body.len == 0)
+                return 0;
+        body = xstrndup(r->body.data, r->body.len);
+        return strcasestr(body, "HTTPS") != NULL;
+}
+
 int reg_session_open(const char *host, const char *repo, int push, const struct registry_options *o,
                      struct reg_session **ret, struct hoist_error **err)
 {
         struct reg_session *s = xzalloc(sizeof *s);
         _cleanup_curl_ CURL *h = curl_easy_init();
         _cleanup_free_ char *url = NULL, *scope = NULL;
+        _cleanup_free_ char *https_why = NULL;
         struct reg_resp resp = {0};
+        int https = 1;
 
         pthread_mutex_init(&s->lock, NULL);
         s->host = xstrdup(host);
         s->repo = xstrdup(repo);
         s->push = push;
         s->insecure = registry_host_insecure(host, o ? o->insecure : 0);
-        s->base = xasprintf("%s://%s", s->insecure ? "http" : "https", host);
+        if (s->insecure && h != NULL)
+                https = probe_https(s, h, &https_why);
+        s->base = xasprintf("%s://%s", https ? "https" : "http", host);
         scope = xasprintf("repository:%s:%s", repo, push ? "pull,push" : "pull");
         add_scope_locked(s, scope);
         url = xasprintf("%s/v2/", s->base);
@@ -726,7 +772,12 @@ int reg_session_open(const char *host, const char *repo, int push, const struct 
                 goto fail;
         }
         if (resp.status != 200) {
-                if (resp.status == 404)
+                if (!https && says_https_only(&resp))
+                        hoist_error_make(err, HOIST_ERR_PROVIDER,
+                                         "%s: registry '%s' serves https, not plain http (it "
+                                         "answered HTTP 400 to %s), and https failed: %s",
+                                         q.what, host, url, https_why);
+                else if (resp.status == 404)
                         hoist_error_make(err, HOIST_ERR_PROVIDER,
                                          "'%s' is not a registry: GET %s answered 404 (no "
                                          "registry API v2 there)",

@@ -22,7 +22,7 @@ command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)
 
 missing_of() { # PACKAGE...: prints those not installed
         for p in "$@"; do
-                dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || echo "$p"
+                [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || echo "$p"
         done
 }
 missing=($(missing_of "${PKGS[@]}"))

@@ -49,7 +49,11 @@ command -v readelf >/dev/null || die "readelf is missing (apt-get install binuti
 interp=$(readelf -l "$bin" | sed -n 's/.*\[Requesting program interpreter: \(.*\)\]/\1/p')
 [ "$interp" = "$INTERP" ] ||
         die "'$bin' asks for the loader '${interp:-none (static?)}', not $INTERP; link it with -Wl,--dynamic-linker=$INTERP"
-readelf -d "$bin" | grep -q "(RPATH).*\[$RPATH\]" ||
+# Outputs are read whole before they are searched: in `readelf | grep -q` under
+# pipefail, grep's early exit kills readelf with SIGPIPE and the script with
+# it (scripts/check-pipes.sh).
+dynamic=$(readelf -d "$bin")
+grep -q "(RPATH).*\[$RPATH\]" <<<"$dynamic" ||
         die "'$bin' has no DT_RPATH $RPATH; link it with -Wl,--disable-new-dtags -Wl,-rpath,$RPATH"
 
 # `ld.so --list` loads the dependency tree the way the loader will (transitive,
@@ -58,8 +62,11 @@ readelf -d "$bin" | grep -q "(RPATH).*\[$RPATH\]" ||
 listing=$("$ldso" --list "$bin" 2>&1) || die "cannot resolve the libraries of '$bin':
 $listing"
 # The dlopen()ed libraries and their dependencies, as "soname => path" lines.
+# The loader cache can be far larger than a pipe buffer (78 KB with
+# python3-torch installed).
+cache=$(ldconfig -p) || die "'ldconfig -p' failed"
 for soname in ${HOIST_BUNDLE_DLOPEN-libcurl.so.4 libsystemd.so.0}; do
-        path=$(ldconfig -p | awk -v s="$soname" '$1 == s && /x86-64/ {print $NF; exit}')
+        path=$(awk -v s="$soname" '$1 == s && /x86-64/ {print $NF; exit}' <<<"$cache")
         [ -n "$path" ] || die "'$soname' (HOIST_BUNDLE_DLOPEN) is not installed"
         deps=$("$ldso" --list "$path" 2>&1) || die "cannot resolve the libraries of '$path':
 $deps"

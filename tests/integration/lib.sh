@@ -74,6 +74,16 @@ t_finish() {
 # Fails the current test with a message.
 fail() { echo "FAIL: $*" >&2; return 1; }
 
+# grep_q ARGS...: `grep -q ARGS` on its input, read whole first.  After a
+# pipe, grep -q exits at its first match and the command before it, if still
+# writing, dies of SIGPIPE: pipefail makes that a failure, at random
+# (scripts/check-pipes.sh flags `| grep -q`).
+grep_q() {
+        local in
+        in=$(cat)
+        grep -q "$@" <<<"$in"
+}
+
 # wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds.
 wait_for() {
         local limit=$1 i=0

@@ -83,12 +83,12 @@ t_quickstart_scratch_push_podman() {
         podman pull --quiet --tls-verify=false "$ref" >/dev/null
         t_defer "podman rmi -f $ref >/dev/null 2>&1"
         # the image's own ENTRYPOINT+CMD became the CMD that hoist-entrypoint runs
-        podman inspect --format '{{json .Config.Cmd}}' "$ref" | grep -q '"/usr/local/bin/hoist-quickstart","train"' ||
+        podman inspect --format '{{json .Config.Cmd}}' "$ref" | grep_q '"/usr/local/bin/hoist-quickstart","train"' ||
                 fail "CMD is not the training command: $(podman inspect --format '{{json .Config.Cmd}}' "$ref")"
         podman run --rm "$ref" /usr/local/bin/hoist-quickstart --help >"$T_TMP/qs.run" 2>&1 ||
                 { cat "$T_TMP/qs.run"; fail "podman run failed"; }
         grep -q 'usage: ' "$T_TMP/qs.run" || fail "trainer did not run: $(cat "$T_TMP/qs.run")"
-        podman run --rm --entrypoint /opt/hoist/bin/hoist-entrypoint "$ref" --version | grep -q hoist-entrypoint ||
+        podman run --rm --entrypoint /opt/hoist/bin/hoist-entrypoint "$ref" --version | grep_q hoist-entrypoint ||
                 fail "hoist-entrypoint does not run in the image"
 }
 
@@ -97,10 +97,10 @@ t_zstd_layers() {
         local ref=$REG/hoist/quickstart-zstd:1
         hoist build --compression zstd --push -t "$ref" -f "$T_ROOT/images/quickstart/Dockerfile" "$HOIST_BIN" \
                 >"$T_TMP/zs.out" 2>&1 || { cat "$T_TMP/zs.out"; fail "build failed"; }
-        skopeo inspect --raw --tls-verify=false "docker://$ref" | grep -q 'tar+zstd' || fail "layers are not zstd"
+        skopeo inspect --raw --tls-verify=false "docker://$ref" | grep_q 'tar+zstd' || fail "layers are not zstd"
         podman pull --quiet --tls-verify=false "$ref" >/dev/null || fail "podman cannot pull zstd layers"
         t_defer "podman rmi -f $ref >/dev/null 2>&1"
-        podman run --rm "$ref" --help 2>&1 | grep -q 'usage: ' || fail "the zstd image does not run"
+        podman run --rm "$ref" --help 2>&1 | grep_q 'usage: ' || fail "the zstd image does not run"
 }
 
 write_two_stage() { # DIR
@@ -151,7 +151,7 @@ idx=json.load(open('$lay/index.json'))
 m=[x for x in idx['manifests'] if x['annotations']['org.opencontainers.image.ref.name']=='$ref'][0]
 man=json.load(open('$lay/blobs/sha256/'+m['digest'][7:]))
 print(' '.join(l['digest'][7:] for l in man['layers']))"); do
-                if tar -tzf "$lay/blobs/sha256/$d" 2>/dev/null | grep -q 'bin/.wh.sleep'; then found=1; fi
+                if tar -tzf "$lay/blobs/sha256/$d" 2>/dev/null | grep_q 'bin/.wh.sleep'; then found=1; fi
         done
         [ $found = 1 ] || fail "no whiteout for the deleted /bin/sleep in any layer"
         # umoci applies the deletions
@@ -215,13 +215,13 @@ t_cache_and_incremental_push() {
         hoist build -t "$ref" "$T_TMP/ca" >"$T_TMP/ca.2" 2>&1 || { cat "$T_TMP/ca.2"; fail "second build"; }
         before=$(digest_in_store "$HOIST_HOME" "$ref")
         cat "$T_TMP/ca.2"
-        ! grep -E '^\[[0-9]+/[0-9]+\] (RUN|COPY)' "$T_TMP/ca.2" | grep -qv CACHED || fail "an unchanged step was rebuilt"
+        ! grep -E '^\[[0-9]+/[0-9]+\] (RUN|COPY)' "$T_TMP/ca.2" | grep_q -v CACHED || fail "an unchanged step was rebuilt"
         echo v2 >"$T_TMP/ca/src/version.txt"
         hoist build -t "$ref" "$T_TMP/ca" >"$T_TMP/ca.3" 2>&1 || { cat "$T_TMP/ca.3"; fail "third build"; }
         cat "$T_TMP/ca.3"
         grep -q 'COPY src/version.txt /app/$' "$T_TMP/ca.3" || fail "the changed COPY was not rebuilt"
-        grep 'COPY src/version.txt' "$T_TMP/ca.3" | grep -qv CACHED || fail "changed step reported CACHED"
-        grep 'COPY --chown=1000:1000' "$T_TMP/ca.3" | grep -q CACHED || fail "the step before the change was rebuilt"
+        grep 'COPY src/version.txt' "$T_TMP/ca.3" | grep_q -v CACHED || fail "changed step reported CACHED"
+        grep 'COPY --chown=1000:1000' "$T_TMP/ca.3" | grep_q CACHED || fail "the step before the change was rebuilt"
         # builder stage copied src/ too: it changed, so it is rebuilt; the
         # COPY --from output (greeting) did not change.
         # exactly the layers that are new in the manifest, and the config

@@ -24,10 +24,10 @@ t_default_is_builtin_endpoint() {
         grep -q "outputs in s3://hoist/jobs/$id/output/ at http://127.0.0.1:" "$T_TMP/d.out" ||
                 fail "success line: $(tail -1 "$T_TMP/d.out")"
         [ ! -d "$HOIST_HOME/storage/jobs" ] || fail "the job used file storage"
-        ls "$HOIST_HOME/serve/keys/" | grep -q . || fail "no job key was issued"
+        ls "$HOIST_HOME/serve/keys/" | grep_q . || fail "no job key was issued"
         hoist results "$id" "$T_TMP/d-res" >/dev/null
         [ -s "$T_TMP/d-res/model/model.bin" ] || fail "no model"
-        hoist logs "$id" | grep -q '"test_accuracy"' || fail "log not in the endpoint"
+        hoist logs "$id" | grep_q '"test_accuracy"' || fail "log not in the endpoint"
         # the same job on file storage trains the same model
         pid=$(serve_pid)
         HOIST_STORAGE=file://$HOIST_HOME/storage hoist submit -q "$QS/job-process.yaml" >"$T_TMP/f.id" 2>/dev/null
@@ -68,7 +68,7 @@ YAML
         id=$(hoist submit -q "$T_TMP/k/job.yaml")
         t_defer "touch '$T_TMP/k/go'"
         wait_for 60 test -e "$T_TMP/k/running" || fail "job did not start"
-        key=$(ls "$HOIST_HOME/serve/keys/" | head -1)
+        key=$(ls "$HOIST_HOME/serve/keys/" | sed -n 1p)
         access=${key%.json}
         secret=$(sed -n 's/.*"secret_key": *"\([^"]*\)".*/\1/p' "$HOIST_HOME/serve/keys/$key")
         [ -n "$secret" ] || fail "cannot read the job key"

@@ -20,10 +20,10 @@ t_defer "podman rmi -f $IMAGE >/dev/null 2>&1"
 prun() { podman run --rm --network=none "$@"; }
 
 t_linked_for_bundle() {
-        readelf -l "$BUNDLE_BIN" | grep -q "Requesting program interpreter: $INTERP\]" ||
+        readelf -l "$BUNDLE_BIN" | grep_q "Requesting program interpreter: $INTERP\]" ||
                 fail "interpreter is not $INTERP"
-        readelf -d "$BUNDLE_BIN" | grep -q '(RPATH).*\[/opt/hoist/lib\]' || fail "no DT_RPATH /opt/hoist/lib"
-        ! readelf -d "$BUNDLE_BIN" | grep -q RUNPATH || fail "RUNPATH would let LD_LIBRARY_PATH win"
+        readelf -d "$BUNDLE_BIN" | grep_q '(RPATH).*\[/opt/hoist/lib\]' || fail "no DT_RPATH /opt/hoist/lib"
+        ! readelf -d "$BUNDLE_BIN" | grep_q RUNPATH || fail "RUNPATH would let LD_LIBRARY_PATH win"
 }
 
 # Every DT_NEEDED of every ELF file in the layer is in the layer: checked from
@@ -36,7 +36,7 @@ t_layer_complete() {
         [ -x "$x/opt/hoist/bin/hoist-entrypoint" ] || fail "no bin/hoist-entrypoint"
         [ -f "$x$INTERP" ] && [ ! -L "$x$INTERP" ] || fail "no real file at $INTERP"
         [ -f "$x/opt/hoist/lib/libc.so.6" ] || fail "no libc.so.6"
-        ! find "$x" -type l | grep -q . || fail "symlinks in the layer: $(find "$x" -type l)"
+        ! find "$x" -type l | grep_q . || fail "symlinks in the layer: $(find "$x" -type l)"
         for f in "$x/opt/hoist/bin/hoist-entrypoint" "$x"/opt/hoist/lib/*.so*; do
                 for need in $(readelf -d "$f" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p'); do
                         [ -f "$x/opt/hoist/lib/$need" ] || missing="$missing $need(for ${f##*/})"
@@ -44,7 +44,7 @@ t_layer_complete() {
         done
         [ -z "$missing" ] || fail "missing:$missing"
         # tar metadata: root-owned, one fixed mtime, no atime/ctime records
-        ! tar -tvf "$BUNDLE_TAR" --numeric-owner | awk '$2 != "0/0"' | grep -q . || fail "non-root owner"
+        ! tar -tvf "$BUNDLE_TAR" --numeric-owner | awk '$2 != "0/0"' | grep_q . || fail "non-root owner"
         [ "$(tar -tvf "$BUNDLE_TAR" | awk '{print $4, $5}' | sort -u | wc -l)" -eq 1 ] || fail "mtimes vary"
         ! grep -aq 'atime=\|ctime=' "$BUNDLE_TAR" || fail "atime/ctime in pax headers"
 }
@@ -52,6 +52,70 @@ t_layer_complete() {
 t_reproducible() {
         "$T_ROOT/scripts/mkbundle.sh" "$BUNDLE_BIN" "$T_TMP/b2" "$T_TMP/b2.tar" 2>/dev/null
         cmp "$BUNDLE_TAR" "$T_TMP/b2.tar" || fail "a second mkbundle.sh run gives another tar"
+}
+
+# A loader cache larger than a pipe buffer (78 KB with python3-torch): an
+# ldconfig earlier on PATH prints the real cache, then 200 KB more, so a
+# reader that stops at its match kills it with SIGPIPE every time.
+t_large_loader_cache() {
+        local d=$T_TMP/bigcache real
+        real=$(PATH=/usr/sbin:/sbin:$PATH command -v ldconfig)
+        mkdir -p "$d/bin"
+        cat >"$d/bin/ldconfig" <<EOF
+#!/bin/sh
+"$real" "\$@" || exit
+i=0
+while [ \$i -lt 2000 ]; do
+        echo "	libhoistfiller\$i.so.1 (libc6,x86-64) => /nonexistent/filler/path/of/some/length/libhoistfiller\$i.so.1"
+        i=\$((i + 1))
+done
+EOF
+        chmod +x "$d/bin/ldconfig"
+        [ "$(PATH=$d/bin:$PATH ldconfig -p | wc -c)" -gt 200000 ] || fail "the fake cache is too small"
+        PATH=$d/bin:$PATH "$T_ROOT/scripts/mkbundle.sh" "$BUNDLE_BIN" "$d/b" "$d/b.tar" 2>"$d/err" ||
+                fail "mkbundle.sh failed with a large loader cache: $(cat "$d/err")"
+        cmp "$BUNDLE_TAR" "$d/b.tar" || fail "a large loader cache gives another tar"
+}
+
+# No script pipes a producer into a reader that stops early under pipefail.
+t_no_early_exit_pipes() {
+        "$T_ROOT/scripts/check-pipes.sh" || fail "scripts/check-pipes.sh found pipelines that die of SIGPIPE"
+}
+
+# check-pipes.sh flags each early-exit reader, and only those.
+t_check_pipes_flags() {
+        local d=$T_TMP/pipes n
+        mkdir -p "$d"
+        cat >"$d/bad.sh" <<'BAD'
+set -euo pipefail
+readelf -d x | grep -q RPATH
+ldconfig -p | awk '$1 == s {print $NF; exit}'
+ps ax | head -1
+seq 100000 | sed 3q
+cmd | grep -qx a ||
+        echo x
+cmd | LC_ALL=C grep -m1 a
+printf x | read -r v
+BAD
+        cat >"$d/good.sh" <<'GOOD'
+set -euo pipefail
+out=$(readelf -d x); grep -q RPATH <<<"$out"
+grep -q x file || true
+cmd | grep_q -x a
+cmd | grep -v a | sort | tail -1
+cmd | sed -n 's/q/r/p'
+wait_for 10 sh -c "cmd | grep -q \"a b\""
+cat <<EOT
+x | head -1
+EOT
+cmd | head -1 # pipefail-ok: cmd prints one line
+GOOD
+        ! "$T_ROOT/scripts/check-pipes.sh" "$d/bad.sh" >"$d/out" 2>&1 || fail "bad.sh passed"
+        [ "$(grep -c "^$d/bad.sh:[0-9]*: " "$d/out")" = 7 ] || fail "not 7 flagged: $(cat "$d/out")"
+        for n in 2 3 4 5 6 8 9; do
+                grep -q "^$d/bad.sh:$n: " "$d/out" || fail "line $n not flagged: $(cat "$d/out")"
+        done
+        "$T_ROOT/scripts/check-pipes.sh" "$d/good.sh" >"$d/out2" 2>&1 || fail "good.sh flagged: $(cat "$d/out2")"
 }
 
 t_fails_loudly() {
@@ -124,7 +188,7 @@ t_quickstart_inside() {
         HOIST_INPUT_TRAIN=$DATA HOIST_MODEL_DIR=$T_TMP/host/m HOIST_CHECKPOINT_DIR=$T_TMP/host/c \
                 HOIST_HP_STEPS=1000 "$QS" train >/dev/null
         cmp "$v/m/model.bin" "$T_TMP/host/m/model.bin" || fail "container and host models differ"
-        "$QS" eval --model "$v/m/model.bin" --data "$DATA" | grep -q '"accuracy": 0\.[6-9]' ||
+        "$QS" eval --model "$v/m/model.bin" --data "$DATA" | grep_q '"accuracy": 0\.[6-9]' ||
                 fail "the model from the container does not evaluate"
 }
 
@@ -157,6 +221,9 @@ t_stop_checkpoints() {
 t_run "build/bundle-entrypoint asks for the bundled loader, DT_RPATH" t_linked_for_bundle
 t_run "bundle layer: opt/hoist only, loader, every DT_NEEDED, clean tar metadata" t_layer_complete
 t_run "mkbundle.sh is reproducible" t_reproducible
+t_run "mkbundle.sh works with a loader cache larger than a pipe buffer" t_large_loader_cache
+t_run "no script pipes into a reader that stops early under pipefail" t_no_early_exit_pipes
+t_run "check-pipes.sh flags grep -q, head, awk exit, sed q, read after a pipe" t_check_pipes_flags
 t_run "mkbundle.sh fails loudly on unresolvable libraries" t_fails_loudly
 t_run "podman-image.sh builds the busybox image, idempotently" t_image
 t_run "the image has no libc outside /opt/hoist" t_no_libc

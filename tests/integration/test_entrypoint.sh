@@ -119,7 +119,7 @@ t_forward_pid1() {
         wait_for_file "$d/gc.ready" && wait_for_file "$d/main.pid" || return 1
         [ "$(cat "$d/main.pid")" = 2 ] || return 1 # the entrypoint is PID 1
         local epid
-        epid=$(pgrep -P "$upid" | head -n1)
+        epid=$(pgrep -P "$upid" | sed -n 1p)
         kill -TERM "$epid"
         local r=0
         wait "$upid" || r=$?
@@ -271,7 +271,7 @@ t_job_fail() {
         write_job fail '["sh", "-c", "echo starting; echo \"CUDA out of memory\" >&2; exit 3"]'
         [ "$(run_job fail)" = 3 ] && [ "$(result fail .status)" = failed ] &&
                 [ "$(result fail .exit_code)" = 3 ] &&
-                result fail .reason | grep -q "CUDA out of memory"
+                grep -q "CUDA out of memory" <<<"$(result fail .reason)"
 }
 check "a failing command: its exit code, status failed, stderr tail as reason" t_job_fail
 
@@ -294,7 +294,7 @@ t_job_sha() {
         [ "$(run_job sha)" = 125 ] &&
                 grep -q "hoist-entrypoint: error: input 'train': sha256 mismatch" "$tmp/err" &&
                 grep -q "$csv_sha" "$tmp/err" && [ "$(result sha .status)" = failed ] &&
-                [ "$(result sha .exit_code)" = 125 ] && result sha .reason | grep -q "sha256 mismatch" &&
+                [ "$(result sha .exit_code)" = 125 ] && grep -q "sha256 mismatch" <<<"$(result sha .reason)" &&
                 [ ! -e "$tmp/work-sha/input/train/data.csv" ]
 }
 check "sha256 mismatch: 125, named channel and digests, failed result" t_job_sha

@@ -198,7 +198,7 @@ YAML
         [ "$(job_field "$id" state)" = running ] || fail "state $(job_field "$id" state)"
         [ "$(sign_post "$u" "$secret" "$(event e2 job.metric "$id" '{"step":5,"loss":0.25}')")" = 200 ] ||
                 fail "metric refused"
-        hoist status "$id" | grep -qF 'last metric: {"step":5,"loss":0.25}' ||
+        hoist status "$id" | grep_q -F 'last metric: {"step":5,"loss":0.25}' ||
                 fail "status: $(hoist status "$id")"
         # tampered body: the signature is over the original
         [ "$(sign_post "$u" "$secret" "$(event e3 job.failed "$id")" "" \

@@ -100,7 +100,7 @@ assert isinstance(d["device"], int), d
                 fail "job log does not name the fault"
         [ "$(result_field "$name" status)" = failed ] || fail "result status is not failed"
         [ "$(result_field "$name" exit_code)" = 122 ] || fail "result exit code is not 122"
-        result_field "$name" reason | grep -q "$text" || fail "result reason does not name the fault"
+        result_field "$name" reason | grep_q "$text" || fail "result reason does not name the fault"
 }
 
 t_healthy() {
@@ -132,7 +132,7 @@ t_temperature() {
 t_xid79() {
         run_job xid "xid=79"
         expect_fault xid xid "critical XID 79"
-        fault_events xid | grep -q '"xid":79' || fail "event has no xid"
+        fault_events xid | grep_q '"xid":79' || fail "event has no xid"
 }
 
 t_remapped() {

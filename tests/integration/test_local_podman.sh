@@ -78,7 +78,7 @@ t_failing_container() {
         [ $rc = 6 ] || fail "exit $rc, not 6"
         id=$(job_id_of "$T_TMP/f.out")
         [ "$(job_field "$id" exit_code)" = 5 ] || fail "exit code not 5"
-        job_field "$id" reason | grep -q oops || fail "reason lacks stderr"
+        job_field "$id" reason | grep_q oops || fail "reason lacks stderr"
 }
 
 t_resume_under_podman() {

@@ -47,10 +47,10 @@ t_quickstart() {
         [ "$(job_field "$id" state)" = succeeded ] || fail "state is not succeeded"
         [ "$(job_field "$id" exit_code)" = 0 ] || fail "exit code is not 0"
         [ -s "$(model_of "$id")" ] || fail "no model.bin in storage"
-        hoist logs "$id" | grep -q '"step"' || fail "hoist logs lacks the training log"
+        hoist logs "$id" | grep_q '"step"' || fail "hoist logs lacks the training log"
         hoist results "$id" "$T_TMP/res" >/dev/null
         cmp "$(model_of "$id")" "$T_TMP/res/model/model.bin" || fail "results copy differs"
-        hoist list | grep -q "$id.*quickstart.*succeeded.*process" || fail "list lacks the job"
+        hoist list | grep_q "$id.*quickstart.*succeeded.*process" || fail "list lacks the job"
         hoist list -o json | python3 -c "import json,sys; j=json.load(sys.stdin); assert j[0]['id']=='$id' and j[0]['state']=='succeeded'"
         # history: every transition recorded with a time, ending in succeeded
         hoist status -o json "$id" | python3 -c "
@@ -85,13 +85,13 @@ YAML
         [ "$(job_field "$id" state)" = running ] || fail "not running"
         pid=$(cut -d' ' -f1 "$HOIST_HOME/run/$id/pid")
         sid=$(cut -d' ' -f3 "$HOIST_HOME/run/$id/pid")
-        hoist cancel -t 2 "$id" | grep -q "canceled job $id"
+        hoist cancel -t 2 "$id" | grep_q "canceled job $id"
         [ "$(job_field "$id" state)" = canceled ] || fail "state is not canceled"
         ! pid_alive "$pid" || fail "entrypoint still alive"
         # nothing of the job's session survives (the backgrounded sleep included)
         left=$(ps -eo sid=,stat=,pid=,comm= | awk -v s="$sid" '$1==s && $2 !~ /^Z/' || true)
         [ -z "$left" ] || fail "left behind: $left"
-        hoist cancel "$id" | grep -q "already canceled"
+        hoist cancel "$id" | grep_q "already canceled"
 }
 
 t_resume_after_killed_run() {
@@ -242,7 +242,7 @@ t_failed_command() {
         [ $rc = 6 ] || fail "exit $rc, not 6"
         id=$(job_id_of "$T_TMP/f.out")
         [ "$(job_field "$id" exit_code)" = 3 ] || fail "exit code not 3"
-        job_field "$id" reason | grep -q "bad input" || fail "reason lacks stderr tail"
+        job_field "$id" reason | grep_q "bad input" || fail "reason lacks stderr tail"
 
         printf 'name: missing\nruntime: process\ncommand: ["no-such-program-hoist"]\n' >"$T_TMP/f/job.yaml"
         id=$(hoist submit -q "$T_TMP/f/job.yaml")
@@ -252,9 +252,9 @@ t_failed_command() {
 
 t_cli_usage() {
         new_home
-        hoist help | grep -q "Exit codes"
+        hoist help | grep_q "Exit codes"
         for v in submit list status logs cancel results version; do
-                hoist "$v" --help | grep -q "usage: hoist $v" || fail "$v --help"
+                hoist "$v" --help | grep_q "usage: hoist $v" || fail "$v --help"
         done
         set +e
         hoist frobnicate 2>/dev/null; [ $? = 2 ] || fail "unknown verb not 2"
@@ -262,7 +262,7 @@ t_cli_usage() {
         hoist status j-doesnotexist 2>/dev/null; [ $? = 4 ] || fail "unknown job not 4"
         hoist list -o yaml 2>/dev/null; [ $? = 2 ] || fail "bad -o not 2"
         set -e
-        hoist version | grep -q "^hoist "
+        hoist version | grep_q "^hoist "
 }
 
 # SIGKILL `hoist submit` at many points: the database stays consistent, and

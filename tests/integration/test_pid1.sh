@@ -54,7 +54,7 @@ run_grandchildren() {
         wait_for 20 all_started "$d"
         # unshare --fork does not forward SIGTERM: signal the entrypoint itself
         target=$epid
-        [ "$hostpids" = 1 ] || target=$(pgrep -P "$epid" | head -n1)
+        [ "$hostpids" = 1 ] || target=$(pgrep -P "$epid" | sed -n 1p)
         # the setsid grandchild really left the group
         if [ "$hostpids" = 1 ]; then
                 [ "$(ps -o sid= -p "$(cat "$d/gc3.pid")" | tr -d ' ')" = "$(cat "$d/gc3.pid")" ] ||
@@ -172,7 +172,7 @@ t_log_stamps() {
         grep -qx "out-line" "$T_TMP/ls/plain" && grep -qx "err-line" "$T_TMP/ls/plain" &&
                 grep -qx "no-newline" "$T_TMP/ls/plain" || fail "hoist logs: $(cat "$T_TMP/ls/plain")"
         ! grep -qE "$STAMP" "$T_TMP/ls/plain" || fail "hoist logs kept the stamps"
-        hoist logs --timestamps "$id" | grep -qE "^$STAMP stderr[|]err-line$" ||
+        hoist logs --timestamps "$id" | grep_q -E "^$STAMP stderr[|]err-line$" ||
                 fail "hoist logs --timestamps lost them"
 }
 

@@ -98,7 +98,7 @@ t_kill_resume() {
         [ -n "$resumed" ] && [ "$resumed" -ge 150 ] || fail "no resumed event at step >= 150"
         cmp "$T_TMP/ref/m/model.bin" "$d/m/model.bin" || fail "resumed model differs"
         cmp "$T_TMP/ref/m/metrics.json" "$d/m/metrics.json" || fail "resumed metrics differ"
-        ! ls -A "$d/c" | grep -q tmp || fail "temp files left: $(ls -A "$d/c")"
+        ! ls -A "$d/c" | grep_q tmp || fail "temp files left: $(ls -A "$d/c")"
 }
 
 t_sigterm() {

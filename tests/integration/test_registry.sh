@@ -67,7 +67,7 @@ t_round_trip() {
         cmp "$(blob "$STORE" "$cfg")" "$(blob "$T_TMP/pulled" "$cfg")"
         cmp "$(blob "$STORE" "$layer")" "$(blob "$T_TMP/pulled" "$layer")"
         # pulling again downloads nothing
-        hoist pull --store "$T_TMP/pulled" "$PLAIN/test/img:v1" 2>&1 >/dev/null | grep -q "2 blobs, 0 downloaded (0 B), 2 already here"
+        hoist pull --store "$T_TMP/pulled" "$PLAIN/test/img:v1" 2>&1 >/dev/null | grep_q "2 blobs, 0 downloaded (0 B), 2 already here"
 }
 
 t_schemas() {
@@ -92,7 +92,7 @@ t_skopeo_umoci_read_it() {
         cmp /bin/busybox "$T_TMP/bundle/rootfs/bin/busybox"
         grep -q hello-from-hoist "$T_TMP/bundle/config.json"
         # hoist's own stores are OCI layouts those tools read by tag
-        skopeo inspect "oci:$T_TMP/pulled:$PLAIN/test/img:v1" | grep -q "$IMG_DIGEST"
+        skopeo inspect "oci:$T_TMP/pulled:$PLAIN/test/img:v1" | grep_q "$IMG_DIGEST"
         umoci unpack --rootless --image "$STORE:img:v1" "$T_TMP/bundle2" >/dev/null
         cmp /bin/busybox "$T_TMP/bundle2/rootfs/bin/busybox"
 }
@@ -105,7 +105,7 @@ t_second_push_uploads_nothing() {
 t_cross_repo_mount() {
         push img:v1 "$PLAIN/other/img:v2" 2>"$T_TMP/mount.err" >/dev/null
         grep -q "2 blobs, 0 uploaded (0 B), 0 already there, 2 mounted;" "$T_TMP/mount.err" || fail "$(cat "$T_TMP/mount.err")"
-        skopeo inspect --tls-verify=false "docker://$PLAIN/other/img:v2" | grep -q "$IMG_DIGEST"
+        skopeo inspect --tls-verify=false "docker://$PLAIN/other/img:v2" | grep_q "$IMG_DIGEST"
 }
 
 # A 3 MiB layer in 1 MB PATCHes, through a proxy that logs what it saw.
@@ -172,7 +172,7 @@ t_survives_503() {
         push -q img:v1 "127.0.0.1:$(cat "$T_TMP/flaky.port")/flaky/img:v1" >/dev/null
         [ "$(grep -c '^PUT /v2/flaky/img/blobs/uploads/.* 503$' "$T_TMP/flaky.log")" = 2 ] || fail "$(cat "$T_TMP/flaky.log")"
         [ "$(grep -c '^PUT /v2/flaky/img/blobs/uploads/.* 201$' "$T_TMP/flaky.log")" = 2 ] || fail "$(cat "$T_TMP/flaky.log")"
-        skopeo inspect --tls-verify=false "docker://$PLAIN/flaky/img:v1" | grep -q "$IMG_DIGEST"
+        skopeo inspect --tls-verify=false "docker://$PLAIN/flaky/img:v1" | grep_q "$IMG_DIGEST"
 }
 
 t_docker_v2s2_pull() {
@@ -180,7 +180,7 @@ t_docker_v2s2_pull() {
         hoist pull -q --store "$T_TMP/pulled-d" "$PLAIN/test/docker:v1" >"$T_TMP/d.digest"
         grep -q application/vnd.docker.distribution.manifest.v2+json "$T_TMP/pulled-d/index.json"
         m=$(blob "$T_TMP/pulled-d" "$(cat "$T_TMP/d.digest")")
-        json_get "$m" "['mediaType']" | grep -q docker
+        json_get "$m" "['mediaType']" | grep_q docker
         # by digest too
         hoist pull -q --store "$T_TMP/pulled-d2" "$PLAIN/test/docker@$(cat "$T_TMP/d.digest")" >/dev/null
 }
@@ -188,15 +188,15 @@ t_docker_v2s2_pull() {
 t_basic_auth() {
         start_registry basic basic alice 's3cret pass'
         out=$(push img:v1 "127.0.0.1:$PORT/test/img:v1" 2>&1) && fail "pushed without credentials"
-        echo "$out" | grep -q "requires authentication.*podman login 127.0.0.1:$PORT" || fail "$out"
+        grep -q "requires authentication.*podman login 127.0.0.1:$PORT" <<<"$out" || fail "$out"
         docker_login "$PORT" alice wrong-password
         out=$(push img:v1 "127.0.0.1:$PORT/test/img:v1" 2>&1) && fail "pushed with a wrong password"
-        echo "$out" | grep -q "401 unauthorized.*'127.0.0.1:$PORT'.*log in again" || fail "$out"
-        if echo "$out" | grep -q wrong-password; then fail "the password is in the error"; fi
+        grep -q "401 unauthorized.*'127.0.0.1:$PORT'.*log in again" <<<"$out" || fail "$out"
+        if grep -q wrong-password <<<"$out"; then fail "the password is in the error"; fi
         docker_login "$PORT" alice 's3cret pass'
         [ "$(push -q img:v1 "127.0.0.1:$PORT/test/img:v1")" = "$IMG_DIGEST" ]
         [ "$(hoist pull -q --store "$T_TMP/pb" "127.0.0.1:$PORT/test/img:v1")" = "$IMG_DIGEST" ]
-        skopeo inspect --tls-verify=false --creds 'alice:s3cret pass' "docker://127.0.0.1:$PORT/test/img:v1" | grep -q "$IMG_DIGEST"
+        skopeo inspect --tls-verify=false --creds 'alice:s3cret pass' "docker://127.0.0.1:$PORT/test/img:v1" | grep_q "$IMG_DIGEST"
 }
 
 t_cred_helper() {
@@ -226,20 +226,20 @@ t_token_auth() {
         start_registry token token bob 'tok pass'
         tok=127.0.0.1:$PORT
         out=$(push img:v1 "$tok/test/img:v1" 2>&1) && fail "pushed without credentials"
-        echo "$out" | grep -q "requires authentication" || fail "$out"
+        grep -q "requires authentication" <<<"$out" || fail "$out"
         docker_login "$PORT" bob nope-nope
         out=$(push img:v1 "$tok/test/img:v1" 2>&1) && fail "pushed with a wrong password"
-        echo "$out" | grep -q "token server .* 401 unauthorized.*'$tok'.*log in again" || fail "$out"
-        if echo "$out" | grep -q nope-nope; then fail "the password is in the error"; fi
+        grep -q "token server .* 401 unauthorized.*'$tok'.*log in again" <<<"$out" || fail "$out"
+        if grep -q nope-nope <<<"$out"; then fail "the password is in the error"; fi
         docker_login "$PORT" bob 'tok pass'
         [ "$(push -q img:v1 "$tok/test/img:v1")" = "$IMG_DIGEST" ]
         push img:v1 "$tok/second/img:v1" 2>"$T_TMP/tm.err" >/dev/null
         grep -q "2 mounted" "$T_TMP/tm.err" || fail "no mount behind tokens: $(cat "$T_TMP/tm.err")"
         grep "scopes=repository:second/img:pull,push .*status=200" "$T_TMP/token/token.log" |
-                grep -q "repository:test/img:pull" ||
+                grep_q "repository:test/img:pull" ||
                 fail "mount scope not asked: $(cat "$T_TMP/token/token.log")"
         [ "$(hoist pull -q --store "$T_TMP/pt" "$tok/second/img:v1")" = "$IMG_DIGEST" ]
-        skopeo inspect --tls-verify=false --creds 'bob:tok pass' "docker://$tok/second/img:v1" | grep -q "$IMG_DIGEST"
+        skopeo inspect --tls-verify=false --creds 'bob:tok pass' "docker://$tok/second/img:v1" | grep_q "$IMG_DIGEST"
 }
 
 # Tokens whose JWT expires 2 s after issue (the registry allows 60 s of
@@ -266,7 +266,7 @@ t_index() {
         "$OCITOOL" mkimage "$STORE" arm:v1 "$T_TMP/arm" /bin/true >/dev/null
         idx=$("$OCITOOL" mkindex "$STORE" multi:v1 arm:v1=linux/arm64 img:v1=linux/amd64)
         [ "$(push -q multi:v1 "$PLAIN/test/multi:v1")" = "$idx" ]
-        skopeo inspect --raw --tls-verify=false "docker://$PLAIN/test/multi:v1" | grep -q image.index.v1
+        skopeo inspect --raw --tls-verify=false "docker://$PLAIN/test/multi:v1" | grep_q image.index.v1
         "$VALIDATE" index "$(blob "$STORE" "$idx")"
         [ "$(hoist pull -q --store "$T_TMP/pi" "$PLAIN/test/multi:v1")" = "$IMG_DIGEST" ] || fail "not the amd64 image"
         # by the index's digest too
@@ -287,13 +287,13 @@ t_podman_runs_pushed_image() {
 
 t_errors_name_input() {
         out=$(hoist pull -q --store "$T_TMP/pe" "$PLAIN/test/img:nosuchtag" 2>&1) && fail "pulled a missing tag"
-        echo "$out" | grep -q "no image '$PLAIN/test/img:nosuchtag'" || fail "$out"
+        grep -q "no image '$PLAIN/test/img:nosuchtag'" <<<"$out" || fail "$out"
         out=$(push img:nope "$PLAIN/test/img:v1" 2>&1) && fail "pushed a missing image"
-        echo "$out" | grep -q "no image 'img:nope' in the image store" || fail "$out"
+        grep -q "no image 'img:nope' in the image store" <<<"$out" || fail "$out"
         out=$(hoist push --store "$STORE" img:v1 "example.invalid/x:y" 2>&1) && fail "pushed to nowhere"
-        echo "$out" | grep -q "https://example.invalid" || fail "not https for a remote host: $out"
+        grep -q "https://example.invalid" <<<"$out" || fail "not https for a remote host: $out"
         out=$(hoist push --store "$STORE" img:v1 "Bad/Repo" 2>&1) && fail "accepted an uppercase repo"
-        echo "$out" | grep -q "invalid repository" || fail "$out"
+        grep -q "invalid repository" <<<"$out" || fail "$out"
 }
 
 # ---- per-blob progress ----
@@ -427,7 +427,81 @@ t_progress_off_tty() {
                 fail "-q printed more than the digest"
 }
 
+# A CA in DIR/ca.crt and DIR/reg.{crt,key}, signed by it, for 127.0.0.1,
+# localhost and the names given.
+make_tls() { # DIR [NAME...]
+        local d=$1 san="IP:127.0.0.1,DNS:localhost" n
+        shift
+        for n in "$@"; do san="$san,DNS:$n"; done
+        mkdir -p "$d"
+        openssl req -x509 -newkey rsa:2048 -nodes -keyout "$d/ca.key" -out "$d/ca.crt" -days 2 \
+                -subj /CN=hoist-test-ca 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -keyout "$d/reg.key" -out "$d/reg.csr" \
+                -subj /CN=hoist-test-registry 2>/dev/null
+        echo "subjectAltName=$san" >"$d/ext"
+        openssl x509 -req -in "$d/reg.csr" -CA "$d/ca.crt" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+                -extfile "$d/ext" -out "$d/reg.crt" 2>/dev/null
+}
+
+# This machine's name when /etc/hosts gives it 127.0.0.1: a name hoist does
+# not take for loopback (https only), reaching nothing but 127.0.0.1.
+loopback_name() {
+        local n
+        n=$(hostname)
+        [ "$(getent ahostsv4 "$n" | awk 'NR == 1 {print $1}')" = 127.0.0.1 ] && echo "$n"
+        return 0
+}
+
+push_pull() { # HOST TAG: a round trip through HOST
+        local d
+        d=$(push img:v1 "$1/tls/img:$2" 2>"$T_TMP/tls.err") || fail "push to $1: $(cat "$T_TMP/tls.err")"
+        [ "$d" = "$IMG_DIGEST" ] || fail "pushed $d to $1"
+        d=$(hoist pull -q --store "$T_TMP/tlspull" "$1/tls/img:$2" 2>"$T_TMP/tls.err") ||
+                fail "pull from $1: $(cat "$T_TMP/tls.err")"
+        [ "$d" = "$IMG_DIGEST" ] || fail "pulled $d from $1"
+}
+
+# docker-registry serving TLS on 127.0.0.1: hoist tries https first on
+# loopback, as Docker does (it spoke plain http and got "HTTP 400").
+t_tls_registry() {
+        local name out
+        name=$(loopback_name)
+        make_tls "$T_TMP/tls" $name
+        TLS_CERT=$T_TMP/tls/reg.crt TLS_KEY=$T_TMP/tls/reg.key start_registry tls none
+        # hoist reads CURL_CA_BUNDLE first, then SSL_CERT_FILE
+        export SSL_CERT_FILE=$T_TMP/tls/ca.crt
+        unset CURL_CA_BUNDLE
+        push_pull "127.0.0.1:$PORT" v1
+        push_pull "localhost:$PORT" v2
+        if [ -n "$name" ]; then
+                push_pull "$name:$PORT" v3 # not loopback to hoist: https only
+        else
+                echo "no name but localhost has 127.0.0.1 in /etc/hosts: the non-loopback case is not run"
+        fi
+        # the CA is not given: a clear error, on loopback and off it
+        for h in "127.0.0.1:$PORT" ${name:+"$name:$PORT"}; do
+                out=$(CURL_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt push img:v1 "$h/tls/img:v9" 2>&1) &&
+                        fail "pushed to $h with an untrusted certificate"
+                grep -q "https://$h/v2/: .*certificate is not trusted.*SSL_CERT_FILE" <<<"$out" || fail "$out"
+        done
+}
+
+# A TLS registry that https cannot reach (it wants a client certificate):
+# hoist falls back to plain http, and the 400 it gets says https.
+t_tls_plain_http_400() {
+        local out
+        make_tls "$T_TMP/mtls"
+        TLS_CERT=$T_TMP/mtls/reg.crt TLS_KEY=$T_TMP/mtls/reg.key TLS_CLIENT_CA=$T_TMP/mtls/ca.crt \
+                start_registry mtls none
+        out=$(CURL_CA_BUNDLE=$T_TMP/mtls/ca.crt push img:v1 "127.0.0.1:$PORT/tls/img:v1" 2>&1) &&
+                fail "pushed without a client certificate"
+        grep -q "registry '127.0.0.1:$PORT' serves https, not plain http (it answered HTTP 400 to http://127.0.0.1:$PORT/v2/), and https failed: " <<<"$out" ||
+                fail "$out"
+}
+
 t_run "push and pull round trip, no auth" t_round_trip
+t_run "a TLS registry on 127.0.0.1 and localhost (https first), and off loopback; untrusted CA: clear error" t_tls_registry
+t_run "plain http to a TLS registry: the error says it serves https" t_tls_plain_http_400
 t_run "manifests, configs, index.json validate against the OCI JSON Schemas" t_schemas
 t_run "skopeo inspect/copy and umoci unpack read what hoist pushed" t_skopeo_umoci_read_it
 t_run "a second push uploads 0 blobs (HEAD)" t_second_push_uploads_nothing

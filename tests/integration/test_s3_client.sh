@@ -25,7 +25,7 @@ s3() { "$S3TOOL" "$@"; }
 t_bucket() {
         s3 mb "$BUCKET"
         s3 mb "$BUCKET" # again: already ours, not an error
-        s3 lsb | grep -qx "$BUCKET" || fail "ListBuckets lacks $BUCKET"
+        s3 lsb | grep_q -x "$BUCKET" || fail "ListBuckets lacks $BUCKET"
 }
 
 t_small_object() {
@@ -116,14 +116,14 @@ t_failed_multipart_leaves_nothing() {
                 out=$(s3cmd --no-ssl --host="$host" --host-bucket="$host" \
                         --access_key="$AWS_ACCESS_KEY_ID" --secret_key="$AWS_SECRET_ACCESS_KEY" \
                         -c /dev/null multipart "s3://$BUCKET" 2>&1)
-                ! echo "$out" | grep -q cancelled.bin || fail "s3cmd sees an upload: $out"
+                ! grep -q cancelled.bin <<<"$out" || fail "s3cmd sees an upload: $out"
         fi
 }
 
 t_ca_bundle_with_http() {
         # The environment may point these at a bundle; a plain-http endpoint
         # must not care, even when the file does not exist.
-        AWS_CA_BUNDLE=/nonexistent/ca.pem CURL_CA_BUNDLE=/nonexistent/ca.pem s3 lsb | grep -qx "$BUCKET"
+        AWS_CA_BUNDLE=/nonexistent/ca.pem CURL_CA_BUNDLE=/nonexistent/ca.pem s3 lsb | grep_q -x "$BUCKET"
 }
 
 # lib/storage's s3:// backend, the interface the runner and entrypoint use:

@@ -233,7 +233,7 @@ t_progress_tty() {
                 { cat "$T_TMP/p1.out"; fail "submit on a pty failed"; }
         tr '\r' '\n' <"$T_TMP/p1.out" >"$T_TMP/p1.lines"
         grep -q "^input 'data': 40.0 MiB / 40.0 MiB (100%), [0-9.]* MiB/s" "$T_TMP/p1.lines" ||
-                { cat -A "$T_TMP/p1.out" | head; fail "no 100% progress line"; }
+                { head "$T_TMP/p1.out" | cat -A; fail "no 100% progress line"; }
         grep -q $'\r' "$T_TMP/p1.out" || fail "the line is not redrawn in place"
         # at most ~10 redraws a second, whatever the number of callbacks
         draws=$(grep -c "^input 'data':" "$T_TMP/p1.lines")
@@ -260,7 +260,7 @@ t_progress_not_a_tty() {
         hoist logs -f "$id" >/dev/null 2>&1 || fail "job $id failed"
         ! grep -q $'\r' "$T_TMP/p3.err" || fail "\\r in lines mode"
         [ "$(grep -c "^input 'data': .* MiB/s$" "$T_TMP/p3.err")" = 10 ] || fail "not 10 lines: $(cat "$T_TMP/p3.err")"
-        grep "^input 'data':" "$T_TMP/p3.err" | tail -1 | grep -q "(100%)" || fail "last line is not 100%"
+        grep "^input 'data':" "$T_TMP/p3.err" | tail -1 | grep_q "(100%)" || fail "last line is not 100%"
         hoist logs -f "$id" >/dev/null 2>&1 || fail "job $id failed"
 }
 

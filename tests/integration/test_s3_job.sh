@@ -59,7 +59,7 @@ t_process_job_on_s3() {
         done
         grep -q "jobs/$id/checkpoints/ckpt-" "$T_TMP/keys" || fail "no checkpoints in S3"
         [ ! -d "$HOIST_HOME/storage/jobs" ] || fail "something went to local storage"
-        hoist logs "$id" | grep -q '"test_accuracy"' || fail "hoist logs lacks the training output"
+        hoist logs "$id" | grep_q '"test_accuracy"' || fail "hoist logs lacks the training output"
         hoist results "$id" "$T_TMP/p-res" >/dev/null
         # the same job on file storage trains the same model
         sed -i '/^storage:/d' "$T_TMP/p/job.yaml"
@@ -100,7 +100,7 @@ t_secrets_never_reach_the_command() {
         ! grep -q "$secret" "$T_TMP/s.log" "$HOIST_HOME/run/$id/console.log" ||
                 fail "the secret reached the command or the log"
         ! grep -rq "$secret" "$HOIST_HOME/hoist.db" || fail "the secret is in the job store"
-        ! st cat "jobs/$id/job.json" | grep -q "$secret" || fail "the secret is in job.json"
+        ! st cat "jobs/$id/job.json" | grep_q "$secret" || fail "the secret is in job.json"
 }
 
 t_container_job_on_s3() {
@@ -110,7 +110,7 @@ t_container_job_on_s3() {
         hoist submit --follow "$T_TMP/c/job.yaml" >"$T_TMP/c.out" 2>&1 || { cat "$T_TMP/c.out"; fail "job failed"; }
         id=$(job_id_of "$T_TMP/c.out")
         [ "$(job_field "$id" runtime)" = podman ] || fail "not podman"
-        st exists "jobs/$id/output/model/model.bin" | grep -qv absent || fail "no model in S3"
+        st exists "jobs/$id/output/model/model.bin" | grep_q -v absent || fail "no model in S3"
         [ ! -e "$HOIST_HOME/run/$id/secrets.env" ] || fail "the env file was left behind"
 }
 
@@ -124,7 +124,7 @@ t_resume_on_s3() {
         id=$(hoist submit -q "$T_TMP/r/job.yaml")
         wait_for 60 grep -q '"step": 500' "$HOIST_HOME/run/$id/console.log"
         hoist cancel "$id" >/dev/null # SIGTERM: final checkpoint, uploaded to S3
-        st ls "jobs/$id/checkpoints/" | grep -q ckpt- || fail "no checkpoint reached S3"
+        st ls "jobs/$id/checkpoints/" | grep_q ckpt- || fail "no checkpoint reached S3"
         hoist submit --resume "$id" --follow >"$T_TMP/r.out" 2>&1 || { cat "$T_TMP/r.out"; fail "resume failed"; }
         grep -q '"resumed"' "$T_TMP/r.out" || fail "did not resume from the S3 checkpoint"
         st get "jobs/$full/output/model/model.bin" "$T_TMP/full.bin"

@@ -57,7 +57,8 @@ in_order() {
         local file=$1 n=0 pat m
         shift
         for pat in "$@"; do
-                m=$(tail -n +$((n + 1)) "$file" | grep -n -m1 -E -- "$pat" | cut -d: -f1) ||
+                m=$(tail -n +$((n + 1)) "$file" | grep -n -E -- "$pat" | sed -n '1s/:.*//p') || m=""
+                [ -n "$m" ] ||
                         { echo "no line matching '$pat' after line $n of:" >&2; cat "$file" >&2; return 1; }
                 n=$((n + m))
         done

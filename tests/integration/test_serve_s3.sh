@@ -287,7 +287,7 @@ t_traversal() {
                 [ "$code" != 200 ] || fail "PUT '$p' accepted"
                 [ "$code" != 000 ] || fail "PUT '$p': server gone"
         done
-        [ -z "$(find / -xdev -name 'pwned*' 2>/dev/null | head -1)" ] || fail "a file escaped the root"
+        [ -z "$(find / -xdev -name 'pwned*' -print -quit 2>/dev/null)" ] || fail "a file escaped the root"
         kill -0 "$SERVE_PID" || fail "server died"
         # what the root holds: bucket directories only
         for d in "$SERVE_HOME"/serve/data/*; do

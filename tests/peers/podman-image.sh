@@ -25,10 +25,11 @@ busybox=${HOIST_BUSYBOX:-/bin/busybox}
 [ -x "$busybox" ] || die "'$busybox' does not exist (apt-get install busybox-static)"
 command -v podman >/dev/null || die "podman is missing (apt-get install podman runc)"
 # Only a static busybox works in an image without libc.
-if readelf -l "$busybox" 2>/dev/null | grep -q 'program interpreter'; then
+# (readelf's output is read whole: `readelf | grep -q` dies of SIGPIPE under pipefail)
+if grep -q 'program interpreter' <<<"$(readelf -l "$busybox" 2>/dev/null)"; then
         die "'$busybox' is dynamically linked; install busybox-static"
 fi
-if readelf -l "$quickstart" 2>/dev/null | grep -q 'program interpreter'; then
+if grep -q 'program interpreter' <<<"$(readelf -l "$quickstart" 2>/dev/null)"; then
         die "'$quickstart' is dynamically linked; the image has no libc for it"
 fi
 

@@ -8,6 +8,9 @@
 # certificate made here.  Writes DIR/port (and DIR/token-port), and the PIDs
 # to DIR/*.pid; stop kills them by PID.  TOKEN_JWT_TTL=N: the tokens' JWTs
 # expire N seconds after issue (default: with expires_in, 300 s).
+# TLS_CERT=FILE TLS_KEY=FILE: serve https with that certificate instead of
+# plain http; TLS_CLIENT_CA=FILE also asks clients for a certificate that CA
+# signed.
 set -euo pipefail
 
 die() {
@@ -20,7 +23,7 @@ free_port() {
         python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
-wait_port() { # PORT PIDFILE
+wait_port() { # PORT PIDFILE: until it answers (a TLS server answers http with 400)
         local i
         for ((i = 0; i < 100; i++)); do
                 if curl -s -o /dev/null "http://127.0.0.1:$1/"; then return 0; fi
@@ -64,6 +67,15 @@ start() {
                 ;;
         *) die "mode must be none, basic or token, not '$mode'" ;;
         esac
+        local tls=""
+        if [ -n "${TLS_CERT:-}" ]; then
+                tls="  tls:
+    certificate: $TLS_CERT
+    key: $TLS_KEY"
+                [ -z "${TLS_CLIENT_CA:-}" ] || tls="$tls
+    clientcas:
+      - $TLS_CLIENT_CA"
+        fi
         cat >"$dir/config.yml" <<CONF
 version: 0.1
 log:
@@ -78,6 +90,7 @@ storage:
 http:
   addr: 127.0.0.1:$port
   secret: hoist-test-secret
+$tls
 $auth
 CONF
         # REGISTRY_* variables override the config (REGISTRY_AUTH_FILE, podman's
