@@ -51,7 +51,7 @@ t_retry_without_cli() {
         wait_for 30 state_is "$id" succeeded || fail "state is $(job_field "$id" state)"
         [ "$(job_field "$id" attempt)" = 2 ] || fail "attempt is $(job_field "$id" attempt), not 2"
         [ "$(grep -c started "$T_TMP/r/log")" = 2 ] || fail "attempts started: $(cat "$T_TMP/r/log")"
-        hoist status "$id" | grep -q "attempt 2 after interrupted" || fail "$(hoist status "$id")"
+        hoist status "$id" | grep_q "attempt 2 after interrupted" || fail "$(hoist status "$id")"
 }
 
 # The CLI reconciling in a tight loop beside hoist serve: still exactly one
@@ -152,7 +152,7 @@ t_interrupted_keeps_exit_code() {
         hoist list >"$T_TMP/e/list"
         awk -v id="$id" '$1 == id && $3 == "interrupted" && $5 == "7" { ok = 1 } END { exit !ok }' "$T_TMP/e/list" ||
                 fail "hoist list: $(cat "$T_TMP/e/list")"
-        hoist status "$id" | grep -qx "exit code: 7" || fail "hoist status: $(hoist status "$id")"
+        hoist status "$id" | grep_q -x "exit code: 7" || fail "hoist status: $(hoist status "$id")"
 }
 
 # Issue 10 item 7: a running job's key works; once the job has ended the
@@ -169,7 +169,7 @@ limits: {max_runtime: 10m, stop_grace: 30s}
 YAML
         id=$(hoist submit -q "$T_TMP/k/job.yaml")
         wait_for 60 test -e "$T_TMP/k/running" || fail "job did not start"
-        keyfile=$(grep -l "\"prefix\": \"jobs/$id/\"" "$HOIST_HOME"/serve/keys/*.json | head -1)
+        keyfile=$(grep -l "\"prefix\": \"jobs/$id/\"" "$HOIST_HOME"/serve/keys/*.json | sed -n 1p)
         [ -n "$keyfile" ] || fail "no key for the job"
         access=$(basename "$keyfile" .json)
         secret=$(sed -n 's/.*"secret_key": *"\([^"]*\)".*/\1/p' "$keyfile")
