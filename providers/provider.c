@@ -1,8 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 #include "provider.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "cleanup.h"
+#include "fsutil.h"
 
 static const struct provider_ops *const providers[] = {
         &provider_local,
@@ -27,4 +34,38 @@ void provider_status_clear(struct provider_status *st)
 {
         free(st->reason);
         st->reason = NULL;
+}
+
+static char *launch_lock_path(const char *state_dir)
+{
+        return path_join(state_dir, "launch.lock");
+}
+
+int provider_launch_lock(const char *state_dir, int *ret_fd, struct hoist_error **err)
+{
+        _cleanup_free_ char *path = launch_lock_path(state_dir);
+        _cleanup_close_ int fd = -1;
+
+        if (fs_mkdir_p(state_dir, 0700, err) < 0)
+                return -1;
+        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        if (fd < 0)
+                return hoist_error_errno(err, "open '%s'", path);
+        /* Waits for another hoist starting an attempt of the same job. */
+        while (flock(fd, LOCK_EX) < 0)
+                if (errno != EINTR)
+                        return hoist_error_errno(err, "lock '%s'", path);
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int provider_launch_pending(const char *state_dir)
+{
+        _cleanup_free_ char *path = launch_lock_path(state_dir);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0)
+                return 0;
+        /* Our shared lock, if we get it, goes with the fd. */
+        return flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
 }

@@ -170,7 +170,10 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
                 .created_at_ms = cli_now_ms(),
                 .updated_at_ms = cli_now_ms(),
         };
-        if (store_insert_job(st, &rec, err) < 0)
+        /* Held until the provider has the job: a status meanwhile is no "never started". */
+        _cleanup_free_ char *state_dir = home_job_run_dir(home, id);
+        _cleanup_close_ int lock = -1;
+        if (provider_launch_lock(state_dir, &lock, err) < 0 || store_insert_job(st, &rec, err) < 0)
                 return -1;
         if (reconcile_start_attempt(home, st, sto, storage_url, spec, provider_name, runtime,
                                     spec_key, err) < 0)

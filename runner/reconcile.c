@@ -104,6 +104,30 @@ void reconcile_release(const struct hoist_home *home, const struct job_record *j
         }
 }
 
+struct attempt_ref {
+        struct store *st;
+        const char *job_id;
+};
+
+/* provider_submit.record: STARTING and the ref, before the job may run.  A
+ * job that ended meanwhile (canceled while it was being submitted) starts
+ * nothing. */
+static int record_attempt_ref(void *userdata, const char *runtime, const char *ref,
+                              struct hoist_error **err)
+{
+        const struct attempt_ref *a = userdata;
+        _cleanup_job_record_ struct job_record *job = NULL;
+
+        if (store_transition(a->st, a->job_id, JOB_STARTING, NULL, err) < 0 ||
+            store_set_provider_ref(a->st, a->job_id, runtime, ref, err) < 0 ||
+            store_get_job(a->st, a->job_id, &job, err) < 0)
+                return -1;
+        if (job_state_terminal(job->state))
+                return hoist_error_make(err, HOIST_ERR_STATE, "job %s was %s before it could start",
+                                        a->job_id, job_state_name(job->state));
+        return 0;
+}
+
 int reconcile_start_attempt(const struct hoist_home *home, struct store *st, struct storage *sto,
                             const char *storage_url, const struct jobspec *spec,
                             const char *provider_name, const char *runtime, const char *spec_key,
@@ -116,7 +140,7 @@ int reconcile_start_attempt(const struct hoist_home *home, struct store *st, str
         _cleanup_strv_ char **secret_env = NULL;
         _cleanup_free_ char *entrypoint = home_find_entrypoint(home);
         _cleanup_free_ char *bundle = home_find_bundle(home);
-        _cleanup_free_ char *rt = NULL, *ref = NULL;
+        struct attempt_ref aref = {.st = st, .job_id = spec->id};
         struct provider_submit req = {
                 .spec = spec,
                 .job_id = spec->id,
@@ -128,6 +152,8 @@ int reconcile_start_attempt(const struct hoist_home *home, struct store *st, str
                 .entrypoint = entrypoint,
                 .bundle = bundle,
                 .bin_dir = home->self_dir,
+                .record = record_attempt_ref,
+                .userdata = &aref,
         };
 
         if (prov == NULL)
@@ -142,15 +168,12 @@ int reconcile_start_attempt(const struct hoist_home *home, struct store *st, str
             jobhooks_env(home, storage_url, sto, spec, &secret_env, err) < 0)
                 return hoist_error_wrap(err, "job %s", spec->id);
         req.secret_env = secret_env;
-        if (prov->submit(&req, &rt, &ref, err) < 0) {
+        if (prov->submit(&req, err) < 0) {
                 struct hoist_error *e2 = NULL;
                 if (store_finish(st, spec->id, JOB_FAILED, -1, (*err)->msg, &e2) < 0)
                         hoist_error_free(e2);
                 return hoist_error_wrap(err, "job %s: provider '%s'", spec->id, prov->name);
         }
-        if (store_set_provider_ref(st, spec->id, rt, ref, err) < 0 ||
-            store_transition(st, spec->id, JOB_STARTING, NULL, err) < 0)
-                return -1;
         return 0;
 }
 
@@ -170,12 +193,36 @@ static int load_spec(const struct hoist_home *home, const struct job_record *job
         return 0;
 }
 
+/* Under the launch lock, so one hoist at a time starts an attempt: nothing of
+ * JOB's attempt may run beside the next one.  Another hoist that started
+ * the next attempt first wins (HOIST_ERR_STATE), and its attempt is left be. */
+static int clear_previous_attempt(struct store *st, const struct job_record *job,
+                                  const struct jobspec *spec, const char *state_dir,
+                                  struct hoist_error **err)
+{
+        const struct provider_ops *prov = provider_find(job->provider);
+        _cleanup_job_record_ struct job_record *now = NULL;
+
+        if (store_get_job(st, job->id, &now, err) < 0)
+                return -1;
+        if (now->attempt != job->attempt)
+                return hoist_error_make(err, HOIST_ERR_STATE,
+                                        "attempt %" PRId64 " was started meanwhile", now->attempt);
+        if (prov == NULL || prov->clear == NULL)
+                return 0;
+        return prov->clear(
+                now, state_dir,
+                spec->stop_grace_s > 0 ? spec->stop_grace_s : JOBSPEC_DEFAULT_STOP_GRACE_S, err);
+}
+
 int reconcile_resume(const struct hoist_home *home, struct store *st, const struct job_record *job,
                      const char *runtime_override, struct hoist_error **err)
 {
         _cleanup_jobspec_ struct jobspec *spec = NULL;
         _cleanup_storage_ struct storage *sto = NULL;
         _cleanup_free_ char *json = NULL;
+        _cleanup_free_ char *state_dir = home_job_run_dir(home, job->id);
+        _cleanup_close_ int lock = -1;
         const char *runtime = runtime_override ? runtime_override : "auto";
 
         if (!job_state_terminal(job->state) && job->state != JOB_INTERRUPTED)
@@ -184,6 +231,9 @@ int reconcile_resume(const struct hoist_home *home, struct store *st, const stru
                                         "resumed (cancel it first)",
                                         job->id, job_state_name(job->state));
         if (load_spec(home, job, &sto, &spec, err) < 0)
+                return hoist_error_wrap(err, "resume %s", job->id);
+        if (provider_launch_lock(state_dir, &lock, err) < 0 ||
+            clear_previous_attempt(st, job, spec, state_dir, err) < 0)
                 return hoist_error_wrap(err, "resume %s", job->id);
         /* job.json first: the store then points at an attempt whose spec is
          * in place, and a racing hoist writes the same bytes. */
