@@ -34,6 +34,13 @@ YAML
 
 job_id_of() { sed -n 's/^submitted job \(j-[0-9a-f]*\)$/\1/p' "$1"; }
 model_of() { echo "$HOIST_HOME/storage/jobs/$1/output/model/model.bin"; }
+# job_trainers ID: the pids of the quickstart trainers in job ID's session
+# (not those of any other test that runs on this machine).
+job_trainers() {
+        local sid
+        sid=$(cut -d' ' -f3 "$HOIST_HOME/run/$1/pid")
+        ps -eo pid=,sid=,args= | awk -v s="$sid" '$2 == s && $3 == "hoist-quickstart" {print $1}'
+}
 
 t_quickstart() {
         new_home
@@ -106,7 +113,7 @@ t_resume_after_killed_run() {
         ck="$HOIST_HOME/storage/jobs/$id/checkpoints"
         wait_for 30 sh -c "ls '$ck' | grep -q ckpt"
         # kill the trainer itself, hard: no chance to write a final checkpoint
-        pkill -KILL -f "hoist-quickstart train" || true # the only trainer: suites run one by one
+        kill -KILL $(job_trainers "$id") 2>/dev/null || true
         hoist logs -f "$id" >/dev/null 2>&1 && fail "killed run reported success"
         [ "$(job_field "$id" state)" = failed ] || fail "killed run is not failed"
         [ "$(job_field "$id" exit_code)" = 137 ] || fail "exit code $(job_field "$id" exit_code), not 137"
@@ -202,7 +209,7 @@ YAML
         id=$(hoist submit -q "$T_TMP/e/job.yaml")
         wait_for 60 sh -c "ls '$HOIST_HOME/storage/jobs/$id/checkpoints' | grep -q ckpt-"
         read -r pid _ sid <"$HOIST_HOME/run/$id/pid"
-        trainer=$(ps -eo pid=,sid=,args= | awk -v s="$sid" '$2 == s && $3 == "hoist-quickstart" {print $1}')
+        trainer=$(job_trainers "$id")
         [ -n "$trainer" ] || fail "no trainer in the job's session $sid"
         kill -KILL "$pid"
         wait_for 10 sh -c "! ps -o stat= -p $pid | grep -qv Z"
