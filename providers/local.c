@@ -675,9 +675,14 @@ static int local_clear(const struct job_record *job, const char *state_dir, int6
                 return hoist_error_wrap(err, "stop the previous attempt of job %s", job->id);
         (void)unlink(pidpath);
         if (is_container(job)) {
-                /* The next attempt reuses the name. */
+                /* Stopped within its grace if it still runs (a container
+                 * that is gone already makes stop fail), then removed: the
+                 * next attempt reuses the name. */
                 char *argv[] = {job->runtime, (char *)"rm", (char *)"-f", job->provider_ref, NULL};
+                struct hoist_error *gone = NULL;
                 int status;
+                if (local_cancel(job, state_dir, grace_s, &gone) < 0)
+                        hoist_error_free(gone);
                 (void)proc_run(argv, NULL, NULL, &status, NULL);
         }
         return 0;
