@@ -232,6 +232,30 @@ static void test_clear_stops_what_a_dead_entrypoint_left(void **state)
         assert_false(exists(f->pid_path));
 }
 
+/* A job with no ref and no pid file was never started, unless a hoist is
+ * starting it right now. */
+static void test_status_while_launching(void **state)
+{
+        struct fixture *f = *state;
+        struct hoist_error *err = NULL;
+        struct job_record job = {.id = (char *)"j-000000000001",
+                                 .provider = (char *)"local",
+                                 .state = JOB_SUBMITTED};
+        struct provider_status st = {0};
+        int fd = -1;
+
+        assert_int_equal(provider_launch_lock(f->state_dir, &fd, &err), 0);
+        assert_int_equal(provider_local.status(&job, f->state_dir, &st, &err), 0);
+        assert_int_equal(st.state, JOB_SUBMITTED);
+        provider_status_clear(&st);
+        (void)close(fd);
+
+        assert_int_equal(provider_local.status(&job, f->state_dir, &st, &err), 0);
+        assert_int_equal(st.state, JOB_FAILED);
+        assert_non_null(strstr(st.reason, "never started"));
+        provider_status_clear(&st);
+}
+
 static void test_launch_lock(void **state)
 {
         struct fixture *f = *state;
@@ -270,6 +294,7 @@ int main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_clear_stops_what_a_dead_entrypoint_left, setup,
                                                 teardown),
+                cmocka_unit_test_setup_teardown(test_status_while_launching, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_launch_lock, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
