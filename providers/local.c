@@ -6,7 +6,9 @@
  * A process job is started detached (double fork, its own session) so that
  * `hoist submit` can return; its pid file holds "PID STARTTIME SID" so that a
  * later `hoist status` or `hoist cancel` names exactly that process even
- * after the pid is reused, and can reach every process of its session.
+ * after the pid is reused, and can reach every process of its session.  The
+ * launcher waits until its pid file and the job store name it, so a hoist
+ * killed at any moment leaves either a tracked job or nothing running.
  * A container job is named hoist-<job-id>; the engine keeps its state.
  */
 #include "provider.h"
@@ -149,17 +151,78 @@ static char **process_env(const struct provider_submit *req, const char *workdir
         return env;
 }
 
-static int submit_process(const struct provider_submit *req, char **ret_ref,
-                          struct hoist_error **err)
+/* Reads one launcher message {pid, 0} or {-1, errno}: 1, or 0 at EOF. */
+static int read_launch_msg(int fd, int msg[2])
+{
+        ssize_t n;
+
+        while ((n = read(fd, msg, 2 * sizeof *msg)) < 0 && errno == EINTR)
+                ;
+        return n == (ssize_t)(2 * sizeof *msg);
+}
+
+/* Lets the held launcher go on to exec the entrypoint. */
+static int release_launcher(int go_fd)
+{
+        /* A launcher killed from outside must not take hoist with it. */
+        void (*old)(int) = signal(SIGPIPE, SIG_IGN);
+        ssize_t n = write(go_fd, "g", 1);
+        int e = errno;
+
+        (void)signal(SIGPIPE, old);
+        errno = e;
+        return n == 1 ? 0 : -1;
+}
+
+/* The launcher: its own session (so that cancel reaches everything the job
+ * starts), then held on GO_FD until hoist has recorded it.  EOF there means
+ * hoist died or gave up first: it then removes its pid file and starts
+ * nothing.  Only async-signal-safe calls; never returns. */
+static void run_launcher(int report_fd, int go_fd, int logfd, const char *pidpath,
+                         const char *state_dir, char *const argv[], char *const env[])
+{
+        pid_t pid;
+        ssize_t n;
+        char go = 0;
+        int nullfd;
+
+        (void)setsid();
+        pid = fork();
+        if (pid != 0) {
+                int msg[2] = {(int)pid, 0};
+                (void)!write(report_fd, msg, sizeof msg);
+                _exit(pid < 0 ? 1 : 0);
+        }
+        while ((n = read(go_fd, &go, 1)) < 0 && errno == EINTR)
+                ;
+        if (n != 1) {
+                (void)unlink(pidpath);
+                _exit(0);
+        }
+        nullfd = open("/dev/null", O_RDONLY);
+        if (nullfd >= 0)
+                (void)dup2(nullfd, STDIN_FILENO);
+        (void)dup2(logfd, STDOUT_FILENO);
+        (void)dup2(logfd, STDERR_FILENO);
+        if (chdir(state_dir) < 0)
+                _exit(125);
+        execve(argv[0], argv, env);
+        int msg[2] = {-1, errno};
+        (void)!write(report_fd, msg, sizeof msg);
+        _exit(127);
+}
+
+static int submit_process(const struct provider_submit *req, struct hoist_error **err)
 {
         _cleanup_free_ char *workdir = path_join(req->state_dir, "work");
         _cleanup_free_ char *console = path_join(req->state_dir, "console.log");
         _cleanup_free_ char *pidpath = pid_file(req->state_dir);
+        _cleanup_free_ char *ref = NULL, *line = NULL;
         _cleanup_strv_ char **env = NULL;
+        _cleanup_close_ int logfd = -1, report_fd = -1, go_fd = -1;
         char *argv[] = {(char *)req->entrypoint, (char *)"train", NULL};
-        int pipefd[2];
-        int logfd, status;
-        pid_t mid;
+        int report[2], go[2], msg[2] = {0, 0}, status;
+        pid_t mid, pid;
 
         if (req->entrypoint == NULL)
                 return hoist_error_make(err, HOIST_ERR_PROVIDER,
@@ -174,91 +237,100 @@ static int submit_process(const struct provider_submit *req, char **ret_ref,
         logfd = open(console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (logfd < 0)
                 return hoist_error_errno(err, "open '%s'", console);
-        if (pipe2(pipefd, O_CLOEXEC) < 0) {
-                int e = errno;
-                (void)close(logfd);
-                return hoist_error_make(err, e, "pipe");
+        if (pipe2(report, O_CLOEXEC) < 0)
+                return hoist_error_errno(err, "pipe");
+        report_fd = report[0];
+        if (pipe2(go, O_CLOEXEC) < 0) {
+                (void)close(report[1]);
+                return hoist_error_errno(err, "pipe");
         }
+        go_fd = go[1];
 
         mid = fork();
         if (mid < 0) {
                 int e = errno;
-                (void)close(logfd);
-                (void)close(pipefd[0]);
-                (void)close(pipefd[1]);
+                (void)close(report[1]);
+                (void)close(go[0]);
                 return hoist_error_make(err, e, "fork");
         }
         if (mid == 0) {
-                /* Only async-signal-safe calls from here on. */
-                pid_t pid;
-                int nullfd;
-
-                (void)setsid();
-                pid = fork();
-                if (pid != 0) {
-                        int msg[2] = {(int)pid, 0};
-                        (void)!write(pipefd[1], msg, sizeof msg);
-                        _exit(pid < 0 ? 1 : 0);
-                }
-                nullfd = open("/dev/null", O_RDONLY);
-                if (nullfd >= 0)
-                        (void)dup2(nullfd, STDIN_FILENO);
-                (void)dup2(logfd, STDOUT_FILENO);
-                (void)dup2(logfd, STDERR_FILENO);
-                if (chdir(req->state_dir) < 0)
-                        _exit(125);
-                execve(argv[0], argv, env);
-                int msg[2] = {-1, errno};
-                (void)!write(pipefd[1], msg, sizeof msg);
-                _exit(127);
+                (void)close(report[0]);
+                (void)close(go[1]);
+                run_launcher(report[1], go[0], logfd, pidpath, req->state_dir, argv, env);
         }
-        (void)close(pipefd[1]);
-        (void)close(logfd);
+        (void)close(report[1]);
+        (void)close(go[0]);
         while (waitpid(mid, &status, 0) < 0 && errno == EINTR)
                 ;
-
-        int msg[2] = {0, 0}, pid = 0;
-        ssize_t n;
-        while ((n = read(pipefd[0], msg, sizeof msg)) == (ssize_t)sizeof msg) {
-                if (msg[0] > 0)
-                        pid = msg[0];
-                else if (msg[0] == -1) {
-                        (void)close(pipefd[0]);
-                        return hoist_error_make(err, msg[1], "start '%s'", req->entrypoint);
-                }
-        }
-        (void)close(pipefd[0]);
-        if (pid <= 0)
+        if (!read_launch_msg(report_fd, msg) || msg[0] <= 0)
                 return hoist_error_make(err, HOIST_ERR_PROVIDER, "start '%s': fork failed",
                                         req->entrypoint);
+        pid = msg[0];
 
-        _cleanup_free_ char *line =
-                xasprintf("%d %llu %d\n", pid, (unsigned long long)proc_start_time(pid), (int)mid);
-        if (fs_write_file_atomic(pidpath, line, strlen(line), 0600, err) < 0)
+        /* The pid file and the store name the launcher before it may run. */
+        line = xasprintf("%d %llu %d\n", (int)pid, (unsigned long long)proc_start_time(pid),
+                         (int)mid);
+        ref = xasprintf("pid:%d", (int)pid);
+        if (fs_write_file_atomic(pidpath, line, strlen(line), 0600, err) < 0 ||
+            req->record(req->userdata, "process", ref, err) < 0) {
+                /* EOF on its pipe: the launcher exits, and EOF on ours says it has. */
+                (void)close(TAKE_FD(go_fd));
+                while (read_launch_msg(report_fd, msg))
+                        ;
+                (void)unlink(pidpath);
                 return -1;
-        *ret_ref = xasprintf("pid:%d", pid);
+        }
+        if (release_launcher(go_fd) < 0)
+                return hoist_error_errno(err, "start '%s' (pid %d)", req->entrypoint, (int)pid);
+        (void)close(TAKE_FD(go_fd));
+        while (read_launch_msg(report_fd, msg))
+                if (msg[0] == -1)
+                        return hoist_error_make(err, msg[1], "start '%s'", req->entrypoint);
         return 0;
 }
 
-/* Sends SIG to every process whose session is SID (the job's session). */
+/* Sends SIG to every live process of session SID (the job's) and returns
+ * how many.  The session's leader exited as the job started, so a session
+ * of that id whose leader lives is another one, made after the job's was
+ * gone and the id reused: it is left alone. */
 static int kill_session(pid_t sid, int sig)
 {
-        DIR *d = opendir("/proc");
+        DIR *d;
         struct dirent *de;
         int n = 0;
 
-        if (d == NULL || sid <= 1)
-                return d ? (closedir(d), 0) : 0;
+        if (sid <= 1 || proc_alive(sid, 0))
+                return 0;
+        d = opendir("/proc");
+        if (d == NULL)
+                return 0;
         while ((de = readdir(d)) != NULL) {
                 char *end;
                 long pid = strtol(de->d_name, &end, 10);
                 if (*end != '\0' || pid <= 1)
                         continue;
-                if (getsid((pid_t)pid) == sid && kill((pid_t)pid, sig) == 0)
+                if (getsid((pid_t)pid) == sid && proc_alive((pid_t)pid, 0) &&
+                    kill((pid_t)pid, sig) == 0)
                         n++;
         }
         (void)closedir(d);
         return n;
+}
+
+/* SIGKILLs what is left of session SID and waits until none of it runs. */
+static int kill_session_wait(pid_t sid, struct hoist_error **err)
+{
+        struct timespec tick = {0, 20 * 1000 * 1000};
+        int left = 0;
+
+        for (int i = 0; i < 500 && (left = kill_session(sid, SIGKILL)) > 0; i++)
+                nanosleep(&tick, NULL);
+        if (left > 0)
+                return hoist_error_make(err, HOIST_ERR_PROVIDER,
+                                        "%d process(es) of the job's session %d still run 10 s "
+                                        "after SIGKILL",
+                                        left, (int)sid);
+        return 0;
 }
 
 static int process_status(const char *state_dir, struct provider_status *ret)
@@ -282,16 +354,16 @@ static int process_status(const char *state_dir, struct provider_status *ret)
         return 0;
 }
 
+/* Stops the job's process and everything of its session: SIGTERM, and
+ * SIGKILL after GRACE_S; returns once none of it runs. */
 static int cancel_process(const char *state_dir, int64_t grace_s, struct hoist_error **err)
 {
         struct proc_id id;
 
         if (read_pid_file(state_dir, &id) < 0)
                 return 0; /* never started: nothing to stop */
-        if (!proc_alive(id.pid, id.start)) {
-                (void)kill_session(id.sid, SIGKILL); /* leftovers of a dead entrypoint */
-                return 0;
-        }
+        if (!proc_alive(id.pid, id.start))
+                return kill_session_wait(id.sid, err); /* leftovers of a dead entrypoint */
         if (kill(id.pid, SIGTERM) < 0 && errno != ESRCH)
                 return hoist_error_errno(err, "signal pid %d", (int)id.pid);
         /* The entrypoint forwards SIGTERM and SIGKILLs its command after the
@@ -304,8 +376,7 @@ static int cancel_process(const char *state_dir, int64_t grace_s, struct hoist_e
         }
         if (proc_alive(id.pid, id.start))
                 log_debug("pid %d outlived its grace period; SIGKILL", (int)id.pid);
-        (void)kill_session(id.sid, SIGKILL);
-        return 0;
+        return kill_session_wait(id.sid, err);
 }
 
 /* ---- the container runtime ---- */
@@ -380,7 +451,7 @@ static char *write_env_file(const struct provider_submit *req, struct hoist_erro
         return TAKE_PTR(path);
 }
 
-static int submit_container(const struct provider_submit *req, const char *engine, char **ret_ref,
+static int submit_container(const struct provider_submit *req, const char *engine,
                             struct hoist_error **err)
 {
         _cleanup_free_ char *name = container_name(req->job_id);
@@ -393,12 +464,6 @@ static int submit_container(const struct provider_submit *req, const char *engin
                 return hoist_error_make(err, HOIST_ERR_INPUT,
                                         "the job has no image to run in a container (set 'image:' "
                                         "in job.yaml, or 'runtime: process')");
-        /* A resumed job reuses the name; the previous attempt's container is done. */
-        {
-                char *rm[] = {(char *)engine, (char *)"rm", (char *)"-f", name, NULL};
-                int status;
-                (void)proc_run(rm, NULL, NULL, &status, NULL);
-        }
         argv_add(&a, engine);
         argv_add(&a, "run");
         argv_add(&a, "-d");
@@ -449,12 +514,14 @@ static int submit_container(const struct provider_submit *req, const char *engin
         if (req->spec->command != NULL)
                 argv_add(&a, "train");
         argv = a.v;
+        /* The name is the ref: in the store before the container may run. */
+        if (req->record(req->userdata, engine, name, err) < 0)
+                return -1;
         int r = engine_run(argv, &out, err);
         if (env_file != NULL)
                 (void)unlink(env_file); /* the engine has read it */
         if (r < 0)
                 return hoist_error_wrap(err, "start container for '%s'", req->image);
-        *ret_ref = TAKE_PTR(name);
         return 0;
 }
 
@@ -550,8 +617,7 @@ static int local_check_image(const char *image, const char *runtime, struct hois
 
 /* ---- the operations ---- */
 
-static int local_submit(const struct provider_submit *req, char **ret_runtime, char **ret_ref,
-                        struct hoist_error **err)
+static int local_submit(const struct provider_submit *req, struct hoist_error **err)
 {
         const char *rt = req->runtime ? req->runtime : "auto";
         const char *engine = NULL;
@@ -571,16 +637,9 @@ static int local_submit(const struct provider_submit *req, char **ret_runtime, c
                 if (engine != NULL && req->image == NULL)
                         engine = NULL; /* nothing to run a container from */
         }
-        if (engine == NULL) {
-                if (submit_process(req, ret_ref, err) < 0)
-                        return -1;
-                *ret_runtime = xstrdup("process");
-                return 0;
-        }
-        if (submit_container(req, engine, ret_ref, err) < 0)
-                return -1;
-        *ret_runtime = xstrdup(engine);
-        return 0;
+        if (engine == NULL)
+                return submit_process(req, err);
+        return submit_container(req, engine, err);
 }
 
 static int local_status(const struct job_record *job, const char *state_dir,
@@ -631,11 +690,16 @@ static int local_logs(const struct job_record *job, const char *state_dir, int f
         return write_fd_all(fd, &out) < 0 ? hoist_error_errno(err, "write") : 0;
 }
 
+static int is_container(const struct job_record *job)
+{
+        return job->runtime != NULL && job->provider_ref != NULL &&
+               strcmp(job->runtime, "process") != 0;
+}
+
 static int local_cancel(const struct job_record *job, const char *state_dir, int64_t grace_s,
                         struct hoist_error **err)
 {
-        if (job->runtime == NULL || job->provider_ref == NULL ||
-            strcmp(job->runtime, "process") == 0)
+        if (!is_container(job))
                 return cancel_process(state_dir, grace_s, err);
 
         char t[32];
@@ -647,13 +711,39 @@ static int local_cancel(const struct job_record *job, const char *state_dir, int
         return 0;
 }
 
+static int local_clear(const struct job_record *job, const char *state_dir, int64_t grace_s,
+                       struct hoist_error **err)
+{
+        _cleanup_free_ char *pidpath = pid_file(state_dir);
+
+        /* Whatever the runtime now, a pid file names an earlier process attempt. */
+        if (cancel_process(state_dir, grace_s, err) < 0)
+                return hoist_error_wrap(err, "stop the previous attempt of job %s", job->id);
+        (void)unlink(pidpath);
+        if (is_container(job)) {
+                /* Stopped within its grace if it still runs (a container
+                 * that is gone already makes stop fail), then removed: the
+                 * next attempt reuses the name. */
+                char *argv[] = {job->runtime, (char *)"rm", (char *)"-f", job->provider_ref, NULL};
+                struct hoist_error *gone = NULL;
+                int status;
+                if (local_cancel(job, state_dir, grace_s, &gone) < 0)
+                        hoist_error_free(gone);
+                (void)proc_run(argv, NULL, NULL, &status, NULL);
+        }
+        return 0;
+}
+
 static int local_release(const struct job_record *job, const char *state_dir,
                          struct hoist_error **err)
 {
-        (void)state_dir;
-        if (job->runtime == NULL || job->provider_ref == NULL ||
-            strcmp(job->runtime, "process") == 0)
+        if (!is_container(job)) {
+                struct proc_id id;
+                /* An entrypoint that died (SIGKILL, OOM) leaves its command running. */
+                if (read_pid_file(state_dir, &id) == 0 && !proc_alive(id.pid, id.start))
+                        return kill_session_wait(id.sid, err);
                 return 0;
+        }
         char *argv[] = {job->runtime, (char *)"rm", (char *)"-f", job->provider_ref, NULL};
         _cleanup_buf_ struct buf out = {0};
         return engine_run(argv, &out, err);
@@ -667,5 +757,6 @@ const struct provider_ops provider_local = {
         .status = local_status,
         .logs = local_logs,
         .cancel = local_cancel,
+        .clear = local_clear,
         .release = local_release,
 };

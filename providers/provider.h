@@ -28,6 +28,13 @@ struct provider_submit {
         const char *bin_dir;      /* hoist's own directory: put on a process job's PATH */
         char *const *secret_env;  /* "NAME=value" for the job's environment, never on a
                                    * command line or in job.json; NULL-terminated or NULL */
+        /* Stores how to find the job again (its runtime and ref) durably.  submit
+         * calls it once it knows the ref and before the job can run, and starts
+         * nothing when it fails: a hoist killed at any point leaves no job
+         * running that the store cannot name. */
+        int (*record)(void *userdata, const char *runtime, const char *ref,
+                      struct hoist_error **err);
+        void *userdata;
 };
 
 struct provider_status {
@@ -44,9 +51,8 @@ struct provider_ops {
          * run under RUNTIME ("auto", "container", "process"): present, or
          * fetched now.  NULL when the provider has nothing to check. */
         int (*check_image)(const char *image, const char *runtime, struct hoist_error **err);
-        /* Starts the job; *ret_runtime and *ret_ref (owned) say how to find it again. */
-        int (*submit)(const struct provider_submit *req, char **ret_runtime, char **ret_ref,
-                      struct hoist_error **err);
+        /* Starts the job, recording its runtime and ref through req->record first. */
+        int (*submit)(const struct provider_submit *req, struct hoist_error **err);
         int (*status)(const struct job_record *job, const char *state_dir,
                       struct provider_status *ret, struct hoist_error **err);
         /* Writes the job's output to FD; with FOLLOW, until the job ends. */
@@ -55,6 +61,11 @@ struct provider_ops {
         /* SIGTERM (or the engine's stop), then SIGKILL after GRACE_S seconds. */
         int (*cancel)(const struct job_record *job, const char *state_dir, int64_t grace_s,
                       struct hoist_error **err);
+        /* Before a new attempt: makes sure nothing of the job's previous one runs
+         * (its entrypoint, and whatever its command left behind), stopping it
+         * like cancel when it still runs. */
+        int (*clear)(const struct job_record *job, const char *state_dir, int64_t grace_s,
+                     struct hoist_error **err);
         /* Frees what the provider still holds for a finished job (a stopped
          * container); its outputs and logs are in storage already. */
         int (*release)(const struct job_record *job, const char *state_dir,
@@ -67,6 +78,17 @@ const struct provider_ops *provider_find(const char *name);
 const char *const *provider_names(void);
 
 void provider_status_clear(struct provider_status *st);
+
+/*
+ * One lock per job, STATE_DIR/launch.lock.  Whoever starts an attempt holds
+ * it from before the store row (or the next attempt's number) until the
+ * provider's submit returns, and whoever asks a provider for a job's status
+ * holds it too: a job with no trace is then one whose submit was killed, not
+ * one still on its way.  Waits up to WAIT_MS (-1: for as long as it takes):
+ * 1 and *RET_FD (close it to unlock), 0 when another process still holds it,
+ * -1 on error.
+ */
+int provider_launch_lock(const char *state_dir, int wait_ms, int *ret_fd, struct hoist_error **err);
 
 extern const struct provider_ops provider_local;
 

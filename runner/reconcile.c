@@ -104,24 +104,33 @@ int reconcile_lock_job(const struct hoist_home *home, const char *job_id, int wa
                        struct hoist_error **err)
 {
         _cleanup_free_ char *dir = home_job_run_dir(home, job_id);
-        _cleanup_free_ char *path = path_join(dir, "lock");
-        _cleanup_close_ int fd = -1;
-        struct timespec tick = {0, 50 * 1000 * 1000};
+        int r = provider_launch_lock(dir, wait_ms, ret_fd, err);
 
-        if (fs_mkdir_p(dir, 0700, err) < 0)
-                return hoist_error_wrap(err, "job %s", job_id);
-        fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-        if (fd < 0)
-                return hoist_error_errno(err, "open '%s'", path);
-        for (int waited = 0; flock(fd, LOCK_EX | LOCK_NB) < 0; waited += 50) {
-                if (errno != EWOULDBLOCK && errno != EINTR)
-                        return hoist_error_errno(err, "lock '%s'", path);
-                if (waited >= wait_ms)
-                        return 0;
-                (void)nanosleep(&tick, NULL);
-        }
-        *ret_fd = TAKE_FD(fd);
-        return 1;
+        return r < 0 ? hoist_error_wrap(err, "job %s", job_id) : r;
+}
+
+struct attempt_ref {
+        struct store *st;
+        const char *job_id;
+};
+
+/* provider_submit.record: STARTING and the ref, before the job may run.  A
+ * job that ended meanwhile (canceled while it was being submitted) starts
+ * nothing. */
+static int record_attempt_ref(void *userdata, const char *runtime, const char *ref,
+                              struct hoist_error **err)
+{
+        const struct attempt_ref *a = userdata;
+        _cleanup_job_record_ struct job_record *job = NULL;
+
+        if (store_transition(a->st, a->job_id, JOB_STARTING, NULL, err) < 0 ||
+            store_set_provider_ref(a->st, a->job_id, runtime, ref, err) < 0 ||
+            store_get_job(a->st, a->job_id, &job, err) < 0)
+                return -1;
+        if (job_state_terminal(job->state))
+                return hoist_error_make(err, HOIST_ERR_STATE, "job %s was %s before it could start",
+                                        a->job_id, job_state_name(job->state));
+        return 0;
 }
 
 int reconcile_start_attempt(const struct hoist_home *home, struct store *st, struct storage *sto,
@@ -136,8 +145,8 @@ int reconcile_start_attempt(const struct hoist_home *home, struct store *st, str
         _cleanup_strv_ char **secret_env = NULL;
         _cleanup_free_ char *entrypoint = home_find_entrypoint(home);
         _cleanup_free_ char *bundle = home_find_bundle(home);
-        _cleanup_free_ char *rt = NULL, *ref = NULL;
         _cleanup_localserve_ struct localserve *ls = NULL;
+        struct attempt_ref aref = {.st = st, .job_id = spec->id};
         struct provider_submit req = {
                 .spec = spec,
                 .job_id = spec->id,
@@ -149,6 +158,8 @@ int reconcile_start_attempt(const struct hoist_home *home, struct store *st, str
                 .entrypoint = entrypoint,
                 .bundle = bundle,
                 .bin_dir = home->self_dir,
+                .record = record_attempt_ref,
+                .userdata = &aref,
         };
 
         if (prov == NULL)
@@ -165,15 +176,12 @@ int reconcile_start_attempt(const struct hoist_home *home, struct store *st, str
             jobhooks_env(home, storage_url, sto, spec, &secret_env, err) < 0)
                 return hoist_error_wrap(err, "job %s", spec->id);
         req.secret_env = secret_env;
-        if (prov->submit(&req, &rt, &ref, err) < 0) {
+        if (prov->submit(&req, err) < 0) {
                 struct hoist_error *e2 = NULL;
                 if (store_finish(st, spec->id, JOB_FAILED, -1, (*err)->msg, &e2) < 0)
                         hoist_error_free(e2);
                 return hoist_error_wrap(err, "job %s: provider '%s'", spec->id, prov->name);
         }
-        if (store_set_provider_ref(st, spec->id, rt, ref, err) < 0 ||
-            store_transition(st, spec->id, JOB_STARTING, NULL, err) < 0)
-                return -1;
         return 0;
 }
 
@@ -193,6 +201,28 @@ static int load_spec(const struct hoist_home *home, const struct job_record *job
         return 0;
 }
 
+/* Under the launch lock, so one hoist at a time starts an attempt: nothing of
+ * JOB's attempt may run beside the next one.  Another hoist that started
+ * the next attempt first wins (HOIST_ERR_STATE), and its attempt is left be. */
+static int clear_previous_attempt(struct store *st, const struct job_record *job,
+                                  const struct jobspec *spec, const char *state_dir,
+                                  struct hoist_error **err)
+{
+        const struct provider_ops *prov = provider_find(job->provider);
+        _cleanup_job_record_ struct job_record *now = NULL;
+
+        if (store_get_job(st, job->id, &now, err) < 0)
+                return -1;
+        if (now->attempt != job->attempt)
+                return hoist_error_make(err, HOIST_ERR_STATE,
+                                        "attempt %" PRId64 " was started meanwhile", now->attempt);
+        if (prov == NULL || prov->clear == NULL)
+                return 0;
+        return prov->clear(
+                now, state_dir,
+                spec->stop_grace_s > 0 ? spec->stop_grace_s : JOBSPEC_DEFAULT_STOP_GRACE_S, err);
+}
+
 /* Starts attempt JOB->attempt + 1; the caller holds the job's lock and
  * JOB is what the store said under it.  The store decides first (a racing
  * hoist that read the same attempt gets HOIST_ERR_STATE and starts
@@ -204,6 +234,7 @@ static int resume_locked(const struct hoist_home *home, struct store *st,
         _cleanup_jobspec_ struct jobspec *spec = NULL;
         _cleanup_storage_ struct storage *sto = NULL;
         _cleanup_free_ char *json = NULL;
+        _cleanup_free_ char *state_dir = home_job_run_dir(home, job->id);
         const char *runtime = runtime_override ? runtime_override : "auto";
 
         if (!job_state_terminal(job->state) && job->state != JOB_INTERRUPTED)
@@ -213,8 +244,10 @@ static int resume_locked(const struct hoist_home *home, struct store *st,
                                         job->id, job_state_name(job->state));
         if (load_spec(home, job, &sto, &spec, err) < 0)
                 return hoist_error_wrap(err, "resume %s", job->id);
-        if (store_new_attempt(st, job->id, job->attempt, err) < 0)
+        if (clear_previous_attempt(st, job, spec, state_dir, err) < 0 ||
+            store_new_attempt(st, job->id, job->attempt, err) < 0)
                 return hoist_error_wrap(err, "resume %s", job->id);
+        /* job.json next: a racing hoist was refused by the store above. */
         spec->attempt = job->attempt + 1;
         json = jobspec_to_json(spec);
         if (storage_put_bytes(sto, job->spec_key, json, strlen(json), err) < 0) {

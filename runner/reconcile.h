@@ -10,7 +10,7 @@
  * and every verb that shows a job reconciles it first too.
  *
  * Whoever starts an attempt, or decides that one never started, holds the
- * job's lock ($HOIST_HOME/run/<id>/lock, flock) from the store's decision
+ * job's lock ($HOIST_HOME/run/<id>/launch.lock, flock) from the store's decision
  * until the provider's handle is recorded; the store decides who starts the
  * next attempt (store_new_attempt()).
  *

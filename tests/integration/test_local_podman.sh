@@ -2,7 +2,8 @@
 # The local provider under podman (with runc and the repo's containers.conf):
 # the quickstart job in a libc-free busybox image that carries the entrypoint
 # bundle, cancel of a running container, a failing container, and a resume
-# under podman that ends with the same model as an uninterrupted run.
+# under podman that ends with the same model as an uninterrupted run, and a
+# plain `podman stop` that gives the entrypoint the job's stop grace.
 . "$(dirname "$0")/lib.sh"
 
 IMAGE=localhost/hoist-it-quickstart:$$
@@ -85,12 +86,12 @@ t_resume_under_podman() {
         new_home
         write_job "$T_TMP/full" full 3000
         full=$(hoist submit -q "$T_TMP/full/job.yaml")
-        write_job "$T_TMP/r" interrupted 3000 2
+        write_job "$T_TMP/r" interrupted 3000 5
         id=$(hoist submit -q "$T_TMP/r/job.yaml")
         wait_for 60 sh -c "ls '$HOIST_HOME/storage/jobs/$id/checkpoints' | grep -q ckpt-"
         hoist cancel "$id" >/dev/null          # SIGTERM: the trainer checkpoints and stops
-        [ "$(job_field "$id" state)" = canceled ] || fail "not canceled"
-        sed -i 's/^  sleep_ms: 2/  sleep_ms: 0/' "$T_TMP/r/job.yaml"
+        s=$(job_field "$id" state)
+        [ "$s" = canceled ] || fail "state $s, not canceled"
         hoist submit --resume "$id" --follow >"$T_TMP/r.out" 2>&1 || { cat "$T_TMP/r.out"; fail "resume failed"; }
         grep -q '"resumed"' "$T_TMP/r.out" || fail "did not resume"
         hoist logs -f "$full" >/dev/null 2>&1 || fail "full run failed"
@@ -118,8 +119,34 @@ t_missing_image() {
         [ "$(hoist list -o json)" = "[]" ] || fail "a job row was written"
 }
 
+# The container carries the job's stop grace (--stop-timeout), so a plain
+# `podman stop`, whose own default is 10 s, lets the entrypoint give its
+# command the whole grace: here 11 s to finish after SIGTERM.
+t_plain_podman_stop_gives_the_grace() {
+        new_home
+        mkdir -p "$T_TMP/g"
+        cat >"$T_TMP/g/job.yaml" <<YAML
+name: graceful
+image: $IMAGE
+command: ["sh", "-c", "trap 'sleep 11; echo finished cleanly; exit 0' TERM; echo started; while :; do sleep 1; done"]
+limits:
+  stop_grace: 15s
+YAML
+        id=$(hoist submit -q "$T_TMP/g/job.yaml")
+        t_defer "podman rm -f hoist-$id >/dev/null 2>&1"
+        wait_for 60 grep -q started "$HOIST_HOME/storage/jobs/$id/logs/main.log"
+        [ "$(podman inspect --format '{{.Config.StopTimeout}}' "hoist-$id")" -ge 15 ] || fail "stop timeout under the job's grace"
+        podman stop "hoist-$id" >/dev/null
+        [ "$(podman inspect --format '{{.State.ExitCode}}' "hoist-$id")" = 0 ] || fail "container exit $(podman inspect --format '{{.State.ExitCode}}' "hoist-$id"), not 0"
+        hoist logs "$id" | grep_q "finished cleanly" || fail "the command did not get its grace"
+        s=$(job_field "$id" state)
+        [ "$s" = interrupted ] || fail "state $s, not interrupted"
+        [ "$(job_field "$id" exit_code)" = 0 ] || fail "exit code $(job_field "$id" exit_code), not 0"
+}
+
 t_run "quickstart job under podman, busybox image, entrypoint bundle" t_quickstart_podman
 t_run "cancel a running container" t_cancel_container
+t_run "a plain podman stop gives the entrypoint the job's stop grace" t_plain_podman_stop_gives_the_grace
 t_run "failing container: exit code and reason" t_failing_container
 t_run "cancel then resume under podman gives the uninterrupted model" t_resume_under_podman
 t_run "a missing image is refused before any upload, in one line" t_missing_image

@@ -34,6 +34,13 @@ YAML
 
 job_id_of() { sed -n 's/^submitted job \(j-[0-9a-f]*\)$/\1/p' "$1"; }
 model_of() { echo "$HOIST_HOME/storage/jobs/$1/output/model/model.bin"; }
+# job_trainers ID: the pids of the quickstart trainers in job ID's session
+# (not those of any other test that runs on this machine).
+job_trainers() {
+        local sid
+        sid=$(cut -d' ' -f3 "$HOIST_HOME/run/$1/pid")
+        ps -eo pid=,sid=,args= | awk -v s="$sid" '$2 == s && $3 == "hoist-quickstart" {print $1}'
+}
 
 t_quickstart() {
         new_home
@@ -106,7 +113,7 @@ t_resume_after_killed_run() {
         ck="$HOIST_HOME/storage/jobs/$id/checkpoints"
         wait_for 30 sh -c "ls '$ck' | grep -q ckpt"
         # kill the trainer itself, hard: no chance to write a final checkpoint
-        pkill -KILL -f "hoist-quickstart train" || true # the only trainer: suites run one by one
+        kill -KILL $(job_trainers "$id") 2>/dev/null || true
         hoist logs -f "$id" >/dev/null 2>&1 && fail "killed run reported success"
         [ "$(job_field "$id" state)" = failed ] || fail "killed run is not failed"
         [ "$(job_field "$id" exit_code)" = 137 ] || fail "exit code $(job_field "$id" exit_code), not 137"
@@ -265,31 +272,122 @@ t_cli_usage() {
         hoist version | grep_q "^hoist "
 }
 
-# SIGKILL `hoist submit` at many points: the database stays consistent, and
-# every job row that exists is complete and ends up in a real state.
+# A SIGKILLed entrypoint leaves its command running (one that prints nothing
+# does not even die of SIGPIPE): the job ends failed with nothing of it left
+# running, and its resume runs beside no process of the previous attempt.
+t_killed_entrypoint_leaves_nothing() {
+        new_home
+        mkdir -p "$T_TMP/e"
+        cp -r "$QS/data" "$T_TMP/e/data"
+        cat >"$T_TMP/e/job.yaml" <<'YAML'
+name: silent
+runtime: process
+command: ["sh", "-c", "exec hoist-quickstart train >/dev/null"]
+inputs:
+  train: data/
+hyperparameters:
+  steps: 100000
+  checkpoint_every: 100
+  sleep_ms: 2
+limits:
+  stop_grace: 2s
+YAML
+        t_defer 'job_procs | while read -r p _; do kill -KILL "$p" 2>/dev/null; done'
+        id=$(hoist submit -q "$T_TMP/e/job.yaml")
+        wait_for 60 sh -c "ls '$HOIST_HOME/storage/jobs/$id/checkpoints' | grep -q ckpt-"
+        read -r pid _ sid <"$HOIST_HOME/run/$id/pid"
+        trainer=$(job_trainers "$id")
+        [ -n "$trainer" ] || fail "no trainer in the job's session $sid"
+        kill -KILL "$pid"
+        wait_for 10 sh -c "! ps -o stat= -p $pid | grep -qv Z"
+        hoist submit --resume "$id" >/dev/null
+        for t in $trainer; do
+                ! pid_alive "$t" || fail "the first attempt's trainer (pid $t) still runs beside attempt 2"
+        done
+        [ "$(job_field "$id" attempt)" = 2 ] || fail "attempt is not 2"
+        n=0
+        while read -r p jid; do
+                [ "$jid" = "$id" ] || continue
+                case $(ps -o args= -p "$p") in hoist-quickstart*) n=$((n + 1)) ;; esac
+        done < <(job_procs)
+        [ "$n" -le 1 ] || fail "$n trainers run for $id"
+        hoist cancel -t 2 "$id" >/dev/null
+        left=$(job_procs)
+        [ -z "$left" ] || fail "after cancel, still running: $left"
+}
+
+# job_procs: "PID JOB-ID" for each live process of a job of this HOIST_HOME
+# (working directory or HOIST_WORKDIR under $HOIST_HOME/run/JOB-ID).
+job_procs() {
+        python3 - "$HOIST_HOME" <<'PY'
+import os, re, sys
+pat = re.compile(re.escape(sys.argv[1]) + r"/run/(j-[0-9a-f]+)(/|$)")
+for p in filter(str.isdigit, os.listdir("/proc")):
+    try:
+        st = open(f"/proc/{p}/stat").read()
+        if st[st.rindex(")") + 2] in "ZX":
+            continue
+        where = [os.readlink(f"/proc/{p}/cwd")]
+        where += [e[14:].decode(errors="replace") for e in open(f"/proc/{p}/environ", "rb").read().split(b"\0")
+                  if e.startswith(b"HOIST_WORKDIR=")]
+    except (OSError, ValueError):
+        continue
+    ids = {m.group(1) for m in map(pat.match, where) if m}
+    if ids:
+        print(p, ids.pop())
+PY
+}
+
+# SIGKILL `hoist submit` at 50 random moments of its first 300 ms: the
+# database stays consistent, every job row that exists is complete, and the
+# store matches what runs: no process for a job recorded as ended (or never
+# started), and every process belongs to a job that `hoist cancel` stops.
 t_submit_sigkill() {
         new_home
-        write_qs_job "$T_TMP/k" killed 20
-        for i in $(seq 1 25); do
+        mkdir -p "$T_TMP/k"
+        printf 'name: killed\nruntime: process\ncommand: ["sleep", "300"]\nlimits:\n  stop_grace: 2s\n' >"$T_TMP/k/job.yaml"
+        # whatever this test leaves running is stopped, pass or fail
+        t_defer 'job_procs | while read -r p _; do kill -KILL "$p" 2>/dev/null; done'
+        for i in $(seq 1 50); do
                 "$HOIST_BIN/hoist" submit -q "$T_TMP/k/job.yaml" >/dev/null 2>&1 &
                 p=$!
-                sleep "0.0$((RANDOM % 10))$((RANDOM % 10))"
+                sleep "0.$((RANDOM % 3))$((RANDOM % 10))$((RANDOM % 10))"
                 kill -KILL $p 2>/dev/null || true
                 wait $p 2>/dev/null || true
         done
         [ "$(sqlite3 "$HOIST_HOME/hoist.db" 'PRAGMA integrity_check')" = ok ] || fail "integrity_check"
-        # let whatever started finish, then every job must be in a final state
-        for id in $(sqlite3 "$HOIST_HOME/hoist.db" 'select id from jobs'); do
-                hoist logs -f "$id" >/dev/null 2>&1 || true
-                s=$(job_field "$id" state)
-                case $s in succeeded | failed) ;; *) fail "job $id left in state $s" ;; esac
+        # a launcher whose hoist died exits at once: wait for those to go
+        declare -A state
+        wait_for 30 sh -c "! ps -eo stat=,args= | grep -v '^Z' | grep -q '[h]oist submit -q $T_TMP/k/'"
+        ids=$(sqlite3 "$HOIST_HOME/hoist.db" 'select id from jobs')
+        for id in $ids; do
+                state[$id]=$(job_field "$id" state)
                 [ -s "$HOIST_HOME/storage/jobs/$id/job.json" ] || fail "job $id has no job.json"
         done
+        while read -r pid id; do
+                [ -n "${state[$id]+x}" ] || fail "pid $pid runs for $id, which the store does not know"
+                case ${state[$id]} in
+                starting | running) ;;
+                *) fail "pid $pid runs for $id, recorded as ${state[$id]}: $(job_field "$id" reason)" ;;
+                esac
+        done < <(job_procs)
+        n=0
+        for id in $ids; do
+                case ${state[$id]} in
+                starting | running)
+                        n=$((n + 1))
+                        hoist cancel -t 2 "$id" | grep_q "canceled job $id" || fail "cancel $id"
+                        ;;
+                failed) ;;
+                *) fail "job $id is ${state[$id]}" ;;
+                esac
+        done
+        left=$(job_procs)
+        [ -z "$left" ] || fail "after cancel, still running: $left"
         # rows and their transitions agree
         bad=$(sqlite3 "$HOIST_HOME/hoist.db" "select j.id from jobs j where j.state != (select to_state from transitions t where t.job_id=j.id order by t.id desc limit 1)")
         [ -z "$bad" ] || fail "rows disagree with transitions: $bad"
-        n=$(sqlite3 "$HOIST_HOME/hoist.db" 'select count(*) from jobs')
-        echo "$n jobs survived 25 kills"
+        echo "$(echo "$ids" | wc -w) jobs survived 50 kills, $n of them running"
 }
 
 t_run "quickstart job as a host process, end to end" t_quickstart
@@ -302,5 +400,6 @@ t_run "storage: s3://BUCKET/team//dbl/ is refused at its line, exit 3" t_storage
 t_run "results: a refused key is skipped with a warning, the rest fetched, exit 1" t_results_skip_refused_key
 t_run "failing command: exit code, reason, 127" t_failed_command
 t_run "CLI help, usage errors, exit codes" t_cli_usage
-t_run "SIGKILL of hoist submit leaves no half-written job" t_submit_sigkill
+t_run "SIGKILLed entrypoint: nothing of its attempt runs beside the next" t_killed_entrypoint_leaves_nothing
+t_run "SIGKILL of hoist submit: every job's recorded state matches what runs" t_submit_sigkill
 t_finish
