@@ -138,13 +138,16 @@ t_fails_loudly() {
 }
 
 t_image() {
-        "$T_ROOT/tests/peers/podman-image.sh" "$IMAGE" "$BUNDLE_TAR" "$QS" >/dev/null
-        # idempotent: a second build replaces the tag and leaves no <none> image behind
-        local before after
-        before=$(podman images -q | wc -l)
-        "$T_ROOT/tests/peers/podman-image.sh" "$IMAGE" "$BUNDLE_TAR" "$QS" >/dev/null
-        after=$(podman images -q | wc -l)
-        [ "$before" -eq "$after" ] || fail "image count went from $before to $after"
+        local first second
+        first=$("$T_ROOT/tests/peers/podman-image.sh" "$IMAGE" "$BUNDLE_TAR" "$QS")
+        # idempotent: a second build replaces the tag and leaves no <none>
+        # image of its own behind (other images on the machine are not ours
+        # to count: other work may add or remove them meanwhile)
+        second=$("$T_ROOT/tests/peers/podman-image.sh" "$IMAGE" "$BUNDLE_TAR" "$QS")
+        first=${first##* } second=${second##* }
+        first=${first#sha256:} second=${second#sha256:}
+        [ "$(podman image inspect --format '{{.Id}}' "$IMAGE")" = "$second" ] || fail "the tag is not the new image"
+        [ "$first" = "$second" ] || ! podman image exists "$first" || fail "the first build ($first) was left behind"
         [ "$(podman image inspect --format '{{json .Config.Entrypoint}} {{json .Config.Cmd}}' "$IMAGE")" = \
                 '["/opt/hoist/bin/hoist-entrypoint"] ["train"]' ] || fail "entrypoint/cmd not set"
 }

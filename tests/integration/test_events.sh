@@ -10,9 +10,10 @@ E=${HOIST_ENTRYPOINT:-$HOIST_BIN/hoist-entrypoint} # valgrind-wrapped under HOIS
 RECEIVER=$T_ROOT/tests/peers/webhook_receiver.js
 NODE_DIR=$T_ROOT/tests/peers/node
 
-# The reference verifier, installed once into tests/peers/node.
+# The reference verifier, installed once into tests/peers/node at the version
+# its package-lock.json pins (npm ci changes no tracked file).
 if [ ! -d "$NODE_DIR/node_modules/standardwebhooks" ]; then
-        npm install --prefix "$NODE_DIR" --no-audit --no-fund standardwebhooks >"$T_TMP/npm.log" 2>&1 ||
+        npm ci --prefix "$NODE_DIR" --no-audit --no-fund >"$T_TMP/npm.log" 2>&1 ||
                 { cat "$T_TMP/npm.log"; echo "cannot install npm standardwebhooks"; exit 1; }
 fi
 
