@@ -191,10 +191,14 @@ YAML
         u=$SERVE_URL/hooks/events
         [ "$(sign_post "$u" "$secret" "$(event e1 job.running "$id")")" = 200 ] || fail "running refused"
         [ "$(job_field "$id" state)" = running ] || fail "state $(job_field "$id" state)"
-        [ "$(sign_post "$u" "$secret" "$(event e2 job.metric "$id" '{"step":5,"loss":0.25}')")" = 200 ] ||
+        # as the entrypoint sends them: 17 digits; a later line without loss
+        [ "$(sign_post "$u" "$secret" "$(event e2 job.metric "$id" '{"step":5,"loss":0.94450000000000001}')")" = 200 ] ||
                 fail "metric refused"
-        hoist status "$id" | grep -qF 'last metric: {"step":5,"loss":0.25}' ||
+        [ "$(sign_post "$u" "$secret" "$(event e2b job.metric "$id" '{"step":6}')")" = 200 ] ||
+                fail "metric refused"
+        hoist status "$id" | grep -qxF 'metrics:   step=6 loss=0.9445' ||
                 fail "status: $(hoist status "$id")"
+        hoist status -o json "$id" | grep -qF '"loss": 0.9445' || fail "status -o json: $(hoist status -o json "$id")"
         # tampered body: the signature is over the original
         [ "$(sign_post "$u" "$secret" "$(event e3 job.failed "$id")" "" \
                 "$(sign_post_sig_of "$secret" "$(event e3 job.succeeded "$id")")")" = 401 ] ||
