@@ -3,9 +3,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
 #include "cleanup.h"
 #include "jobstorage.h"
 #include "cli.h"
+#include "fmt.h"
 #include "fsutil.h"
 #include "home.h"
 #include "reconcile.h"
@@ -20,6 +22,34 @@ static const char usage[] = "usage: hoist results JOB [DIR]\n"
                             "job has produced so far.\n"
                             "\n"
                             "  -h, --help   show this help\n";
+
+/* Does KEY lie under TOP (LEN bytes, "model/"), or is it TOP (a file)? */
+static int under_top(const char *key, const char *top, size_t len)
+{
+        return strncmp(key, top, len) == 0 && (top[len - 1] == '/' || key[len] == '\0');
+}
+
+/* "model/ (2 files), artifacts/ (1 file)": how many of KEYS (each past
+ * SKIP bytes of the output prefix) lie in each top directory. */
+static char *results_parts(char **keys, size_t skip)
+{
+        struct buf b = {0};
+
+        for (char **k = keys; *k != NULL; k++) {
+                const char *top = *k + skip, *slash = strchr(top, '/');
+                size_t len = slash ? (size_t)(slash - top) + 1 : strlen(top), n = 0;
+                char **e = keys;
+                while (e < k && !under_top(*e + skip, top, len))
+                        e++;
+                if (e < k) /* counted with an earlier key */
+                        continue;
+                for (; *e != NULL; e++)
+                        n += (size_t)under_top(*e + skip, top, len);
+                buf_printf(&b, "%s%.*s (%zu %s)", b.len ? ", " : "", (int)len, top, n,
+                           fmt_plural(n, "file", "files"));
+        }
+        return buf_take(&b);
+}
 
 int cmd_results(int argc, char **argv, struct hoist_error **err)
 {
@@ -37,7 +67,7 @@ int cmd_results(int argc, char **argv, struct hoist_error **err)
         int c;
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
                 if (c == 'h') {
                         fputs(usage, stdout);
                         return EXIT_OK;
@@ -68,6 +98,8 @@ int cmd_results(int argc, char **argv, struct hoist_error **err)
         if (n == 0)
                 return hoist_error_make(err, HOIST_ERR_NOT_FOUND, "job %s (%s) has no outputs yet",
                                         job->id, job_state_name(job->state));
-        printf("%zu files of job %s (%s) in %s\n", n, job->id, job_state_name(job->state), dir);
+        _cleanup_free_ char *parts = results_parts(keys, strlen(prefix));
+        printf("%zu %s of job %s (%s) in %s: %s\n", n, fmt_plural(n, "file", "files"), job->id,
+               job_state_name(job->state), dir, parts);
         return EXIT_OK;
 }
