@@ -45,7 +45,7 @@ struct out {
         int64_t line_attempt; /* the attempt the lines read now belong to */
         long tail;
         char **ring; /* the last TAIL lines while HOLDING */
-        size_t ring_next, ring_n;
+        size_t ring_next, ring_n, ring_cap;
         int holding; /* lines go to RING until out_release() */
         struct buf pending;
         struct buf text; /* what one out_write() writes, in one go */
@@ -110,17 +110,27 @@ static void out_line(struct out *o, const char *line, size_t len)
         if (!o->holding) {
                 buf_append(&o->text, line + skip, len - skip);
         } else if (o->tail > 0) {
-                free(o->ring[o->ring_next]);
-                o->ring[o->ring_next] = xstrndup(line + skip, len - skip);
-                o->ring_next = (o->ring_next + 1) % (size_t)o->tail;
-                if (o->ring_n < (size_t)o->tail)
-                        o->ring_n++;
+                size_t tail = (size_t)o->tail;
+                if (o->ring_n == o->ring_cap && o->ring_cap < tail) {
+                        /* Not full yet, so not wrapped: grow towards TAIL. */
+                        o->ring_cap = o->ring_cap * 2 > 64 ? o->ring_cap * 2 : 64;
+                        o->ring_cap = o->ring_cap < tail ? o->ring_cap : tail;
+                        o->ring = xreallocarray(o->ring, o->ring_cap, sizeof *o->ring);
+                }
+                if (o->ring_n < tail) {
+                        o->ring[o->ring_n++] = xstrndup(line + skip, len - skip);
+                        o->ring_next = o->ring_n % tail;
+                } else {
+                        free(o->ring[o->ring_next]);
+                        o->ring[o->ring_next] = xstrndup(line + skip, len - skip);
+                        o->ring_next = (o->ring_next + 1) % tail;
+                }
         }
 }
 
 static void out_freep(struct out *o)
 {
-        for (long i = 0; o->ring != NULL && i < o->tail; i++)
+        for (size_t i = 0; i < o->ring_n; i++)
                 free(o->ring[i]);
         free(o->ring);
         buf_free(&o->pending);
@@ -168,6 +178,9 @@ static int out_release(struct out *o)
                 size_t at = (o->ring_next + (size_t)o->tail - o->ring_n + i) % (size_t)o->tail;
                 buf_append_str(&o->text, o->ring[at]);
         }
+        for (size_t i = 0; i < o->ring_n; i++)
+                free(o->ring[i]);
+        o->ring_n = 0;
         if (o->text.len > 0 && fs_write_all(o->fd, o->text.data, o->text.len) < 0)
                 return -1;
         buf_reset(&o->text);
@@ -307,8 +320,6 @@ int follow_job(const struct hoist_home *home, struct store *st, const char *id, 
         off_t off = 0;
         int shown = 0;
 
-        if (out.tail > 0)
-                out.ring = xcalloc((size_t)out.tail, sizeof *out.ring);
         /* A reader that goes away (| head) is a normal end, not a crash. */
         signal(SIGPIPE, SIG_IGN);
         if (store_get_job(st, id, &job, err) < 0 || reconcile_job(home, st, &job, err) < 0)

@@ -84,7 +84,8 @@ exit 3'
         grep -qE '^  .* failed +ValueError: the learning rate must be positive$' "$T_TMP/r.out" ||
                 fail "the failed row lacks the reason's last line"
         # programs still get all of it
-        job_field "$id" reason | grep -q "Traceback" || fail "status -o json lost the full reason"
+        full=$(job_field "$id" reason)
+        [[ $full == *Traceback* ]] || fail "status -o json lost the full reason: $full"
 }
 
 # The entrypoint's own lines are in the stored log, marked as its own; a
@@ -127,6 +128,7 @@ hoist-entrypoint: attempt 2 finished: succeeded (exit code 0)" ] || fail "--tail
         [ "$(hoist logs -n 1 -a 1 "$id")" = "hoist-entrypoint: attempt 1 finished: failed (exit code 3)" ] ||
                 fail "--tail 1 --attempt 1: $(hoist logs -n 1 -a 1 "$id")"
         [ -z "$(hoist logs --tail 0 "$id")" ] || fail "--tail 0 printed lines"
+        hoist logs --tail 1000000000 "$id" | cmp - "$T_TMP/a.all" || fail "a tail longer than the log is not all of it"
         [ "$(hoist logs -t --tail 1 "$id" | grep -cE '^[0-9T:.-]+Z hoist\|hoist-entrypoint: attempt 2 finished')" = 1 ] ||
                 fail "-t --tail 1: $(hoist logs -t --tail 1 "$id")"
         set +e
