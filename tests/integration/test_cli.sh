@@ -123,8 +123,9 @@ echo "resumed at step $HOIST_RESUME_STEP"'
         [ "$(cat "$T_TMP/a.1" "$T_TMP/a.2" | wc -l)" = "$(wc -l <"$T_TMP/a.all")" ] ||
                 fail "the attempts do not add up to the log"
 
-        [ "$(hoist logs --tail 2 "$id")" = "resumed at step 100
-hoist-entrypoint: attempt 2 finished: succeeded (exit code 0)" ] || fail "--tail 2: $(hoist logs --tail 2 "$id")"
+        [ "$(hoist logs --tail 2 "$id")" = "$(tail -n 2 "$T_TMP/a.all")" ] || fail "--tail 2: $(hoist logs --tail 2 "$id")"
+        [ "$(hoist logs --tail 1 "$id")" = "hoist-entrypoint: attempt 2 finished: succeeded (exit code 0)" ] ||
+                fail "--tail 1: $(hoist logs --tail 1 "$id")"
         [ "$(hoist logs -n 1 -a 1 "$id")" = "hoist-entrypoint: attempt 1 finished: failed (exit code 3)" ] ||
                 fail "--tail 1 --attempt 1: $(hoist logs -n 1 -a 1 "$id")"
         [ -z "$(hoist logs --tail 0 "$id")" ] || fail "--tail 0 printed lines"
