@@ -295,6 +295,15 @@ static int report_interrupted(const struct job_record *job)
         return 128 + SIGINT;
 }
 
+/* Writing the log failed: a reader that went away (| head) is a normal
+ * end, and the same Ctrl-C that ended it (| tee) still gets its message. */
+static int write_failed(const struct job_record *job, struct hoist_error **err)
+{
+        if (errno != EPIPE)
+                return hoist_error_errno(err, "write log");
+        return interrupted && !job_state_terminal(job->state) ? report_interrupted(job) : EXIT_OK;
+}
+
 /* Everything written so far, then the tail held back. */
 static ssize_t finish_out(struct out *o)
 {
@@ -346,7 +355,7 @@ int follow_job(const struct hoist_home *home, struct store *st, const char *id, 
                                 n = pump(logfd, &off, &out);
                 }
                 if (n < 0)
-                        return errno == EPIPE ? EXIT_OK : hoist_error_errno(err, "write log");
+                        return write_failed(job, err);
                 shown |= n > 0;
                 int done = job_state_terminal(job->state) || job->state == JOB_INTERRUPTED;
                 if (!follow || done || interrupted) {
@@ -359,13 +368,12 @@ int follow_job(const struct hoist_home *home, struct store *st, const char *id, 
                         if (finish_out(&out) < 0)
                                 n = -1;
                         if (n < 0)
-                                return errno == EPIPE ? EXIT_OK
-                                                      : hoist_error_errno(err, "write log");
+                                return write_failed(job, err);
                         break;
                 }
                 /* What the log held at first is read: its tail, then what comes. */
                 if (out_release(&out) < 0)
-                        return errno == EPIPE ? EXIT_OK : hoist_error_errno(err, "write log");
+                        return write_failed(job, err);
                 sleep_ms(POLL_MS);
                 if (!interrupted && reconcile_job(home, st, &job, err) < 0)
                         return -1;

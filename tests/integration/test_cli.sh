@@ -196,6 +196,22 @@ t_ctrl_c_submit_follow() {
         pid=$(cut -d' ' -f1 "$HOIST_HOME/run/$id/pid")
         pid_alive "$pid" || fail "the entrypoint is gone"
         hoist cancel -t 1 "$id" | grep -q "canceled job $id"
+
+        # piped (| tee in make run): the reader dies of the same Ctrl-C (a
+        # command started with & ignores SIGINT: the reader gets it back)
+        write_job "$T_TMP/c2" chatty 'while :; do echo tick; sleep 0.05; done'
+        setsid bash -c "'$HOIST_BIN/hoist' submit --follow '$T_TMP/c2/job.yaml' 2>'$T_TMP/c2.err' |
+                env --default-signal=INT cat >'$T_TMP/c2.out'" &
+        p=$!
+        t_defer "kill -KILL -- -$p 2>/dev/null"
+        wait_for 30 grep -q tick "$T_TMP/c2.out" || fail "the job did not start: $(cat "$T_TMP/c2.err")"
+        id=$(job_id_of "$T_TMP/c2.out")
+        t_defer "'$HOIST_BIN/hoist' cancel -t 1 $id >/dev/null 2>&1"
+        kill -INT -- "-$p"
+        wait "$p" || true
+        grep -qF "stopped following job $id; it keeps running" "$T_TMP/c2.err" || fail "piped: $(cat "$T_TMP/c2.err")"
+        [ "$(job_field "$id" state)" = running ] || fail "the piped job is $(job_field "$id" state)"
+        hoist cancel -t 1 "$id" | grep -q "canceled job $id"
 }
 
 # hoist serve --stop ends the endpoint submit started, and says when none runs.
