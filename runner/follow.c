@@ -44,7 +44,7 @@ struct out {
         int64_t attempt;
         int64_t line_attempt; /* the attempt the lines read now belong to */
         long tail;
-        char **ring; /* the last TAIL lines while HOLDING */
+        struct buf *ring; /* the last TAIL lines while HOLDING */
         size_t ring_next, ring_n, ring_cap;
         int holding; /* lines go to RING until out_release() */
         struct buf pending;
@@ -116,13 +116,16 @@ static void out_line(struct out *o, const char *line, size_t len)
                         o->ring_cap = o->ring_cap * 2 > 64 ? o->ring_cap * 2 : 64;
                         o->ring_cap = o->ring_cap < tail ? o->ring_cap : tail;
                         o->ring = xreallocarray(o->ring, o->ring_cap, sizeof *o->ring);
+                        memset(o->ring + o->ring_n, 0, (o->ring_cap - o->ring_n) * sizeof *o->ring);
                 }
+                /* A line may hold NUL bytes: kept with its length. */
+                struct buf *b = &o->ring[o->ring_n < tail ? o->ring_n : o->ring_next];
+                buf_reset(b);
+                buf_append(b, line + skip, len - skip);
                 if (o->ring_n < tail) {
-                        o->ring[o->ring_n++] = xstrndup(line + skip, len - skip);
+                        o->ring_n++;
                         o->ring_next = o->ring_n % tail;
                 } else {
-                        free(o->ring[o->ring_next]);
-                        o->ring[o->ring_next] = xstrndup(line + skip, len - skip);
                         o->ring_next = (o->ring_next + 1) % tail;
                 }
         }
@@ -130,8 +133,8 @@ static void out_line(struct out *o, const char *line, size_t len)
 
 static void out_freep(struct out *o)
 {
-        for (size_t i = 0; i < o->ring_n; i++)
-                free(o->ring[i]);
+        for (size_t i = 0; i < o->ring_cap; i++)
+                buf_free(&o->ring[i]);
         free(o->ring);
         buf_free(&o->pending);
         buf_free(&o->text);
@@ -176,11 +179,13 @@ static int out_release(struct out *o)
         o->holding = 0;
         for (size_t i = 0; i < o->ring_n; i++) {
                 size_t at = (o->ring_next + (size_t)o->tail - o->ring_n + i) % (size_t)o->tail;
-                buf_append_str(&o->text, o->ring[at]);
+                buf_append(&o->text, o->ring[at].data, o->ring[at].len);
         }
-        for (size_t i = 0; i < o->ring_n; i++)
-                free(o->ring[i]);
-        o->ring_n = 0;
+        for (size_t i = 0; i < o->ring_cap; i++)
+                buf_free(&o->ring[i]);
+        free(o->ring);
+        o->ring = NULL;
+        o->ring_n = o->ring_cap = 0;
         if (o->text.len > 0 && fs_write_all(o->fd, o->text.data, o->text.len) < 0)
                 return -1;
         buf_reset(&o->text);

@@ -25,10 +25,14 @@ PY
 # Options may follow the positional argument, for every command.
 t_options_after_positional() {
         new_home
-        write_job "$T_TMP/o" opts 'echo one; echo two; echo three'
+        write_job "$T_TMP/o" opts 'echo one; printf "t\000wo\n"; echo three'
         id=$(hoist submit "$T_TMP/o/job.yaml" -q)
         [[ $id =~ ^j-[0-9a-f]{12}$ ]] || fail "submit JOB.yaml -q printed '$id'"
         hoist logs "$id" -f >/dev/null
+        # --tail keeps a line with a NUL byte whole
+        hoist logs "$id" | tail -n 4 >"$T_TMP/o/last4"
+        hoist logs "$id" -n 4 | cmp - "$T_TMP/o/last4" || fail "--tail 4 differs from the last 4 lines"
+        grep -qa "^t.wo$" "$T_TMP/o/last4" || fail "the NUL line is not among the last 4"
         [ "$(hoist logs "$id" --tail 1)" = "hoist-entrypoint: attempt 1 finished: succeeded (exit code 0)" ] ||
                 fail "logs JOB --tail 1: $(hoist logs "$id" --tail 1)"
         hoist status "$id" -o json | python3 -c "import json,sys; assert json.load(sys.stdin)['id']=='$id'"
