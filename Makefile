@@ -53,6 +53,17 @@ ENTRY_LIBS := $(foreach l,$(subst -larchive,-larchive $(ARCHIVE_DEPS),$(LIBS)),$
 	$(filter $(ENTRY_STATIC),$(l)),$(call static_or,$(l)),$(l)))
 ENTRY_LAZY := $(BUILD)/entrypoint/lazy/curl.o
 
+# Quiet by default: one "  CC      build/lib/s3.o" line per step (none under
+# make -s); V=1 prints each command in full.
+V ?= 0
+ifeq ($(V),1)
+say :=
+else ifneq ($(findstring s,$(firstword -$(MAKEFLAGS))),)
+say = @
+else
+say = @printf '  %-7s %s\n' '$(1)' '$(2)';
+endif
+
 LIB_SRCS := $(sort $(wildcard lib/*.c))
 RUNNER_SRCS := $(sort $(filter-out runner/main.c,$(wildcard runner/*.c runner/*/*.c providers/*.c)))
 ENTRY_SRCS := $(sort $(filter-out entrypoint/main.c,$(wildcard entrypoint/*.c)))
@@ -97,57 +108,57 @@ help:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+	$(call say,CC,$@)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(LIBHOIST): $(LIB_OBJS)
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
 $(LIBRUNNER): $(RUNNER_OBJS)
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
 $(LIBENTRY): $(ENTRY_OBJS)
 	@mkdir -p $(@D)
-	rm -f $@ && ar rcs $@ $^
+	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
 $(BIN)/hoist: $(BUILD)/runner/main.o $(LIBRUNNER) $(LIBHOIST)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
 $(BIN)/hoist-entrypoint: $(BUILD)/entrypoint/main.o $(ENTRY_LAZY) $(LIBENTRY) $(LIBHOIST)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $^ $(ENTRY_LIBS)
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(ENTRY_LIBS)
 
 # ---- the quickstart trainer: static, so it runs in an image with no libc ----
 QUICKSTART_SRCS := $(wildcard examples/quickstart/*.c)
 quickstart: $(if $(QUICKSTART_SRCS),$(BIN)/hoist-quickstart)
 $(BIN)/hoist-quickstart: $(QUICKSTART_SRCS) $(wildcard examples/quickstart/*.h)
 	@mkdir -p $(@D)
-	$(CC) -O2 -g $(WARNINGS) -static -o $@ $(QUICKSTART_SRCS) -lm
+	$(call say,CCLD,$@)$(CC) -O2 -g $(WARNINGS) -static -o $@ $(QUICKSTART_SRCS) -lm
 
 # ---- tests ----
 $(BUILD)/tests/%: tests/unit/%.c $(TESTLIB_SRCS) $(LIBRUNNER) $(LIBENTRY) $(LIBHOIST)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(TESTLIB_SRCS) \
+	$(call say,CCLD,$@)$(CC) $(CFLAGS) $(CMOCKA_CFLAGS) -Itests/unit $(LDFLAGS) -o $@ $< $(TESTLIB_SRCS) \
 		$(LIBRUNNER) $(LIBENTRY) $(LIBHOIST) $(CMOCKA_LIBS) $(LIBS)
 
 # A fuzz target built with a replay main(): CI replays the corpus without libFuzzer.
 $(BUILD)/fuzz/%: tests/fuzz/%.c tests/fuzz/replay.c $(LIBRUNNER) $(LIBENTRY) $(LIBHOIST)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIBRUNNER) $(LIBENTRY) $(LIBHOIST) $(LIBS)
+	$(call say,CCLD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/replay.c $(LIBRUNNER) $(LIBENTRY) $(LIBHOIST) $(LIBS)
 
 # Small drivers the integration tests run against real peers.
 TOOLS := $(patsubst tests/tools/%.c,$(BUILD)/tests/%,$(wildcard tests/tools/*.c))
 $(BUILD)/tests/%: tests/tools/%.c $(LIBHOIST)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBHOIST) $(LIBS)
+	$(call say,CCLD,$@)$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(LIBHOIST) $(LIBS)
 
 # A stand-in libnvidia-ml.so.1 for the GPU health tests (tests/fake_nvml/).
 FAKE_NVML := $(BUILD)/tests/fake_nvml/libnvidia-ml.so.1
 $(FAKE_NVML): tests/fake_nvml/fake_nvml.c
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -fPIC -shared -Wl,-soname,libnvidia-ml.so.1 -o $@ $<
+	$(call say,CCLD,$@)$(CC) $(CFLAGS) -fPIC -shared -Wl,-soname,libnvidia-ml.so.1 -o $@ $<
 
 unit: $(UNIT_BINS) $(FAKE_NVML) $(BIN)/hoist $(BIN)/hoist-entrypoint quickstart
 	@tests/run-unit.sh $(UNIT_BINS)
@@ -178,7 +189,7 @@ asan:
 VALGRIND_SUITES := tests/integration/test_entrypoint.sh tests/integration/test_local_process.sh \
 	tests/integration/test_builtin_storage.sh tests/integration/test_serve_s3.sh \
 	tests/integration/test_registry.sh tests/integration/test_events.sh \
-	tests/integration/test_checkpoints.sh
+	tests/integration/test_checkpoints.sh tests/integration/test_cli.sh
 valgrind: all bundle
 	@HOIST_VALGRIND=1 tests/run-integration.sh $(VALGRIND_SUITES)
 
@@ -220,12 +231,12 @@ check: test check-format analyze check-scripts
 BUNDLE_DIR := $(BUILD)/bundle
 BUNDLE_INTERP := /opt/hoist/lib/ld-linux-x86-64.so.2
 $(BUILD)/bundle-entrypoint: $(BUILD)/entrypoint/main.o $(ENTRY_LAZY) $(LIBENTRY) $(LIBHOIST)
-	$(CC) $(LDFLAGS) -Wl,--dynamic-linker=$(BUNDLE_INTERP) -Wl,--disable-new-dtags \
+	$(call say,LD,$@)$(CC) $(LDFLAGS) -Wl,--dynamic-linker=$(BUNDLE_INTERP) -Wl,--disable-new-dtags \
 		-Wl,-rpath,/opt/hoist/lib -o $@ $^ $(ENTRY_LIBS)
 
 bundle: $(BUILD)/hoist-entrypoint-bundle.tar
 $(BUILD)/hoist-entrypoint-bundle.tar: $(BUILD)/bundle-entrypoint scripts/mkbundle.sh
-	scripts/mkbundle.sh $(BUILD)/bundle-entrypoint $(BUNDLE_DIR) $@
+	$(call say,GEN,$@)scripts/mkbundle.sh $(BUILD)/bundle-entrypoint $(BUNDLE_DIR) $@
 
 # ---- install / run ----
 install: all bundle

@@ -20,6 +20,7 @@
 
 #include "cleanup.h"
 #include "digest.h"
+#include "fmt.h"
 #include "fsutil.h"
 #include "job.h"
 #include "log.h"
@@ -407,9 +408,10 @@ int checkpoint_restore(struct checkpoints *ck, struct storage *st, struct hoist_
                 ck->resume_step = m->step;
                 ck->restored_seq = m->seq;
                 seen_from_set(ck, m);
-                log_info("checkpoints: restored set %" PRId64 " (step %" PRId64 ", %zu files, "
-                         "%" PRIu64 " bytes) into %s",
-                         m->seq, m->step, m->n_files, bytes, ck->dir);
+                log_info("checkpoints: restored set %" PRId64 " (step %" PRId64 ", %zu %s, "
+                         "%" PRIu64 " %s) into %s",
+                         m->seq, m->step, m->n_files, fmt_plural(m->n_files, "file", "files"),
+                         bytes, fmt_plural(bytes, "byte", "bytes"), ck->dir);
                 break;
         }
         (void)fs_remove_tree(staging, NULL);
@@ -749,9 +751,10 @@ static int publish(struct checkpoints *ck, struct storage *st, struct scan *sc,
                 (KEEP_MANIFESTS - 1) * sizeof ck->kept_verified[0]);
         ck->kept[0] = m;
         ck->kept_verified[0] = 1;
-        log_info("checkpoints: published set %" PRId64 " (step %" PRId64 ", %zu files, %" PRIu64
-                 " bytes, %" PRIu64 " sent)",
-                 m->seq, m->step, m->n_files, bytes, sc->bytes_sent);
+        log_info("checkpoints: published set %" PRId64 " (step %" PRId64 ", %zu %s, %" PRIu64
+                 " %s, %" PRIu64 " sent)",
+                 m->seq, m->step, m->n_files, fmt_plural(m->n_files, "file", "files"), bytes,
+                 fmt_plural(bytes, "byte", "bytes"), sc->bytes_sent);
         emit_event(ck, m, key, bytes, sc->bytes_sent);
         collect_garbage(ck, st);
         return 1;

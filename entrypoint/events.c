@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cleanup.h"
+#include "fmt.h"
 #include "job.h"
 #include "log.h"
 #include "storage.h"
@@ -575,9 +576,9 @@ static void report_undelivered(struct events *ev)
                         if (ev->items[j].seq >= h->next && hook_wants(h, ev->items[j].type))
                                 n++;
                 if (n > 0)
-                        log_warn("webhook %s: %zu events not delivered before the deadline; "
-                                 "they are kept in '%s/'",
-                                 h->label, n, ev->prefix);
+                        log_warn("webhook %s: %zu %s not delivered before the deadline; "
+                                 "kept in '%s/'",
+                                 h->label, n, fmt_plural(n, "event", "events"), ev->prefix);
         }
 }
 

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include "fmt.h"
 #include "gpu.h"
 
 #include <dlfcn.h>
@@ -537,8 +538,8 @@ static void *monitor_thread(void *arg)
                 monitor_teardown(m);
                 return NULL;
         }
-        log_info("GPU health monitor on: %u GPU(s), every %lld ms", m->n_dev,
-                 (long long)m->interval_ms);
+        log_info("GPU health monitor on: %u %s, every %lld ms", m->n_dev,
+                 fmt_plural(m->n_dev, "GPU", "GPUs"), (long long)m->interval_ms);
         while (!atomic_load(&m->stop)) {
                 int64_t next = now_ms() + m->interval_ms;
                 if (check_devices(m))

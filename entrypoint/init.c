@@ -5,6 +5,7 @@
  * handler), the command's output through pipes, and the deadlines (grace
  * period, max runtime) are poll() timeouts on the monotonic clock.
  */
+#include "fmt.h"
 #include "init.h"
 
 #include <dirent.h>
@@ -570,9 +571,8 @@ static void drain(struct supervisor *s)
         }
         n = signal_leftovers(s, SIGKILL);
         if (n > 0) {
-                log_warn("%zu processes of the job still running after the grace period; "
-                         "sent SIGKILL",
-                         n);
+                log_warn("%zu %s of the job still running after the grace period; sent SIGKILL", n,
+                         fmt_plural(n, "process", "processes"));
                 s->res->killed = 1;
         }
 }

@@ -15,6 +15,24 @@
 #include "log.h"
 #include "xalloc.h"
 
+/* Set while this thread holds a joblog's lock: a warning about the log
+ * itself goes to stderr only. */
+static _Thread_local int in_joblog;
+
+static void joblog_lock(struct joblog *log)
+{
+        (void)pthread_mutex_lock(&log->lock);
+        in_joblog = 1;
+}
+
+static void joblog_unlock(struct joblog *log)
+{
+        in_joblog = 0;
+        (void)pthread_mutex_unlock(&log->lock);
+}
+
+static void sink(void *userdata, enum log_level level, const char *line);
+
 int joblog_open(struct joblog *log, const char *path, struct hoist_error **err)
 {
         _cleanup_free_ char *dir = xstrdup(path);
@@ -28,6 +46,7 @@ int joblog_open(struct joblog *log, const char *path, struct hoist_error **err)
         log->fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
         if (log->fd < 0)
                 return hoist_error_errno(err, "open job log '%s'", path);
+        log_set_sink(sink, log);
         return 0;
 }
 
@@ -117,17 +136,28 @@ static void write_line(struct joblog *log, int64_t ms, const char *stream, const
         log->batch_len = (size_t)(p - log->batch);
 }
 
-/* One line of our own, to stderr and into the job log. */
+/* The log_sink_fn: one line of our own into the job log. */
+static void sink(void *userdata, enum log_level level, const char *line)
+{
+        struct joblog *log = userdata;
+
+        (void)level;
+        if (in_joblog)
+                return;
+        joblog_lock(log);
+        write_line(log, now_realtime_ms(), "hoist", line, strlen(line));
+        batch_flush(log);
+        joblog_unlock(log);
+}
+
+/* One line of our own, to stderr and (by the sink) into the job log. */
 static void __attribute__((format(printf, 3, 0)))
 vsay(struct joblog *log, enum log_level level, const char *fmt, va_list ap)
 {
         _cleanup_free_ char *msg = xvasprintf(fmt, ap);
-        _cleanup_free_ char *line = NULL;
 
+        (void)log;
         log_msg(level, "%s", msg);
-        line = xasprintf("hoist-entrypoint: %s%s", level == LOG_LEVEL_ERROR ? "error: " : "", msg);
-        write_line(log, now_realtime_ms(), "hoist", line, strlen(line));
-        batch_flush(log);
 }
 
 void joblog_say(struct joblog *log, const char *fmt, ...)
@@ -171,7 +201,9 @@ static void tail_add(struct joblog *log, const char *data, size_t len)
 static void emit_line(struct joblog *log, enum init_stream stream, int64_t ms, const char *text,
                       size_t len)
 {
+        joblog_lock(log);
         write_line(log, ms, stream_name(stream), text, len);
+        joblog_unlock(log);
         if (log->on_line != NULL)
                 log->on_line(log->line_userdata, stream, text, len);
 }
@@ -239,14 +271,18 @@ void joblog_output(void *userdata, enum init_stream stream, const char *data, si
                 p->cut = 0;
                 data = nl + 1;
         }
+        joblog_lock(log);
         batch_flush(log);
+        joblog_unlock(log);
 }
 
 void joblog_flush(struct joblog *log)
 {
         partial_flush(log, INIT_STDOUT);
         partial_flush(log, INIT_STDERR);
+        joblog_lock(log);
         batch_flush(log);
+        joblog_unlock(log);
 }
 
 /* Length of the valid UTF-8 sequence at P (at most N bytes), or 0. */
@@ -327,6 +363,7 @@ char *joblog_stderr_tail(const struct joblog *log)
 
 void joblog_close(struct joblog *log)
 {
+        log_set_sink(NULL, NULL);
         joblog_flush(log);
         for (int i = 0; i < 2; i++) {
                 free(log->partial[i].data);

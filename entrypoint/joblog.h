@@ -14,8 +14,13 @@
  * is written in place on file storage so `hoist logs -f` follows it live.
  * A partial line is kept until its newline, JOBLOG_LINE_MAX bytes, or
  * joblog_flush().  The last bytes of stderr are kept for the failure reason.
+ * While the log is open, every line the entrypoint itself logs at info,
+ * warning or error level (staging, restored and published checkpoint sets,
+ * uploads; from any thread) is stored too, as a "hoist" line
+ * "hoist-entrypoint: ...", so `hoist logs` shows it beside the command's.
  */
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -41,7 +46,8 @@ struct joblog_partial {
 };
 
 struct joblog {
-        int fd; /* the log file, or -1 */
+        pthread_mutex_t lock; /* the file and the batch: other threads log too */
+        int fd;               /* the log file, or -1 */
         char tail[JOBLOG_TAIL_SIZE];
         size_t tail_len;
         int tail_cut;                     /* older stderr bytes were dropped */
@@ -54,10 +60,11 @@ struct joblog {
 
 #define JOBLOG_INIT                                                                                \
         {                                                                                          \
-                .fd = -1                                                                           \
+                .lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1                                        \
         }
 
-/* Opens PATH for appending, creating its directory. */
+/* Opens PATH for appending, creating its directory, and stores the
+ * program's own log lines in it until joblog_close(). */
 int joblog_open(struct joblog *log, const char *path, struct hoist_error **err);
 
 /* Writes "hoist-entrypoint: <message>" to stderr and to the log. */

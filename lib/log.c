@@ -9,6 +9,14 @@
 
 static enum log_level current_level = LOG_LEVEL_INFO;
 static const char *program = "hoist";
+static log_sink_fn sink;
+static void *sink_userdata;
+
+void log_set_sink(log_sink_fn fn, void *userdata)
+{
+        sink = fn;
+        sink_userdata = userdata;
+}
 
 void log_set_level(enum log_level level)
 {
@@ -55,7 +63,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
         va_list ap;
         int n;
 
-        if (level > current_level)
+        if (level > current_level && (sink == NULL || level > LOG_LEVEL_INFO))
                 return;
         n = snprintf(line, sizeof line, "%s: %s", program, tags[level]);
         if (n < 0 || (size_t)n >= sizeof line)
@@ -64,5 +72,8 @@ void log_msg(enum log_level level, const char *fmt, ...)
         (void)vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
         va_end(ap);
         /* One write per line so lines from concurrent processes never interleave. */
-        (void)fprintf(stderr, "%s\n", line);
+        if (level <= current_level)
+                (void)fprintf(stderr, "%s\n", line);
+        if (sink != NULL && level <= LOG_LEVEL_INFO)
+                sink(sink_userdata, level, line);
 }

@@ -16,6 +16,12 @@ void log_init_from_env(void);
 /* Prefix every line with "NAME: " (default "hoist"). */
 void log_set_program(const char *name);
 
+/* Also hands every error, warning and info line (as written to stderr,
+ * "NAME: warning: text", no newline) to FN, whatever the level lets
+ * through to stderr; NULL stops it.  Set it while no other thread logs. */
+typedef void (*log_sink_fn)(void *userdata, enum log_level level, const char *line);
+void log_set_sink(log_sink_fn fn, void *userdata);
+
 void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_error(...) log_msg(LOG_LEVEL_ERROR, __VA_ARGS__)

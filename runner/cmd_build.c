@@ -13,6 +13,7 @@
 #include "build/builder.h"
 #include "cleanup.h"
 #include "cli.h"
+#include "fmt.h"
 #include "fsutil.h"
 #include "home.h"
 #include "imageref.h"
@@ -105,7 +106,7 @@ int cmd_build(int argc, char **argv, struct hoist_error **err)
 
         optind = 1;
         opterr = 0;
-        while ((opt = getopt_long(argc, argv, "+t:f:qh", long_opts, NULL)) != -1) {
+        while ((opt = getopt_long(argc, argv, "t:f:qh", long_opts, NULL)) != -1) {
                 switch (opt) {
                 case 't':
                         o.tag = optarg;
@@ -191,8 +192,8 @@ int cmd_build(int argc, char **argv, struct hoist_error **err)
         if (builder_build(&o, &res, err) < 0)
                 return -1;
         if (!quiet)
-                printf("built %s@%s (%u steps, %u cached)\n", o.tag, res.manifest_digest, res.steps,
-                       res.cached);
+                printf("built %s@%s (%u %s, %u cached)\n", o.tag, res.manifest_digest, res.steps,
+                       fmt_plural(res.steps, "step", "steps"), res.cached);
         rc = 0;
         if (push)
                 rc = builder_push(images, o.tag, o.insecure, quiet ? NULL : stdout, err);

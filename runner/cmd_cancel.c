@@ -35,7 +35,7 @@ int cmd_cancel(int argc, char **argv, struct hoist_error **err)
         int c;
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+t:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 't':
                         arg_grace = strtol(optarg, &end, 10);

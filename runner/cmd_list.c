@@ -32,7 +32,7 @@ int cmd_list(int argc, char **argv, struct hoist_error **err)
         int arg_json = 0, c;
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'o':
                         arg_json = cli_parse_output("list", optarg, err);

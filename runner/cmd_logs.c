@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -9,37 +11,71 @@
 #include "home.h"
 #include "store.h"
 
-static const char usage[] = "usage: hoist logs [-f] [--timestamps] JOB\n"
-                            "\n"
-                            "Prints a job's log (every attempt's, in order).\n"
-                            "\n"
-                            "  -f, --follow   keep printing as the log grows, until the job ends;\n"
-                            "                 then exit 0 if it succeeded, 6 if it failed, 7 if\n"
-                            "                 it was canceled\n"
-                            "  -t, --timestamps  keep each line's stored prefix: its UTC time and\n"
-                            "                 stream, as in '2026-11-21T19:40:00.123Z stderr|...'\n"
-                            "  -h, --help     show this help\n";
+static const char usage[] =
+        "usage: hoist logs [-f] [-t] [--tail N] [--attempt N] JOB\n"
+        "\n"
+        "Prints a job's log: every attempt's, in order, the command's output and\n"
+        "hoist-entrypoint's own lines (staging, the checkpoint set an attempt\n"
+        "restored, sets published, uploads), which begin with 'hoist-entrypoint:'.\n"
+        "\n"
+        "  -f, --follow      keep printing as the log grows, until the job ends;\n"
+        "                    then exit 0 if it succeeded, 6 if it failed, 7 if it\n"
+        "                    was canceled (Ctrl-C stops following, not the job)\n"
+        "  -n, --tail N      only the last N lines (then, with -f, what comes)\n"
+        "  -a, --attempt N   only attempt N's lines (1 is the first run)\n"
+        "  -t, --timestamps  keep each line's stored prefix: its UTC time and\n"
+        "                    stream (stdout, stderr or hoist), as in\n"
+        "                    '2026-11-21T19:40:00.123Z stderr|...'\n"
+        "  -h, --help        show this help\n";
+
+/* A count for OPTION: a whole number from MIN up. */
+static int parse_count(const char *option, const char *value, long long min, long long *ret,
+                       struct hoist_error **err)
+{
+        char *end = NULL;
+        long long v;
+
+        errno = 0;
+        v = strtoll(value, &end, 10);
+        if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 || v < min ||
+            v > 1000000000)
+                return cli_usage_error(err, "logs", "%s needs a whole number from %lld, not '%s'",
+                                       option, min, value);
+        *ret = v;
+        return 0;
+}
 
 int cmd_logs(int argc, char **argv, struct hoist_error **err)
 {
         static const struct option opts[] = {
-                {"follow", no_argument, NULL, 'f'},
-                {"timestamps", no_argument, NULL, 't'},
-                {"help", no_argument, NULL, 'h'},
-                {NULL, 0, NULL, 0},
+                {"follow", no_argument, NULL, 'f'},     {"timestamps", no_argument, NULL, 't'},
+                {"tail", required_argument, NULL, 'n'}, {"attempt", required_argument, NULL, 'a'},
+                {"help", no_argument, NULL, 'h'},       {NULL, 0, NULL, 0},
         };
         _cleanup_home_ struct hoist_home *home = NULL;
         _cleanup_store_ struct store *st = NULL;
-        int arg_follow = 0, arg_timestamps = 0, c;
+        struct follow_options fo = {.tail = -1};
+        long long v;
+        int c;
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+fth", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "ftn:a:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'f':
-                        arg_follow = 1;
+                        fo.follow = 1;
                         break;
                 case 't':
-                        arg_timestamps = FOLLOW_TIMESTAMPS;
+                        fo.timestamps = 1;
+                        break;
+                case 'n':
+                        if (parse_count("--tail", optarg, 0, &v, err) < 0)
+                                return -1;
+                        fo.tail = (long)v;
+                        break;
+                case 'a':
+                        if (parse_count("--attempt", optarg, 1, &v, err) < 0)
+                                return -1;
+                        fo.attempt = v;
                         break;
                 case 'h':
                         fputs(usage, stdout);
@@ -52,5 +88,5 @@ int cmd_logs(int argc, char **argv, struct hoist_error **err)
                 return cli_usage_error(err, "logs", "expected one JOB");
         if (home_open(&home, err) < 0 || home_open_store(home, &st, err) < 0)
                 return -1;
-        return follow_job(home, st, argv[optind], STDOUT_FILENO, arg_follow | arg_timestamps, err);
+        return follow_job(home, st, argv[optind], STDOUT_FILENO, &fo, err);
 }

@@ -3,10 +3,12 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "buf.h"
 #include "cleanup.h"
 #include "jobstorage.h"
 #include "cli.h"
 #include "config.h"
+#include "fmt.h"
 #include "fsutil.h"
 #include "home.h"
 #include "log.h"
@@ -26,13 +28,18 @@ static const char usage[] = "usage: hoist results JOB [DIR]\n"
 /* Fetches every object under PREFIX into DIR.  A key that hoist would not
  * write (lib/storage.c's rule: "..", empty segments, control characters)
  * is skipped with a warning naming it, and the rest still come. */
-static int fetch_outputs(struct storage *sto, const char *prefix, const char *dir, size_t *ret_n,
-                         size_t *ret_skipped, struct hoist_error **err)
+static int fetch_outputs(struct storage *sto, const char *prefix, const char *dir,
+                         char ***ret_fetched, size_t *ret_skipped, struct hoist_error **err)
 {
         _cleanup_strv_ char **keys = NULL;
+        _cleanup_strv_ char **fetched = NULL;
+        size_t n = 0, w = 0;
 
         if (storage_list(sto, prefix, &keys, err) < 0)
                 return -1;
+        while (keys[n] != NULL)
+                n++;
+        fetched = xcalloc(n + 1, sizeof *fetched);
         for (char **k = keys; *k != NULL; k++) {
                 if (storage_key_check(*k, NULL) < 0) {
                         _cleanup_free_ char *q = config_quote(*k);
@@ -50,9 +57,38 @@ static int fetch_outputs(struct storage *sto, const char *prefix, const char *di
                 *slash = '/';
                 if (storage_get_file(sto, *k, dst, err) < 0)
                         return -1;
-                (*ret_n)++;
+                fetched[w++] = xstrdup(*k);
         }
+        *ret_fetched = TAKE_PTR(fetched);
         return 0;
+}
+
+/* Does KEY lie under TOP (LEN bytes, "model/"), or is it TOP (a file)? */
+static int under_top(const char *key, const char *top, size_t len)
+{
+        return strncmp(key, top, len) == 0 && (top[len - 1] == '/' || key[len] == '\0');
+}
+
+/* "model/ (2 files), artifacts/ (1 file)": how many of KEYS (each past
+ * SKIP bytes of the output prefix) lie in each top directory. */
+static char *results_parts(char **keys, size_t skip)
+{
+        struct buf b = {0};
+
+        for (char **k = keys; *k != NULL; k++) {
+                const char *top = *k + skip, *slash = strchr(top, '/');
+                size_t len = slash ? (size_t)(slash - top) + 1 : strlen(top), n = 0;
+                char **e = keys;
+                while (e < k && !under_top(*e + skip, top, len))
+                        e++;
+                if (e < k) /* counted with an earlier key */
+                        continue;
+                for (; *e != NULL; e++)
+                        n += (size_t)under_top(*e + skip, top, len);
+                buf_printf(&b, "%s%.*s (%zu %s)", b.len ? ", " : "", (int)len, top, n,
+                           fmt_plural(n, "file", "files"));
+        }
+        return buf_take(&b);
 }
 
 int cmd_results(int argc, char **argv, struct hoist_error **err)
@@ -66,11 +102,12 @@ int cmd_results(int argc, char **argv, struct hoist_error **err)
         _cleanup_job_record_ struct job_record *job = NULL;
         _cleanup_storage_ struct storage *sto = NULL;
         _cleanup_free_ char *prefix = NULL, *dir = NULL;
+        _cleanup_strv_ char **keys = NULL;
         size_t n = 0, skipped = 0;
         int c;
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
                 if (c == 'h') {
                         fputs(usage, stdout);
                         return EXIT_OK;
@@ -86,12 +123,16 @@ int cmd_results(int argc, char **argv, struct hoist_error **err)
                 return -1;
         prefix = xasprintf("jobs/%s/output/", job->id);
         dir = optind == argc - 2 ? xstrdup(argv[optind + 1]) : xasprintf("%s-results", job->id);
-        if (fetch_outputs(sto, prefix, dir, &n, &skipped, err) < 0)
+        if (fetch_outputs(sto, prefix, dir, &keys, &skipped, err) < 0)
                 return -1;
+        while (keys[n] != NULL)
+                n++;
         if (n == 0 && skipped == 0)
                 return hoist_error_make(err, HOIST_ERR_NOT_FOUND, "job %s (%s) has no outputs yet",
                                         job->id, job_state_name(job->state));
-        printf("%zu files of job %s (%s) in %s\n", n, job->id, job_state_name(job->state), dir);
+        _cleanup_free_ char *parts = results_parts(keys, strlen(prefix));
+        printf("%zu %s of job %s (%s) in %s: %s\n", n, fmt_plural(n, "file", "files"), job->id,
+               job_state_name(job->state), dir, parts);
         if (skipped > 0)
                 return hoist_error_make(err, 0,
                                         "%zu of the %zu outputs of job %s were not fetched (see "

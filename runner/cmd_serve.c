@@ -29,6 +29,7 @@
 #include "cli.h"
 #include "fsutil.h"
 #include "home.h"
+#include "localserve.h"
 #include "log.h"
 #include "reconcile.h"
 #include "runner/serve/hooks.h"
@@ -49,6 +50,7 @@
 static const char usage[] =
         "usage: hoist serve [--listen ADDR:PORT] [--root DIR] [--print-credentials]\n"
         "       hoist serve --issue-key JOB-ID [--ttl SECONDS]\n"
+        "       hoist serve --stop\n"
         "\n"
         "Runs an S3-compatible endpoint (path-style, SigV4) on this machine, with a\n"
         "bucket 'hoist'.  The owner key is generated into $HOIST_HOME/serve/owner.json\n"
@@ -64,6 +66,8 @@ static const char usage[] =
         "  --issue-key JOB-ID     print a new key that may read and write jobs/JOB-ID/\n"
         "                         and read blobs/ in bucket 'hoist', and exit\n"
         "  --ttl SECONDS          lifetime of an issued key (default 86400)\n"
+        "  --stop                 stop the endpoint of this $HOIST_HOME (the one\n"
+        "                         hoist submit started) and exit\n"
         "  --webhook-allow CIDR   accept POST /hooks/events only from this IPv4\n"
         "                         network (repeatable; default: any source)\n"
         "  -h, --help             show this help\n";
@@ -76,6 +80,7 @@ struct serve_args {
         const char *issue_job;
         unsigned long ttl;
         bool print_credentials;
+        bool stop;                /* --stop */
         struct hooks_cidr *allow; /* --webhook-allow */
         size_t n_allow;
 };
@@ -91,6 +96,7 @@ static int parse_args(int argc, char **argv, struct serve_args *a, struct hoist_
                 {"issue-key", required_argument, NULL, 'i'},
                 {"ttl", required_argument, NULL, 't'},
                 {"webhook-allow", required_argument, NULL, 'w'},
+                {"stop", no_argument, NULL, 'S'},
                 {"help", no_argument, NULL, 'h'},
                 {NULL, 0, NULL, 0},
         };
@@ -102,7 +108,7 @@ static int parse_args(int argc, char **argv, struct serve_args *a, struct hoist_
                                  .secret_key = getenv("HOIST_S3_SECRET_KEY"),
                                  .ttl = DEFAULT_KEY_TTL};
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'l':
                         a->listen = optarg;
@@ -135,6 +141,9 @@ static int parse_args(int argc, char **argv, struct serve_args *a, struct hoist_
                         if (hooks_cidr_parse(optarg, &a->allow[a->n_allow], err) < 0)
                                 return -1;
                         a->n_allow++;
+                        break;
+                case 'S':
+                        a->stop = true;
                         break;
                 case 'h':
                         fputs(usage, stdout);
@@ -375,6 +384,21 @@ out:
         return rc;
 }
 
+static int stop_server(const struct hoist_home *home, struct hoist_error **err)
+{
+        _cleanup_free_ char *endpoint = NULL;
+        pid_t pid = 0;
+        int r = localserve_stop(home, 15000, &endpoint, &pid, err);
+
+        if (r < 0)
+                return -1;
+        if (r == 0)
+                printf("hoist serve: not running for %s\n", home->dir);
+        else
+                printf("hoist serve: stopped %s (pid %d)\n", endpoint, (int)pid);
+        return EXIT_OK;
+}
+
 static void serve_args_done(struct serve_args *a)
 {
         free(a->allow);
@@ -396,5 +420,7 @@ int cmd_serve(int argc, char **argv, struct hoist_error **err)
                 return -1;
         if (a.issue_job != NULL)
                 return issue_key(serve_dir, &a, err);
+        if (a.stop)
+                return stop_server(home, err);
         return run(home, serve_dir, &a, err);
 }

@@ -13,11 +13,17 @@
 static const char usage[] = "usage: hoist status [-o table|json] JOB\n"
                             "\n"
                             "Shows a job's state, exit code, reason, every state change and\n"
-                            "the last metric the job reported (events, see docs/serve.md).\n"
+                            "the latest value of each metric the job reported (events, see\n"
+                            "docs/serve.md).\n"
                             "JOB is an id, a unique id prefix, or a job name (its newest run).\n"
                             "\n"
                             "  -o, --output FMT   table (default) or json\n"
                             "  -h, --help         show this help\n";
+
+static void metrics_add(void *metrics, const char *body)
+{
+        jobview_metrics_add(metrics, body);
+}
 
 int cmd_status(int argc, char **argv, struct hoist_error **err)
 {
@@ -30,12 +36,12 @@ int cmd_status(int argc, char **argv, struct hoist_error **err)
         _cleanup_store_ struct store *st = NULL;
         _cleanup_job_record_ struct job_record *job = NULL;
         struct job_transition *t = NULL;
-        _cleanup_free_ char *metric = NULL;
+        json_auto_t *metrics = json_object();
         size_t n = 0;
         int arg_json = 0, c;
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+o:h", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "o:h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'o':
                         arg_json = cli_parse_output("status", optarg, err);
@@ -55,23 +61,17 @@ int cmd_status(int argc, char **argv, struct hoist_error **err)
             store_get_job(st, argv[optind], &job, err) < 0 ||
             reconcile_job(home, st, &job, err) < 0 ||
             store_list_transitions(st, job->id, &t, &n, err) < 0 ||
-            store_last_event(st, job->id, "job.metric", &metric, err) < 0) {
+            store_each_event(st, job->id, "job.metric", metrics_add, metrics, err) < 0) {
                 job_transitions_free(t, n);
                 return -1;
         }
-        json_auto_t *event = metric ? json_loads(metric, 0, NULL) : NULL;
-        json_t *data = json_object_get(event, "data");
         if (arg_json) {
                 json_auto_t *o = jobview_json(job, t, n);
-                if (json_is_object(data))
-                        (void)json_object_set(o, "last_metric", data);
+                if (json_object_size(metrics) > 0)
+                        (void)json_object_set(o, "metrics", metrics);
                 jobview_print_json(o);
         } else {
-                jobview_print_status(job, t, n);
-                if (json_is_object(data)) {
-                        _cleanup_free_ char *text = json_dumps(data, JSON_COMPACT);
-                        printf("last metric: %s\n", text ? text : "{}");
-                }
+                jobview_print_status(job, t, n, metrics);
         }
         job_transitions_free(t, n);
         return EXIT_OK;

@@ -45,6 +45,7 @@ static const char usage[] =
         "\n"
         "  -f, --follow        stream the job's log until it ends; exit 0 if it\n"
         "                      succeeded, 6 if it failed, 7 if it was canceled\n"
+        "                      (Ctrl-C stops following; the job keeps running)\n"
         "      --resume JOB    start a new attempt of JOB from its last checkpoint\n"
         "      --force         with --resume: resume a job that succeeded too\n"
         "      --runtime RT    override job.yaml's runtime: auto, container, process\n"
@@ -225,7 +226,7 @@ int cmd_submit(int argc, char **argv, struct hoist_error **err)
         int arg_follow = 0, arg_quiet = 0, arg_force = 0, c;
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+fqh", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "fqh", opts, NULL)) != -1) {
                 switch (c) {
                 case 'f':
                         arg_follow = 1;
@@ -278,5 +279,6 @@ int cmd_submit(int argc, char **argv, struct hoist_error **err)
         fflush(stdout);
         if (!arg_follow)
                 return EXIT_OK;
-        return follow_job(home, st, id, STDOUT_FILENO, 1, err);
+        return follow_job(home, st, id, STDOUT_FILENO,
+                          &(const struct follow_options){.follow = 1, .tail = -1}, err);
 }

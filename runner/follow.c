@@ -35,10 +35,18 @@ int follow_exit_code(enum job_state s)
 
 /* Where the log goes: FD, with each line's stored prefix
  * ("2026-11-21T19:40:00.123Z stdout|", docs/entrypoint.md) cut off unless
- * KEEP is set.  A line split between two reads waits in PENDING. */
+ * KEEP is set, only the lines of ATTEMPT (0: all), and of what the log
+ * held at first only its last TAIL lines (-1: all).  A line split between
+ * two reads waits in PENDING. */
 struct out {
         int fd;
         int keep;
+        int64_t attempt;
+        int64_t line_attempt; /* the attempt the lines read now belong to */
+        long tail;
+        struct buf *ring; /* the last TAIL lines while HOLDING */
+        size_t ring_next, ring_n, ring_cap;
+        int holding; /* lines go to RING until out_release() */
         struct buf pending;
         struct buf text; /* what one out_write() writes, in one go */
 };
@@ -65,15 +73,69 @@ static size_t prefix_len(const char *line, size_t len)
         return 0;
 }
 
+/* The entrypoint begins each attempt with the line "hoist-entrypoint:
+ * attempt N started" (stream "hoist"): N, or 0 when LINE is another. */
+static int64_t attempt_mark(const char *line, size_t len, size_t skip)
+{
+        static const char stream[] = "hoist|", mark[] = "hoist-entrypoint: attempt ";
+        char text[64];
+        long long n = 0;
+        int end = 0;
+
+        if (skip < sizeof stream - 1 ||
+            memcmp(line + skip - (sizeof stream - 1), stream, sizeof stream - 1) != 0 ||
+            len - skip >= sizeof text || len - skip < sizeof mark - 1 ||
+            memcmp(line + skip, mark, sizeof mark - 1) != 0)
+                return 0;
+        memcpy(text, line + skip, len - skip);
+        text[len - skip] = '\0';
+        if (sscanf(text + sizeof mark - 1, "%lld started%n", &n, &end) != 1 || end == 0 ||
+            (text[sizeof mark - 1 + (size_t)end] != '\0' &&
+             text[sizeof mark - 1 + (size_t)end] != '\n'))
+                return 0;
+        return n > 0 ? n : 0;
+}
+
 static void out_line(struct out *o, const char *line, size_t len)
 {
         size_t skip = prefix_len(line, len);
+        int64_t mark = attempt_mark(line, len, skip);
 
-        buf_append(&o->text, line + skip, len - skip);
+        if (mark > 0)
+                o->line_attempt = mark;
+        if (o->attempt > 0 && o->line_attempt != o->attempt)
+                return;
+        if (o->keep)
+                skip = 0;
+        if (!o->holding) {
+                buf_append(&o->text, line + skip, len - skip);
+        } else if (o->tail > 0) {
+                size_t tail = (size_t)o->tail;
+                if (o->ring_n == o->ring_cap && o->ring_cap < tail) {
+                        /* Not full yet, so not wrapped: grow towards TAIL. */
+                        o->ring_cap = o->ring_cap * 2 > 64 ? o->ring_cap * 2 : 64;
+                        o->ring_cap = o->ring_cap < tail ? o->ring_cap : tail;
+                        o->ring = xreallocarray(o->ring, o->ring_cap, sizeof *o->ring);
+                        memset(o->ring + o->ring_n, 0, (o->ring_cap - o->ring_n) * sizeof *o->ring);
+                }
+                /* A line may hold NUL bytes: kept with its length. */
+                struct buf *b = &o->ring[o->ring_n < tail ? o->ring_n : o->ring_next];
+                buf_reset(b);
+                buf_append(b, line + skip, len - skip);
+                if (o->ring_n < tail) {
+                        o->ring_n++;
+                        o->ring_next = o->ring_n % tail;
+                } else {
+                        o->ring_next = (o->ring_next + 1) % tail;
+                }
+        }
 }
 
 static void out_freep(struct out *o)
 {
+        for (size_t i = 0; i < o->ring_cap; i++)
+                buf_free(&o->ring[i]);
+        free(o->ring);
         buf_free(&o->pending);
         buf_free(&o->text);
 }
@@ -83,8 +145,6 @@ static int out_write(struct out *o, const char *data, size_t len, int last)
 {
         const char *end = data + len;
 
-        if (o->keep)
-                return fs_write_all(o->fd, data, len);
         while (data < end) {
                 const char *nl = memchr(data, '\n', (size_t)(end - data));
                 if (nl == NULL) {
@@ -104,6 +164,28 @@ static int out_write(struct out *o, const char *data, size_t len, int last)
                 out_line(o, o->pending.data, o->pending.len);
                 buf_reset(&o->pending);
         }
+        if (o->text.len > 0 && fs_write_all(o->fd, o->text.data, o->text.len) < 0)
+                return -1;
+        buf_reset(&o->text);
+        return 0;
+}
+
+/* The log as it was at first has been read: writes the last TAIL lines
+ * held back, and from now on every line as it comes. */
+static int out_release(struct out *o)
+{
+        if (!o->holding)
+                return 0;
+        o->holding = 0;
+        for (size_t i = 0; i < o->ring_n; i++) {
+                size_t at = (o->ring_next + (size_t)o->tail - o->ring_n + i) % (size_t)o->tail;
+                buf_append(&o->text, o->ring[at].data, o->ring[at].len);
+        }
+        for (size_t i = 0; i < o->ring_cap; i++)
+                buf_free(&o->ring[i]);
+        free(o->ring);
+        o->ring = NULL;
+        o->ring_n = o->ring_cap = 0;
         if (o->text.len > 0 && fs_write_all(o->fd, o->text.data, o->text.len) < 0)
                 return -1;
         buf_reset(&o->text);
@@ -180,36 +262,93 @@ static void report_end(const struct job_record *job, const struct hoist_home *ho
                                        : xasprintf("s3://%s/%s at %s", loc.bucket, key,
                                                    loc.endpoint);
                 }
-                log_info("job %s succeeded in %s; outputs in %s", job->id,
+                /* Storage keeps them under output/; `hoist results` copies
+                 * its model/ and artifacts/ (the job's HOIST_OUTPUT_DIR). */
+                log_info("job %s succeeded in %s; outputs in %s (model/, artifacts/); "
+                         "'hoist results %s DIR' copies them",
+                         job->id,
                          cli_format_duration(job->updated_at_ms - job->created_at_ms, d, sizeof d),
-                         path ? path : key);
+                         path ? path : key, job->id);
         } else {
                 log_info("job %s %s (exit code %d): %s", job->id, job_state_name(job->state),
                          job->exit_code, job->reason ? job->reason : "no reason recorded");
         }
 }
 
-int follow_job(const struct hoist_home *home, struct store *st, const char *id, int fd, int follow,
-               struct hoist_error **err)
+static volatile sig_atomic_t interrupted;
+
+static void on_interrupt(int sig)
+{
+        (void)sig;
+        interrupted = 1;
+}
+
+/* Ctrl-C stops the following, not the job: say so, and how to go on. */
+static void catch_interrupt(void)
+{
+        struct sigaction sa = {.sa_handler = on_interrupt}; /* no SA_RESTART: sleeps end */
+
+        sigemptyset(&sa.sa_mask);
+        (void)sigaction(SIGINT, &sa, NULL);
+}
+
+static int report_interrupted(const struct job_record *job)
+{
+        log_info("stopped following job %s; it keeps running (%s).  Follow it again with "
+                 "'hoist logs -f %s', stop it with 'hoist cancel %s'",
+                 job->id, job_state_name(job->state), job->id, job->id);
+        return 128 + SIGINT;
+}
+
+/* Writing the log failed: a reader that went away (| head) is a normal
+ * end, and the same Ctrl-C that ended it (| tee) still gets its message. */
+static int write_failed(const struct job_record *job, struct hoist_error **err)
+{
+        if (errno != EPIPE)
+                return hoist_error_errno(err, "write log");
+        return interrupted && !job_state_terminal(job->state) ? report_interrupted(job) : EXIT_OK;
+}
+
+/* Everything written so far, then the tail held back. */
+static ssize_t finish_out(struct out *o)
+{
+        return out_write(o, "", 0, 1) < 0 || out_release(o) < 0 ? -1 : 0;
+}
+
+int follow_job(const struct hoist_home *home, struct store *st, const char *id, int fd,
+               const struct follow_options *opts, struct hoist_error **err)
 {
         _cleanup_job_record_ struct job_record *job = NULL;
         _cleanup_storage_ struct storage *sto = NULL;
         _cleanup_free_ char *key = NULL, *path = NULL;
         _cleanup_close_ int logfd = -1;
         __attribute__((cleanup(out_freep))) struct out out = {
-                .fd = fd, .keep = (follow & FOLLOW_TIMESTAMPS) != 0};
+                .fd = fd,
+                .keep = opts->timestamps,
+                .attempt = opts->attempt,
+                .line_attempt = 1, /* a log from before attempts were marked */
+                .tail = opts->tail,
+                .holding = opts->tail >= 0,
+        };
+        const int follow = opts->follow;
         off_t off = 0;
         int shown = 0;
 
-        follow &= ~FOLLOW_TIMESTAMPS;
         /* A reader that goes away (| head) is a normal end, not a crash. */
         signal(SIGPIPE, SIG_IGN);
         if (store_get_job(st, id, &job, err) < 0 || reconcile_job(home, st, &job, err) < 0)
                 return -1;
+        if (opts->attempt > job->attempt)
+                return hoist_error_make(err, HOIST_ERR_NOT_FOUND,
+                                        "job %s has no attempt %lld: it has had %lld", job->id,
+                                        (long long)opts->attempt, (long long)job->attempt);
         if (jobstorage_open(home, job->storage_url, &sto, err) < 0)
                 return -1;
         key = reconcile_log_key(job->id, "main");
         path = storage_local_path(sto, key);
+        interrupted = 0;
+        if (follow)
+                catch_interrupt();
         for (;;) {
                 ssize_t n = 0;
                 if (path == NULL) {
@@ -221,27 +360,31 @@ int follow_job(const struct hoist_home *home, struct store *st, const char *id, 
                                 n = pump(logfd, &off, &out);
                 }
                 if (n < 0)
-                        return errno == EPIPE ? EXIT_OK : hoist_error_errno(err, "write log");
+                        return write_failed(job, err);
                 shown |= n > 0;
                 int done = job_state_terminal(job->state) || job->state == JOB_INTERRUPTED;
-                if (!follow || done) {
+                if (!follow || done || interrupted) {
                         /* The last lines may have landed while we looked at the state. */
                         if (path == NULL)
                                 n = pump_remote(sto, key, &off, &out);
                         else
                                 n = logfd >= 0 ? pump(logfd, &off, &out) : 0;
                         shown |= n > 0;
-                        if (out_write(&out, "", 0, 1) < 0)
+                        if (finish_out(&out) < 0)
                                 n = -1;
                         if (n < 0)
-                                return errno == EPIPE ? EXIT_OK
-                                                      : hoist_error_errno(err, "write log");
+                                return write_failed(job, err);
                         break;
                 }
+                /* What the log held at first is read: its tail, then what comes. */
+                if (out_release(&out) < 0)
+                        return write_failed(job, err);
                 sleep_ms(POLL_MS);
-                if (reconcile_job(home, st, &job, err) < 0)
+                if (!interrupted && reconcile_job(home, st, &job, err) < 0)
                         return -1;
         }
+        if (interrupted && !job_state_terminal(job->state))
+                return report_interrupted(job);
         if (!shown && (job_state_terminal(job->state) || job->state == JOB_INTERRUPTED)) {
                 /* No log in storage: the entrypoint never got that far; the
                  * engine's own console output says why. */

@@ -2,18 +2,27 @@
 #ifndef HOIST_RUNNER_FOLLOW_H
 #define HOIST_RUNNER_FOLLOW_H
 
+#include <stdint.h>
+
 #include "error.h"
 #include "home.h"
 #include "store.h"
 
+/* What follow_job() writes. */
+struct follow_options {
+        int follow;      /* keep writing as the log grows until the job ends */
+        int timestamps;  /* keep each line's stored "<time> <stream>|" prefix */
+        int64_t attempt; /* only the lines of this attempt (0: every attempt's) */
+        long tail;       /* of the log as it is now, only the last TAIL lines (-1: all) */
+};
+
 /* Writes job ID's log to FD.  With FOLLOW, keeps writing as it grows until
  * the job ends, then says how it ended on stderr and returns EXIT_OK,
- * EXIT_JOB_FAILED or EXIT_JOB_CANCELED; without, returns EXIT_OK.  Each
- * line's stored "<time> <stream>|" prefix is left out unless FOLLOW has
- * FOLLOW_TIMESTAMPS set too. */
-#define FOLLOW_TIMESTAMPS 2
-int follow_job(const struct hoist_home *home, struct store *st, const char *id, int fd, int follow,
-               struct hoist_error **err);
+ * EXIT_JOB_FAILED or EXIT_JOB_CANCELED; without, returns EXIT_OK.  SIGINT
+ * (Ctrl-C) while following stops the following, not the job: it says how
+ * to follow or cancel the job and returns 130. */
+int follow_job(const struct hoist_home *home, struct store *st, const char *id, int fd,
+               const struct follow_options *opts, struct hoist_error **err);
 
 /* The exit code that reports a finished job's state. */
 int follow_exit_code(enum job_state s);

@@ -34,7 +34,7 @@ static int parse(const char *verb, const char *usage, int argc, char **argv,
 
         *ret = (struct imagecmd_args){0};
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+hqj:", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "hqj:", opts, NULL)) != -1) {
                 switch (c) {
                 case 'h':
                         fputs(usage, stdout);

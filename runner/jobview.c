@@ -3,8 +3,12 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
+#include "cleanup.h"
 #include "cli.h"
+#include "fmt.h"
+#include "xalloc.h"
 
 static json_t *str_or_null(const char *s)
 {
@@ -42,9 +46,39 @@ json_t *jobview_json(const struct job_record *job, const struct job_transition *
         return o;
 }
 
+/* The most digits any real in V needs to read back exactly (0: none). */
+static int json_precision(const json_t *v)
+{
+        const char *key;
+        json_t *item;
+        size_t i;
+        int p = 0, q;
+
+        if (json_is_real(v))
+                return fmt_double_precision(json_real_value(v));
+        if (json_is_object(v)) {
+                json_object_foreach((json_t *)v, key, item)
+                {
+                        q = json_precision(item);
+                        p = q > p ? q : p;
+                }
+        } else if (json_is_array(v)) {
+                json_array_foreach(v, i, item)
+                {
+                        q = json_precision(item);
+                        p = q > p ? q : p;
+                }
+        }
+        return p;
+}
+
 void jobview_print_json(json_t *v)
 {
-        char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        /* jansson writes every real with 17 digits (0.9445 as
+         * 0.94450000000000001): use the fewest that read back exactly. */
+        int p = json_precision(v);
+        char *s = json_dumps(v, JSON_INDENT(2) | JSON_PRESERVE_ORDER |
+                                        (p > 0 ? JSON_REAL_PRECISION(p) : 0));
 
         if (s != NULL) {
                 puts(s);
@@ -71,24 +105,85 @@ void jobview_print_table(struct job_record **jobs, size_t n)
         }
 }
 
-void jobview_print_status(const struct job_record *job, const struct job_transition *t, size_t n_t)
+void jobview_metrics_add(json_t *metrics, const char *event_body)
 {
+        json_auto_t *event = json_loads(event_body, 0, NULL);
+        json_t *data = json_object_get(event, "data");
+
+        if (json_is_object(data))
+                (void)json_object_update(metrics, data);
+}
+
+char *jobview_metrics_text(const json_t *metrics)
+{
+        const char *key;
+        json_t *v;
+        char num[FMT_DOUBLE_SIZE];
+        char *text = NULL;
+
+        json_object_foreach((json_t *)metrics, key, v)
+        {
+                if (json_is_integer(v))
+                        snprintf(num, sizeof num, "%lld", (long long)json_integer_value(v));
+                else if (json_is_real(v))
+                        fmt_double(json_real_value(v), num, sizeof num);
+                else
+                        continue;
+                char *more = xasprintf("%s%s%s=%s", text ? text : "", text ? " " : "", key, num);
+                free(text);
+                text = more;
+        }
+        return text;
+}
+
+/* The last line of a reason (a failed command's stderr tail has many);
+ * sets *RET_MORE when lines were left out. */
+static char *reason_line(const char *reason, int *ret_more)
+{
+        const char *end = reason + strlen(reason), *start;
+
+        while (end > reason && strchr("\n\r \t", end[-1]) != NULL)
+                end--;
+        start = end;
+        while (start > reason && start[-1] != '\n' && start[-1] != '\r')
+                start--;
+        *ret_more = start > reason;
+        return xstrndup(start, (size_t)(end - start));
+}
+
+void jobview_print_status(const struct job_record *job, const struct job_transition *t, size_t n_t,
+                          const json_t *metrics)
+{
+        _cleanup_free_ char *metrics_text = metrics ? jobview_metrics_text(metrics) : NULL;
         char b[32];
+        int more = 0;
 
         printf("id:        %s\n", job->id);
         printf("name:      %s\n", job->name ? job->name : "-");
         printf("state:     %s\n", job_state_name(job->state));
         if (job->exit_code >= 0)
                 printf("exit code: %d\n", job->exit_code);
-        if (job->reason != NULL)
-                printf("reason:    %s\n", job->reason);
+        if (job->reason != NULL) {
+                _cleanup_free_ char *line = reason_line(job->reason, &more);
+                printf("reason:    %s\n", line);
+                if (more)
+                        printf("           (the last line; 'hoist logs %s' has the rest)\n",
+                               job->id);
+        }
         printf("provider:  %s (%s)\n", job->provider, job->runtime ? job->runtime : "not started");
         printf("attempt:   %lld\n", (long long)job->attempt);
         printf("storage:   %s\n", job->storage_url ? job->storage_url : "-");
         printf("created:   %s\n", cli_format_time(job->created_at_ms, b, sizeof b));
+        if (metrics_text != NULL)
+                printf("metrics:   %s\n", metrics_text);
         printf("history:\n");
-        for (size_t i = 0; i < n_t; i++)
-                printf("  %s  %-11s%s%s\n", cli_format_time(t[i].at_ms, b, sizeof b),
-                       job_state_name(t[i].to), t[i].reason ? "  " : "",
-                       t[i].reason ? t[i].reason : "");
+        for (size_t i = 0; i < n_t; i++) {
+                _cleanup_free_ char *line = t[i].reason ? reason_line(t[i].reason, &more) : NULL;
+                if (line != NULL && *line != '\0')
+                        printf("  %s  %-11s  %s\n", cli_format_time(t[i].at_ms, b, sizeof b),
+                               job_state_name(t[i].to), line);
+                else
+                        printf("  %s  %s\n", cli_format_time(t[i].at_ms, b, sizeof b),
+                               job_state_name(t[i].to));
+        }
 }

@@ -11,8 +11,19 @@
 #include "store.h"
 
 json_t *jobview_json(const struct job_record *job, const struct job_transition *t, size_t n_t);
+/* Prints real numbers in their shortest exact form. */
 void jobview_print_json(json_t *v);
 void jobview_print_table(struct job_record **jobs, size_t n);
-void jobview_print_status(const struct job_record *job, const struct job_transition *t, size_t n_t);
+/* The status of one job; a multi-line reason shows its last line.
+ * METRICS (may be NULL) as jobview_metrics_add() made it. */
+void jobview_print_status(const struct job_record *job, const struct job_transition *t, size_t n_t,
+                          const json_t *metrics);
+
+/* Adds the data of one job.metric event (its JSON body) to METRICS: each
+ * key keeps its latest value. */
+void jobview_metrics_add(json_t *metrics, const char *event_body);
+/* "step=3000 loss=0.9445": METRICS with each number in its shortest exact
+ * form; NULL when it has none. */
+char *jobview_metrics_text(const json_t *metrics);
 
 #endif

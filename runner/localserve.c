@@ -42,8 +42,10 @@ static int endpoint_answers(const char *endpoint)
         return ok;
 }
 
-/* Reads serve.json: 1 when it names a live server that answers, else 0. */
-static int read_serve_json(const char *serve_dir, char **ret_endpoint, char **ret_bucket)
+/* Reads serve.json: 1 when it names a live server that answers, else 0.
+ * RET_PID may be NULL. */
+static int read_serve_json(const char *serve_dir, char **ret_endpoint, char **ret_bucket,
+                           pid_t *ret_pid)
 {
         _cleanup_free_ char *path = path_join(serve_dir, "serve.json");
         _cleanup_free_ char *text = NULL;
@@ -62,6 +64,8 @@ static int read_serve_json(const char *serve_dir, char **ret_endpoint, char **re
                 return 0;
         *ret_endpoint = xstrdup(endpoint);
         *ret_bucket = xstrdup(bucket);
+        if (ret_pid != NULL)
+                *ret_pid = (pid_t)pid;
         return 1;
 }
 
@@ -114,12 +118,12 @@ int localserve_ensure(const struct hoist_home *home, struct localserve **ret,
 
         if (fs_mkdir_p(serve_dir, 0700, err) < 0)
                 return -1;
-        if (!read_serve_json(serve_dir, &endpoint, &bucket)) {
+        if (!read_serve_json(serve_dir, &endpoint, &bucket, NULL)) {
                 log_debug("starting the built-in S3 endpoint");
                 if (start_server(home, serve_dir, err) < 0)
                         return hoist_error_wrap(err, "start 'hoist serve'");
                 struct timespec tick = {0, 50 * 1000 * 1000};
-                for (int waited = 0; !read_serve_json(serve_dir, &endpoint, &bucket);
+                for (int waited = 0; !read_serve_json(serve_dir, &endpoint, &bucket, NULL);
                      waited += 50) {
                         if (waited >= START_TIMEOUT_MS)
                                 return hoist_error_make(err, HOIST_ERR_PROVIDER,
@@ -194,4 +198,36 @@ int localserve_keyed_jobs(const struct hoist_home *home, char ***ret_ids, struct
         _cleanup_free_ char *serve_dir = path_join(home->dir, "serve");
 
         return serve_keys_jobs(serve_dir, time(NULL), ret_ids, err);
+}
+
+int localserve_stop(const struct hoist_home *home, int timeout_ms, char **ret_endpoint,
+                    pid_t *ret_pid, struct hoist_error **err)
+{
+        _cleanup_free_ char *serve_dir = path_join(home->dir, "serve");
+        _cleanup_free_ char *endpoint = NULL, *bucket = NULL;
+        struct timespec tick = {0, 50 * 1000 * 1000};
+        pid_t pid = 0;
+        uint64_t start;
+
+        /* Only a pid whose endpoint answers: serve.json may be stale and
+         * its pid another process's by now. */
+        if (!read_serve_json(serve_dir, &endpoint, &bucket, &pid))
+                return 0;
+        start = proc_start_time(pid);
+        if (kill(pid, SIGTERM) < 0)
+                return errno == ESRCH
+                               ? 0
+                               : hoist_error_errno(err, "stop 'hoist serve' (pid %d)", (int)pid);
+        /* It finishes the requests in flight, then removes serve.json. */
+        for (int waited = 0; proc_alive(pid, start); waited += 50) {
+                if (waited >= timeout_ms)
+                        return hoist_error_make(err, HOIST_ERR_PROVIDER,
+                                                "'hoist serve' (pid %d) did not stop within %d s "
+                                                "of SIGTERM; see '%s/serve.log'",
+                                                (int)pid, timeout_ms / 1000, serve_dir);
+                nanosleep(&tick, NULL);
+        }
+        *ret_endpoint = TAKE_PTR(endpoint);
+        *ret_pid = pid;
+        return 1;
 }

@@ -10,6 +10,8 @@
  * touch only jobs/<id>/ (and read blobs/), and that expires.
  */
 
+#include <sys/types.h>
+
 #include "error.h"
 #include "home.h"
 #include "storage.h"
@@ -28,6 +30,12 @@ struct localserve {
 int localserve_ensure(const struct hoist_home *home, struct localserve **ret,
                       struct hoist_error **err);
 void localserve_free(struct localserve *ls);
+
+/* Stops the endpoint serve.json names (SIGTERM; it finishes the requests
+ * in flight) and waits up to TIMEOUT_MS for it to end.  Returns 1 with its
+ * endpoint and pid when one was stopped, 0 when none runs. */
+int localserve_stop(const struct hoist_home *home, int timeout_ms, char **ret_endpoint,
+                    pid_t *ret_pid, struct hoist_error **err);
 
 /* Opens the endpoint's bucket as storage, with the owner key. */
 int localserve_open_storage(const struct localserve *ls, struct storage **ret,

@@ -778,14 +778,15 @@ static int store_get_job_read(struct store *st, const char *key, struct job_reco
         if (store_query_jobs(st, "SELECT " JOB_COLUMNS " FROM jobs WHERE id = ?1", key, 1, &jobs,
                              &n, err) < 0)
                 return -1;
-        /* substr(), not LIKE: '_' and '%' in KEY match only themselves. */
-        if (n == 0 && strlen(key) >= STORE_MIN_PREFIX &&
+        /* substr(), not LIKE: '_' and '%' in KEY match only themselves.  A
+         * "j-" prefix too short to be taken is looked up to say so. */
+        if (n == 0 && (strlen(key) >= STORE_MIN_PREFIX || strncmp(key, "j-", 2) == 0) &&
             store_query_jobs(st,
                              "SELECT " JOB_COLUMNS " FROM jobs WHERE substr(id, 1, length(?1)) = ?1"
                              " ORDER BY created_at_ms DESC, rowid DESC",
                              key, STORE_MAX_CANDIDATES + 1, &cands, &ncands, err) < 0)
                 return -1;
-        if (n == 0 && ncands == 1) {
+        if (n == 0 && ncands == 1 && strlen(key) >= STORE_MIN_PREFIX) {
                 jobs = TAKE_PTR(cands);
                 n = ncands;
                 ncands = 0;
@@ -801,6 +802,12 @@ static int store_get_job_read(struct store *st, const char *key, struct job_reco
                 *ret = jobs[0];
                 free(jobs);
                 r = 0;
+        } else if (ncands > 0 && strlen(key) < STORE_MIN_PREFIX) {
+                r = hoist_error_make(err, HOIST_ERR_USAGE,
+                                     "job id prefix '%s' is too short: give at least %d "
+                                     "characters of the id (%s%s)",
+                                     key, STORE_MIN_PREFIX, cands[0]->id,
+                                     ncands > 1 ? ", ..." : "");
         } else if (ncands > 1) {
                 r = ambiguous(key, cands, ncands, err);
         } else {
@@ -1035,6 +1042,35 @@ int store_last_event(struct store *st, const char *job_id, const char *type, cha
         }
         *ret_body = body;
         return 0;
+}
+
+static int store_each_event_read(struct store *st, const char *job_id, const char *type,
+                                 store_event_fn fn, void *userdata, struct hoist_error **err)
+{
+        _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
+        int r;
+
+        if (store_prepare(st,
+                          "SELECT body FROM events WHERE job_id = ?1 AND type = ?2"
+                          " ORDER BY seq",
+                          &stmt, err) < 0)
+                return -1;
+        (void)sqlite3_bind_text(stmt, 1, job_id, -1, SQLITE_STATIC);
+        (void)sqlite3_bind_text(stmt, 2, type, -1, SQLITE_STATIC);
+        while ((r = sqlite3_step(stmt)) == SQLITE_ROW) {
+                const char *body = (const char *)sqlite3_column_text(stmt, 0);
+                if (body != NULL)
+                        fn(userdata, body);
+        }
+        return r == SQLITE_DONE ? 0 : store_fail(st, "read events", err);
+}
+
+int store_each_event(struct store *st, const char *job_id, const char *type, store_event_fn fn,
+                     void *userdata, struct hoist_error **err)
+{
+        if (store_exec(st, "BEGIN", "begin transaction", err) < 0)
+                return -1;
+        return store_end(st, store_each_event_read(st, job_id, type, fn, userdata, err), err);
 }
 
 static int store_count_events_read(struct store *st, const char *job_id, int64_t *ret,

@@ -117,6 +117,10 @@ int store_apply_event(struct store *st, const struct store_event *e, struct hois
 /* The body of the job's newest event of TYPE, or NULL in *RET_BODY. */
 int store_last_event(struct store *st, const char *job_id, const char *type, char **ret_body,
                      struct hoist_error **err);
+/* Calls FN with the body of each of the job's events of TYPE, oldest first. */
+typedef void (*store_event_fn)(void *userdata, const char *body);
+int store_each_event(struct store *st, const char *job_id, const char *type, store_event_fn fn,
+                     void *userdata, struct hoist_error **err);
 int store_count_events(struct store *st, const char *job_id, int64_t *ret,
                        struct hoist_error **err);
 

@@ -21,6 +21,7 @@
 #include "builder_internal.h"
 #include "cleanup.h"
 #include "digest.h"
+#include "fmt.h"
 #include "fsutil.h"
 #include "layer.h"
 #include "log.h"
@@ -961,8 +962,9 @@ int builder_check(const struct builder_options *o, struct hoist_error **err)
                                 goto out;
                 }
         if (o->out != NULL)
-                fprintf(o->out, "%s: %zu stages, %zu needed for the target, %zu steps\n",
-                        b.df->name, b.df->n_stages, n, steps);
+                fprintf(o->out, "%s: %zu %s, %zu needed for the target, %zu %s\n", b.df->name,
+                        b.df->n_stages, fmt_plural(b.df->n_stages, "stage", "stages"), n, steps,
+                        fmt_plural(steps, "step", "steps"));
         rc = 0;
 out:
         build_free(&b);

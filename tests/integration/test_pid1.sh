@@ -71,7 +71,7 @@ run_grandchildren() {
         fi
         # they ignore SIGTERM: only SIGKILL at the end of the grace ended them
         [ $(((end - start) / 1000000)) -ge 1900 ] || fail "did not wait for the grace period"
-        grep -q "processes of the job still running after the grace period; sent SIGKILL" "$d/err" ||
+        grep -Eq "process(es)? of the job still running after the grace period; sent SIGKILL" "$d/err" ||
                 fail "no SIGKILL warning: $(cat "$d/err")"
 }
 
@@ -256,7 +256,7 @@ t_podman_grandchildren() {
         [ -e "$d/main.term" ] || fail "the command never saw SIGTERM"
         # conmon may still be writing the log out when podman stop returns
         wait_for 10 sh -c "podman logs '$name' 2>&1 |
-                grep -q 'processes of the job still running after the grace period; sent SIGKILL'" ||
+                grep -Eq 'process(es)? of the job still running after the grace period; sent SIGKILL'" ||
                 fail "no SIGKILL of the leftovers: $(podman logs "$name" 2>&1)"
 }
 

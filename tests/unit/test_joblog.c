@@ -4,6 +4,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include "cleanup.h"
 #include "entrypoint/joblog.h"
 #include "fsutil.h"
+#include "log.h"
 
 /* What on_line received: "<stream>:<line>\n" each. */
 static struct buf lines;
@@ -41,6 +43,8 @@ static int setup(void **state)
         strcpy(f->dir, "/tmp/test-joblog.XXXXXX");
         assert_non_null(mkdtemp(f->dir));
         snprintf(f->path, sizeof f->path, "%s/logs/node.log", f->dir);
+        log_set_program("hoist-entrypoint");
+        log_set_level(LOG_LEVEL_INFO);
         f->log = (struct joblog)JOBLOG_INIT;
         assert_int_equal(joblog_open(&f->log, f->path, NULL), 0);
         f->log.on_line = record_line;
@@ -142,6 +146,44 @@ static void test_say_is_stamped_hoist(void **state)
         assert_null(lines.data); /* our own lines are not the command's */
 }
 
+static void *log_from_thread(void *arg)
+{
+        (void)arg;
+        log_info("checkpoints: published set %d (step %d)", 3, 300);
+        return NULL;
+}
+
+/* What the entrypoint itself logs (restored and published checkpoint sets,
+ * staging, uploads), from any thread, is in the job log too, as "hoist"
+ * lines: `hoist logs` shows which checkpoint a resume used.  Debug lines
+ * are not, and a quieter HOIST_LOG does not keep a line out of the log. */
+static void test_own_log_lines_stored(void **state)
+{
+        struct fixture *f = *state;
+        static const char *const expect[] = {
+                "hoist|hoist-entrypoint: checkpoints: restored set 2 (step 200)", "stdout|step 201",
+                "hoist|hoist-entrypoint: checkpoints: published set 3 (step 300)",
+                "hoist|hoist-entrypoint: warning: upload slow, retrying",
+                "hoist|hoist-entrypoint: input 'train': staged"};
+        _cleanup_free_ char *text = NULL;
+        pthread_t t;
+
+        log_info("checkpoints: restored set %d (step %d)", 2, 200);
+        joblog_output(&f->log, INIT_STDOUT, "step 201\n", 9);
+        assert_int_equal(pthread_create(&t, NULL, log_from_thread, NULL), 0);
+        assert_int_equal(pthread_join(t, NULL), 0);
+        log_debug("not stored");
+        log_warn("upload slow, retrying");
+        log_set_level(LOG_LEVEL_ERROR);
+        log_info("input 'train': staged");
+        log_set_level(LOG_LEVEL_INFO);
+        joblog_close(&f->log);
+        log_info("after the log is closed: not stored");
+        text = read_log(f);
+        assert_stamped(text, expect, 5);
+        assert_string_equal(lines.data, "out:step 201\n");
+}
+
 static void test_long_line_in_pieces(void **state)
 {
         struct fixture *f = *state;
@@ -210,6 +252,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_lines_across_chunks, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_say_is_stamped_hoist, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_own_log_lines_stored, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_long_line_in_pieces, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_line_of_exactly_max, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stderr_tail, setup, teardown),

@@ -349,8 +349,25 @@ static void test_get_prefix_rules(void **state)
         job_record_free(job);
         job = NULL;
 
-        /* Too short to be a prefix. */
+        /* Too short to be a prefix, and it says so (not "no job"). */
         assert_int_equal(store_get_job(f->st, "j-a", &job, &err), -1);
+        assert_int_equal(err->code, HOIST_ERR_USAGE);
+        assert_string_equal(err->msg, "job id prefix 'j-a' is too short: give at least 4 "
+                                      "characters of the id (j-abce00000003, ...)");
+        hoist_error_release(&err);
+        /* Too short even when one job matches. */
+        insert_job(f->st, "j-9000000000aa", "nine", 500);
+        assert_int_equal(store_get_job(f->st, "j-9", &job, &err), -1);
+        assert_int_equal(err->code, HOIST_ERR_USAGE);
+        assert_string_equal(err->msg, "job id prefix 'j-9' is too short: give at least 4 "
+                                      "characters of the id (j-9000000000aa)");
+        hoist_error_release(&err);
+        assert_int_equal(store_get_job(f->st, "j-90", &job, &err), 0);
+        assert_string_equal(job->id, "j-9000000000aa");
+        job_record_free(job);
+        job = NULL;
+        /* A short prefix of no job is just not found. */
+        assert_int_equal(store_get_job(f->st, "j-7", &job, &err), -1);
         assert_int_equal(err->code, HOIST_ERR_NOT_FOUND);
         hoist_error_release(&err);
 

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+#include "fmt.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+const char *fmt_plural(uint64_t n, const char *one, const char *many)
+{
+        return n == 1 ? one : many;
+}
+
+int fmt_double_precision(double v)
+{
+        char text[FMT_DOUBLE_SIZE];
+        int p;
+
+        if (!isfinite(v))
+                return 17;
+        /* 17 digits always read back (IEEE 754 binary64); fewer often do. */
+        for (p = 1; p < 17; p++) {
+                (void)snprintf(text, sizeof text, "%.*g", p, v);
+                if (strtod(text, NULL) == v)
+                        break;
+        }
+        /* %g writes an exponent once it has fewer digits than the integer
+         * part: 3000 is "3000", not "3e+03". */
+        if (fabs(v) >= 1 && fabs(v) < 1e17) {
+                int int_digits = 1;
+                for (double a = fabs(v); a >= 10; a /= 10)
+                        int_digits++;
+                if (p < int_digits)
+                        p = int_digits;
+        }
+        return p;
+}
+
+const char *fmt_double(double v, char *buf, size_t size)
+{
+        (void)snprintf(buf, size, "%.*g", fmt_double_precision(v), v);
+        return buf;
+}
