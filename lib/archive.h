@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <sys/stat.h>
+
 #include "error.h"
 
 /* Extracts the archive at PATH (tar, tar.gz, tar.zst, zip; detected from
@@ -54,6 +56,21 @@ int archive_check_tree(const char *src_dir, struct hoist_error **err);
  * archive_check_tree() does, a tree with a symlink that leads outside it. */
 int archive_create_tar(const char *src_dir, const char *dst_path, char ret_hex[65],
                        uint64_t *ret_size, struct hoist_error **err);
+
+/* Decides, for archive_create_tar_filtered() and
+ * archive_check_tree_filtered(), each entry in tree order (a directory
+ * before what it holds): 1 to send it, 0 to leave it out (a directory with
+ * everything under it), -1 on error with *ERR. */
+typedef int (*archive_filter_fn)(void *userdata, const char *rel, const struct stat *st,
+                                 struct hoist_error **err);
+
+/* archive_create_tar() and archive_check_tree() of only the entries FILTER
+ * keeps (FILTER NULL: all of them). */
+int archive_create_tar_filtered(const char *src_dir, archive_filter_fn filter, void *userdata,
+                                const char *dst_path, char ret_hex[65], uint64_t *ret_size,
+                                struct hoist_error **err);
+int archive_check_tree_filtered(const char *src_dir, archive_filter_fn filter, void *userdata,
+                                struct hoist_error **err);
 
 /* True when PATH starts with a known archive signature. */
 int archive_is_archive(const char *path);
