@@ -38,7 +38,10 @@ static void closure(const struct glob_tok *t, size_t n, unsigned char *at, size_
  * its '/'. */
 int glob_match(const struct glob_tok *t, size_t n, const char *s)
 {
-        _cleanup_free_ unsigned char *buf = xcalloc(4 * (n + 1), 1);
+        unsigned char small[256];
+        _cleanup_free_ unsigned char *big =
+                4 * (n + 1) > sizeof small ? xcalloc(4 * (n + 1), 1) : NULL;
+        unsigned char *buf = big != NULL ? big : memset(small, 0, 4 * (n + 1));
         unsigned char *at = buf, *mid = buf + (n + 1);
         unsigned char *nat = buf + 2 * (n + 1), *nmid = buf + 3 * (n + 1);
         int alive = 1;

@@ -29,6 +29,10 @@ struct ignore_pattern {
         int dir_only; /* "pattern/" */
         int basename; /* no '/' but a trailing one: matched against the last component */
         int never;    /* an unclosed or unknown [...], a trailing '\': git matches nothing */
+        /* What a match must start and end with (the leading and trailing
+         * literal tokens), to turn most paths away before glob_match(). */
+        size_t head, tail;
+        int literal; /* only literal tokens: HEAD is the whole pattern */
 };
 
 struct ignore_file {
@@ -231,6 +235,11 @@ static void add_pattern(struct ignore_file *f, char *s)
                 boundary--;
         }
         compile(&p, s, len, p.basename ? 0 : boundary);
+        while (p.head < p.n_toks && p.toks[p.head].kind == GLOB_LIT)
+                p.head++;
+        p.literal = p.head == p.n_toks;
+        while (!p.literal && p.tail < p.n_toks && p.toks[p.n_toks - 1 - p.tail].kind == GLOB_LIT)
+                p.tail++;
         f->pats = xreallocarray(f->pats, f->n_pats + 1, sizeof *f->pats);
         f->pats[f->n_pats++] = p;
 }
@@ -275,18 +284,35 @@ void ignore_file_free(struct ignore_file *f)
         free(f);
 }
 
+/* Whether the literal start and end of P fit S (LEN bytes). */
+static int may_match(const struct ignore_pattern *p, const char *s, size_t len)
+{
+        if (p->literal ? len != p->head : len < p->head + p->tail)
+                return 0;
+        for (size_t i = 0; i < p->head; i++)
+                if (s[i] != p->toks[i].c)
+                        return 0;
+        for (size_t i = 0; i < p->tail; i++)
+                if (s[len - 1 - i] != p->toks[p->n_toks - 1 - i].c)
+                        return 0;
+        return 1;
+}
+
 int ignore_file_match(const struct ignore_file *f, const char *rel, int is_dir)
 {
         const char *slash = strrchr(rel, '/');
         const char *base = slash != NULL ? slash + 1 : rel;
+        size_t rel_len = strlen(rel), base_len = rel_len - (size_t)(base - rel);
 
         if (f == NULL)
                 return -1;
         for (size_t i = f->n_pats; i-- > 0;) {
                 const struct ignore_pattern *p = &f->pats[i];
-                if (p->never || (p->dir_only && !is_dir))
+                const char *s = p->basename ? base : rel;
+                size_t len = p->basename ? base_len : rel_len;
+                if (p->never || (p->dir_only && !is_dir) || !may_match(p, s, len))
                         continue;
-                if (glob_match(p->toks, p->n_toks, p->basename ? base : rel))
+                if (p->literal || glob_match(p->toks, p->n_toks, s))
                         return !p->negative;
         }
         return -1;
