@@ -80,6 +80,8 @@ struct jobfile {
 
         char **retry_on;   /* retry.on: "interruption"; NULL when absent */
         int64_t retry_max; /* retry.max: 0-100 */
+
+        struct jobspec_resources resources; /* resources: (docs/job.md); zero when absent */
 };
 
 /* Loads and validates job.yaml at PATH. */
