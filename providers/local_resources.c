@@ -19,6 +19,9 @@
  * cdi_spec_dirs); HOIST_CDI_SPEC_DIRS (colon-separated) replaces the list. */
 #define CDI_SPEC_DIRS "/etc/cdi:/var/run/cdi"
 #define CDI_NVIDIA_KIND "nvidia.com/gpu"
+/* podman and docker both refuse a smaller --memory ("Minimum memory limit
+ * allowed is 6MB"). */
+#define ENGINE_MIN_MEMORY (6ULL << 20)
 
 /* True when a CDI spec in DIR declares the nvidia.com/gpu kind. */
 static int cdi_dir_has_nvidia(const char *dir)
@@ -117,6 +120,14 @@ int local_check_resources(const struct jobspec_resources *r, const char *engine,
                                         "resources.spot: the local provider runs the job on this "
                                         "machine, which is not a spot instance (remove 'spot: "
                                         "true', or use a provider with spot machines)");
+        if (engine != NULL && r->memory_bytes > 0 && r->memory_bytes < ENGINE_MIN_MEMORY) {
+                char a[32];
+                return hoist_error_make(err, HOIST_ERR_INPUT,
+                                        "resources.memory asks for %s, and %s refuses a memory "
+                                        "limit under 6 MiB",
+                                        resources_format_size(r->memory_bytes, a, sizeof a),
+                                        engine);
+        }
         if (choose(r, NULL, &gpus, &n, err) < 0)
                 return -1;
         if (n > 0 && engine != NULL && strcmp(engine, "podman") == 0 && check_cdi(err) < 0)

@@ -306,6 +306,10 @@ static void test_local_checks(void **state)
         setenv("HOIST_CDI_SPEC_DIRS", cdi, 1);
         check_ok(&(struct jobspec_resources){0}, "podman");
         check_ok(&(struct jobspec_resources){.spot = 0, .disk_bytes = 1}, NULL);
+        check_ok(&(struct jobspec_resources){.memory_bytes = 1 << 20}, NULL);
+        check_fails(&(struct jobspec_resources){.memory_bytes = 1 << 20}, "podman",
+                    "resources.memory asks for 1 MiB, and podman refuses a memory limit under 6 "
+                    "MiB");
         check_fails(&(struct jobspec_resources){.spot = 1}, NULL,
                     "resources.spot: the local provider runs the job on this machine, which is "
                     "not a spot instance");
