@@ -82,7 +82,7 @@ static int check_resources(const struct hoist_home *home, const struct jobfile *
         if (prov->check_resources == NULL)
                 return 0;
         if (prov->check_resources(&jf->resources, image, rt, home->run_dir, err) < 0)
-                return hoist_error_wrap(err, "'%s'", jf->path);
+                return hoist_error_wrap(err, "'%s':%d", jf->path, jf->resources_line);
         return 0;
 }
 

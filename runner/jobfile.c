@@ -490,6 +490,7 @@ static int load_resources(struct loading *l, const struct config_node *n)
         struct jobspec_resources *r = &l->jf->resources;
         const struct config_node *v;
 
+        l->jf->resources_line = config_get_pair(l->root, "resources")->key_line;
         if (config_check_mapping(n, "resources", l->err) < 0 ||
             config_check_keys(n, "resources", resource_fields, l->err) < 0 ||
             resource_value(l, n, "gpus", parse_gpus, r) < 0 ||

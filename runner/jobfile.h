@@ -82,6 +82,7 @@ struct jobfile {
         int64_t retry_max; /* retry.max: 0-100 */
 
         struct jobspec_resources resources; /* resources: (docs/job.md); zero when absent */
+        int resources_line;                 /* where resources: is, for later errors; 0 = absent */
 };
 
 /* Loads and validates job.yaml at PATH. */

@@ -55,7 +55,7 @@ t_no_gpu_refused() {
         PATH=$path hoist submit "$T_TMP/nogpu/job.yaml" >"$T_TMP/nogpu.out" 2>"$T_TMP/nogpu.err" || rc=$?
         cat "$T_TMP/nogpu.err"
         [ "$rc" = 3 ] || fail "exit $rc, not 3"
-        grep -qx "hoist: error: '$T_TMP/nogpu/job.yaml': resources.gpus asks for 1 GPU, but this machine has none ($T_TMP/none/libnvidia-ml.so.1 not found; nvidia-smi not found)" "$T_TMP/nogpu.err" ||
+        grep -qx "hoist: error: '$T_TMP/nogpu/job.yaml':6: resources.gpus asks for 1 GPU, but this machine has none ($T_TMP/none/libnvidia-ml.so.1 not found; nvidia-smi not found)" "$T_TMP/nogpu.err" ||
                 fail "the error does not name the request and what the machine has"
         [ ! -s "$T_TMP/nogpu.out" ] || fail "submit printed a job id"
         assert_nothing_left
@@ -79,6 +79,29 @@ PY
         hoist submit --follow "$T_TMP/p1/job.yaml" >"$T_TMP/p1.out" 2>"$T_TMP/p1.err" ||
                 { cat "$T_TMP/p1.out" "$T_TMP/p1.err"; fail "submit failed"; }
         grep -qx "CVD=0 ORDER=PCI_BUS_ID" "$T_TMP/p1.out" || { cat "$T_TMP/p1.out"; fail "no CUDA_VISIBLE_DEVICES=0"; }
+}
+
+# --resume chooses the GPUs again: gone since, the new attempt fails naming why.
+t_resume_chooses_again() {
+        new_home
+        export HOIST_CONTAINER_ENGINE=none
+        fake_gpus 2 "NVIDIA H100 80GB HBM3"
+        write_job "$T_TMP/rs" "{gpus: 1}"
+        hoist submit --follow "$T_TMP/rs/job.yaml" >"$T_TMP/rs.out" 2>"$T_TMP/rs.err" ||
+                { cat "$T_TMP/rs.out" "$T_TMP/rs.err"; fail "submit failed"; }
+        id=$(job_id_of "$T_TMP/rs.out")
+        fake_gpus 0 ""
+        rc=0
+        hoist submit --resume "$id" --force >/dev/null 2>"$T_TMP/rs2.err" || rc=$?
+        [ "$rc" != 0 ] || fail "resume without a GPU succeeded"
+        grep -qF "resources.gpus asks for 1 GPU, but this machine has none (NVML reports no GPU)" "$T_TMP/rs2.err" ||
+                { cat "$T_TMP/rs2.err"; fail "resume: the error does not say why"; }
+        [ "$(job_field "$id" state)" = failed ] || fail "state is $(job_field "$id" state)"
+        job_field "$id" reason | grep_q "resources.gpus asks for 1 GPU" || fail "the reason lacks the request"
+        fake_gpus 1 "NVIDIA H100 80GB HBM3"
+        hoist submit --resume "$id" --follow >"$T_TMP/rs3.out" 2>"$T_TMP/rs3.err" ||
+                { cat "$T_TMP/rs3.out" "$T_TMP/rs3.err"; fail "resume with a GPU failed"; }
+        grep -qx "CVD=0 ORDER=PCI_BUS_ID" "$T_TMP/rs3.out" || { cat "$T_TMP/rs3.out"; fail "no CUDA_VISIBLE_DEVICES=0"; }
 }
 
 t_unmet_requests_refused() {
@@ -179,6 +202,7 @@ YAML
 t_run "no GPU here: gpus: 1 is refused at submit, nothing uploaded or stored" t_no_gpu_refused
 t_run "fake NVML: a process job gets CUDA_VISIBLE_DEVICES, job.json carries resources" t_process_gets_cuda_visible_devices
 t_run "requests the machine cannot meet are refused naming what it has" t_unmet_requests_refused
+t_run "--resume chooses the GPUs again, and says why when they are gone" t_resume_chooses_again
 if build_image; then
         t_defer "podman rmi -f $IMAGE >/dev/null 2>&1"
         t_run "cpus and memory become podman's --cpus and --memory" t_container_limits

@@ -543,6 +543,8 @@ static void test_resources(void **state)
         assert_int_equal(jf->resources.memory_bytes, 32ULL << 30);
         assert_int_equal(jf->resources.disk_bytes, 100ULL << 30);
         assert_int_equal(jf->resources.spot, 1);
+        assert_int_equal(jf->resources_line, 3);
+        assert_int_equal(none->resources_line, 0);
         assert_int_equal(plain->resources.gpus, 2);
         assert_null(plain->resources.gpu_type);
         assert_int_equal(plain->resources.memory_bytes, 268435456);
