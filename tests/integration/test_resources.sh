@@ -174,7 +174,7 @@ t_container_gpus_through_cdi() {
         grep -qF "resources.gpus: podman gives a container GPUs through CDI, and no CDI spec for nvidia.com/gpu is in /etc/cdi /var/run/cdi" "$T_TMP/g.err" ||
                 { cat "$T_TMP/g.err"; fail "no CDI spec: the error does not say so"; }
 
-        mkdir -p /var/run/cdi
+        [ -d /var/run/cdi ] || { mkdir -p /var/run/cdi && t_defer "rmdir /var/run/cdi"; }
         t_defer "rm -f $spec"
         cat >"$spec" <<'YAML'
 cdiVersion: 0.5.0
