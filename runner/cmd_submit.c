@@ -22,6 +22,7 @@
 #include "jobfile.h"
 #include "jobspec.h"
 #include "jobhooks.h"
+#include "jobsecrets.h"
 #include "jobstorage.h"
 #include "log.h"
 #include "package.h"
@@ -100,6 +101,7 @@ static struct jobspec *spec_from_jobfile(const struct jobfile *jf, const char *i
                 spec->webhooks[i].secret_env = xstrdup(jf->webhooks[i].secret_env);
                 spec->webhooks[i].secret_file = xstrdup(jf->webhooks[i].secret_file);
         }
+        jobsecrets_copy(jf->secrets, jf->n_secrets, spec);
         spec->nodes = 1;
         spec->attempt = 1;
         return spec;
@@ -148,7 +150,7 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
         if (jobstorage_open(home, storage_url, &sto, err) < 0)
                 return -1;
         spec = spec_from_jobfile(jf, id, sto);
-        if (jobhooks_check(spec, err) < 0)
+        if (jobhooks_check(spec, err) < 0 || jobsecrets_check(spec, err) < 0)
                 return hoist_error_wrap(err, "'%s'", path);
         for (size_t i = 0; !quiet && i < jf->n_inputs; i++)
                 if (jf->inputs[i].link != NULL)
