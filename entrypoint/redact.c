@@ -61,8 +61,7 @@ size_t redact_count(const struct redact *r)
 
 /* Redacts DATA into OUT up to where a value may continue past its end
  * (never, when FINAL); returns how many bytes it took. */
-static size_t scan(const struct redact *r, const char *data, size_t len, int final,
-                   struct buf *out)
+static size_t scan(const struct redact *r, const char *data, size_t len, int final, struct buf *out)
 {
         size_t i = 0, from = 0;
 

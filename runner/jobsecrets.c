@@ -88,11 +88,10 @@ static int read_value(const struct jobspec_secret *s, char **ret, struct hoist_e
                 int empty = *v == '\0';
                 explicit_bzero(v, strlen(v));
                 free(v);
-                return hoist_error_make(err, HOIST_ERR_INPUT, "secret '%s': %s '%s' %s", s->name,
-                                        s->env ? "the variable" : "the file",
-                                        s->env ? s->env : s->file,
-                                        empty ? "is empty"
-                                              : "is longer than 64 KiB, too long for a secret");
+                return hoist_error_make(
+                        err, HOIST_ERR_INPUT, "secret '%s': %s '%s' %s", s->name,
+                        s->env ? "the variable" : "the file", s->env ? s->env : s->file,
+                        empty ? "is empty" : "is longer than 64 KiB, too long for a secret");
         }
         *ret = v;
         return 0;
