@@ -194,21 +194,31 @@ t_builtin_s3_key_redacted() {
         cat >"$T_TMP/b/job.yaml" <<'YAML'
 name: s3-key
 runtime: process
-command: ["sh", "-c", "tr '\\0' '\\n' </proc/$PPID/environ | grep '^HOIST_S3_SECRET_ACCESS_KEY='; echo ready; while [ ! -e $HOIST_WORKDIR/../go ]; do sleep 0.1; done"]
+command: ["sh", "-c", "tr '\\0' '\\n' </proc/$PPID/environ | grep '^HOIST_S3_SECRET_ACCESS_KEY='; echo tok=$TOK; echo ready; while [ ! -e $HOIST_WORKDIR/../go ]; do sleep 0.1; done"]
+secrets:
+  TOK: {env: SRC_TOKEN}
 YAML
+        new_value "$T_TMP/b/user.value"
+        SRC_TOKEN=$(cat "$T_TMP/b/user.value")
+        export SRC_TOKEN
         id=$(hoist submit -q "$T_TMP/b/job.yaml")
         wait_for 60 grep -q ready "$HOIST_HOME/run/$id/console.log" || fail "not ready"
         pid=$(cut -d' ' -f1 "$HOIST_HOME/run/$id/pid")
         tr '\0' '\n' <"/proc/$pid/environ" | sed -n 's/^HOIST_S3_SECRET_ACCESS_KEY=//p' >"$T_TMP/values"
         [ -s "$T_TMP/values" ] || fail "the entrypoint has no S3 key"
+        { cat "$T_TMP/b/user.value"; echo; } >>"$T_TMP/values"
         all_cmdlines >"$T_TMP/cmdlines"
         no_values "$T_TMP/cmdlines"
         touch "$HOIST_HOME/run/$id/go"
         hoist logs -f "$id" >"$T_TMP/b.out" 2>&1 || { cat "$T_TMP/b.out"; fail "job failed"; }
         grep -q '^HOIST_S3_SECRET_ACCESS_KEY=\[secret HOIST_S3_SECRET_ACCESS_KEY\]$' "$T_TMP/b.out" ||
                 { cat "$T_TMP/b.out"; fail "the key was not redacted"; }
+        grep -q '^tok=\[secret TOK\]$' "$T_TMP/b.out" || fail "the job's secret was not redacted"
         # the endpoint keeps the key it issued (serve/keys); nothing else does
         no_values "$T_TMP/b.out" "$HOIST_HOME/serve/data" "$HOIST_HOME/hoist.db" "$HOIST_HOME/run"
+        # the job's own secret is nowhere: not in the S3 peer's data, the store, the run dir
+        { cat "$T_TMP/b/user.value"; echo; } >"$T_TMP/values"
+        no_values "$HOIST_HOME" "$T_TMP/b.out"
 }
 
 t_missing_secret_exit_3() {
@@ -286,7 +296,7 @@ JSON
 
 t_run "process job: secrets from env, file and ~/ reach the command and nothing else" t_process_job
 t_run "podman job: secrets through a mounted file, absent from podman inspect" t_container_job
-t_run "built-in endpoint: hoist's own S3 key is redacted in logs" t_builtin_s3_key_redacted
+t_run "built-in S3 endpoint: hoist's own S3 key and the job's secret are redacted" t_builtin_s3_key_redacted
 t_run "a missing or empty secret: exit 3 naming it, nothing uploaded" t_missing_secret_exit_3
 t_run "--resume reads the secrets again; without them the attempt fails naming one" t_resume_reads_again
 t_run "entrypoint: a secret of job.json that did not arrive fails the attempt" t_entrypoint_missing_secret
