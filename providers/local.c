@@ -516,13 +516,21 @@ static int secrets_file_write(const struct provider_submit *req, struct secrets_
         for (char *const *e = req->secret_env; *e != NULL; e++) {
                 const char *eq = strchr(*e, '=');
                 _cleanup_free_ char *name = xstrndup(*e, (size_t)(eq - *e));
-                (void)json_object_set_new(o, name, json_string(eq + 1));
+                json_t *v = json_string(eq + 1); /* NULL: not UTF-8 */
+                if (v == NULL) {
+                        json_decref(o);
+                        return hoist_error_make(err, HOIST_ERR_INPUT,
+                                                "secret '%s' is not UTF-8 text, which a "
+                                                "container's secrets file cannot carry (encode "
+                                                "it, e.g. in base64, or use 'runtime: process')",
+                                                name);
+                }
+                (void)json_object_set_new(o, name, v);
         }
         text = json_dumps(o, JSON_COMPACT);
-        json_decref(o); /* jansson frees the copies: values wiped below are in TEXT */
+        json_decref(o);
         if (text == NULL)
-                return hoist_error_make(err, HOIST_ERR_PROVIDER,
-                                        "a secret of job %s is not valid UTF-8", req->job_id);
+                abort(); /* out of memory */
         if (mkdtemp(tmpl) == NULL) {
                 r = hoist_error_errno(err, "create a private directory under '%s'",
                                       secrets_tmpfs());

@@ -181,6 +181,16 @@ t_container_job() {
         write_job "$T_TMP/c" container "$IMAGE" "$GO"
         run_and_check "$T_TMP/c" container
         [ "$(job_field "$ID" runtime)" = podman ] || fail "not podman"
+        # a value that is not text cannot go in the secrets file: said, by name
+        mkdir -p "$T_TMP/cb"
+        printf 'bin\377ary' >"$T_TMP/cb/bin"
+        printf 'name: binary\nimage: %s\ncommand: ["true"]\nsecrets:\n  BIN: {file: bin}\n' "$IMAGE" >"$T_TMP/cb/job.yaml"
+        set +e
+        hoist submit "$T_TMP/cb/job.yaml" >"$T_TMP/cb.out" 2>&1
+        rc=$?
+        set -e
+        [ $rc = 3 ] || { cat "$T_TMP/cb.out"; fail "exit $rc, not 3"; }
+        grep -q "secret 'BIN' is not UTF-8 text" "$T_TMP/cb.out" || fail "unclear: $(cat "$T_TMP/cb.out")"
 }
 
 # The built-in endpoint's job key (HOIST_S3_SECRET_ACCESS_KEY) is hoist's
