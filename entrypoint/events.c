@@ -74,7 +74,8 @@ struct events {
         char *node_key; /* NODE made safe for a storage key */
         char *prefix;   /* "jobs/<id>/events" */
         int64_t attempt;
-        struct jobspec *spec; /* a copy, for job_open_storage() in the worker */
+        const struct redact *redact; /* may be NULL */
+        struct jobspec *spec;        /* a copy, for job_open_storage() in the worker */
         struct hook *hooks;
         size_t n_hooks;
 
@@ -338,6 +339,11 @@ void events_emit(struct events *ev, const char *type, const char *status, json_t
         /* A line or metric that did not make JSON (not UTF-8) carries nothing. */
         if (data == NULL && (strcmp(type, "job.log") == 0 || strcmp(type, "job.metric") == 0))
                 return;
+        /* job.log and job.metric come from lines redacted as they were
+         * read (joblog.h); anything else may carry text of the command's
+         * too (a failure reason, a file name). */
+        if (strcmp(type, "job.log") != 0 && strcmp(type, "job.metric") != 0)
+                redact_json(ev->redact, data);
         now = mono_ms();
         (void)pthread_mutex_lock(&ev->mu);
         if (strcmp(type, "job.log") == 0) {
@@ -748,6 +754,12 @@ int events_open(const struct jobspec *spec, const char *node, struct events **re
         }
         *ret = ev;
         return 0;
+}
+
+void events_set_redact(struct events *ev, const struct redact *r)
+{
+        if (ev != NULL)
+                ev->redact = r;
 }
 
 int events_start(struct events *ev, struct hoist_error **err)

@@ -16,6 +16,7 @@
 
 #include "error.h"
 #include "jobspec.h"
+#include "redact.h"
 
 struct events;
 /* The job's event sink: persists each event to jobs/<id>/events/<seq>.json and delivers
@@ -26,6 +27,8 @@ int events_open(const struct jobspec *spec, const char *node, struct events **re
  * DATA (a json_t object, may be NULL) is stolen.  TYPE e.g. "job.metric". */
 void events_emit(struct events *ev, const char *type, const char *status, json_t *data);
 int events_start(struct events *ev, struct hoist_error **err); /* from on_spawned */
+/* Every event's data is redacted with R from now on (R outlives EV). */
+void events_set_redact(struct events *ev, const struct redact *r);
 /* Persists and delivers what is queued, giving up at DEADLINE_MS (monotonic ms, see
  * result_now_ms()/CLOCK_MONOTONIC), then stops the thread.  Works whether or not
  * events_start() ran (then it delivers from the calling thread). */

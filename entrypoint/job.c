@@ -97,6 +97,16 @@ void job_take_credentials(void)
         take_webhook_secrets();
 }
 
+void job_redact_credentials(struct redact *r)
+{
+        redact_add(r, "HOIST_S3_SECRET_ACCESS_KEY", creds.secret_access_key);
+        redact_add(r, "HOIST_S3_SESSION_TOKEN", creds.session_token);
+        redact_add(r, "HOIST_HOOKS_SECRET", creds.hooks_secret);
+        redact_add(r, "HOIST_WEBHOOK_SECRET", creds.webhook_secret);
+        for (size_t i = 0; i < creds.n_webhook_secrets; i++)
+                redact_add(r, creds.webhook_secrets[i].key, creds.webhook_secrets[i].value);
+}
+
 const char *job_runner_hook(const char **ret_secret)
 {
         *ret_secret = creds.hooks_secret;

@@ -7,6 +7,7 @@
 
 #include "error.h"
 #include "jobspec.h"
+#include "redact.h"
 #include "storage.h"
 
 /* Takes the storage credentials the runner passed (HOIST_S3_ACCESS_KEY_ID,
@@ -14,6 +15,11 @@
  * HOIST_S3_REGION) out of the environment, so the command never inherits
  * them.  Call once, before anything is spawned. */
 void job_take_credentials(void);
+
+/* Adds the secrets among the taken credentials (the S3 secret key and
+ * session token, the webhook and runner hook secrets; not the key id, the
+ * endpoint or the region) to R. */
+void job_redact_credentials(struct redact *r);
 
 /* The webhook signing secret for job.json's webhooks[INDEX], taken from the
  * environment by job_take_credentials(): HOIST_WEBHOOK_SECRET_<INDEX>, else

@@ -144,6 +144,11 @@ static void sink(void *userdata, enum log_level level, const char *line)
         (void)level;
         if (in_joblog)
                 return;
+        _cleanup_buf_ struct buf clean = {0};
+        if (redact_count(log->redact) > 0) {
+                redact_text(log->redact, line, strlen(line), &clean);
+                line = clean.data;
+        }
         joblog_lock(log);
         write_line(log, now_realtime_ms(), "hoist", line, strlen(line));
         batch_flush(log);
@@ -241,9 +246,9 @@ static void partial_add(struct joblog *log, enum init_stream stream, const char 
         }
 }
 
-void joblog_output(void *userdata, enum init_stream stream, const char *data, size_t len)
+/* A chunk of output, redacted already. */
+static void output_chunk(struct joblog *log, enum init_stream stream, const char *data, size_t len)
 {
-        struct joblog *log = userdata;
         int fd = stream == INIT_STDERR ? STDERR_FILENO : STDOUT_FILENO;
         int64_t now = now_realtime_ms();
         const char *end = data + len;
@@ -276,8 +281,29 @@ void joblog_output(void *userdata, enum init_stream stream, const char *data, si
         joblog_unlock(log);
 }
 
+void joblog_output(void *userdata, enum init_stream stream, const char *data, size_t len)
+{
+        struct joblog *log = userdata;
+        _cleanup_buf_ struct buf clean = {0};
+
+        if (redact_count(log->redact) == 0) {
+                output_chunk(log, stream, data, len);
+                return;
+        }
+        redact_feed(log->redact, &log->redact_streams[stream == INIT_STDERR], data, len, &clean);
+        if (clean.len > 0)
+                output_chunk(log, stream, clean.data, clean.len);
+}
+
 void joblog_flush(struct joblog *log)
 {
+        for (int i = 0; i < 2 && redact_count(log->redact) > 0; i++) {
+                _cleanup_buf_ struct buf clean = {0};
+                enum init_stream stream = i ? INIT_STDERR : INIT_STDOUT;
+                redact_stream_flush(log->redact, &log->redact_streams[i], &clean);
+                if (clean.len > 0)
+                        output_chunk(log, stream, clean.data, clean.len);
+        }
         partial_flush(log, INIT_STDOUT);
         partial_flush(log, INIT_STDERR);
         joblog_lock(log);
@@ -366,6 +392,7 @@ void joblog_close(struct joblog *log)
         log_set_sink(NULL, NULL);
         joblog_flush(log);
         for (int i = 0; i < 2; i++) {
+                redact_stream_free(&log->redact_streams[i]);
                 free(log->partial[i].data);
                 log->partial[i] = (struct joblog_partial){0};
         }

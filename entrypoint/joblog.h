@@ -18,6 +18,8 @@
  * warning or error level (staging, restored and published checkpoint sets,
  * uploads; from any thread) is stored too, as a "hoist" line
  * "hoist-entrypoint: ...", so `hoist logs` shows it beside the command's.
+ * With a redactor set, every secret value in all of it is "[secret NAME]"
+ * (redact.h), wherever the pipe's reads happened to split it.
  */
 
 #include <pthread.h>
@@ -26,6 +28,7 @@
 
 #include "error.h"
 #include "init.h"
+#include "redact.h"
 
 #define JOBLOG_TAIL_SIZE 4096
 /* A longer line is stored in pieces of this size. */
@@ -56,6 +59,11 @@ struct joblog {
         void *line_userdata;
         char *batch; /* the stored lines of one chunk, written at once */
         size_t batch_len, batch_cap;
+        /* Set before the command starts (may be NULL): the command's output
+         * is redacted as it is read, before the console, the tail, the
+         * stored lines and on_line see it; our own lines too. */
+        const struct redact *redact;
+        struct redact_stream redact_streams[2]; /* stdout, stderr */
 };
 
 #define JOBLOG_INIT                                                                                \

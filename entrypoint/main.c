@@ -29,6 +29,7 @@
 #include "metrics.h"
 #include "result.h"
 #include "sdnotify.h"
+#include "secrets.h"
 #include "stage.h"
 #include "storage.h"
 #include "xalloc.h"
@@ -66,7 +67,14 @@ static const char usage_text[] =
         "  HOIST_WEBHOOK_SECRET whsec_... signing job.json's webhooks (or _<n> for\n"
         "                       webhooks[n], or HOIST_WEBHOOK_SECRET_FILE); taken out\n"
         "                       of the command's environment\n"
+        "  HOIST_SECRETS_FILE   a JSON object {\"NAME\": \"value\"} (a file the engine\n"
+        "                       mounts): each goes into the environment first, so a\n"
+        "                       container gets job.json's secrets and the HOIST_S3_*\n"
+        "                       and webhook secrets without the engine showing them\n"
         "  HOIST_LOG            error, warn, info (default) or debug\n"
+        "\n"
+        "job.json's secrets reach the command as variables; their values, and the\n"
+        "secret ones above, become [secret NAME] in the log, the console and events.\n"
         "\n"
         "Exit status: the command's, 128+N if it died of signal N, 124 past the max\n"
         "runtime, 125 if hoist-entrypoint itself failed, 126 if the command is not\n"
@@ -175,6 +183,7 @@ struct run {
         struct events *ev;        /* the event sink (events.h) */
         struct checkpoints *ckpt; /* checkpoint restore and sync (checkpoint.h) */
         struct gpu_monitor *gpu;  /* GPU health (gpu.h); NULL when off */
+        struct redact *redact;    /* the secrets' values (secrets.h) */
         char *node;
         int64_t started_at_ms;
         int64_t stop_grace_s; /* job.json's, capped by HOIST_STOP_GRACE_S */
@@ -205,13 +214,14 @@ static int write_record(struct run *run, const char *status, int exit_code, int 
                         const char *reason)
 {
         _cleanup_error_ struct hoist_error *err = NULL;
+        _cleanup_free_ char *clean = redact_string(run->redact, reason);
         struct jobspec_result rec = {
                 .job_id = run->spec->id,
                 .node = run->node,
                 .status = (char *)status,
                 .exit_code = exit_code,
                 .signal = sig,
-                .reason = (char *)reason,
+                .reason = clean,
                 .started_at_ms = run->started_at_ms,
                 .finished_at_ms = result_now_ms(),
                 .attempt = job_attempt(run->spec),
@@ -220,8 +230,8 @@ static int write_record(struct run *run, const char *status, int exit_code, int 
         sdnotify_stopping(reason);
         sdnotify_finished(status, exit_code);
         if (strcmp(status, "succeeded") != 0)
-                result_write_failure(reason);
-        events_emit_final(run->ev, status, exit_code, sig, reason);
+                result_write_failure(clean);
+        events_emit_final(run->ev, status, exit_code, sig, clean);
         upload_log(run);
         if (result_write(run->spec, run->st, &rec, &err) < 0) {
                 joblog_error(&run->log, "%s", err->msg);
@@ -439,7 +449,7 @@ static int supervise_job(struct run *run, char **argv)
 
 static int run_job(struct run *run, char **args)
 {
-        _cleanup_error_ struct hoist_error *err = NULL;
+        _cleanup_error_ struct hoist_error *err = NULL, *missing = NULL;
         char **argv;
         int staged;
 
@@ -449,12 +459,19 @@ static int run_job(struct run *run, char **args)
         }
         run->node = job_node_name();
         run->stop_grace_s = job_stop_grace_s(run->spec);
+        /* Before anything is logged: a secret that is missing fails the
+         * attempt once the log and the events can say so. */
+        (void)secrets_redactor(run->spec, &run->redact, &missing);
+        run->log.redact = run->redact;
         open_job_log(run);
         joblog_say(&run->log, "attempt %lld started", (long long)job_attempt(run->spec));
         if (events_open(run->spec, run->node, &run->ev, &err) < 0)
                 return setup_failed(run, err);
+        events_set_redact(run->ev, run->redact);
         events_emit(run->ev, "job.starting", "starting",
                     json_pack("{s:I}", "attempt", (json_int_t)job_attempt(run->spec)));
+        if (missing != NULL)
+                return setup_failed(run, missing);
 
         run->gpu = gpu_monitor_new(run->spec, run->ev);
         sdnotify_staging_begin(run->st, run->spec->n_inputs);
@@ -503,6 +520,12 @@ int main(int argc, char **argv)
         if (first < 0)
                 return first == -1 ? 0 : EXIT_SETUP;
 
+        /* A container's secrets come in a file: into the environment, where
+         * a process job's are already, before hoist's own are taken out. */
+        if (secrets_load_file(&err) < 0) {
+                log_error("%s", err->msg);
+                return EXIT_SETUP;
+        }
         job_take_credentials();
         /* Only HTTP loads libcurl (entrypoint/lazy/curl.c): a plain init
          * and a job on file storage without webhooks or runner hook start
@@ -544,5 +567,6 @@ int main(int argc, char **argv)
         storage_close(run.st);
         free(run.node);
         jobspec_free(run.spec);
+        redact_free(run.redact);
         return r;
 }

@@ -327,6 +327,32 @@ static int read_webhooks(const struct reader *r, json_t *root, struct jobspec *s
         return 0;
 }
 
+static int read_secrets(const struct reader *r, json_t *root, struct jobspec *spec)
+{
+        json_t *arr, *v;
+        size_t i;
+
+        if (get_array(r, root, NULL, "secrets", &arr) < 0)
+                return -1;
+        if (arr == NULL || json_array_size(arr) == 0)
+                return 0;
+        spec->secrets = xcalloc(json_array_size(arr), sizeof *spec->secrets);
+        json_array_foreach(arr, i, v)
+        {
+                _cleanup_free_ char *path = xasprintf("secrets[%zu]", i);
+                struct jobspec_secret *s = &spec->secrets[i];
+
+                spec->n_secrets = i + 1;
+                if (!json_is_object(v))
+                        return wrong_type(r, path, "an object", v);
+                if (get_string(r, v, path, "name", 1, &s->name) < 0 ||
+                    get_string(r, v, path, "env", 0, &s->env) < 0 ||
+                    get_string(r, v, path, "file", 0, &s->file) < 0)
+                        return -1;
+        }
+        return 0;
+}
+
 /* "hoist/v1" and later minor versions "hoist/v1.N", which only add fields. */
 static int version_supported(const char *v)
 {
@@ -472,7 +498,7 @@ int jobspec_parse(const char *json, size_t len, const char *name, struct jobspec
             get_kv(&r, root, "hyperparameters", 1, &spec->hyperparameters,
                    &spec->n_hyperparameters) < 0 ||
             read_inputs(&r, root, spec) < 0 || read_sections(&r, root, spec) < 0 ||
-            read_webhooks(&r, root, spec) < 0 ||
+            read_webhooks(&r, root, spec) < 0 || read_secrets(&r, root, spec) < 0 ||
             get_int(&r, root, NULL, "attempt", 0, INT32_MAX, &spec->attempt) < 0 ||
             read_retry(&r, root, spec) < 0 || read_resources(&r, root, spec) < 0)
                 return -1;
@@ -626,6 +652,21 @@ static json_t *resources_json(const struct jobspec_resources *res)
         return o;
 }
 
+static json_t *secrets_json(const struct jobspec *spec)
+{
+        json_t *arr = json_array();
+
+        for (size_t i = 0; i < spec->n_secrets; i++) {
+                json_t *o = json_object();
+
+                put_string(o, "name", spec->secrets[i].name);
+                put_string(o, "env", spec->secrets[i].env);
+                put_string(o, "file", spec->secrets[i].file);
+                (void)json_array_append_new(arr, o);
+        }
+        return arr;
+}
+
 char *jobspec_to_json(const struct jobspec *spec)
 {
         json_auto_t *root = json_object();
@@ -669,6 +710,8 @@ char *jobspec_to_json(const struct jobspec *spec)
 
         if (spec->n_webhooks > 0)
                 put(root, "webhooks", webhooks_json(spec));
+        if (spec->n_secrets > 0)
+                put(root, "secrets", secrets_json(spec));
 
         o = json_object();
         put_int(o, "max_runtime_s", spec->max_runtime_s);
@@ -758,6 +801,12 @@ void jobspec_free(struct jobspec *spec)
                 free(spec->webhooks[i].secret_file);
         }
         free(spec->webhooks);
+        for (size_t i = 0; i < spec->n_secrets; i++) {
+                free(spec->secrets[i].name);
+                free(spec->secrets[i].env);
+                free(spec->secrets[i].file);
+        }
+        free(spec->secrets);
         free(spec->launcher);
         strv_free(spec->retry_on);
         resources_clear(&spec->resources);
@@ -857,6 +906,18 @@ static int validate_inputs(const struct jobspec *spec, struct hoist_error **err)
         return 0;
 }
 
+int jobspec_secret_name_valid(const char *name)
+{
+        if (name == NULL || strncmp(name, "HOIST_", 6) == 0 ||
+            !((*name >= 'A' && *name <= 'Z') || (*name >= 'a' && *name <= 'z') || *name == '_'))
+                return 0;
+        for (const char *p = name + 1; *p; p++)
+                if (!((*p >= 'A' && *p <= 'Z') || (*p >= 'a' && *p <= 'z') ||
+                      (*p >= '0' && *p <= '9') || *p == '_'))
+                        return 0;
+        return 1;
+}
+
 int jobspec_validate(const struct jobspec *spec, struct hoist_error **err)
 {
         if (spec->version == NULL || !version_supported(spec->version))
@@ -880,6 +941,13 @@ int jobspec_validate(const struct jobspec *spec, struct hoist_error **err)
         for (size_t i = 0; i < spec->n_webhooks; i++)
                 if (spec->webhooks[i].url == NULL || spec->webhooks[i].url[0] == '\0')
                         return invalid(err, "webhooks[%zu].url: missing", i);
+        for (size_t i = 0; i < spec->n_secrets; i++)
+                if (!jobspec_secret_name_valid(spec->secrets[i].name))
+                        return invalid(err,
+                                       "secrets[%zu].name: '%.64s' is not a variable name a job "
+                                       "may take (A-Z, a-z, 0-9 and _, not starting with a digit "
+                                       "or HOIST_)",
+                                       i, spec->secrets[i].name);
         if (spec->nodes < 1)
                 return invalid(err, "distributed.nodes: %" PRId64 " (expected at least 1)",
                                spec->nodes);

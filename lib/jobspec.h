@@ -67,6 +67,15 @@ struct jobspec_resources {
         int spot;              /* 1: a spot/preemptible machine will do */
 };
 
+/* secrets[]: a variable the command gets whose value never travels in
+ * job.json.  NAME is what the command sees; ENV or FILE is where the runner
+ * reads the value again on every attempt (docs/job.md "secrets"). */
+struct jobspec_secret {
+        char *name;
+        char *env;  /* the submitting machine's variable, or NULL */
+        char *file; /* an absolute path there, or NULL */
+};
+
 struct jobspec {
         char *version; /* always JOBSPEC_VERSION when written */
         char *id;      /* required */
@@ -97,6 +106,9 @@ struct jobspec {
 
         struct jobspec_webhook *webhooks;
         size_t n_webhooks;
+
+        struct jobspec_secret *secrets; /* names and sources, never values */
+        size_t n_secrets;
 
         int64_t max_runtime_s; /* 0 = unlimited */
         int64_t stop_grace_s;  /* 0 = JOBSPEC_DEFAULT_STOP_GRACE_S */
@@ -149,6 +161,10 @@ const char *jobspec_kv_get(const struct jobspec_kv *v, size_t n, const char *key
  * channels (valid, unique names; a source each), a non-empty command when
  * one is given.  Names the first problem. */
 int jobspec_validate(const struct jobspec *spec, struct hoist_error **err);
+
+/* A secret's name: a variable name (A-Z, a-z, 0-9, _, not starting with a
+ * digit) outside hoist's own HOIST_ prefix. */
+int jobspec_secret_name_valid(const char *name);
 
 /* Channel names: 1-64 of [a-z0-9_], starting with a letter. */
 int jobspec_channel_valid(const char *channel);

@@ -16,6 +16,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <jansson.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -124,18 +125,46 @@ static void set_env(char ***envp, size_t *n, const char *name, const char *value
         (*envp)[*n] = NULL;
 }
 
-/* The environment of a process job: ours, plus where to find job.json, a work
- * directory of its own, and hoist's bin directory on PATH (for the examples). */
+/* Whether the submitting shell's variable ENTRY ("NAME=value") reaches a
+ * process job (docs/job.md "The environment of a process job"): the basics
+ * a program needs, and the settings hoist-entrypoint itself reads.  Nothing
+ * else: a shell's AWS_SECRET_ACCESS_KEY or HOIST_REGISTRY_PASSWORD is not the
+ * job's business, and hoist's own credentials come only from the runner. */
+static int process_env_keeps(const char *entry)
+{
+        static const char *const keep[] = {
+                "PATH", "HOME", "LANG", "TZ", "TMPDIR",
+                /* hoist-entrypoint's settings (hoist-entrypoint --help) */
+                "HOIST_LOG", "HOIST_LOG_SYNC_S", "HOIST_CHECKPOINT_DEBOUNCE_MS",
+                "HOIST_STOP_GRACE_S", "HOIST_TERMINATION_LOG", "HOIST_GPU_HEALTH_INTERVAL_MS",
+                "HOIST_NVML_LIBRARY", NULL};
+        size_t len = strcspn(entry, "=");
+
+        if (entry[len] != '=')
+                return 0;
+        if (strncmp(entry, "LC_", 3) == 0)
+                return 1;
+        for (size_t i = 0; keep[i] != NULL; i++)
+                if (strlen(keep[i]) == len && strncmp(entry, keep[i], len) == 0)
+                        return 1;
+        return 0;
+}
+
+/* The environment of a process job's entrypoint: what process_env_keeps()
+ * lets through, where to find job.json, a work directory of its own,
+ * hoist's bin directory on PATH (for the examples), and the secrets. */
 static char **process_env(const struct provider_submit *req, const char *workdir)
 {
         size_t n = 0;
-        char **env;
+        char **env = xcalloc(1, sizeof *env);
 
-        while (environ[n] != NULL)
-                n++;
-        env = xcalloc(n + 1, sizeof *env);
-        for (size_t i = 0; i < n; i++)
-                env[i] = xstrdup(environ[i]);
+        for (char **e = environ; *e != NULL; e++) {
+                if (!process_env_keeps(*e))
+                        continue;
+                env = xreallocarray(env, n + 2, sizeof *env);
+                env[n++] = xstrdup(*e);
+                env[n] = NULL;
+        }
         set_env(&env, &n, "HOIST_JOB_URL", req->job_url);
         set_env(&env, &n, "HOIST_WORKDIR", workdir);
         set_env(&env, &n, "HOIST_NODE", "main");
@@ -459,18 +488,93 @@ static int needs_host_network(const struct jobspec *spec)
         return 0;
 }
 
-/* Writes SECRET_ENV to a 0600 file for --env-file: secrets on a command
- * line would be readable by every user through ps. */
-static char *write_env_file(const struct provider_submit *req, struct hoist_error **err)
-{
-        _cleanup_free_ char *path = path_join(req->state_dir, "secrets.env");
-        _cleanup_buf_ struct buf b = {0};
+/* Where a container finds every secret of its attempt (the job's own and
+ * hoist's HOIST_S3_* and webhook secrets), as one JSON object {NAME: value}
+ * that hoist-entrypoint reads at start (HOIST_SECRETS_FILE).  Not --env-file
+ * or --secret type=env: the engines show those values in `inspect`. */
+#define SECRETS_MOUNT "/run/hoist/secrets.json"
 
-        for (char *const *e = req->secret_env; *e != NULL; e++)
-                buf_printf(&b, "%s\n", *e);
-        if (fs_write_file_atomic(path, b.data, b.len, 0600, err) < 0)
-                return NULL;
-        return TAKE_PTR(path);
+struct secrets_file {
+        char *dir;  /* private (0700) on a tmpfs, removed with the file */
+        char *path; /* bind-mounted read-only at SECRETS_MOUNT */
+};
+
+static void secrets_file_remove(struct secrets_file *f)
+{
+        if (f->path != NULL)
+                (void)unlink(f->path);
+        if (f->dir != NULL)
+                (void)rmdir(f->dir);
+        free(f->path);
+        free(f->dir);
+        *f = (struct secrets_file){0};
+}
+
+/* A tmpfs that only this user can list: $XDG_RUNTIME_DIR, else /dev/shm.
+ * Never $HOIST_HOME (on disk, and grepped by whoever backs it up). */
+static const char *secrets_tmpfs(void)
+{
+        const char *xdg = getenv("XDG_RUNTIME_DIR");
+        struct stat st;
+
+        if (xdg != NULL && xdg[0] == '/' && stat(xdg, &st) == 0 && S_ISDIR(st.st_mode) &&
+            st.st_uid == geteuid())
+                return xdg;
+        return "/dev/shm";
+}
+
+/* Writes REQ->secret_env to a new secrets file.  The engine mounts it when
+ * the container starts; the file goes as soon as `run` returns (a bind
+ * mount keeps the file it was made from), so it outlives no container
+ * start and no hoist that finishes. */
+static int secrets_file_write(const struct provider_submit *req, struct secrets_file *ret,
+                              struct hoist_error **err)
+{
+        _cleanup_free_ char *tmpl = path_join(secrets_tmpfs(), "hoist-secrets-XXXXXX");
+        json_t *o = json_object();
+        char *text;
+        int fd, r = 0;
+
+        for (char *const *e = req->secret_env; *e != NULL; e++) {
+                const char *eq = strchr(*e, '=');
+                _cleanup_free_ char *name = xstrndup(*e, (size_t)(eq - *e));
+                json_t *v = json_string(eq + 1); /* NULL: not UTF-8 */
+                if (v == NULL) {
+                        json_decref(o);
+                        return hoist_error_make(err, HOIST_ERR_INPUT,
+                                                "secret '%s' is not UTF-8 text, which a "
+                                                "container's secrets file cannot carry (encode "
+                                                "it, e.g. in base64, or use 'runtime: process')",
+                                                name);
+                }
+                (void)json_object_set_new(o, name, v);
+        }
+        text = json_dumps(o, JSON_COMPACT);
+        json_decref(o);
+        if (text == NULL)
+                abort(); /* out of memory */
+        if (mkdtemp(tmpl) == NULL) {
+                r = hoist_error_errno(err, "create a private directory under '%s'",
+                                      secrets_tmpfs());
+                goto out;
+        }
+        ret->dir = xstrdup(tmpl);
+        ret->path = path_join(tmpl, "secrets.json");
+        /* 0644 inside a 0700 directory: readable by the image's USER, whoever
+         * that is, and by nobody else on this machine. */
+        fd = open(ret->path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd < 0 || fs_write_all(fd, text, strlen(text)) < 0 || fchmod(fd, 0644) < 0) {
+                r = hoist_error_errno(err, "write '%s'", ret->path);
+                if (fd >= 0)
+                        (void)close(fd);
+                secrets_file_remove(ret);
+                goto out;
+        }
+        (void)close(fd);
+out:
+        explicit_bzero(text, strlen(text));
+        free(text);
+        return r;
 }
 
 /* --cpus, --memory and the GPUs the job asks for (docs/job.md "resources"). */
@@ -525,13 +629,17 @@ static int submit_container(const struct provider_submit *req, const char *engin
                 argv_add(&a, "-v");
                 argv_add(&a, vol);
         }
-        _cleanup_free_ char *env_file = NULL;
+        struct secrets_file secrets = {0};
         if (req->secret_env != NULL && req->secret_env[0] != NULL) {
-                env_file = write_env_file(req, err);
-                if (env_file == NULL)
+                if (secrets_file_write(req, &secrets, err) < 0) {
+                        strv_free(a.v);
                         return -1;
-                argv_add(&a, "--env-file");
-                argv_add(&a, env_file);
+                }
+                _cleanup_free_ char *vol = xasprintf("%s:" SECRETS_MOUNT ":ro", secrets.path);
+                argv_add(&a, "-v");
+                argv_add(&a, vol);
+                argv_add(&a, "-e");
+                argv_add(&a, "HOIST_SECRETS_FILE=" SECRETS_MOUNT);
         }
         /* A storage endpoint or a webhook on this machine's loopback is
          * reachable only from the host's network namespace. */
@@ -555,11 +663,12 @@ static int submit_container(const struct provider_submit *req, const char *engin
                 argv_add(&a, "train");
         argv = a.v;
         /* The name is the ref: in the store before the container may run. */
-        if (req->record(req->userdata, engine, name, err) < 0)
+        if (req->record(req->userdata, engine, name, err) < 0) {
+                secrets_file_remove(&secrets);
                 return -1;
+        }
         int r = engine_run(argv, &out, err);
-        if (env_file != NULL)
-                (void)unlink(env_file); /* the engine has read it */
+        secrets_file_remove(&secrets); /* mounted already, or never will be */
         if (r < 0)
                 return hoist_error_wrap(err, "start container for '%s'", req->image);
         return 0;

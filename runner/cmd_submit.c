@@ -22,6 +22,7 @@
 #include "jobfile.h"
 #include "jobspec.h"
 #include "jobhooks.h"
+#include "jobsecrets.h"
 #include "jobstorage.h"
 #include "log.h"
 #include "package.h"
@@ -42,7 +43,12 @@ static const char usage[] =
         "builds the image (with the entrypoint layer) and pushes it when build.push\n"
         "names a registry; with retry: {on: [interruption], max: N} a job stopped\n"
         "from outside is started again from its last checkpoint, at most N times\n"
-        "(docs/job.md).\n"
+        "(docs/job.md).  The values of job.yaml's secrets: are read from their\n"
+        "variables or files now (exit 3 naming one that is missing, before anything\n"
+        "is uploaded) and again for every attempt; they reach the job's environment,\n"
+        "never job.json, and its logs and events show them as [secret NAME].  A\n"
+        "process job gets PATH, HOME, LANG, LC_*, TZ and TMPDIR of this shell, not\n"
+        "the rest of it.\n"
         "\n"
         "  -f, --follow        stream the job's log until it ends; exit 0 if it\n"
         "                      succeeded, 6 if it failed, 7 if it was canceled\n"
@@ -119,6 +125,7 @@ static struct jobspec *spec_from_jobfile(const struct jobfile *jf, const char *i
                 spec->webhooks[i].secret_env = xstrdup(jf->webhooks[i].secret_env);
                 spec->webhooks[i].secret_file = xstrdup(jf->webhooks[i].secret_file);
         }
+        jobsecrets_copy(jf->secrets, jf->n_secrets, spec);
         spec->nodes = 1;
         spec->attempt = 1;
         resources_copy(&spec->resources, &jf->resources);
@@ -170,7 +177,7 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
         if (jobstorage_open(home, storage_url, &sto, err) < 0)
                 return -1;
         spec = spec_from_jobfile(jf, id, sto);
-        if (jobhooks_check(spec, err) < 0)
+        if (jobhooks_check(spec, err) < 0 || jobsecrets_check(spec, err) < 0)
                 return hoist_error_wrap(err, "'%s'", path);
         for (size_t i = 0; !quiet && i < jf->n_inputs; i++)
                 if (jf->inputs[i].link != NULL)

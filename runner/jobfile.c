@@ -23,9 +23,9 @@
 #include "xalloc.h"
 
 static const char *const top_fields[] = {
-        "name",    "image",  "command",         "workdir", "runtime",   "provider",
-        "storage", "inputs", "hyperparameters", "env",     "outputs",   "checkpoints",
-        "limits",  "retry",  "webhooks",        "build",   "resources", NULL,
+        "name",     "image",           "command",   "workdir", "runtime",     "provider", "storage",
+        "inputs",   "hyperparameters", "env",       "outputs", "checkpoints", "limits",   "retry",
+        "webhooks", "build",           "resources", "secrets", NULL,
 };
 static const char *const build_fields[] = {"context", "dockerfile", "args", "target", "push", NULL};
 static const char *const output_fields[] = {"download", NULL};
@@ -314,6 +314,83 @@ static int load_env(struct loading *l, const struct config_node *map)
                 if (config_get_scalar(p->value, field, &value, l->err) < 0)
                         return -1;
                 jobspec_kv_add(&l->jf->env, &l->jf->n_env, p->key, value);
+        }
+        return 0;
+}
+
+/* FILE as written in secrets: ~/ is $HOME's, a relative path job.yaml's
+ * directory's. */
+static int secret_path(struct loading *l, const struct config_node *v, char *file, char **ret)
+{
+        const char *home = getenv("HOME");
+
+        if (strncmp(file, "~/", 2) != 0) {
+                *ret = path_under(l->jf->dir, file);
+                return 0;
+        }
+        if (home == NULL || home[0] != '/') {
+                free(file);
+                return config_error(v, "file", l->err,
+                                    "'~/' needs HOME, which is not set to an absolute path");
+        }
+        *ret = path_join(home, file + 2);
+        free(file);
+        return 0;
+}
+
+static const char *const secret_fields[] = {"env", "file", NULL};
+
+/* secrets: {NAME: {env: VAR} | {file: PATH}} */
+static int load_secrets(struct loading *l, const struct config_node *map)
+{
+        if (config_check_mapping(map, "secrets", l->err) < 0)
+                return -1;
+        l->jf->secrets = xcalloc(map->n_pairs ? map->n_pairs : 1, sizeof *l->jf->secrets);
+        for (size_t i = 0; i < map->n_pairs; i++) {
+                const struct config_pair *p = &map->pairs[i];
+                struct jobspec_secret *sec = &l->jf->secrets[l->jf->n_secrets];
+                _cleanup_free_ char *field = xasprintf("secrets.%s", p->key);
+                _cleanup_free_ char *q = config_quote(p->key);
+                const struct config_node *env = NULL, *file = NULL;
+                char *path = NULL;
+
+                if (!jobspec_secret_name_valid(p->key))
+                        return config_error_at(l->file, p->key_line, NULL, l->err,
+                                               "secrets %s: expected a variable name (A-Z, a-z, "
+                                               "0-9 and _, not starting with a digit; HOIST_ is "
+                                               "reserved for hoist itself)",
+                                               q);
+                if (jobspec_kv_get(l->jf->env, l->jf->n_env, p->key) != NULL)
+                        return config_error_at(l->file, p->key_line, NULL, l->err,
+                                               "secrets %s: also set in env; give it in one place",
+                                               q);
+                if (p->value->type != CONFIG_MAPPING)
+                        return config_error(p->value, field, l->err,
+                                            "expected {env: VARIABLE} or {file: PATH}, where the "
+                                            "value is on this machine; the value itself does not "
+                                            "belong in job.yaml");
+                if (config_check_keys(p->value, field, secret_fields, l->err) < 0)
+                        return -1;
+                env = config_get(p->value, "env");
+                file = config_get(p->value, "file");
+                if ((env == NULL) == (file == NULL))
+                        return config_error(p->value, field, l->err,
+                                            "give exactly one of 'env' (a variable of the "
+                                            "submitting shell) and 'file' (a path)");
+                sec->name = xstrdup(p->key);
+                l->jf->n_secrets++;
+                if (env != NULL) {
+                        if (config_get_string(env, "env", &sec->env, l->err) < 0)
+                                return -1;
+                        if (!env_name_valid(sec->env))
+                                return config_error(env, "env", l->err,
+                                                    "'%s' is not an environment variable name",
+                                                    sec->env);
+                } else {
+                        if (config_get_string(file, "file", &path, l->err) < 0 ||
+                            secret_path(l, file, path, &sec->file) < 0)
+                                return -1;
+                }
         }
         return 0;
 }
@@ -684,6 +761,8 @@ static int jobfile_from_config(const struct config_node *root, const char *path,
                 return -1;
         if ((n = section(root, "env")) != NULL && load_env(&l, n) < 0)
                 return -1;
+        if ((n = section(root, "secrets")) != NULL && load_secrets(&l, n) < 0)
+                return -1;
         if (load_sections(&l) < 0 || check_runnable(&l) < 0)
                 return -1;
         *ret = TAKE_PTR(jf);
@@ -753,6 +832,12 @@ void jobfile_free(struct jobfile *jf)
                 free(jf->webhooks[i].secret_file);
         }
         free(jf->webhooks);
+        for (size_t i = 0; i < jf->n_secrets; i++) {
+                free(jf->secrets[i].name);
+                free(jf->secrets[i].env);
+                free(jf->secrets[i].file);
+        }
+        free(jf->secrets);
         free(jf->outputs_download);
         resources_clear(&jf->resources);
         free(jf);

@@ -70,6 +70,11 @@ struct jobfile {
         struct jobfile_webhook *webhooks;
         size_t n_webhooks;
 
+        /* secrets: where each value is on this machine (FILE absolute, ~/
+         * expanded); read at submit and on every attempt (runner/jobsecrets.h). */
+        struct jobspec_secret *secrets;
+        size_t n_secrets;
+
         char *outputs_download; /* local dir that `hoist results` fills by default; NULL */
 
         int64_t checkpoint_interval_s; /* 0 = default */

@@ -6,21 +6,11 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "jobsecrets.h"
 #include "localserve.h"
 #include "runner/serve/hooks.h"
 #include "webhook.h"
 #include "xalloc.h"
-
-static void env_append(char ***env, const char *name, const char *value)
-{
-        size_t n = 0;
-
-        while (*env != NULL && (*env)[n] != NULL)
-                n++;
-        *env = xreallocarray(*env, n + 2, sizeof **env);
-        (*env)[n] = xasprintf("%s=%s", name, value);
-        (*env)[n + 1] = NULL;
-}
 
 /* The secret of webhooks[I] from its variable or file, checked; NULL in
  * *RET when it has no secret source. */
@@ -84,7 +74,7 @@ int jobhooks_env(const struct hoist_home *home, const char *storage_url, const s
                 if (secret == NULL)
                         continue;
                 (void)snprintf(name, sizeof name, "HOIST_WEBHOOK_SECRET_%zu", i);
-                env_append(env, name, secret);
+                jobsecrets_env_add(env, name, secret);
                 explicit_bzero(secret, strlen(secret));
                 free(secret);
         }
@@ -98,8 +88,8 @@ int jobhooks_env(const struct hoist_home *home, const char *storage_url, const s
                 if (hooks_secret_load(serve_dir, &secret, err) < 0)
                         return hoist_error_wrap(err, "hoist serve's webhook receiver");
                 url = xasprintf("%s/hooks/events", loc.endpoint);
-                env_append(env, "HOIST_HOOKS_URL", url);
-                env_append(env, "HOIST_HOOKS_SECRET", secret);
+                jobsecrets_env_add(env, "HOIST_HOOKS_URL", url);
+                jobsecrets_env_add(env, "HOIST_HOOKS_SECRET", secret);
                 explicit_bzero(secret, strlen(secret));
         }
         return 0;

@@ -15,6 +15,7 @@
 #include "fsutil.h"
 #include "jobspec.h"
 #include "jobhooks.h"
+#include "jobsecrets.h"
 #include "jobstorage.h"
 #include "localserve.h"
 #include "log.h"
@@ -175,6 +176,14 @@ int reconcile_start_attempt(const struct hoist_home *home, struct store *st, str
         if (jobstorage_secret_env(home, storage_url, sto, spec, &secret_env, err) < 0 ||
             jobhooks_env(home, storage_url, sto, spec, &secret_env, err) < 0)
                 return hoist_error_wrap(err, "job %s", spec->id);
+        /* A secret gone since submit (a retry from hoist serve, which does
+         * not have the variable): the attempt fails, naming it. */
+        if (jobsecrets_env(spec, &secret_env, err) < 0) {
+                struct hoist_error *e2 = NULL;
+                if (store_finish(st, spec->id, JOB_FAILED, -1, (*err)->msg, &e2) < 0)
+                        hoist_error_free(e2);
+                return hoist_error_wrap(err, "job %s", spec->id);
+        }
         req.secret_env = secret_env;
         if (prov->submit(&req, err) < 0) {
                 struct hoist_error *e2 = NULL;

@@ -343,7 +343,7 @@ static void test_field_errors(void **state)
                  "'job.yaml':3: unknown field 'imgae' (did you mean 'image'?); valid fields: "
                  "name, image, command, workdir, runtime, provider, storage, inputs, "
                  "hyperparameters, env, outputs, checkpoints, limits, retry, webhooks, build, "
-                 "resources"},
+                 "resources, secrets"},
                 {"image: x\n", "'job.yaml':1: field 'name': missing (every job needs a name, like "
                                "'mnist-train')"},
                 {"name: My_Job\nimage: x\n",
@@ -503,6 +503,49 @@ static void test_webhooks(void **state)
         webhook_fails(dir, "name: a\nimage: x\nwebhooks: {url: http://h}\n", "expected a list");
 }
 
+/* secrets: where each value is, never the value; ~/ is $HOME. */
+static void test_secrets(void **state)
+{
+        const char *dir = *state;
+        _cleanup_free_ char *saved = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+        _cleanup_free_ char *rel = path_join(dir, "keys/wandb");
+        struct jobfile *jf;
+
+        assert_int_equal(setenv("HOME", "/home/u", 1), 0);
+        jf = parse_ok(dir, "name: a\nimage: x\nenv: {A: b}\nsecrets:\n"
+                           "  HF_TOKEN: {env: HF_TOKEN}\n"
+                           "  WANDB_API_KEY: {file: keys/wandb}\n"
+                           "  OTHER: {file: ~/.config/k}\n"
+                           "  ABS: {file: /etc/k}\n");
+        assert_int_equal(jf->n_secrets, 4);
+        assert_string_equal(jf->secrets[0].name, "HF_TOKEN");
+        assert_string_equal(jf->secrets[0].env, "HF_TOKEN");
+        assert_null(jf->secrets[0].file);
+        assert_string_equal(jf->secrets[1].file, rel);
+        assert_string_equal(jf->secrets[2].file, "/home/u/.config/k");
+        assert_string_equal(jf->secrets[3].file, "/etc/k");
+        jobfile_free(jf);
+        if (saved != NULL)
+                assert_int_equal(setenv("HOME", saved, 1), 0);
+
+        webhook_fails(dir, "name: a\nimage: x\nsecrets:\n  TOKEN: hf_abc\n",
+                      "the value itself does not belong in job.yaml");
+        webhook_fails(dir, "name: a\nimage: x\nsecrets:\n  HOIST_X: {env: A}\n",
+                      "HOIST_ is reserved");
+        webhook_fails(dir, "name: a\nimage: x\nsecrets:\n  1A: {env: A}\n",
+                      "expected a variable name");
+        webhook_fails(dir, "name: a\nimage: x\nsecrets:\n  A: {env: B, file: f}\n",
+                      "exactly one of 'env'");
+        webhook_fails(dir, "name: a\nimage: x\nsecrets:\n  A: {}\n", "exactly one of 'env'");
+        webhook_fails(dir, "name: a\nimage: x\nsecrets:\n  A: {value: x}\n",
+                      "unknown field 'value'");
+        webhook_fails(dir, "name: a\nimage: x\nsecrets:\n  A: {env: 9x}\n",
+                      "'9x' is not an environment variable name");
+        webhook_fails(dir, "name: a\nimage: x\nenv: {A: b}\nsecrets:\n  A: {env: A}\n",
+                      "also set in env");
+        webhook_fails(dir, "name: a\nimage: x\nsecrets: [A]\n", "secrets");
+}
+
 static void test_retry(void **state)
 {
         const char *dir = *state;
@@ -591,6 +634,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_relative_paths, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_command_splitting, setup_dir, teardown_dir),
                 cmocka_unit_test(test_durations),
+                cmocka_unit_test_setup_teardown(test_secrets, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_webhooks, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_retry, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_resources, setup_dir, teardown_dir),

@@ -247,6 +247,40 @@ static void test_text_and_time(void **state)
         assert_string_equal(stamp, "2026-11-27T19:40:00.123Z");
 }
 
+/* Secrets split across reads: redacted in the stored lines, on_line and
+ * the stderr tail; the console (our stdout) gets the same bytes. */
+static void test_redacted_across_chunks(void **state)
+{
+        struct fixture *f = *state;
+        static const char *const expect[] = {
+                "hoist|hoist-entrypoint: key [secret TOKEN] said", "stdout|tok=[secret TOKEN] ok",
+                "stderr|[secret TOKEN]", "stdout|tok=TOKEN-ish", "stdout|s3cr3t"};
+        struct redact *r = redact_new();
+        _cleanup_free_ char *text = NULL, *tail = NULL;
+
+        redact_add(r, "TOKEN", "s3cr3t-v4lue");
+        f->log.redact = r;
+        joblog_say(&f->log, "key %s said", "s3cr3t-v4lue");
+        joblog_output(&f->log, INIT_STDOUT, "tok=s3c", 7);
+        joblog_output(&f->log, INIT_STDOUT, "r3t-v", 5);
+        joblog_output(&f->log, INIT_STDOUT, "4lue ok\n", 8);
+        joblog_output(&f->log, INIT_STDERR, "s3cr3t-v4lu", 11);
+        joblog_output(&f->log, INIT_STDERR, "e\n", 2);
+        /* a start of the value that the stream's end shows was none */
+        joblog_output(&f->log, INIT_STDOUT, "tok=TOKEN-ish\ns3cr3t", 20);
+        assert_string_equal(lines.data,
+                            "out:tok=[secret TOKEN] ok\nerr:[secret TOKEN]\nout:tok=TOKEN-ish\n");
+        joblog_flush(&f->log);
+        assert_string_equal(lines.data, "out:tok=[secret TOKEN] ok\nerr:[secret TOKEN]\n"
+                                        "out:tok=TOKEN-ish\nout:s3cr3t\n");
+        text = read_log(f);
+        assert_stamped(text, expect, 5);
+        tail = joblog_stderr_tail(&f->log);
+        assert_string_equal(tail, "[secret TOKEN]");
+        f->log.redact = NULL;
+        redact_free(r);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -256,6 +290,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_long_line_in_pieces, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_line_of_exactly_max, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stderr_tail, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_redacted_across_chunks, setup, teardown),
                 cmocka_unit_test(test_text_and_time),
         };
 

@@ -204,6 +204,31 @@ static void test_round_trip_full(void **state)
         assert_null(strstr(json, "secret"));
 }
 
+/* secrets: names and sources round-trip; a name a job may not take is refused. */
+static void test_secrets(void **state)
+{
+        (void)state;
+        _cleanup_jobspec_ struct jobspec *spec = parse_ok(
+                MINIMAL_HEAD MINIMAL_STORAGE ", \"secrets\": [{\"name\": \"HF_TOKEN\", \"env\": "
+                                             "\"HF\"}, {\"name\": \"KEY\", \"file\": \"/k\"}]}");
+        _cleanup_free_ char *json = jobspec_to_json(spec);
+        _cleanup_jobspec_ struct jobspec *back = parse_ok(json);
+        _cleanup_jobspec_ struct jobspec *bad = parse_ok(
+                MINIMAL_HEAD MINIMAL_STORAGE ", \"secrets\": [{\"name\": \"HOIST_S3_X\"}]}");
+        _cleanup_error_ struct hoist_error *err = NULL;
+
+        assert_int_equal(back->n_secrets, 2);
+        assert_string_equal(back->secrets[0].name, "HF_TOKEN");
+        assert_string_equal(back->secrets[0].env, "HF");
+        assert_null(back->secrets[0].file);
+        assert_string_equal(back->secrets[1].file, "/k");
+        assert_int_equal(jobspec_validate(back, NULL), 0);
+        assert_int_equal(jobspec_validate(bad, &err), -1);
+        assert_non_null(strstr(err->msg, "secrets[0].name: 'HOIST_S3_X'"));
+        parse_fails(MINIMAL_HEAD MINIMAL_STORAGE ", \"secrets\": [{\"env\": \"A\"}]}",
+                    "'job.json': secrets[0].name: required field is missing");
+}
+
 static void test_round_trip_minimal(void **state)
 {
         (void)state;
@@ -618,6 +643,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_round_trip_full),
+                cmocka_unit_test(test_secrets),
                 cmocka_unit_test(test_round_trip_minimal),
                 cmocka_unit_test(test_unknown_fields_ignored),
                 cmocka_unit_test(test_missing_required),
