@@ -88,11 +88,12 @@ setup_secrets() {
         export LANG=C.UTF-8 TZ=UTC
 }
 
-# Every process's command line on this machine, NUL turned to space.
+# Every process's command line on this machine, NUL turned to space.  A
+# process may end between the glob and the read: that is no failure.
 all_cmdlines() {
         local p
         for p in /proc/[0-9]*; do
-                tr '\0' ' ' 2>/dev/null <"$p/cmdline" && echo
+                { tr '\0' ' ' <"$p/cmdline" && echo; } 2>/dev/null || true
         done
 }
 
