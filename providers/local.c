@@ -751,6 +751,8 @@ static int local_release(const struct job_record *job, const char *state_dir,
 
 const struct provider_ops provider_local = {
         .name = "local",
+        .remote = 0,
+        .upload_limit = 0,
         .validate = local_validate,
         .check_image = local_check_image,
         .submit = local_submit,

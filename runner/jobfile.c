@@ -18,13 +18,14 @@
 #include "cleanup.h"
 #include "config.h"
 #include "fsutil.h"
+#include "jobfile_code.h"
 #include "jobstorage.h"
 #include "xalloc.h"
 
 static const char *const top_fields[] = {
-        "name",    "image",  "command",         "workdir", "runtime", "provider",
-        "storage", "inputs", "hyperparameters", "env",     "outputs", "checkpoints",
-        "limits",  "retry",  "webhooks",        "build",   NULL,
+        "name",     "image",           "command", "workdir", "runtime",     "provider", "storage",
+        "inputs",   "hyperparameters", "env",     "outputs", "checkpoints", "limits",   "retry",
+        "webhooks", "build",           "code",    "include", "consent",     NULL,
 };
 static const char *const build_fields[] = {"context", "dockerfile", "args", "target", "push", NULL};
 static const char *const output_fields[] = {"download", NULL};
@@ -623,7 +624,8 @@ static int jobfile_from_config(const struct config_node *root, const char *path,
                 return -1;
         if ((n = section(root, "env")) != NULL && load_env(&l, n) < 0)
                 return -1;
-        if (load_sections(&l) < 0 || check_runnable(&l) < 0)
+        if (load_sections(&l) < 0 || check_runnable(&l) < 0 ||
+            jobfile_code_load(root, path, jf, err) < 0)
                 return -1;
         *ret = TAKE_PTR(jf);
         return 0;
@@ -693,6 +695,7 @@ void jobfile_free(struct jobfile *jf)
         }
         free(jf->webhooks);
         free(jf->outputs_download);
+        jobfile_code_free(jf);
         free(jf);
 }
 

@@ -38,6 +38,13 @@ struct jobfile_webhook {
         int line;
 };
 
+/* include: a path sent although an ignore file or the sensitive list
+ * leaves it out (docs/job.md). */
+struct jobfile_include {
+        char *path; /* absolute: its directory with symlinks resolved, then its name */
+        int line;
+};
+
 /* build: the image to build (and push) before the job runs (docs/job.md). */
 struct jobfile_build {
         char *context;    /* absolute directory */
@@ -80,6 +87,14 @@ struct jobfile {
 
         char **retry_on;   /* retry.on: "interruption"; NULL when absent */
         int64_t retry_max; /* retry.max: 0-100 */
+
+        /* code:, include:, consent: (runner/jobfile_code.c) */
+        char *code; /* the source tree, absolute, symlinks resolved; NULL: none */
+        int code_line;
+        struct jobfile_include *includes;
+        size_t n_includes;
+        char *consent; /* "ask", "allow", "never"; NULL: $HOIST_HOME/config.yaml's */
+        int consent_line;
 };
 
 /* Loads and validates job.yaml at PATH. */
