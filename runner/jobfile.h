@@ -88,6 +88,9 @@ struct jobfile {
         char **retry_on;   /* retry.on: "interruption"; NULL when absent */
         int64_t retry_max; /* retry.max: 0-100 */
 
+        struct jobspec_resources resources; /* resources: (docs/job.md); zero when absent */
+        int resources_line;                 /* where resources: is, for later errors; 0 = absent */
+
         /* code:, include:, consent: (runner/jobfile_code.c) */
         char *code; /* the source tree, absolute, symlinks resolved; NULL: none */
         int code_line;

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Which files of a tree hoist sends (lib/ignore.c) agrees with git itself:
 # random trees with random nested .gitignore files (negation, **, anchors,
-# directory-only patterns, escapes, classes, trailing blanks) give the same
-# files as `git ls-files -o --exclude-standard`, and .hoistignore files the
-# same as git told to read them instead.  Then the sensitive list and
+# directory-only patterns, escapes, classes, trailing blanks; symlinks to
+# directories, symlinked ignore files) give the same files as
+# `git ls-files -o --exclude-standard`, and .hoistignore files the same as
+# git told to read them instead.  Then the sensitive list and
 # include: paths, which git knows nothing of, on a typical project.
 # Needs `make build/tests/ignorewalk` (HOIST_BUILD), git and python3.
 # HOIST_IGNORE_SEED and HOIST_IGNORE_TREES change the trees tried.

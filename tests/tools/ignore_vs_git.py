@@ -69,15 +69,26 @@ def make_tree(rng, root, depth, ignore_name, path=""):
                 continue
             os.makedirs(full, exist_ok=True)
             make_tree(rng, full, depth - 1, ignore_name, path + d + "/")
-    if rng.random() < 0.7:
+    if rng.random() < 0.2:
+        # a symlink to a directory is a file to git: "name/" does not match it
+        name = rng.choice(DIR_NAMES)
+        if not os.path.lexists(os.path.join(root, name)):
+            os.symlink(".", os.path.join(root, name))
+    ignore = os.path.join(root, ignore_name)
+    if rng.random() < 0.7 and not os.path.lexists(ignore):
         lines = [rand_pattern(rng) for _ in range(rng.randint(1, 8))]
-        with open(os.path.join(root, ignore_name), "w", newline="") as f:
+        target = ignore
+        if rng.random() < 0.1:
+            # a symlinked ignore file: git does not follow it
+            target = os.path.join(root, "real-ignore")
+            os.symlink("real-ignore", ignore)
+        with open(target, "w", newline="") as f:
             f.write("\n".join(lines) + ("\n" if rng.random() < 0.8 else ""))
 
 
 def ignore_files(root, name):
     out = []
-    for d, _, files in sorted(os.walk(root)):
+    for d, _, files in sorted(os.walk(root)):  # symlinks are not followed
         if "/.git" in d + "/" and d != root:
             continue
         if name in files:
@@ -111,7 +122,8 @@ def main():
         subprocess.run(["git", "init", "-q", root], check=True, env=env)
         make_tree(rng, root, 3, name)
         git = subprocess.run(["git", "-C", root, "ls-files", "-o", "-z"] + git_args,
-                             check=True, env=env, stdout=subprocess.PIPE).stdout
+                             check=True, env=env, stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL).stdout
         want = sorted(x for x in git.decode().split("\0") if x)
         got = subprocess.run([a.ignorewalk, root], check=True, env=env,
                              stdout=subprocess.PIPE).stdout.decode().splitlines()
