@@ -166,8 +166,8 @@ struct spawn_fds {
 };
 
 /* After fork(): async-signal-safe calls only, and out through _exit(). */
-static _Noreturn void child_exec(char *const argv[], char **cands, const struct spawn_fds *f,
-                                 int take_tty)
+static _Noreturn void child_exec(char *const argv[], char **cands, const char *cwd,
+                                 const struct spawn_fds *f, int take_tty)
 {
         int e = ENOENT, denied = 0;
 
@@ -175,7 +175,8 @@ static _Noreturn void child_exec(char *const argv[], char **cands, const struct 
         if (take_tty)
                 (void)tcsetpgrp(STDIN_FILENO, getpid());
         if ((f->out[1] >= 0 && dup2(f->out[1], STDOUT_FILENO) < 0) ||
-            (f->err[1] >= 0 && dup2(f->err[1], STDERR_FILENO) < 0)) {
+            (f->err[1] >= 0 && dup2(f->err[1], STDERR_FILENO) < 0) ||
+            (cwd != NULL && chdir(cwd) < 0)) {
                 e = errno;
                 goto fail;
         }
@@ -255,7 +256,7 @@ static int spawn(struct supervisor *s, struct hoist_error **err)
                 return hoist_error_make(err, e, "fork");
         }
         if (s->pid == 0)
-                child_exec(s->cfg->argv, cands, &f, take_tty);
+                child_exec(s->cfg->argv, cands, s->cfg->cwd, &f, take_tty);
 
         /* Also here: a signal forwarded before the child ran setpgid() must
          * still reach its group. */

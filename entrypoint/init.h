@@ -31,6 +31,7 @@ struct init_watch {
 
 struct init_config {
         char *const *argv;        /* the command; argv[0] is searched on PATH */
+        const char *cwd;          /* its working directory; NULL: ours */
         int64_t stop_grace_s;     /* SIGTERM to SIGKILL; > 0 */
         int64_t max_runtime_s;    /* 0: no limit */
         init_output_fn on_output; /* NULL: the command inherits stdout and stderr */

@@ -363,6 +363,9 @@ static void job_init_config(struct run *run, char **argv, struct init_config *cf
 {
         *cfg = (struct init_config){
                 .argv = argv,
+                /* job.yaml's code: is where the command starts, unless its
+                 * workdir says otherwise (docs/job.md "code"). */
+                .cwd = run->spec->workdir == NULL ? run->stage.code_dir : NULL,
                 .stop_grace_s = run->stop_grace_s,
                 .max_runtime_s = run->spec->max_runtime_s > 0 ? run->spec->max_runtime_s : 0,
                 .on_output = on_output,

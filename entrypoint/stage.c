@@ -80,19 +80,16 @@ static const char *input_file_name(const struct jobspec_input *in, const char *p
         return slash ? slash + 1 : path;
 }
 
-static int stage_input(struct storage *st, const struct stage *s, const struct jobspec_input *in,
-                       struct hoist_error **err)
+/* Copies or extracts IN into the existing directory DIR; TMP_DIR holds a
+ * fetched object while it is read. */
+static int stage_into(struct storage *st, const struct jobspec_input *in, const char *dir,
+                      const char *tmp_dir, struct hoist_error **err)
 {
-        _cleanup_free_ char *dir = path_join(s->input_dir, in->channel);
         _cleanup_free_ char *path = NULL;
         _cleanup_free_ char *tmp = NULL;
         int r;
 
-        if (!jobspec_channel_valid(in->channel))
-                return hoist_error_make(err, HOIST_ERR_INPUT, "invalid channel name");
-        if (fs_mkdir_p(dir, 0755, err) < 0)
-                return -1;
-        if (input_local_file(st, in, s->input_dir, &path, &tmp, err) < 0)
+        if (input_local_file(st, in, tmp_dir, &path, &tmp, err) < 0)
                 return -1;
         if (in->mode == JOBSPEC_INPUT_ARCHIVE) {
                 r = in->sha256 ? check_digest(in, path, err) : 0;
@@ -115,10 +112,42 @@ static int stage_input(struct storage *st, const struct stage *s, const struct j
         }
         if (tmp != NULL)
                 (void)unlink(tmp);
-        if (r == 0)
-                log_info("input '%s': %s staged in %s", in->channel,
-                         jobspec_input_mode_name(in->mode), dir);
         return r;
+}
+
+static int stage_input(struct storage *st, const struct stage *s, const struct jobspec_input *in,
+                       struct hoist_error **err)
+{
+        _cleanup_free_ char *dir = path_join(s->input_dir, in->channel);
+
+        if (!jobspec_channel_valid(in->channel))
+                return hoist_error_make(err, HOIST_ERR_INPUT, "invalid channel name");
+        if (fs_mkdir_p(dir, 0755, err) < 0 || stage_into(st, in, dir, s->input_dir, err) < 0)
+                return -1;
+        log_info("input '%s': %s staged in %s", in->channel, jobspec_input_mode_name(in->mode),
+                 dir);
+        return 0;
+}
+
+/* The job's code (job.json "code"): extracted afresh at <root>/code, so
+ * what the command sees is the tree that was submitted and nothing else. */
+static int stage_code(struct storage *st, const struct jobspec *spec, struct stage *s,
+                      struct hoist_error **err)
+{
+        const struct jobspec_input in = {
+                .channel = (char *)"code",
+                .source = spec->code.source,
+                .sha256 = spec->code.sha256,
+                .mode = JOBSPEC_INPUT_ARCHIVE,
+                .size = spec->code.size,
+        };
+
+        s->code_dir = path_join(s->root, "code");
+        if (fs_remove_tree(s->code_dir, err) < 0 || fs_mkdir_p(s->code_dir, 0755, err) < 0 ||
+            stage_into(st, &in, s->code_dir, s->root, err) < 0)
+                return hoist_error_wrap(err, "code");
+        log_info("code staged in %s", s->code_dir);
+        return 0;
 }
 
 /* Where checkpoints live locally and in storage.  checkpoint.c restores
@@ -173,6 +202,8 @@ int stage_prepare(const struct jobspec *spec, struct storage *st, struct stage *
                         goto fail;
                 }
         }
+        if (spec->code.source != NULL && stage_code(st, spec, &s, err) < 0)
+                goto fail;
         if (setup_checkpoints(spec, &s, err) < 0)
                 goto fail;
         *ret = s;
@@ -257,7 +288,8 @@ int stage_export_env(const struct jobspec *spec, const struct stage *s, struct h
             set_env("HOIST_INPUT_DIR", s->input_dir, err) < 0 ||
             set_env("HOIST_MODEL_DIR", s->model_dir, err) < 0 ||
             set_env("HOIST_OUTPUT_DIR", s->output_dir, err) < 0 ||
-            set_env("HOIST_CHECKPOINT_DIR", s->checkpoint_dir, err) < 0)
+            set_env("HOIST_CHECKPOINT_DIR", s->checkpoint_dir, err) < 0 ||
+            (s->code_dir != NULL && set_env("HOIST_CODE_DIR", s->code_dir, err) < 0))
                 return -1;
         return export_hyperparameters(spec, err);
 }
@@ -313,5 +345,6 @@ void stage_release(struct stage *s)
         free(s->output_dir);
         free(s->checkpoint_dir);
         free(s->checkpoint_prefix);
+        free(s->code_dir);
         *s = (struct stage){0};
 }

@@ -9,6 +9,7 @@
  *   <root>/output/            other artifacts
  *   <root>/checkpoints/       checkpoints (job.json checkpoints.dir), kept in
  *                             step with storage by checkpoint.c
+ *   <root>/code/              the job's code (job.json "code"), $HOIST_CODE_DIR
  * <root> is $HOIST_WORKDIR, else job.json "workdir", else /hoist.
  */
 
@@ -23,6 +24,7 @@ struct stage {
         char *output_dir;
         char *checkpoint_dir;
         char *checkpoint_prefix; /* storage prefix, no trailing '/' */
+        char *code_dir;          /* <root>/code, or NULL when the job ships no code */
 };
 
 /* Called before input INDEX (of N) is staged, e.g. for sd_notify STATUS. */

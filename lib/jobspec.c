@@ -300,6 +300,25 @@ static int read_inputs(const struct reader *r, json_t *root, struct jobspec *spe
         return 0;
 }
 
+static int read_code(const struct reader *r, json_t *root, struct jobspec *spec)
+{
+        int64_t size = 0;
+        json_t *o;
+
+        if (get_object(r, root, NULL, "code", 0, &o) < 0)
+                return -1;
+        if (o == NULL)
+                return 0;
+        if (get_string(r, o, "code", "source", 1, &spec->code.source) < 0 ||
+            get_string(r, o, "code", "sha256", 0, &spec->code.sha256) < 0 ||
+            get_int(r, o, "code", "size", 0, INT64_MAX, &size) < 0)
+                return -1;
+        spec->code.size = (uint64_t)size;
+        if (spec->code.sha256 != NULL && !digest_hex_valid(spec->code.sha256))
+                return read_error(r, "code.sha256", "expected 64 lowercase hex digits");
+        return 0;
+}
+
 static int read_webhooks(const struct reader *r, json_t *root, struct jobspec *spec)
 {
         json_t *arr, *v;
@@ -497,8 +516,9 @@ int jobspec_parse(const char *json, size_t len, const char *name, struct jobspec
             get_kv(&r, root, "env", 0, &spec->env, &spec->n_env) < 0 ||
             get_kv(&r, root, "hyperparameters", 1, &spec->hyperparameters,
                    &spec->n_hyperparameters) < 0 ||
-            read_inputs(&r, root, spec) < 0 || read_sections(&r, root, spec) < 0 ||
-            read_webhooks(&r, root, spec) < 0 || read_secrets(&r, root, spec) < 0 ||
+            read_inputs(&r, root, spec) < 0 || read_code(&r, root, spec) < 0 ||
+            read_sections(&r, root, spec) < 0 || read_webhooks(&r, root, spec) < 0 ||
+            read_secrets(&r, root, spec) < 0 ||
             get_int(&r, root, NULL, "attempt", 0, INT32_MAX, &spec->attempt) < 0 ||
             read_retry(&r, root, spec) < 0 || read_resources(&r, root, spec) < 0)
                 return -1;
@@ -684,6 +704,13 @@ char *jobspec_to_json(const struct jobspec *spec)
         put_kv(root, "hyperparameters", spec->hyperparameters, spec->n_hyperparameters);
         if (spec->n_inputs > 0)
                 put(root, "inputs", inputs_json(spec));
+        if (spec->code.source != NULL) {
+                o = json_object();
+                put_string(o, "source", spec->code.source);
+                put_string(o, "sha256", spec->code.sha256);
+                put_int(o, "size", (int64_t)spec->code.size);
+                put(root, "code", o);
+        }
 
         o = json_object();
         put_string(o, "endpoint", spec->storage.endpoint);
@@ -784,6 +811,8 @@ void jobspec_free(struct jobspec *spec)
                 free(spec->inputs[i].filename);
         }
         free(spec->inputs);
+        free(spec->code.source);
+        free(spec->code.sha256);
         free(spec->storage.endpoint);
         free(spec->storage.region);
         free(spec->storage.bucket);
@@ -938,6 +967,8 @@ int jobspec_validate(const struct jobspec *spec, struct hoist_error **err)
                                     "command out to run the image's own command)");
         if (validate_inputs(spec, err) < 0)
                 return -1;
+        if (spec->code.source != NULL && spec->code.source[0] == '\0')
+                return invalid(err, "code.source: is empty (give the URL of the code's tar)");
         for (size_t i = 0; i < spec->n_webhooks; i++)
                 if (spec->webhooks[i].url == NULL || spec->webhooks[i].url[0] == '\0')
                         return invalid(err, "webhooks[%zu].url: missing", i);

@@ -39,6 +39,14 @@ struct jobspec_input {
         uint64_t size; /* bytes of the stored object; 0 if unknown */
 };
 
+/* The job's source tree (job.yaml `code:`): a tar blob in the job's
+ * storage, extracted at $HOIST_CODE_DIR. */
+struct jobspec_code {
+        char *source;  /* as an input's source; NULL: the job ships no code */
+        char *sha256;  /* 64 hex digits of the tar, or NULL */
+        uint64_t size; /* bytes of the tar; 0 if unknown */
+};
+
 struct jobspec_storage {
         char *endpoint; /* "file:///abs/root" or "http(s)://host:port" */
         char *region;   /* NULL for file:// */
@@ -92,6 +100,7 @@ struct jobspec {
         size_t n_hyperparameters;
         struct jobspec_input *inputs;
         size_t n_inputs;
+        struct jobspec_code code;
 
         struct jobspec_storage storage; /* required: endpoint */
 

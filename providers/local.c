@@ -918,6 +918,8 @@ static int local_release(const struct job_record *job, const char *state_dir,
 
 const struct provider_ops provider_local = {
         .name = "local",
+        .remote = 0,
+        .upload_limit = 0,
         .validate = local_validate,
         .check_image = local_check_image,
         .check_resources = local_check_resources_op,

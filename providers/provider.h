@@ -45,6 +45,12 @@ struct provider_status {
 
 struct provider_ops {
         const char *name;
+        /* 1 when its jobs run off this machine: submit then needs consent
+         * before anything is uploaded (runner/consent.h). */
+        int remote;
+        /* The most bytes one upload (a channel's blob, the code's) may have;
+         * 0: no limit.  Submit stops before uploading anything larger. */
+        uint64_t upload_limit;
         /* Checks that the provider can work here (engine installed, credentials). */
         int (*validate)(struct hoist_error **err);
         /* Checks, before any input is uploaded, that IMAGE (NULL: none) can

@@ -24,8 +24,8 @@
 #include "jobhooks.h"
 #include "jobsecrets.h"
 #include "jobstorage.h"
+#include "jobupload.h"
 #include "log.h"
-#include "package.h"
 #include "progress.h"
 #include "providers/provider.h"
 #include "reconcile.h"
@@ -50,12 +50,22 @@ static const char usage[] =
         "process job gets PATH, HOME, LANG, LC_*, TZ and TMPDIR of this shell, not\n"
         "the rest of it.\n"
         "\n"
+        "Before anything is uploaded it prints what it will send: per input and for\n"
+        "code:, the files, their size, the bytes it sends after what storage has\n"
+        "already, what .gitignore/.hoistignore left out and every sensitive file left\n"
+        "out (.env, .git/, keys, credentials: see docs/job.md), and the destination.\n"
+        "When the job's files would leave this machine (s3:// storage, a provider\n"
+        "that runs jobs elsewhere), consent decides: job.yaml's consent:, else\n"
+        "$HOIST_HOME/config.yaml's, else ask (a y/N question on a terminal; without\n"
+        "one, a refusal unless --yes); never refuses.\n"
+        "\n"
         "  -f, --follow        stream the job's log until it ends; exit 0 if it\n"
         "                      succeeded, 6 if it failed, 7 if it was canceled\n"
         "                      (Ctrl-C stops following; the job keeps running)\n"
         "      --resume JOB    start a new attempt of JOB from its last checkpoint\n"
         "      --force         with --resume: resume a job that succeeded too\n"
         "      --runtime RT    override job.yaml's runtime: auto, container, process\n"
+        "  -y, --yes           agree to the upload that consent: ask would ask about\n"
         "  -q, --quiet         print only the job id\n"
         "  -h, --help          show this help\n";
 
@@ -145,7 +155,7 @@ static int write_spec(struct storage *sto, const struct jobspec *spec, char **re
 }
 
 static int submit_new(const struct hoist_home *home, struct store *st, const char *path,
-                      const char *runtime_override, int quiet, char **ret_id,
+                      const char *runtime_override, int quiet, int yes, char **ret_id,
                       struct hoist_error **err)
 {
         _cleanup_jobfile_ struct jobfile *jf = NULL;
@@ -153,9 +163,7 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
         _cleanup_storage_ struct storage *sto = NULL;
         _cleanup_free_ char *id = store_new_job_id();
         _cleanup_free_ char *spec_key = NULL;
-        struct package_stats stats = {0};
         const char *storage_url;
-        char b1[32], b2[32];
 
         if (jobfile_load(path, &jf, err) < 0)
                 return -1;
@@ -183,14 +191,10 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
                 if (jf->inputs[i].link != NULL)
                         log_info("input %s: %s -> %s", jf->inputs[i].channel, jf->inputs[i].link,
                                  jf->inputs[i].path);
-        if (package_inputs(jf, sto, home->tmp_dir, spec, &stats, err) < 0)
+        const struct jobupload_options up = {
+                .storage_url = storage_url, .yes = yes, .quiet = quiet};
+        if (jobupload_run(home, jf, prov, sto, &up, spec, err) < 0)
                 return -1;
-        if (!quiet && jf->n_inputs > 0)
-                log_info("inputs: %zu uploaded (%s), %zu unchanged (%s, 0 bytes sent)",
-                         stats.blobs_uploaded,
-                         cli_format_bytes(stats.bytes_uploaded, b1, sizeof b1),
-                         stats.blobs_unchanged,
-                         cli_format_bytes(stats.bytes_unchanged, b2, sizeof b2));
         if (jobspec_validate(spec, err) < 0 || write_spec(sto, spec, &spec_key, err) < 0)
                 return hoist_error_wrap(err, "job %s", id);
 
@@ -246,16 +250,17 @@ int cmd_submit(int argc, char **argv, struct hoist_error **err)
                 {"quiet", no_argument, NULL, 'q'},
                 {"force", no_argument, NULL, 'F'},
                 {"help", no_argument, NULL, 'h'},
+                {"yes", no_argument, NULL, 'y'}, /* consent: ask, answered */
                 {NULL, 0, NULL, 0},
         };
         _cleanup_home_ struct hoist_home *home = NULL;
         _cleanup_store_ struct store *st = NULL;
         _cleanup_free_ char *id = NULL;
         const char *arg_resume = NULL, *arg_runtime = NULL;
-        int arg_follow = 0, arg_quiet = 0, arg_force = 0, c;
+        int arg_follow = 0, arg_quiet = 0, arg_force = 0, arg_yes = 0, c;
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "fqh", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "fqyh", opts, NULL)) != -1) {
                 switch (c) {
                 case 'f':
                         arg_follow = 1;
@@ -271,6 +276,9 @@ int cmd_submit(int argc, char **argv, struct hoist_error **err)
                         break;
                 case 'F':
                         arg_force = 1;
+                        break;
+                case 'y':
+                        arg_yes = 1;
                         break;
                 case 'h':
                         fputs(usage, stdout);
@@ -298,7 +306,8 @@ int cmd_submit(int argc, char **argv, struct hoist_error **err)
         if (arg_resume != NULL) {
                 if (submit_resume(home, st, arg_resume, arg_runtime, arg_force, &id, err) < 0)
                         return -1;
-        } else if (submit_new(home, st, argv[optind], arg_runtime, arg_quiet, &id, err) < 0) {
+        } else if (submit_new(home, st, argv[optind], arg_runtime, arg_quiet, arg_yes, &id, err) <
+                   0) {
                 return -1;
         }
         if (arg_quiet)

@@ -18,14 +18,16 @@
 #include "cleanup.h"
 #include "config.h"
 #include "fsutil.h"
+#include "jobfile_code.h"
 #include "jobstorage.h"
 #include "resources.h"
 #include "xalloc.h"
 
 static const char *const top_fields[] = {
-        "name",     "image",           "command",   "workdir", "runtime",     "provider", "storage",
-        "inputs",   "hyperparameters", "env",       "outputs", "checkpoints", "limits",   "retry",
-        "webhooks", "build",           "resources", "secrets", NULL,
+        "name",    "image",   "command",         "workdir", "runtime",   "provider",
+        "storage", "inputs",  "hyperparameters", "env",     "outputs",   "checkpoints",
+        "limits",  "retry",   "webhooks",        "build",   "resources", "code",
+        "include", "consent", "secrets",         NULL,
 };
 static const char *const build_fields[] = {"context", "dockerfile", "args", "target", "push", NULL};
 static const char *const output_fields[] = {"download", NULL};
@@ -763,7 +765,8 @@ static int jobfile_from_config(const struct config_node *root, const char *path,
                 return -1;
         if ((n = section(root, "secrets")) != NULL && load_secrets(&l, n) < 0)
                 return -1;
-        if (load_sections(&l) < 0 || check_runnable(&l) < 0)
+        if (load_sections(&l) < 0 || check_runnable(&l) < 0 ||
+            jobfile_code_load(root, path, jf, err) < 0)
                 return -1;
         *ret = TAKE_PTR(jf);
         return 0;
@@ -840,6 +843,7 @@ void jobfile_free(struct jobfile *jf)
         free(jf->secrets);
         free(jf->outputs_download);
         resources_clear(&jf->resources);
+        jobfile_code_free(jf);
         free(jf);
 }
 

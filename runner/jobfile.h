@@ -38,6 +38,13 @@ struct jobfile_webhook {
         int line;
 };
 
+/* include: a path sent although an ignore file or the sensitive list
+ * leaves it out (docs/job.md). */
+struct jobfile_include {
+        char *path; /* absolute: its directory with symlinks resolved, then its name */
+        int line;
+};
+
 /* build: the image to build (and push) before the job runs (docs/job.md). */
 struct jobfile_build {
         char *context;    /* absolute directory */
@@ -88,6 +95,14 @@ struct jobfile {
 
         struct jobspec_resources resources; /* resources: (docs/job.md); zero when absent */
         int resources_line;                 /* where resources: is, for later errors; 0 = absent */
+
+        /* code:, include:, consent: (runner/jobfile_code.c) */
+        char *code; /* the source tree, absolute, symlinks resolved; NULL: none */
+        int code_line;
+        struct jobfile_include *includes;
+        size_t n_includes;
+        char *consent; /* "ask", "allow", "never"; NULL: $HOIST_HOME/config.yaml's */
+        int consent_line;
 };
 
 /* Loads and validates job.yaml at PATH. */

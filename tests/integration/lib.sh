@@ -124,9 +124,12 @@ start_rgw() {
 
 # A fresh HOIST_HOME for one test, storing jobs in its file:// storage
 # (test_builtin_storage.sh covers the default, the built-in S3 endpoint).
+# Its config.yaml agrees in advance to uploads that leave the machine (a
+# test that moves HOIST_STORAGE to S3); test_consent.sh covers the rest.
 new_home() {
         HOIST_HOME=$(mktemp -d "$T_TMP/home.XXXXXX")
         export HOIST_HOME HOIST_STORAGE=file://$HOIST_HOME/storage
+        echo 'consent: allow' >"$HOIST_HOME/config.yaml"
 }
 
 # job_field ID FIELD: a field of `hoist status -o json`.

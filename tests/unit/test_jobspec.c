@@ -55,6 +55,9 @@ static struct jobspec *full_spec(void)
                 .filename = xstrdup("c.json"),
                 .mode = JOBSPEC_INPUT_FILE,
         };
+        s->code.source = xstrdup("blobs/sha256/" SHA);
+        s->code.sha256 = xstrdup(SHA);
+        s->code.size = 10240;
         s->storage.endpoint = xstrdup("http://127.0.0.1:9000");
         s->storage.region = xstrdup("us-east-1");
         s->storage.bucket = xstrdup("hoist");
@@ -135,6 +138,9 @@ static void assert_spec_eq(const struct jobspec *a, const struct jobspec *b)
                 assert_int_equal(a->inputs[i].mode, b->inputs[i].mode);
                 assert_int_equal(a->inputs[i].size, b->inputs[i].size);
         }
+        assert_str_eq(a->code.source, b->code.source);
+        assert_str_eq(a->code.sha256, b->code.sha256);
+        assert_int_equal(a->code.size, b->code.size);
         assert_str_eq(a->storage.endpoint, b->storage.endpoint);
         assert_str_eq(a->storage.region, b->storage.region);
         assert_str_eq(a->storage.bucket, b->storage.bucket);
@@ -268,6 +274,41 @@ static void test_unknown_fields_ignored(void **state)
         assert_int_equal(spec->max_runtime_s, 60);
         assert_null(spec->workdir);
         assert_int_equal(spec->attempt, 1);
+}
+
+/* code: the source tree; an entrypoint that predates it ignores it (unknown
+ * fields are), and one that knows it names what is wrong. */
+static void test_code(void **state)
+{
+        (void)state;
+        _cleanup_jobspec_ struct jobspec *spec = parse_ok(
+                MINIMAL_HEAD MINIMAL_STORAGE ", \"code\": {\"source\": \"blobs/sha256/" SHA
+                                             "\", \"sha256\": \"" SHA "\", \"size\": 20480}}");
+        assert_string_equal(spec->code.source, "blobs/sha256/" SHA);
+        assert_string_equal(spec->code.sha256, SHA);
+        assert_int_equal(spec->code.size, 20480);
+        assert_int_equal(jobspec_validate(spec, NULL), 0);
+
+        _cleanup_jobspec_ struct jobspec *none = parse_ok(MINIMAL_HEAD MINIMAL_STORAGE "}");
+        assert_null(none->code.source);
+        _cleanup_free_ char *json = jobspec_to_json(none);
+        assert_null(strstr(json, "\"code\""));
+
+        parse_fails(MINIMAL_HEAD MINIMAL_STORAGE ", \"code\": {\"sha256\": \"" SHA "\"}}",
+                    "'job.json': code.source: required field is missing");
+        parse_fails(MINIMAL_HEAD MINIMAL_STORAGE ", \"code\": \"src/\"}",
+                    "'job.json': code: expected an object, got a string");
+        parse_fails(MINIMAL_HEAD MINIMAL_STORAGE ", \"code\": {\"source\": \"k\", \"sha256\": "
+                                                 "\"XYZ\"}}",
+                    "'job.json': code.sha256: expected 64 lowercase hex digits");
+        parse_fails(MINIMAL_HEAD MINIMAL_STORAGE ", \"code\": {\"source\": \"k\", \"size\": -1}}",
+                    "'job.json': code.size: -1 is out of range (0 to 9223372036854775807)");
+
+        _cleanup_error_ struct hoist_error *err = NULL;
+        free(spec->code.source);
+        spec->code.source = xstrdup("");
+        assert_int_equal(jobspec_validate(spec, &err), -1);
+        assert_string_equal(err->msg, "code.source: is empty (give the URL of the code's tar)");
 }
 
 static void test_missing_required(void **state)
@@ -646,6 +687,7 @@ int main(void)
                 cmocka_unit_test(test_secrets),
                 cmocka_unit_test(test_round_trip_minimal),
                 cmocka_unit_test(test_unknown_fields_ignored),
+                cmocka_unit_test(test_code),
                 cmocka_unit_test(test_missing_required),
                 cmocka_unit_test(test_wrong_types),
                 cmocka_unit_test(test_syntax_errors),
