@@ -174,6 +174,13 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
                                         provider_name);
         if (check_resources(home, jf, provider_name, runtime_override, err) < 0)
                 return -1;
+        const struct jobupload_options up = {.storage_url = jf->storage ? jf->storage
+                                                                        : jobstorage_default_url(),
+                                             .yes = yes,
+                                             .quiet = quiet};
+        /* Nothing leaves for a registry either before consent says so. */
+        if (jobupload_consent_push(home, jf, &up, err) < 0)
+                return hoist_error_wrap(err, "'%s'", path);
         if (jf->build != NULL && jobbuild_run(jf, home, quiet ? NULL : stderr, err) < 0)
                 return hoist_error_wrap(err, "'%s': build", path);
         storage_url = jf->storage ? jf->storage : jobstorage_default_url();
@@ -191,8 +198,6 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
                 if (jf->inputs[i].link != NULL)
                         log_info("input %s: %s -> %s", jf->inputs[i].channel, jf->inputs[i].link,
                                  jf->inputs[i].path);
-        const struct jobupload_options up = {
-                .storage_url = storage_url, .yes = yes, .quiet = quiet};
         if (jobupload_run(home, jf, prov, sto, &up, spec, err) < 0)
                 return -1;
         if (jobspec_validate(spec, err) < 0 || write_spec(sto, spec, &spec_key, err) < 0)

@@ -49,6 +49,20 @@ static int decide(const struct hoist_home *home, const struct jobfile *jf, const
         return r;
 }
 
+int jobupload_consent_push(const struct hoist_home *home, const struct jobfile *jf,
+                           const struct jobupload_options *opts, struct hoist_error **err)
+{
+        _cleanup_free_ char *dest = NULL;
+
+        if (jf->build == NULL || jf->build->push == NULL)
+                return 0;
+        dest = xasprintf("registry '%s' (build.push)", jf->build->push);
+        if (!opts->quiet || (!opts->yes && isatty(STDIN_FILENO) && isatty(STDERR_FILENO)))
+                fprintf(stderr, "build: the image built from '%s' goes to %s\n", jf->build->context,
+                        dest);
+        return decide(home, jf, dest, opts, err);
+}
+
 int jobupload_run(const struct hoist_home *home, const struct jobfile *jf,
                   const struct provider_ops *prov, struct storage *sto,
                   const struct jobupload_options *opts, struct jobspec *spec,

@@ -31,4 +31,10 @@ int jobupload_run(const struct hoist_home *home, const struct jobfile *jf,
                   const struct jobupload_options *opts, struct jobspec *spec,
                   struct hoist_error **err);
 
+/* Decides consent, as for uploads, before a build: section pushes the
+ * image it builds to build.push's registry (which counts as leaving this
+ * machine whatever its address).  0 when JF pushes nothing. */
+int jobupload_consent_push(const struct hoist_home *home, const struct jobfile *jf,
+                           const struct jobupload_options *opts, struct hoist_error **err);
+
 #endif

@@ -163,6 +163,27 @@ PY
         hoist logs -f "$id" >"$T_TMP/t.log" 2>&1 || { cat "$T_TMP/t.log"; fail "the job failed"; }
 }
 
+# build.push sends the image to a registry: asked before the build starts,
+# so a refusal builds and pushes nothing (the registry here does not even
+# exist: nothing may try it).
+t_push_asks_first() {
+        consent_home none
+        mkdir -p "$T_TMP/p"
+        printf 'FROM scratch\nCOPY x /x\n' >"$T_TMP/p/Dockerfile"
+        echo x >"$T_TMP/p/x"
+        printf 'name: pushes\nruntime: container\ncommand: [/x]\nbuild:\n  context: .\n  push: 127.0.0.1:1/team/pushes:1\n' >"$T_TMP/p/job.yaml"
+        rc=0
+        hoist submit "$T_TMP/p/job.yaml" </dev/null >/dev/null 2>"$T_TMP/p.err" || rc=$?
+        [ "$rc" -eq 1 ] || { cat "$T_TMP/p.err"; fail "exit $rc, not 1"; }
+        grep -qF "build: the image built from '$T_TMP/p' goes to registry '127.0.0.1:1/team/pushes:1' (build.push)" "$T_TMP/p.err" ||
+                { cat "$T_TMP/p.err"; fail "the push was not announced"; }
+        grep -qF "consent is 'ask' (the default) and there is no terminal to ask on: the job's files would leave this machine for registry '127.0.0.1:1/team/pushes:1' (build.push)" "$T_TMP/p.err" ||
+                { cat "$T_TMP/p.err"; fail "unclear refusal"; }
+        ! grep -q "Step\|FROM\|COPY" "$T_TMP/p.err" || { cat "$T_TMP/p.err"; fail "it built before asking"; }
+        [ ! -e "$HOIST_HOME/images" ] || [ -z "$(ls -A "$HOIST_HOME/images")" ] || fail "an image was built: $(ls -A "$HOIST_HOME/images")"
+        [ "$(job_count)" = 0 ] || fail "a job row was written"
+}
+
 # Each test starts from an empty bucket.
 s3_clean() {
         local k
@@ -176,6 +197,7 @@ if setup >"$T_TMP/setup.log" 2>&1; then
         run "consent never: refused even with --yes; file:// storage needs none" t_never_refuses_even_with_yes
         run "consent in job.yaml overrides config.yaml, both ways" t_allow_in_job_yaml_wins
         run "consent ask on a pty: summary, then y/N; N refuses, y uploads" t_ask_on_a_terminal
+        run "build.push: consent is asked before anything is built or pushed" t_push_asks_first
 else
         echo "not ok - start radosgw"
         sed 's/^/    # /' "$T_TMP/setup.log"
