@@ -96,8 +96,8 @@ int cmd_import(int argc, char **argv, struct hoist_error **err)
         if (imageref_parse(o.tag, &ref, err) < 0)
                 return hoist_error_wrap(err, "import: REF '%s'", o.tag);
         if (!fs_exists(o.tar))
-                return hoist_error_make(err, HOIST_ERR_NOT_FOUND,
-                                        "import: '%s' does not exist", o.tar);
+                return hoist_error_make(err, HOIST_ERR_NOT_FOUND, "import: '%s' does not exist",
+                                        o.tar);
         if (home_open(&home, err) < 0)
                 return -1;
         images = path_join(home->dir, "images");

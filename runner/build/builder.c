@@ -1092,8 +1092,11 @@ static int import_parse_change(const char *change, struct dockerfile **ret,
                                         "one line",
                                         change);
         text = xasprintf("FROM scratch\n%s\n", change);
-        if (dockerfile_parse(text, strlen(text), "--change", &df, err) < 0)
+        if (dockerfile_parse(text, strlen(text), "--change", &df, err) < 0) {
+                /* a command-line argument: exit 2, as for the checks below */
+                (*err)->code = HOIST_ERR_USAGE;
                 return hoist_error_wrap(err, "import: --change '%s'", change);
+        }
         if (df->n_stages != 1 || df->stages[0].n_instrs != 1)
                 return hoist_error_make(err, HOIST_ERR_USAGE,
                                         "import: --change '%s': give one instruction", change);
