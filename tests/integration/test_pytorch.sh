@@ -16,9 +16,9 @@
 #
 # The jobs are examples/pytorch/job.yaml and job-container.yaml (or the files
 # HOIST_PYTORCH_JOB / HOIST_PYTORCH_CONTAINER_JOB name), copied with their
-# directory.  When this hoist does not know job.yaml's `code:`, `secrets:`
-# and `resources:` yet, the test runs an equivalent built from them (the
-# code as an input channel, the secret as env, no resources) and says so.
+# directory.  For each of job.yaml's `code:`, `secrets:` and `resources:`
+# that this hoist does not know yet, the test runs the equivalent (the code
+# as an input channel, the secret in env:, no resources) and says so.
 #
 # Bitwise equality holds because train.py fixes the seeds, uses
 # torch.use_deterministic_algorithms(True) and one thread, draws the data
@@ -54,34 +54,48 @@ last_step() { sed -n 's/^[^|]*|{"step": \([0-9]*\), "loss".*/\1/p' "$(log_of "$1
 step_at_least() { local s; s=$(last_step "$1"); [ "${s:-0}" -ge "$2" ]; }
 entrypoint_gone() { ! kill -0 "$(cut -d' ' -f1 "$HOIST_HOME/run/$1/pid")" 2>/dev/null; }
 
-# Whether this hoist takes job.yaml's code:, secrets: and resources: (a
-# tiny job with all three, in a scratch home).
-FIELDS=unknown
-have_new_fields() {
-        if [ "$FIELDS" = unknown ]; then
-                local d=$T_TMP/fields out
-                mkdir -p "$d"
-                printf '%s\n' 'name: fields' 'runtime: process' 'command: ["true"]' 'code: .' \
-                        'secrets: {EXAMPLE_API_TOKEN: {env: EXAMPLE_API_TOKEN}}' 'resources: {cpus: 1}' >"$d/job.yaml"
-                out=$(HOIST_HOME=$d/home HOIST_STORAGE=file://$d/home/storage "$HOIST_BIN/hoist" submit -q "$d/job.yaml" 2>&1) || true
-                if grep -q "unknown field" <<<"$out"; then FIELDS=no; else FIELDS=yes; fi
-                [ "$FIELDS" = yes ] || echo "# this hoist does not know code:/secrets:/resources: yet; running the equivalent job" >&2
+# Which of job.yaml's code:, secrets: and resources: this hoist takes (a
+# tiny job with each, in a scratch home): "code secrets resources" or fewer.
+known_fields() { # (computed once, kept in $T_TMP/known-fields)
+        if [ ! -f "$T_TMP/known-fields" ]; then
+                local d f out line known=
+                for f in code secrets resources; do
+                        d=$T_TMP/fields-$f
+                        mkdir -p "$d"
+                        case $f in
+                        code) line='code: .' ;;
+                        secrets) line='secrets: {EXAMPLE_API_TOKEN: {env: EXAMPLE_API_TOKEN}}' ;;
+                        resources) line='resources: {cpus: 1}' ;;
+                        esac
+                        printf '%s\n' "name: fields-$f" 'runtime: process' 'command: ["true"]' "$line" >"$d/job.yaml"
+                        out=$(HOIST_HOME=$d/home HOIST_STORAGE=file://$d/home/storage "$HOIST_BIN/hoist" submit -q "$d/job.yaml" 2>&1) || true
+                        if grep -q "unknown field '$f'" <<<"$out"; then
+                                echo "# this hoist does not know job.yaml's $f: yet; the test runs its equivalent" |
+                                        tee -a "$T_TMP/timings" >&2
+                        else
+                                known="$known $f"
+                        fi
+                done
+                echo "$known" >"$T_TMP/known-fields"
         fi
-        [ "$FIELDS" = yes ]
+        cat "$T_TMP/known-fields"
 }
+knows() { [[ " $(known_fields) " == *" $1 "* ]]; }
 
 # prepare SRC_YAML DIR [SLEEP_MS]: the example's directory in DIR with
 # DIR/job.yaml made from SRC_YAML: log every 10 steps, SLEEP_MS per step (a
 # run slow enough to interrupt; it changes no number), build.dockerfile
-# absolute; and, for a hoist without the new fields, their equivalent.
+# absolute; and, for each of the fields this hoist lacks, its equivalent:
+# the code as an input channel and the command run there, the secret in
+# env:, no resources.
 prepare() {
-        local new=0
-        have_new_fields && new=1
+        local known
+        known=$(known_fields)
         mkdir -p "$2"
         cp -r "$PT/train.py" "$PT/data" "$PT/requirements.txt" "$PT/.dockerignore" "$2/"
-        "$PY" - "$1" "$2/job.yaml" "${3:-0}" "$new" "$T_ROOT" <<'PY'
-import json, os, shlex, sys, yaml
-src, dst, sleep_ms, new, root = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1", sys.argv[5]
+        "$PY" - "$1" "$2/job.yaml" "${3:-0}" "$known" <<'PY'
+import os, shlex, sys, yaml
+src, dst, sleep_ms, known = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4].split()
 j = yaml.safe_load(open(src))
 j.setdefault("hyperparameters", {})
 j["hyperparameters"]["log_every"] = 10
@@ -90,13 +104,13 @@ if sleep_ms:
 b = j.get("build")
 if b and not os.path.isabs(b.get("dockerfile", "Dockerfile")):
     b["dockerfile"] = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(src)), b.get("context", "."), b["dockerfile"]))
-if not new:
-    code = j.pop("code", None)
-    if code is not None:
-        j.setdefault("inputs", {})["code"] = code
-        j["command"] = ["sh", "-c", 'cd "$HOIST_INPUT_CODE" && exec ' + " ".join(shlex.quote(a) for a in j["command"])]
+if "code" not in known and "code" in j:
+    j.setdefault("inputs", {})["code"] = j.pop("code")
+    j["command"] = ["sh", "-c", 'cd "$HOIST_INPUT_CODE" && exec ' + " ".join(shlex.quote(a) for a in j["command"])]
+if "secrets" not in known:
     for name, where in (j.pop("secrets", None) or {}).items():
         j.setdefault("env", {})[name] = os.environ[where["env"]]
+if "resources" not in known:
     j.pop("resources", None)
 yaml.safe_dump(j, open(dst, "w"), sort_keys=False)
 PY
@@ -154,7 +168,7 @@ interrupt_resume() {
 # The secret's value is nowhere in HOIST_HOME (only with secrets: support;
 # the equivalent job carries it in env:, which is stored).
 secret_kept() {
-        if have_new_fields && grep -rqF "$EXAMPLE_API_TOKEN" "$HOIST_HOME"; then
+        if knows secrets && grep -rqF "$EXAMPLE_API_TOKEN" "$HOIST_HOME"; then
                 fail "the secret's value is stored: $(grep -rlF "$EXAMPLE_API_TOKEN" "$HOIST_HOME")"
         fi
         return 0
