@@ -44,10 +44,8 @@ export HOIST_BUNDLE_DIR=${HOIST_BUNDLE_DIR:-$HOIST_BUILD/bundle/opt/hoist}
 
 # measure WHAT SECONDS: a timing printed with the results
 measure() { echo "# $1: $2 s" | tee -a "$T_TMP/timings" >&2; }
-job_id_of() { sed -n 's/^submitted job \(j-[0-9a-f]*\)$/\1/p' "$1"; }
 model_of() { echo "$HOIST_HOME/storage/jobs/$1/output/model/model.pt"; }
 log_of() { echo "$HOIST_HOME/storage/jobs/$1/logs/main.log"; }
-state_is() { [ "$(job_field "$1" state)" = "$2" ]; }
 # the newest {"step": N} in job ID's log, 0 before the first
 # (the stored log's lines are "TIME stdout|LINE")
 last_step() { sed -n 's/^[^|]*|{"step": \([0-9]*\), "loss".*/\1/p' "$(log_of "$1")" 2>/dev/null | tail -n 1; }
