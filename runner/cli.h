@@ -33,6 +33,7 @@ int cmd_results(int argc, char **argv, struct hoist_error **err);
 int cmd_version(int argc, char **argv, struct hoist_error **err);
 int cmd_serve(int argc, char **argv, struct hoist_error **err);
 int cmd_build(int argc, char **argv, struct hoist_error **err);
+int cmd_import(int argc, char **argv, struct hoist_error **err);
 int cmd_push(int argc, char **argv, struct hoist_error **err);
 int cmd_pull(int argc, char **argv, struct hoist_error **err);
 

@@ -28,6 +28,7 @@ static const struct command commands[] = {
         {"results", cmd_results, "copy a job's outputs to a local directory"},
         {"serve", cmd_serve, "run the built-in S3 endpoint and webhook receiver"},
         {"build", cmd_build, "build an image from a Dockerfile into the local image store"},
+        {"import", cmd_import, "make a one-layer image from a root filesystem tar"},
         {"push", cmd_push, "push an image from the local image store to a registry"},
         {"pull", cmd_pull, "fetch an image from a registry into the local image store"},
         {"version", cmd_version, "print the version"},

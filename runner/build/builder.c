@@ -7,6 +7,8 @@
  * from the sources (copy.c), RUN runs in the sandbox over the stage's root
  * filesystem and its snapshot becomes the layer.
  */
+#include <archive.h>
+#include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -715,34 +717,60 @@ void builder_result_clear(struct builder_result *r)
         memset(r, 0, sizeof *r);
 }
 
-/* Compresses the uncompressed tar at TAR_PATH into a blob in the store. */
+/* Whether the first tar header block BLOCK (512 bytes) has the ustar magic
+ * (POSIX "ustar\0", GNU "ustar  "). */
+static int is_tar_header(const unsigned char *block)
+{
+        return memcmp(block + 257, "ustar", 5) == 0;
+}
+
+/* Compresses the tar at TAR_PATH (plain, or compressed with anything
+ * libarchive reads: it is decompressed first) into a blob in the store.
+ * The stream must start with a ustar header, else HOIST_ERR_INPUT. */
 static int store_tar_as_layer(struct build *b, const char *tar_path, struct image_layer *ret,
                               struct hoist_error **err)
 {
-        _cleanup_close_ int in = open(tar_path, O_RDONLY | O_CLOEXEC);
+        _cleanup_archive_read_ struct archive *a = archive_read_new();
         _cleanup_close_ int out = -1;
         _cleanup_free_ char *tmp = build_scratch(b, "layer");
         _cleanup_compress_sink_ struct compress_sink *sink = NULL;
+        struct archive_entry *entry;
         struct compress_result res;
+        unsigned char head[512];
+        size_t have = 0;
         char buf[1 << 16];
-        ssize_t n;
+        la_ssize_t n;
 
-        if (in < 0)
-                return hoist_error_errno(err, "open '%s'", tar_path);
+        archive_read_support_filter_all(a);
+        archive_read_support_format_raw(a);
+        if (archive_read_open_filename(a, tar_path, 1 << 16) != ARCHIVE_OK ||
+            archive_read_next_header(a, &entry) != ARCHIVE_OK)
+                return hoist_error_make(err, HOIST_ERR_INPUT, "read '%s': %s", tar_path,
+                                        archive_error_string(a));
         out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (out < 0)
                 return hoist_error_errno(err, "create '%s'", tmp);
         if (compress_sink_new(out, b->comp, 0, &sink, err) < 0)
                 return -1;
-        while ((n = read(in, buf, sizeof buf)) != 0) {
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return hoist_error_errno(err, "read '%s'", tar_path);
+        while ((n = archive_read_data(a, buf, sizeof buf)) != 0) {
+                if (n < 0)
+                        return hoist_error_make(err, HOIST_ERR_INPUT, "read '%s': %s", tar_path,
+                                                archive_error_string(a));
+                if (have < sizeof head) {
+                        size_t k = sizeof head - have < (size_t)n ? sizeof head - have : (size_t)n;
+                        memcpy(head + have, buf, k);
+                        have += k;
+                        if (have == sizeof head && !is_tar_header(head))
+                                break;
                 }
                 if (compress_sink_write(sink, buf, (size_t)n, err) < 0)
                         return -1;
         }
+        if (have < sizeof head || !is_tar_header(head))
+                return hoist_error_make(err, HOIST_ERR_INPUT,
+                                        "'%s' is not a tar archive (plain or compressed with "
+                                        "gzip, zstd, xz or bzip2)",
+                                        tar_path);
         if (compress_sink_finish(sink, &res, err) < 0)
                 return -1;
         if (ocilayout_put_blob_file(b->lay, tmp, res.digest, 1, NULL, err) < 0)
@@ -1025,6 +1053,149 @@ int builder_build(const struct builder_options *o, struct builder_result *ret,
         ret->cached = b.cached;
         rc = 0;
 out:
+        build_free(&b);
+        return rc;
+}
+
+/* ---- hoist import ---- */
+
+/* The instructions `podman import --change` takes that an OCI config holds. */
+static int import_change_allowed(enum df_kind k)
+{
+        switch (k) {
+        case DF_CMD:
+        case DF_ENTRYPOINT:
+        case DF_ENV:
+        case DF_EXPOSE:
+        case DF_LABEL:
+        case DF_STOPSIGNAL:
+        case DF_USER:
+        case DF_VOLUME:
+        case DF_WORKDIR:
+                return 1;
+        default:
+                return 0;
+        }
+}
+
+/* Parses CHANGE, one Dockerfile instruction, as the stage "FROM scratch" of
+ * its own Dockerfile. */
+static int import_parse_change(const char *change, struct dockerfile **ret,
+                               struct hoist_error **err)
+{
+        _cleanup_dockerfile_ struct dockerfile *df = NULL;
+        _cleanup_free_ char *text = NULL;
+
+        if (strpbrk(change, "\r\n") != NULL)
+                return hoist_error_make(err, HOIST_ERR_USAGE,
+                                        "import: --change '%s': one instruction per --change, on "
+                                        "one line",
+                                        change);
+        text = xasprintf("FROM scratch\n%s\n", change);
+        if (dockerfile_parse(text, strlen(text), "--change", &df, err) < 0) {
+                /* a command-line argument: exit 2, as for the checks below */
+                (*err)->code = HOIST_ERR_USAGE;
+                return hoist_error_wrap(err, "import: --change '%s'", change);
+        }
+        if (df->n_stages != 1 || df->stages[0].n_instrs != 1)
+                return hoist_error_make(err, HOIST_ERR_USAGE,
+                                        "import: --change '%s': give one instruction", change);
+        if (!import_change_allowed(df->stages[0].instrs[0].kind))
+                return hoist_error_make(
+                        err, HOIST_ERR_USAGE,
+                        "import: --change '%s': %s is not allowed (use CMD, ENTRYPOINT, ENV, "
+                        "EXPOSE, LABEL, STOPSIGNAL, USER, VOLUME or WORKDIR; build on the image "
+                        "with 'hoist build' for the rest)",
+                        change, dockerfile_kind_name(df->stages[0].instrs[0].kind));
+        *ret = TAKE_PTR(df);
+        return 0;
+}
+
+/* Applies the parsed change DF to the stage: the instruction as a
+ * metadata step (WORKDIR included: it sets WorkingDir, no layer). */
+static int import_apply(struct stage_ctx *sc, struct dockerfile *df, struct hoist_error **err)
+{
+        const struct df_instr *in = &df->stages[0].instrs[0];
+        _cleanup_strv_ char **exp = NULL;
+        int rc;
+
+        sc->b->df = df; /* borrowed: ENV resolves against it */
+        rc = dfvars_expand_instr(sc->vars, df, in, &exp, err);
+        if (rc == 0)
+                rc = meta_step(sc, in, exp, err);
+        sc->b->df = NULL;
+        return rc;
+}
+
+int builder_import(const struct builder_import_options *o, struct builder_result *ret,
+                   struct hoist_error **err)
+{
+        struct builder_options bo = {.tag = o->tag,
+                                     .compression = o->compression,
+                                     .images_dir = o->images_dir,
+                                     .cache_dir = o->cache_dir,
+                                     .tmp_dir = o->tmp_dir,
+                                     .out = o->out};
+        struct build b = {.o = &bo};
+        struct stage s = {0};
+        struct stage_ctx sc = {.b = &b, .s = &s};
+        struct dockerfile **dfs = NULL;
+        struct image_layer l = {0};
+        _cleanup_strv_ char **base_env = NULL;
+        _cleanup_free_ char *created_by = NULL;
+        size_t n = 0;
+        int rc = -1;
+
+        memset(ret, 0, sizeof *ret);
+        b.epoch = layer_epoch_from_env();
+        for (char *const *c = o->changes; c != NULL && *c != NULL; c++)
+                n++;
+        dfs = xcalloc(n + 1, sizeof *dfs);
+        /* Every change is checked before anything is stored. */
+        for (size_t i = 0; i < n; i++)
+                if (import_parse_change(o->changes[i], &dfs[i], err) < 0)
+                        goto out;
+        if (compression_parse(o->compression ? o->compression : "gzip", &b.comp, err) < 0 ||
+            dfvars_new(NULL, '\\', NULL, &b.global, err) < 0 || open_store(&b, err) < 0)
+                goto out;
+        stage_init_scratch(&s);
+        build_say(&b, "[1/%zu] layer from %s", n + 1, o->tar);
+        if (store_tar_as_layer(&b, o->tar, &l, err) < 0) {
+                hoist_error_wrap(err, "import");
+                goto out;
+        }
+        {
+                const char *base = strrchr(o->tar, '/');
+                created_by = xasprintf("hoist import %s", base ? base + 1 : o->tar);
+        }
+        stage_add_layer(&s, &l, created_by);
+        stage_set_chain(&s, l.digest);
+        image_config_default_path(s.cfg);
+        base_env = image_config_env(s.cfg);
+        sc.vars = dfvars_new_stage(b.global, base_env);
+        sc.shell = xcalloc(3, sizeof *sc.shell);
+        sc.shell[0] = xstrdup("/bin/sh");
+        sc.shell[1] = xstrdup("-c");
+        for (size_t i = 0; i < n; i++) {
+                build_say(&b, "[%zu/%zu] %s", i + 2, n + 1, o->changes[i]);
+                if (import_apply(&sc, dfs[i], err) < 0) {
+                        hoist_error_wrap(err, "import: --change '%s'", o->changes[i]);
+                        goto out;
+                }
+        }
+        if (stage_commit(&s, b.lay, o->tag, b.epoch, &ret->manifest_digest, &ret->manifest_size,
+                         &ret->config_digest, err) < 0)
+                goto out;
+        ret->steps = (unsigned)n;
+        rc = 0;
+out:
+        for (size_t i = 0; i < n; i++)
+                dockerfile_free(dfs[i]);
+        free(dfs);
+        dfvars_free(sc.vars);
+        strv_free(sc.shell);
+        image_layer_clear(&l);
+        stage_clear(&s);
         build_free(&b);
         return rc;
 }

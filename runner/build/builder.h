@@ -53,6 +53,30 @@ void builder_result_clear(struct builder_result *r);
 int builder_push(const char *images_dir, const char *ref, int insecure, FILE *out,
                  struct hoist_error **err);
 
+/* `hoist import`: a root filesystem tar as the one layer of a new image, as
+ * `podman import` makes it. */
+struct builder_import_options {
+        const char *tar;         /* plain tar, or tar compressed with gzip, zstd, xz or bzip2 */
+        const char *tag;         /* the reference to tag the image as */
+        char *const *changes;    /* Dockerfile instructions, one each, NULL-terminated:
+                                  * CMD ENTRYPOINT ENV EXPOSE LABEL STOPSIGNAL USER VOLUME
+                                  * WORKDIR (WORKDIR sets the config only) */
+        const char *compression; /* "gzip" (default) or "zstd": how the layer is stored */
+        const char *images_dir;  /* the local store */
+        const char *cache_dir;   /* the build cache (not written) */
+        const char *tmp_dir;     /* scratch space */
+        FILE *out;               /* progress lines; NULL: silent */
+};
+
+/* Stores O->tar (decompressed, checked to be a tar) as one layer compressed
+ * as the builder compresses layers, and a config made from a scratch
+ * image's (PATH set, as for FROM scratch) with the changes applied; tags it
+ * as O->tag.  ret->steps counts the changes.  A change that is not one of
+ * the instructions above is HOIST_ERR_USAGE naming it; a file that is not a
+ * tar is HOIST_ERR_INPUT naming it.  Nothing is tagged on error. */
+int builder_import(const struct builder_import_options *o, struct builder_result *ret,
+                   struct hoist_error **err);
+
 /* The entrypoint bundle tar next to the bundle directory BUNDLE_DIR
  * (".../bundle/opt/hoist" -> ".../hoist-entrypoint-bundle.tar"); NULL when
  * missing. */

@@ -132,6 +132,12 @@ new_home() {
         echo 'consent: allow' >"$HOIST_HOME/config.yaml"
 }
 
+# job_id_of FILE: the id in a "submitted job j-..." line of FILE (hoist
+# submit's output).
+job_id_of() { sed -n 's/^submitted job \(j-[0-9a-f]*\)$/\1/p' "$1"; }
+# state_is ID STATE: whether job ID is in STATE.
+state_is() { [ "$(job_field "$1" state)" = "$2" ]; }
+
 # job_field ID FIELD: a field of `hoist status -o json`.
 job_field() {
         hoist status -o json "$1" | python3 -c "import json,sys; v=json.load(sys.stdin)['$2']; print('' if v is None else v)"

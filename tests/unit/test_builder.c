@@ -432,6 +432,94 @@ static void test_copy_chown_created_dirs(void **state)
         builder_result_clear(&r);
 }
 
+/* hoist import: the tar (here gzip-compressed) as one layer stored as the
+ * builder stores layers, the changes in the config, a tag; then a build
+ * FROM it finds it in the store.  Refused changes store nothing. */
+static void test_import(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_free_ char *tar = path_join(f->dir, "rootfs.tar.gz"), *cmd = NULL;
+        _cleanup_free_ char *ctx2 = path_join(f->dir, "ctx2"), *idx = NULL;
+        static char *const changes[] = {(char *)"ENV A=b", (char *)"WORKDIR /w",
+                                        (char *)"CMD [\"/bin/sh\"]", (char *)"USER 1000", NULL};
+        static char *const bad[] = {(char *)"ENV A=b", (char *)"RUN true", NULL};
+        static char *const two_lines[] = {(char *)"ENV A=b\nRUN true", NULL};
+        struct builder_import_options o = {.tar = tar,
+                                           .tag = "localhost/imported:1",
+                                           .changes = changes,
+                                           .images_dir = f->images,
+                                           .cache_dir = f->cache,
+                                           .tmp_dir = f->tmp};
+        struct builder_result r = {0}, r2 = {0};
+        struct builder_options bo = options(f, f->images);
+        struct hoist_error *err = NULL;
+        json_t *manifest, *cfg, *config;
+
+        assert_true(asprintf(&cmd, "tar -C %s -czf %s app.txt", f->ctx, tar) > 0);
+        assert_int_equal(system(cmd), 0);
+        assert_int_equal(builder_import(&o, &r, &err), 0);
+        assert_int_equal(r.steps, 4);
+        manifest = load_blob(f->images, r.manifest_digest);
+        assert_int_equal(json_array_size(json_object_get(manifest, "layers")), 1);
+        assert_string_equal(
+                json_string_value(json_object_get(
+                        json_array_get(json_object_get(manifest, "layers"), 0), "mediaType")),
+                "application/vnd.oci.image.layer.v1.tar+gzip");
+        cfg = load_blob(f->images, r.config_digest);
+        config = json_object_get(cfg, "config");
+        assert_string_equal(json_string_value(json_array_get(json_object_get(config, "Env"), 0)),
+                            "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+        assert_string_equal(json_string_value(json_array_get(json_object_get(config, "Env"), 1)),
+                            "A=b");
+        assert_string_equal(json_string_value(json_object_get(config, "WorkingDir")), "/w");
+        assert_string_equal(json_string_value(json_object_get(config, "User")), "1000");
+        assert_string_equal(json_string_value(json_array_get(json_object_get(config, "Cmd"), 0)),
+                            "/bin/sh");
+        assert_int_equal(json_array_size(json_object_get(cfg, "history")), 5);
+        json_decref(manifest);
+        json_decref(cfg);
+
+        /* FROM the imported image: its layer, then the COPY's */
+        assert_int_equal(fs_mkdir_p(ctx2, 0755, &err), 0);
+        t_write_file(ctx2, "Dockerfile", "FROM localhost/imported:1\nCOPY Dockerfile /df\n");
+        bo.context = ctx2;
+        bo.tag = "localhost/on-imported:1";
+        assert_int_equal(builder_build(&bo, &r2, &err), 0);
+        manifest = load_blob(f->images, r2.manifest_digest);
+        assert_int_equal(json_array_size(json_object_get(manifest, "layers")), 2);
+        json_decref(manifest);
+        builder_result_clear(&r2);
+        builder_result_clear(&r);
+
+        /* refused: an instruction podman import does not take, two lines,
+         * a file that is not a tar; nothing tagged */
+        o.tag = "localhost/refused:1";
+        o.changes = bad;
+        assert_int_equal(builder_import(&o, &r, &err), -1);
+        assert_int_equal(err->code, HOIST_ERR_USAGE);
+        assert_non_null(strstr(err->msg, "--change 'RUN true': RUN is not allowed"));
+        hoist_error_release(&err);
+        o.changes = two_lines;
+        assert_int_equal(builder_import(&o, &r, &err), -1);
+        assert_non_null(strstr(err->msg, "one instruction per --change"));
+        hoist_error_release(&err);
+        o.changes = NULL;
+        t_write_file(f->dir, "not-a-tar", "hello\n");
+        free(tar);
+        tar = path_join(f->dir, "not-a-tar");
+        o.tar = tar;
+        assert_int_equal(builder_import(&o, &r, &err), -1);
+        assert_int_equal(err->code, HOIST_ERR_INPUT);
+        assert_non_null(strstr(err->msg, "is not a tar archive"));
+        hoist_error_release(&err);
+        idx = path_join(f->images, "index.json");
+        {
+                _cleanup_free_ char *text = NULL;
+                assert_int_equal(fs_read_file(idx, &text, NULL, &err), 0);
+                assert_null(strstr(text, "refused"));
+        }
+}
+
 static void test_check_shipped_dockerfiles(void **state)
 {
         (void)state;
@@ -457,6 +545,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_workdir_lexical_and_created, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_workdir_through_link, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_copy_chown_created_dirs, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_import, setup, teardown),
                 cmocka_unit_test(test_check_shipped_dockerfiles),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
