@@ -11,6 +11,7 @@
 #include "jobrm.h"
 #include "jobspec.h"
 #include "log.h"
+#include "reconcile.h"
 #include "store.h"
 
 static const char usage[] =
@@ -33,7 +34,8 @@ static int rm_one(const struct hoist_home *home, struct store *st, struct jobrm_
         struct jobrm_stats s = {0};
         char b[32];
 
-        if (store_get_job(st, which, &job, err) < 0)
+        /* Up to date first: a job whose row says running may have ended. */
+        if (store_get_job(st, which, &job, err) < 0 || reconcile_job(home, st, &job, err) < 0)
                 return -1;
         if (force && !job_state_terminal(job->state) &&
             jobcancel(home, st, &job, JOBSPEC_DEFAULT_STOP_GRACE_S, err) < 0)
