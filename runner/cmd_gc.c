@@ -43,8 +43,8 @@ static int parse_duration(const char *opt, const char *value, int64_t *ret,
         int64_t v = config_parse_duration(value);
 
         if (v < 0)
-                return cli_usage_error(err, "gc", "%s needs a duration (90s, 15m, 2h, 7d), not '%s'",
-                                       opt, value);
+                return cli_usage_error(
+                        err, "gc", "%s needs a duration (90s, 15m, 2h, 7d), not '%s'", opt, value);
         *ret = v;
         return 0;
 }

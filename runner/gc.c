@@ -132,8 +132,8 @@ static int remove_old_jobs(struct gc_run *g, struct job_record **jobs, size_t n)
                 struct hoist_error *e = NULL;
                 if (!job_state_terminal(jobs[i]->state) || jobs[i]->updated_at_ms > cutoff_ms)
                         continue;
-                if (jobrm_remove(g->home, g->st, &g->storages, jobs[i]->id, g->o->dry_run, &s,
-                                 &e) < 0) {
+                if (jobrm_remove(g->home, g->st, &g->storages, jobs[i]->id, g->o->dry_run, &s, &e) <
+                    0) {
                         log_warn("%s, skipping it", e->msg);
                         hoist_error_free(e);
                         continue;
