@@ -15,7 +15,7 @@ static const char usage[] =
         "usage: hoist gc [--older-than DURATION] [--min-age DURATION] [--dry-run]\n"
         "\n"
         "Frees what no job needs, in $HOIST_HOME and in every storage its jobs use\n"
-        "(and $HOIST_STORAGE):\n"
+        "(and the default storage: $HOIST_STORAGE, or the built-in endpoint):\n"
         "  - the run directories of finished jobs (staged copies of inputs, local\n"
         "    copies of outputs and the console log; logs and outputs stay in storage)\n"
         "    and those of no job;\n"

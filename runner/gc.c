@@ -14,6 +14,8 @@
 #include "cli.h"
 #include "fsutil.h"
 #include "jobrm.h"
+#include "jobstorage.h"
+#include "localserve.h"
 #include "log.h"
 #include "proc.h"
 #include "reconcile.h"
@@ -394,7 +396,12 @@ int gc_run(const struct hoist_home *home, struct store *st, const struct gc_opti
         reconcile_all(&g, jobs, n);
         for (size_t i = 0; i < n; i++)
                 add_url(&g, jobs[i]->storage_url);
-        add_url(&g, getenv("HOIST_STORAGE"));
+        /* Where the next job would go, if it was ever used: with no job
+         * left, nothing else names it. */
+        const char *def = jobstorage_default_url();
+        _cleanup_free_ char *serve_dir = path_join(home->dir, "serve");
+        if (strcmp(def, LOCALSERVE_URL) != 0 || fs_is_dir(serve_dir))
+                add_url(&g, def);
         if (o->older_than_s >= 0)
                 (void)remove_old_jobs(&g, jobs, n);
         job_records_free(jobs, n);

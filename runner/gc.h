@@ -4,7 +4,8 @@
 
 /*
  * hoist gc: frees what no job needs, on this machine and in every storage
- * the job store names (and $HOIST_STORAGE):
+ * the job store names (and the default storage: $HOIST_STORAGE, or the
+ * built-in endpoint once it has been used):
  *   - with OLDER_THAN_S, finished jobs that ended longer ago (as hoist rm);
  *   - the run directories of finished jobs ($HOIST_HOME/run/<id>: the
  *     staged copies of inputs, outputs and console log; log and outputs are

@@ -129,6 +129,15 @@ snapshot() { # STORAGE_URL OUT
         } >"$2"
 }
 
+# ms COMMAND...: runs it, its wall time in milliseconds in $took.
+ms() {
+        local start rc=0
+        start=$(date +%s%N)
+        "$@" || rc=$?
+        took=$((($(date +%s%N) - start) / 1000000))
+        return $rc
+}
+
 fifty_jobs() { # STORAGE_URL
         local url=$1 i k ids=$T_TMP/ids start end
         new_home
@@ -141,7 +150,7 @@ fifty_jobs() { # STORAGE_URL
         done
         wait_for 300 all_finished "$ids"
         # staged input copies are gone as each job ends, looked at or not
-        left=$(find "$HOIST_HOME" -path '*/input/*' | head -5)
+        left=$(find "$HOIST_HOME" -path '*/input/*' -print -quit)
         [ -z "$left" ] || fail "staged input copies left: $left"
         [ -z "$(ls "$HOIST_HOME/tmp")" ] || fail "tmp/ not empty: $(ls "$HOIST_HOME/tmp")"
         hoist list -o json | python3 -c '
@@ -191,18 +200,21 @@ sys.exit("not succeeded: %s" % bad if bad else 0)'
                 fail "dry run summary: $(tail -1 "$T_TMP/dry.out")"
 
         # the default keeps what is younger than an hour: the fresh blobs and upload
-        hoist gc >"$T_TMP/gc1.out"
+        ms hoist gc >"$T_TMP/gc1.out"
+        grep -q "^gc: removed 0 jobs, $((NJOBS - 21)) run directories, [1-9][0-9]* scratch files\?, 0 unfinished uploads, 0 blobs: " \
+                "$T_TMP/gc1.out" || fail "first gc: $(tail -1 "$T_TMP/gc1.out")"
+        t1=$took
         grep -q ' 0 blobs' "$T_TMP/gc1.out" || fail "fresh blobs removed: $(cat "$T_TMP/gc1.out")"
         grep -q ' 0 unfinished uploads' "$T_TMP/gc1.out" || fail "a fresh upload was aborted"
 
-        start=$(date +%s%N)
-        hoist gc --min-age 0 >"$T_TMP/gc.out"
-        end=$(date +%s%N)
+        ms hoist gc --min-age 0 >"$T_TMP/gc.out"
+        t2=$took
         grep -q "^removed $stale" "$T_TMP/gc.out" || fail "stale write not removed: $(cat "$T_TMP/gc.out")"
         [ -z "$("$S3TOOL" uploads "$BUCKET")" ] || fail "uploads left: $("$S3TOOL" uploads "$BUCKET")"
         sizes=$(check_sizes "$url") || fail "sizes"
-        note "$url: $NJOBS jobs, rm 21, then 'hoist gc --min-age 0': $(( (end - start) / 1000000 )) ms;" \
-                "$(tail -1 "$T_TMP/gc.out"); left (bytes actual expected, live blobs): $sizes"
+        note "$url: $NJOBS jobs, 'hoist rm' of 21, then 'hoist gc': $t1 ms ($(tail -1 "$T_TMP/gc1.out"))"
+        note "  then 'hoist gc --min-age 0': $t2 ms ($(tail -1 "$T_TMP/gc.out"));" \
+                "left (bytes actual, expected, live blobs): $sizes"
         # what remains still works
         id=$(awk '$1 == 4 {print $2; exit}' "$ids")
         hoist logs "$id" | grep_q 'finished: succeeded' || fail "no log for $id after gc"
@@ -212,7 +224,8 @@ sys.exit("not succeeded: %s" % bad if bad else 0)'
         grep -q 'removed 0 jobs, 0 run directories, 0 scratch files, 0 unfinished uploads, 0 blobs' \
                 "$T_TMP/gc2.out" || fail "second gc: $(cat "$T_TMP/gc2.out")"
         # --older-than removes the rest, and their blobs with them
-        hoist gc --older-than 0s --min-age 0 >"$T_TMP/gc3.out"
+        ms hoist gc --older-than 0s --min-age 0 >"$T_TMP/gc3.out"
+        note "  then 'hoist gc --older-than 0s --min-age 0': $took ms ($(tail -1 "$T_TMP/gc3.out"))"
         grep -q "^gc: removed $((NJOBS - 21)) jobs, " "$T_TMP/gc3.out" || fail "$(tail -1 "$T_TMP/gc3.out")"
         [ "$(hoist list -o json)" = "[]" ] || fail "jobs left: $(hoist list)"
         check_sizes "$url" >/dev/null || fail "sizes after --older-than"
@@ -266,6 +279,43 @@ YAML
         hoist --help | grep_q '^  gc '
 }
 
+serve_endpoint() { sed -n 's/.*"endpoint": *"\([^"]*\)".*/\1/p' "$HOIST_HOME/serve/serve.json"; }
+owner_field() { sed -n "s/.*\"$1\": *\"\([^\"]*\)\".*/\1/p" "$HOIST_HOME/serve/owner.json"; }
+# COMMAND... with the built-in endpoint's owner key and address.
+as_owner() {
+        AWS_ACCESS_KEY_ID=$(owner_field access_key) AWS_SECRET_ACCESS_KEY=$(owner_field secret_key) \
+                AWS_ENDPOINT_URL=$(serve_endpoint) "$@"
+}
+
+# The default storage, hoist's own S3 endpoint, lists and aborts uploads too.
+t_builtin_endpoint() {
+        new_home
+        unset HOIST_STORAGE
+        export HOIST_CONTAINER_ENGINE=none
+        write_jobs "$T_TMP/b"
+        a=$(hoist submit -q "$T_TMP/b/0/job.yaml")
+        b=$(hoist submit -q "$T_TMP/b/1/job.yaml")
+        wait_for 60 state_is "$a" succeeded
+        wait_for 60 state_is "$b" succeeded
+        hoist rm "$a" >/dev/null
+        as_owner "$AWS" --endpoint-url "$(serve_endpoint)" s3api create-multipart-upload \
+                --bucket hoist --key blobs/sha256/stale >/dev/null
+        [ -n "$(as_owner "$S3TOOL" uploads hoist)" ] || fail "no upload to abort"
+        hoist gc --min-age 0 >"$T_TMP/b.out"
+        grep -q "^removed unfinished upload of 'blobs/sha256/stale' in 'hoist://builtin'" "$T_TMP/b.out" ||
+                fail "$(cat "$T_TMP/b.out")"
+        grep -q ", 1 unfinished upload, 1 blob: " "$T_TMP/b.out" || fail "$(tail -1 "$T_TMP/b.out")"
+        [ -z "$(as_owner "$S3TOOL" uploads hoist)" ] || fail "uploads left: $(as_owner "$S3TOOL" uploads hoist)"
+        as_owner "$S3TOOL" ls hoist blobs/ >"$T_TMP/b.blobs" 2>/dev/null
+        [ "$(wc -l <"$T_TMP/b.blobs")" = 1 ] || fail "blobs left: $(cat "$T_TMP/b.blobs")"
+        as_owner "$S3TOOL" ls hoist "jobs/$a/" >"$T_TMP/b.objs" 2>/dev/null
+        [ ! -s "$T_TMP/b.objs" ] || fail "objects of $a left: $(cat "$T_TMP/b.objs")"
+        # with no job left, gc still sweeps the built-in endpoint it used
+        hoist rm "$b" >/dev/null
+        hoist gc --min-age 0 >"$T_TMP/b2.out"
+        grep -q ", 1 blob: " "$T_TMP/b2.out" || fail "$(tail -1 "$T_TMP/b2.out")"
+}
+
 if ! setup >"$T_TMP/setup.log" 2>&1; then
         echo "not ok - setup: start radosgw"
         sed 's/^/    # /' "$T_TMP/setup.log" | tail -30
@@ -278,5 +328,6 @@ t_run "rm refuses a running job without --force, stops and removes it with; unkn
 t_run "50 jobs on file storage: no staged copies; rm, dry run, gc back to store plus live blobs" \
         t_fifty_jobs_file
 t_run "50 jobs on S3 (radosgw): the same, and a stale multipart upload aborted" t_fifty_jobs_s3
+t_run "the built-in endpoint: a stale upload aborted, an unused blob removed" t_builtin_endpoint
 [ ! -s "$T_TMP/notes" ] || sed 's/^/# /' "$T_TMP/notes"
 t_finish
