@@ -189,7 +189,8 @@ asan:
 VALGRIND_SUITES := tests/integration/test_entrypoint.sh tests/integration/test_local_process.sh \
 	tests/integration/test_builtin_storage.sh tests/integration/test_serve_s3.sh \
 	tests/integration/test_registry.sh tests/integration/test_events.sh \
-	tests/integration/test_checkpoints.sh tests/integration/test_cli.sh
+	tests/integration/test_checkpoints.sh tests/integration/test_cli.sh \
+	tests/integration/test_resources.sh
 valgrind: all bundle
 	@HOIST_VALGRIND=1 tests/run-integration.sh $(VALGRIND_SUITES)
 

@@ -2,7 +2,6 @@
 #include "fmt.h"
 #include "gpu.h"
 
-#include <dlfcn.h>
 #include <errno.h>
 #include <jansson.h>
 #include <pthread.h>
@@ -15,30 +14,10 @@
 #include "cleanup.h"
 #include "init.h"
 #include "log.h"
+#include "nvml.h"
 #include "xalloc.h"
 
-/*
- * The NVML types and constants used here, from the NVML API reference
- * (docs.nvidia.com/deploy/nvml-api: nvmlReturn_t, nvmlTemperatureThresholds_t,
- * nvmlMemoryErrorType_t, nvmlEccCounterType_t, nvmlClocksThrottleReasons,
- * nvmlEventType, nvmlEventData_t).  Debian ships no nvml.h.
- */
-typedef int nvml_return;
-typedef struct nvml_device_st *nvml_device;
-typedef struct nvml_event_set_st *nvml_event_set;
-
-#define NVML_SUCCESS 0
-#define NVML_ERROR_NOT_SUPPORTED 3
-#define NVML_ERROR_TIMEOUT 10
-#define NVML_ERROR_GPU_IS_LOST 15
-
-#define NVML_TEMPERATURE_GPU 0
-#define NVML_TEMPERATURE_THRESHOLD_SHUTDOWN 0
-#define NVML_TEMPERATURE_THRESHOLD_SLOWDOWN 1
-#define NVML_MEMORY_ERROR_TYPE_UNCORRECTED 1
-#define NVML_VOLATILE_ECC 0
-#define NVML_DEVICE_UUID_V2_BUFFER_SIZE 96
-
+/* nvmlClocksThrottleReasons bits; the rest of NVML is in lib/nvml.h. */
 #define NVML_REASON_HW_SLOWDOWN 0x0000000000000008ULL
 #define NVML_REASON_SW_THERMAL_SLOWDOWN 0x0000000000000020ULL
 #define NVML_REASON_HW_THERMAL_SLOWDOWN 0x0000000000000040ULL
@@ -46,40 +25,10 @@ typedef struct nvml_event_set_st *nvml_event_set;
         (NVML_REASON_HW_SLOWDOWN | NVML_REASON_SW_THERMAL_SLOWDOWN |                               \
          NVML_REASON_HW_THERMAL_SLOWDOWN)
 
-#define NVML_EVENT_TYPE_XID_CRITICAL_ERROR 0x0000000000000008ULL
-
-struct nvml_event_data {
-        nvml_device device;
-        unsigned long long event_type;
-        unsigned long long event_data; /* the XID */
-        unsigned int gpu_instance_id;
-        unsigned int compute_instance_id;
-};
-
 /* What a wait for XID events may block; the thread also looks at its stop
  * flag this often. */
 #define WAIT_SLICE_MS 200
 #define MAX_DEVICES 64
-
-struct nvml {
-        void *handle;
-        nvml_return (*init)(void);
-        nvml_return (*shutdown)(void);
-        const char *(*error_string)(nvml_return);
-        nvml_return (*get_count)(unsigned int *);
-        nvml_return (*get_handle)(unsigned int, nvml_device *);
-        nvml_return (*get_uuid)(nvml_device, char *, unsigned int);
-        nvml_return (*get_temperature)(nvml_device, int, unsigned int *);
-        nvml_return (*get_threshold)(nvml_device, int, unsigned int *);
-        nvml_return (*get_ecc)(nvml_device, int, int, unsigned long long *);
-        nvml_return (*get_remapped)(nvml_device, unsigned int *, unsigned int *, unsigned int *,
-                                    unsigned int *);
-        nvml_return (*get_clock_reasons)(nvml_device, unsigned long long *);
-        nvml_return (*event_set_create)(nvml_event_set *);
-        nvml_return (*register_events)(nvml_device, unsigned long long, nvml_event_set);
-        nvml_return (*event_set_wait)(nvml_event_set, struct nvml_event_data *, unsigned int);
-        nvml_return (*event_set_free)(nvml_event_set);
-};
 
 struct gpu_device {
         nvml_device dev;
@@ -195,94 +144,21 @@ struct gpu_monitor *gpu_monitor_new(const struct jobspec *spec, struct events *e
 
 /* ---- NVML ---- */
 
-/* The first of NAMES that the library exports. */
-static void *resolve(void *handle, const char *const *names)
-{
-        for (; *names != NULL; names++) {
-                void *p = dlsym(handle, *names);
-                if (p != NULL)
-                        return p;
-        }
-        return NULL;
-}
-
-#define RESOLVE(field, ...)                                                                        \
-        (*(void **)&n->field = resolve(n->handle, (const char *const[]){__VA_ARGS__, NULL}))
-
-/* Loads NVML.  Returns 0, or -1 with the reason in WHY (for the info line). */
-static int nvml_load(struct nvml *n, char *why, size_t len)
-{
-        const char *path = getenv("HOIST_NVML_LIBRARY");
-        const char *lib = path != NULL && *path != '\0' ? path : "libnvidia-ml.so.1";
-
-        n->handle = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
-        if (n->handle == NULL) {
-                const char *e = dlerror();
-                if (e == NULL || strstr(e, "No such file") != NULL)
-                        snprintf(why, len, "%s not found", lib);
-                else
-                        snprintf(why, len, "%s cannot be loaded: %s", lib, e);
-                return -1;
-        }
-        /* Versioned symbols first: the unversioned ones are the old ABI. */
-        RESOLVE(init, "nvmlInit_v2", "nvmlInit");
-        RESOLVE(shutdown, "nvmlShutdown");
-        RESOLVE(error_string, "nvmlErrorString");
-        RESOLVE(get_count, "nvmlDeviceGetCount_v2", "nvmlDeviceGetCount");
-        RESOLVE(get_handle, "nvmlDeviceGetHandleByIndex_v2", "nvmlDeviceGetHandleByIndex");
-        RESOLVE(get_uuid, "nvmlDeviceGetUUID");
-        RESOLVE(get_temperature, "nvmlDeviceGetTemperature");
-        RESOLVE(get_threshold, "nvmlDeviceGetTemperatureThreshold");
-        RESOLVE(get_ecc, "nvmlDeviceGetTotalEccErrors");
-        RESOLVE(get_remapped, "nvmlDeviceGetRemappedRows");
-        RESOLVE(get_clock_reasons, "nvmlDeviceGetCurrentClocksEventReasons",
-                "nvmlDeviceGetCurrentClocksThrottleReasons");
-        RESOLVE(event_set_create, "nvmlEventSetCreate");
-        RESOLVE(register_events, "nvmlDeviceRegisterEvents");
-        RESOLVE(event_set_wait, "nvmlEventSetWait_v2", "nvmlEventSetWait");
-        RESOLVE(event_set_free, "nvmlEventSetFree");
-        if (n->init == NULL || n->get_count == NULL || n->get_handle == NULL) {
-                snprintf(why, len,
-                         "%s has no nvmlInit/nvmlDeviceGetCount/"
-                         "nvmlDeviceGetHandleByIndex",
-                         lib);
-                (void)dlclose(n->handle);
-                n->handle = NULL;
-                return -1;
-        }
-        return 0;
-}
-
-static const char *nvml_error(const struct nvml *n, nvml_return r)
-{
-        static _Thread_local char buf[32];
-        const char *s = n->error_string ? n->error_string(r) : NULL;
-
-        if (s != NULL)
-                return s;
-        snprintf(buf, sizeof buf, "NVML error %d", r);
-        return buf;
-}
-
 /* Initialises NVML and finds the devices.  Returns 0, or -1 with WHY. */
 static int monitor_setup(struct gpu_monitor *m, char *why, size_t len)
 {
         struct nvml *n = &m->nvml;
+        _cleanup_error_ struct hoist_error *e = NULL;
         unsigned int count = 0, registered = 0;
         nvml_return r;
 
-        if (nvml_load(n, why, len) < 0)
-                return -1;
-        r = n->init();
-        if (r != NVML_SUCCESS) {
-                snprintf(why, len, "nvmlInit: %s", nvml_error(n, r));
-                (void)dlclose(n->handle);
-                n->handle = NULL;
+        if (nvml_open(n, &e) < 0) {
+                snprintf(why, len, "%s", e->msg);
                 return -1;
         }
         r = n->get_count(&count);
         if (r != NVML_SUCCESS || count == 0) {
-                snprintf(why, len, "%s", r != NVML_SUCCESS ? nvml_error(n, r) : "no GPUs");
+                snprintf(why, len, "%s", r != NVML_SUCCESS ? nvml_error_text(n, r) : "no GPUs");
                 return -1;
         }
         if (count > MAX_DEVICES)
@@ -294,7 +170,7 @@ static int monitor_setup(struct gpu_monitor *m, char *why, size_t len)
                 struct gpu_device *d = &m->dev[m->n_dev];
                 r = n->get_handle(i, &d->dev);
                 if (r != NVML_SUCCESS) {
-                        log_warn("GPU %u: %s; not monitoring it", i, nvml_error(n, r));
+                        log_warn("GPU %u: %s; not monitoring it", i, nvml_error_text(n, r));
                         continue;
                 }
                 if (n->get_uuid == NULL ||
@@ -308,7 +184,7 @@ static int monitor_setup(struct gpu_monitor *m, char *why, size_t len)
                                 registered++;
                         else if (r != NVML_ERROR_NOT_SUPPORTED)
                                 log_warn("GPU %u: XID events: %s; checking the rest", i,
-                                         nvml_error(n, r));
+                                         nvml_error_text(n, r));
                 }
                 m->n_dev++;
         }
@@ -333,10 +209,7 @@ static void monitor_teardown(struct gpu_monitor *m)
                 return;
         if (m->events != NULL && n->event_set_free != NULL)
                 (void)n->event_set_free(m->events);
-        if (n->shutdown != NULL)
-                (void)n->shutdown();
-        (void)dlclose(n->handle);
-        n->handle = NULL;
+        nvml_close(n);
         m->n_dev = 0;
         m->events = NULL;
 }

@@ -85,6 +85,8 @@ struct tree_walk {
         struct archive *a;
         int rootfd; /* SRC_DIR: where link targets are resolved */
         int64_t max_mtime;
+        archive_filter_fn filter; /* NULL: every entry */
+        void *userdata;
 };
 
 /* Reads the target of the symlink PATH (REL inside the tree) into TARGET
@@ -150,6 +152,12 @@ static int add_tree(const struct tree_walk *w, const char *dir, const char *rel,
                 }
                 if (!S_ISREG(st.st_mode) && !S_ISDIR(st.st_mode) && !S_ISLNK(st.st_mode))
                         continue; /* devices, fifos and sockets are not data */
+                if (w->filter != NULL) {
+                        r = w->filter(w->userdata, sub, &st, err);
+                        if (r <= 0)
+                                continue; /* left out (0), or the error ends the loop */
+                        r = 0;
+                }
                 if (S_ISLNK(st.st_mode))
                         r = check_link(w, path, sub, target, err);
                 if (r == 0 && w->a != NULL)
@@ -160,23 +168,31 @@ static int add_tree(const struct tree_walk *w, const char *dir, const char *rel,
         return r;
 }
 
-int archive_check_tree(const char *src_dir, struct hoist_error **err)
+int archive_check_tree_filtered(const char *src_dir, archive_filter_fn filter, void *userdata,
+                                struct hoist_error **err)
 {
         _cleanup_close_ int rootfd = open(src_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        struct tree_walk w = {.a = NULL, .rootfd = rootfd};
+        struct tree_walk w = {.a = NULL, .rootfd = rootfd, .filter = filter, .userdata = userdata};
 
         if (rootfd < 0)
                 return hoist_error_errno(err, "open directory '%s'", src_dir);
         return add_tree(&w, src_dir, "", err);
 }
 
-int archive_create_tar(const char *src_dir, const char *dst_path, char ret_hex[65],
-                       uint64_t *ret_size, struct hoist_error **err)
+int archive_check_tree(const char *src_dir, struct hoist_error **err)
+{
+        return archive_check_tree_filtered(src_dir, NULL, NULL, err);
+}
+
+int archive_create_tar_filtered(const char *src_dir, archive_filter_fn filter, void *userdata,
+                                const char *dst_path, char ret_hex[65], uint64_t *ret_size,
+                                struct hoist_error **err)
 {
         _cleanup_free_ char *tmp = xasprintf("%s.tmp.XXXXXX", dst_path);
         struct tar_sink sink = {.fd = -1};
         _cleanup_close_ int rootfd = -1;
-        struct tree_walk w = {.max_mtime = archive_source_date_epoch()};
+        struct tree_walk w = {
+                .max_mtime = archive_source_date_epoch(), .filter = filter, .userdata = userdata};
         struct archive *a;
         char hex[DIGEST_HEX_LEN + 1];
         int r;
@@ -219,4 +235,10 @@ int archive_create_tar(const char *src_dir, const char *dst_path, char ret_hex[6
         if (ret_size)
                 *ret_size = sink.size;
         return 0;
+}
+
+int archive_create_tar(const char *src_dir, const char *dst_path, char ret_hex[65],
+                       uint64_t *ret_size, struct hoist_error **err)
+{
+        return archive_create_tar_filtered(src_dir, NULL, NULL, dst_path, ret_hex, ret_size, err);
 }

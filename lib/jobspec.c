@@ -22,6 +22,7 @@
 #include "cleanup.h"
 #include "digest.h"
 #include "fsutil.h"
+#include "resources.h"
 #include "xalloc.h"
 
 /* ---- reading ---- */
@@ -408,6 +409,38 @@ static int read_retry(const struct reader *r, json_t *root, struct jobspec *spec
         return 0;
 }
 
+/* resources: {gpus, gpu_type, cpus, memory_bytes, disk_bytes, spot} */
+static int read_resources(const struct reader *r, json_t *root, struct jobspec *spec)
+{
+        struct jobspec_resources *res = &spec->resources;
+        int64_t memory = 0, disk = 0;
+        json_t *o, *cpus;
+
+        if (get_object(r, root, NULL, "resources", 0, &o) < 0)
+                return -1;
+        if (o == NULL)
+                return 0;
+        if (get_int(r, o, "resources", "gpus", 0, RESOURCES_MAX_GPUS, &res->gpus) < 0 ||
+            get_string(r, o, "resources", "gpu_type", 0, &res->gpu_type) < 0 ||
+            get_int(r, o, "resources", "memory_bytes", 0, INT64_MAX, &memory) < 0 ||
+            get_int(r, o, "resources", "disk_bytes", 0, INT64_MAX, &disk) < 0 ||
+            get_bool(r, o, "resources", "spot", &res->spot) < 0)
+                return -1;
+        res->memory_bytes = (uint64_t)memory;
+        res->disk_bytes = (uint64_t)disk;
+        cpus = member(o, "cpus");
+        if (cpus != NULL) {
+                double v = json_number_value(cpus);
+                if (!json_is_number(cpus))
+                        return wrong_type(r, "resources.cpus", "a number", cpus);
+                if (!(v >= 0 && v <= RESOURCES_MAX_CPUS_MILLI / 1000))
+                        return read_error(r, "resources.cpus", "%g is out of range (0 to %d)", v,
+                                          RESOURCES_MAX_CPUS_MILLI / 1000);
+                res->cpus_milli = llround(v * 1000);
+        }
+        return 0;
+}
+
 int jobspec_parse(const char *json, size_t len, const char *name, struct jobspec **ret_spec,
                   struct hoist_error **err)
 {
@@ -441,7 +474,7 @@ int jobspec_parse(const char *json, size_t len, const char *name, struct jobspec
             read_inputs(&r, root, spec) < 0 || read_sections(&r, root, spec) < 0 ||
             read_webhooks(&r, root, spec) < 0 ||
             get_int(&r, root, NULL, "attempt", 0, INT32_MAX, &spec->attempt) < 0 ||
-            read_retry(&r, root, spec) < 0)
+            read_retry(&r, root, spec) < 0 || read_resources(&r, root, spec) < 0)
                 return -1;
         *ret_spec = TAKE_PTR(spec);
         return 0;
@@ -529,7 +562,7 @@ static void put_section(json_t *obj, const char *key, json_t *section)
 
 static char *dump(json_t *root)
 {
-        char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+        char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
 
         if (s == NULL)
                 abort();
@@ -573,6 +606,24 @@ static json_t *webhooks_json(const struct jobspec *spec)
                 (void)json_array_append_new(arr, o);
         }
         return arr;
+}
+
+static json_t *resources_json(const struct jobspec_resources *res)
+{
+        json_t *o = json_object();
+
+        put_int(o, "gpus", res->gpus);
+        put_string(o, "gpu_type", res->gpu_type);
+        /* thousandths: JSON_REAL_PRECISION in dump() writes 0.5, not 0.50000000000000001 */
+        if (res->cpus_milli % 1000 == 0)
+                put_int(o, "cpus", res->cpus_milli / 1000);
+        else
+                put(o, "cpus", json_real((double)res->cpus_milli / 1000.0));
+        put_int(o, "memory_bytes", (int64_t)res->memory_bytes);
+        put_int(o, "disk_bytes", (int64_t)res->disk_bytes);
+        if (res->spot)
+                put(o, "spot", json_true());
+        return o;
 }
 
 char *jobspec_to_json(const struct jobspec *spec)
@@ -644,6 +695,7 @@ char *jobspec_to_json(const struct jobspec *spec)
                 put(o, "max", json_integer(spec->retry_max));
                 put(root, "retry", o);
         }
+        put_section(root, "resources", resources_json(&spec->resources));
         return dump(root);
 }
 
@@ -708,6 +760,7 @@ void jobspec_free(struct jobspec *spec)
         free(spec->webhooks);
         free(spec->launcher);
         strv_free(spec->retry_on);
+        resources_clear(&spec->resources);
         free(spec);
 }
 

@@ -55,6 +55,18 @@ struct jobspec_webhook {
         char *secret_file;
 };
 
+/* resources: what the job asks of the machine that runs it (docs/job.md
+ * "resources"); each provider maps it onto its own terms (engine limits,
+ * Slurm gres, Kubernetes limits, instance types).  0 / NULL: not asked. */
+struct jobspec_resources {
+        int64_t gpus;          /* how many GPUs */
+        char *gpu_type;        /* "H100", "A100-80GB"; NULL = any kind */
+        int64_t cpus_milli;    /* thousandths of a CPU: 500 = 0.5 CPU */
+        uint64_t memory_bytes; /* memory limit */
+        uint64_t disk_bytes;   /* free disk for the job's files */
+        int spot;              /* 1: a spot/preemptible machine will do */
+};
+
 struct jobspec {
         char *version; /* always JOBSPEC_VERSION when written */
         char *id;      /* required */
@@ -102,6 +114,8 @@ struct jobspec {
          * the entrypoint ignores it. */
         char **retry_on;   /* NULL-terminated reasons, e.g. "interruption"; NULL = never */
         int64_t retry_max; /* at most this many automatic new attempts (0-100) */
+
+        struct jobspec_resources resources;
 };
 
 /* The entrypoint's result record (jobs/<id>/result.json). */

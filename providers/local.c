@@ -28,8 +28,10 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "fsutil.h"
+#include "local_resources.h"
 #include "log.h"
 #include "proc.h"
+#include "resources.h"
 #include "xalloc.h"
 
 extern char **environ;
@@ -212,6 +214,24 @@ static void run_launcher(int report_fd, int go_fd, int logfd, const char *pidpat
         _exit(127);
 }
 
+/* A process job that asks for GPUs sees those chosen for it, numbered as
+ * NVML numbers them (docs/job.md "resources"). */
+static int add_gpu_env(const struct provider_submit *req, char ***env, struct hoist_error **err)
+{
+        _cleanup_free_ char *devices = NULL;
+        size_t n = 0;
+
+        if (local_resources_cuda_devices(&req->spec->resources, &devices, err) < 0)
+                return -1;
+        if (devices == NULL)
+                return 0;
+        while ((*env)[n] != NULL)
+                n++;
+        set_env(env, &n, "CUDA_DEVICE_ORDER", "PCI_BUS_ID");
+        set_env(env, &n, "CUDA_VISIBLE_DEVICES", devices);
+        return 0;
+}
+
 static int submit_process(const struct provider_submit *req, struct hoist_error **err)
 {
         _cleanup_free_ char *workdir = path_join(req->state_dir, "work");
@@ -234,6 +254,8 @@ static int submit_process(const struct provider_submit *req, struct hoist_error 
                 return -1;
         (void)unlink(pidpath);
         env = process_env(req, workdir);
+        if (add_gpu_env(req, &env, err) < 0)
+                return -1;
         logfd = open(console, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
         if (logfd < 0)
                 return hoist_error_errno(err, "open '%s'", console);
@@ -451,6 +473,20 @@ static char *write_env_file(const struct provider_submit *req, struct hoist_erro
         return TAKE_PTR(path);
 }
 
+/* --cpus, --memory and the GPUs the job asks for (docs/job.md "resources"). */
+static int add_resource_args(struct argv_builder *a, const struct provider_submit *req,
+                             const char *engine, struct hoist_error **err)
+{
+        _cleanup_strv_ char **args =
+                local_resources_engine_args(&req->spec->resources, engine, err);
+
+        if (args == NULL)
+                return -1;
+        for (char **p = args; *p != NULL; p++)
+                argv_add(a, *p);
+        return 0;
+}
+
 static int submit_container(const struct provider_submit *req, const char *engine,
                             struct hoist_error **err)
 {
@@ -510,6 +546,10 @@ static int submit_container(const struct provider_submit *req, const char *engin
                                                          : JOBSPEC_DEFAULT_STOP_GRACE_S + 10));
         argv_add(&a, "--stop-timeout");
         argv_add(&a, buf);
+        if (add_resource_args(&a, req, engine, err) < 0) {
+                strv_free(a.v);
+                return -1;
+        }
         argv_add(&a, req->image);
         if (req->spec->command != NULL)
                 argv_add(&a, "train");
@@ -616,6 +656,24 @@ static int local_check_image(const char *image, const char *runtime, struct hois
 }
 
 /* ---- the operations ---- */
+
+/* The engine a job with IMAGE runs under with RUNTIME, as local_submit
+ * picks it; NULL for a process. */
+static const char *job_engine(const char *image, const char *runtime)
+{
+        if (image == NULL || (runtime != NULL && strcmp(runtime, "process") == 0))
+                return NULL;
+        return detect_engine();
+}
+
+static int local_check_resources_op(const struct jobspec_resources *r, const char *image,
+                                    const char *runtime, const char *work_dir,
+                                    struct hoist_error **err)
+{
+        if (resources_empty(r))
+                return 0; /* no engine to look for */
+        return local_check_resources(r, job_engine(image, runtime), work_dir, err);
+}
 
 static int local_submit(const struct provider_submit *req, struct hoist_error **err)
 {
@@ -761,6 +819,7 @@ const struct provider_ops provider_local = {
         .name = "local",
         .validate = local_validate,
         .check_image = local_check_image,
+        .check_resources = local_check_resources_op,
         .submit = local_submit,
         .status = local_status,
         .logs = local_logs,

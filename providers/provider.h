@@ -51,6 +51,13 @@ struct provider_ops {
          * run under RUNTIME ("auto", "container", "process"): present, or
          * fetched now.  NULL when the provider has nothing to check. */
         int (*check_image)(const char *image, const char *runtime, struct hoist_error **err);
+        /* Checks, before any input is uploaded, that the provider can give a
+         * job with IMAGE (or none) under RUNTIME what R asks (docs/job.md
+         * "resources"); WORK_DIR is where a local provider keeps the job's
+         * files.  The error names the request and what there is.  NULL when
+         * the provider takes any request. */
+        int (*check_resources)(const struct jobspec_resources *r, const char *image,
+                               const char *runtime, const char *work_dir, struct hoist_error **err);
         /* Starts the job, recording its runtime and ref through req->record first. */
         int (*submit)(const struct provider_submit *req, struct hoist_error **err);
         int (*status)(const struct job_record *job, const char *state_dir,

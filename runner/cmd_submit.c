@@ -28,6 +28,7 @@
 #include "progress.h"
 #include "providers/provider.h"
 #include "reconcile.h"
+#include "resources.h"
 #include "storage.h"
 #include "store.h"
 #include "xalloc.h"
@@ -67,6 +68,24 @@ static char *strv_dup(char *const *v)
         return (char *)r;
 }
 
+/* resources: refused here when the provider cannot meet them, before a
+ * build pushes or an input goes up (docs/job.md "resources"). */
+static int check_resources(const struct hoist_home *home, const struct jobfile *jf,
+                           const char *provider_name, const char *runtime_override,
+                           struct hoist_error **err)
+{
+        const struct provider_ops *prov = provider_find(provider_name);
+        const char *rt = runtime_override ? runtime_override : jobfile_runtime_name(jf->runtime);
+        /* A build: section makes the image the job runs in. */
+        const char *image = jf->image != NULL ? jf->image : jf->build != NULL ? "" : NULL;
+
+        if (prov->check_resources == NULL)
+                return 0;
+        if (prov->check_resources(&jf->resources, image, rt, home->run_dir, err) < 0)
+                return hoist_error_wrap(err, "'%s':%d", jf->path, jf->resources_line);
+        return 0;
+}
+
 /* Fills the job.json for a new job from job.yaml. */
 static struct jobspec *spec_from_jobfile(const struct jobfile *jf, const char *id,
                                          const struct storage *sto)
@@ -102,6 +121,7 @@ static struct jobspec *spec_from_jobfile(const struct jobfile *jf, const char *i
         }
         spec->nodes = 1;
         spec->attempt = 1;
+        resources_copy(&spec->resources, &jf->resources);
         return spec;
 }
 
@@ -137,6 +157,8 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
                 return hoist_error_make(err, HOIST_ERR_INPUT,
                                         "'%s': unknown provider '%s' (this build has: local)", path,
                                         provider_name);
+        if (check_resources(home, jf, provider_name, runtime_override, err) < 0)
+                return -1;
         if (jf->build != NULL && jobbuild_run(jf, home, quiet ? NULL : stderr, err) < 0)
                 return hoist_error_wrap(err, "'%s': build", path);
         storage_url = jf->storage ? jf->storage : jobstorage_default_url();

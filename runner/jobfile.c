@@ -19,18 +19,20 @@
 #include "config.h"
 #include "fsutil.h"
 #include "jobstorage.h"
+#include "resources.h"
 #include "xalloc.h"
 
 static const char *const top_fields[] = {
-        "name",    "image",  "command",         "workdir", "runtime", "provider",
-        "storage", "inputs", "hyperparameters", "env",     "outputs", "checkpoints",
-        "limits",  "retry",  "webhooks",        "build",   NULL,
+        "name",    "image",  "command",         "workdir", "runtime",   "provider",
+        "storage", "inputs", "hyperparameters", "env",     "outputs",   "checkpoints",
+        "limits",  "retry",  "webhooks",        "build",   "resources", NULL,
 };
 static const char *const build_fields[] = {"context", "dockerfile", "args", "target", "push", NULL};
 static const char *const output_fields[] = {"download", NULL};
 static const char *const checkpoint_fields[] = {"interval", NULL};
 static const char *const limit_fields[] = {"max_runtime", "stop_grace", NULL};
 static const char *const retry_fields[] = {"on", "max", NULL};
+static const char *const resource_fields[] = {"gpus", "cpus", "memory", "disk", "spot", NULL};
 /* What `retry: on:` may name (docs/job.md). */
 static const char *const retry_reasons[] = {"interruption", NULL};
 
@@ -445,6 +447,63 @@ static int load_webhooks(struct loading *l, const struct config_node *n)
         return 0;
 }
 
+/* One value of resources: through PARSE (lib/resources.h), whose reason
+ * gets the file, line and field here. */
+static int resource_value(struct loading *l, const struct config_node *n, const char *key,
+                          int (*parse)(const char *s, void *ret, struct hoist_error **err),
+                          void *ret)
+{
+        _cleanup_free_ char *field = xasprintf("resources.%s", key);
+        _cleanup_free_ char *text = NULL;
+        _cleanup_error_ struct hoist_error *why = NULL;
+        const struct config_node *v = config_get(n, key);
+
+        if (v == NULL)
+                return 0;
+        if (config_get_scalar(v, field, &text, l->err) < 0)
+                return -1;
+        if (parse(text, ret, &why) < 0)
+                return config_error(v, field, l->err, "%s", why->msg);
+        return 0;
+}
+
+static int parse_gpus(const char *s, void *ret, struct hoist_error **err)
+{
+        struct jobspec_resources *r = ret;
+
+        return resources_parse_gpus(s, &r->gpus, &r->gpu_type, err);
+}
+
+static int parse_cpus(const char *s, void *ret, struct hoist_error **err)
+{
+        return resources_parse_cpus(s, ret, err);
+}
+
+static int parse_size(const char *s, void *ret, struct hoist_error **err)
+{
+        return resources_parse_size(s, ret, err);
+}
+
+/* resources: {gpus, cpus, memory, disk, spot} (docs/job.md "resources") */
+static int load_resources(struct loading *l, const struct config_node *n)
+{
+        struct jobspec_resources *r = &l->jf->resources;
+        const struct config_node *v;
+
+        l->jf->resources_line = config_get_pair(l->root, "resources")->key_line;
+        if (config_check_mapping(n, "resources", l->err) < 0 ||
+            config_check_keys(n, "resources", resource_fields, l->err) < 0 ||
+            resource_value(l, n, "gpus", parse_gpus, r) < 0 ||
+            resource_value(l, n, "cpus", parse_cpus, &r->cpus_milli) < 0 ||
+            resource_value(l, n, "memory", parse_size, &r->memory_bytes) < 0 ||
+            resource_value(l, n, "disk", parse_size, &r->disk_bytes) < 0)
+                return -1;
+        if ((v = config_get(n, "spot")) != NULL &&
+            config_get_bool(v, "resources.spot", &r->spot, l->err) < 0)
+                return -1;
+        return 0;
+}
+
 /* build: {context, dockerfile, args: {K: V}, target, push} */
 static int load_build(struct loading *l, const struct config_node *n)
 {
@@ -518,6 +577,8 @@ static int load_sections(struct loading *l)
         if ((n = section(l->root, "retry")) != NULL && load_retry(l, n) < 0)
                 return -1;
         if ((n = section(l->root, "webhooks")) != NULL && load_webhooks(l, n) < 0)
+                return -1;
+        if ((n = section(l->root, "resources")) != NULL && load_resources(l, n) < 0)
                 return -1;
         if ((n = section(l->root, "limits")) != NULL) {
                 if (config_check_mapping(n, "limits", l->err) < 0 ||
@@ -693,6 +754,7 @@ void jobfile_free(struct jobfile *jf)
         }
         free(jf->webhooks);
         free(jf->outputs_download);
+        resources_clear(&jf->resources);
         free(jf);
 }
 

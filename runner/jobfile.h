@@ -80,6 +80,9 @@ struct jobfile {
 
         char **retry_on;   /* retry.on: "interruption"; NULL when absent */
         int64_t retry_max; /* retry.max: 0-100 */
+
+        struct jobspec_resources resources; /* resources: (docs/job.md); zero when absent */
+        int resources_line;                 /* where resources: is, for later errors; 0 = absent */
 };
 
 /* Loads and validates job.yaml at PATH. */

@@ -18,31 +18,16 @@
 #include "cleanup.h"
 #include "dockerignore.h"
 #include "fsutil.h"
+#include "glob.h"
 #include "xalloc.h"
 
 #define DOCKERIGNORE_MAX (4u << 20)
 #define SYMLINK_HOPS 40
 
-enum tok_kind {
-        TOK_LIT,     /* one byte */
-        TOK_STAR,    /* [^/]* */
-        TOK_ONE,     /* [^/] */
-        TOK_CLASS,   /* [...] */
-        TOK_ANY,     /* .* (a trailing **) */
-        TOK_ANY_DIR, /* (.*\/)? (** not at the end) */
-};
-
-struct tok {
-        enum tok_kind kind;
-        char c;                /* TOK_LIT */
-        int negated;           /* TOK_CLASS */
-        unsigned char set[32]; /* TOK_CLASS: bitmap of bytes */
-};
-
 struct pattern {
         char *text; /* cleaned */
         int exclusion;
-        struct tok *toks;
+        struct glob_tok *toks;
         size_t n_toks;
         /* patternmatcher's shortcuts, kept for their exact behaviour:
          * "**" + literal is a suffix test, literal + "**" a prefix test. */
@@ -57,29 +42,13 @@ struct dockerignore {
 
 /* ---- patterns ---- */
 
-static void tok_push(struct tok **t, size_t *n, struct tok tok)
-{
-        *t = xreallocarray(*t, *n + 1, sizeof **t);
-        (*t)[(*n)++] = tok;
-}
-
-static void set_bit(unsigned char *set, unsigned char c)
-{
-        set[c >> 3] |= (unsigned char)(1u << (c & 7));
-}
-
-static int has_bit(const unsigned char *set, unsigned char c)
-{
-        return (set[c >> 3] >> (c & 7)) & 1;
-}
-
 /* Compiles a class starting after '['; *s is advanced past ']'. */
-static int compile_class(const char **s, struct tok *t)
+static int compile_class(const char **s, struct glob_tok *t)
 {
         const char *p = *s;
         int n = 0;
 
-        *t = (struct tok){.kind = TOK_CLASS};
+        *t = (struct glob_tok){.kind = GLOB_CLASS};
         if (*p == '^') {
                 t->negated = 1;
                 p++;
@@ -108,7 +77,7 @@ static int compile_class(const char **s, struct tok *t)
                         return -1; /* "[a-]": Go's Match rejects it */
                 }
                 for (unsigned c = lo; c <= hi; c++)
-                        set_bit(t->set, (unsigned char)c);
+                        glob_class_add(t, (unsigned char)c);
                 n++;
         }
         if (n == 0)
@@ -119,9 +88,9 @@ static int compile_class(const char **s, struct tok *t)
 
 /* Compiles PAT.  DOUBLE_STAR 0 for COPY sources (Go's filepath.Match, where
  * "**" is two "*"). */
-static int compile(const char *pat, int double_star, struct tok **ret, size_t *ret_n)
+static int compile(const char *pat, int double_star, struct glob_tok **ret, size_t *ret_n)
 {
-        struct tok *t = NULL;
+        struct glob_tok *t = NULL;
         size_t n = 0;
         const char *s = pat;
 
@@ -131,105 +100,32 @@ static int compile(const char *pat, int double_star, struct tok **ret, size_t *r
                         s++;
                         if (*s == '/')
                                 s++;
-                        tok_push(&t, &n, (struct tok){.kind = *s == '\0' ? TOK_ANY : TOK_ANY_DIR});
+                        glob_push(&t, &n,
+                                  (struct glob_tok){.kind = *s == '\0' ? GLOB_ANY : GLOB_ANY_DIR});
                 } else if (c == '*') {
-                        tok_push(&t, &n, (struct tok){.kind = TOK_STAR});
+                        glob_push(&t, &n, (struct glob_tok){.kind = GLOB_STAR});
                 } else if (c == '?') {
-                        tok_push(&t, &n, (struct tok){.kind = TOK_ONE});
+                        glob_push(&t, &n, (struct glob_tok){.kind = GLOB_ONE});
                 } else if (c == '[') {
-                        struct tok k;
+                        struct glob_tok k;
                         if (compile_class(&s, &k) < 0) {
                                 free(t);
                                 return -1;
                         }
-                        tok_push(&t, &n, k);
+                        glob_push(&t, &n, k);
                 } else if (c == '\\') {
                         if (*s == '\0') {
                                 free(t);
                                 return -1;
                         }
-                        tok_push(&t, &n, (struct tok){.kind = TOK_LIT, .c = *s++});
+                        glob_push(&t, &n, (struct glob_tok){.kind = GLOB_LIT, .c = *s++});
                 } else {
-                        tok_push(&t, &n, (struct tok){.kind = TOK_LIT, .c = c});
+                        glob_push(&t, &n, (struct glob_tok){.kind = GLOB_LIT, .c = c});
                 }
         }
         *ret = t;
         *ret_n = n;
         return 0;
-}
-
-/* Adds token I's state and what it reaches without input: a star, "**"
- * and "**\/" may match nothing. */
-static void closure(const struct tok *t, size_t n, unsigned char *at, size_t i)
-{
-        for (; i <= n && !at[i]; i++) {
-                at[i] = 1;
-                if (i == n ||
-                    (t[i].kind != TOK_STAR && t[i].kind != TOK_ANY && t[i].kind != TOK_ANY_DIR))
-                        break;
-        }
-}
-
-/* Runs the tokens as an NFA over S, in time O(len * tokens): backtracking
- * is exponential in the stars, and a .dockerignore is user input.  State
- * at[i]: before token i; mid[i]: inside a "**\/" that still needs its '/'. */
-static int match_toks(const struct tok *t, size_t n, const char *s)
-{
-        _cleanup_free_ unsigned char *buf = xcalloc(4 * (n + 1), 1);
-        unsigned char *at = buf, *mid = buf + (n + 1);
-        unsigned char *nat = buf + 2 * (n + 1), *nmid = buf + 3 * (n + 1);
-        int alive = 1;
-
-        closure(t, n, at, 0);
-        for (; *s != '\0' && alive; s++) {
-                char c = *s;
-                memset(nat, 0, n + 1);
-                memset(nmid, 0, n + 1);
-                alive = 0;
-                for (size_t i = 0; i < n; i++) {
-                        if (mid[i] || (at[i] && t[i].kind == TOK_ANY_DIR)) {
-                                nmid[i] = 1;
-                                alive = 1;
-                                if (c == '/')
-                                        closure(t, n, nat, i + 1);
-                                continue;
-                        }
-                        if (!at[i])
-                                continue;
-                        switch (t[i].kind) {
-                        case TOK_LIT:
-                                if (c == t[i].c)
-                                        closure(t, n, nat, i + 1);
-                                break;
-                        case TOK_ONE:
-                                if (c != '/')
-                                        closure(t, n, nat, i + 1);
-                                break;
-                        case TOK_CLASS:
-                                if (has_bit(t[i].set, (unsigned char)c) != t[i].negated)
-                                        closure(t, n, nat, i + 1);
-                                break;
-                        case TOK_STAR:
-                                if (c != '/')
-                                        closure(t, n, nat, i);
-                                break;
-                        case TOK_ANY:
-                                closure(t, n, nat, i);
-                                break;
-                        case TOK_ANY_DIR:
-                                break;
-                        }
-                }
-                for (size_t i = 0; i <= n && !alive; i++)
-                        alive = nat[i];
-                unsigned char *tmp = at;
-                at = nat;
-                nat = tmp;
-                tmp = mid;
-                mid = nmid;
-                nmid = tmp;
-        }
-        return *s == '\0' && at[n];
 }
 
 /* Go's filepath.Clean for '/'-separated paths. */
@@ -300,11 +196,11 @@ static int pattern_match(const struct pattern *p, const char *path)
         }
         if (p->prefix)
                 return strncmp(path, p->text, len - 2) == 0;
-        return match_toks(p->toks, p->n_toks, path);
+        return glob_match(p->toks, p->n_toks, path);
 }
 
-static void dockerignore_add(struct dockerignore *di, char *text, int exclusion, struct tok *toks,
-                             size_t n_toks)
+static void dockerignore_add(struct dockerignore *di, char *text, int exclusion,
+                             struct glob_tok *toks, size_t n_toks)
 {
         struct pattern *p;
         size_t len = strlen(text);
@@ -339,7 +235,7 @@ static int parse_line(struct dockerignore *di, const char *line, size_t len, con
         _cleanup_free_ char *raw = NULL, *pat = NULL;
         char *s, *e;
         int exclusion = 0;
-        struct tok *toks = NULL;
+        struct glob_tok *toks = NULL;
         size_t n_toks = 0;
 
         if (len > 0 && line[0] == '#')
@@ -690,7 +586,7 @@ static int select_components(struct selector *sc, char **comps, size_t n, size_t
                 return select_components(sc, comps, n, i + 1, next, err);
         }
 
-        struct tok *toks = NULL;
+        struct glob_tok *toks = NULL;
         size_t n_toks = 0, n_names = 0;
         if (compile(comps[i], 0, &toks, &n_toks) < 0)
                 return hoist_error_make(err, HOIST_ERR_INPUT,
@@ -700,7 +596,7 @@ static int select_components(struct selector *sc, char **comps, size_t n, size_t
         _cleanup_strv_ char **names = list_dir(sc->root, rdir, &n_names);
         int r = 0;
         for (size_t k = 0; names != NULL && k < n_names && r == 0; k++) {
-                if (!match_toks(toks, n_toks, names[k]))
+                if (!glob_match(toks, n_toks, names[k]))
                         continue;
                 _cleanup_free_ char *next = join_rel(rdir, names[k]);
                 r = select_components(sc, comps, n, i + 1, next, err);

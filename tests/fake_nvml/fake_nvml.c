@@ -5,6 +5,8 @@
  * read again on every call so a test can change them while a job runs:
  *
  *   device_count=2          devices (default 1)
+ *   name=NVIDIA H100 80GB HBM3  what nvmlDeviceGetName says of every device
+ *                           (default "NVIDIA Fake GPU")
  *   fault_device=1          the device the values below apply to (default 0;
  *                           the others read healthy)
  *   temperature=95          degrees C (default 40)
@@ -56,6 +58,7 @@ struct fake_config {
         unsigned int remapped_pending, remapped_failure, gpu_lost;
         unsigned long long ecc, clocks_reasons, xid;
         int init_error;
+        char name[96];
 };
 
 #define MAX_DEVICES 16
@@ -87,8 +90,11 @@ static void load(struct fake_config *c)
         char line[256];
         FILE *f;
 
-        *c = (struct fake_config){
-                .device_count = 1, .temperature = 40, .slowdown = 90, .shutdown = 95};
+        *c = (struct fake_config){.device_count = 1,
+                                  .temperature = 40,
+                                  .slowdown = 90,
+                                  .shutdown = 95,
+                                  .name = "NVIDIA Fake GPU"};
         if (path == NULL || (f = fopen(path, "re")) == NULL)
                 return;
         while (fgets(line, sizeof line, f) != NULL) {
@@ -122,6 +128,9 @@ static void load(struct fake_config *c)
                         c->gpu_lost = (unsigned int)v;
                 else if (strcmp(line, "init_error") == 0)
                         c->init_error = (int)v;
+                else if (strcmp(line, "name") == 0)
+                        snprintf(c->name, sizeof c->name, "%.*s", (int)strcspn(eq + 1, "\n"),
+                                 eq + 1);
         }
         fclose(f);
         if (c->device_count > MAX_DEVICES)
@@ -174,6 +183,7 @@ nvmlReturn_t nvmlDeviceGetCount(unsigned int *count);
 nvmlReturn_t nvmlDeviceGetHandleByIndex_v2(unsigned int index, nvmlDevice_t *dev);
 nvmlReturn_t nvmlDeviceGetHandleByIndex(unsigned int index, nvmlDevice_t *dev);
 nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t dev, char *uuid, unsigned int len);
+nvmlReturn_t nvmlDeviceGetName(nvmlDevice_t dev, char *name, unsigned int len);
 nvmlReturn_t nvmlDeviceGetTemperature(nvmlDevice_t dev, int sensor, unsigned int *temp);
 nvmlReturn_t nvmlDeviceGetTemperatureThreshold(nvmlDevice_t dev, int type, unsigned int *temp);
 nvmlReturn_t nvmlDeviceGetTotalEccErrors(nvmlDevice_t dev, int type, int counter,
@@ -295,6 +305,19 @@ nvmlReturn_t nvmlDeviceGetUUID(nvmlDevice_t dev, char *uuid, unsigned int len)
                 return NVML_ERROR_UNINITIALIZED;
         (void)device_config(dev, &c, &faulty);
         snprintf(uuid, len, "GPU-fake0000-0000-0000-0000-%012u", dev->index);
+        return NVML_SUCCESS;
+}
+
+nvmlReturn_t nvmlDeviceGetName(nvmlDevice_t dev, char *name, unsigned int len)
+{
+        struct fake_config c;
+        int faulty;
+        nvmlReturn_t r = device_config(dev, &c, &faulty);
+
+        trace("nvmlDeviceGetName");
+        if (r != NVML_SUCCESS)
+                return r;
+        snprintf(name, len, "%s", c.name);
         return NVML_SUCCESS;
 }
 

@@ -342,7 +342,8 @@ static void test_field_errors(void **state)
                 {"name: a\nimage: x\nimgae: y\n",
                  "'job.yaml':3: unknown field 'imgae' (did you mean 'image'?); valid fields: "
                  "name, image, command, workdir, runtime, provider, storage, inputs, "
-                 "hyperparameters, env, outputs, checkpoints, limits, retry, webhooks, build"},
+                 "hyperparameters, env, outputs, checkpoints, limits, retry, webhooks, build, "
+                 "resources"},
                 {"image: x\n", "'job.yaml':1: field 'name': missing (every job needs a name, like "
                                "'mnist-train')"},
                 {"name: My_Job\nimage: x\n",
@@ -526,6 +527,58 @@ static void test_retry(void **state)
                       "unknown field 'every'");
 }
 
+static void test_resources(void **state)
+{
+        const char *dir = *state;
+        _cleanup_jobfile_ struct jobfile *jf =
+                parse_ok(dir, "name: a\nimage: x\nresources:\n  gpus: \"H100:8\"\n  cpus: 0.5\n"
+                              "  memory: 32GiB\n  disk: 100G\n  spot: true\n");
+        _cleanup_jobfile_ struct jobfile *plain =
+                parse_ok(dir, "name: a\nimage: x\nresources: {gpus: 2, memory: 268435456}\n");
+        _cleanup_jobfile_ struct jobfile *none = parse_ok(dir, "name: a\nimage: x\n");
+
+        assert_int_equal(jf->resources.gpus, 8);
+        assert_string_equal(jf->resources.gpu_type, "H100");
+        assert_int_equal(jf->resources.cpus_milli, 500);
+        assert_int_equal(jf->resources.memory_bytes, 32ULL << 30);
+        assert_int_equal(jf->resources.disk_bytes, 100ULL << 30);
+        assert_int_equal(jf->resources.spot, 1);
+        assert_int_equal(jf->resources_line, 3);
+        assert_int_equal(none->resources_line, 0);
+        assert_int_equal(plain->resources.gpus, 2);
+        assert_null(plain->resources.gpu_type);
+        assert_int_equal(plain->resources.memory_bytes, 268435456);
+        assert_int_equal(plain->resources.spot, 0);
+        assert_int_equal(none->resources.gpus, 0);
+        assert_int_equal(none->resources.cpus_milli, 0);
+
+        parse_fails(dir, "name: a\nimage: x\nresources:\n  gpus: -1\n",
+                    "'job.yaml':4: field 'resources.gpus': a GPU count cannot be negative, got "
+                    "'-1'");
+        parse_fails(dir, "name: a\nimage: x\nresources:\n  gpus: \"H100:0\"\n",
+                    "'job.yaml':4: field 'resources.gpus': expected a GPU count from 1 to 64 "
+                    "after 'H100:', got '0'");
+        parse_fails(dir, "name: a\nimage: x\nresources:\n  cpus: 0\n",
+                    "'job.yaml':4: field 'resources.cpus': expected more than 0 CPUs, got '0' "
+                    "(leave 'cpus' out to ask for none in particular)");
+        parse_fails(dir, "name: a\nimage: x\nresources:\n  memory: 32GB\n",
+                    "'job.yaml':4: field 'resources.memory': '32GB' is ambiguous (GB is 1000^N "
+                    "to some, 1024^N to others): write 32GiB for 1024^N, as hoist and docker "
+                    "read 32G");
+        parse_fails(dir, "name: a\nimage: x\nresources:\n  disk: 1PB\n",
+                    "'job.yaml':4: field 'resources.disk': expected a size like 32GiB or 512M, "
+                    "got '1PB' (units: B, K/Ki/KiB, M/Mi/MiB, G/Gi/GiB or T/Ti/TiB, powers of "
+                    "1024)");
+        parse_fails(dir, "name: a\nimage: x\nresources:\n  spot: maybe\n",
+                    "'job.yaml':4: field 'resources.spot': expected true or false, got 'maybe'");
+        parse_fails(dir, "name: a\nimage: x\nresources:\n  gpus: [1]\n",
+                    "'job.yaml':4: field 'resources.gpus': expected a value (a number, string or "
+                    "boolean), got a sequence");
+        parse_fails(dir, "name: a\nimage: x\nresources: 4\n",
+                    "'job.yaml':3: field 'resources': expected a mapping, got '4'");
+        webhook_fails(dir, "name: a\nimage: x\nresources: {gpu: 1}\n", "unknown field 'gpu'");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -540,6 +593,7 @@ int main(void)
                 cmocka_unit_test(test_durations),
                 cmocka_unit_test_setup_teardown(test_webhooks, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_retry, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_resources, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_field_errors, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_hyperparameters_as_written, setup_dir,
                                                 teardown_dir),

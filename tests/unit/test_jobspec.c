@@ -12,6 +12,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "jobspec.h"
+#include "resources.h"
 #include "xalloc.h"
 
 #define SHA "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"
@@ -554,6 +555,65 @@ static void test_load_file(void **state)
         assert_int_equal(fs_remove_tree(dir, &err), 0);
 }
 
+/* resources round-trip exactly, with cpus in thousandths and sizes in bytes. */
+static void test_resources(void **state)
+{
+        (void)state;
+        _cleanup_jobspec_ struct jobspec *spec = jobspec_new();
+        spec->id = xstrdup("j1");
+        spec->storage.endpoint = xstrdup("file:///srv/hoist");
+        spec->resources = (struct jobspec_resources){.gpus = 8,
+                                                     .gpu_type = xstrdup("A100-80GB"),
+                                                     .cpus_milli = 1100,
+                                                     .memory_bytes = 32ULL << 30,
+                                                     .disk_bytes = 100ULL << 30,
+                                                     .spot = 1};
+        _cleanup_free_ char *json = jobspec_to_json(spec);
+        _cleanup_jobspec_ struct jobspec *back = parse_ok(json);
+        _cleanup_free_ char *again = jobspec_to_json(back);
+
+        assert_non_null(strstr(json, "  \"resources\": {\n"
+                                     "    \"gpus\": 8,\n"
+                                     "    \"gpu_type\": \"A100-80GB\",\n"
+                                     "    \"cpus\": 1.1,\n"
+                                     "    \"memory_bytes\": 34359738368,\n"
+                                     "    \"disk_bytes\": 107374182400,\n"
+                                     "    \"spot\": true\n"
+                                     "  }\n"));
+        assert_string_equal(json, again);
+        assert_int_equal(back->resources.gpus, 8);
+        assert_string_equal(back->resources.gpu_type, "A100-80GB");
+        assert_int_equal(back->resources.cpus_milli, 1100);
+        assert_int_equal(back->resources.memory_bytes, 32ULL << 30);
+        assert_int_equal(back->resources.disk_bytes, 100ULL << 30);
+        assert_int_equal(back->resources.spot, 1);
+
+        /* whole CPUs are an integer; a job that asks nothing has no section */
+        resources_clear(&spec->resources);
+        spec->resources.cpus_milli = 8000;
+        _cleanup_free_ char *whole = jobspec_to_json(spec);
+        assert_non_null(strstr(whole, "\"resources\": {\n    \"cpus\": 8\n  }"));
+        spec->resources.cpus_milli = 0;
+        _cleanup_free_ char *none = jobspec_to_json(spec);
+        assert_null(strstr(none, "resources"));
+        _cleanup_jobspec_ struct jobspec *half =
+                parse_ok(MINIMAL_HEAD MINIMAL_STORAGE ", \"resources\": {\"cpus\": 0.5}}");
+        assert_int_equal(half->resources.cpus_milli, 500);
+
+        parse_fails(MINIMAL_HEAD MINIMAL_STORAGE ", \"resources\": {\"gpus\": 65}}",
+                    "'job.json': resources.gpus: 65 is out of range (0 to 64)");
+        parse_fails(MINIMAL_HEAD MINIMAL_STORAGE ", \"resources\": {\"cpus\": \"8\"}}",
+                    "'job.json': resources.cpus: expected a number, got a string");
+        parse_fails(MINIMAL_HEAD MINIMAL_STORAGE ", \"resources\": {\"cpus\": -1}}",
+                    "'job.json': resources.cpus: -1 is out of range (0 to 65536)");
+        parse_fails(MINIMAL_HEAD MINIMAL_STORAGE ", \"resources\": {\"memory_bytes\": 1.5}}",
+                    "'job.json': resources.memory_bytes: expected an integer, got a number");
+        parse_fails(MINIMAL_HEAD MINIMAL_STORAGE ", \"resources\": {\"spot\": \"yes\"}}",
+                    "'job.json': resources.spot: expected true or false, got a string");
+        parse_fails(MINIMAL_HEAD MINIMAL_STORAGE ", \"resources\": 2}",
+                    "'job.json': resources: expected an object, got a number");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -570,6 +630,7 @@ int main(void)
                 cmocka_unit_test(test_validate),
                 cmocka_unit_test(test_channel_valid),
                 cmocka_unit_test(test_load_file),
+                cmocka_unit_test(test_resources),
         };
         return cmocka_run_group_tests_name("jobspec", tests, NULL, NULL);
 }
