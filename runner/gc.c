@@ -258,9 +258,12 @@ static int sweep_partials(struct gc_run *g, const char *url, struct storage *sto
         for (size_t i = 0; i < n; i++) {
                 if (!old_enough(g, p[i].start_s))
                         continue;
-                if (!g->o->dry_run && storage_abort_partial(sto, &p[i], err) < 0) {
-                        storage_partials_free(p, n);
-                        return -1;
+                struct hoist_error *e = NULL;
+                /* One that cannot go (an odd key) is no reason to keep the rest. */
+                if (!g->o->dry_run && storage_abort_partial(sto, &p[i], &e) < 0) {
+                        log_warn("storage '%s': %s, ignoring", url, e->msg);
+                        hoist_error_free(e);
+                        continue;
                 }
                 if (p[i].id != NULL)
                         say(g, "unfinished upload of '%s' in '%s'", p[i].key, url);
