@@ -190,7 +190,7 @@ VALGRIND_SUITES := tests/integration/test_entrypoint.sh tests/integration/test_l
 	tests/integration/test_builtin_storage.sh tests/integration/test_serve_s3.sh \
 	tests/integration/test_registry.sh tests/integration/test_events.sh \
 	tests/integration/test_checkpoints.sh tests/integration/test_cli.sh \
-	tests/integration/test_resources.sh
+	tests/integration/test_resources.sh tests/integration/test_gc.sh
 valgrind: all bundle
 	@HOIST_VALGRIND=1 tests/run-integration.sh $(VALGRIND_SUITES)
 

@@ -329,9 +329,9 @@ if ! setup >"$T_TMP/setup.log" 2>&1; then
 fi
 t_run "rm refuses a running job without --force, stops and removes it with; unknown ids exit 4" \
         t_rm_running_and_unknown
-t_run "50 jobs on file storage: no staged copies; rm, dry run, gc back to store plus live blobs" \
+t_run "$NJOBS jobs on file storage: no staged copies; rm, dry run, gc back to store plus live blobs" \
         t_fifty_jobs_file
-t_run "50 jobs on S3 (radosgw): the same, and a stale multipart upload aborted" t_fifty_jobs_s3
+t_run "$NJOBS jobs on S3 (radosgw): the same, and a stale multipart upload aborted" t_fifty_jobs_s3
 t_run "the built-in endpoint: a stale upload aborted, an unused blob removed" t_builtin_endpoint
 [ ! -s "$T_TMP/notes" ] || sed 's/^/# /' "$T_TMP/notes"
 t_finish
