@@ -320,6 +320,39 @@ t_builtin_endpoint() {
         grep -q ", 1 blob: " "$T_TMP/b2.out" || fail "$(tail -1 "$T_TMP/b2.out")"
 }
 
+# A container job: once it has ended, its container goes with the anonymous
+# volume its image declares (podman rm -f -v), and its staged inputs with it.
+t_container_released() {
+        local img=localhost/hoist-it-gcvol:$$ base=localhost/hoist-it-gc:$$
+        new_home
+        unset HOIST_CONTAINER_ENGINE
+        "$T_ROOT/tests/peers/podman-image.sh" "$base" "$HOIST_BUILD/hoist-entrypoint-bundle.tar" \
+                "$HOIST_BIN/hoist-quickstart" >/dev/null
+        t_defer "podman rmi -f $img $base >/dev/null 2>&1"
+        printf 'FROM %s\nVOLUME /scratch\n' "$base" | podman build -q -t "$img" -f - "$T_TMP" >/dev/null
+        mkdir -p "$T_TMP/c/data"
+        echo hello >"$T_TMP/c/data/a.txt"
+        cat >"$T_TMP/c/job.yaml" <<YAML
+name: gc-container
+image: $img
+command: ["sh", "-c", "cat \$HOIST_INPUT_TRAIN/a.txt > \$HOIST_MODEL_DIR/m.txt; echo x > /scratch/f"]
+inputs:
+  train: data/
+YAML
+        id=$(hoist submit -q "$T_TMP/c/job.yaml")
+        t_defer "podman rm -f -v hoist-$id >/dev/null 2>&1"
+        wait_for 120 test -e "$HOIST_HOME/storage/jobs/$id/result.json"
+        wait_for 60 sh -c "[ \"\$(podman inspect --format '{{.State.Status}}' hoist-$id)\" = exited ]"
+        vol=$(podman inspect --format '{{range .Mounts}}{{if eq .Destination "/scratch"}}{{.Name}}{{end}}{{end}}' "hoist-$id")
+        [ -n "$vol" ] || fail "no anonymous volume on hoist-$id"
+        podman volume exists "$vol" || fail "volume $vol missing while the container is there"
+        # the staged copy inside the stopped container is gone already
+        podman cp "hoist-$id:/hoist/input" "$T_TMP/c/input" 2>/dev/null && fail "/hoist/input left in the container"
+        state_is "$id" succeeded || fail "state: $(job_field "$id" state)"
+        ! podman container exists "hoist-$id" || fail "container hoist-$id left after the job ended"
+        ! podman volume exists "$vol" || fail "volume $vol left"
+}
+
 if ! setup >"$T_TMP/setup.log" 2>&1; then
         echo "not ok - setup: start radosgw"
         sed 's/^/    # /' "$T_TMP/setup.log" | tail -30
@@ -333,5 +366,7 @@ t_run "$NJOBS jobs on file storage: no staged copies; rm, dry run, gc back to st
         t_fifty_jobs_file
 t_run "$NJOBS jobs on S3 (radosgw): the same, and a stale multipart upload aborted" t_fifty_jobs_s3
 t_run "the built-in endpoint: a stale upload aborted, an unused blob removed" t_builtin_endpoint
+t_run "a container job that ended: container, its anonymous volume and staged inputs removed" \
+        t_container_released
 [ ! -s "$T_TMP/notes" ] || sed 's/^/# /' "$T_TMP/notes"
 t_finish
