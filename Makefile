@@ -192,7 +192,8 @@ VALGRIND_SUITES := tests/integration/test_entrypoint.sh tests/integration/test_l
 	tests/integration/test_checkpoints.sh tests/integration/test_cli.sh \
 	tests/integration/test_resources.sh \
 	tests/integration/test_secrets.sh \
-	tests/integration/test_code.sh
+	tests/integration/test_code.sh \
+	tests/integration/test_gc.sh
 valgrind: all bundle
 	@HOIST_VALGRIND=1 tests/run-integration.sh $(VALGRIND_SUITES)
 

@@ -552,6 +552,7 @@ int main(int argc, char **argv)
                 return run_plain(argv + first);
         }
         r = run_job(&run, argv + first);
+        stage_drop_inputs(&run.stage);
         /* What is queued goes out within 30 s, or the grace period when shorter. */
         events_finish(run.ev,
                       result_now_ms() + 1000 * (run.stop_grace_s > 0 && run.stop_grace_s < 30

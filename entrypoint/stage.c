@@ -209,6 +209,7 @@ int stage_prepare(const struct jobspec *spec, struct storage *st, struct stage *
         *ret = s;
         return 0;
 fail:
+        stage_drop_inputs(&s);
         stage_release(&s);
         return -1;
 }
@@ -335,6 +336,16 @@ int stage_upload_tree(struct storage *st, const char *dir, const char *prefix,
         if (local != NULL)
                 return fs_copy_tree(dir, local, err);
         return upload_dir(st, dir, prefix, err);
+}
+
+void stage_drop_inputs(const struct stage *s)
+{
+        struct hoist_error *err = NULL;
+
+        if (s->input_dir != NULL && fs_remove_tree(s->input_dir, &err) < 0) {
+                log_warn("remove the staged inputs: %s, ignoring", err->msg);
+                hoist_error_free(err);
+        }
 }
 
 void stage_release(struct stage *s)

@@ -44,6 +44,10 @@ int stage_export_env(const struct jobspec *spec, const struct stage *s, struct h
 int stage_upload_tree(struct storage *st, const char *dir, const char *prefix,
                       struct hoist_error **err);
 
+/* Removes the staged copies of the inputs (<root>/input): once the command
+ * has ended, storage holds all they hold.  A failure is a warning. */
+void stage_drop_inputs(const struct stage *s);
+
 void stage_release(struct stage *s);
 
 #endif

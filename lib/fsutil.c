@@ -9,7 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -385,4 +387,42 @@ int fs_exists(const char *path)
         struct stat st;
 
         return lstat(path, &st) == 0;
+}
+
+int fs_lock_file(const char *path, int exclusive, int wait_ms, int *ret_fd,
+                 struct hoist_error **err)
+{
+        _cleanup_close_ int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+        const struct timespec tick = {0, 50 * 1000 * 1000};
+
+        if (fd < 0)
+                return hoist_error_errno(err, "open '%s'", path);
+        for (int waited = 0; flock(fd, (exclusive ? LOCK_EX : LOCK_SH) | LOCK_NB) < 0;
+             waited += 50) {
+                if (errno != EWOULDBLOCK && errno != EINTR)
+                        return hoist_error_errno(err, "lock '%s'", path);
+                if (wait_ms >= 0 && waited >= wait_ms)
+                        return 0;
+                (void)nanosleep(&tick, NULL);
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 1;
+}
+
+uint64_t fs_tree_size(const char *path)
+{
+        _cleanup_strv_ char **names = NULL;
+        struct stat s;
+        uint64_t total = 0;
+
+        if (lstat(path, &s) < 0)
+                return 0;
+        if (!S_ISDIR(s.st_mode))
+                return S_ISREG(s.st_mode) ? (uint64_t)s.st_size : 0;
+        names = fs_list_dir(path, NULL);
+        for (char **n = names; n != NULL && *n != NULL; n++) {
+                _cleanup_free_ char *child = path_join(path, *n);
+                total += fs_tree_size(child);
+        }
+        return total;
 }

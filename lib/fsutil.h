@@ -3,6 +3,7 @@
 #define HOIST_FSUTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -56,6 +57,16 @@ char **fs_list_dir(const char *dir, struct hoist_error **err);
 /* How many names directory DIR holds but "." and ".."; -1 with errno set
  * when it cannot be read. */
 long fs_count_dir(const char *dir);
+
+/* flock()s PATH (created 0600), shared or EXCLUSIVE, waiting up to WAIT_MS
+ * (-1: for as long as it takes): 1 and *RET_FD (close it to unlock), 0 when
+ * another process still holds it, -1 on error. */
+int fs_lock_file(const char *path, int exclusive, int wait_ms, int *ret_fd,
+                 struct hoist_error **err);
+
+/* The bytes the regular files under PATH (or PATH itself) take; 0 when it
+ * is missing. */
+uint64_t fs_tree_size(const char *path);
 
 /* Writes all of LEN bytes, retrying on EINTR and short writes. */
 int fs_write_all(int fd, const void *data, size_t len);

@@ -148,6 +148,7 @@ int s3_delete_bucket(struct s3_client *c, const char *bucket, struct hoist_error
 struct s3_upload {
         char *key;
         char *upload_id;
+        char *initiated; /* ISO 8601 as sent, or NULL */
 };
 /* ListMultipartUploads under PREFIX (every page). */
 int s3_list_multipart_uploads(struct s3_client *c, const char *bucket, const char *prefix,

@@ -196,6 +196,7 @@ void s3_uploads_free(struct s3_upload *u, size_t n)
         for (size_t i = 0; i < n; i++) {
                 free(u[i].key);
                 free(u[i].upload_id);
+                free(u[i].initiated);
         }
         free(u);
 }
@@ -232,7 +233,8 @@ int s3_list_multipart_uploads(struct s3_client *c, const char *bucket, const cha
                         if (key == NULL || id == NULL)
                                 continue;
                         ups = xreallocarray(ups, n + 1, sizeof *ups);
-                        ups[n++] = (struct s3_upload){xstrdup(key), xstrdup(id)};
+                        ups[n++] = (struct s3_upload){xstrdup(key), xstrdup(id),
+                                                      xstrdup(s3xml_child_text(u, "Initiated"))};
                 }
                 if (s3xml_child(root, "IsTruncated") != NULL &&
                     s3xml_child_bool(root, "IsTruncated", &truncated, err) < 0)

@@ -189,3 +189,50 @@ int storage_list(struct storage *st, const char *prefix, char ***ret_keys, struc
                 return -1;
         return st->ops->list(st->impl, rel, ret_keys, err);
 }
+
+int storage_list_entries(struct storage *st, const char *prefix, struct storage_entry **ret,
+                         size_t *ret_n, struct hoist_error **err)
+{
+        _cleanup_free_ char *rel = xstrdup(prefix ? prefix : "");
+        size_t rl = strlen(rel);
+
+        while (rl > 0 && rel[rl - 1] == '/')
+                rel[--rl] = '\0';
+        if (rl > 0 && storage_key_check(rel, err) < 0)
+                return -1;
+        return st->ops->list_entries(st->impl, rel, ret, ret_n, err);
+}
+
+void storage_entries_free(struct storage_entry *e, size_t n)
+{
+        if (e == NULL)
+                return;
+        for (size_t i = 0; i < n; i++)
+                free(e[i].key);
+        free(e);
+}
+
+int storage_list_partials(struct storage *st, struct storage_partial **ret, size_t *ret_n,
+                          struct hoist_error **err)
+{
+        return st->ops->list_partials(st->impl, ret, ret_n, err);
+}
+
+int storage_abort_partial(struct storage *st, const struct storage_partial *p,
+                          struct hoist_error **err)
+{
+        if (storage_key_check(p->key, err) < 0 || st->ops->abort_partial(st->impl, p, err) < 0)
+                return hoist_error_wrap(err, "discard the unfinished write of '%s'", p->key);
+        return 0;
+}
+
+void storage_partials_free(struct storage_partial *p, size_t n)
+{
+        if (p == NULL)
+                return;
+        for (size_t i = 0; i < n; i++) {
+                free(p[i].key);
+                free(p[i].id);
+        }
+        free(p);
+}

@@ -65,6 +65,34 @@ int storage_delete(struct storage *st, const char *key, struct hoist_error **err
 int storage_list(struct storage *st, const char *prefix, char ***ret_keys,
                  struct hoist_error **err);
 
+/* An object with what a sweep needs to know of it. */
+struct storage_entry {
+        char *key;
+        uint64_t size;
+        int64_t mtime_s; /* last written, seconds since the epoch; 0 when unknown */
+};
+/* Every object under PREFIX (recursive, like storage_list) with its size
+ * and time. */
+int storage_list_entries(struct storage *st, const char *prefix, struct storage_entry **ret,
+                         size_t *ret_n, struct hoist_error **err);
+void storage_entries_free(struct storage_entry *e, size_t n);
+
+/* A write that never finished: an S3 multipart upload never completed or
+ * aborted, or a file:// temporary file ("KEY.tmp.XXXXXX") whose writer was
+ * killed before its rename.  Neither is an object: storage_list skips them. */
+struct storage_partial {
+        char *key;       /* the object it would have become (file://: the temporary file) */
+        char *id;        /* the upload id, or NULL */
+        uint64_t size;   /* bytes held, when known */
+        int64_t start_s; /* when it began (file://: last written) */
+};
+int storage_list_partials(struct storage *st, struct storage_partial **ret, size_t *ret_n,
+                          struct hoist_error **err);
+/* Discards P (AbortMultipartUpload, or unlink). */
+int storage_abort_partial(struct storage *st, const struct storage_partial *p,
+                          struct hoist_error **err);
+void storage_partials_free(struct storage_partial *p, size_t n);
+
 /* Where a store is, as job.json's storage block gives it (docs/jobspec.md):
  * ENDPOINT is the file:// URL itself, or the S3 endpoint in use; REGION,
  * BUCKET and PREFIX are NULL for file://.  Strings are owned by the store. */

@@ -29,6 +29,13 @@ struct storage_ops {
         int (*delete)(void *impl, const char *key, struct hoist_error **err);
         /* PREFIX is "" or a checked key; appends every key under it to *keys. */
         int (*list)(void *impl, const char *prefix, char ***ret_keys, struct hoist_error **err);
+        /* Like list, with sizes and times. */
+        int (*list_entries)(void *impl, const char *prefix, struct storage_entry **ret,
+                            size_t *ret_n, struct hoist_error **err);
+        /* Unfinished writes anywhere in the store. */
+        int (*list_partials)(void *impl, struct storage_partial **ret, size_t *ret_n,
+                             struct hoist_error **err);
+        int (*abort_partial)(void *impl, const struct storage_partial *p, struct hoist_error **err);
         void (*locate)(const void *impl, struct storage_location *ret);
         /* NULL when the backend reports no progress. */
         void (*set_progress)(void *impl, storage_progress_fn fn, void *userdata);

@@ -152,24 +152,32 @@ static int file_delete(void *impl, const char *key, struct hoist_error **err)
         return 0;
 }
 
-struct key_list {
-        char **v;
+struct entry_list {
+        struct storage_entry *v;
         size_t n, cap;
 };
 
-static void key_list_add(struct key_list *l, char *key)
+static void entry_list_add(struct entry_list *l, char *key, const struct stat *s)
 {
-        if (l->n + 2 > l->cap) {
+        if (l->n == l->cap) {
                 l->cap = l->cap ? l->cap * 2 : 16;
                 l->v = xreallocarray(l->v, l->cap, sizeof *l->v);
         }
-        l->v[l->n++] = key;
-        l->v[l->n] = NULL;
+        l->v[l->n++] = (struct storage_entry){
+                .key = key, .size = (uint64_t)s->st_size, .mtime_s = (int64_t)s->st_mtime};
 }
 
-/* Adds every regular file under DIR (whose key is REL) to L.  Temporary
- * files of unfinished writes are not objects. */
-static int list_dir(const char *dir, const char *rel, struct key_list *l, struct hoist_error **err)
+/* A temporary file of a write (fs_write_file_atomic, fs_copy_file, the tar
+ * writer): "NAME.tmp.XXXXXX".  It is an object only once renamed. */
+static int is_temp_name(const char *name)
+{
+        return strstr(name, ".tmp.") != NULL;
+}
+
+/* Adds every regular file under DIR (whose key is REL) to L: the objects, or
+ * with PARTIALS the temporary files of unfinished writes instead. */
+static int list_dir(const char *dir, const char *rel, int partials, struct entry_list *l,
+                    struct hoist_error **err)
 {
         struct dirent **names;
         int n = scandir(dir, &names, NULL, alphasort);
@@ -181,16 +189,17 @@ static int list_dir(const char *dir, const char *rel, struct key_list *l, struct
                                : hoist_error_errno(err, "list '%s'", dir);
         for (int i = 0; i < n; i++) {
                 const char *name = names[i]->d_name;
-                if (r == 0 && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
-                    strstr(name, ".tmp.") == NULL) {
+                if (r == 0 && strcmp(name, ".") != 0 && strcmp(name, "..") != 0) {
                         _cleanup_free_ char *path = path_join(dir, name);
                         char *key = *rel ? xasprintf("%s/%s", rel, name) : xstrdup(name);
                         struct stat s;
-                        if (lstat(path, &s) == 0 && S_ISDIR(s.st_mode)) {
-                                r = list_dir(path, key, l, err);
+                        if (lstat(path, &s) < 0) {
+                                free(key); /* gone meanwhile */
+                        } else if (S_ISDIR(s.st_mode)) {
+                                r = list_dir(path, key, partials, l, err);
                                 free(key);
-                        } else if (lstat(path, &s) == 0 && S_ISREG(s.st_mode)) {
-                                key_list_add(l, key);
+                        } else if (S_ISREG(s.st_mode) && is_temp_name(name) == partials) {
+                                entry_list_add(l, key, &s);
                         } else {
                                 free(key);
                         }
@@ -201,20 +210,70 @@ static int list_dir(const char *dir, const char *rel, struct key_list *l, struct
         return r;
 }
 
-static int file_list(void *impl, const char *prefix, char ***ret_keys, struct hoist_error **err)
+static int file_list_entries(void *impl, const char *prefix, struct storage_entry **ret,
+                             size_t *ret_n, struct hoist_error **err)
 {
         struct file_store *fs = impl;
-        struct key_list l = {0};
+        struct entry_list l = {0};
         _cleanup_free_ char *dir = *prefix ? path_join(fs->root, prefix) : xstrdup(fs->root);
 
-        if (list_dir(dir, prefix, &l, err) < 0) {
-                strv_free(l.v);
+        if (list_dir(dir, prefix, 0, &l, err) < 0) {
+                storage_entries_free(l.v, l.n);
                 return -1;
         }
-        if (l.v == NULL)
-                l.v = xcalloc(1, sizeof *l.v);
-        *ret_keys = l.v;
+        *ret = l.v;
+        *ret_n = l.n;
         return 0;
+}
+
+static int file_list(void *impl, const char *prefix, char ***ret_keys, struct hoist_error **err)
+{
+        struct storage_entry *e = NULL;
+        size_t n = 0;
+        char **keys;
+
+        if (file_list_entries(impl, prefix, &e, &n, err) < 0)
+                return -1;
+        keys = xcalloc(n + 1, sizeof *keys);
+        for (size_t i = 0; i < n; i++)
+                keys[i] = TAKE_PTR(e[i].key);
+        storage_entries_free(e, n);
+        *ret_keys = keys;
+        return 0;
+}
+
+static int file_list_partials(void *impl, struct storage_partial **ret, size_t *ret_n,
+                              struct hoist_error **err)
+{
+        struct file_store *fs = impl;
+        struct entry_list l = {0};
+        struct storage_partial *p;
+
+        if (list_dir(fs->root, "", 1, &l, err) < 0) {
+                storage_entries_free(l.v, l.n);
+                return -1;
+        }
+        p = xcalloc(l.n ? l.n : 1, sizeof *p);
+        for (size_t i = 0; i < l.n; i++) {
+                p[i].key = l.v[i].key;
+                l.v[i].key = NULL;
+                p[i].size = l.v[i].size;
+                p[i].start_s = l.v[i].mtime_s;
+        }
+        *ret_n = l.n;
+        storage_entries_free(l.v, l.n);
+        *ret = p;
+        return 0;
+}
+
+static int file_abort_partial(void *impl, const struct storage_partial *p, struct hoist_error **err)
+{
+        const char *base = strrchr(p->key, '/');
+
+        if (!is_temp_name(base ? base + 1 : p->key))
+                return hoist_error_make(err, HOIST_ERR_INPUT, "'%s' is not a temporary file",
+                                        p->key);
+        return file_delete(impl, p->key, err);
 }
 
 const struct storage_ops storage_file_ops = {
@@ -229,5 +288,8 @@ const struct storage_ops storage_file_ops = {
         .exists = file_exists,
         .delete = file_delete,
         .list = file_list,
+        .list_entries = file_list_entries,
+        .list_partials = file_list_partials,
+        .abort_partial = file_abort_partial,
         .local_path = file_local_path,
 };

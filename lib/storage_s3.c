@@ -7,10 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "archive.h"
 #include "cleanup.h"
 #include "s3.h"
+#include "s3creds.h"
 #include "storage_backend.h"
 #include "xalloc.h"
 
@@ -179,27 +181,91 @@ static int s3s_delete(void *impl, const char *key, struct hoist_error **err)
         return s3_delete_object(s->client, s->bucket, k, err);
 }
 
-static int s3s_list(void *impl, const char *prefix, char ***ret_keys, struct hoist_error **err)
+/* The bucket's prefix for PREFIX ("" or a checked key) of the store. */
+static char *list_prefix(const struct s3_store *s, const char *prefix)
+{
+        if (*prefix)
+                return *s->prefix ? xasprintf("%s/%s/", s->prefix, prefix)
+                                  : xasprintf("%s/", prefix);
+        return *s->prefix ? xasprintf("%s/", s->prefix) : xstrdup("");
+}
+
+static int64_t iso_time(const char *text)
+{
+        time_t t;
+
+        return s3_parse_iso8601(text, &t) == 0 ? (int64_t)t : 0;
+}
+
+static int s3s_list_entries(void *impl, const char *prefix, struct storage_entry **ret,
+                            size_t *ret_n, struct hoist_error **err)
 {
         struct s3_store *s = impl;
         struct s3_object_list l = {0};
-        _cleanup_free_ char *want = NULL;
+        _cleanup_free_ char *want = list_prefix(s, prefix);
         size_t strip = *s->prefix ? strlen(s->prefix) + 1 : 0;
-        char **keys;
+        struct storage_entry *e;
 
-        if (*prefix)
-                want = *s->prefix ? xasprintf("%s/%s/", s->prefix, prefix)
-                                  : xasprintf("%s/", prefix);
-        else
-                want = *s->prefix ? xasprintf("%s/", s->prefix) : xstrdup("");
         if (s3_list_objects(s->client, s->bucket, want, NULL, 0, &l, err) < 0)
                 return -1;
-        keys = xcalloc(l.n + 1, sizeof *keys);
+        e = xcalloc(l.n ? l.n : 1, sizeof *e);
         for (size_t i = 0; i < l.n; i++)
-                keys[i] = xstrdup(l.objects[i].key + strip);
+                e[i] = (struct storage_entry){.key = xstrdup(l.objects[i].key + strip),
+                                              .size = l.objects[i].size,
+                                              .mtime_s = iso_time(l.objects[i].last_modified)};
+        *ret_n = l.n;
         s3_object_list_clear(&l);
+        *ret = e;
+        return 0;
+}
+
+static int s3s_list(void *impl, const char *prefix, char ***ret_keys, struct hoist_error **err)
+{
+        struct storage_entry *e = NULL;
+        size_t n = 0;
+        char **keys;
+
+        if (s3s_list_entries(impl, prefix, &e, &n, err) < 0)
+                return -1;
+        keys = xcalloc(n + 1, sizeof *keys);
+        for (size_t i = 0; i < n; i++)
+                keys[i] = TAKE_PTR(e[i].key);
+        storage_entries_free(e, n);
         *ret_keys = keys;
         return 0;
+}
+
+static int s3s_list_partials(void *impl, struct storage_partial **ret, size_t *ret_n,
+                             struct hoist_error **err)
+{
+        struct s3_store *s = impl;
+        _cleanup_free_ char *want = list_prefix(s, "");
+        size_t strip = *s->prefix ? strlen(s->prefix) + 1 : 0;
+        struct s3_upload *u = NULL;
+        struct storage_partial *p;
+        size_t n = 0;
+
+        if (s3_list_multipart_uploads(s->client, s->bucket, *want ? want : NULL, &u, &n, err) < 0)
+                return -1;
+        p = xcalloc(n ? n : 1, sizeof *p);
+        for (size_t i = 0; i < n; i++)
+                p[i] = (struct storage_partial){.key = xstrdup(u[i].key + strip),
+                                                .id = xstrdup(u[i].upload_id),
+                                                .start_s = iso_time(u[i].initiated)};
+        s3_uploads_free(u, n);
+        *ret = p;
+        *ret_n = n;
+        return 0;
+}
+
+static int s3s_abort_partial(void *impl, const struct storage_partial *p, struct hoist_error **err)
+{
+        struct s3_store *s = impl;
+        _cleanup_free_ char *k = full_key(s, p->key);
+
+        if (p->id == NULL)
+                return hoist_error_make(err, HOIST_ERR_INPUT, "no upload id");
+        return s3_abort_multipart_upload(s->client, s->bucket, k, p->id, err);
 }
 
 static void s3s_locate(const void *impl, struct storage_location *ret)
@@ -233,6 +299,9 @@ const struct storage_ops storage_s3_ops = {
         .exists = s3s_exists,
         .delete = s3s_delete,
         .list = s3s_list,
+        .list_entries = s3s_list_entries,
+        .list_partials = s3s_list_partials,
+        .abort_partial = s3s_abort_partial,
         .locate = s3s_locate,
         .set_progress = s3s_set_progress,
         .local_path = NULL,

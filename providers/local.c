@@ -905,13 +905,21 @@ static int local_release(const struct job_record *job, const char *state_dir,
                          struct hoist_error **err)
 {
         if (!is_container(job)) {
+                _cleanup_free_ char *workdir = path_join(state_dir, "work");
                 struct proc_id id;
+                int have = read_pid_file(state_dir, &id) == 0;
+                /* Still sending its last logs and events: it cleans up itself. */
+                if (have && proc_alive(id.pid, id.start))
+                        return 0;
                 /* An entrypoint that died (SIGKILL, OOM) leaves its command running. */
-                if (read_pid_file(state_dir, &id) == 0 && !proc_alive(id.pid, id.start))
-                        return kill_session_wait(id.sid, err);
-                return 0;
+                if (have && kill_session_wait(id.sid, err) < 0)
+                        return -1;
+                /* Staged inputs and local copies of what is in storage now. */
+                return fs_remove_tree(workdir, err);
         }
-        char *argv[] = {job->runtime, (char *)"rm", (char *)"-f", job->provider_ref, NULL};
+        /* -v: with the anonymous volumes the image declares. */
+        char *argv[] = {job->runtime, (char *)"rm",      (char *)"-f",
+                        (char *)"-v", job->provider_ref, NULL};
         _cleanup_buf_ struct buf out = {0};
         return engine_run(argv, &out, err);
 }

@@ -7,8 +7,7 @@
 #include "cli.h"
 #include "home.h"
 #include "jobspec.h"
-#include "providers/provider.h"
-#include "reconcile.h"
+#include "jobcancel.h"
 #include "store.h"
 
 static const char usage[] =
@@ -32,7 +31,7 @@ int cmd_cancel(int argc, char **argv, struct hoist_error **err)
         _cleanup_job_record_ struct job_record *job = NULL;
         long arg_grace = -1;
         char *end;
-        int c;
+        int c, r;
 
         optind = 1;
         while ((c = getopt_long(argc, argv, "t:h", opts, NULL)) != -1) {
@@ -54,34 +53,15 @@ int cmd_cancel(int argc, char **argv, struct hoist_error **err)
         if (optind != argc - 1)
                 return cli_usage_error(err, "cancel", "expected one JOB");
         if (home_open(&home, err) < 0 || home_open_store(home, &st, err) < 0 ||
-            store_get_job(st, argv[optind], &job, err) < 0 ||
-            reconcile_job(home, st, &job, err) < 0)
+            store_get_job(st, argv[optind], &job, err) < 0)
                 return -1;
-        if (job_state_terminal(job->state)) {
+        r = jobcancel(home, st, &job, arg_grace >= 0 ? arg_grace : JOBSPEC_DEFAULT_STOP_GRACE_S,
+                      err);
+        if (r < 0)
+                return -1;
+        if (r == 1)
                 printf("job %s already %s\n", job->id, job_state_name(job->state));
-                return EXIT_OK;
-        }
-        const struct provider_ops *prov = provider_find(job->provider);
-        if (prov == NULL)
-                return hoist_error_make(err, HOIST_ERR_PROVIDER, "job %s: unknown provider '%s'",
-                                        job->id, job->provider);
-        _cleanup_free_ char *state_dir = home_job_run_dir(home, job->id);
-        /* First, so the SIGTERM it sends is not taken for an interruption. */
-        if (reconcile_mark_canceled(home, job, err) < 0)
-                return -1;
-        if (prov->cancel(job, state_dir, arg_grace >= 0 ? arg_grace : JOBSPEC_DEFAULT_STOP_GRACE_S,
-                         err) < 0)
-                return hoist_error_wrap(err, "cancel %s", job->id);
-        /* The entrypoint records how the command ended; cancel is the reason. */
-        if (reconcile_job(home, st, &job, err) < 0)
-                return -1;
-        if (!job_state_terminal(job->state) || job->state == JOB_FAILED) {
-                if (store_finish(st, job->id, JOB_CANCELED, job->exit_code, "canceled by the user",
-                                 err) < 0 &&
-                    (*err)->code != HOIST_ERR_STATE)
-                        return -1;
-                hoist_error_release(err);
-        }
-        printf("canceled job %s\n", job->id);
+        else
+                printf("canceled job %s\n", job->id);
         return EXIT_OK;
 }

@@ -189,7 +189,10 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
         const char *rt = runtime_override ? runtime_override : jobfile_runtime_name(jf->runtime);
         if (prov->check_image != NULL && prov->check_image(jf->image, rt, err) < 0)
                 return hoist_error_wrap(err, "'%s'", path);
-        if (jobstorage_open(home, storage_url, &sto, err) < 0)
+        /* Until the row is written, hoist gc takes no blob of ours for garbage. */
+        _cleanup_close_ int gc_lock = -1;
+        if (home_lock_gc(home, 0, -1, &gc_lock, err) < 0 ||
+            jobstorage_open(home, storage_url, &sto, err) < 0)
                 return -1;
         spec = spec_from_jobfile(jf, id, sto);
         if (jobhooks_check(spec, err) < 0 || jobsecrets_check(spec, err) < 0)

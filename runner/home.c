@@ -94,6 +94,14 @@ char *home_job_run_dir(const struct hoist_home *h, const char *job_id)
         return dir;
 }
 
+int home_lock_gc(const struct hoist_home *h, int exclusive, int wait_ms, int *ret_fd,
+                 struct hoist_error **err)
+{
+        _cleanup_free_ char *path = path_join(h->dir, "gc.lock");
+
+        return fs_lock_file(path, exclusive, wait_ms, ret_fd, err);
+}
+
 /* Looks for NAME relative to the binary's directory: beside it (bin/), in
  * ../build/ (a source tree) and in ../share/hoist/ (an install). */
 static char *find_near_self(const struct hoist_home *h, const char *const rels[])

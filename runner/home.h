@@ -33,6 +33,15 @@ int home_open_store(const struct hoist_home *h, struct store **ret, struct hoist
 /* The provider state directory of a job (created). */
 char *home_job_run_dir(const struct hoist_home *h, const char *job_id);
 
+/* $HOIST_HOME/gc.lock.  A submit holds it shared (EXCLUSIVE 0) from before
+ * its first upload until its job row is written; hoist gc holds it
+ * exclusive while it sweeps tmp/ and decides which blobs no job needs, so
+ * neither a blob a submit has just uploaded nor its scratch files are taken
+ * for garbage.  As fs_lock_file(): 1 and *RET_FD, 0 when not got within
+ * WAIT_MS, -1 on error. */
+int home_lock_gc(const struct hoist_home *h, int exclusive, int wait_ms, int *ret_fd,
+                 struct hoist_error **err);
+
 /* Finds a helper binary next to the running hoist (bin/hoist-entrypoint) or
  * under PREFIX/share/hoist; NULL when missing. */
 char *home_find_entrypoint(const struct hoist_home *h);

@@ -26,6 +26,8 @@ static const struct command commands[] = {
         {"logs", cmd_logs, "print (-f: follow, -t: with times) a job's log"},
         {"cancel", cmd_cancel, "stop a job: SIGTERM, then SIGKILL after the grace period"},
         {"results", cmd_results, "copy a job's outputs to a local directory"},
+        {"rm", cmd_rm, "remove finished jobs: their storage, run directory and row"},
+        {"gc", cmd_gc, "free what no job needs: run dirs, scratch files, uploads, blobs"},
         {"serve", cmd_serve, "run the built-in S3 endpoint and webhook receiver"},
         {"build", cmd_build, "build an image from a Dockerfile into the local image store"},
         {"import", cmd_import, "make a one-layer image from a root filesystem tar"},

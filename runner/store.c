@@ -641,6 +641,30 @@ int store_set_provider_ref(struct store *st, const char *id, const char *runtime
         return store_end(st, store_set_provider_ref_locked(st, id, runtime, ref, err), err);
 }
 
+static int store_delete_locked(struct store *st, const char *id, struct hoist_error **err)
+{
+        _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
+        struct job_head h;
+
+        if (store_read_head(st, id, &h, err) < 0)
+                return -1;
+        if (!job_state_terminal(h.state))
+                return hoist_error_make(err, HOIST_ERR_STATE, "job '%s' is %s, not finished", id,
+                                        job_state_name(h.state));
+        /* Transitions and events go with it (ON DELETE CASCADE). */
+        if (store_prepare(st, "DELETE FROM jobs WHERE id = ?1", &stmt, err) < 0)
+                return -1;
+        (void)sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+        return store_step_done(st, stmt, "delete job", err);
+}
+
+int store_delete_job(struct store *st, const char *id, struct hoist_error **err)
+{
+        if (store_begin_write(st, err) < 0)
+                return -1;
+        return store_end(st, store_delete_locked(st, id, err), err);
+}
+
 static int store_new_attempt_locked(struct store *st, const char *id, int64_t from_attempt,
                                     struct hoist_error **err)
 {

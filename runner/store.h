@@ -84,6 +84,11 @@ int store_set_provider_ref(struct store *st, const char *id, const char *runtime
 int store_new_attempt(struct store *st, const char *id, int64_t from_attempt,
                       struct hoist_error **err);
 
+/* Deletes a finished job's row, its transitions and its events, in one
+ * transaction.  A job that is not finished (a resume started it again) is
+ * HOIST_ERR_STATE and stays. */
+int store_delete_job(struct store *st, const char *id, struct hoist_error **err);
+
 /* Finds a job by full id, unique id prefix, or exact name of its newest run.
  * Not found: code HOIST_ERR_NOT_FOUND; ambiguous prefix: HOIST_ERR_USAGE. */
 int store_get_job(struct store *st, const char *id_or_name, struct job_record **ret,

@@ -189,6 +189,45 @@ static void test_s3_prefix_follows_the_key_rule(void **state)
         }
 }
 
+/* What hoist gc sweeps: objects with sizes and times, and the temporary
+ * files of writes that never finished, which are not objects. */
+static void test_entries_and_partials(void **state)
+{
+        struct fixture *f = *state;
+        struct hoist_error *err = NULL;
+        struct storage_entry *e = NULL;
+        struct storage_partial *p = NULL;
+        size_t n = 0;
+        _cleanup_free_ char *tmp = xasprintf("%s/root/blobs/sha256/ab.tmp.XyZ123", f->dir);
+
+        assert_int_equal(storage_put_bytes(f->st, "blobs/sha256/ab", "12345", 5, &err), 0);
+        assert_int_equal(storage_put_bytes(f->st, "jobs/j-1/job.json", "{}", 2, &err), 0);
+        assert_int_equal(fs_write_file_atomic(tmp, "xyz", 3, 0600, &err), 0);
+
+        assert_int_equal(storage_list_entries(f->st, "blobs/sha256/", &e, &n, &err), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(e[0].key, "blobs/sha256/ab");
+        assert_int_equal(e[0].size, 5);
+        assert_true(e[0].mtime_s > 1600000000);
+        storage_entries_free(e, n);
+
+        assert_int_equal(storage_list_partials(f->st, &p, &n, &err), 0);
+        assert_int_equal(n, 1);
+        assert_string_equal(p[0].key, "blobs/sha256/ab.tmp.XyZ123");
+        assert_null(p[0].id);
+        assert_int_equal(p[0].size, 3);
+        assert_int_equal(storage_abort_partial(f->st, &p[0], &err), 0);
+        assert_false(fs_exists(tmp));
+        /* Only a temporary file can be discarded that way, never an object. */
+        free(p[0].key);
+        p[0].key = xstrdup("blobs/sha256/ab");
+        assert_int_equal(storage_abort_partial(f->st, &p[0], &err), -1);
+        assert_non_null(strstr(err->msg, "not a temporary file"));
+        hoist_error_release(&err);
+        storage_partials_free(p, n);
+        assert_int_equal(storage_exists(f->st, "blobs/sha256/ab", NULL, &err), 1);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -199,6 +238,7 @@ int main(void)
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_list_missing_prefix_is_empty, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_put_get_file, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_entries_and_partials, setup, teardown),
                 cmocka_unit_test(test_unknown_scheme_and_relative_path),
                 cmocka_unit_test(test_s3_prefix_follows_the_key_rule),
         };

@@ -1098,6 +1098,49 @@ static void test_apply_events(void **state)
         hoist_error_release(&err);
 }
 
+/* hoist rm: a finished job goes with its transitions and events; one that
+ * is not finished stays, whole. */
+static void test_delete_job(void **state)
+{
+        struct fixture *f = *state;
+        struct hoist_error *err = NULL;
+        struct job_record *job = NULL;
+        struct store_event e = {.id = "del.1",
+                                .job_id = "j-0000000000d1",
+                                .type = "job.running",
+                                .node = "n",
+                                .body = "{}",
+                                .exit_code = -1};
+        sqlite3 *db;
+
+        insert_job(f->st, "j-0000000000d1", "del", 0);
+        assert_int_equal(store_apply_event(f->st, &e, &err), 1);
+        assert_int_equal(store_delete_job(f->st, "j-0000000000d1", &err), -1);
+        assert_int_equal(err->code, HOIST_ERR_STATE);
+        assert_non_null(strstr(err->msg, "running"));
+        hoist_error_release(&err);
+        assert_int_equal(store_get_job(f->st, "j-0000000000d1", &job, &err), 0);
+        job_record_free(job);
+
+        assert_int_equal(store_finish(f->st, "j-0000000000d1", JOB_SUCCEEDED, 0, NULL, &err), 0);
+        assert_int_equal(store_delete_job(f->st, "j-0000000000d1", &err), 0);
+        assert_null(err);
+        assert_int_equal(store_get_job(f->st, "j-0000000000d1", &job, &err), -1);
+        assert_int_equal(err->code, HOIST_ERR_NOT_FOUND);
+        hoist_error_release(&err);
+        db = raw_open(f->db);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM transitions WHERE job_id = "
+                                     "'j-0000000000d1'"),
+                         0);
+        assert_int_equal(raw_int(db, "SELECT count(*) FROM events WHERE job_id = "
+                                     "'j-0000000000d1'"),
+                         0);
+        sqlite3_close(db);
+        assert_int_equal(store_delete_job(f->st, "j-0000000000d1", &err), -1);
+        assert_int_equal(err->code, HOIST_ERR_NOT_FOUND);
+        hoist_error_release(&err);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -1129,6 +1172,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_waits_for_busy_writer, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_concurrent_processes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_crash_safety, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_delete_job, setup, teardown),
         };
         return cmocka_run_group_tests_name("store", tests, NULL, NULL);
 }

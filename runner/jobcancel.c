@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+#include "jobcancel.h"
+
+#include <stdlib.h>
+
+#include "cleanup.h"
+#include "providers/provider.h"
+#include "reconcile.h"
+
+int jobcancel(const struct hoist_home *home, struct store *st, struct job_record **job,
+              int64_t grace_s, struct hoist_error **err)
+{
+        if (reconcile_job(home, st, job, err) < 0)
+                return -1;
+        if (job_state_terminal((*job)->state))
+                return 1;
+        const struct provider_ops *prov = provider_find((*job)->provider);
+        if (prov == NULL)
+                return hoist_error_make(err, HOIST_ERR_PROVIDER, "job %s: unknown provider '%s'",
+                                        (*job)->id, (*job)->provider);
+        _cleanup_free_ char *state_dir = home_job_run_dir(home, (*job)->id);
+        /* First, so the SIGTERM it sends is not taken for an interruption. */
+        if (reconcile_mark_canceled(home, *job, err) < 0)
+                return -1;
+        if (prov->cancel(*job, state_dir, grace_s, err) < 0)
+                return hoist_error_wrap(err, "cancel %s", (*job)->id);
+        /* The entrypoint records how the command ended; cancel is the reason. */
+        if (reconcile_job(home, st, job, err) < 0)
+                return -1;
+        if (!job_state_terminal((*job)->state) || (*job)->state == JOB_FAILED) {
+                if (store_finish(st, (*job)->id, JOB_CANCELED, (*job)->exit_code,
+                                 "canceled by the user", err) < 0 &&
+                    (*err)->code != HOIST_ERR_STATE)
+                        return -1;
+                hoist_error_release(err);
+                struct job_record *fresh = NULL;
+                if (store_get_job(st, (*job)->id, &fresh, err) < 0)
+                        return -1;
+                job_record_free(*job);
+                *job = fresh;
+        }
+        return 0;
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HOIST_RUNNER_JOBCANCEL_H
+#define HOIST_RUNNER_JOBCANCEL_H
+
+/*
+ * Stopping a job as `hoist cancel` does (and `hoist rm --force` before it
+ * removes one): the cancel is recorded first, so the SIGTERM the entrypoint
+ * then reports is not taken for an interruption; then the provider stops
+ * it (SIGTERM, SIGKILL after the grace period) and the job ends canceled.
+ */
+
+#include <stdint.h>
+
+#include "error.h"
+#include "home.h"
+#include "store.h"
+
+/* Cancels *JOB (reconciled first, re-read after): 1 when it was finished
+ * already (nothing done), 0 when canceled, -1 on error. */
+int jobcancel(const struct hoist_home *home, struct store *st, struct job_record **job,
+              int64_t grace_s, struct hoist_error **err);
+
+#endif
