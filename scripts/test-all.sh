@@ -29,6 +29,14 @@ suite() { # NAME COMMAND...: a suite adds its own counts; a suite that fails
 }
 
 step "build (-Werror)" make -j"$jobs" all bundle
+# The PyTorch suite's base image starts as a debootstrap root filesystem
+# (minutes of downloading and unpacking on a new machine, cached after): it
+# is made while the unit and sanitizer steps run, and test_pytorch.sh, which
+# takes the same lock, waits for it or reports its failure.
+rootfs_log=$(mktemp /tmp/hoist-rootfs.XXXXXX)
+scripts/make-torch-rootfs.sh >/dev/null 2>"$rootfs_log" &
+rootfs_pid=$!
+trap '[ -z "$rootfs_pid" ] || { kill "$rootfs_pid"; wait "$rootfs_pid"; } 2>/dev/null; rm -f "$HOIST_TALLY" "$rootfs_log"' EXIT
 suite "unit tests + fuzz corpus replay" make -j"$jobs" test
 step "check-format" make check-format
 step "analyze (cppcheck)" make analyze
@@ -37,5 +45,7 @@ suite "integration" make integration
 suite "integration under valgrind" make valgrind
 suite "integration with ASan+UBSan binaries" make asan-integration
 
+wait "$rootfs_pid" 2>/dev/null || { echo "make-torch-rootfs.sh (in the background):"; cat "$rootfs_log"; }
+rootfs_pid=
 echo "total: $(tally_total "$HOIST_TALLY")"
 awk '{f+=$2} END {exit f>0}' "$HOIST_TALLY"
