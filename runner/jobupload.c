@@ -56,10 +56,15 @@ int jobupload_consent_push(const struct hoist_home *home, const struct jobfile *
 
         if (jf->build == NULL || jf->build->push == NULL)
                 return 0;
+        _cleanup_free_ char *context = xstrdup(jf->build->context);
+        size_t len = strlen(context);
+
+        /* "context: ." is kept as DIR/. */
+        while (len > 2 && strcmp(context + len - 2, "/.") == 0)
+                context[len -= 2] = '\0';
         dest = xasprintf("registry '%s' (build.push)", jf->build->push);
         if (!opts->quiet || (!opts->yes && isatty(STDIN_FILENO) && isatty(STDERR_FILENO)))
-                fprintf(stderr, "build: the image built from '%s' goes to %s\n", jf->build->context,
-                        dest);
+                fprintf(stderr, "build: the image built from '%s' goes to %s\n", context, dest);
         return decide(home, jf, dest, opts, err);
 }
 

@@ -64,7 +64,8 @@ url = sys.argv[1]
 home = os.environ["HOIST_HOME"]
 jobs = json.loads(subprocess.check_output([os.environ["HOIST_BIN_"], "list", "-o", "json"]))
 ids = {j["id"] for j in jobs}
-store = {"hoist.db", "hoist.db-wal", "hoist.db-shm", "gc.lock"}
+# config.yaml: the settings new_home writes (consent), not the store's
+store = {"hoist.db", "hoist.db-wal", "hoist.db-shm", "gc.lock", "config.yaml"}
 
 def walk(root):
     for d, _, files in os.walk(root):
@@ -102,11 +103,13 @@ if url.startswith("file://"):
         with open(os.path.join(root, "jobs", j, "job.json")) as f:
             spec = json.load(f)
         live |= {i["source"] for i in spec.get("inputs", [])}
+        live |= {spec["code"]["source"]} if "code" in spec else set()
 else:
     for j in ids:
         spec = json.loads(subprocess.check_output(
             [os.environ["S3TOOL"], "cat", os.environ["BUCKET"], bucket_prefix + "jobs/%s/job.json" % j]))
         live |= {i["source"] for i in spec.get("inputs", [])}
+        live |= {spec["code"]["source"]} if "code" in spec else set()
 blobs = {k for k in objects if k.startswith("blobs/")}
 if blobs != live:
     sys.exit("blobs %s, expected %s" % (sorted(blobs), sorted(live)))
