@@ -222,7 +222,8 @@ cat >"$trainer" <<'EOF'
 #!/bin/sh
 set -e
 env | grep -E '^(HOIST_|FOO=|PYTHONUNBUFFERED=)' | sort >"$HOIST_OUTPUT_DIR/env.txt"
-cmp "$HOIST_INPUT_TRAIN/data.csv" "$HOIST_INPUT_TRAIN/data.csv"
+cp "$HOIST_INPUT_TRAIN/data.csv" "$HOIST_OUTPUT_DIR/train-data.csv"
+cp "$HOIST_INPUT_IMAGES/readme.txt" "$HOIST_OUTPUT_DIR/images-readme.txt"
 cat "$HOIST_INPUT_IMAGES/sub/deep.txt" >"$HOIST_OUTPUT_DIR/deep-copy.txt"
 echo "weights" >"$HOIST_MODEL_DIR/model.bin"
 echo "step 1" >"$HOIST_CHECKPOINT_DIR/ckpt-1"
@@ -238,8 +239,9 @@ t_job_e2e() {
         [ "$(result e2e .status)" = succeeded ] && [ "$(result e2e .exit_code)" = 0 ] &&
                 [ "$(result e2e .attempt)" = 1 ] && [ "$(result e2e .node)" = main ] &&
                 [ "$(result e2e .started_at_ms)" -le "$(result e2e .finished_at_ms)" ] &&
-                cmp -s "$w/input/train/data.csv" "$tmp/src/data.csv" &&
-                cmp -s "$w/input/images/readme.txt" "$tmp/src/dataset/readme.txt" &&
+                cmp -s "$store/jobs/e2e/output/artifacts/train-data.csv" "$tmp/src/data.csv" &&
+                cmp -s "$store/jobs/e2e/output/artifacts/images-readme.txt" "$tmp/src/dataset/readme.txt" &&
+                [ ! -e "$w/input" ] &&
                 [ "$(cat "$store/jobs/e2e/output/model/model.bin")" = weights ] &&
                 [ "$(cat "$store/jobs/e2e/output/artifacts/deep-copy.txt")" = deep ] &&
                 [ "$(cat "$store/jobs/e2e/checkpoints/ckpt-1")" = "step 1" ] &&
