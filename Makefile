@@ -93,7 +93,7 @@ help:
 	@echo "make [all]         build bin/hoist, bin/hoist-entrypoint and the quickstart trainer"
 	@echo "make test          unit tests (cmocka) and fuzz corpus replay"
 	@echo "make integration   integration tests against real peers (podman, ...)"
-	@echo "make check         test + check-format + analyze + check-scripts"
+	@echo "make check         test + check-format + analyze + check-scripts + check-boundaries"
 	@echo "make asan          ASan+UBSan build running the unit tests"
 	@echo "make asan-integration  the builder and GPU-monitor suites with ASan+UBSan binaries"
 	@echo "make valgrind      integration tests with the binaries under valgrind"
@@ -229,7 +229,12 @@ format:
 check-scripts:
 	@scripts/check-pipes.sh
 
-check: test check-format analyze check-scripts
+# includes across folders that must not know each other (scripts/check-boundaries.sh)
+.PHONY: check-boundaries
+check-boundaries:
+	@scripts/check-boundaries.sh
+
+check: test check-format analyze check-scripts check-boundaries
 
 # ---- the entrypoint bundle: /opt/hoist with its own loader and libraries ----
 BUNDLE_DIR := $(BUILD)/bundle

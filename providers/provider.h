@@ -5,14 +5,14 @@
 /*
  * The provider interface: one struct of operations per place a job can run.
  * Providers know lib/ and this header, never each other.  Each maps its own
- * states onto hoist's (runner/store.h enum job_state).
+ * states onto hoist's (lib/jobmodel.h enum job_state).
  */
 
 #include <stdint.h>
 
 #include "error.h"
 #include "jobspec.h"
-#include "runner/store.h" /* enum job_state, struct job_record */
+#include "jobmodel.h" /* enum job_state, struct job_record */
 
 /* What the runner hands a provider to start one attempt of a job. */
 struct provider_submit {

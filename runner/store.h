@@ -14,35 +14,7 @@
 #include <stdint.h>
 
 #include "error.h"
-
-enum job_state {
-        JOB_QUEUED,
-        JOB_BUILDING,
-        JOB_UPLOADING,
-        JOB_SUBMITTED,
-        JOB_STARTING,
-        JOB_RUNNING,
-        JOB_INTERRUPTED,
-        JOB_SUCCEEDED,
-        JOB_FAILED,
-        JOB_CANCELED,
-};
-
-struct job_record {
-        char *id; /* "j-" + 12 lowercase hex (store_new_job_id) */
-        char *name;
-        char *provider;     /* "local" */
-        char *runtime;      /* provider-specific: "process", "podman", "docker" */
-        char *provider_ref; /* the provider's handle (container name, pid file ...) */
-        char *storage_url;  /* where job.json lives, e.g. file:///root/.hoist/storage */
-        char *spec_key;     /* storage key of job.json */
-        enum job_state state;
-        char *reason;    /* why it is in this state, or NULL */
-        int exit_code;   /* -1 until known */
-        int64_t attempt; /* 1, then +1 per resume */
-        int64_t created_at_ms;
-        int64_t updated_at_ms;
-};
+#include "jobmodel.h" /* enum job_state, struct job_record */
 
 struct job_transition {
         enum job_state from; /* from == to for the first row of a job */
@@ -129,23 +101,12 @@ int store_each_event(struct store *st, const char *job_id, const char *type, sto
 int store_count_events(struct store *st, const char *job_id, int64_t *ret,
                        struct hoist_error **err);
 
-void job_record_free(struct job_record *job);
-void job_records_free(struct job_record **jobs, size_t n);
 void job_transitions_free(struct job_transition *t, size_t n);
 
-const char *job_state_name(enum job_state s);
-int job_state_parse(const char *name, enum job_state *ret);
-int job_state_terminal(enum job_state s);
-
-static inline void job_record_freep(struct job_record **j)
-{
-        job_record_free(*j);
-}
 static inline void store_closep(struct store **s)
 {
         store_close(*s);
 }
-#define _cleanup_job_record_ __attribute__((cleanup(job_record_freep)))
 #define _cleanup_store_ __attribute__((cleanup(store_closep)))
 
 #endif
