@@ -137,7 +137,10 @@ static int process_env_keeps(const char *entry)
                 /* hoist-entrypoint's settings (hoist-entrypoint --help) */
                 "HOIST_LOG", "HOIST_LOG_SYNC_S", "HOIST_CHECKPOINT_DEBOUNCE_MS",
                 "HOIST_STOP_GRACE_S", "HOIST_TERMINATION_LOG", "HOIST_GPU_HEALTH_INTERVAL_MS",
-                "HOIST_NVML_LIBRARY", NULL};
+                "HOIST_NVML_LIBRARY",
+                /* systemd's notify protocol, which hoist-entrypoint speaks
+                 * (docs/entrypoint.md) */
+                "NOTIFY_SOCKET", "WATCHDOG_USEC", "WATCHDOG_PID", NULL};
         size_t len = strcspn(entry, "=");
 
         if (entry[len] != '=')

@@ -247,7 +247,7 @@ t_progress_not_a_tty() {
         progress_job "$T_TMP/p2"
         id=$(hoist submit "$T_TMP/p2/job.yaml" 2>"$T_TMP/p2.err" | sed -n 's/^submitted job //p') ||
                 { cat "$T_TMP/p2.err"; fail "submit failed"; }
-        ! grep -q "MiB/s\|input 'data'" "$T_TMP/p2.err" || fail "progress without a tty: $(cat "$T_TMP/p2.err")"
+        ! grep -q "MiB/s\|^input 'data': " "$T_TMP/p2.err" || fail "progress without a tty: $(cat "$T_TMP/p2.err")"
         hoist logs -f "$id" >/dev/null 2>&1 || fail "job $id failed"
         # HOIST_PROGRESS=lines: one line per tenth, no \r
         progress_job "$T_TMP/p3"
