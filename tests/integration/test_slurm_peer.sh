@@ -1,0 +1,173 @@
+#!/usr/bin/env bash
+# The Slurm and sshd test peers (tests/peers/slurm.sh, tests/peers/sshd.sh),
+# used the way the Slurm provider uses a cluster: sbatch --parsable, squeue,
+# `scontrol show job -o`, `sacct -c` (jobcomp/filetxt: no slurmdbd here),
+# scancel, `scancel --signal=TERM --full`, srun tasks in a batch job, and
+# sbatch through ssh to a login node.  Each test prints how long it took;
+# the last one checks that stopping the peers leaves nothing running.
+. "$(dirname "$0")/lib.sh"
+
+SLURM_DIR=$T_TMP/slurm
+SSH_DIR=$T_TMP/ssh
+JOBS=$T_TMP/jobs # shared by the job scripts and the tests
+
+setup() {
+        mkdir -p "$JOBS"
+        start_slurm "$SLURM_DIR"
+        start_sshd "$SSH_DIR" "SLURM_CONF=$SLURM_CONF"
+}
+
+# acct ID: "STATE|EXITCODE" of a finished job, from the job completion file.
+acct() { sacct -c -n -P -j "$1" -o state,exitcode; }
+acct_is() { [ "$(acct "$1")" = "$2" ]; }
+# job_state ID: JobState in `scontrol show job -o` (one line per job).
+job_state() { scontrol show job -o "$1" | sed -n 's/.* JobState=\([A-Z_]*\) .*/\1/p'; }
+job_state_is() { [ "$(job_state "$1")" = "$2" ]; }
+# sbatch_script NAME BODY [SBATCH ARGS...]: submits a bash script, prints its id.
+sbatch_script() {
+        local name=$1 body=$2
+        shift 2
+        printf '#!/bin/bash\n%s\n' "$body" >"$JOBS/$name.sh"
+        sbatch --parsable -J "$name" -o "$JOBS/$name.out" "$@" "$JOBS/$name.sh"
+}
+valid_id() { [[ $1 =~ ^[0-9]+$ ]] || fail "sbatch --parsable printed '$1', not a job id"; }
+
+t_completed() {
+        # Waits for a go file, so squeue sees it running; the deadline keeps
+        # a lost test from leaving it behind.
+        id=$(sbatch_script ok "touch $JOBS/ok.started
+for i in \$(seq 600); do [ -e $JOBS/ok.go ] && break; sleep 0.1; done
+echo written >$JOBS/ok.result")
+        valid_id "$id"
+        wait_for 60 test -e "$JOBS/ok.started"
+        squeue -h -j "$id" -o '%i %T' | grep_q -x "$id RUNNING" || fail "squeue: $(squeue -h -j "$id" -o '%i %T')"
+        scontrol show job -o "$id" | grep_q " JobName=ok " || fail "scontrol show job -o lacks the name"
+        job_state_is "$id" RUNNING || fail "scontrol: $(job_state "$id")"
+        touch "$JOBS/ok.go"
+        wait_for 60 acct_is "$id" "COMPLETED|0:0" || fail "sacct -c: '$(acct "$id")'"
+        [ "$(cat "$JOBS/ok.result")" = written ] || fail "the job's file"
+        # COMPLETING first, while slurmd cleans up.
+        wait_for 60 job_state_is "$id" COMPLETED || fail "scontrol: $(job_state "$id")"
+        line=$(scontrol show job -o "$id")
+        grep_q ' JobState=COMPLETED .* ExitCode=0:0 ' <<<"$line" || fail "scontrol after the end: $line"
+        # Plain sacct needs slurmdbd: the provider must use sacct -c here.
+        ! sacct -n -P -j "$id" >/dev/null 2>&1 || fail "plain sacct answered without slurmdbd"
+}
+
+t_failed() {
+        id=$(sbatch_script fail 'echo failing; exit 3')
+        valid_id "$id"
+        wait_for 60 acct_is "$id" "FAILED|3:0" || fail "sacct -c: '$(acct "$id")'"
+        wait_for 60 job_state_is "$id" FAILED || fail "scontrol: $(job_state "$id")"
+        line=$(scontrol show job -o "$id")
+        grep_q ' JobState=FAILED Reason=NonZeroExitCode .* ExitCode=3:0 ' <<<"$line" || fail "scontrol: $line"
+        grep_q -x failing "$JOBS/fail.out" || fail "the job's output"
+}
+
+t_cancel() {
+        id=$(sbatch_script sleeper "sleep 300 & echo \$! >$JOBS/sleeper.pid; wait")
+        valid_id "$id"
+        wait_for 60 test -s "$JOBS/sleeper.pid"
+        pid=$(cat "$JOBS/sleeper.pid")
+        scancel "$id"
+        wait_for 60 acct_is "$id" "CANCELLED|0:0" || fail "sacct -c: '$(acct "$id")'"
+        wait_for 60 job_state_is "$id" CANCELLED || fail "scontrol: $(job_state "$id")"
+        ! pid_alive "$pid" || fail "the job's sleep $pid survived scancel"
+}
+
+t_pending_reason() {
+        id=$(sbatch_script held true --hold)
+        valid_id "$id"
+        [ "$(squeue -h -j "$id" -o '%T %r')" = "PENDING JobHeldUser" ] || fail "squeue: $(squeue -h -j "$id" -o '%T %r')"
+        scontrol show job -o "$id" | grep_q ' JobState=PENDING Reason=JobHeldUser ' || fail "scontrol"
+        scancel "$id"
+        wait_for 60 job_state_is "$id" CANCELLED
+}
+
+t_term_signal() {
+        # --signal=B:TERM@30 with --time=1 would take 30 s: check that it is
+        # accepted, and deliver the TERM the way hoist cancels.
+        id=$(sbatch_script term "trap 'echo TERM >$JOBS/term.trap; exit 0' TERM
+sleep 300 & wait" --time=1 --signal=B:TERM@30)
+        valid_id "$id"
+        wait_for 60 job_state_is "$id" RUNNING
+        scontrol show job -o "$id" | grep_q ' TimeLimit=00:01:00 ' || fail "the time limit"
+        scancel --signal=TERM --full "$id"
+        wait_for 30 test -s "$JOBS/term.trap" || fail "the batch shell's trap did not run"
+        [ "$(cat "$JOBS/term.trap")" = TERM ]
+        # A shell that exits 0 on TERM ends COMPLETED: the signal is not a cancel.
+        wait_for 60 acct_is "$id" "COMPLETED|0:0" || fail "sacct -c: '$(acct "$id")'"
+}
+
+t_srun_tasks() {
+        id=$(sbatch_script tasks "srun -N1 -n2 bash -c 'echo \$SLURM_PROCID \$SLURM_NTASKS \$SLURM_NODEID \$SLURM_LOCALID \$SLURM_JOB_NODELIST >$JOBS/rank.\$SLURM_PROCID'" -N1 -n2)
+        valid_id "$id"
+        wait_for 60 acct_is "$id" "COMPLETED|0:0" || fail "sacct -c: '$(acct "$id")'"
+        [ "$(cat "$JOBS/rank.0")" = "0 2 0 0 $SLURM_PEER_NODE" ] || fail "rank 0: $(cat "$JOBS/rank.0")"
+        [ "$(cat "$JOBS/rank.1")" = "1 2 0 1 $SLURM_PEER_NODE" ] || fail "rank 1: $(cat "$JOBS/rank.1")"
+}
+
+t_over_ssh() {
+        printf '#!/bin/bash\necho "via ssh on $(hostname -s)" >%s/ssh.result\n' "$JOBS" >"$JOBS/ssh.sh"
+        # As the provider will: no SLURM_CONF of ours, the login node's own.
+        id=$(env -u SLURM_CONF ssh -F "$SSHD_PEER_CONFIG" 127.0.0.1 sbatch --parsable -o /dev/null "$JOBS/ssh.sh")
+        valid_id "$id"
+        wait_for 60 acct_is "$id" "COMPLETED|0:0" || fail "sacct -c: '$(acct "$id")'"
+        [ "$(cat "$JOBS/ssh.result")" = "via ssh on $SLURM_PEER_NODE" ] || fail "the job's file"
+        out=$(ssh -F "$SSHD_PEER_CONFIG" "$SSHD_PEER_HOST" sacct -c -n -P -j "$id" -o state)
+        [ "$out" = COMPLETED ] || fail "sacct over ssh: $out"
+}
+
+# peer_pids: the daemons' PIDs, from the peers' own PID files.
+peer_pids() {
+        local f
+        for f in "$SLURM_DIR"/run/*.daemon.pid "$SLURM_DIR"/run/munged.pid "$SSH_DIR/sshd.pid"; do cat "$f"; done
+}
+none_alive() {
+        local p
+        for p in "$@"; do ! pid_alive "$p" || return 1; done
+}
+
+t_stop_leaves_nothing() {
+        id=$(sbatch_script left "sleep 300 & echo \$! >$JOBS/left.pid; wait")
+        valid_id "$id"
+        wait_for 60 test -s "$JOBS/left.pid"
+        ssh -F "$SSHD_PEER_CONFIG" 127.0.0.1 "sleep 300" &
+        ssh_client=$!
+        wait_for 30 test -n "$(ps -o pid= --ppid "$(cat "$SSH_DIR/sshd.pid")")"
+        pids=$(peer_pids)
+        stepd=$(ps -o ppid= -p "$(cat "$JOBS/left.pid")")
+        pids="$pids $(cat "$JOBS/left.pid") $stepd $(ps -o pid= --ppid "$(cat "$SSH_DIR/sshd.pid")")"
+        stop_slurm "$SLURM_DIR"
+        stop_sshd "$SSH_DIR"
+        wait "$ssh_client" 2>/dev/null || true
+        # shellcheck disable=SC2086
+        wait_for 30 none_alive $pids || fail "still running: $(ps -o pid=,args= -p "${pids// /,}")"
+        if [ -e "$SLURM_DIR/state" ] || [ -e "$SLURM_DIR/munge-run" ]; then fail "state left in $SLURM_DIR"; fi
+}
+
+# t_timed NAME FUNC: t_run, then how long it took.
+t_timed() {
+        local start=$EPOCHREALTIME
+        t_run "$@"
+        echo "# $2: $(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f s", b - a }')"
+}
+
+setup_start=$EPOCHREALTIME
+if ! setup >"$T_TMP/setup.log" 2>&1; then
+        echo "not ok - setup: start the Slurm and sshd peers"
+        sed 's/^/    # /' "$T_TMP/setup.log" | tail -30
+        T_FAILED=$((T_FAILED + 1))
+        t_finish
+        exit 1
+fi
+echo "# setup: $(awk -v a="$setup_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f s", b - a }')"
+t_timed "sbatch --parsable; squeue, scontrol show job -o and sacct -c follow it to COMPLETED" t_completed
+t_timed "exit 3: FAILED, ExitCode 3:0, Reason NonZeroExitCode" t_failed
+t_timed "scancel: CANCELLED, the job's processes gone" t_cancel
+t_timed "a held job: PENDING with its reason" t_pending_reason
+t_timed "--time/--signal=B:TERM@N accepted; scancel --signal=TERM --full reaches the batch shell" t_term_signal
+t_timed "srun -N1 -n2 in a batch job: SLURM_PROCID 0 and 1" t_srun_tasks
+t_timed "sbatch and sacct through ssh to the loopback login node" t_over_ssh
+t_timed "stopping the peers leaves no daemon, job or session running" t_stop_leaves_nothing
+t_finish
