@@ -118,6 +118,28 @@ t_over_ssh() {
         [ "$out" = COMPLETED ] || fail "sacct over ssh: $out"
 }
 
+# A second cluster beside the first, as CI and a developer's run would have:
+# its knobs give 4 CPUs on whatever this machine has, 2 GPUs that are plain
+# files, and MinJobAge=2, so a finished job leaves scontrol and squeue
+# (after slurmctld's purge, about 10 s) while sacct -c still answers.
+t_second_cluster() {
+        local first_conf=$SLURM_CONF
+        SLURM_PEER_CPUS=4 SLURM_PEER_GPUS=2 SLURM_PEER_MIN_JOB_AGE=2 start_slurm "$T_TMP/slurm2"
+        [ "$SLURM_CONF" != "$first_conf" ] && [ "$SLURM_PEER_CPUS" = 4 ]
+        [ "$(sinfo -h -N -o '%c %G %t')" = "4 gpu:2 idle" ] || fail "sinfo: $(sinfo -h -N -o '%c %G %t')"
+        id=$(sbatch_script gpu 'echo "gpus=$SLURM_GPUS_ON_NODE"' --gpus-per-node=1)
+        valid_id "$id"
+        wait_for 60 acct_is "$id" "COMPLETED|0:0" || fail "sacct -c: '$(acct "$id")'"
+        grep_q -x "gpus=1" "$JOBS/gpu.out" || fail "the GPU job saw: $(cat "$JOBS/gpu.out")"
+        ! sbatch --parsable --gpus-per-node=3 --wrap true 2>"$T_TMP/gpu3.err" || fail "3 GPUs of 2 accepted"
+        grep_q 'Requested node configuration is not available' "$T_TMP/gpu3.err" || fail "$(cat "$T_TMP/gpu3.err")"
+        wait_for 60 sh -c "! scontrol show job -o $id" || fail "scontrol still shows $id after MinJobAge"
+        ! squeue -h -j "$id" 2>/dev/null || fail "squeue still knows $id"
+        acct_is "$id" "COMPLETED|0:0" || fail "sacct -c forgot $id"
+        # The first cluster neither saw it nor stopped.
+        SLURM_CONF=$first_conf scontrol ping | grep_q 'is UP' || fail "the first cluster is down"
+}
+
 # peer_pids: the daemons' PIDs, from the peers' own PID files.
 peer_pids() {
         local f
@@ -132,12 +154,13 @@ t_stop_leaves_nothing() {
         id=$(sbatch_script left "sleep 300 & echo \$! >$JOBS/left.pid; wait")
         valid_id "$id"
         wait_for 60 test -s "$JOBS/left.pid"
-        ssh -F "$SSHD_PEER_CONFIG" 127.0.0.1 "sleep 300" &
+        ssh -F "$SSHD_PEER_CONFIG" 127.0.0.1 "echo \$\$ >$JOBS/session.pid; exec sleep 300" &
         ssh_client=$!
-        wait_for 30 test -n "$(ps -o pid= --ppid "$(cat "$SSH_DIR/sshd.pid")")"
+        wait_for 30 test -s "$JOBS/session.pid"
         pids=$(peer_pids)
         stepd=$(ps -o ppid= -p "$(cat "$JOBS/left.pid")")
-        pids="$pids $(cat "$JOBS/left.pid") $stepd $(ps -o pid= --ppid "$(cat "$SSH_DIR/sshd.pid")")"
+        pids="$pids $(cat "$JOBS/left.pid") $stepd $(cat "$JOBS/session.pid")"
+        pids="$pids $(ps -o pid= --ppid "$(cat "$SSH_DIR/sshd.pid")")"
         stop_slurm "$SLURM_DIR"
         stop_sshd "$SSH_DIR"
         wait "$ssh_client" 2>/dev/null || true
@@ -169,5 +192,6 @@ t_timed "a held job: PENDING with its reason" t_pending_reason
 t_timed "--time/--signal=B:TERM@N accepted; scancel --signal=TERM --full reaches the batch shell" t_term_signal
 t_timed "srun -N1 -n2 in a batch job: SLURM_PROCID 0 and 1" t_srun_tasks
 t_timed "sbatch and sacct through ssh to the loopback login node" t_over_ssh
+t_timed "a second cluster beside it: 4 CPUs, 2 fake GPUs, MinJobAge=2" t_second_cluster
 t_timed "stopping the peers leaves no daemon, job or session running" t_stop_leaves_nothing
 t_finish

@@ -30,6 +30,13 @@ peer_alive() {
         [ -n "$s" ] && [ "${s:0:1}" != Z ]
 }
 
+# peer_tree PID: PID and its descendants, parents first.
+peer_tree() {
+        local c
+        echo "$1"
+        for c in $(ps -o pid= --ppid "$1"); do peer_tree "$c"; done
+}
+
 # stop_pid PID [SECONDS]: SIGTERM, then SIGKILL if it is still there after
 # SECONDS (default 10).
 stop_pid() {

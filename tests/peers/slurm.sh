@@ -165,13 +165,6 @@ stepd_pids() {
         return 0
 }
 
-# tree PID: PID and its descendants.
-tree() {
-        local c
-        echo "$1"
-        for c in $(ps -o pid= --ppid "$1"); do tree "$c"; done
-}
-
 no_stepd() { [ -z "$(stepd_pids "$1")" ]; }
 
 stop() {
@@ -185,7 +178,7 @@ stop() {
                 peer_wait 15 no_stepd "$d" || true
         fi
         for s in $(stepd_pids "$d"); do
-                for p in $(tree "$s"); do kill -9 "$p" 2>/dev/null || true; done
+                for p in $(peer_tree "$s"); do kill -9 "$p" 2>/dev/null || true; done
         done
         stop_pidfile "$d/run/slurmd.daemon.pid"
         stop_pidfile "$d/run/slurmctld.daemon.pid"

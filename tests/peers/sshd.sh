@@ -102,11 +102,14 @@ ENV
 }
 
 stop() {
-        local d=$1 pid c
+        local d=$1 pid p
         [ -f "$d/sshd.pid" ] || return 0
         pid=$(cat "$d/sshd.pid")
-        # Sessions are the listener's children; they outlive it otherwise.
-        for c in $(ps -o pid= --ppid "$pid"); do kill "$c" 2>/dev/null || true; done
+        # Sessions, and the commands they run, descend from the listener and
+        # outlive it otherwise.
+        for p in $(peer_tree "$pid"); do
+                [ "$p" = "$pid" ] || kill -9 "$p" 2>/dev/null || true
+        done
         stop_pidfile "$d/sshd.pid"
         rm -f "$d/env"
 }
