@@ -140,10 +140,27 @@ t_second_cluster() {
         SLURM_CONF=$first_conf scontrol ping | grep_q 'is UP' || fail "the first cluster is down"
 }
 
-# peer_pids: the daemons' PIDs, from the peers' own PID files.
+# running_in DIR: the live processes whose command line names DIR.
+running_in() {
+        local all
+        all=$(ps -eo stat=,pid=,args=)
+        awk -v d="$1" '$1 !~ /^Z/ && index($0, d)' <<<"$all"
+}
+
+t_failed_start() {
+        local d=$T_TMP/slurm-bad
+        ! SLURM_PEER_CONF_EXTRA=BogusKey=1 "$T_ROOT/tests/peers/slurm.sh" start "$d" >/dev/null 2>"$T_TMP/bad.err" ||
+                fail "a slurm.conf with an unknown key started"
+        grep_q 'slurmctld exited at start: .*BogusKey' "$T_TMP/bad.err" || fail "the error: $(cat "$T_TMP/bad.err")"
+        wait_for 30 test -z "$(running_in "$d")" || fail "left running: $(running_in "$d")"
+        if [ -e "$d/run" ] || [ -e "$d/state" ]; then fail "state left in $d"; fi
+}
+
+# peer_pids: the daemons' PIDs (munged, slurmctld, slurmd, sshd), from the
+# peer scripts' PID files.
 peer_pids() {
         local f
-        for f in "$SLURM_DIR"/run/*.daemon.pid "$SLURM_DIR"/run/munged.pid "$SSH_DIR/sshd.pid"; do cat "$f"; done
+        for f in "$SLURM_DIR"/run/*.daemon.pid "$SSH_DIR/sshd.pid"; do cat "$f"; done
 }
 none_alive() {
         local p
@@ -167,6 +184,7 @@ t_stop_leaves_nothing() {
         # shellcheck disable=SC2086
         wait_for 30 none_alive $pids || fail "still running: $(ps -o pid=,args= -p "${pids// /,}")"
         if [ -e "$SLURM_DIR/state" ] || [ -e "$SLURM_DIR/munge-run" ]; then fail "state left in $SLURM_DIR"; fi
+        wait_for 30 test -z "$(running_in "$SLURM_DIR")" || fail "left running: $(running_in "$SLURM_DIR")"
 }
 
 # t_timed NAME FUNC: t_run, then how long it took.
@@ -193,5 +211,6 @@ t_timed "--time/--signal=B:TERM@N accepted; scancel --signal=TERM --full reaches
 t_timed "srun -N1 -n2 in a batch job: SLURM_PROCID 0 and 1" t_srun_tasks
 t_timed "sbatch and sacct through ssh to the loopback login node" t_over_ssh
 t_timed "a second cluster beside it: 4 CPUs, 2 fake GPUs, MinJobAge=2" t_second_cluster
+t_timed "a cluster that cannot start says why and leaves nothing running" t_failed_start
 t_timed "stopping the peers leaves no daemon, job or session running" t_stop_leaves_nothing
 t_finish

@@ -105,10 +105,23 @@ CONF
         echo "$cpus"
 }
 
-node_idle() { [ "$(sinfo -h -n "$NODE" -o %t)" = idle ]; }
+node_idle() { [ "$(sinfo -h -n "$NODE" -o %t 2>/dev/null)" = idle ]; }
+
+wait_idle() { # DIR SECONDS: until the node is idle; fails as soon as a daemon exits
+        local d=$1 deadline=$((SECONDS + $2)) name
+        until node_idle; do
+                for name in munged slurmctld slurmd; do
+                        peer_alive "$(cat "$d/run/$name.daemon.pid")" ||
+                                die "$name exited at start: $(grep -v '^munged' "$d/log/daemons.log" | tail -4) (see $d/log)"
+                done
+                [ $SECONDS -lt "$deadline" ] ||
+                        die "node $NODE is not idle after $2 s: $(sinfo -h -N -o '%N %t %E' 2>&1) (see $d/log)"
+                sleep 0.1
+        done
+}
 
 start() {
-        local d=$1 ctld_port slurmd_port cpus pid
+        local d=$1 ctld_port slurmd_port cpus
         for b in munged mungekey slurmctld slurmd sinfo scontrol; do
                 command -v "$b" >/dev/null || die "'$b' is missing (apt-get install slurmctld slurmd slurm-client munge)"
         done
@@ -128,7 +141,7 @@ start() {
         munged -F -f -S "$d/munge-run/munge.socket" --key-file="$d/munge-key/munge.key" \
                 --log-file="$d/log/munged.log" --pid-file="$d/munge-run/munged.pid" \
                 --seed-file="$d/munge-key/munged.seed" </dev/null >>"$d/log/daemons.log" 2>&1 &
-        echo $! >"$d/run/munged.pid"
+        echo $! >"$d/run/munged.daemon.pid"
         peer_wait 30 test -S "$d/munge-run/munge.socket" ||
                 die "munged did not start (see $d/log/munged.log)"
 
@@ -142,11 +155,7 @@ start() {
         echo $! >"$d/run/slurmctld.daemon.pid"
         slurmd -D -f "$SLURM_CONF" </dev/null >>"$d/log/daemons.log" 2>&1 &
         echo $! >"$d/run/slurmd.daemon.pid"
-        for pid in slurmctld slurmd; do
-                peer_alive "$(cat "$d/run/$pid.daemon.pid")" ||
-                        die "$pid exited at start: $(grep -v '^munged' "$d/log/daemons.log" | tail -4) (see $d/log)"
-        done
-        peer_wait 60 node_idle || die "node $NODE is not idle after 60 s: $(sinfo -h -N -o '%N %t %E' 2>&1) (see $d/log)"
+        wait_idle "$d" 60
         cat >"$d/env" <<ENV
 export SLURM_CONF=$SLURM_CONF
 export SLURM_PEER_NODE=$NODE
@@ -182,7 +191,7 @@ stop() {
         done
         stop_pidfile "$d/run/slurmd.daemon.pid"
         stop_pidfile "$d/run/slurmctld.daemon.pid"
-        stop_pidfile "$d/run/munged.pid"
+        stop_pidfile "$d/run/munged.daemon.pid"
         rm -rf "$d/state" "$d/spool" "$d/run" "$d/munge-key" "$d/munge-run" "$d/env" "$d/fake-gpu"
 }
 
