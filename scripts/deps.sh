@@ -15,7 +15,8 @@ PKGS=(
         debootstrap python3-torch python3-yaml
 )
 # Test peers whose recommends would pull in far more than they need.
-PKGS_NO_RECOMMENDS=(ceph-mon ceph-osd ceph-common radosgw awscli python3-jsonschema)
+PKGS_NO_RECOMMENDS=(ceph-mon ceph-osd ceph-common radosgw awscli python3-jsonschema
+        slurmctld slurmd slurm-client munge openssh-server)
 # npm's standardwebhooks checks hoist's webhook signatures in the tests: Debian's
 # nodejs and npm, unless a node with npm is there already (NodeSource's nodejs
 # conflicts with Debian's npm).
@@ -34,6 +35,16 @@ if [ ${#missing[@]} -eq 0 ] && [ ${#missing_nr[@]} -eq 0 ]; then
 fi
 echo "deps: installing ${missing[*]} ${missing_nr[*]}"
 export DEBIAN_FRONTEND=noninteractive
+# The tests run their own sshd on a loopback port (tests/peers/sshd.sh).  The
+# system one that installing openssh-server would start on port 22 is kept
+# from running, through the file its systemd unit and init script both
+# honour; an sshd installed before is left as it is.  The system munged
+# (its own socket, unused by the tests) may run; slurmctld and slurmd do
+# not start without /etc/slurm/slurm.conf, which nothing here writes.
+if [[ " ${missing_nr[*]} " == *" openssh-server "* ]]; then
+        mkdir -p /etc/ssh
+        touch /etc/ssh/sshd_not_to_be_run
+fi
 apt-get update -qq
 if [ ${#missing[@]} -gt 0 ]; then apt-get install -y -qq "${missing[@]}" >/dev/null; fi
 if [ ${#missing_nr[@]} -gt 0 ]; then

@@ -142,3 +142,32 @@ state_is() { [ "$(job_field "$1" state)" = "$2" ]; }
 job_field() {
         hoist status -o json "$1" | python3 -c "import json,sys; v=json.load(sys.stdin)['$2']; print('' if v is None else v)"
 }
+
+# start_slurm DIR: a one-node Slurm cluster on loopback (tests/peers/slurm.sh:
+# munged, slurmctld, slurmd, state in DIR), stopped at exit, its node idle.
+# Exports SLURM_CONF (every client command reads it), SLURM_PEER_NODE,
+# SLURM_PEER_PARTITION and SLURM_PEER_CPUS.  The SLURM_PEER_* knobs that
+# slurm.sh describes (fake GPUs, MinJobAge...) apply when set.
+start_slurm() {
+        mkdir -p "$1"
+        t_defer "stop_slurm '$1'"
+        "$T_ROOT/tests/peers/slurm.sh" start "$1" >/dev/null || return 1
+        . "$1/env"
+}
+# stop_slurm DIR: its jobs cancelled, its daemons stopped by PID.
+stop_slurm() { "$T_ROOT/tests/peers/slurm.sh" stop "$1"; }
+
+# start_sshd DIR [NAME=VALUE...]: sshd on loopback standing in for a login
+# node (tests/peers/sshd.sh), stopped at exit; each NAME=VALUE is set in its
+# sessions.  Exports SSHD_PEER_CONFIG (`ssh -F "$SSHD_PEER_CONFIG"
+# 127.0.0.1 CMD` logs in as root with no prompt), SSHD_PEER_HOST (an alias
+# in that file), SSHD_PEER_PORT and SSHD_PEER_KEY.
+start_sshd() {
+        local d=$1
+        mkdir -p "$d"
+        t_defer "stop_sshd '$d'"
+        "$T_ROOT/tests/peers/sshd.sh" start "$@" >/dev/null || return 1
+        . "$d/env"
+}
+# stop_sshd DIR: sshd and its sessions stopped by PID.
+stop_sshd() { "$T_ROOT/tests/peers/sshd.sh" stop "$1"; }

@@ -12,23 +12,14 @@ set -euo pipefail
 ACCESS=HOISTTESTACCESSKEY01
 SECRET=hoistTestSecretKey0123456789abcdefghijklm
 
+. "$(cd "$(dirname "$0")" && pwd)/peerlib.sh"
+
 die() {
         echo "ceph-rgw: $*" >&2
         exit 1
 }
 
-free_port() {
-        python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
-
-wait_port() { # PORT SECONDS
-        local i=0
-        while ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; do
-                i=$((i + 1))
-                [ $i -lt $(($2 * 10)) ] || return 1
-                sleep 0.1
-        done
-}
+wait_port() { peer_wait "$2" port_open "$1"; } # PORT SECONDS
 
 start() {
         local d=$1 fsid mon_port rgw_port osd_uuid osd_id

@@ -18,10 +18,7 @@ die() {
         exit 1
 }
 here=$(cd "$(dirname "$0")" && pwd)
-
-free_port() {
-        python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+. "$here/peerlib.sh"
 
 wait_port() { # PORT PIDFILE: until it answers (a TLS server answers http with 400)
         local i
