@@ -8,6 +8,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "fmt.h"
 #include "xalloc.h"
 
 /* How much of a bad list an error message quotes. */
@@ -50,22 +51,10 @@ static int is_separator(char c)
         return c == ',' || c == ' ' || c == '\t';
 }
 
-/* S's first bytes for an error message, with anything unprintable as '?'. */
-static char *quote(const char *s)
-{
-        size_t len = strlen(s), n = len > HOSTLIST_QUOTE_MAX ? HOSTLIST_QUOTE_MAX : len;
-        char *q = xmalloc(n + 4);
-
-        for (size_t i = 0; i < n; i++)
-                q[i] = (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f ? s[i] : '?';
-        strcpy(q + n, len > n ? "..." : "");
-        return q;
-}
-
 __attribute__((format(printf, 4, 5))) static int fail(struct hoist_error **err, const char *list,
                                                       size_t pos, const char *fmt, ...)
 {
-        _cleanup_free_ char *q = quote(list);
+        _cleanup_free_ char *q = fmt_quote(list, strlen(list), HOSTLIST_QUOTE_MAX);
         _cleanup_free_ char *what = NULL;
         va_list ap;
 
@@ -298,7 +287,7 @@ static int split_name(const char *name, struct hl_name *ret, struct hoist_error 
                                         name, HOSTLIST_MAX_NAME);
         for (i = 0; i < len; i++)
                 if (!is_name_byte((unsigned char)name[i])) {
-                        _cleanup_free_ char *q = quote(name);
+                        _cleanup_free_ char *q = fmt_quote(name, len, HOSTLIST_QUOTE_MAX);
                         return hoist_error_make(err, HOIST_ERR_INPUT,
                                                 "hostlist: host name '%s' holds a separator, a "
                                                 "bracket or a byte that is not printable ASCII",
