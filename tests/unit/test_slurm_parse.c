@@ -7,7 +7,14 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "fsutil.h"
 #include "providers/slurm_parse.h"
+#include "xalloc.h"
+
+/* Output of Slurm 22.05 (Debian 12) captured from jobs run on a slurmctld and
+ * slurmd on loopback (jobcomp/filetxt, so sacct -c): a failing, a finished, a
+ * timed-out, a pending and a cancelled job, and one requeued while running. */
+#define CAPTURED "tests/data/slurm"
 
 /* One line of `scontrol show job -o 42` from Slurm 22.05, a finished job
  * whose WorkDir holds a space. */
@@ -424,12 +431,176 @@ static void test_duration_and_exit_code(void **state)
         assert_int_equal(slurm_parse_exit_code("a:b", &code, &sig), -1);
 }
 
+static char *captured(const char *name)
+{
+        _cleanup_free_ char *path = path_join(CAPTURED, name);
+        struct hoist_error *err = NULL;
+        char *data = NULL;
+        size_t len;
+
+        if (fs_read_file(path, &data, &len, &err) < 0)
+                fail_msg("%s", err->msg);
+        return data;
+}
+
+/* Line N (from 1) of a captured file. */
+static char *captured_line(const char *name, int n)
+{
+        _cleanup_free_ char *all = captured(name);
+        char *p = all, *nl;
+
+        for (int i = 1; i < n; i++) {
+                p = strchr(p, '\n');
+                assert_non_null(p);
+                p++;
+        }
+        nl = strchr(p, '\n');
+        return xstrndup(p, nl != NULL ? (size_t)(nl - p) : strlen(p));
+}
+
+static void expect(int r, struct slurm_job_status *s, enum slurm_outcome outcome,
+                   const char *reason)
+{
+        _cleanup_free_ char *why = NULL;
+
+        assert_int_equal(r, 0);
+        why = slurm_job_status_reason(s);
+        if (s->outcome != outcome || strcmp(why, reason) != 0)
+                fail_msg("job %s: %s '%s', want %s '%s'", s->job_id, slurm_outcome_name(s->outcome),
+                         why, slurm_outcome_name(outcome), reason);
+}
+
+static void test_captured_sbatch_squeue(void **state)
+{
+        _cleanup_free_ char *sbatch = captured("sbatch.txt");
+        _cleanup_free_ char *squeue = captured("squeue.txt");
+        _cleanup_free_ char *compact = captured("squeue-compact.txt");
+        _cleanup_free_ char *requeued = captured("squeue-requeued.txt");
+        _cleanup_free_ char *id = NULL;
+        _cleanup_free_ char *cluster = NULL;
+        struct hoist_error *err = NULL;
+        struct slurm_job_status s;
+
+        (void)state;
+        assert_int_equal(slurm_parse_sbatch(sbatch, &id, &cluster, &err), 0);
+        assert_string_equal(id, "1");
+        assert_null(cluster);
+
+        expect(slurm_parse_squeue(SLURM_SQUEUE_FORMAT, squeue, "3", &s, &err), &s, SLURM_RUNNING,
+               "RUNNING");
+        assert_string_equal(s.nodes, "vm");
+        assert_int_equal(s.elapsed_s, 2);
+        assert_string_equal(s.name, "hoist-long");
+        slurm_job_status_clear(&s);
+        expect(slurm_parse_squeue(SLURM_SQUEUE_FORMAT, squeue, "4", &s, &err), &s, SLURM_QUEUED,
+               "PENDING (Resources)");
+        assert_null(s.nodes);
+        slurm_job_status_clear(&s);
+        expect(slurm_parse_squeue(SLURM_SQUEUE_FORMAT, squeue, "5", &s, &err), &s, SLURM_QUEUED,
+               "PENDING (Priority)");
+        slurm_job_status_clear(&s);
+        /* finished jobs leave squeue's output */
+        assert_int_equal(slurm_parse_squeue(SLURM_SQUEUE_FORMAT, squeue, "1", &s, &err), -1);
+        assert_int_equal(err->code, HOIST_ERR_NOT_FOUND);
+        hoist_error_release(&err);
+
+        expect(slurm_parse_squeue("%.18i|%.2t|%R", compact, "3", &s, &err), &s, SLURM_RUNNING,
+               "RUNNING");
+        assert_string_equal(s.nodes, "vm");
+        slurm_job_status_clear(&s);
+        expect(slurm_parse_squeue("%.18i|%.2t|%R", compact, "4", &s, &err), &s, SLURM_QUEUED,
+               "PENDING (Resources)");
+        slurm_job_status_clear(&s);
+        expect(slurm_parse_squeue(SLURM_SQUEUE_FORMAT, requeued, "6", &s, &err), &s, SLURM_QUEUED,
+               "PENDING (BeginTime)");
+        slurm_job_status_clear(&s);
+}
+
+static void test_captured_scontrol(void **state)
+{
+        static const struct {
+                const char *file;
+                int line;
+                const char *id;
+                enum slurm_outcome outcome;
+                const char *reason;
+                int exit_code, restarts;
+        } cases[] = {
+                {"scontrol.txt", 1, "1", SLURM_FAILED, "FAILED (NonZeroExitCode), exit code 3", 3,
+                 0},
+                {"scontrol.txt", 2, "2", SLURM_SUCCEEDED, "COMPLETED", 0, 0},
+                {"scontrol.txt", 3, "3", SLURM_RUNNING, "RUNNING", 0, 0},
+                {"scontrol.txt", 4, "4", SLURM_QUEUED, "PENDING (Resources)", 0, 0},
+                {"scontrol.txt", 5, "5", SLURM_QUEUED, "PENDING (Priority)", 0, 0},
+                /* scontrol requeue of a running job: COMPLETING, then PENDING */
+                {"scontrol-ended.txt", 1, "6", SLURM_RUNNING, "COMPLETING", 0, 1},
+                {"scontrol-ended.txt", 2, "6", SLURM_QUEUED, "PENDING (BeginTime)", 0, 1},
+                {"scontrol-ended.txt", 3, "6", SLURM_CANCELED, "CANCELLED", 0, 1},
+                {"scontrol-ended.txt", 4, "3", SLURM_INTERRUPTED,
+                 "TIMEOUT (TimeLimit), signal 15" /* ExitCode=0:15 */, 0, 0},
+        };
+        struct hoist_error *err = NULL;
+
+        (void)state;
+        for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+                _cleanup_free_ char *line = captured_line(cases[i].file, cases[i].line);
+                struct slurm_job_status s;
+                expect(slurm_parse_scontrol_job(line, cases[i].id, &s, &err), &s, cases[i].outcome,
+                       cases[i].reason);
+                assert_int_equal(s.exit_code, cases[i].exit_code);
+                assert_int_equal(s.restarts, cases[i].restarts);
+                assert_non_null(s.name);
+                slurm_job_status_clear(&s);
+        }
+}
+
+static void test_captured_sacct(void **state)
+{
+        _cleanup_free_ char *sacct = captured("sacct.txt");
+        _cleanup_free_ char *small = captured("sacct-jobcomp-fields.txt");
+        struct hoist_error *err = NULL;
+        struct slurm_job_status s;
+
+        (void)state;
+        expect(slurm_parse_sacct(SLURM_SACCT_FIELDS, sacct, "1", &s, &err), &s, SLURM_FAILED,
+               "FAILED, exit code 3");
+        assert_string_equal(s.name, "hoist-j-0123456789ab");
+        slurm_job_status_clear(&s);
+        expect(slurm_parse_sacct(SLURM_SACCT_FIELDS, sacct, "2", &s, &err), &s, SLURM_SUCCEEDED,
+               "COMPLETED");
+        slurm_job_status_clear(&s);
+        expect(slurm_parse_sacct(SLURM_SACCT_FIELDS, sacct, "3", &s, &err), &s, SLURM_INTERRUPTED,
+               "TIMEOUT");
+        assert_int_equal(s.elapsed_s, 81);
+        slurm_job_status_clear(&s);
+        expect(slurm_parse_sacct(SLURM_SACCT_FIELDS, sacct, "4", &s, &err), &s, SLURM_CANCELED,
+               "CANCELLED");
+        assert_null(s.nodes);
+        slurm_job_status_clear(&s);
+        /* the requeued job's last record */
+        expect(slurm_parse_sacct(SLURM_SACCT_FIELDS, sacct, "6", &s, &err), &s, SLURM_CANCELED,
+               "CANCELLED");
+        slurm_job_status_clear(&s);
+        expect(slurm_parse_sacct("jobid,state,exitcode", small, "1", &s, &err), &s, SLURM_FAILED,
+               "FAILED, exit code 3");
+        slurm_job_status_clear(&s);
+        assert_int_equal(slurm_parse_sacct("jobid,state,exitcode", small, "7", &s, &err), -1);
+        assert_int_equal(err->code, HOIST_ERR_NOT_FOUND);
+        hoist_error_release(&err);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_states), cmocka_unit_test(test_sbatch),
-                cmocka_unit_test(test_squeue), cmocka_unit_test(test_scontrol),
-                cmocka_unit_test(test_sacct),  cmocka_unit_test(test_duration_and_exit_code),
+                cmocka_unit_test(test_states),
+                cmocka_unit_test(test_sbatch),
+                cmocka_unit_test(test_squeue),
+                cmocka_unit_test(test_scontrol),
+                cmocka_unit_test(test_sacct),
+                cmocka_unit_test(test_duration_and_exit_code),
+                cmocka_unit_test(test_captured_sbatch_squeue),
+                cmocka_unit_test(test_captured_scontrol),
+                cmocka_unit_test(test_captured_sacct),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
