@@ -4,6 +4,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
 
 const char *fmt_plural(uint64_t n, const char *one, const char *many)
 {
@@ -39,4 +42,15 @@ const char *fmt_double(double v, char *buf, size_t size)
 {
         (void)snprintf(buf, size, "%.*g", fmt_double_precision(v), v);
         return buf;
+}
+
+char *fmt_quote(const char *s, size_t len, size_t max)
+{
+        size_t n = len > max ? max : len;
+        char *q = xmalloc(n + 4);
+
+        for (size_t i = 0; i < n; i++)
+                q[i] = (unsigned char)s[i] >= 0x20 && (unsigned char)s[i] < 0x7f ? s[i] : '?';
+        strcpy(q + n, len > n ? "..." : "");
+        return q;
 }

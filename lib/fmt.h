@@ -19,4 +19,9 @@ int fmt_double_precision(double v);
 #define FMT_DOUBLE_SIZE 32
 const char *fmt_double(double v, char *buf, size_t size);
 
+/* The first bytes of untrusted text (LEN bytes at S) for an error message:
+ * at most MAX of them, each byte that is not printable ASCII as '?', and
+ * "..." when cut.  Free the result. */
+char *fmt_quote(const char *s, size_t len, size_t max);
+
 #endif

@@ -5,6 +5,7 @@
 #include <cmocka.h>
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "fmt.h"
 
@@ -63,12 +64,36 @@ static void test_double_round_trips(void **state)
         assert_int_equal(fmt_double_precision(1e20), 1);
 }
 
+/* Untrusted text in an error message: cut, and only printable ASCII. */
+static void test_quote(void **state)
+{
+        char *q;
+
+        (void)state;
+        q = fmt_quote("gpu[01-", 7, 80);
+        assert_string_equal(q, "gpu[01-");
+        free(q);
+        q = fmt_quote("a\nb\x1b[31m\xc3\xa9", 10, 80);
+        assert_string_equal(q, "a?b?[31m??");
+        free(q);
+        q = fmt_quote("abcdef", 6, 3);
+        assert_string_equal(q, "abc...");
+        free(q);
+        q = fmt_quote("ab\0cd", 5, 80);
+        assert_string_equal(q, "ab?cd");
+        free(q);
+        q = fmt_quote("", 0, 80);
+        assert_string_equal(q, "");
+        free(q);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_plural),
                 cmocka_unit_test(test_double_shortest),
                 cmocka_unit_test(test_double_round_trips),
+                cmocka_unit_test(test_quote),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
