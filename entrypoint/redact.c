@@ -122,10 +122,25 @@ char *redact_string(const struct redact *r, const char *s)
         return buf_take(&b);
 }
 
+/* STR redacted as a new JSON string, or NULL when it holds no secret. */
+static json_t *redacted_string(const struct redact *r, const json_t *str)
+{
+        struct buf b = {0};
+        const char *s = json_string_value(str);
+        size_t len = json_string_length(str);
+        json_t *ret = NULL;
+
+        (void)scan(r, s, len, 1, &b);
+        if (b.len != len || memcmp(b.data, s, len) != 0)
+                ret = json_stringn(b.data, b.len);
+        buf_free(&b);
+        return ret;
+}
+
 void redact_json(const struct redact *r, json_t *v)
 {
         const char *key;
-        json_t *item;
+        json_t *item, *red;
         size_t i;
 
         if (redact_count(r) == 0 || v == NULL)
@@ -133,32 +148,18 @@ void redact_json(const struct redact *r, json_t *v)
         if (json_is_object(v)) {
                 json_object_foreach(v, key, item)
                 {
-                        if (!json_is_string(item)) {
+                        if (!json_is_string(item))
                                 redact_json(r, item);
-                                continue;
-                        }
-                        struct buf b = {0};
-                        const char *s = json_string_value(item);
-                        size_t len = json_string_length(item);
-                        (void)scan(r, s, len, 1, &b);
-                        if (b.len != len || memcmp(b.data, s, len) != 0)
-                                (void)json_object_set_new(v, key, json_stringn(b.data, b.len));
-                        buf_free(&b);
+                        else if ((red = redacted_string(r, item)) != NULL)
+                                (void)json_object_set_new(v, key, red);
                 }
         } else if (json_is_array(v)) {
                 json_array_foreach(v, i, item)
                 {
-                        if (!json_is_string(item)) {
+                        if (!json_is_string(item))
                                 redact_json(r, item);
-                                continue;
-                        }
-                        struct buf b = {0};
-                        const char *s = json_string_value(item);
-                        size_t len = json_string_length(item);
-                        (void)scan(r, s, len, 1, &b);
-                        if (b.len != len || memcmp(b.data, s, len) != 0)
-                                (void)json_array_set_new(v, i, json_stringn(b.data, b.len));
-                        buf_free(&b);
+                        else if ((red = redacted_string(r, item)) != NULL)
+                                (void)json_array_set_new(v, i, red);
                 }
         }
 }
