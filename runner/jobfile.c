@@ -729,6 +729,28 @@ static int check_runnable(struct loading *l)
         return 0;
 }
 
+/* `gpus: 8` at the top level: what a new user writes first, and no edit
+ * distance leads from it to `resources`. */
+static int misplaced_resource(const struct config_node *root, struct hoist_error **err)
+{
+        for (size_t i = 0; i < root->n_pairs; i++) {
+                const char *key = root->pairs[i].key;
+                for (const char *const *f = resource_fields; *f != NULL; f++) {
+                        size_t len = strlen(*f);
+                        /* "gpus" or "gpu", "cpus" or "cpu", ... */
+                        int singular = (*f)[len - 1] == 's' && strlen(key) == len - 1 &&
+                                       strncmp(key, *f, len - 1) == 0;
+                        if (strcmp(key, *f) != 0 && !singular)
+                                continue;
+                        return config_error_at(root->file, root->pairs[i].key_line, NULL, err,
+                                               "field '%s' goes under 'resources:' (resources: "
+                                               "{%s: ...}; docs/job.md \"resources\")",
+                                               key, *f);
+                }
+        }
+        return 0;
+}
+
 static int jobfile_from_config(const struct config_node *root, const char *path,
                                struct jobfile **ret, struct hoist_error **err)
 {
@@ -750,7 +772,8 @@ static int jobfile_from_config(const struct config_node *root, const char *path,
                                     "got %s",
                                     got);
         }
-        if (config_check_keys(root, NULL, top_fields, err) < 0 || load_name(&l) < 0 ||
+        if (misplaced_resource(root, err) < 0 ||
+            config_check_keys(root, NULL, top_fields, err) < 0 || load_name(&l) < 0 ||
             load_strings(&l) < 0 || check_storage(&l) < 0)
                 return -1;
         if ((n = config_get(root, "command")) != NULL && load_command(&l, n) < 0)

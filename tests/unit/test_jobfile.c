@@ -595,6 +595,13 @@ static void test_resources(void **state)
         assert_int_equal(none->resources.gpus, 0);
         assert_int_equal(none->resources.cpus_milli, 0);
 
+        /* the first thing a new user writes */
+        parse_fails(dir, "name: a\nimage: x\ngpus: 8\n",
+                    "'job.yaml':3: field 'gpus' goes under 'resources:' (resources: {gpus: ...}; "
+                    "docs/job.md \"resources\")");
+        parse_fails(dir, "name: a\nimage: x\ncpu: 2\n",
+                    "'job.yaml':3: field 'cpu' goes under 'resources:' (resources: {cpus: ...}; "
+                    "docs/job.md \"resources\")");
         parse_fails(dir, "name: a\nimage: x\nresources:\n  gpus: -1\n",
                     "'job.yaml':4: field 'resources.gpus': a GPU count cannot be negative, got "
                     "'-1'");
