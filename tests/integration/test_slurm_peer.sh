@@ -88,9 +88,13 @@ t_term_signal() {
         # --signal=B:TERM@30 with --time=1 would take 30 s: check that it is
         # accepted, and deliver the TERM the way hoist cancels.
         id=$(sbatch_script term "trap 'echo TERM >$JOBS/term.trap; exit 0' TERM
+echo ready >$JOBS/term.ready
 sleep 300 & wait" --time=1 --signal=B:TERM@30)
         valid_id "$id"
         wait_for 60 job_state_is "$id" RUNNING
+        # RUNNING is slurmctld's word; the shell may not have set its trap
+        # yet (a TERM before it kills the shell outright): wait for the shell.
+        wait_for 60 test -s "$JOBS/term.ready" || fail "the batch shell did not start"
         scontrol show job -o "$id" | grep_q ' TimeLimit=00:01:00 ' || fail "the time limit"
         scancel --signal=TERM --full "$id"
         wait_for 30 test -s "$JOBS/term.trap" || fail "the batch shell's trap did not run"
