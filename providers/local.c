@@ -931,6 +931,8 @@ const struct provider_ops provider_local = {
         .name = "local",
         .remote = 0,
         .upload_limit = 0,
+        .caps = {.gpus = 1, .multi_node = 0, .spot = 0, .max_runtime_s = 0},
+        .poll_ms = 1000,
         .validate = local_validate,
         .check_image = local_check_image,
         .check_resources = local_check_resources_op,

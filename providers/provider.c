@@ -32,6 +32,19 @@ void provider_status_clear(struct provider_status *st)
         st->reason = NULL;
 }
 
+void provider_billing_clear(struct provider_billing *b)
+{
+        free(b->source);
+        b->source = NULL;
+}
+
+int provider_reaches_loopback(const struct provider_ops *prov, const void *settings)
+{
+        if (prov->reaches_loopback != NULL)
+                return prov->reaches_loopback(settings);
+        return !prov->remote;
+}
+
 static char *launch_lock_path(const char *state_dir)
 {
         return path_join(state_dir, "launch.lock");

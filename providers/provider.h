@@ -10,6 +10,7 @@
 
 #include <stdint.h>
 
+#include "config.h"
 #include "error.h"
 #include "jobspec.h"
 #include "jobmodel.h" /* enum job_state, struct job_record */
@@ -28,6 +29,11 @@ struct provider_submit {
         const char *bin_dir;      /* hoist's own directory: put on a process job's PATH */
         char *const *secret_env;  /* "NAME=value" for the job's environment, never on a
                                    * command line or in job.json; NULL-terminated or NULL */
+        /* What load_settings made of the provider's job.yaml section (NULL: the
+         * provider has none, or this is a later attempt started from job.json
+         * alone, e.g. a retry by hoist serve: a provider that needs its
+         * settings again keeps them in state_dir at the first submit). */
+        const void *settings;
         /* Stores how to find the job again (its runtime and ref) durably.  submit
          * calls it once it knows the ref and before the job can run, and starts
          * nothing when it fails: a hoist killed at any point leaves no job
@@ -43,6 +49,23 @@ struct provider_status {
         char *reason;  /* owned; may be NULL */
 };
 
+/* What a provider can give a job at all; check_resources says whether it
+ * can give one job what it asks. */
+struct provider_caps {
+        int gpus;              /* 1: GPU jobs */
+        int multi_node;        /* 1: resources.nodes > 1 */
+        int spot;              /* 1: resources.spot (interruptible capacity) */
+        int64_t max_runtime_s; /* the longest a job may run; 0: no limit of its own */
+};
+
+/* What the engine bills a job for, so far (the cost issue turns it into money). */
+struct provider_billing {
+        int64_t billed_s;     /* seconds the engine counts, summed over nodes */
+        int64_t nodes;        /* nodes it ran on (1 when unknown) */
+        double rate_per_hour; /* per node-hour; 0: the provider does not know */
+        char *source;         /* owned; where the numbers came from, e.g. "sacct Elapsed" */
+};
+
 struct provider_ops {
         const char *name;
         /* 1 when its jobs run off this machine: submit then needs consent
@@ -51,6 +74,29 @@ struct provider_ops {
         /* The most bytes one upload (a channel's blob, the code's) may have;
          * 0: no limit.  Submit stops before uploading anything larger. */
         uint64_t upload_limit;
+        struct provider_caps caps;
+        /* How often hoist serve asks status() of an active job, in ms (0:
+         * 1000); it backs off from there while status() fails. */
+        int poll_ms;
+        /* Its own top-level section of job.yaml ("slurm" for slurm:), or NULL. */
+        const char *section;
+        /* Checks that section, NODE (NULL when job.yaml has none), of job.yaml
+         * FILE when job.yaml is loaded, before anything is uploaded: *RET is
+         * opaque to the runner, handed to render and submit, freed with
+         * free_settings.  Errors name FILE:line and the field. */
+        int (*load_settings)(const struct config_node *node, const char *file, void **ret,
+                             struct hoist_error **err);
+        void (*free_settings)(void *settings);
+        /* 1 when a job with SETTINGS runs where this machine's 127.0.0.1 is
+         * its own (loopback storage then works); NULL: 1 unless remote. */
+        int (*reaches_loopback)(const void *settings);
+        /* What submit would send for REQ (an sbatch script, API bodies), for
+         * hoist submit --dry-run: *RET owned text, secrets never in it.
+         * Nothing is started or written.  NULL: nothing to show. */
+        int (*render)(const struct provider_submit *req, char **ret, struct hoist_error **err);
+        /* What the engine billed JOB so far.  NULL: no billing. */
+        int (*billing)(const struct job_record *job, const char *state_dir,
+                       struct provider_billing *ret, struct hoist_error **err);
         /* Checks that the provider can work here (engine installed, credentials). */
         int (*validate)(struct hoist_error **err);
         /* Checks, before any input is uploaded, that IMAGE (NULL: none) can
@@ -91,6 +137,9 @@ const struct provider_ops *provider_find(const char *name);
 const char *const *provider_names(void);
 
 void provider_status_clear(struct provider_status *st);
+void provider_billing_clear(struct provider_billing *b);
+/* Whether a job of PROV with SETTINGS can use loopback storage. */
+int provider_reaches_loopback(const struct provider_ops *prov, const void *settings);
 
 /*
  * One lock per job, STATE_DIR/launch.lock.  Whoever starts an attempt holds
