@@ -13,6 +13,7 @@
 #include "fsutil.h"
 #include "runner/home.h"
 #include "runner/reconcile.h"
+#include "runner/store.h"
 #include "xalloc.h"
 
 struct fixture {
@@ -28,6 +29,7 @@ static int setup(void **state)
         assert_non_null(mkdtemp(f->dir));
         f->home.dir = f->dir;
         f->home.run_dir = path_join(f->dir, "run");
+        f->home.db_path = path_join(f->dir, "hoist.db");
         *state = f;
         return 0;
 }
@@ -38,6 +40,7 @@ static int teardown(void **state)
 
         assert_int_equal(fs_remove_tree(f->dir, NULL), 0);
         free(f->home.run_dir);
+        free(f->home.db_path);
         free(f);
         return 0;
 }
@@ -99,10 +102,237 @@ static void test_job_lock(void **state)
         assert_null(err);
 }
 
+/* ---- hoist serve's pass: each provider asked on its schedule ---- */
+
+static int64_t fake_now;
+
+static int64_t fake_clock(void)
+{
+        return fake_now;
+}
+
+static void put(const struct fixture *f, const char *key, const char *text)
+{
+        _cleanup_free_ char *path = xasprintf("%s/storage/%s", f->dir, key);
+        _cleanup_free_ char *dir = xstrdup(path);
+
+        *strrchr(dir, '/') = '\0';
+        assert_int_equal(fs_mkdir_p(dir, 0700, NULL), 0);
+        assert_int_equal(fs_write_file_atomic(path, text, strlen(text), 0600, NULL), 0);
+}
+
+/* A job of the local provider whose container engine is ENGINE (a script
+ * of the test), in the fixture's file:// storage, with a job.json of
+ * NODES nodes. */
+static void insert_job(struct fixture *f, struct store *st, const char *id, const char *engine,
+                       int nodes)
+{
+        _cleanup_free_ char *url = xasprintf("file://%s/storage", f->dir);
+        _cleanup_free_ char *key = xasprintf("jobs/%s/job.json", id);
+        _cleanup_free_ char *spec = xasprintf(
+                "{\"version\": \"hoist/v1\", \"id\": \"%s\", \"storage\": {\"endpoint\": \"%s\"}, "
+                "\"distributed\": {\"nodes\": %d}}",
+                id, url, nodes);
+        struct hoist_error *err = NULL;
+        struct job_record job = {
+                .id = (char *)id,
+                .name = (char *)"t",
+                .provider = (char *)"local",
+                .runtime = (char *)engine,
+                .provider_ref = (char *)"c1",
+                .storage_url = url,
+                .spec_key = key,
+                .state = JOB_RUNNING,
+                .exit_code = -1,
+                .attempt = 1,
+        };
+
+        put(f, key, spec);
+        assert_int_equal(store_insert_job(st, &job, &err), 0);
+        assert_null(err);
+}
+
+/* The local provider asks ENGINE `inspect`: a script that counts the asks
+ * in DIR/asks and answers with DIR/answer (empty: an answer status()
+ * cannot read, an error); `rm` (release) succeeds. */
+static char *write_engine(const struct fixture *f)
+{
+        char *engine = path_join(f->dir, "engine");
+        _cleanup_free_ char *text = xasprintf("#!/bin/sh\n[ \"$1\" = inspect ] || exit 0\n"
+                                              "echo ask >>%s/asks\ncat %s/answer\n",
+                                              f->dir, f->dir);
+
+        assert_int_equal(fs_write_file_atomic(engine, text, strlen(text), 0700, NULL), 0);
+        return engine;
+}
+
+static void engine_answers(const struct fixture *f, const char *answer)
+{
+        _cleanup_free_ char *path = path_join(f->dir, "answer");
+
+        assert_int_equal(fs_write_file_atomic(path, answer, strlen(answer), 0600, NULL), 0);
+}
+
+static int engine_asks(const struct fixture *f)
+{
+        _cleanup_free_ char *path = path_join(f->dir, "asks");
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        int n = 0;
+
+        if (fs_read_file(path, &text, &len, NULL) < 0)
+                return 0;
+        for (size_t i = 0; i < len; i++)
+                n += text[i] == '\n';
+        return n;
+}
+
+static enum job_state job_state_of(struct store *st, const char *id)
+{
+        _cleanup_job_record_ struct job_record *job = NULL;
+
+        assert_int_equal(store_get_job(st, id, &job, NULL), 0);
+        return job->state;
+}
+
+/* A pass every (simulated) second for SECONDS seconds. */
+static void passes(const struct fixture *f, struct store *st, struct reconcile_pass *p, int seconds)
+{
+        for (int i = 0; i < seconds; i++) {
+                struct hoist_error *err = NULL;
+                assert_int_equal(reconcile_pass(&f->home, st, p, &err), 0);
+                assert_null(err);
+                fake_now += 1000;
+        }
+}
+
+/* A provider that cannot answer is asked less and less often (2, 4, 8 ...
+ * up to 60 s apart), and every second again once it answers; a result in
+ * storage is applied on the next pass all the same. */
+static void test_pass_backs_off(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_store_ struct store *st = NULL;
+        _cleanup_free_ char *engine = write_engine(f);
+        struct reconcile_pass p = {.now_ms = fake_clock};
+        struct hoist_error *err = NULL;
+
+        assert_int_equal(store_open(f->home.db_path, &st, &err), 0);
+        insert_job(f, st, "j-0000000000a1", engine, 1);
+        engine_answers(f, "");
+        fake_now = 1000000;
+        /* 121 passes, t = 0 .. 120 s: asked at 0, 2, 6, 14, 30 and 62 s. */
+        passes(f, st, &p, 121);
+        assert_int_equal(engine_asks(f), 6);
+        assert_int_equal(p.sched.n, 1);
+        assert_int_equal(p.sched.e[0].failures, 6);
+        assert_int_equal(p.sched.e[0].wait_ms, 60000);
+        /* One warning for the standing problem. */
+        assert_int_equal(p.n, 1);
+        assert_non_null(strstr(p.warned[0].msg, "j-0000000000a1"));
+        assert_int_equal(job_state_of(st, "j-0000000000a1"), JOB_RUNNING);
+
+        /* It answers: once a second from its next ask on (at 122 s). */
+        engine_answers(f, "running 0\n");
+        passes(f, st, &p, 2); /* 121, 122 s */
+        assert_int_equal(engine_asks(f), 7);
+        passes(f, st, &p, 10);
+        assert_int_equal(engine_asks(f), 17);
+        assert_int_equal(p.sched.e[0].failures, 0);
+        assert_int_equal(p.n, 0); /* the warning is forgotten */
+
+        /* It fails again: the wait starts over at 2 s, and a result written
+         * meanwhile is applied on the next pass without asking. */
+        engine_answers(f, "");
+        passes(f, st, &p, 1);
+        assert_int_equal(engine_asks(f), 18);
+        put(f, "jobs/j-0000000000a1/result.json",
+            "{\"job_id\": \"j-0000000000a1\", \"status\": \"succeeded\", \"exit_code\": 0, "
+            "\"attempt\": 1}");
+        passes(f, st, &p, 1);
+        assert_int_equal(engine_asks(f), 18);
+        assert_int_equal(job_state_of(st, "j-0000000000a1"), JOB_SUCCEEDED);
+        /* A finished job leaves the schedule. */
+        passes(f, st, &p, 1);
+        assert_int_equal(p.sched.n, 0);
+        reconcile_pass_done(&p);
+}
+
+static void put_result(const struct fixture *f, const char *key, const char *node,
+                       const char *status, int code, const char *reason, int64_t finished)
+{
+        _cleanup_free_ char *text = xasprintf(
+                "{\"job_id\": \"j\", \"node\": \"%s\", \"status\": \"%s\", \"exit_code\": %d, "
+                "\"reason\": \"%s\", \"finished_at_ms\": %lld, \"attempt\": 1}",
+                node, status, code, reason, (long long)finished);
+
+        put(f, key, text);
+}
+
+/* Contract C3: a two-node job whose rank 0 has written result.json waits
+ * while its engine runs it and the other node has no record; the first
+ * failed node decides, naming the node; a job whose every node has its
+ * record is decided without asking the engine. */
+static void test_multi_node_outcome(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_store_ struct store *st = NULL;
+        _cleanup_free_ char *engine = write_engine(f);
+        _cleanup_job_record_ struct job_record *job = NULL;
+        struct hoist_error *err = NULL;
+        const char *id = "j-0000000000b1";
+
+        assert_int_equal(store_open(f->home.db_path, &st, &err), 0);
+        insert_job(f, st, id, engine, 2);
+        engine_answers(f, "running 0\n");
+        put_result(f, "jobs/j-0000000000b1/result.json", "node0", "interrupted", 143,
+                   "stopped by SIGTERM", 300);
+        put_result(f, "jobs/j-0000000000b1/results/node0.json", "node0", "interrupted", 143,
+                   "stopped by SIGTERM", 300);
+        assert_int_equal(store_get_job(st, id, &job, &err), 0);
+        assert_int_equal(reconcile_job(&f->home, st, &job, &err), 0);
+        assert_int_equal(job->state, JOB_RUNNING);
+        assert_int_equal(engine_asks(f), 1);
+        /* Node 1's record: every node has one, no need to ask. */
+        put_result(f, "jobs/j-0000000000b1/results/node1.json", "node1", "failed", 1,
+                   "worker 2 exited with code 1", 200);
+        assert_int_equal(reconcile_job(&f->home, st, &job, &err), 0);
+        assert_int_equal(engine_asks(f), 1);
+        assert_int_equal(job->state, JOB_FAILED);
+        assert_int_equal(job->exit_code, 1);
+        assert_string_equal(job->reason, "node node1: worker 2 exited with code 1");
+        job_record_free(TAKE_PTR(job));
+
+        /* Once the engine says the job ended, the records there decide:
+         * here rank 0's success, node 1's record never written. */
+        id = "j-0000000000b2";
+        insert_job(f, st, id, engine, 2);
+        put_result(f, "jobs/j-0000000000b2/result.json", "node0", "succeeded", 0, "", 300);
+        engine_answers(f, "exited 0\n");
+        assert_int_equal(store_get_job(st, id, &job, &err), 0);
+        assert_int_equal(reconcile_job(&f->home, st, &job, &err), 0);
+        assert_int_equal(job->state, JOB_SUCCEEDED);
+        assert_int_equal(engine_asks(f), 2);
+        job_record_free(TAKE_PTR(job));
+
+        /* A single-node job is decided by result.json at once, as ever. */
+        id = "j-0000000000b3";
+        insert_job(f, st, id, engine, 1);
+        put_result(f, "jobs/j-0000000000b3/result.json", "main", "failed", 2, "exit code 2", 1);
+        assert_int_equal(store_get_job(st, id, &job, &err), 0);
+        assert_int_equal(reconcile_job(&f->home, st, &job, &err), 0);
+        assert_int_equal(job->state, JOB_FAILED);
+        assert_string_equal(job->reason, "exit code 2");
+        assert_int_equal(engine_asks(f), 2);
+        assert_null(err);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_job_lock, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_pass_backs_off, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_multi_node_outcome, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
