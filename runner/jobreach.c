@@ -65,8 +65,8 @@ bool jobreach_is_loopback(const char *url)
         return host_is_loopback(host);
 }
 
-int jobreach_check(const struct provider_ops *prov, const void *settings,
-                   const char *storage_url, struct hoist_error **err)
+int jobreach_check(const struct provider_ops *prov, const void *settings, const char *storage_url,
+                   struct hoist_error **err)
 {
         _cleanup_storage_ struct storage *sto = NULL;
         _cleanup_free_ char *shown = NULL;

@@ -27,7 +27,7 @@ bool jobreach_is_loopback(const char *url);
  * job of PROV with SETTINGS (its job.yaml section as load_settings made
  * it, or NULL) when PROV cannot reach loopback and the storage is there.
  * The error names the provider, the storage and the two ways out. */
-int jobreach_check(const struct provider_ops *prov, const void *settings,
-                   const char *storage_url, struct hoist_error **err);
+int jobreach_check(const struct provider_ops *prov, const void *settings, const char *storage_url,
+                   struct hoist_error **err);
 
 #endif
