@@ -141,7 +141,12 @@ struct provider_ops {
 
 /* NULL when there is no provider called NAME. */
 const struct provider_ops *provider_find(const char *name);
-/* The names of every provider, NULL-terminated. */
+/* Makes PROV (which outlives the process's use of it) known to
+ * provider_find() in this process, beside the built-in ones: how a test
+ * drives the runner with a provider of its own.  -1 when its name is taken
+ * or there is no room (4). */
+int provider_register(const struct provider_ops *prov);
+/* The names of every built-in provider, NULL-terminated. */
 const char *const *provider_names(void);
 
 void provider_status_clear(struct provider_status *st);

@@ -11,6 +11,7 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "providers/provider.h"
 #include "runner/home.h"
 #include "runner/reconcile.h"
 #include "runner/store.h"
@@ -124,8 +125,8 @@ static void put(const struct fixture *f, const char *key, const char *text)
 /* A job of the local provider whose container engine is ENGINE (a script
  * of the test), in the fixture's file:// storage, with a job.json of
  * NODES nodes. */
-static void insert_job(struct fixture *f, struct store *st, const char *id, const char *engine,
-                       int nodes)
+static void insert_job_of(struct fixture *f, struct store *st, const char *id, const char *provider,
+                          const char *engine, int nodes)
 {
         _cleanup_free_ char *url = xasprintf("file://%s/storage", f->dir);
         _cleanup_free_ char *key = xasprintf("jobs/%s/job.json", id);
@@ -137,7 +138,7 @@ static void insert_job(struct fixture *f, struct store *st, const char *id, cons
         struct job_record job = {
                 .id = (char *)id,
                 .name = (char *)"t",
-                .provider = (char *)"local",
+                .provider = (char *)provider,
                 .runtime = (char *)engine,
                 .provider_ref = (char *)"c1",
                 .storage_url = url,
@@ -150,6 +151,12 @@ static void insert_job(struct fixture *f, struct store *st, const char *id, cons
         put(f, key, spec);
         assert_int_equal(store_insert_job(st, &job, &err), 0);
         assert_null(err);
+}
+
+static void insert_job(struct fixture *f, struct store *st, const char *id, const char *engine,
+                       int nodes)
+{
+        insert_job_of(f, st, id, "local", engine, nodes);
 }
 
 /* The local provider asks ENGINE `inspect`: a script that counts the asks
@@ -327,12 +334,138 @@ static void test_multi_node_outcome(void **state)
         assert_null(err);
 }
 
+/* ---- an engine that requeues (caps.requeues), as Slurm does ---- */
+
+static enum job_state requeuer_state = JOB_RUNNING;
+static int requeuer_asks;
+
+static int requeuer_status(const struct job_record *job, const char *state_dir,
+                           struct provider_status *ret, struct hoist_error **err)
+{
+        (void)job;
+        (void)state_dir;
+        (void)err;
+        requeuer_asks++;
+        ret->state = requeuer_state;
+        ret->exit_code = job_state_terminal(requeuer_state) ? 143 : -1;
+        ret->reason = job_state_terminal(requeuer_state) ? xstrdup("PREEMPTED") : NULL;
+        return 0;
+}
+
+static const struct provider_ops requeuer = {
+        .name = "requeuer",
+        .remote = 1,
+        .caps = {.multi_node = 1, .requeues = 1},
+        .status = requeuer_status,
+};
+
+static struct job_record *get_job(struct store *st, const char *id)
+{
+        struct job_record *job = NULL;
+
+        assert_int_equal(store_get_job(st, id, &job, NULL), 0);
+        return job;
+}
+
+/* The entrypoint reported the attempt interrupted, but the engine queues
+ * and runs it again: hoist follows it ("requeued by requeuer"), starts no
+ * attempt of its own, and decides once the engine's run ends.  The
+ * job.interrupted event's state is followed back the same way, and an
+ * interrupted attempt the engine let go is decided as before.  The pass
+ * does not take a requeue-able interrupted job for settled before it could
+ * ask the engine. */
+static void test_requeue_followed(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_store_ struct store *st = NULL;
+        struct job_record *job = NULL;
+        struct hoist_error *err = NULL;
+        struct reconcile_pass p = {.now_ms = fake_clock};
+        const char *id = "j-0000000000d1";
+
+        if (provider_find("requeuer") == NULL)
+                assert_int_equal(provider_register(&requeuer), 0);
+        assert_int_equal(provider_register(&requeuer), -1); /* its name is taken */
+        assert_int_equal(store_open(f->home.db_path, &st, &err), 0);
+        insert_job_of(f, st, id, "requeuer", "process", 1);
+        put_result(f, "jobs/j-0000000000d1/result.json", "main", "interrupted", 143,
+                   "stopped by SIGTERM", 100);
+        /* Requeued: queued again. */
+        requeuer_state = JOB_QUEUED;
+        job = get_job(st, id);
+        assert_int_equal(reconcile_job(&f->home, st, &job, &err), 0);
+        assert_int_equal(job->state, JOB_QUEUED);
+        assert_string_equal(job->reason, "requeued by requeuer");
+        assert_int_equal(job->attempt, 1);
+        /* Running again. */
+        requeuer_state = JOB_RUNNING;
+        assert_int_equal(reconcile_job(&f->home, st, &job, &err), 0);
+        assert_int_equal(job->state, JOB_RUNNING);
+        assert_string_equal(job->reason, "requeued by requeuer");
+        /* A late job.interrupted event of the first run: followed back. */
+        assert_int_equal(store_transition(st, id, JOB_INTERRUPTED, "interrupted", &err), 0);
+        assert_int_equal(reconcile_job(&f->home, st, &job, &err), 0);
+        assert_int_equal(job->state, JOB_RUNNING);
+        assert_int_equal(job->attempt, 1);
+        /* The engine's second run ends: its result decides. */
+        put_result(f, "jobs/j-0000000000d1/result.json", "main", "succeeded", 0, "", 200);
+        assert_int_equal(reconcile_job(&f->home, st, &job, &err), 0);
+        assert_int_equal(job->state, JOB_SUCCEEDED);
+        job_record_free(job);
+
+        /* Interrupted, and the engine let it go (preempted, no requeue). */
+        id = "j-0000000000d2";
+        insert_job_of(f, st, id, "requeuer", "process", 1);
+        put_result(f, "jobs/j-0000000000d2/result.json", "main", "interrupted", 143,
+                   "stopped by SIGTERM", 100);
+        assert_int_equal(store_transition(st, id, JOB_INTERRUPTED, NULL, &err), 0);
+        requeuer_state = JOB_CANCELED;
+        /* The pass's first look asks the engine (a new job is due): the
+         * engine let go, so the job stays interrupted (no retry:), settled. */
+        requeuer_asks = 0;
+        fake_now = 5000000;
+        assert_int_equal(reconcile_pass(&f->home, st, &p, &err), 0);
+        assert_int_equal(requeuer_asks, 1);
+        job = get_job(st, id);
+        assert_int_equal(job->state, JOB_INTERRUPTED);
+        assert_int_equal(job->exit_code, 143);
+        job_record_free(job);
+        assert_int_equal(p.n_settled, 1);
+
+        /* Not due for the engine: undecided, so not settled; once due, the
+         * engine's requeue is followed. */
+        id = "j-0000000000d3";
+        insert_job_of(f, st, id, "requeuer", "process", 1);
+        assert_int_equal(store_transition(st, id, JOB_INTERRUPTED, NULL, &err), 0);
+        requeuer_state = JOB_RUNNING;
+        assert_int_equal(reconcile_pass(&f->home, st, &p, &err), 0); /* asks: answered */
+        job = get_job(st, id);
+        assert_int_equal(job->state, JOB_RUNNING);
+        job_record_free(job);
+        assert_int_equal(store_transition(st, id, JOB_INTERRUPTED, NULL, &err), 0);
+        fake_now += 100; /* before the next ask */
+        requeuer_asks = 0;
+        assert_int_equal(reconcile_pass(&f->home, st, &p, &err), 0);
+        assert_int_equal(requeuer_asks, 0);
+        assert_int_equal(p.n_settled, 1); /* j-...d2's, not d3's */
+        assert_string_not_equal(p.settled[0].job_id, id);
+        fake_now += 1000;
+        assert_int_equal(reconcile_pass(&f->home, st, &p, &err), 0);
+        job = get_job(st, id);
+        assert_int_equal(job->state, JOB_RUNNING);
+        assert_string_equal(job->reason, "requeued by requeuer");
+        job_record_free(job);
+        reconcile_pass_done(&p);
+        assert_null(err);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_job_lock, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_pass_backs_off, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_multi_node_outcome, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_requeue_followed, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
