@@ -435,12 +435,20 @@ static int follow_requeue(struct store *st, struct job_record **job, const struc
 
 /* Where the engine has a job that has not ended: a job it still queues
  * (with its reason) after submit, a new reason in the same state, or a
- * step forward. */
-static int apply_engine_state(struct store *st, const struct job_record *job,
+ * step forward.  An engine that requeues by itself and has a running job
+ * queued again (a node failed before the entrypoint could say anything)
+ * is followed back. */
+static int apply_engine_state(struct store *st, const struct job_record *job, const struct look *lk,
                               const struct provider_status *ps, struct hoist_error **err)
 {
         if (ps->state == JOB_QUEUED && job->state <= JOB_STARTING)
                 return store_follow_engine(st, job->id, job->attempt, JOB_QUEUED, ps->reason, err);
+        if (prov_requeues(lk) && ps->state == JOB_QUEUED && job->state == JOB_RUNNING) {
+                _cleanup_free_ char *reason = xasprintf("requeued by %s", lk->prov->name);
+                log_info("job %s: %s queued attempt %" PRId64 " again; following it", job->id,
+                         lk->prov->name, job->attempt);
+                return store_follow_engine(st, job->id, job->attempt, JOB_QUEUED, reason, err);
+        }
         if (ps->state == job->state)
                 return ps->reason != NULL ? store_follow_engine(st, job->id, job->attempt,
                                                                 ps->state, ps->reason, err)
@@ -578,7 +586,7 @@ static int reconcile_with_result(const struct hoist_home *home, struct store *st
                 if (ask_provider(home, *job, lk, &ps, err) < 0)
                         return -1;
                 if (!job_state_terminal(ps.state) && ps.state != JOB_INTERRUPTED) {
-                        r = apply_engine_state(st, *job, &ps, err);
+                        r = apply_engine_state(st, *job, lk, &ps, err);
                         provider_status_clear(&ps);
                         return r < 0 ? -1 : reread(st, job, err);
                 }
@@ -642,7 +650,7 @@ static int reconcile_job_locked(const struct hoist_home *home, struct store *st,
         if (job_state_terminal(ps.state))
                 r = reconcile_ended(home, st, job, &ps, err);
         else
-                r = apply_engine_state(st, *job, &ps, err) < 0 ? -1 : reread(st, job, err);
+                r = apply_engine_state(st, *job, lk, &ps, err) < 0 ? -1 : reread(st, job, err);
         provider_status_clear(&ps);
         return r < 0 ? -1 : 0;
 }

@@ -413,6 +413,22 @@ static void test_requeue_followed(void **state)
         assert_int_equal(job->state, JOB_SUCCEEDED);
         job_record_free(job);
 
+        /* A node failed before the entrypoint could say anything, and the
+         * engine queued the running job again: followed back too. */
+        id = "j-0000000000d4";
+        insert_job_of(f, st, id, "requeuer", "process", 1);
+        requeuer_state = JOB_QUEUED;
+        job = get_job(st, id);
+        assert_int_equal(reconcile_job(&f->home, st, &job, &err), 0);
+        assert_int_equal(job->state, JOB_QUEUED);
+        assert_string_equal(job->reason, "requeued by requeuer");
+        assert_int_equal(job->attempt, 1);
+        requeuer_state = JOB_SUCCEEDED;
+        put_result(f, "jobs/j-0000000000d4/result.json", "main", "succeeded", 0, "", 300);
+        assert_int_equal(reconcile_job(&f->home, st, &job, &err), 0);
+        assert_int_equal(job->state, JOB_SUCCEEDED);
+        job_record_free(job);
+
         /* Interrupted, and the engine let it go (preempted, no requeue). */
         id = "j-0000000000d2";
         insert_job_of(f, st, id, "requeuer", "process", 1);
