@@ -54,6 +54,10 @@ t_failed_node_wins() {
         # rank 0's own record says it succeeded: the failed node decided.
         grep_q '"status": "succeeded"' <"$HOIST_HOME/storage/jobs/$id/result.json" ||
                 fail "$(cat "$HOIST_HOME/storage/jobs/$id/result.json")"
+        # job.json says two nodes: even the one log there is shown with its node.
+        local out
+        out=$(hoist logs "$id")
+        grep -qx "\[main\] rank0" <<<"$out" || fail "$out"
 }
 
 t_rank0_decides() {

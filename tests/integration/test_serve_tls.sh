@@ -104,6 +104,18 @@ t_https() {
         local code
         code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$T_TMP/c/ca.pem" "$url")
         [ "$code" = 403 ] || fail "anonymous GET: $code"
+        # A job on the built-in storage uses this serve through its loopback
+        # listener: no second serve is started, and it reconciles the job.
+        local spid id
+        spid=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$HOIST_HOME/serve/serve.json")
+        mkdir -p "$T_TMP/j"
+        printf 'name: viatls\nruntime: process\ncommand: ["sh", "-c", "echo hello"]\n' >"$T_TMP/j/job.yaml"
+        id=$(env -u HOIST_STORAGE HOIST_CONTAINER_ENGINE=none "$HOIST_BIN/hoist" submit -q "$T_TMP/j/job.yaml") ||
+                fail "submit on the built-in storage"
+        wait_for 60 state_is "$id" succeeded || fail "$(hoist status "$id")"
+        hoist logs "$id" | grep_q -x hello || fail "$(hoist logs "$id")"
+        [ "$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$HOIST_HOME/serve/serve.json")" = "$spid" ] ||
+                fail "another serve took over: $(cat "$HOIST_HOME/serve/serve.json")"
         # The key never reaches the log.
         ! grep -q "PRIVATE KEY" "$T_TMP/s.err" || fail "the key is in the log"
         kill -TERM "$pid"
