@@ -22,6 +22,7 @@
 #include "jobfile.h"
 #include "jobspec.h"
 #include "jobhooks.h"
+#include "jobreach.h"
 #include "jobsecrets.h"
 #include "jobstorage.h"
 #include "jobupload.h"
@@ -174,6 +175,12 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
                                         provider_name);
         if (check_resources(home, jf, provider_name, runtime_override, err) < 0)
                 return -1;
+        /* Storage a job that runs elsewhere cannot reach: refused before
+         * anything is built, pushed or uploaded.  The provider's settings
+         * come with its job.yaml section (NULL until job.yaml has one). */
+        if (jobreach_check(provider_find(provider_name), NULL,
+                           jf->storage ? jf->storage : jobstorage_default_url(), err) < 0)
+                return hoist_error_wrap(err, "'%s'", path);
         const struct jobupload_options up = {.storage_url = jf->storage ? jf->storage
                                                                         : jobstorage_default_url(),
                                              .yes = yes,
