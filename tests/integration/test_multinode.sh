@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# A multi-node job without a scheduler in between: two hoist-entrypoints
+# started by hand with the environment srun gives two tasks of one Slurm
+# node (tests/data/distenv/*.env are real ones), as a job of 2 nodes x 2
+# workers (launcher: hoist, file:// storage).  Checks the variables every
+# worker gets (docs/entrypoint.md "Multi-node"), that a failing worker ends
+# its node with its exit code after the others got SIGTERM, what each node
+# stores (logs, results/<node>.json; checkpoints and outputs from rank 0
+# alone), and a real torch.distributed all_reduce over gloo across the four.
+. "$(dirname "$0")/lib.sh"
+
+E=$HOIST_BIN/hoist-entrypoint
+PY=/usr/bin/python3 # Debian's, with python3-torch
+SCRIPT=$T_ROOT/tests/data/multinode/check_env.py
+HOST=$(hostname)
+
+# free_port: a TCP port nothing listens on now.
+free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# write_job DIR ID MODE [EXTRA_JSON]: job.json of 2 nodes x 2 workers in DIR/job.json.
+write_job() {
+        local dir=$1 id=$2 mode=$3 extra=${4:-}
+        mkdir -p "$dir/store" "$dir/out"
+        cat >"$dir/job.json" <<EOF
+{
+  "version": "hoist/v1",
+  "id": "$id",
+  "command": ["$PY", "$SCRIPT", "$mode"],
+  "env": {"OUT": "$dir/out", "FAIL_RANK": "3"},
+  "storage": {"endpoint": "file://$dir/store", "prefix": ""},
+  "limits": {"stop_grace_s": 20},
+  "distributed": {"nodes": 2, "launcher": "hoist", "nproc_per_node": 2,
+                  "port": $(free_port) $extra},
+  "attempt": 1
+}
+EOF
+}
+
+# start_node DIR RANK: one hoist-entrypoint as srun starts task RANK of 2 on
+# one node; its pid in DIR/pid.RANK, its exit code in DIR/rc.RANK.
+start_node() {
+        local dir=$1 r=$2
+        (
+                set +e
+                env -u CUDA_VISIBLE_DEVICES \
+                        SLURM_JOB_ID=4242 SLURM_JOB_NODELIST="$HOST" SLURM_NNODES=1 \
+                        SLURM_NTASKS=2 SLURM_TASKS_PER_NODE=2 SLURM_PROCID="$r" SLURM_NODEID=0 \
+                        SLURM_LOCALID="$r" HOIST_JOB_FILE="$dir/job.json" \
+                        HOIST_WORKDIR="$dir/work$r" HOIST_NVML_LIBRARY=/nonexistent \
+                        "$E" >"$dir/node$r.out" 2>&1 &
+                echo $! >"$dir/pid.$r"
+                wait $!
+                echo $? >"$dir/rc.$r"
+        ) &
+        wait_for 10 test -s "$dir/pid.$r"
+        t_defer "kill -KILL $(cat "$dir/pid.$r") 2>/dev/null"
+}
+
+run_nodes() { # DIR: both nodes, until both ended
+        start_node "$1" 0
+        start_node "$1" 1
+        wait_for 180 test -s "$1/rc.0" -a -s "$1/rc.1" || {
+                tail -n 20 "$1"/node*.out >&2
+                return 1
+        }
+}
+
+# json_get FILE KEY
+json_get() { $PY -c 'import json,sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' "$1" "$2"; }
+
+t_contract() {
+        d=$T_TMP/ok
+        write_job "$d" mn-ok ok
+        run_nodes "$d"
+        [ "$(cat "$d/rc.0")" = 0 ] && [ "$(cat "$d/rc.1")" = 0 ] ||
+                fail "exit codes $(cat "$d/rc.0") $(cat "$d/rc.1"): $(cat "$d"/node*.out)"
+        port=$($PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["distributed"]["port"])' "$d/job.json")
+        ip=$(getent ahostsv4 "$HOST" | awk 'NR==1 {print $1}')
+        for r in 0 1 2 3; do
+                f=$d/out/rank-$r.json
+                [ -s "$f" ] || fail "rank $r wrote nothing"
+                node=$((r / 2))
+                want="{\"CUDA_VISIBLE_DEVICES\": null, \"GROUP_RANK\": \"$node\", \"HOIST_NODE_IPS\": \"$ip,$ip\", \"HOIST_NODE_RANK\": \"$node\", \"HOIST_NUM_NODES\": \"2\", \"LOCAL_RANK\": \"$((r % 2))\", \"LOCAL_WORLD_SIZE\": \"2\", \"MASTER_ADDR\": \"$HOST\", \"MASTER_PORT\": \"$port\", \"NNODES\": \"2\", \"NODE_RANK\": \"$node\", \"NPROC_PER_NODE\": \"2\", \"RANK\": \"$r\", \"ROLE_RANK\": \"$r\", \"WORLD_SIZE\": \"4\"}"
+                [ "$(cat "$f")" = "$want" ] || fail "rank $r: $(cat "$f"), want $want"
+        done
+        s=$d/store/jobs/mn-ok
+        for n in node0 node1; do
+                [ -s "$s/logs/$n.log" ] || fail "no logs/$n.log"
+                [ "$(json_get "$s/results/$n.json" status)" = succeeded ] || fail "results/$n.json"
+                [ "$(json_get "$s/results/$n.json" node)" = "$n" ] || fail "results/$n.json node"
+        done
+        grep_q "rank 0 ok" <"$s/logs/node0.log" && grep_q "rank 1 ok" <"$s/logs/node0.log" ||
+                fail "node0's log lacks its workers' lines: $(cat "$s/logs/node0.log")"
+        grep_q "rank 2 ok" <"$s/logs/node1.log" && grep_q "rank 3 ok" <"$s/logs/node1.log" ||
+                fail "node1's log lacks its workers' lines"
+        grep_q "node 1 of 2 (placed by Slurm)" <"$s/logs/node1.log" || fail "node1's log lacks its place"
+        [ "$(json_get "$s/result.json" node)" = node0 ] || fail "result.json is not rank 0's"
+        cmp "$s/result.json" "$s/results/node0.json" || fail "result.json differs from node0's"
+        # Outputs: rank 0's node alone (its two workers' files), checkpoints too.
+        [ -s "$s/output/model/model-0.txt" ] && [ -s "$s/output/model/model-1.txt" ] ||
+                fail "rank 0's outputs are not stored: $(ls -R "$s/output" 2>&1)"
+        [ ! -e "$s/output/model/model-2.txt" ] || fail "node1 uploaded its outputs"
+        ls "$s/checkpoints/.hoist/" | grep_q '^manifest-' || fail "no checkpoint set from rank 0"
+        [ "$(cat "$s/checkpoints/ckpt.txt")" = "step 1 node 0" ] || fail "checkpoint content"
+}
+
+t_per_rank_checkpoints() {
+        d=$T_TMP/perrank
+        write_job "$d" mn-pr ok ', "checkpoints_per_rank": true'
+        run_nodes "$d"
+        [ "$(cat "$d/rc.0")" = 0 ] && [ "$(cat "$d/rc.1")" = 0 ] || fail "exit codes"
+        s=$d/store/jobs/mn-pr/checkpoints
+        [ "$(cat "$s/rank-0/ckpt.txt")" = "step 1 node 0" ] || fail "rank-0 set: $(ls -R "$s" 2>&1)"
+        [ "$(cat "$s/rank-1/ckpt.txt")" = "step 1 node 1" ] || fail "rank-1 set: $(ls -R "$s" 2>&1)"
+        [ ! -e "$s/ckpt.txt" ] || fail "a checkpoint outside the rank prefixes"
+}
+
+t_worker_failure() {
+        d=$T_TMP/fail
+        write_job "$d" mn-fail fail-one
+        start_node "$d" 0
+        start_node "$d" 1
+        # Rank 3 (node1's worker 1) exits 7: node1 ends with 7, and its other
+        # worker got SIGTERM.  Node0 is not told by hoist: the engine ends a
+        # job on every node (srun --kill-on-bad-exit), here the test's TERM.
+        wait_for 120 test -s "$d/rc.1" || fail "node1 did not end: $(cat "$d/node1.out")"
+        kill -TERM "$(cat "$d/pid.0")"
+        wait_for 60 test -s "$d/rc.0"
+        [ "$(cat "$d/rc.1")" = 7 ] || fail "node1 exit code $(cat "$d/rc.1"): $(cat "$d/node1.out")"
+        [ -e "$d/out/term-2" ] || fail "rank 2 got no SIGTERM"
+        s=$d/store/jobs/mn-fail
+        [ "$(json_get "$s/results/node1.json" status)" = failed ] || fail "results/node1.json"
+        json_get "$s/results/node1.json" reason | grep_q "^worker 1 (RANK 3): rank 3 failing on purpose" ||
+                fail "reason: $(json_get "$s/results/node1.json" reason)"
+        [ "$(json_get "$s/results/node1.json" exit_code)" = 7 ] || fail "exit_code in results/node1.json"
+}
+
+t_external_term() {
+        d=$T_TMP/term
+        write_job "$d" mn-term fail-one
+        # FAIL_RANK 9: nobody fails; every worker waits for TERM.
+        sed -i 's/"FAIL_RANK": "3"/"FAIL_RANK": "9"/' "$d/job.json"
+        start_node "$d" 0
+        wait_for 60 test -e "$d/out/up-0" -a -e "$d/out/up-1"
+        kill -TERM "$(cat "$d/pid.0")"
+        wait_for 60 test -s "$d/rc.0"
+        [ -e "$d/out/term-0" ] && [ -e "$d/out/term-1" ] || fail "not every worker got SIGTERM"
+        [ "$(json_get "$d/store/jobs/mn-term/results/node0.json" status)" = interrupted ] ||
+                fail "status $(json_get "$d/store/jobs/mn-term/results/node0.json" status)"
+}
+
+t_torch_allreduce() {
+        $PY -c 'import torch.distributed' 2>/dev/null || fail "python3-torch is not installed (tests/deps.sh)"
+        d=$T_TMP/torch
+        write_job "$d" mn-torch allreduce
+        run_nodes "$d"
+        [ "$(cat "$d/rc.0")" = 0 ] && [ "$(cat "$d/rc.1")" = 0 ] ||
+                fail "exit codes $(cat "$d/rc.0") $(cat "$d/rc.1"): $(tail -n 30 "$d"/store/jobs/mn-torch/logs/*.log)"
+        for r in 0 1 2 3; do
+                [ "$(cat "$d/out/allreduce-$r")" = 10 ] || fail "rank $r: $(cat "$d/out/allreduce-$r")"
+        done
+}
+
+t_unplaced() {
+        d=$T_TMP/unplaced
+        write_job "$d" mn-bad ok
+        r=0
+        env -u SLURM_JOB_ID -u SLURM_PROCID -u JOB_COMPLETION_INDEX -u HOIST_NODE_HOSTS \
+                HOIST_SAGEMAKER_RESOURCECONFIG=/nonexistent HOIST_JOB_FILE="$d/job.json" \
+                HOIST_WORKDIR="$d/work" HOIST_NODE=lost "$E" >"$d/out.txt" 2>&1 || r=$?
+        [ $r = 125 ] || fail "exit $r"
+        grep_q "job.json asks for 2 nodes but no engine placed this one" <"$d/out.txt" ||
+                fail "$(cat "$d/out.txt")"
+        [ -s "$d/store/jobs/mn-bad/results/lost.json" ] || fail "no results/lost.json"
+        [ ! -e "$d/store/jobs/mn-bad/result.json" ] || fail "an unplaced node wrote result.json"
+}
+
+t_run "2 nodes x 2 workers: every worker gets the contract, consistently" t_contract
+t_run "checkpoints_per_rank: each node publishes under rank-<R>/" t_per_rank_checkpoints
+t_run "a failing worker ends its node with its exit code; the others get SIGTERM" t_worker_failure
+t_run "SIGTERM from outside reaches every worker" t_external_term
+t_run "torch.distributed gloo all_reduce across 2 nodes x 2 workers" t_torch_allreduce
+t_run "a node no engine placed fails clearly and publishes nothing for the job" t_unplaced
+t_finish
