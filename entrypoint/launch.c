@@ -92,8 +92,8 @@ static int multi_node_place(const struct jobspec *spec, struct launch *l, struct
                                         "provider must start one hoist-entrypoint per node",
                                         (long long)spec->nodes, distenv_engine_name(engine),
                                         (long long)l->place.num_nodes);
-        if (distenv_resolve(&l->place, engine == DISTENV_KUBERNETES ? K8S_RESOLVE_S : 0,
-                            &l->addrs, err) < 0)
+        if (distenv_resolve(&l->place, engine == DISTENV_KUBERNETES ? K8S_RESOLVE_S : 0, &l->addrs,
+                            err) < 0)
                 return hoist_error_wrap(err, "%s placement", distenv_engine_name(engine));
         return 0;
 }
@@ -225,8 +225,8 @@ char **launch_wrap(const struct launch *l, char *const *command)
 /* Our environment with the worker's variables set over it. */
 static char **worker_env(const struct launch *l, int64_t local)
 {
-        static const char *const names[] = {"RANK",       "LOCAL_RANK",  "GROUP_RANK",
-                                            "ROLE_RANK",  "WORLD_SIZE",  "LOCAL_WORLD_SIZE",
+        static const char *const names[] = {"RANK",        "LOCAL_RANK",  "GROUP_RANK",
+                                            "ROLE_RANK",   "WORLD_SIZE",  "LOCAL_WORLD_SIZE",
                                             "MASTER_ADDR", "MASTER_PORT", NULL};
         int64_t rank = l->place.node_rank * l->nproc + local;
         size_t n = 0, i = 0;

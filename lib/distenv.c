@@ -20,10 +20,8 @@
 #include "xalloc.h"
 
 static const char *const engine_names[] = {
-        [DISTENV_SINGLE] = "single node",
-        [DISTENV_SLURM] = "Slurm",
-        [DISTENV_KUBERNETES] = "Kubernetes",
-        [DISTENV_SAGEMAKER] = "SageMaker",
+        [DISTENV_SINGLE] = "single node",    [DISTENV_SLURM] = "Slurm",
+        [DISTENV_KUBERNETES] = "Kubernetes", [DISTENV_SAGEMAKER] = "SageMaker",
         [DISTENV_HOIST] = "hoist",
 };
 
@@ -183,12 +181,12 @@ int distenv_from_slurm(struct distenv *ret, struct hoist_error **err)
 {
         _cleanup_strv_ char **hosts = NULL;
         _cleanup_free_ int64_t *counts = NULL;
-        const char *list_var = env("SLURM_STEP_NODELIST") ? "SLURM_STEP_NODELIST"
-                                                          : "SLURM_JOB_NODELIST";
+        const char *list_var =
+                env("SLURM_STEP_NODELIST") ? "SLURM_STEP_NODELIST" : "SLURM_JOB_NODELIST";
         const char *tasks_var = env("SLURM_STEP_TASKS_PER_NODE") ? "SLURM_STEP_TASKS_PER_NODE"
                                                                  : "SLURM_TASKS_PER_NODE";
-        const char *ntasks_var = env("SLURM_STEP_NUM_TASKS") ? "SLURM_STEP_NUM_TASKS"
-                                                             : "SLURM_NTASKS";
+        const char *ntasks_var =
+                env("SLURM_STEP_NUM_TASKS") ? "SLURM_STEP_NUM_TASKS" : "SLURM_NTASKS";
         int64_t rank = 0, ntasks = 0, nodeid = -1, localid = -1, first = 0, sum = 0;
         size_t n_counts = 0, host;
         int n_hosts;
@@ -232,10 +230,9 @@ int distenv_from_slurm(struct distenv *ret, struct hoist_error **err)
         for (size_t i = 0; i < n_counts; i++)
                 sum += counts[i];
         if (sum != ntasks)
-                return hoist_error_make(err, HOIST_ERR_INPUT,
-                                        "Slurm: %s='%.64s' adds up to %lld tasks but %s=%lld",
-                                        tasks_var, env(tasks_var), (long long)sum, ntasks_var,
-                                        (long long)ntasks);
+                return hoist_error_make(
+                        err, HOIST_ERR_INPUT, "Slurm: %s='%.64s' adds up to %lld tasks but %s=%lld",
+                        tasks_var, env(tasks_var), (long long)sum, ntasks_var, (long long)ntasks);
         host = host_of_rank(counts, n_counts, rank, &first);
         if (nodeid >= 0 && (size_t)nodeid != host)
                 return hoist_error_make(err, HOIST_ERR_INPUT,
@@ -321,8 +318,7 @@ static int host_name_valid(const char *s)
                 return 0;
         for (const char *p = s; *p; p++)
                 if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') ||
-                      (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' ||
-                      *p == ':'))
+                      (*p >= '0' && *p <= '9') || *p == '-' || *p == '.' || *p == '_' || *p == ':'))
                         return 0;
         return 1;
 }

@@ -17,10 +17,18 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const char *const names[] = {
-        "SLURM_JOB_ID",         "SLURM_JOB_NODELIST",        "SLURM_NODELIST",
-        "SLURM_STEP_NODELIST",  "SLURM_TASKS_PER_NODE",      "SLURM_STEP_TASKS_PER_NODE",
-        "SLURM_NTASKS",         "SLURM_NPROCS",              "SLURM_STEP_NUM_TASKS",
-        "SLURM_PROCID",         "SLURM_NODEID",              "SLURM_LOCALID",
+        "SLURM_JOB_ID",
+        "SLURM_JOB_NODELIST",
+        "SLURM_NODELIST",
+        "SLURM_STEP_NODELIST",
+        "SLURM_TASKS_PER_NODE",
+        "SLURM_STEP_TASKS_PER_NODE",
+        "SLURM_NTASKS",
+        "SLURM_NPROCS",
+        "SLURM_STEP_NUM_TASKS",
+        "SLURM_PROCID",
+        "SLURM_NODEID",
+        "SLURM_LOCALID",
         NULL,
 };
 

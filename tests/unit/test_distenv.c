@@ -23,9 +23,10 @@ extern char **environ;
 /* Every variable an engine reads, unset, so each test starts from none. */
 static void clear_engines(void)
 {
-        static const char *const prefixes[] = {"SLURM_", "JOB_COMPLETION_INDEX", "HOIST_NUM_NODES",
-                                               "HOIST_K8S_", "HOIST_NODE_", "HOIST_SAGEMAKER_",
-                                               NULL};
+        static const char *const prefixes[] = {
+                "SLURM_",     "JOB_COMPLETION_INDEX", "HOIST_NUM_NODES",
+                "HOIST_K8S_", "HOIST_NODE_",          "HOIST_SAGEMAKER_",
+                NULL};
         for (;;) {
                 char *found = NULL;
                 for (char **e = environ; *e != NULL && found == NULL; e++)
@@ -219,7 +220,8 @@ static void check_tasks(const char *s, const char *want)
         _cleanup_free_ char *got = tasks(s);
 
         /* an error: its start */
-        if (strncmp(got, want, strncmp(want, "ERROR", 5) == 0 ? strlen(want) : strlen(got) + 1) != 0)
+        if (strncmp(got, want, strncmp(want, "ERROR", 5) == 0 ? strlen(want) : strlen(got) + 1) !=
+            0)
                 fail_msg("'%s': got '%s', want '%s'", s, got, want);
 }
 
@@ -265,7 +267,8 @@ static void test_kubernetes(void **state)
         set_k8s("0", "1", "train", "svc.team");
         check_placed(DISTENV_KUBERNETES, "0/1 0 train-0.svc.team");
         set_k8s("3", "3", "train", "svc");
-        check_error(DISTENV_KUBERNETES, "JOB_COMPLETION_INDEX='3' is not a whole number from 0 to 2");
+        check_error(DISTENV_KUBERNETES,
+                    "JOB_COMPLETION_INDEX='3' is not a whole number from 0 to 2");
         set_k8s("0", NULL, "train", "svc");
         check_error(DISTENV_KUBERNETES, "HOIST_NUM_NODES is not set");
         set_k8s("0", "2", NULL, "svc");
@@ -301,8 +304,9 @@ static void check_sagemaker(const char *json, const char *want)
 {
         _cleanup_free_ char *got = sagemaker(json);
 
-        if (strncmp(want, "ERROR", 5) == 0 ? strstr(got, want + 7) == NULL || strncmp(got, "ERROR", 5)
-                                           : strcmp(got, want) != 0)
+        if (strncmp(want, "ERROR", 5) == 0
+                    ? strstr(got, want + 7) == NULL || strncmp(got, "ERROR", 5)
+                    : strcmp(got, want) != 0)
                 fail_msg("'%s': got '%s', want '%s'", json, got, want);
 }
 
@@ -320,12 +324,12 @@ static void test_sagemaker(void **state)
         clear_engines();
 
         check_sagemaker("{\"current_host\":\"algo-1\",\"hosts\":[\"algo-1\"]}", "0/1 algo-1");
-        check_sagemaker("{\"current_host\":\"algo-3\",\"hosts\":[\"algo-1\",\"algo-2\",\"algo-3\"]}",
-                        "2/3 algo-1 algo-2 algo-3");
+        check_sagemaker(
+                "{\"current_host\":\"algo-3\",\"hosts\":[\"algo-1\",\"algo-2\",\"algo-3\"]}",
+                "2/3 algo-1 algo-2 algo-3");
         check_sagemaker("{\"current_host\":\"algo-9\",\"hosts\":[\"algo-1\"]}",
                         "ERROR: current_host 'algo-9' is not in \"hosts\"");
-        check_sagemaker("{\"current_host\":\"a\",\"hosts\":[]}",
-                        "ERROR: \"hosts\" has 0 entries");
+        check_sagemaker("{\"current_host\":\"a\",\"hosts\":[]}", "ERROR: \"hosts\" has 0 entries");
         check_sagemaker("{\"current_host\":\"a\",\"hosts\":[\"a\",\"a\"]}",
                         "ERROR: host 'a' is listed twice");
         check_sagemaker("{\"current_host\":\"a\",\"hosts\":[\"a\",3]}",
@@ -392,7 +396,7 @@ static char *wrapped(enum jobspec_launcher launcher, char *const *command)
 #define check_wrap(launcher, want, ...)                                                            \
         do {                                                                                       \
                 const char *cmd_[] = {__VA_ARGS__, NULL};                                          \
-                _cleanup_free_ char *got_ = wrapped(launcher, (char *const *)cmd_);                            \
+                _cleanup_free_ char *got_ = wrapped(launcher, (char *const *)cmd_);                \
                 if (strcmp(got_, want) != 0)                                                       \
                         fail_msg("got '%s', want '%s'", got_, want);                               \
         } while (0)
@@ -449,11 +453,11 @@ static void test_visible_gpus(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_detect),         cmocka_unit_test(test_slurm_captured),
+                cmocka_unit_test(test_detect),          cmocka_unit_test(test_slurm_captured),
                 cmocka_unit_test(test_slurm_placement), cmocka_unit_test(test_slurm_errors),
-                cmocka_unit_test(test_tasks_per_node), cmocka_unit_test(test_kubernetes),
-                cmocka_unit_test(test_sagemaker),      cmocka_unit_test(test_hoist_engine),
-                cmocka_unit_test(test_resolve),        cmocka_unit_test(test_launch_wrap),
+                cmocka_unit_test(test_tasks_per_node),  cmocka_unit_test(test_kubernetes),
+                cmocka_unit_test(test_sagemaker),       cmocka_unit_test(test_hoist_engine),
+                cmocka_unit_test(test_resolve),         cmocka_unit_test(test_launch_wrap),
                 cmocka_unit_test(test_visible_gpus),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
