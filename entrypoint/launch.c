@@ -136,6 +136,19 @@ int launch_place(const struct jobspec *spec, struct launch *ret, struct hoist_er
         return 0;
 }
 
+int launch_shares_host(const struct launch *l)
+{
+        const char *mine;
+
+        if (!l->multi_node || l->place.hosts == NULL)
+                return 0;
+        mine = l->place.hosts[l->place.node_rank];
+        for (int64_t i = 0; i < l->place.num_nodes; i++)
+                if (i != l->place.node_rank && strcmp(l->place.hosts[i], mine) == 0)
+                        return 1;
+        return 0;
+}
+
 char *launch_node_name(const struct launch *l)
 {
         if (!l->multi_node)

@@ -49,6 +49,10 @@ int64_t launch_visible_gpus(void);
 /* Finds the node's place and exports the node's variables. */
 int launch_place(const struct jobspec *spec, struct launch *ret, struct hoist_error **err);
 
+/* Whether another hoist node of the job runs on this node's host (Slurm
+ * with several tasks per node): then their work roots must differ. */
+int launch_shares_host(const struct launch *l);
+
 /* The node's name when it has none of its own (HOIST_NODE): "node<RANK>"
  * for a multi-node job, else NULL (the single-node default applies). */
 char *launch_node_name(const struct launch *l);

@@ -496,6 +496,19 @@ static int run_job(struct run *run, char **args)
                             : launch_node_name(&run->launch);
         if (run->node == NULL)
                 run->node = job_node_name();
+        if (run->placed && launch_shares_host(&run->launch)) {
+                /* Two nodes of the job on one host: a work root each. */
+                const char *root = getenv("HOIST_WORKDIR");
+                _cleanup_free_ char *sub =
+                        xasprintf("node%lld", (long long)run->launch.place.node_rank);
+                _cleanup_free_ char *mine =
+                        path_join(root && *root        ? root
+                                  : run->spec->workdir ? run->spec->workdir
+                                                       : JOBSPEC_DEFAULT_WORKDIR,
+                                  sub);
+                if (setenv("HOIST_WORKDIR", mine, 1) < 0)
+                        abort();
+        }
         if (!run->placed && run->spec->nodes > 1) {
                 /* Rank unknown: it publishes nothing for the job. */
                 run->launch.multi_node = 1;

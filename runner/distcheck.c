@@ -30,8 +30,8 @@ int64_t distcheck_world_size(const struct jobfile *jf)
 
 /* Counts the kept regular files below ROOT/REL ("" for ROOT), in tree order
  * (ignore_tree_check wants a directory before its entries). */
-static int count_tree(struct ignore_tree *rules, const char *root, const char *rel,
-                      uint64_t *count, struct hoist_error **err)
+static int count_tree(struct ignore_tree *rules, const char *root, const char *rel, uint64_t *count,
+                      struct hoist_error **err)
 {
         _cleanup_free_ char *dir = *rel ? path_join(root, rel) : xstrdup(root);
         _cleanup_free_ struct dirent **names = NULL;
@@ -135,11 +135,10 @@ char *distcheck_explain(uint64_t samples, const char *source, int64_t batch_size
                 "%lld = %llu. Ways out: lower batch_size (%s), lower grad_accum, "
                 "run on fewer GPUs or nodes, or add data (at least %llu samples)",
                 source ? source : "the dataset", (unsigned long long)samples,
-                samples == 1 ? "sample" : "samples",
-                (unsigned long long)need, (long long)batch_size, (long long)world,
-                world == 1 ? "process" : "processes", (long long)nodes,
-                nodes == 1 ? "node" : "nodes", (long long)nproc, (long long)grad_accum,
-                (unsigned long long)need, lower, (unsigned long long)need);
+                samples == 1 ? "sample" : "samples", (unsigned long long)need,
+                (long long)batch_size, (long long)world, world == 1 ? "process" : "processes",
+                (long long)nodes, nodes == 1 ? "node" : "nodes", (long long)nproc,
+                (long long)grad_accum, (unsigned long long)need, lower, (unsigned long long)need);
 }
 
 static const struct jobfile_input *find_input(const struct jobfile *jf, const char *channel)

@@ -9,9 +9,9 @@
 #include "jobfile.h"
 #include "xalloc.h"
 
-static const char *const dist_fields[] = {"launcher",      "nproc_per_node", "port",
-                                          "checkpoints_per_rank", "check", "oversubscribe",
-                                          NULL};
+static const char *const dist_fields[] = {
+        "launcher", "nproc_per_node", "port", "checkpoints_per_rank",
+        "check",    "oversubscribe",  NULL};
 static const char *const check_fields[] = {"samples", "from_input", "batch_size", "grad_accum",
                                            NULL};
 
@@ -55,8 +55,7 @@ static int load_launcher(const struct config_node *v, struct jobfile_dist *d,
         return 0;
 }
 
-static int load_nproc(const struct config_node *v, struct jobfile_dist *d,
-                      struct hoist_error **err)
+static int load_nproc(const struct config_node *v, struct jobfile_dist *d, struct hoist_error **err)
 {
         if (v->type == CONFIG_SCALAR && strcmp(v->text, "auto") == 0) {
                 d->nproc_per_node = 0;
@@ -72,8 +71,8 @@ static int load_nproc(const struct config_node *v, struct jobfile_dist *d,
 }
 
 /* from_input must name one of job.yaml's inputs. */
-static int check_channel(const struct config_node *v, const char *channel,
-                         const struct jobfile *jf, struct hoist_error **err)
+static int check_channel(const struct config_node *v, const char *channel, const struct jobfile *jf,
+                         struct hoist_error **err)
 {
         _cleanup_free_ char *q = config_quote(channel);
         struct buf known = {0};
@@ -94,8 +93,8 @@ static int check_channel(const struct config_node *v, const char *channel,
                             "%s is not an input (job.yaml's inputs: %s)", q, list);
 }
 
-static int load_check(const struct config_node *n, const struct jobfile *jf,
-                      struct jobfile_dist *d, struct hoist_error **err)
+static int load_check(const struct config_node *n, const struct jobfile *jf, struct jobfile_dist *d,
+                      struct hoist_error **err)
 {
         struct jobfile_dist_check *c = xzalloc(sizeof *c);
         const struct config_node *v;
@@ -123,12 +122,12 @@ static int load_check(const struct config_node *n, const struct jobfile *jf,
                 return config_error(n, "distributed.check", err,
                                     "batch_size: is missing (the per-GPU batch size the "
                                     "training script uses)");
-        if (config_get_int(v, "distributed.check.batch_size", 1, INT32_MAX, &c->batch_size,
-                           err) < 0)
+        if (config_get_int(v, "distributed.check.batch_size", 1, INT32_MAX, &c->batch_size, err) <
+            0)
                 return -1;
         if ((v = config_get(n, "grad_accum")) != NULL &&
-            config_get_int(v, "distributed.check.grad_accum", 1, INT32_MAX, &c->grad_accum,
-                           err) < 0)
+            config_get_int(v, "distributed.check.grad_accum", 1, INT32_MAX, &c->grad_accum, err) <
+                    0)
                 return -1;
         return 0;
 }
@@ -149,8 +148,8 @@ static int load_dist(const struct config_node *n, struct jobfile *jf, struct job
             config_get_int(v, "distributed.port", 1, 65535, &d->port, err) < 0)
                 return -1;
         if ((v = config_get(n, "checkpoints_per_rank")) != NULL &&
-            config_get_bool(v, "distributed.checkpoints_per_rank", &d->checkpoints_per_rank,
-                            err) < 0)
+            config_get_bool(v, "distributed.checkpoints_per_rank", &d->checkpoints_per_rank, err) <
+                    0)
                 return -1;
         if ((v = config_get(n, "oversubscribe")) != NULL &&
             config_get_bool(v, "distributed.oversubscribe", &d->oversubscribe, err) < 0)

@@ -102,6 +102,9 @@ t_contract() {
         [ ! -e "$s/output/model/model-2.txt" ] || fail "node1 uploaded its outputs"
         ls "$s/checkpoints/.hoist/" | grep_q '^manifest-' || fail "no checkpoint set from rank 0"
         [ "$(cat "$s/checkpoints/ckpt.txt")" = "step 1 node 0" ] || fail "checkpoint content"
+        # Both nodes on one host: each its own work root under HOIST_WORKDIR.
+        [ -s "$d/work0/node0/model/model-0.txt" ] && [ -s "$d/work1/node1/model/model-2.txt" ] ||
+                fail "work roots: $(find "$d"/work* -name 'model-*')"
 }
 
 t_per_rank_checkpoints() {

@@ -29,9 +29,12 @@ static int setup_dir(void **state)
         static const struct {
                 const char *path, *text;
         } files[] = {
-                {"data/a.png", "a"},          {"data/sub/b.png", "b"},
-                {"data/sub/c.png", "c"},      {"data/skip.tmp", "x"},
-                {"data/.hoistignore", "*.tmp\n"}, {"data/.env", "TOKEN=1\n"},
+                {"data/a.png", "a"},
+                {"data/sub/b.png", "b"},
+                {"data/sub/c.png", "c"},
+                {"data/skip.tmp", "x"},
+                {"data/.hoistignore", "*.tmp\n"},
+                {"data/.env", "TOKEN=1\n"},
                 {"lines.txt", "one\n\ntwo\r\n\r\nthree\nfour"},
         };
 
@@ -153,8 +156,8 @@ static void test_full(void **state)
         assert_true(spec->checkpoints_per_rank);
         assert_int_equal(jobspec_validate(spec, NULL), -1); /* no id, storage: not from here */
 
-        _cleanup_jobfile_ struct jobfile *jf2 = parse_ok(
-                *state, HEAD "distributed:\n  launcher: torchrun\n  nproc_per_node: 3\n");
+        _cleanup_jobfile_ struct jobfile *jf2 =
+                parse_ok(*state, HEAD "distributed:\n  launcher: torchrun\n  nproc_per_node: 3\n");
         assert_int_equal(jf2->dist->nodes, 1);
         assert_int_equal(jf2->dist->nproc_per_node, 3);
         assert_int_equal(distcheck_world_size(jf2), 3);
@@ -251,14 +254,14 @@ static void test_run(void **state)
 {
         const char *dir = *state;
         _cleanup_error_ struct hoist_error *err = NULL;
-        _cleanup_jobfile_ struct jobfile *small = parse_ok(
-                dir, HEAD "inputs:\n  images: data\nresources:\n  gpus: 2\n  nodes: 2\n"
-                          "distributed:\n  launcher: hoist\n"
-                          "  check: {from_input: images, batch_size: 1}\n");
-        _cleanup_jobfile_ struct jobfile *fits = parse_ok(
-                dir, HEAD "inputs:\n  images: data\nresources:\n  nodes: 2\n"
-                          "distributed:\n  nproc_per_node: 1\n"
-                          "  check: {from_input: images, batch_size: 1}\n");
+        _cleanup_jobfile_ struct jobfile *small =
+                parse_ok(dir, HEAD "inputs:\n  images: data\nresources:\n  gpus: 2\n  nodes: 2\n"
+                                   "distributed:\n  launcher: hoist\n"
+                                   "  check: {from_input: images, batch_size: 1}\n");
+        _cleanup_jobfile_ struct jobfile *fits =
+                parse_ok(dir, HEAD "inputs:\n  images: data\nresources:\n  nodes: 2\n"
+                                   "distributed:\n  nproc_per_node: 1\n"
+                                   "  check: {from_input: images, batch_size: 1}\n");
         _cleanup_jobfile_ struct jobfile *over = parse_ok(
                 dir, HEAD "inputs:\n  lines: lines.txt\nresources:\n  gpus: 2\n  nodes: 2\n"
                           "distributed:\n  oversubscribe: true\n"
@@ -274,10 +277,10 @@ static void test_run(void **state)
                                          "optimizer step takes 4"));
         hoist_error_release(&err);
 
-        _cleanup_jobfile_ struct jobfile *grad = parse_ok(
-                dir, HEAD "inputs:\n  images: data\nresources:\n  gpus: 2\n  nodes: 2\n"
-                          "distributed:\n  launcher: hoist\n"
-                          "  check: {from_input: images, batch_size: 1, grad_accum: 2}\n");
+        _cleanup_jobfile_ struct jobfile *grad =
+                parse_ok(dir, HEAD "inputs:\n  images: data\nresources:\n  gpus: 2\n  nodes: 2\n"
+                                   "distributed:\n  launcher: hoist\n"
+                                   "  check: {from_input: images, batch_size: 1, grad_accum: 2}\n");
         assert_int_equal(distcheck_run(grad, &err), -1);
         assert_string_equal(err->msg,
                             "'job.yaml':11: distributed.check: input 'images' (its files) has 3 "
