@@ -440,8 +440,17 @@ static int supervise_job(struct run *run, char **argv)
         status = result_status(&res);
         reason = result_reason(&res, argv[0], cfg.max_runtime_s, tail);
         code = res.exit_code;
-        if (cfg.n_workers > 1 && reason != NULL && res.end != INIT_NOT_FOUND &&
-            res.end != INIT_NOT_EXECUTABLE && !res.timed_out) {
+        if (res.end == INIT_NOT_FOUND && (run->launch.launcher == JOBSPEC_LAUNCHER_TORCHRUN ||
+                                          run->launch.launcher == JOBSPEC_LAUNCHER_ACCELERATE)) {
+                char *r = xasprintf("%s (distributed.launcher: %s runs it, so the image needs "
+                                    "it; launcher: hoist needs nothing installed)",
+                                    reason, jobspec_launcher_name(run->launch.launcher));
+                free(reason);
+                reason = r;
+        }
+        /* One worker's failure ended the group: which one. */
+        if (cfg.n_workers > 1 && reason != NULL && res.stop_signal == 0 && !res.timed_out &&
+            res.end != INIT_NOT_FOUND && res.end != INIT_NOT_EXECUTABLE) {
                 char *r = xasprintf("worker %zu (RANK %lld): %s", res.worker,
                                     (long long)(run->launch.place.node_rank * run->launch.nproc +
                                                 (int64_t)res.worker),
@@ -477,23 +486,14 @@ static int supervise_job(struct run *run, char **argv)
         return code;
 }
 
-static int run_job(struct run *run, char **args)
+/* Finds the node's place (launch.h) and names the node by it; one that
+ * cannot find its place keeps the default name and *RET_ERR says why. */
+static void place_node(struct run *run, struct hoist_error **ret_err)
 {
-        _cleanup_error_ struct hoist_error *err = NULL, *missing = NULL, *unplaced = NULL;
-        _cleanup_free_ char *ckpt_prefix = NULL;
-        char **argv;
-        int staged;
+        const char *env = getenv("HOIST_NODE");
 
-        if (job_open_storage(run->spec, &run->st, &err) < 0) {
-                log_error("%s", err->msg);
-                return EXIT_SETUP;
-        }
-        /* The node's place names it (node<RANK>); one that cannot find its
-         * place says so under the default name. */
-        run->placed = launch_place(run->spec, &run->launch, &unplaced) == 0;
-        run->node = getenv("HOIST_NODE") != NULL && *getenv("HOIST_NODE") != '\0'
-                            ? job_node_name()
-                            : launch_node_name(&run->launch);
+        run->placed = launch_place(run->spec, &run->launch, ret_err) == 0;
+        run->node = env != NULL && *env != '\0' ? job_node_name() : launch_node_name(&run->launch);
         if (run->node == NULL)
                 run->node = job_node_name();
         if (run->placed && launch_shares_host(&run->launch)) {
@@ -514,6 +514,22 @@ static int run_job(struct run *run, char **args)
                 run->launch.multi_node = 1;
                 run->launch.place.node_rank = -1;
         }
+}
+
+static int run_job(struct run *run, char **args)
+{
+        _cleanup_error_ struct hoist_error *err = NULL, *missing = NULL, *unplaced = NULL;
+        _cleanup_free_ char *ckpt_prefix = NULL;
+        char **argv;
+        int staged;
+
+        if (job_open_storage(run->spec, &run->st, &err) < 0) {
+                log_error("%s", err->msg);
+                return EXIT_SETUP;
+        }
+        /* The node's place names it (node<RANK>); one that cannot find its
+         * place says so under the default name. */
+        place_node(run, &unplaced);
         run->stop_grace_s = job_stop_grace_s(run->spec);
         /* Before anything is logged: a secret that is missing fails the
          * attempt once the log and the events can say so. */

@@ -41,18 +41,16 @@ static int count_tree(struct ignore_tree *rules, const char *root, const char *r
         if (n < 0)
                 return hoist_error_errno(err, "read the directory '%s'", dir);
         for (int i = 0; i < n; i++) {
-                const char *name = names[i]->d_name;
+                _cleanup_free_ struct dirent *entry = names[i];
+                const char *name = entry->d_name;
                 _cleanup_free_ char *sub = NULL, *full = NULL;
                 enum ignore_verdict v;
                 struct stat st;
 
-                if (r < 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
-                        free(names[i]);
+                if (r < 0 || strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
                         continue;
-                }
                 sub = *rel ? xasprintf("%s/%s", rel, name) : xstrdup(name);
                 full = path_join(root, sub);
-                free(names[i]);
                 if (lstat(full, &st) < 0) {
                         r = hoist_error_errno(err, "stat '%s'", full);
                         continue;

@@ -256,6 +256,16 @@ EOF
         [ $r = 0 ] || fail "exit $r: $(cat "$d/node.out")"
         want="{\"master_addr\": \"$HOST\", \"master_port\": 29611, \"module\": false, \"nnodes\": \"2\", \"no_python\": false, \"node_rank\": 1, \"nproc_per_node\": \"4\", \"rdzv_backend\": \"static\", \"training_script\": \"train.py\", \"training_script_args\": [\"--lr\", \"0.1\"]}"
         [ "$(cat "$d/out/torchrun.json")" = "$want" ] || fail "torch parsed $(cat "$d/out/torchrun.json"), want $want"
+        # Without torchrun in the image (a PATH with nothing): 127, and the reason says why.
+        sed -i 's/"id": "mn-torchrun"/"id": "mn-notorchrun"/; s/"nodes": 2/"nodes": 1/' "$d/job.json"
+        r=0
+        mkdir -p "$d/nobin"
+        env PATH="$d/nobin" HOIST_JOB_FILE="$d/job.json" HOIST_WORKDIR="$d/work2" HOIST_NODE=main \
+                "$E" >"$d/node2.out" 2>&1 || r=$?
+        [ $r = 127 ] || fail "exit $r without torchrun: $(cat "$d/node2.out")"
+        json_get "$d/store/jobs/mn-notorchrun/result.json" reason |
+                grep_q -F "command 'torchrun' not found (distributed.launcher: torchrun runs it, so the image needs it" ||
+                fail "reason: $(json_get "$d/store/jobs/mn-notorchrun/result.json" reason)"
         # accelerate's parser is not on this machine (no Debian package);
         # the unit test (test_distenv.c) checks the accelerate argv's shape.
         ! $PY -c 'import accelerate' 2>/dev/null || echo "note: accelerate is installed; not yet checked with its parser"
