@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# A multi-node job without a scheduler in between: two hoist-entrypoints
-# started by hand with the environment srun gives two tasks of one Slurm
-# node (tests/data/distenv/*.env are real ones), as a job of 2 nodes x 2
-# workers (launcher: hoist, file:// storage).  Checks the variables every
-# worker gets (docs/entrypoint.md "Multi-node"), that a failing worker ends
-# its node with its exit code after the others got SIGTERM, what each node
+# Multi-node jobs (docs/entrypoint.md "Multi-node").  First without a
+# scheduler in between: two hoist-entrypoints started by hand with the
+# environment srun gives two tasks of one Slurm node (tests/data/distenv/ has
+# real ones), as a job of 2 nodes x 2 workers (launcher: hoist, file://
+# storage): the variables every worker gets, a failing worker ending its
+# node with its exit code after the others got SIGTERM, what each node
 # stores (logs, results/<node>.json; checkpoints and outputs from rank 0
 # alone), and a real torch.distributed all_reduce over gloo across the four.
+# Then the same under real srun (tests/peers/slurm.sh), torchrun's argv read
+# by torch's own parser, and the batch-size check of `hoist submit`.
 . "$(dirname "$0")/lib.sh"
 
 E=$HOIST_BIN/hoist-entrypoint
@@ -271,12 +273,49 @@ EOF
         ! $PY -c 'import accelerate' 2>/dev/null || echo "note: accelerate is installed; not yet checked with its parser"
 }
 
+# The same on real Slurm (tests/peers/slurm.sh): srun starts the two nodes
+# as two tasks of its one node, the way the Slurm provider's batch script
+# does, and the placement comes from srun's own variables.
+t_real_srun() {
+        start_slurm "$T_TMP/slurm"
+        d=$T_TMP/srun
+        write_job "$d" mn-srun allreduce
+        r=0
+        timeout 300 srun -N1 -n2 --kill-on-bad-exit=1 env HOIST_JOB_FILE="$d/job.json" \
+                HOIST_WORKDIR="$d/work" HOIST_NVML_LIBRARY=/nonexistent "$E" >"$d/srun.out" 2>&1 || r=$?
+        [ $r = 0 ] || fail "srun exit $r: $(tail -n 30 "$d/srun.out")"
+        for r in 0 1 2 3; do
+                [ "$(cat "$d/out/allreduce-$r")" = 10 ] || fail "rank $r: $(cat "$d/out/allreduce-$r")"
+        done
+        s=$d/store/jobs/mn-srun
+        grep_q "node 1 of 2 (placed by Slurm), master $SLURM_PEER_NODE:" <"$s/logs/node1.log" ||
+                fail "node1's log: $(head -n 5 "$s/logs/node1.log")"
+        [ "$(json_get "$s/result.json" status)" = succeeded ] || fail "result.json"
+        [ "$(json_get "$s/results/node1.json" status)" = succeeded ] || fail "results/node1.json"
+
+        # A failing worker on node 1: srun --kill-on-bad-exit ends node 0,
+        # whose workers get the TERM through its entrypoint.
+        d=$T_TMP/srun-fail
+        write_job "$d" mn-srun-fail fail-one
+        r=0
+        timeout 300 srun -N1 -n2 --kill-on-bad-exit=1 env HOIST_JOB_FILE="$d/job.json" \
+                HOIST_WORKDIR="$d/work" HOIST_NVML_LIBRARY=/nonexistent "$E" >"$d/srun.out" 2>&1 || r=$?
+        [ $r != 0 ] || fail "srun succeeded"
+        s=$d/store/jobs/mn-srun-fail
+        [ "$(json_get "$s/results/node1.json" exit_code)" = 7 ] || fail "node1: $(cat "$s/results/node1.json")"
+        [ -e "$d/out/term-0" ] && [ -e "$d/out/term-1" ] && [ -e "$d/out/term-2" ] ||
+                fail "not every other worker got SIGTERM: $(ls "$d/out")"
+        [ "$(json_get "$s/results/node0.json" status)" = interrupted ] ||
+                fail "node0: $(cat "$s/results/node0.json")"
+}
+
 t_run "2 nodes x 2 workers: every worker gets the contract, consistently" t_contract
 t_run "checkpoints_per_rank: each node publishes under rank-<R>/" t_per_rank_checkpoints
 t_run "a failing worker ends its node with its exit code; the others get SIGTERM" t_worker_failure
 t_run "SIGTERM from outside reaches every worker" t_external_term
 t_run "torch.distributed gloo all_reduce across 2 nodes x 2 workers" t_torch_allreduce
 t_run "a node no engine placed fails clearly and publishes nothing for the job" t_unplaced
+t_run "real srun -N1 -n2: all_reduce across 2 nodes x 2 workers; a failure ends both" t_real_srun
 t_run "launcher torchrun: torch's own parser reads the argv hoist builds" t_torchrun_argv
 t_run "hoist submit refuses a dataset smaller than one step, uploading nothing" t_submit_refused
 t_run "oversubscribe: true runs it with a warning (one node, two hoist workers)" t_submit_oversubscribed
