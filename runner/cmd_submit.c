@@ -175,6 +175,8 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
                                         "'%s': unknown provider '%s' (this build has: local)", path,
                                         provider_name);
         if (check_resources(home, jf, provider_name, runtime_override, err) < 0 ||
+            distcheck_provider(jf, provider_name, provider_find(provider_name)->caps.multi_node,
+                               err) < 0 ||
             distcheck_run(jf, err) < 0)
                 return -1;
         const struct jobupload_options up = {.storage_url = jf->storage ? jf->storage

@@ -139,6 +139,20 @@ char *distcheck_explain(uint64_t samples, const char *source, int64_t batch_size
                 (long long)grad_accum, (unsigned long long)need, lower, (unsigned long long)need);
 }
 
+int distcheck_provider(const struct jobfile *jf, const char *provider, int multi_node,
+                       struct hoist_error **err)
+{
+        if (jf->dist->nodes <= 1 || multi_node)
+                return 0;
+        return hoist_error_make(err, HOIST_ERR_INPUT,
+                                "'%s':%d: resources.nodes: %lld, but provider '%s' runs a job on "
+                                "one node (use a provider that runs several, like slurm, or "
+                                "nodes: 1 with distributed.nproc_per_node for the GPUs of one "
+                                "machine)",
+                                jf->path, jf->dist->nodes_line, (long long)jf->dist->nodes,
+                                provider);
+}
+
 static const struct jobfile_input *find_input(const struct jobfile *jf, const char *channel)
 {
         for (size_t i = 0; i < jf->n_inputs; i++)

@@ -31,6 +31,11 @@ int distcheck_count_samples(const char *path, char *const *include, uint64_t *re
 char *distcheck_explain(uint64_t samples, const char *source, int64_t batch_size, int64_t world,
                         int64_t nodes, int64_t nproc, int64_t grad_accum);
 
+/* Refuses resources.nodes > 1 on a provider whose caps say it runs a job
+ * on one node only, naming job.yaml:line. */
+int distcheck_provider(const struct jobfile *jf, const char *provider, int multi_node,
+                       struct hoist_error **err);
+
 /* Runs JF's check, if it has one: -1 with the explanation naming
  * job.yaml:line when it fails, 0 (after a warning, with oversubscribe) when
  * it passes. */

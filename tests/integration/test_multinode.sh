@@ -205,15 +205,23 @@ t_submit_refused() {
         new_home
         d=$T_TMP/refused
         submit_job "$d" "{from_input: train, batch_size: 2}" "resources:
-  nodes: 2"
+  nodes: 1"
         r=0
         hoist submit "$d/job.yaml" >"$d/out.txt" 2>"$d/err.txt" || r=$?
         [ $r != 0 ] || fail "hoist submit accepted it: $(cat "$d/out.txt")"
-        want="'$d/job.yaml':13: distributed.check: input 'train' (its files) has 3 samples but one optimizer step takes 8: the effective batch size is batch_size 2 x 4 processes (2 nodes x 2 per node) x grad_accum 1 = 8. Ways out: lower batch_size (even 1 needs 4 samples), lower grad_accum, run on fewer GPUs or nodes, or add data (at least 8 samples); or set distributed.oversubscribe: true to run it anyway"
+        want="'$d/job.yaml':13: distributed.check: input 'train' (its files) has 3 samples but one optimizer step takes 4: the effective batch size is batch_size 2 x 2 processes (1 node x 2 per node) x grad_accum 1 = 4. Ways out: lower batch_size (at most 1 fits), lower grad_accum, run on fewer GPUs or nodes, or add data (at least 4 samples); or set distributed.oversubscribe: true to run it anyway"
         grep_q -F "$want" <"$d/err.txt" || fail "stderr: $(cat "$d/err.txt")"
         [ -z "$(hoist list 2>/dev/null | grep ddp)" ] || fail "a job was stored: $(hoist list)"
         [ -z "$(find "$HOIST_HOME/storage" -type f 2>/dev/null)" ] ||
                 fail "uploaded: $(find "$HOIST_HOME/storage" -type f)"
+        # 2 nodes on the local provider, which runs one: refused first.
+        sed -i 's/  nodes: 1/  nodes: 2/' "$d/job.yaml"
+        r=0
+        hoist submit "$d/job.yaml" >"$d/out.txt" 2>"$d/err.txt" || r=$?
+        [ $r != 0 ] || fail "hoist submit accepted 2 nodes on local"
+        grep_q -F "'$d/job.yaml':9: resources.nodes: 2, but provider 'local' runs a job on one node" <"$d/err.txt" ||
+                fail "stderr: $(cat "$d/err.txt")"
+        [ -z "$(find "$HOIST_HOME/storage" -type f 2>/dev/null)" ] || fail "uploaded"
 }
 
 t_submit_oversubscribed() {

@@ -291,6 +291,22 @@ static void test_run(void **state)
                             "samples); or set distributed.oversubscribe: true to run it anyway");
 }
 
+static void test_provider(void **state)
+{
+        _cleanup_error_ struct hoist_error *err = NULL;
+        _cleanup_jobfile_ struct jobfile *two =
+                parse_ok(*state, HEAD "resources:\n  gpus: 1\n  nodes: 2\n");
+        _cleanup_jobfile_ struct jobfile *one = parse_ok(*state, HEAD "resources:\n  gpus: 1\n");
+
+        assert_int_equal(distcheck_provider(two, "slurm", 1, &err), 0);
+        assert_int_equal(distcheck_provider(one, "local", 0, &err), 0);
+        assert_int_equal(distcheck_provider(two, "local", 0, &err), -1);
+        assert_string_equal(err->msg, "'job.yaml':6: resources.nodes: 2, but provider 'local' runs "
+                                      "a job on one node (use a provider that runs several, like "
+                                      "slurm, or nodes: 1 with distributed.nproc_per_node for the "
+                                      "GPUs of one machine)");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -300,6 +316,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_count_samples, setup_dir, teardown_dir),
                 cmocka_unit_test(test_explain),
                 cmocka_unit_test_setup_teardown(test_run, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_provider, setup_dir, teardown_dir),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
