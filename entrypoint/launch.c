@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "launch.h"
 
+#include <dirent.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,7 +18,21 @@ extern char **environ;
  * record comes when the pod does. */
 #define K8S_RESOLVE_S 300
 
-int64_t launch_visible_gpus(void)
+static int64_t count_entries(const char *dir)
+{
+        DIR *d = opendir(dir);
+        struct dirent *de;
+        int64_t n = 0;
+
+        if (d == NULL)
+                return 0;
+        while ((de = readdir(d)) != NULL)
+                n += de->d_name[0] != '.';
+        (void)closedir(d);
+        return n;
+}
+
+int64_t launch_visible_gpus(const char *proc_gpus, int use_nvml)
 {
         const char *cvd = getenv("CUDA_VISIBLE_DEVICES");
         _cleanup_error_ struct hoist_error *err = NULL;
@@ -33,6 +48,9 @@ int64_t launch_visible_gpus(void)
                         r += *p == ',';
                 return r;
         }
+        r = count_entries(proc_gpus);
+        if (r > 0 || !use_nvml)
+                return r;
         if (nvml_open(&n, &err) < 0) {
                 log_debug("no GPUs counted: %s", err->msg);
                 return 0;
@@ -117,7 +135,11 @@ int launch_place(const struct jobspec *spec, struct launch *ret, struct hoist_er
         }
         l.nproc = spec->nproc_per_node;
         if (l.nproc <= 0) {
-                l.nproc = launch_visible_gpus();
+                /* NVML only where the count starts processes and the job
+                 * lets hoist load it (gpu_health); the monitor opens it too. */
+                int use_nvml =
+                        spec->gpu_health && (l.multi_node || l.launcher != JOBSPEC_LAUNCHER_NONE);
+                l.nproc = launch_visible_gpus(LAUNCH_PROC_GPUS, use_nvml);
                 if (l.nproc <= 0)
                         l.nproc = 1;
         }

@@ -43,8 +43,11 @@ struct launch {
 
 /* How many GPUs this node's processes see: the entries of
  * CUDA_VISIBLE_DEVICES when it is set (none for "", "-1" or "NoDevFiles"),
- * else NVML's device count, else 0. */
-int64_t launch_visible_gpus(void);
+ * else the entries of PROC_GPUS (the driver's /proc/driver/nvidia/gpus,
+ * which a container runtime fills with the GPUs it gives), else, with
+ * USE_NVML, NVML's device count, else 0. */
+int64_t launch_visible_gpus(const char *proc_gpus, int use_nvml);
+#define LAUNCH_PROC_GPUS "/proc/driver/nvidia/gpus"
 
 /* Finds the node's place and exports the node's variables. */
 int launch_place(const struct jobspec *spec, struct launch *ret, struct hoist_error **err);

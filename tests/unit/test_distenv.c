@@ -3,9 +3,11 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -373,6 +375,11 @@ static void test_resolve(void **state)
         assert_int_equal(distenv_resolve(&d, 0, &addrs, &err), -1);
         assert_non_null(strstr(err->msg, "cannot resolve node 1's host 'no-such-host.invalid'"));
         hoist_error_free(err);
+        err = NULL;
+        /* Kubernetes: a name that does not resolve yet is tried again, within the limit */
+        assert_int_equal(distenv_resolve(&d, 1, &addrs, &err), -1);
+        assert_non_null(strstr(err->msg, "(tried for 1s;"));
+        hoist_error_free(err);
 }
 
 /* The launcher's argv around COMMAND, joined with ' '. */
@@ -435,19 +442,56 @@ static void test_launch_wrap(void **state)
 
 static void test_visible_gpus(void **state)
 {
+        char dir[] = "/tmp/hoist-test-gpus-XXXXXX";
+        static const char *const gpus[] = {"0000:3b:00.0", "0000:5e:00.0"};
+        const char *nowhere = "/nonexistent/gpus";
+
         (void)state;
         setenv("CUDA_VISIBLE_DEVICES", "0,1,3", 1);
-        assert_int_equal(launch_visible_gpus(), 3);
+        assert_int_equal(launch_visible_gpus(nowhere, 0), 3);
         setenv("CUDA_VISIBLE_DEVICES", "GPU-5a3e", 1);
-        assert_int_equal(launch_visible_gpus(), 1);
+        assert_int_equal(launch_visible_gpus(nowhere, 0), 1);
         setenv("CUDA_VISIBLE_DEVICES", "", 1);
-        assert_int_equal(launch_visible_gpus(), 0);
+        assert_int_equal(launch_visible_gpus(nowhere, 1), 0);
         setenv("CUDA_VISIBLE_DEVICES", "-1", 1);
-        assert_int_equal(launch_visible_gpus(), 0);
+        assert_int_equal(launch_visible_gpus(nowhere, 1), 0);
         unsetenv("CUDA_VISIBLE_DEVICES");
+        /* the driver's /proc entries, one directory per GPU */
+        assert_non_null(mkdtemp(dir));
+        for (size_t i = 0; i < 2; i++) {
+                _cleanup_free_ char *p = path_join(dir, gpus[i]);
+                assert_int_equal(mkdir(p, 0755), 0);
+        }
+        assert_int_equal(launch_visible_gpus(dir, 0), 2);
+        for (size_t i = 0; i < 2; i++) {
+                _cleanup_free_ char *p = path_join(dir, gpus[i]);
+                assert_int_equal(rmdir(p), 0);
+        }
+        assert_int_equal(rmdir(dir), 0);
+        /* NVML last, and only when allowed */
         setenv("HOIST_NVML_LIBRARY", "/nonexistent/libnvidia-ml.so.1", 1);
-        assert_int_equal(launch_visible_gpus(), 0);
+        assert_int_equal(launch_visible_gpus(nowhere, 1), 0);
         unsetenv("HOIST_NVML_LIBRARY");
+        /* the fake NVML the Makefile builds next to this binary: 2 GPUs */
+        {
+                char self[PATH_MAX];
+                ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+                _cleanup_free_ char *fake = NULL, *conf = NULL;
+                assert_true(n > 0);
+                self[n] = '\0';
+                *strrchr(self, '/') = '\0';
+                fake = xasprintf("%s/fake_nvml/libnvidia-ml.so.1", self);
+                assert_int_equal(access(fake, R_OK), 0);
+                conf = xasprintf("/tmp/hoist-test-distenv-%d.conf", (int)getpid());
+                assert_int_equal(fs_write_file_atomic(conf, "device_count=2\n", 15, 0644, NULL), 0);
+                setenv("HOIST_NVML_LIBRARY", fake, 1);
+                setenv("FAKE_NVML_CONFIG", conf, 1);
+                assert_int_equal(launch_visible_gpus(nowhere, 1), 2);
+                assert_int_equal(launch_visible_gpus(nowhere, 0), 0);
+                unsetenv("HOIST_NVML_LIBRARY");
+                unsetenv("FAKE_NVML_CONFIG");
+                (void)unlink(conf);
+        }
 }
 
 int main(void)
