@@ -252,10 +252,9 @@ int distenv_from_slurm(struct distenv *ret, struct hoist_error **err)
         ret->num_nodes = ntasks;
         ret->local_slot = rank - first;
         ret->hosts = xcalloc((size_t)ntasks + 1, sizeof *ret->hosts);
-        for (int64_t r = 0; r < ntasks; r++) {
-                int64_t f;
-                ret->hosts[r] = xstrdup(hosts[host_of_rank(counts, n_counts, r, &f)]);
-        }
+        for (size_t i = 0, r = 0; i < n_counts; i++)
+                for (int64_t k = 0; k < counts[i]; k++)
+                        ret->hosts[r++] = xstrdup(hosts[i]);
         return 0;
 }
 
