@@ -20,6 +20,8 @@
 #include "home.h"
 #include "jobbuild.h"
 #include "jobfile.h"
+#include "jobfile_dist.h"
+#include "distcheck.h"
 #include "jobspec.h"
 #include "jobhooks.h"
 #include "jobreach.h"
@@ -137,7 +139,7 @@ static struct jobspec *spec_from_jobfile(const struct jobfile *jf, const char *i
                 spec->webhooks[i].secret_file = xstrdup(jf->webhooks[i].secret_file);
         }
         jobsecrets_copy(jf->secrets, jf->n_secrets, spec);
-        spec->nodes = 1;
+        jobfile_dist_fill_spec(jf, spec);
         spec->attempt = 1;
         resources_copy(&spec->resources, &jf->resources);
         return spec;
@@ -173,7 +175,10 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
                 return hoist_error_make(err, HOIST_ERR_INPUT,
                                         "'%s': unknown provider '%s' (this build has: local)", path,
                                         provider_name);
-        if (check_resources(home, jf, provider_name, runtime_override, err) < 0)
+        if (check_resources(home, jf, provider_name, runtime_override, err) < 0 ||
+            distcheck_provider(jf, provider_name, provider_find(provider_name)->caps.multi_node,
+                               err) < 0 ||
+            distcheck_run(jf, err) < 0)
                 return -1;
         /* Storage a job that runs elsewhere cannot reach: refused before
          * anything is built, pushed or uploaded.  The provider's settings

@@ -19,22 +19,25 @@
 #include "config.h"
 #include "fsutil.h"
 #include "jobfile_code.h"
+#include "jobfile_dist.h"
 #include "jobstorage.h"
 #include "resources.h"
 #include "xalloc.h"
 
 static const char *const top_fields[] = {
-        "name",    "image",   "command",         "workdir", "runtime",   "provider",
-        "storage", "inputs",  "hyperparameters", "env",     "outputs",   "checkpoints",
-        "limits",  "retry",   "webhooks",        "build",   "resources", "code",
-        "include", "consent", "secrets",         NULL,
+        "name",    "image",   "command",         "workdir",     "runtime",   "provider",
+        "storage", "inputs",  "hyperparameters", "env",         "outputs",   "checkpoints",
+        "limits",  "retry",   "webhooks",        "build",       "resources", "code",
+        "include", "consent", "secrets",         "distributed", NULL,
 };
 static const char *const build_fields[] = {"context", "dockerfile", "args", "target", "push", NULL};
 static const char *const output_fields[] = {"download", NULL};
 static const char *const checkpoint_fields[] = {"interval", NULL};
 static const char *const limit_fields[] = {"max_runtime", "stop_grace", NULL};
 static const char *const retry_fields[] = {"on", "max", NULL};
-static const char *const resource_fields[] = {"gpus", "cpus", "memory", "disk", "spot", NULL};
+/* nodes: runner/jobfile_dist.c */
+static const char *const resource_fields[] = {"gpus", "cpus",  "memory", "disk",
+                                              "spot", "nodes", NULL};
 /* What `retry: on:` may name (docs/job.md). */
 static const char *const retry_reasons[] = {"interruption", NULL};
 
@@ -789,7 +792,8 @@ static int jobfile_from_config(const struct config_node *root, const char *path,
         if ((n = section(root, "secrets")) != NULL && load_secrets(&l, n) < 0)
                 return -1;
         if (load_sections(&l) < 0 || check_runnable(&l) < 0 ||
-            jobfile_code_load(root, path, jf, err) < 0)
+            jobfile_code_load(root, path, jf, err) < 0 ||
+            jobfile_dist_load(root, path, jf, err) < 0)
                 return -1;
         *ret = TAKE_PTR(jf);
         return 0;
@@ -867,6 +871,7 @@ void jobfile_free(struct jobfile *jf)
         free(jf->outputs_download);
         resources_clear(&jf->resources);
         jobfile_code_free(jf);
+        jobfile_dist_free(jf);
         free(jf);
 }
 

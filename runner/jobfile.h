@@ -103,6 +103,9 @@ struct jobfile {
         size_t n_includes;
         char *consent; /* "ask", "allow", "never"; NULL: $HOIST_HOME/config.yaml's */
         int consent_line;
+
+        /* resources.nodes and distributed: (runner/jobfile_dist.c); never NULL */
+        struct jobfile_dist *dist;
 };
 
 /* Loads and validates job.yaml at PATH. */

@@ -194,6 +194,105 @@ static void test_request_before_run(void **state)
         }
 }
 
+/* A worker group of three (launcher: hoist): each its own environment;
+ * worker 1 fails once the others are up, they get SIGTERM, and the group's
+ * result is worker 1's. */
+static void test_worker_group(void **state)
+{
+        char dir[] = "/tmp/hoist-test-init-XXXXXX";
+        static char *const script[] = {
+                (char *)"sh", (char *)"-c",
+                (char *)"echo w=$W; "
+                        "if [ \"$W\" = 1 ]; then "
+                        "  i=0; while [ ! -e \"$D/up0\" ] || [ ! -e \"$D/up2\" ]; do "
+                        "    i=$((i+1)); [ $i -lt 1200 ] || exit 99; /bin/sleep 0.05; done; "
+                        "  exit 5; "
+                        "fi; "
+                        "trap 'echo term $W; exit 9' TERM; : >\"$D/up$W\"; "
+                        "while :; do /bin/sleep 0.05; done",
+                NULL};
+        char *envs[3][3];
+        char *const *worker_env[3];
+        struct buf out = {0};
+        struct init_result res;
+        struct init_config cfg = {
+                .argv = script,
+                .stop_grace_s = 10,
+                .on_output = on_output,
+                .n_workers = 3,
+                .worker_env = worker_env,
+        };
+        struct probe p = {0};
+
+        (void)state;
+        assert_non_null(mkdtemp(dir));
+        for (int i = 0; i < 3; i++) {
+                envs[i][0] = NULL;
+                assert_true(asprintf(&envs[i][0], "W=%d", i) > 0);
+                assert_true(asprintf(&envs[i][1], "D=%s", dir) > 0);
+                envs[i][2] = NULL;
+                worker_env[i] = envs[i];
+        }
+        cfg.userdata = &p;
+        assert_int_equal(init_run(&cfg, &res, NULL), 0);
+        out = p.out;
+        buf_append(&out, "", 1);
+        assert_int_equal(res.exit_code, 5);
+        assert_int_equal(res.end, INIT_EXITED);
+        assert_int_equal(res.code, 5);
+        assert_int_equal(res.worker, 1);
+        assert_int_equal(res.stop_reason, INIT_STOP_WORKER);
+        assert_int_equal(res.stop_signal, 0);
+        for (int i = 0; i < 3; i++) {
+                char want[16];
+                (void)snprintf(want, sizeof want, "w=%d\n", i);
+                assert_non_null(strstr(out.data, want));
+        }
+        assert_non_null(strstr(out.data, "term 0\n"));
+        assert_non_null(strstr(out.data, "term 2\n"));
+        buf_free(&out);
+        for (int i = 0; i < 3; i++) {
+                free(envs[i][0]);
+                free(envs[i][1]);
+        }
+        {
+                char path[64];
+                for (int i = 0; i < 3; i += 2) {
+                        (void)snprintf(path, sizeof path, "%s/up%d", dir, i);
+                        (void)unlink(path);
+                }
+                assert_int_equal(rmdir(dir), 0);
+        }
+}
+
+/* Every worker succeeds: 0; the group ends when the last one does. */
+static void test_worker_group_success(void **state)
+{
+        static char *const script[] = {(char *)"sh", (char *)"-c",
+                                       (char *)"/bin/sleep 0.$W; echo done", NULL};
+        char w0[] = "W=0", w1[] = "W=2";
+        char *e0[] = {w0, NULL}, *e1[] = {w1, NULL};
+        char *const *worker_env[] = {e0, e1};
+        struct probe p = {0};
+        struct init_result res;
+        struct init_config cfg = {
+                .argv = script,
+                .stop_grace_s = 10,
+                .on_output = on_output,
+                .userdata = &p,
+                .n_workers = 2,
+                .worker_env = worker_env,
+        };
+
+        (void)state;
+        assert_int_equal(init_run(&cfg, &res, NULL), 0);
+        assert_int_equal(res.exit_code, 0);
+        assert_int_equal(res.stop_reason, INIT_STOP_NONE);
+        buf_append(&p.out, "", 1);
+        assert_non_null(strstr(p.out.data, "done\ndone\n"));
+        buf_free(&p.out);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -202,6 +301,8 @@ int main(void)
                 cmocka_unit_test(test_normal_exit_has_no_reason),
                 cmocka_unit_test(test_runtime_reason),
                 cmocka_unit_test(test_request_before_run),
+                cmocka_unit_test(test_worker_group),
+                cmocka_unit_test(test_worker_group_success),
         };
 
         /* As the entrypoint does first: signals blocked before any thread. */
