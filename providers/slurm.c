@@ -213,7 +213,8 @@ static int cluster_bundle(const struct slurm_settings *s, const char *bundle,
         static const char install[] =
                 "set -e; d=$1; [ -x \"$d/bin/hoist-entrypoint\" ] && exit 0; mkdir -p \"${d%/*}\"; "
                 "t=$(mktemp -d \"$d.XXXXXX\"); tar -C \"$t\" -xf -; chmod 755 \"$t\"; "
-                "mv -T \"$t\" \"$d\" 2>/dev/null || rm -rf \"$t\"; [ -x \"$d/bin/hoist-entrypoint\" ]";
+                "mv -T \"$t\" \"$d\" 2>/dev/null || rm -rf \"$t\"; [ -x "
+                "\"$d/bin/hoist-entrypoint\" ]";
         struct digest_ctx *ctx = NULL;
         _cleanup_buf_ struct buf tar = {0};
         _cleanup_buf_ struct buf errb = {0};
@@ -244,8 +245,9 @@ static int cluster_bundle(const struct slurm_settings *s, const char *bundle,
         if (slurm_exec(s, check, NULL, 0, NULL, &errb, &status, err) < 0)
                 return -1;
         if (status != 0) {
-                char *targv[] = {(char *)"tar", (char *)"-C", (char *)bundle, (char *)"-cf",
-                                 (char *)"-", (char *)".", NULL};
+                char *targv[] = {(char *)"tar", (char *)"-C", (char *)bundle,
+                                 (char *)"-cf", (char *)"-",  (char *)".",
+                                 NULL};
                 char *args[] = {dest, NULL};
                 log_info("copying the entrypoint bundle to %s:%s", s->host, dest);
                 if (proc_run(targv, &tar, &errb, &status, err) < 0)
@@ -271,9 +273,9 @@ static int put_file(const struct slurm_settings *s, const char *dir, const char 
         char *args[] = {(char *)dir, (char *)name, NULL};
 
         if (!is_remote(s))
-                return fs_mkdir_p(dir, 0700, err) < 0 ? -1
-                                                      : fs_write_file_atomic(path, data, len,
-                                                                             0600, err);
+                return fs_mkdir_p(dir, 0700, err) < 0
+                               ? -1
+                               : fs_write_file_atomic(path, data, len, 0600, err);
         return cluster_sh(s, "write the job's files", put, args, data, len, NULL, err);
 }
 
@@ -418,8 +420,7 @@ static int sbatch_and_release(const struct provider_submit *req, const struct sl
         if (cluster != NULL)
                 log_debug("sbatch: job %s on cluster %s", id, cluster);
         /* The runtime as hoist names it: a retry runs the same one. */
-        if (req->record(req->userdata, container_job(req) ? "container" : "process", id, err) <
-            0) {
+        if (req->record(req->userdata, container_job(req) ? "container" : "process", id, err) < 0) {
                 struct hoist_error *e2 = NULL;
                 if (scancel(s, id, 0, &e2) < 0) {
                         log_warn("held Slurm job %s: %s, ignoring", id, e2->msg);
@@ -465,8 +466,7 @@ static int slurm_submit(const struct provider_submit *req, struct hoist_error **
                 return -1;
         script = slurm_batch_script(&p);
         if (fs_write_file_atomic(local_script, script, strlen(script), 0600, err) < 0 ||
-            (is_remote(s) &&
-             put_file(s, dir, SLURM_BATCH_SCRIPT, script, strlen(script), err) < 0))
+            (is_remote(s) && put_file(s, dir, SLURM_BATCH_SCRIPT, script, strlen(script), err) < 0))
                 return -1;
         if (have_secrets) {
                 if (secrets_json(req->secret_env, &secrets, err) < 0)
@@ -487,11 +487,16 @@ static int slurm_submit(const struct provider_submit *req, struct hoist_error **
 static int ask_slurm(const struct slurm_settings *s, const char *id, struct slurm_job_status *ret,
                      struct hoist_error **err)
 {
-        char *show[] = {(char *)"scontrol", (char *)"show", (char *)"job", (char *)"-o",
-                        (char *)id, NULL};
+        char *show[] = {(char *)"scontrol", (char *)"show", (char *)"job",
+                        (char *)"-o",       (char *)id,     NULL};
         _cleanup_free_ char *jarg = xasprintf("--jobs=%s", id);
-        char *acct[] = {(char *)"sacct", (char *)"-c", (char *)"-n", (char *)"-P", jarg,
-                        (char *)"--format=" SLURM_SACCT_FIELDS, NULL};
+        char *acct[] = {(char *)"sacct",
+                        (char *)"-c",
+                        (char *)"-n",
+                        (char *)"-P",
+                        jarg,
+                        (char *)"--format=" SLURM_SACCT_FIELDS,
+                        NULL};
         _cleanup_buf_ struct buf out = {0};
         _cleanup_buf_ struct buf errb = {0};
         int status = 0;
@@ -500,8 +505,8 @@ static int ask_slurm(const struct slurm_settings *s, const char *id, struct slur
                 return -1;
         if (is_remote(s) && status == 255) {
                 _cleanup_free_ char *why = slurm_exec_last_line(&errb);
-                return hoist_error_make(err, HOIST_ERR_PROVIDER, "ssh to '%s' failed: %s",
-                                        s->host, why);
+                return hoist_error_make(err, HOIST_ERR_PROVIDER, "ssh to '%s' failed: %s", s->host,
+                                        why);
         }
         if (status == 0) {
                 if (slurm_parse_scontrol_job(out.data ? out.data : "", id, ret, err) == 0)
@@ -534,8 +539,8 @@ static int ask_slurm(const struct slurm_settings *s, const char *id, struct slur
 
 /* The last line of the job's Slurm output file that says something, for a
  * job that ended without a result (the script's "hoist: ..." lines). */
-static char *output_tail(const struct slurm_settings *s, const char *state_dir,
-                         const char *job_id, const char *id)
+static char *output_tail(const struct slurm_settings *s, const char *state_dir, const char *job_id,
+                         const char *id)
 {
         _cleanup_free_ char *dir = NULL;
         _cleanup_free_ char *name = xasprintf("slurm-%s.out", id);

@@ -78,8 +78,8 @@ int slurm_exec(const struct slurm_settings *s, char *const argv[], const char *i
 }
 
 int slurm_exec_sh(const struct slurm_settings *s, const char *script, char *const args[],
-                  const char *in, size_t in_len, struct buf *out, struct buf *errb,
-                  int *ret_status, struct hoist_error **err)
+                  const char *in, size_t in_len, struct buf *out, struct buf *errb, int *ret_status,
+                  struct hoist_error **err)
 {
         _cleanup_strv_ char **v = NULL;
         size_t n = 0;

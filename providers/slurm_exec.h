@@ -26,8 +26,8 @@ int slurm_exec(const struct slurm_settings *s, char *const argv[], const char *i
 /* The same for a shell command line SCRIPT run by sh (remote: the login
  * shell runs it); ARGS become $1... */
 int slurm_exec_sh(const struct slurm_settings *s, const char *script, char *const args[],
-                  const char *in, size_t in_len, struct buf *out, struct buf *errb,
-                  int *ret_status, struct hoist_error **err);
+                  const char *in, size_t in_len, struct buf *out, struct buf *errb, int *ret_status,
+                  struct hoist_error **err);
 
 /* Runs ARGV and fails unless it exits 0; the error quotes the last line of
  * its stderr ("sbatch: error: Invalid partition name specified"). */

@@ -196,8 +196,9 @@ static int may_use(const struct slurm_plan *p, const char *rt)
 static void task_podman(struct buf *b, const struct slurm_plan *p)
 {
         line(b, "        podman)");
-        line(b, "                set -- --rm --name \"hoist-%s-$SLURM_JOB_ID-$SLURM_PROCID\" "
-                "--network=host -v \"$bundle:/opt/hoist:ro\"",
+        line(b,
+             "                set -- --rm --name \"hoist-%s-$SLURM_JOB_ID-$SLURM_PROCID\" "
+             "--network=host -v \"$bundle:/opt/hoist:ro\"",
              p->job_id);
         if (p->storage_root != NULL)
                 line(b, "                set -- \"$@\" -v \"$storage_root:$storage_root\"");
@@ -208,7 +209,8 @@ static void task_podman(struct buf *b, const struct slurm_plan *p)
         line(b, "                for v in HOIST_JOB_URL HOIST_NODE %s; do", slurm_vars);
         line(b, "                        [ -z \"${!v+set}\" ] || set -- \"$@\" -e \"$v\"");
         line(b, "                done");
-        line(b, "                for g in ${CUDA_VISIBLE_DEVICES:+${CUDA_VISIBLE_DEVICES//,/ }}; do set -- \"$@\" "
+        line(b, "                for g in ${CUDA_VISIBLE_DEVICES:+${CUDA_VISIBLE_DEVICES//,/ }}; "
+                "do set -- \"$@\" "
                 "--device \"nvidia.com/gpu=$g\"; done");
         if (p->spec->command != NULL)
                 line(b, "                set -- \"$@\" --entrypoint "
@@ -284,9 +286,10 @@ static void detect_part(struct buf *b, const struct slurm_plan *p)
                         "}");
         } else {
                 line(b, "rt=%s", rt);
-                line(b, "command -v %s >/dev/null 2>&1 || { echo \"hoist: "
-                        "slurm.container_runtime is %s, and $(hostname) has no %s\" >&2; exit "
-                        "125; }",
+                line(b,
+                     "command -v %s >/dev/null 2>&1 || { echo \"hoist: "
+                     "slurm.container_runtime is %s, and $(hostname) has no %s\" >&2; exit "
+                     "125; }",
                      rt, rt, rt);
         }
 }
@@ -317,9 +320,10 @@ static void batch_part(struct buf *b, const struct slurm_plan *p)
                                 line(b, "        mounts=\"$mounts,$dir/" SLURM_SECRETS_FILE
                                         ":/run/hoist/secrets.json:ro\"; export "
                                         "HOIST_SECRETS_FILE=/run/hoist/secrets.json");
-                        line(b, "        %s --container-image=\"$image\" "
-                                "--container-mounts=\"$mounts\" /opt/hoist/bin/hoist-entrypoint "
-                                "train &",
+                        line(b,
+                             "        %s --container-image=\"$image\" "
+                             "--container-mounts=\"$mounts\" /opt/hoist/bin/hoist-entrypoint "
+                             "train &",
                              srun);
                 }
                 line(b, "else");
@@ -387,8 +391,7 @@ int slurm_render_text(const struct slurm_plan *p, char **ret, struct hoist_error
                 /* Plain words stay plain, for reading. */
                 int plain = strspn(argv[i], "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                                             "0123456789-_=./:,@%+") == strlen(argv[i]);
-                buf_printf(&b, "%s%s", i ? " \\\n    " : "",
-                           plain ? argv[i] : q);
+                buf_printf(&b, "%s%s", i ? " \\\n    " : "", plain ? argv[i] : q);
         }
         buf_printf(&b, "\n\n# %s/%s\n%s", p->dir, SLURM_BATCH_SCRIPT, script);
         *ret = buf_take(&b);

@@ -10,9 +10,9 @@
 #include "xalloc.h"
 
 static const char *const slurm_fields[] = {
-        "partition", "account",  "qos",       "constraint",     "time",
-        "extra_args", "host",    "gres_type", "nodes_per_host", "container_runtime",
-        NULL,
+        "partition",      "account",           "qos",  "constraint",
+        "time",           "extra_args",        "host", "gres_type",
+        "nodes_per_host", "container_runtime", NULL,
 };
 
 static const char *const runtimes[] = {"auto", "podman", "enroot", "apptainer", NULL};

@@ -15,17 +15,17 @@
 #include "error.h"
 
 struct slurm_settings {
-        char *partition;  /* -p, or NULL */
-        char *account;    /* -A, or NULL */
-        char *qos;        /* --qos, or NULL */
-        char *constraint; /* -C, or NULL */
-        int64_t time_s;   /* --time; 0: limits.max_runtime, else the partition's */
+        char *partition;   /* -p, or NULL */
+        char *account;     /* -A, or NULL */
+        char *qos;         /* --qos, or NULL */
+        char *constraint;  /* -C, or NULL */
+        int64_t time_s;    /* --time; 0: limits.max_runtime, else the partition's */
         char **extra_args; /* more sbatch options, NULL-terminated (never NULL) */
         /* NULL: sbatch on this machine; else [user@]host[:port] for ssh */
         char *host;
-        char *gres_type;          /* --gres=gpu:TYPE:N, or NULL for --gpus-per-node */
-        int64_t nodes_per_host;   /* hoist nodes (tasks) per Slurm node, >= 1 */
-        char *container_runtime;  /* "auto", "podman", "enroot", "apptainer" */
+        char *gres_type;         /* --gres=gpu:TYPE:N, or NULL for --gpus-per-node */
+        int64_t nodes_per_host;  /* hoist nodes (tasks) per Slurm node, >= 1 */
+        char *container_runtime; /* "auto", "podman", "enroot", "apptainer" */
 };
 
 /* The settings of a job.yaml without a slurm: section. */

@@ -355,7 +355,8 @@ YAML
         attempt=$(job_field "$id" attempt)
         [ "$attempt" -ge 2 ] || fail "attempt $attempt: it was never interrupted"
         log=$(cat "$(log_of "$id")")
-        stopped=$(sed -n 's/.*stdout|{"event": "stopped", "step": \([0-9]*\), "signal": "SIGTERM"}$/\1/p' <<<"$log" | head -1)
+        stopped=$(sed -n 's/.*stdout|{"event": "stopped", "step": \([0-9]*\), "signal": "SIGTERM"}$/\1/p' <<<"$log")
+        stopped=${stopped%%$'\n'*} # attempt 1's
         [ -n "$stopped" ] || fail "the trainer never stopped on SIGTERM: $(grep -i term <<<"$log")"
         grep_q "stdout|{\"event\": \"checkpoint\", \"step\": $stopped," <<<"$log" || fail "no final checkpoint at step $stopped"
         grep_q "stdout|{\"event\": \"resumed\", \"step\": $stopped}$" <<<"$log" || fail "attempt 2 did not resume at step $stopped"
