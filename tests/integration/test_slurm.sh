@@ -32,6 +32,10 @@ state_is() { [ "$(job_field "$1" state)" = "$2" ]; }
 slurm_jobs() { squeue -h -n "hoist-$1" -o '%i %T %r'; }
 # acct ID: "SLURMID|STATE|EXIT" of each finished Slurm job of hoist job ID.
 acct() { sacct -c -n -P --name="hoist-$1" -o jobid,state,exitcode; }
+# why ID: what a failure message shows of job ID.
+why() {
+        echo "state $(job_field "$1" state): $(hoist status "$1" 2>&1; tail -5 "$(log_of "$1")" 2>&1; cat "$HOIST_HOME/run/$1"/slurm-*.out 2>&1)"
+}
 
 # write_job DIR NAME STEPS [EXTRA-YAML]: the quickstart trainer as a process
 # on the Slurm node.
@@ -75,7 +79,7 @@ t_quickstart_process() {
         hoist submit --follow "$T_TMP/qs/job.yaml" >"$T_TMP/qs.out" 2>&1 || { cat "$T_TMP/qs.out"; fail "submit --follow failed"; }
         id=$(job_id_of "$T_TMP/qs.out")
         [ -n "$id" ] || fail "no job id: $(cat "$T_TMP/qs.out")"
-        state_is "$id" succeeded || fail "state is $(job_field "$id" state)"
+        state_is "$id" succeeded || fail "$(why "$id")"
         [ "$(job_field "$id" exit_code)" = 0 ] || fail "exit code $(job_field "$id" exit_code)"
         [ "$(job_field "$id" provider)" = slurm ] && [ "$(job_field "$id" runtime)" = process ] ||
                 fail "provider/runtime: $(job_field "$id" provider)/$(job_field "$id" runtime)"
@@ -104,7 +108,7 @@ t_quickstart_podman() {
                 -e "s|$HOIST_BIN/hoist-quickstart|/usr/local/bin/hoist-quickstart|" "$T_TMP/pod/job.yaml"
         hoist submit --follow "$T_TMP/pod/job.yaml" >"$T_TMP/pod.out" 2>&1 || { cat "$T_TMP/pod.out"; fail "submit --follow failed"; }
         id=$(job_id_of "$T_TMP/pod.out")
-        state_is "$id" succeeded || fail "state is $(job_field "$id" state)"
+        state_is "$id" succeeded || fail "$(why "$id")"
         [ "$(job_field "$id" runtime)" = container ] || fail "runtime $(job_field "$id" runtime)"
         grep_q "exec podman run" <"$HOIST_HOME/run/$id/batch.sh" || fail "batch.sh does not run podman"
         ! podman container exists "hoist-$id-$(acct "$id" | cut -d'|' -f1)-0" || fail "the container was left behind"
@@ -126,9 +130,9 @@ YAML
         id=$(hoist submit -q "$T_TMP/c/job.yaml")
         wait_for 60 grep -q started "$(log_of "$id")" || fail "it did not start: $(cat "$HOIST_HOME/run/$id"/slurm-*.out)"
         wait_for 10 test -s "$T_TMP/c/sleep.pid"
-        state_is "$id" running || fail "state is $(job_field "$id" state)"
+        state_is "$id" running || fail "$(why "$id")"
         hoist cancel "$id" | grep_q "canceled job $id" || fail "hoist cancel"
-        state_is "$id" canceled || fail "state is $(job_field "$id" state)"
+        state_is "$id" canceled || fail "$(why "$id")"
         # The command got its TERM (through the entrypoint), and nothing runs.
         [ -s "$T_TMP/c/termed" ] || fail "the command never got SIGTERM"
         [ -z "$(slurm_jobs "$id")" ] || fail "Slurm still has: $(slurm_jobs "$id")"
@@ -147,7 +151,7 @@ command: ["sh", "-c", "echo 'the data is bad' >&2; exit 3"]
 YAML
         ! hoist submit --follow "$T_TMP/f/job.yaml" >"$T_TMP/f.out" 2>&1 || fail "a failing job followed to success"
         id=$(job_id_of "$T_TMP/f.out")
-        state_is "$id" failed || fail "state is $(job_field "$id" state)"
+        state_is "$id" failed || fail "$(why "$id")"
         [ "$(job_field "$id" exit_code)" = 3 ] || fail "exit code $(job_field "$id" exit_code), not 3"
         [ "$(job_field "$id" reason)" = "the data is bad" ] || fail "reason: $(job_field "$id" reason)"
         grep_q -x "[0-9]*|FAILED|3:0" <<<"$(acct "$id")" || fail "sacct -c: $(acct "$id")"
@@ -168,9 +172,12 @@ slurm:
 YAML
         ! hoist submit --follow "$T_TMP/nr/job.yaml" >"$T_TMP/nr.out" 2>&1 || fail "it succeeded"
         id=$(job_id_of "$T_TMP/nr.out")
-        state_is "$id" failed || fail "state is $(job_field "$id" state)"
+        state_is "$id" failed || fail "$(why "$id")"
         job_field "$id" reason | grep_q "slurm.container_runtime is apptainer, and .* has no apptainer" ||
                 fail "reason: $(job_field "$id" reason)"
+        # No log in storage: hoist shows Slurm's output file instead.
+        grep_q "^hoist: slurm.container_runtime is apptainer" <"$T_TMP/nr.out" || fail "output: $(cat "$T_TMP/nr.out")"
+        hoist logs "$id" | grep_q "^hoist: slurm.container_runtime is apptainer" || fail "hoist logs: $(hoist logs "$id")"
 }
 
 t_pending_reason() {
@@ -202,10 +209,10 @@ YAML
         # Once the CPUs are free it runs, and the reason goes.
         hoist cancel -t 2 "$first" >/dev/null
         wait_for 60 grep -q started "$(log_of "$second")" || fail "the second job did not start"
-        wait_for 30 state_is "$second" running || fail "state is $(job_field "$second" state)"
+        wait_for 30 state_is "$second" running || fail "$(why "$second")"
         [ -z "$(job_field "$second" reason)" ] || fail "a running job keeps reason $(job_field "$second" reason)"
         hoist cancel -t 2 "$second" >/dev/null
-        state_is "$second" canceled || fail "state is $(job_field "$second" state)"
+        state_is "$second" canceled || fail "$(why "$second")"
 }
 
 t_over_ssh() {
@@ -218,7 +225,7 @@ t_over_ssh() {
                 "$HOIST_BIN/hoist" submit --follow "$T_TMP/ssh/job.yaml" >"$T_TMP/ssh.out" 2>&1 ||
                 { cat "$T_TMP/ssh.out"; fail "submit over ssh failed"; }
         id=$(job_id_of "$T_TMP/ssh.out")
-        state_is "$id" succeeded || fail "state is $(job_field "$id" state)"
+        state_is "$id" succeeded || fail "$(why "$id")"
         reference 300
         cmp "$T_TMP/ref-300/m/model.bin" "$(model_of "$id")" || fail "the model differs"
         # The script and the bundle went to the login node's ~/.cache/hoist.
@@ -311,7 +318,7 @@ SH
         id=$(ls "$HOIST_HOME/run")
         [ "$(slurm_jobs "$id")" = "$held PENDING JobHeldUser" ] || fail "squeue: $(slurm_jobs "$id")"
         hoist status "$id" >"$T_TMP/k.status"
-        state_is "$id" failed || fail "state is $(job_field "$id" state)"
+        state_is "$id" failed || fail "$(why "$id")"
         grep_q "Slurm job $held was left held" <"$T_TMP/k.status" || fail "status: $(cat "$T_TMP/k.status")"
         wait_for 30 sh -c "[ -z \"\$(squeue -h -n hoist-$id)\" ]" || fail "the held job is still queued: $(slurm_jobs "$id")"
         grep_q -x "$held|CANCELLED.*" <<<"$(acct "$id")" || fail "sacct -c: $(acct "$id")"
@@ -351,7 +358,7 @@ YAML
         # No hoist command from here until it has ended: hoist serve alone.
         wait_for 180 grep -q 'stdout|{"event": "completed"' "$(log_of "$id")" ||
                 fail "it did not complete: $(tail -5 "$(log_of "$id")"; cat "$HOIST_HOME/serve/serve.log")"
-        wait_for 60 state_is "$id" succeeded || fail "state is $(job_field "$id" state)"
+        wait_for 60 state_is "$id" succeeded || fail "$(why "$id")"
         attempt=$(job_field "$id" attempt)
         [ "$attempt" -ge 2 ] || fail "attempt $attempt: it was never interrupted"
         log=$(cat "$(log_of "$id")")

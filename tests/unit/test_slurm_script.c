@@ -157,8 +157,12 @@ static void test_gpus_without_type(void **state)
 {
         struct slurm_settings *s = slurm_settings_new();
         struct jobspec *spec = spec_new();
-        struct slurm_plan p = {.set = s, .spec = spec, .job_id = spec->id, .job_url = "x",
-                               .dir = "/d", .bundle = "/b"};
+        struct slurm_plan p = {.set = s,
+                               .spec = spec,
+                               .job_id = spec->id,
+                               .job_url = "x",
+                               .dir = "/d",
+                               .bundle = "/b"};
         _cleanup_strv_ char **argv = NULL;
         struct hoist_error *err = NULL;
         int found = 0;
@@ -180,8 +184,12 @@ static void test_time_limit_must_pass_the_grace(void **state)
 {
         struct slurm_settings *s = settings_from("time: 1m\n");
         struct jobspec *spec = spec_new();
-        struct slurm_plan p = {.set = s, .spec = spec, .job_id = spec->id, .job_url = "x",
-                               .dir = "/d", .bundle = "/b"};
+        struct slurm_plan p = {.set = s,
+                               .spec = spec,
+                               .job_id = spec->id,
+                               .job_url = "x",
+                               .dir = "/d",
+                               .bundle = "/b"};
         char **argv = NULL;
         struct hoist_error *err = NULL;
 
@@ -237,7 +245,8 @@ static void test_settings_roundtrip_and_loopback(void **state)
         struct hoist_error *err = NULL;
 
         (void)state;
-        assert_int_equal(slurm_settings_from_json(json, strlen(json), "slurm.json", &back, &err), 0);
+        assert_int_equal(slurm_settings_from_json(json, strlen(json), "slurm.json", &back, &err),
+                         0);
         assert_string_equal(back->host, "me@127.0.0.1:2222");
         assert_int_equal(back->time_s, 7200);
         assert_string_equal(back->extra_args[0], "--x=1");
