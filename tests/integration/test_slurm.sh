@@ -155,6 +155,15 @@ YAML
         [ "$(job_field "$id" exit_code)" = 3 ] || fail "exit code $(job_field "$id" exit_code), not 3"
         [ "$(job_field "$id" reason)" = "the data is bad" ] || fail "reason: $(job_field "$id" reason)"
         grep_q -x "[0-9]*|FAILED|3:0" <<<"$(acct "$id")" || fail "sacct -c: $(acct "$id")"
+        # What no node has is sbatch's to refuse, and the job says why.
+        sed -i 's/^provider: slurm/provider: slurm\nresources: {gpus: 1}/' "$T_TMP/f/job.yaml"
+        ! hoist submit "$T_TMP/f/job.yaml" >"$T_TMP/gpu.out" 2>&1 || fail "a GPU job was accepted"
+        # (this cluster has no GPUs at all: no gres either)
+        grep_q "'sbatch' failed (exit 1): Invalid generic resource (gres) specification" <"$T_TMP/gpu.out" ||
+                fail "$(cat "$T_TMP/gpu.out")"
+        gpu=$(hoist list -o json | python3 -c "import json,sys; print(json.load(sys.stdin)[0]['id'])")
+        [ "$gpu" != "$id" ] && state_is "$gpu" failed || fail "$(why "$gpu")"
+        job_field "$gpu" reason | grep_q "Invalid generic resource" || fail "$(why "$gpu")"
 }
 
 # A job that cannot start: no container runtime where the job runs says so.
