@@ -7,7 +7,7 @@
 # killed between sbatch --hold and scontrol release, and a time limit that
 # TERMs the job before it hits: the final checkpoint lands, the job is
 # interrupted and hoist serve resumes it to the same model as a run that
-# never stopped.
+# never stopped; and hoist serve killed mid-job: the next one resumes it.
 . "$(dirname "$0")/lib.sh"
 
 QS=$T_ROOT/examples/quickstart
@@ -31,7 +31,15 @@ state_is() { [ "$(job_field "$1" state)" = "$2" ]; }
 # slurm_jobs ID: "JOBID STATE REASON" of hoist job ID's Slurm jobs in the queue.
 slurm_jobs() { squeue -h -n "hoist-$1" -o '%i %T %r'; }
 # acct ID: "SLURMID|STATE|EXIT" of each finished Slurm job of hoist job ID.
-acct() { sacct -c -n -P --name="hoist-$1" -o jobid,state,exitcode; }
+# (sacct -c has no --name filter: the completion file is read whole)
+acct() {
+        local all
+        all=$(sacct -c -n -P -o jobid,jobname,state,exitcode)
+        awk -F'|' -v n="hoist-$1" '$2 == n {print $1 "|" $3 "|" $4}' <<<"$all"
+}
+# acct_is ID LINES: the "STATE|EXIT" of its Slurm jobs, one a line, in order
+# (a record is written once Slurm is done with the job).
+acct_is() { [ "$(acct "$1" | cut -d'|' -f2-)" = "$2" ]; }
 # why ID: what a failure message shows of job ID.
 why() {
         echo "state $(job_field "$1" state): $(hoist status "$1" 2>&1; tail -5 "$(log_of "$1")" 2>&1; cat "$HOIST_HOME/run/$1"/slurm-*.out 2>&1)"
@@ -87,7 +95,7 @@ t_quickstart_process() {
         reference 600
         cmp "$T_TMP/ref-600/m/model.bin" "$(model_of "$id")" || fail "the model differs from the trainer's own run"
         # Slurm ran it, as the job hoist named, under the script hoist kept.
-        grep_q -x "[0-9]*|COMPLETED|0:0" <<<"$(acct "$id")" || fail "sacct -c: $(acct "$id")"
+        wait_for 30 acct_is "$id" "COMPLETED|0:0" || fail "sacct -c: $(acct "$id")"
         grep_q 'srun --export=ALL --kill-on-bad-exit=1' <"$HOIST_HOME/run/$id/batch.sh" || fail "no srun in batch.sh"
         [ -s "$HOIST_HOME/run/$id/slurm.json" ] || fail "no slurm.json for later attempts"
         # no secrets file was left behind (file storage: none was needed)
@@ -111,7 +119,8 @@ t_quickstart_podman() {
         state_is "$id" succeeded || fail "$(why "$id")"
         [ "$(job_field "$id" runtime)" = container ] || fail "runtime $(job_field "$id" runtime)"
         grep_q "exec podman run" <"$HOIST_HOME/run/$id/batch.sh" || fail "batch.sh does not run podman"
-        ! podman container exists "hoist-$id-$(acct "$id" | cut -d'|' -f1)-0" || fail "the container was left behind"
+        wait_for 30 sh -c "[ -z \"\$(podman ps -a -q --filter name=hoist-$id)\" ]" ||
+                fail "the container was left behind: $(podman ps -a --filter "name=hoist-$id")"
         reference 600
         cmp "$T_TMP/ref-600/m/model.bin" "$(model_of "$id")" || fail "the podman model differs"
 }
@@ -154,7 +163,7 @@ YAML
         state_is "$id" failed || fail "$(why "$id")"
         [ "$(job_field "$id" exit_code)" = 3 ] || fail "exit code $(job_field "$id" exit_code), not 3"
         [ "$(job_field "$id" reason)" = "the data is bad" ] || fail "reason: $(job_field "$id" reason)"
-        grep_q -x "[0-9]*|FAILED|3:0" <<<"$(acct "$id")" || fail "sacct -c: $(acct "$id")"
+        wait_for 30 acct_is "$id" "FAILED|3:0" || fail "sacct -c: $(acct "$id")"
         # What no node has is sbatch's to refuse, and the job says why.
         sed -i 's/^provider: slurm/provider: slurm\nresources: {gpus: 1}/' "$T_TMP/f/job.yaml"
         ! hoist submit "$T_TMP/f/job.yaml" >"$T_TMP/gpu.out" 2>&1 || fail "a GPU job was accepted"
@@ -330,7 +339,8 @@ SH
         state_is "$id" failed || fail "$(why "$id")"
         grep_q "Slurm job $held was left held" <"$T_TMP/k.status" || fail "status: $(cat "$T_TMP/k.status")"
         wait_for 30 sh -c "[ -z \"\$(squeue -h -n hoist-$id)\" ]" || fail "the held job is still queued: $(slurm_jobs "$id")"
-        grep_q -x "$held|CANCELLED.*" <<<"$(acct "$id")" || fail "sacct -c: $(acct "$id")"
+        wait_for 30 acct_is "$id" "CANCELLED|0:0" || fail "sacct -c: $(acct "$id")"
+        [ "$(acct "$id" | cut -d'|' -f1)" = "$held" ] || fail "sacct -c: $(acct "$id")"
         [ ! -e "$HOIST_HOME/storage/jobs/$id/logs/main.log" ] || fail "the held job ran"
 }
 
@@ -378,10 +388,46 @@ YAML
         grep_q "stdout|{\"event\": \"resumed\", \"step\": $stopped}$" <<<"$log" || fail "attempt 2 did not resume at step $stopped"
         hoist status "$id" | grep_q "attempt 2 after interrupted" || fail "$(hoist status "$id")"
         # Slurm never had to kill it: every Slurm job of it ended on its own.
+        wait_for 30 sh -c "[ \$(sacct -c -n -P -o jobname | grep -cx hoist-$id) -eq $attempt ]" ||
+                fail "sacct -c: $(acct "$id")"
         ! grep -q TIMEOUT <<<"$(acct "$id")" || fail "the time limit killed it: $(acct "$id")"
-        [ "$(grep -c . <<<"$(acct "$id")")" -ge 2 ] || fail "sacct -c: $(acct "$id")"
         reference 1500
         cmp "$T_TMP/ref-1500/m/model.bin" "$(model_of "$id")" || fail "the resumed model differs from an uninterrupted run"
+}
+
+# hoist serve killed while a Slurm job runs: the job is interrupted (a TERM
+# to its steps, as a preemption sends) while no control plane runs, and the
+# serve started next resumes it on Slurm from what the store and run/<id>/
+# hold.
+t_serve_restart() {
+        new_home
+        mkdir -p "$T_TMP/sr"
+        cat >"$T_TMP/sr/job.yaml" <<YAML
+name: serve-restart
+provider: slurm
+runtime: process
+command: ["sh", "-c", "echo started \$HOIST_ATTEMPT >>$T_TMP/sr/log; if [ \$HOIST_ATTEMPT = 1 ]; then trap 'exit 7' TERM; while :; do sleep 0.1; done; fi; echo \$HOIST_ATTEMPT >>$T_TMP/sr/attempts"]
+limits: {stop_grace: 10s}
+retry: {on: [interruption], max: 1}
+YAML
+        id=$(hoist submit -q "$T_TMP/sr/job.yaml")
+        wait_for 60 grep -q "started 1" "$T_TMP/sr/log" || fail "attempt 1 did not start: $(why "$id")"
+        old=$(sed -n 's/.*"pid": *\([0-9]*\).*/\1/p' "$HOIST_HOME/serve/serve.json")
+        kill -KILL "$old"
+        wait_for 10 sh -c "! kill -0 $old 2>/dev/null || grep -q Z /proc/$old/stat"
+        slurm_id=$(squeue -h -n "hoist-$id" -o %i)
+        [ -n "$slurm_id" ] || fail "Slurm does not list the job"
+        scancel --signal=TERM "$slurm_id"
+        wait_for 60 sh -c "[ -z \"\$(squeue -h -j $slurm_id -t R,CG 2>/dev/null)\" ]" || fail "attempt 1 did not end"
+        ! grep -q "started 2" "$T_TMP/sr/log" || fail "attempt 2 started with no hoist serve running"
+        hoist serve --listen 127.0.0.1:0 >"$T_TMP/sr/serve.out" 2>&1 &
+        t_defer "kill $! 2>/dev/null"
+        wait_for 60 grep -qx 2 "$T_TMP/sr/attempts" || fail "the restarted serve did not resume it: $(cat "$T_TMP/sr/serve.out")"
+        wait_for 30 state_is "$id" succeeded || fail "$(why "$id")"
+        hoist status "$id" | grep_q "attempt 2 after interrupted" || fail "$(hoist status "$id")"
+        # attempt 1 ended on its TERM (exit 7: its own trap), attempt 2 completed
+        wait_for 30 acct_is "$id" "FAILED|7:0
+COMPLETED|0:0" || fail "sacct -c: $(acct "$id")"
 }
 
 setup_start=$EPOCHREALTIME
@@ -403,5 +449,6 @@ t_run "over ssh (slurm.host, HOIST_SSH_CONFIG): bundle copied once, same model" 
 t_run "secrets: in secrets.json only, gone after the job" t_secrets
 t_run "--dry-run prints sbatch and the script; stores and starts nothing" t_dry_run
 t_run "hoist submit killed between sbatch --hold and release: named, canceled" t_killed_between_sbatch_and_release
+t_run "hoist serve killed mid-job: the next serve resumes the interrupted Slurm job" t_serve_restart
 t_run "time limit: TERM before it, final checkpoint, resumed by hoist serve, same model" t_time_limit_resume
 t_finish
