@@ -419,8 +419,19 @@ static void on_signal(struct supervisor *s, int sig)
                 (void)reap(s);
                 return;
         }
-        if (s->have_status)
+        if (s->have_status) {
+                /* A stop from outside that reached the command first: Slurm
+                 * signals every process of a job step, and a command that
+                 * exits on its TERM at once ends before ours is read.  Its
+                 * failure is the stop's, not its own. */
+                if ((sig == SIGTERM || sig == SIGINT) && s->res->stop_signal == 0 &&
+                    !(WIFEXITED(s->wstatus) && WEXITSTATUS(s->wstatus) == 0)) {
+                        s->res->stop_signal = sig;
+                        if (s->res->stop_reason == INIT_STOP_NONE)
+                                s->res->stop_reason = INIT_STOP_SIGNAL;
+                }
                 return;
+        }
         log_debug("forwarding %s to process group %d", init_signal_name(sig), (int)s->pid);
         if (sig == SIGTERM || sig == SIGINT) {
                 if (s->res->stop_signal == 0)
@@ -682,6 +693,7 @@ static void finish(struct supervisor *s)
                 pump(s, i, INT_MAX);
                 close_fd(&s->pfd[i].fd);
         }
+        read_signals(s); /* one that came with the command's end */
 }
 
 int init_run(const struct init_config *cfg, struct init_result *ret, struct hoist_error **err)

@@ -9,9 +9,10 @@
 
 static const struct provider_ops *const providers[] = {
         &provider_local,
+        &provider_slurm,
 };
 
-static const char *const names[] = {"local", NULL};
+static const char *const names[] = {"local", "slurm", NULL};
 
 /* Providers added at run time (provider_register()). */
 static const struct provider_ops *registered[4];

@@ -106,6 +106,11 @@ struct jobfile {
 
         /* resources.nodes and distributed: (runner/jobfile_dist.c); never NULL */
         struct jobfile_dist *dist;
+        /* What the provider's load_settings made of its own section
+         * (slurm: for provider slurm), freed with its free_settings; NULL
+         * when the provider has none. */
+        void *provider_settings;
+        void (*free_provider_settings)(void *settings);
 };
 
 /* Loads and validates job.yaml at PATH. */

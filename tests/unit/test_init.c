@@ -32,6 +32,8 @@ struct probe {
         enum init_stop_reason ask; /* requested from on_tick once the watch fired */
         pthread_t thread;
         int threaded;
+        int term_child_then_self; /* a TERM for the command, then one for us */
+        int sent_child, sent_self;
         struct buf out;
 };
 
@@ -66,6 +68,14 @@ static void on_tick(void *userdata)
         struct probe *p = userdata;
 
         p->ticks++;
+        if (p->term_child_then_self && strstr(p->out.data ? p->out.data : "", "ready")) {
+                if (!p->sent_child) {
+                        p->sent_child = kill(p->pid, SIGTERM) == 0;
+                } else if (!p->sent_self && kill(p->pid, 0) < 0) {
+                        /* reaped: our TERM comes after the command's end */
+                        p->sent_self = kill(getpid(), SIGTERM) == 0;
+                }
+        }
         if (p->watch_fired && p->ask != INIT_STOP_NONE &&
             strstr(p->out.data ? p->out.data : "", "ready"))
                 init_request_stop(p->ask);
@@ -141,6 +151,28 @@ static void test_stop_from_a_thread(void **state)
         assert_int_equal(pthread_join(p.thread, NULL), 0);
         assert_true(got_sigterm(&res));
         assert_int_equal(res.stop_reason, INIT_STOP_GPU_FAULT);
+        buf_free(&p.out);
+}
+
+/* Slurm signals every process of a step: the command may end of its TERM
+ * before the supervisor reads its own.  The stop is still from outside. */
+static void test_term_after_the_command_ended(void **state)
+{
+        static char *const term_first[] = {
+                (char *)"sh", (char *)"-c",
+                (char *)"trap 'exit 9' TERM; (trap '' TERM; sleep 2) & echo ready; "
+                        "while :; do sleep 0.05; done",
+                NULL};
+        struct probe p = {.term_child_then_self = 1};
+        struct init_result res;
+
+        (void)state;
+        run(&p, term_first, 0, &res);
+        assert_true(p.sent_child);
+        assert_true(p.sent_self);
+        assert_int_equal(res.exit_code, 9);
+        assert_int_equal(res.stop_signal, SIGTERM);
+        assert_int_equal(res.stop_reason, INIT_STOP_SIGNAL);
         buf_free(&p.out);
 }
 
@@ -298,6 +330,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_hooks_and_stop_from_tick),
                 cmocka_unit_test(test_stop_from_a_thread),
+                cmocka_unit_test(test_term_after_the_command_ended),
                 cmocka_unit_test(test_normal_exit_has_no_reason),
                 cmocka_unit_test(test_runtime_reason),
                 cmocka_unit_test(test_request_before_run),
