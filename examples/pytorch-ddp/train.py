@@ -70,11 +70,20 @@ stop_signal = None
 
 
 def emit(obj):
-    print(json.dumps(obj), flush=True)
+    # One write per line: a node's workers share the entrypoint's pipe, and
+    # print() writes the text and the newline apart (unbuffered, as hoist
+    # runs Python), so two workers' lines could run together.
+    sys.stdout.write(json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def warn(msg):
+    sys.stderr.write("train.py: " + msg + "\n")
+    sys.stderr.flush()
 
 
 def fail(msg, code=2):
-    print("train.py: error: " + msg, file=sys.stderr, flush=True)
+    warn("error: " + msg)
     sys.exit(code)
 
 
@@ -296,16 +305,14 @@ def main():
         opt.load_state_dict(st["optimizer"])
         step, epoch, pos = st["step"], st["epoch"], st["pos"]
         if st["world_size"] != world or st["batch"] != batch:
-            print("train.py: the checkpoint was written by %d ranks with batch %d, this run has %d "
-                  "with batch %d: it goes on from the same place in the data, but will not end "
-                  "equal to an uninterrupted run" % (st["world_size"], st["batch"], world, batch),
-                  file=sys.stderr, flush=True)
+            warn("the checkpoint was written by %d ranks with batch %d, this run has %d with "
+                 "batch %d: it goes on from the same place in the data, but will not end equal "
+                 "to an uninterrupted run" % (st["world_size"], st["batch"], world, batch))
         if rank == 0:
             emit({"event": "resumed", "step": step})
             want = os.environ.get("HOIST_RESUME_STEP")
             if want not in (None, "", "0") and want != str(step):
-                print("train.py: HOIST_RESUME_STEP names %s, the newest checkpoint here is %d"
-                      % (want, step), file=sys.stderr, flush=True)
+                warn("HOIST_RESUME_STEP names %s, the newest checkpoint here is %d" % (want, step))
     # Wrapping broadcasts rank 0's parameters; they are equal already.
     ddp = DDP(model, device_ids=[local_rank] if device.type == "cuda" else None)
     if allreduce == "per_tensor":
