@@ -90,6 +90,7 @@ struct checkpoints {
         int64_t debounce_ms;
         int64_t max_delay_ms; /* from the first unpublished change to its set */
         int64_t resume_step;
+        int restore_only;
 
         int inotify_fd;
         int watch_warned;
@@ -208,6 +209,7 @@ int checkpoint_open(const struct checkpoint_options *opts, struct checkpoints **
         ck->dir = xstrdup(opts->dir);
         ck->prefix = xstrdup(opts->prefix);
         ck->events = opts->events;
+        ck->restore_only = opts->restore_only;
         ck->debounce_ms = debounce > 0 ? debounce : CHECKPOINT_DEFAULT_DEBOUNCE_MS;
         ck->max_delay_ms = opts->spec->checkpoint_interval_s > 0
                                    ? opts->spec->checkpoint_interval_s * 1000
@@ -825,6 +827,8 @@ static int sync_once(struct checkpoints *ck, int settled, struct hoist_error **e
 
 int checkpoint_sync_now(struct checkpoints *ck, int64_t deadline_ms, struct hoist_error **err)
 {
+        if (ck->restore_only)
+                return 0;
         atomic_store(&ck->deadline_ms, deadline_ms);
         return sync_once(ck, 0, err);
 }
@@ -1016,7 +1020,7 @@ int checkpoint_start(struct checkpoints *ck, struct hoist_error **err)
 {
         int r;
 
-        if (ck == NULL || ck->thread_running)
+        if (ck == NULL || ck->thread_running || ck->restore_only)
                 return 0;
         ck->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
         if (ck->stop_fd < 0)
@@ -1061,7 +1065,7 @@ static int stop_thread(struct checkpoints *ck, int64_t deadline_ms)
 
 int checkpoint_finish(struct checkpoints *ck, int64_t deadline_ms, struct hoist_error **err)
 {
-        if (ck == NULL)
+        if (ck == NULL || ck->restore_only)
                 return 0;
         if (stop_thread(ck, deadline_ms) < 0)
                 return hoist_error_make(err, ETIMEDOUT,

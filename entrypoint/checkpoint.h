@@ -52,6 +52,10 @@ struct checkpoint_options {
         const char *prefix;    /* the storage prefix, no trailing '/' */
         struct events *events; /* job.checkpoint events go here; may be NULL */
         int64_t debounce_ms;   /* <= 0: HOIST_CHECKPOINT_DEBOUNCE_MS, else the default */
+        /* Restore only: a node of a multi-node job other than rank 0 reads
+         * rank 0's checkpoints but never publishes (docs/jobspec.md
+         * "distributed"); start, sync_now and finish do nothing. */
+        int restore_only;
 };
 
 struct checkpoints;

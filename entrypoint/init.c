@@ -167,11 +167,12 @@ struct spawn_fds {
 
 /* After fork(): async-signal-safe calls only, and out through _exit(). */
 static _Noreturn void child_exec(char *const argv[], char **cands, const char *cwd,
-                                 const struct spawn_fds *f, int take_tty)
+                                 const struct spawn_fds *f, int take_tty, pid_t pgid,
+                                 char *const *envp)
 {
         int e = ENOENT, denied = 0;
 
-        (void)setpgid(0, 0);
+        (void)setpgid(0, pgid);
         if (take_tty)
                 (void)tcsetpgrp(STDIN_FILENO, getpid());
         if ((f->out[1] >= 0 && dup2(f->out[1], STDOUT_FILENO) < 0) ||
@@ -185,7 +186,7 @@ static _Noreturn void child_exec(char *const argv[], char **cands, const char *c
         (void)sigprocmask(SIG_SETMASK, &orig_mask, NULL);
 
         for (char **c = cands; *c != NULL; c++) {
-                execve(*c, argv, environ);
+                execve(*c, argv, envp != NULL ? envp : environ);
                 if (errno == EACCES)
                         denied = 1;
                 else if (errno != ENOENT && errno != ENOTDIR && errno != ESTALE &&
@@ -221,7 +222,11 @@ static void close_spawn_fds(struct spawn_fds *f)
 struct supervisor {
         const struct init_config *cfg;
         struct init_result *res;
-        pid_t pid; /* the command, leader of its process group */
+        pid_t pid;      /* the command (worker 0), leader of its process group */
+        pid_t *workers; /* every worker's pid, pid first; one without a group */
+        int *done;      /* reaped */
+        size_t n_workers, left;
+        int failed; /* a worker failed: its status is wstatus */
         int sfd;
         struct pollfd *pfd; /* PFD_FIXED slots, then the watches */
         size_t npfd;
@@ -233,64 +238,116 @@ struct supervisor {
         int64_t next_tick; /* cfg->on_tick, or 0 */
 };
 
-/* Forks and execs the command.  Returns 1 when it runs, 0 when exec failed
- * (RES filled in), -1 when it could not be started. */
+static void begin_stop(struct supervisor *s, enum init_stop_reason why);
+
+/* Forks and execs worker I: the first leads a new process group, the
+ * others join it.  Returns its pid, or -1 (errno set).  Does not wait for
+ * the exec: F->errpipe[0] says how it went. */
+static pid_t fork_worker(struct supervisor *s, size_t i, char **cands, struct spawn_fds *f,
+                         int take_tty)
+{
+        char *const *envp = s->cfg->worker_env != NULL ? s->cfg->worker_env[i] : NULL;
+        pid_t pgid = i == 0 ? 0 : s->pid;
+        pid_t pid;
+
+        if (pipe2(f->errpipe, O_CLOEXEC) < 0)
+                return -1;
+        pid = fork();
+        if (pid < 0)
+                return -1;
+        if (pid == 0)
+                child_exec(s->cfg->argv, cands, s->cfg->cwd, f, take_tty && i == 0, pgid, envp);
+        /* Also here: a signal forwarded before the child ran setpgid() must
+         * still reach its group. */
+        if (setpgid(pid, i == 0 ? pid : s->pid) < 0 && errno != EACCES && errno != ESRCH)
+                log_debug("setpgid %d: %s", (int)pid, strerror(errno));
+        close_fd(&f->errpipe[1]);
+        return pid;
+}
+
+/* What the exec of the worker just forked did: 0 when it runs, else the
+ * errno it failed with. */
+static int exec_result(struct spawn_fds *f)
+{
+        int e = 0;
+        ssize_t n;
+
+        do
+                n = read(f->errpipe[0], &e, sizeof e);
+        while (n < 0 && errno == EINTR);
+        close_fd(&f->errpipe[0]);
+        return n == (ssize_t)sizeof e ? e : 0; /* EOF: the close-on-exec pipe closed */
+}
+
+/* Forks and execs the command (every worker of it).  Returns 1 when it
+ * runs, 0 when exec failed (RES filled in), -1 when it could not be
+ * started. */
 static int spawn(struct supervisor *s, struct hoist_error **err)
 {
         _cleanup_strv_ char **cands = exec_candidates(s->cfg->argv[0]);
         struct spawn_fds f = {{-1, -1}, {-1, -1}, {-1, -1}};
         int take_tty = tcgetpgrp(STDIN_FILENO) == getpgrp();
         int e = 0;
-        ssize_t n;
 
-        if (pipe2(f.errpipe, O_CLOEXEC) < 0 ||
-            (s->cfg->on_output && (pipe2(f.out, O_CLOEXEC) < 0 || pipe2(f.err, O_CLOEXEC) < 0))) {
+        if (s->cfg->on_output && (pipe2(f.out, O_CLOEXEC) < 0 || pipe2(f.err, O_CLOEXEC) < 0)) {
                 e = errno;
                 close_spawn_fds(&f);
                 return hoist_error_make(err, e, "create pipes");
         }
-        s->pid = fork();
-        if (s->pid < 0) {
-                e = errno;
-                close_spawn_fds(&f);
-                return hoist_error_make(err, e, "fork");
+        for (size_t i = 0; i < s->n_workers; i++) {
+                pid_t pid = fork_worker(s, i, cands, &f, take_tty);
+                if (pid < 0) {
+                        e = errno;
+                        if (i == 0) {
+                                close_spawn_fds(&f);
+                                return hoist_error_make(err, e, "fork");
+                        }
+                        close_fd(&f.errpipe[0]);
+                        close_fd(&f.errpipe[1]);
+                        /* The workers that run are stopped as after a failure. */
+                        log_error("cannot start worker %zu: fork: %s", i, strerror(e));
+                        for (size_t j = i; j < s->n_workers; j++)
+                                s->done[j] = 1;
+                        s->left = i;
+                        s->failed = 1;
+                        s->wstatus = 125 << 8;
+                        s->res->worker = i;
+                        if (i > 0)
+                                begin_stop(s, INIT_STOP_WORKER);
+                        break;
+                }
+                s->workers[i] = pid;
+                if (i == 0)
+                        s->pid = pid;
+                e = exec_result(&f);
+                if (i == 0 && e != 0) {
+                        close_spawn_fds(&f);
+                        while (waitpid(s->pid, &s->wstatus, 0) < 0 && errno == EINTR)
+                                ;
+                        s->res->end = e == ENOENT ? INIT_NOT_FOUND : INIT_NOT_EXECUTABLE;
+                        s->res->code = e;
+                        s->res->exit_code = e == ENOENT ? 127 : 126;
+                        return 0;
+                }
         }
-        if (s->pid == 0)
-                child_exec(s->cfg->argv, cands, s->cfg->cwd, &f, take_tty);
-
-        /* Also here: a signal forwarded before the child ran setpgid() must
-         * still reach its group. */
-        if (setpgid(s->pid, s->pid) < 0 && errno != EACCES && errno != ESRCH)
-                log_debug("setpgid %d: %s", (int)s->pid, strerror(errno));
-        close_fd(&f.errpipe[1]);
         close_fd(&f.out[1]);
         close_fd(&f.err[1]);
-        do
-                n = read(f.errpipe[0], &e, sizeof e);
-        while (n < 0 && errno == EINTR);
-        close_fd(&f.errpipe[0]);
         s->pfd[PFD_STDOUT].fd = f.out[0];
         s->pfd[PFD_STDERR].fd = f.err[0];
         for (int i = PFD_STDOUT; i <= PFD_STDERR; i++)
                 if (s->pfd[i].fd >= 0)
                         (void)fcntl(s->pfd[i].fd, F_SETFL, O_NONBLOCK);
-        if (n != (ssize_t)sizeof e)
-                return 1; /* EOF: the close-on-exec pipe closed, exec worked */
-
-        while (waitpid(s->pid, &s->wstatus, 0) < 0 && errno == EINTR)
-                ;
-        s->res->end = e == ENOENT ? INIT_NOT_FOUND : INIT_NOT_EXECUTABLE;
-        s->res->code = e;
-        s->res->exit_code = e == ENOENT ? 127 : 126;
-        return 0;
+        return 1;
 }
 
 static void signal_group(struct supervisor *s, int sig)
 {
         /* The group, so a shell's children hear it too; the pid itself if
          * the command left its group (setsid). */
-        if (kill(-s->pid, sig) < 0 && errno == ESRCH && !s->have_status)
-                (void)kill(s->pid, sig);
+        if (kill(-s->pid, sig) < 0 && errno == ESRCH)
+                for (size_t i = 0; i < s->n_workers; i++)
+                        if (!s->done[i])
+                                (void)kill(s->workers[i], sig);
 }
 
 static void arm_kill(struct supervisor *s)
@@ -311,18 +368,47 @@ static void begin_stop(struct supervisor *s, enum init_stop_reason why)
         arm_kill(s);
 }
 
+/* Worker I ended with STATUS.  The command's status is the first failure's,
+ * else the last worker's; a failure while others run stops them. */
+static void worker_ended(struct supervisor *s, size_t i, int status)
+{
+        int failed = !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+
+        s->done[i] = 1;
+        s->left--;
+        if (!s->failed && (failed || s->left == 0)) {
+                s->wstatus = status;
+                s->res->worker = i;
+        }
+        if (failed && !s->failed) {
+                s->failed = 1;
+                if (s->left > 0 && s->res->stop_reason == INIT_STOP_NONE) {
+                        if (WIFSIGNALED(status))
+                                log_warn("worker %zu was killed by %s; stopping the other %zu", i,
+                                         init_signal_name(WTERMSIG(status)), s->left);
+                        else
+                                log_warn("worker %zu exited with code %d; stopping the other %zu",
+                                         i, WEXITSTATUS(status), s->left);
+                        begin_stop(s, INIT_STOP_WORKER);
+                }
+        }
+        if (s->left == 0)
+                s->have_status = 1;
+}
+
 static int reap(struct supervisor *s)
 {
         int status;
         pid_t p;
 
         while ((p = waitpid(-1, &status, WNOHANG)) > 0) {
-                if (p == s->pid) {
-                        s->have_status = 1;
-                        s->wstatus = status;
-                } else {
+                size_t i = 0;
+                while (i < s->n_workers && (s->workers[i] != p || s->done[i]))
+                        i++;
+                if (i < s->n_workers)
+                        worker_ended(s, i, status);
+                else
                         log_debug("reaped orphan %d", (int)p);
-                }
         }
         return p < 0 && errno == ECHILD ? 0 : 1; /* 1: children remain */
 }
@@ -333,8 +419,19 @@ static void on_signal(struct supervisor *s, int sig)
                 (void)reap(s);
                 return;
         }
-        if (s->have_status)
+        if (s->have_status) {
+                /* A stop from outside that reached the command first: Slurm
+                 * signals every process of a job step, and a command that
+                 * exits on its TERM at once ends before ours is read.  Its
+                 * failure is the stop's, not its own. */
+                if ((sig == SIGTERM || sig == SIGINT) && s->res->stop_signal == 0 &&
+                    !(WIFEXITED(s->wstatus) && WEXITSTATUS(s->wstatus) == 0)) {
+                        s->res->stop_signal = sig;
+                        if (s->res->stop_reason == INIT_STOP_NONE)
+                                s->res->stop_reason = INIT_STOP_SIGNAL;
+                }
                 return;
+        }
         log_debug("forwarding %s to process group %d", init_signal_name(sig), (int)s->pid);
         if (sig == SIGTERM || sig == SIGINT) {
                 if (s->res->stop_signal == 0)
@@ -596,6 +693,7 @@ static void finish(struct supervisor *s)
                 pump(s, i, INT_MAX);
                 close_fd(&s->pfd[i].fd);
         }
+        read_signals(s); /* one that came with the command's end */
 }
 
 int init_run(const struct init_config *cfg, struct init_result *ret, struct hoist_error **err)
@@ -603,6 +701,8 @@ int init_run(const struct init_config *cfg, struct init_result *ret, struct hois
         struct init_result res = {0};
         struct supervisor s = {.cfg = cfg, .res = &res, .sfd = -1};
         _cleanup_free_ struct pollfd *pfd = NULL;
+        _cleanup_free_ pid_t *workers = NULL;
+        _cleanup_free_ int *done = NULL;
         sigset_t set = handled_set();
         int r;
 
@@ -611,6 +711,9 @@ int init_run(const struct init_config *cfg, struct init_result *ret, struct hois
         s.sfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
         if (s.sfd < 0)
                 return hoist_error_errno(err, "signalfd");
+        s.n_workers = s.left = cfg->n_workers > 0 ? cfg->n_workers : 1;
+        workers = s.workers = xcalloc(s.n_workers, sizeof *s.workers);
+        done = s.done = xcalloc(s.n_workers, sizeof *s.done);
         s.npfd = PFD_FIXED + cfg->n_watches;
         pfd = s.pfd = xcalloc(s.npfd, sizeof *s.pfd);
         s.pfd[PFD_SIGNAL] = (struct pollfd){.fd = s.sfd, .events = POLLIN};

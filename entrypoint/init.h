@@ -42,6 +42,14 @@ struct init_config {
         size_t n_watches;
         void (*on_tick)(void *userdata); /* every tick_ms while it runs */
         int64_t tick_ms;
+        /* A worker group (launcher: hoist): N_WORKERS copies of argv, all in
+         * the first one's process group, worker I with the environment
+         * WORKER_ENV[I] (NULL: ours).  Supervised as one command: the first
+         * that fails (a non-zero exit or a signal) decides the result and
+         * the others get SIGTERM, then SIGKILL after the grace period; the
+         * group has ended when every worker has.  0 or 1: one command. */
+        size_t n_workers;
+        char *const *const *worker_env;
 };
 
 /* Why the command was asked to stop. */
@@ -50,6 +58,7 @@ enum init_stop_reason {
         INIT_STOP_SIGNAL,  /* SIGTERM or SIGINT from outside */
         INIT_STOP_RUNTIME, /* the max runtime */
         INIT_STOP_GPU_FAULT,
+        INIT_STOP_WORKER, /* a worker of the group failed */
 };
 
 /* Asks the supervisor to stop the command as on SIGTERM (group SIGTERM,
@@ -76,6 +85,7 @@ struct init_result {
         int64_t grace_end_ms; /* CLOCK_MONOTONIC ms when the first stop's grace
                                * period ends (or ended); 0: no stop began */
         enum init_stop_reason stop_reason;
+        size_t worker; /* the worker whose end decided (the first to fail, else the last) */
 };
 
 /* Blocks the signals the supervisor handles and becomes a child subreaper

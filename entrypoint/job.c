@@ -243,6 +243,11 @@ char *job_result_key(const struct jobspec *spec)
         return xasprintf("jobs/%s/result.json", spec->id);
 }
 
+char *job_node_result_key(const struct jobspec *spec, const char *node)
+{
+        return xasprintf("jobs/%s/results/%s.json", spec->id, node);
+}
+
 char *job_node_name(void)
 {
         const char *env = getenv("HOIST_NODE");

@@ -48,6 +48,8 @@ char *job_prefix(const struct jobspec *spec, const char *configured, const char 
 
 /* The key of the job's result record: "jobs/<id>/result.json". */
 char *job_result_key(const struct jobspec *spec);
+/* The key of one node's result record: "jobs/<id>/results/<node>.json". */
+char *job_node_result_key(const struct jobspec *spec, const char *node);
 
 /* The node name used for logs and results: $HOIST_NODE, else the hostname. */
 char *job_node_name(void);

@@ -23,6 +23,7 @@
 #include "init.h"
 #include "job.h"
 #include "joblog.h"
+#include "launch.h"
 #include "jobspec.h"
 #include "log.h"
 #include "logsync.h"
@@ -55,7 +56,8 @@ static const char usage_text[] =
         "  HOIST_JOB_FILE       path of job.json\n"
         "  HOIST_JOB_URL        file:///path/to/job.json\n"
         "  HOIST_WORKDIR        work root (default: job.json workdir, else /hoist)\n"
-        "  HOIST_NODE           node name for logs and results (default: hostname)\n"
+        "  HOIST_NODE           node name for logs and results (default: hostname;\n"
+        "                       node<RANK> for a job of several nodes)\n"
         "  HOIST_STOP_GRACE_S   SIGTERM to SIGKILL (default 120, or job.json's\n"
         "                       stop_grace_s, which this caps)\n"
         "  HOIST_MAX_RUNTIME_S  runtime limit, without a job (default none)\n"
@@ -184,6 +186,8 @@ struct run {
         struct checkpoints *ckpt; /* checkpoint restore and sync (checkpoint.h) */
         struct gpu_monitor *gpu;  /* GPU health (gpu.h); NULL when off */
         struct redact *redact;    /* the secrets' values (secrets.h) */
+        struct launch launch;     /* the node's place, the launcher (launch.h) */
+        int placed;               /* launch_place() worked */
         char *node;
         int64_t started_at_ms;
         int64_t stop_grace_s; /* job.json's, capped by HOIST_STOP_GRACE_S */
@@ -210,6 +214,13 @@ static void upload_log(struct run *run)
                 log_warn("job log: %s, ignoring", err->msg);
 }
 
+/* Rank 0 publishes for the job: outputs, checkpoints, result.json.  A node
+ * whose placement failed is none. */
+static int is_rank0(const struct run *run)
+{
+        return !run->launch.multi_node || run->launch.place.node_rank == 0;
+}
+
 static int write_record(struct run *run, const char *status, int exit_code, int sig,
                         const char *reason)
 {
@@ -233,7 +244,12 @@ static int write_record(struct run *run, const char *status, int exit_code, int 
                 result_write_failure(clean);
         events_emit_final(run->ev, status, exit_code, sig, clean);
         upload_log(run);
-        if (result_write(run->spec, run->st, &rec, &err) < 0) {
+        /* A node of several writes its own record; rank 0 also the job's. */
+        if (run->launch.multi_node && result_write_node(run->spec, run->st, &rec, &err) < 0) {
+                joblog_error(&run->log, "%s", err->msg);
+                hoist_error_release(&err);
+        }
+        if (is_rank0(run) && result_write(run->spec, run->st, &rec, &err) < 0) {
                 joblog_error(&run->log, "%s", err->msg);
                 return -1;
         }
@@ -375,6 +391,8 @@ static void job_init_config(struct run *run, char **argv, struct init_config *cf
                 .n_watches = run->n_watches,
                 .on_tick = on_tick,
                 .tick_ms = sdnotify_tick_ms(), /* 0: no tick */
+                .n_workers = run->launch.n_workers,
+                .worker_env = (char *const *const *)run->launch.worker_env,
         };
         run->log.on_line = on_line;
         run->log.line_userdata = run;
@@ -422,6 +440,24 @@ static int supervise_job(struct run *run, char **argv)
         status = result_status(&res);
         reason = result_reason(&res, argv[0], cfg.max_runtime_s, tail);
         code = res.exit_code;
+        if (res.end == INIT_NOT_FOUND && (run->launch.launcher == JOBSPEC_LAUNCHER_TORCHRUN ||
+                                          run->launch.launcher == JOBSPEC_LAUNCHER_ACCELERATE)) {
+                char *r = xasprintf("%s (distributed.launcher: %s runs it, so the image needs "
+                                    "it; launcher: hoist needs nothing installed)",
+                                    reason, jobspec_launcher_name(run->launch.launcher));
+                free(reason);
+                reason = r;
+        }
+        /* One worker's failure ended the group: which one. */
+        if (cfg.n_workers > 1 && reason != NULL && res.stop_signal == 0 && !res.timed_out &&
+            res.end != INIT_NOT_FOUND && res.end != INIT_NOT_EXECUTABLE) {
+                char *r = xasprintf("worker %zu (RANK %lld): %s", res.worker,
+                                    (long long)(run->launch.place.node_rank * run->launch.nproc +
+                                                (int64_t)res.worker),
+                                    reason);
+                free(reason);
+                reason = r;
+        }
         if (gpu_monitor_fault(run->gpu) != NULL) {
                 /* Whatever the command did, its GPU is not to be trusted. */
                 status = "failed";
@@ -434,14 +470,14 @@ static int supervise_job(struct run *run, char **argv)
                 joblog_error(&run->log, "%s", reason);
 
         /* Outputs go up however the command ended: a failed run's partial
-         * model and logs are what one debugs it with. */
-        if (result_publish(run->spec, run->st, &run->stage, &err) < 0) {
+         * model and logs are what one debugs it with.  Rank 0's only. */
+        if (is_rank0(run) && result_publish(run->spec, run->st, &run->stage, &err) < 0) {
                 joblog_error(&run->log, "%s", err->msg);
                 status = "failed";
                 free(reason);
                 reason = xstrdup(err->msg);
                 code = EXIT_SETUP;
-        } else {
+        } else if (is_rank0(run)) {
                 events_emit_output(run->ev, run->spec);
         }
         joblog_say(&run->log, "attempt %lld finished: %s (exit code %d)",
@@ -450,9 +486,40 @@ static int supervise_job(struct run *run, char **argv)
         return code;
 }
 
+/* Finds the node's place (launch.h) and names the node by it; one that
+ * cannot find its place keeps the default name and *RET_ERR says why. */
+static void place_node(struct run *run, struct hoist_error **ret_err)
+{
+        const char *env = getenv("HOIST_NODE");
+
+        run->placed = launch_place(run->spec, &run->launch, ret_err) == 0;
+        run->node = env != NULL && *env != '\0' ? job_node_name() : launch_node_name(&run->launch);
+        if (run->node == NULL)
+                run->node = job_node_name();
+        if (run->placed && launch_shares_host(&run->launch)) {
+                /* Two nodes of the job on one host: a work root each. */
+                const char *root = getenv("HOIST_WORKDIR");
+                _cleanup_free_ char *sub =
+                        xasprintf("node%lld", (long long)run->launch.place.node_rank);
+                _cleanup_free_ char *mine =
+                        path_join(root && *root        ? root
+                                  : run->spec->workdir ? run->spec->workdir
+                                                       : JOBSPEC_DEFAULT_WORKDIR,
+                                  sub);
+                if (setenv("HOIST_WORKDIR", mine, 1) < 0)
+                        abort();
+        }
+        if (!run->placed && run->spec->nodes > 1) {
+                /* Rank unknown: it publishes nothing for the job. */
+                run->launch.multi_node = 1;
+                run->launch.place.node_rank = -1;
+        }
+}
+
 static int run_job(struct run *run, char **args)
 {
-        _cleanup_error_ struct hoist_error *err = NULL, *missing = NULL;
+        _cleanup_error_ struct hoist_error *err = NULL, *missing = NULL, *unplaced = NULL;
+        _cleanup_free_ char *ckpt_prefix = NULL;
         char **argv;
         int staged;
 
@@ -460,7 +527,9 @@ static int run_job(struct run *run, char **args)
                 log_error("%s", err->msg);
                 return EXIT_SETUP;
         }
-        run->node = job_node_name();
+        /* The node's place names it (node<RANK>); one that cannot find its
+         * place says so under the default name. */
+        place_node(run, &unplaced);
         run->stop_grace_s = job_stop_grace_s(run->spec);
         /* Before anything is logged: a secret that is missing fails the
          * attempt once the log and the events can say so. */
@@ -468,11 +537,21 @@ static int run_job(struct run *run, char **args)
         run->log.redact = run->redact;
         open_job_log(run);
         joblog_say(&run->log, "attempt %lld started", (long long)job_attempt(run->spec));
+        if (run->placed && run->launch.multi_node)
+                joblog_say(&run->log, "node %lld of %lld (placed by %s), master %s:%lld, %lld %s",
+                           (long long)run->launch.place.node_rank,
+                           (long long)run->launch.place.num_nodes,
+                           distenv_engine_name(run->launch.place.engine),
+                           run->launch.place.hosts[0], (long long)run->launch.port,
+                           (long long)run->launch.nproc,
+                           run->launch.nproc == 1 ? "process" : "processes");
         if (events_open(run->spec, run->node, &run->ev, &err) < 0)
                 return setup_failed(run, err);
         events_set_redact(run->ev, run->redact);
         events_emit(run->ev, "job.starting", "starting",
                     json_pack("{s:I}", "attempt", (json_int_t)job_attempt(run->spec)));
+        if (unplaced != NULL)
+                return setup_failed(run, unplaced);
         if (missing != NULL)
                 return setup_failed(run, missing);
 
@@ -484,11 +563,19 @@ static int run_job(struct run *run, char **args)
                 sdnotify_staging_end(run->st);
                 return setup_failed(run, err);
         }
+        /* Rank 0 publishes the job's checkpoints, the others restore them;
+         * with checkpoints_per_rank each node keeps its own. */
+        ckpt_prefix = run->spec->checkpoints_per_rank
+                              ? xasprintf("%s/rank-%lld", run->stage.checkpoint_prefix,
+                                          (long long)run->launch.place.node_rank)
+                              : xstrdup(run->stage.checkpoint_prefix);
         struct checkpoint_options ckopts = {.spec = run->spec,
                                             .node = run->node,
                                             .dir = run->stage.checkpoint_dir,
-                                            .prefix = run->stage.checkpoint_prefix,
-                                            .events = run->ev};
+                                            .prefix = ckpt_prefix,
+                                            .events = run->ev,
+                                            .restore_only = !run->spec->checkpoints_per_rank &&
+                                                            !is_rank0(run)};
         sdnotify_staging_phase("restoring checkpoints");
         staged = checkpoint_open(&ckopts, &run->ckpt, &err) == 0 &&
                  checkpoint_restore(run->ckpt, run->st, &err) == 0;
@@ -503,7 +590,9 @@ static int run_job(struct run *run, char **args)
                                  run->spec->id);
                 return setup_failed(run, err);
         }
-        return supervise_job(run, argv);
+        if (launch_command(&run->launch, argv, &err) < 0)
+                return setup_failed(run, err);
+        return supervise_job(run, run->launch.argv);
 }
 
 int main(int argc, char **argv)
@@ -570,6 +659,7 @@ int main(int argc, char **argv)
         stage_release(&run.stage);
         storage_close(run.st);
         free(run.node);
+        launch_clear(&run.launch);
         jobspec_free(run.spec);
         redact_free(run.redact);
         return r;

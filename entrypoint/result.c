@@ -68,10 +68,9 @@ char *result_reason(const struct init_result *r, const char *command, int64_t ma
         return xasprintf("exited with code %d", r->code);
 }
 
-int result_write(const struct jobspec *spec, struct storage *st, const struct jobspec_result *rec,
-                 struct hoist_error **err)
+static int put_record(struct storage *st, const char *key, const struct jobspec_result *rec,
+                      struct hoist_error **err)
 {
-        _cleanup_free_ char *key = job_result_key(spec);
         _cleanup_free_ char *json = jobspec_result_to_json(rec);
 
         if (json == NULL)
@@ -80,6 +79,24 @@ int result_write(const struct jobspec *spec, struct storage *st, const struct jo
                 return hoist_error_wrap(err, "write the result record");
         log_debug("wrote %s", key);
         return 0;
+}
+
+int result_write(const struct jobspec *spec, struct storage *st, const struct jobspec_result *rec,
+                 struct hoist_error **err)
+{
+        _cleanup_free_ char *key = job_result_key(spec);
+
+        return put_record(st, key, rec, err);
+}
+
+int result_write_node(const struct jobspec *spec, struct storage *st,
+                      const struct jobspec_result *rec, struct hoist_error **err)
+{
+        _cleanup_free_ char *key = job_node_result_key(spec, rec->node);
+
+        if (storage_key_check(key, err) < 0)
+                return hoist_error_wrap(err, "node '%s'", rec->node);
+        return put_record(st, key, rec, err);
 }
 
 static void write_failure_file(const char *path, const char *reason)

@@ -29,6 +29,10 @@ char *result_reason(const struct init_result *r, const char *command, int64_t ma
 /* Writes jobs/<id>/result.json atomically. */
 int result_write(const struct jobspec *spec, struct storage *st, const struct jobspec_result *rec,
                  struct hoist_error **err);
+/* Writes the node's own copy, jobs/<id>/results/<rec->node>.json (a node of
+ * a multi-node job: docs/jobspec.md "distributed"). */
+int result_write_node(const struct jobspec *spec, struct storage *st,
+                      const struct jobspec_result *rec, struct hoist_error **err);
 
 /* Where a platform looks for why a container failed: Kubernetes'
  * /dev/termination-log when that file exists ($HOIST_TERMINATION_LOG

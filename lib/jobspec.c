@@ -411,7 +411,11 @@ static int read_sections(const struct reader *r, json_t *root, struct jobspec *s
         if (get_object(r, root, NULL, "distributed", 0, &o) < 0 ||
             get_int(r, o, "distributed", "nodes", 1, INT32_MAX, &spec->nodes) < 0 ||
             get_int(r, o, "distributed", "gpus_per_node", 0, INT32_MAX, &spec->gpus_per_node) < 0 ||
-            get_string(r, o, "distributed", "launcher", 0, &spec->launcher) < 0)
+            get_string(r, o, "distributed", "launcher", 0, &spec->launcher) < 0 ||
+            get_int(r, o, "distributed", "nproc_per_node", 0, JOBSPEC_MAX_NPROC,
+                    &spec->nproc_per_node) < 0 ||
+            get_int(r, o, "distributed", "port", 0, 65535, &spec->port) < 0 ||
+            get_bool(r, o, "distributed", "checkpoints_per_rank", &spec->checkpoints_per_rank) < 0)
                 return -1;
         if (get_object(r, root, NULL, "gpu_health", 0, &o) < 0 ||
             get_bool(r, o, "gpu_health", "enabled", &spec->gpu_health) < 0 ||
@@ -745,11 +749,16 @@ char *jobspec_to_json(const struct jobspec *spec)
         put_int(o, "stop_grace_s", spec->stop_grace_s);
         put_section(root, "limits", o);
 
-        if (spec->nodes > 1 || spec->gpus_per_node != 0 || spec->launcher != NULL) {
+        if (spec->nodes > 1 || spec->gpus_per_node != 0 || spec->launcher != NULL ||
+            spec->nproc_per_node != 0 || spec->port != 0 || spec->checkpoints_per_rank) {
                 o = json_object();
                 put(o, "nodes", json_integer(spec->nodes));
                 put_int(o, "gpus_per_node", spec->gpus_per_node);
                 put_string(o, "launcher", spec->launcher);
+                put_int(o, "nproc_per_node", spec->nproc_per_node);
+                put_int(o, "port", spec->port);
+                if (spec->checkpoints_per_rank)
+                        put(o, "checkpoints_per_rank", json_true());
                 put(root, "distributed", o);
         }
         if (!spec->gpu_health || spec->gpu_health_interval_s != 0) {
@@ -982,13 +991,46 @@ int jobspec_validate(const struct jobspec *spec, struct hoist_error **err)
         if (spec->nodes < 1)
                 return invalid(err, "distributed.nodes: %" PRId64 " (expected at least 1)",
                                spec->nodes);
-        if (spec->launcher != NULL && strcmp(spec->launcher, "torchrun") != 0 &&
-            strcmp(spec->launcher, "accelerate") != 0)
+        if (spec->launcher != NULL && jobspec_launcher_parse(spec->launcher) < 0)
                 return invalid(err,
                                "distributed.launcher: '%.64s' is not supported (expected "
-                               "\"torchrun\" or \"accelerate\")",
+                               "\"hoist\", \"torchrun\", \"accelerate\" or \"none\")",
                                spec->launcher);
         return 0;
+}
+
+static const char *const launcher_names[] = {
+        [JOBSPEC_LAUNCHER_NONE] = "none",
+        [JOBSPEC_LAUNCHER_HOIST] = "hoist",
+        [JOBSPEC_LAUNCHER_TORCHRUN] = "torchrun",
+        [JOBSPEC_LAUNCHER_ACCELERATE] = "accelerate",
+};
+
+int jobspec_launcher_parse(const char *name)
+{
+        if (name == NULL)
+                return JOBSPEC_LAUNCHER_NONE;
+        for (size_t i = 0; i < sizeof launcher_names / sizeof launcher_names[0]; i++)
+                if (strcmp(name, launcher_names[i]) == 0)
+                        return (int)i;
+        return -1;
+}
+
+enum jobspec_launcher jobspec_launcher(const struct jobspec *spec)
+{
+        int l = jobspec_launcher_parse(spec->launcher);
+
+        return l < 0 ? JOBSPEC_LAUNCHER_NONE : (enum jobspec_launcher)l;
+}
+
+const char *jobspec_launcher_name(enum jobspec_launcher l)
+{
+        return launcher_names[l];
+}
+
+int64_t jobspec_port(const struct jobspec *spec)
+{
+        return spec->port > 0 ? spec->port : JOBSPEC_DEFAULT_PORT;
 }
 
 /* ---- result.json ---- */

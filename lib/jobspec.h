@@ -19,6 +19,7 @@
 /* Defaults the entrypoint applies when job.json leaves them out. */
 #define JOBSPEC_DEFAULT_STOP_GRACE_S 120
 #define JOBSPEC_DEFAULT_WORKDIR "/hoist"
+#define JOBSPEC_DEFAULT_PORT 29500 /* distributed.port: torch's own default */
 
 enum jobspec_input_mode {
         JOBSPEC_INPUT_FILE,    /* one file, copied into the channel directory */
@@ -122,9 +123,13 @@ struct jobspec {
         int64_t max_runtime_s; /* 0 = unlimited */
         int64_t stop_grace_s;  /* 0 = JOBSPEC_DEFAULT_STOP_GRACE_S */
 
-        int64_t nodes; /* distributed; 1 when absent */
+        /* distributed (docs/jobspec.md "distributed") */
+        int64_t nodes; /* 1 when absent */
         int64_t gpus_per_node;
-        char *launcher; /* NULL, "torchrun", "accelerate" */
+        char *launcher;           /* NULL (= "none"), "none", "hoist", "torchrun", "accelerate" */
+        int64_t nproc_per_node;   /* workers per node; 0 = auto: the GPUs it sees, else 1 */
+        int64_t port;             /* MASTER_PORT; 0 = JOBSPEC_DEFAULT_PORT */
+        int checkpoints_per_rank; /* 1: each node keeps checkpoints/rank-<R>/ */
 
         int gpu_health; /* 1 = monitor on (the default), 0 = off */
         int64_t gpu_health_interval_s;
@@ -174,6 +179,23 @@ int jobspec_validate(const struct jobspec *spec, struct hoist_error **err);
 /* A secret's name: a variable name (A-Z, a-z, 0-9, _, not starting with a
  * digit) outside hoist's own HOIST_ prefix. */
 int jobspec_secret_name_valid(const char *name);
+
+/* distributed.launcher: who starts the command's processes on each node
+ * (docs/jobspec.md "distributed"). */
+enum jobspec_launcher {
+        JOBSPEC_LAUNCHER_NONE,       /* the command as it is, once per node */
+        JOBSPEC_LAUNCHER_HOIST,      /* the entrypoint starts nproc_per_node workers */
+        JOBSPEC_LAUNCHER_TORCHRUN,   /* torchrun ... <command> */
+        JOBSPEC_LAUNCHER_ACCELERATE, /* accelerate launch ... <command> */
+};
+#define JOBSPEC_MAX_NPROC 1024
+/* The launcher named NAME (NULL: none), or -1 when unknown. */
+int jobspec_launcher_parse(const char *name);
+/* SPEC's launcher; NONE when absent (or unknown: jobspec_validate refuses it). */
+enum jobspec_launcher jobspec_launcher(const struct jobspec *spec);
+const char *jobspec_launcher_name(enum jobspec_launcher l);
+/* distributed.port, or JOBSPEC_DEFAULT_PORT. */
+int64_t jobspec_port(const struct jobspec *spec);
 
 /* Channel names: 1-64 of [a-z0-9_], starting with a letter. */
 int jobspec_channel_valid(const char *channel);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -49,12 +50,37 @@ static void drain(int fds[2], struct buf *bufs[2])
 int proc_run(char *const argv[], struct buf *out, struct buf *errbuf, int *ret_status,
              struct hoist_error **err)
 {
+        return proc_run_input(argv, NULL, 0, out, errbuf, ret_status, err);
+}
+
+/* A memory file holding IN, at offset 0: stdin that needs no writer (no
+ * SIGPIPE, no deadlock with a child that writes first) and is on no disk. */
+static int input_fd(const char *in, size_t len, struct hoist_error **err)
+{
+        int fd = memfd_create("hoist-stdin", MFD_CLOEXEC);
+
+        if (fd < 0)
+                return hoist_error_errno(err, "memfd_create");
+        if ((len > 0 && fs_write_all(fd, in, len) < 0) || lseek(fd, 0, SEEK_SET) < 0) {
+                int e = errno;
+                (void)close(fd);
+                return hoist_error_make(err, e, "write the input of a helper program");
+        }
+        return fd;
+}
+
+int proc_run_input(char *const argv[], const char *in, size_t in_len, struct buf *out,
+                   struct buf *errbuf, int *ret_status, struct hoist_error **err)
+{
         posix_spawn_file_actions_t fa;
         int pout[2] = {-1, -1}, perr[2] = {-1, -1};
         struct buf discard = {0};
+        _cleanup_close_ int infd = -1;
         pid_t pid;
         int status, r;
 
+        if (in != NULL && (infd = input_fd(in, in_len, err)) < 0)
+                return -1;
         if (pipe2(pout, O_CLOEXEC) < 0)
                 return hoist_error_errno(err, "pipe");
         if (errbuf != NULL && pipe2(perr, O_CLOEXEC) < 0) {
@@ -64,7 +90,10 @@ int proc_run(char *const argv[], struct buf *out, struct buf *errbuf, int *ret_s
                 return hoist_error_make(err, e, "pipe");
         }
         posix_spawn_file_actions_init(&fa);
-        posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        if (infd >= 0)
+                posix_spawn_file_actions_adddup2(&fa, infd, STDIN_FILENO);
+        else
+                posix_spawn_file_actions_addopen(&fa, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
         posix_spawn_file_actions_adddup2(&fa, pout[1], STDOUT_FILENO);
         if (errbuf != NULL)
                 posix_spawn_file_actions_adddup2(&fa, perr[1], STDERR_FILENO);

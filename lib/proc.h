@@ -17,6 +17,10 @@
 int proc_run(char *const argv[], struct buf *out, struct buf *errbuf, int *ret_status,
              struct hoist_error **err);
 
+/* The same, with IN_LEN bytes of IN (NULL: /dev/null) as its stdin. */
+int proc_run_input(char *const argv[], const char *in, size_t in_len, struct buf *out,
+                   struct buf *errbuf, int *ret_status, struct hoist_error **err);
+
 /* Is PROG (a bare name) on PATH?  Writes its full path when ret_path is given. */
 int proc_which(const char *prog, char **ret_path);
 

@@ -9,9 +9,10 @@
 
 static const struct provider_ops *const providers[] = {
         &provider_local,
+        &provider_slurm,
 };
 
-static const char *const names[] = {"local", NULL};
+static const char *const names[] = {"local", "slurm", NULL};
 
 const struct provider_ops *provider_find(const char *name)
 {

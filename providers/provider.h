@@ -153,5 +153,6 @@ int provider_reaches_loopback(const struct provider_ops *prov, const void *setti
 int provider_launch_lock(const char *state_dir, int wait_ms, int *ret_fd, struct hoist_error **err);
 
 extern const struct provider_ops provider_local;
+extern const struct provider_ops provider_slurm;
 
 #endif

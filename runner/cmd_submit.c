@@ -20,11 +20,14 @@
 #include "home.h"
 #include "jobbuild.h"
 #include "jobfile.h"
+#include "jobfile_dist.h"
+#include "distcheck.h"
 #include "jobspec.h"
 #include "jobhooks.h"
 #include "jobsecrets.h"
 #include "jobstorage.h"
 #include "jobupload.h"
+#include "localserve.h"
 #include "log.h"
 #include "progress.h"
 #include "providers/provider.h"
@@ -66,6 +69,9 @@ static const char usage[] =
         "      --force         with --resume: resume a job that succeeded too\n"
         "      --runtime RT    override job.yaml's runtime: auto, container, process\n"
         "  -y, --yes           agree to the upload that consent: ask would ask about\n"
+        "  -n, --dry-run       load and check JOB.yaml and print what its provider would\n"
+        "                      send (for slurm: the sbatch command line and the batch\n"
+        "                      script); uploads, stores and starts nothing\n"
         "  -q, --quiet         print only the job id\n"
         "  -h, --help          show this help\n";
 
@@ -118,7 +124,8 @@ static struct jobspec *spec_from_jobfile(const struct jobfile *jf, const char *i
         for (size_t i = 0; i < jf->n_hyperparameters; i++)
                 jobspec_kv_add(&spec->hyperparameters, &spec->n_hyperparameters,
                                jf->hyperparameters[i].key, jf->hyperparameters[i].value);
-        jobstorage_fill_spec(sto, spec);
+        if (sto != NULL) /* NULL: --dry-run on the built-in endpoint */
+                jobstorage_fill_spec(sto, spec);
         spec->checkpoint_prefix = xasprintf("jobs/%s/checkpoints/", id);
         spec->checkpoint_interval_s = jf->checkpoint_interval_s;
         spec->retry_on = (char **)strv_dup(jf->retry_on);
@@ -136,7 +143,7 @@ static struct jobspec *spec_from_jobfile(const struct jobfile *jf, const char *i
                 spec->webhooks[i].secret_file = xstrdup(jf->webhooks[i].secret_file);
         }
         jobsecrets_copy(jf->secrets, jf->n_secrets, spec);
-        spec->nodes = 1;
+        jobfile_dist_fill_spec(jf, spec);
         spec->attempt = 1;
         resources_copy(&spec->resources, &jf->resources);
         return spec;
@@ -170,9 +177,13 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
         const char *provider_name = jf->provider ? jf->provider : "local";
         if (provider_find(provider_name) == NULL)
                 return hoist_error_make(err, HOIST_ERR_INPUT,
-                                        "'%s': unknown provider '%s' (this build has: local)", path,
-                                        provider_name);
-        if (check_resources(home, jf, provider_name, runtime_override, err) < 0)
+                                        "'%s': unknown provider '%s' (this build has: local, "
+                                        "slurm)",
+                                        path, provider_name);
+        if (check_resources(home, jf, provider_name, runtime_override, err) < 0 ||
+            distcheck_provider(jf, provider_name, provider_find(provider_name)->caps.multi_node,
+                               err) < 0 ||
+            distcheck_run(jf, err) < 0)
                 return -1;
         const struct jobupload_options up = {.storage_url = jf->storage ? jf->storage
                                                                         : jobstorage_default_url(),
@@ -228,10 +239,87 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
         if (reconcile_lock_job(home, id, 0, &lock, err) < 0 || store_insert_job(st, &rec, err) < 0)
                 return -1;
         if (reconcile_start_attempt(home, st, sto, storage_url, spec, provider_name, runtime,
-                                    spec_key, err) < 0)
+                                    spec_key, jf->provider_settings, err) < 0)
                 return -1;
         *ret_id = TAKE_PTR(id);
         return 0;
+}
+
+/* --dry-run: what the provider would send for JOB.yaml, printed; nothing
+ * is uploaded, stored or started (no storage key, no hoist serve). */
+static int submit_dry_run(const struct hoist_home *home, const char *path,
+                          const char *runtime_override, struct hoist_error **err)
+{
+        _cleanup_jobfile_ struct jobfile *jf = NULL;
+        _cleanup_jobspec_ struct jobspec *spec = NULL;
+        _cleanup_storage_ struct storage *sto = NULL;
+        _cleanup_free_ char *id = store_new_job_id();
+        _cleanup_free_ char *job_url = NULL, *root = NULL, *text = NULL;
+        /* Not home_job_run_dir(): that makes the directory. */
+        _cleanup_free_ char *state_dir = path_join(home->run_dir, id);
+        _cleanup_free_ char *entrypoint = home_find_entrypoint(home);
+        _cleanup_free_ char *bundle = home_find_bundle(home);
+        char *with_secrets[] = {(char *)"SECRETS=", NULL};
+        const struct provider_ops *prov;
+        const char *url;
+        int builtin;
+
+        if (jobfile_load(path, &jf, err) < 0)
+                return -1;
+        if ((prov = provider_find(jf->provider)) == NULL)
+                return hoist_error_make(err, HOIST_ERR_INPUT, "'%s': unknown provider '%s'", path,
+                                        jf->provider);
+        if (prov->render == NULL)
+                return hoist_error_make(err, HOIST_ERR_USAGE,
+                                        "'%s': provider '%s' has nothing to show for --dry-run: it "
+                                        "sends no script or request anywhere (it runs the job on "
+                                        "this machine)",
+                                        path, prov->name);
+        if (check_resources(home, jf, jf->provider, runtime_override, err) < 0)
+                return -1;
+        url = jf->storage ? jf->storage : jobstorage_default_url();
+        /* The built-in endpoint would start hoist serve: its URL is shown as
+         * what it will be instead. */
+        builtin = strcmp(url, LOCALSERVE_URL) == 0;
+        if (!builtin && storage_open(url, &sto, err) < 0)
+                return hoist_error_wrap(err, "'%s'", path);
+        spec = spec_from_jobfile(jf, id, sto);
+        if (sto != NULL) {
+                _cleanup_free_ char *key = xasprintf("jobs/%s/job.json", id);
+                job_url = jobstorage_job_url(sto, key);
+                root = jobstorage_local_root(sto);
+        } else {
+                job_url = xasprintf("s3://BUILTIN/jobs/%s/job.json", id);
+        }
+        if (jobhooks_check(spec, err) < 0 || jobsecrets_check(spec, err) < 0)
+                return hoist_error_wrap(err, "'%s'", path);
+        const struct provider_submit req = {
+                .spec = spec,
+                .job_id = id,
+                .job_url = job_url,
+                .storage_root = root,
+                .image = spec->image,
+                .runtime = runtime_override ? runtime_override : jobfile_runtime_name(jf->runtime),
+                .state_dir = state_dir,
+                .entrypoint = entrypoint,
+                .bundle = bundle,
+                .bin_dir = home->self_dir,
+                /* Only whether there are any: values are never rendered. */
+                .secret_env = spec->n_secrets > 0 || spec->n_webhooks > 0 || root == NULL
+                                      ? with_secrets
+                                      : NULL,
+                .settings = jf->provider_settings,
+        };
+        if (prov->render(&req, &text, err) < 0)
+                return hoist_error_wrap(err, "'%s'", path);
+        printf("# hoist submit --dry-run %s: provider %s, job id %s (a real submit gets a new "
+               "one)\n",
+               path, prov->name, id);
+        if (builtin)
+                printf("# storage: the built-in endpoint; BUILTIN stands for its bucket, known "
+                       "once hoist serve runs\n");
+        fputs(text, stdout);
+        return EXIT_OK;
 }
 
 static int submit_resume(const struct hoist_home *home, struct store *st, const char *which,
@@ -252,23 +340,20 @@ static int submit_resume(const struct hoist_home *home, struct store *st, const 
 int cmd_submit(int argc, char **argv, struct hoist_error **err)
 {
         static const struct option opts[] = {
-                {"follow", no_argument, NULL, 'f'},
-                {"resume", required_argument, NULL, 'R'},
-                {"runtime", required_argument, NULL, 'r'},
-                {"quiet", no_argument, NULL, 'q'},
-                {"force", no_argument, NULL, 'F'},
-                {"help", no_argument, NULL, 'h'},
+                {"follow", no_argument, NULL, 'f'},        {"resume", required_argument, NULL, 'R'},
+                {"runtime", required_argument, NULL, 'r'}, {"quiet", no_argument, NULL, 'q'},
+                {"force", no_argument, NULL, 'F'},         {"help", no_argument, NULL, 'h'},
                 {"yes", no_argument, NULL, 'y'}, /* consent: ask, answered */
-                {NULL, 0, NULL, 0},
+                {"dry-run", no_argument, NULL, 'n'},       {NULL, 0, NULL, 0},
         };
         _cleanup_home_ struct hoist_home *home = NULL;
         _cleanup_store_ struct store *st = NULL;
         _cleanup_free_ char *id = NULL;
         const char *arg_resume = NULL, *arg_runtime = NULL;
-        int arg_follow = 0, arg_quiet = 0, arg_force = 0, arg_yes = 0, c;
+        int arg_follow = 0, arg_quiet = 0, arg_force = 0, arg_yes = 0, arg_dry_run = 0, c;
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "fqyh", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "fqyhn", opts, NULL)) != -1) {
                 switch (c) {
                 case 'f':
                         arg_follow = 1;
@@ -288,6 +373,9 @@ int cmd_submit(int argc, char **argv, struct hoist_error **err)
                 case 'y':
                         arg_yes = 1;
                         break;
+                case 'n':
+                        arg_dry_run = 1;
+                        break;
                 case 'h':
                         fputs(usage, stdout);
                         return EXIT_OK;
@@ -306,6 +394,15 @@ int cmd_submit(int argc, char **argv, struct hoist_error **err)
                 return cli_usage_error(err, "submit", "--resume takes no JOB.yaml");
         if (arg_force && arg_resume == NULL)
                 return cli_usage_error(err, "submit", "--force goes with --resume");
+        if (arg_dry_run && (arg_resume != NULL || arg_follow))
+                return cli_usage_error(err, "submit",
+                                       "--dry-run takes a JOB.yaml, not --resume "
+                                       "or --follow");
+        if (arg_dry_run) {
+                if (home_open(&home, err) < 0)
+                        return -1;
+                return submit_dry_run(home, argv[optind], arg_runtime, err);
+        }
 
         if (arg_quiet)
                 progress_quiet();

@@ -19,22 +19,26 @@
 #include "config.h"
 #include "fsutil.h"
 #include "jobfile_code.h"
+#include "jobfile_dist.h"
 #include "jobstorage.h"
+#include "providers/provider.h"
 #include "resources.h"
 #include "xalloc.h"
 
 static const char *const top_fields[] = {
-        "name",    "image",   "command",         "workdir", "runtime",   "provider",
-        "storage", "inputs",  "hyperparameters", "env",     "outputs",   "checkpoints",
-        "limits",  "retry",   "webhooks",        "build",   "resources", "code",
-        "include", "consent", "secrets",         NULL,
+        "name",    "image",   "command",         "workdir",     "runtime",   "provider",
+        "storage", "inputs",  "hyperparameters", "env",         "outputs",   "checkpoints",
+        "limits",  "retry",   "webhooks",        "build",       "resources", "code",
+        "include", "consent", "secrets",         "distributed", NULL,
 };
 static const char *const build_fields[] = {"context", "dockerfile", "args", "target", "push", NULL};
 static const char *const output_fields[] = {"download", NULL};
 static const char *const checkpoint_fields[] = {"interval", NULL};
 static const char *const limit_fields[] = {"max_runtime", "stop_grace", NULL};
 static const char *const retry_fields[] = {"on", "max", NULL};
-static const char *const resource_fields[] = {"gpus", "cpus", "memory", "disk", "spot", NULL};
+/* nodes: runner/jobfile_dist.c */
+static const char *const resource_fields[] = {"gpus", "cpus",  "memory", "disk",
+                                              "spot", "nodes", NULL};
 /* What `retry: on:` may name (docs/job.md). */
 static const char *const retry_reasons[] = {"interruption", NULL};
 
@@ -751,6 +755,53 @@ static int misplaced_resource(const struct config_node *root, struct hoist_error
         return 0;
 }
 
+/* The top-level fields: hoist's own and each provider's section. */
+static char **known_top_fields(void)
+{
+        size_t n = 0, k = 0;
+        char **v;
+
+        while (top_fields[n] != NULL)
+                n++;
+        for (const char *const *p = provider_names(); *p != NULL; p++)
+                n++;
+        v = xcalloc(n + 1, sizeof *v);
+        for (size_t i = 0; top_fields[i] != NULL; i++)
+                v[k++] = xstrdup(top_fields[i]);
+        for (const char *const *p = provider_names(); *p != NULL; p++) {
+                const struct provider_ops *ops = provider_find(*p);
+                if (ops != NULL && ops->section != NULL)
+                        v[k++] = xstrdup(ops->section);
+        }
+        return v;
+}
+
+/* The provider's own section (slurm:), checked by the provider now, before
+ * anything is uploaded; another provider's section is a mistake. */
+static int load_provider_settings(struct loading *l)
+{
+        const struct provider_ops *ops = provider_find(l->jf->provider);
+
+        for (const char *const *p = provider_names(); *p != NULL; p++) {
+                const struct provider_ops *other = provider_find(*p);
+                const struct config_pair *pair;
+                if (other == NULL || other == ops || other->section == NULL ||
+                    (pair = config_get_pair(l->root, other->section)) == NULL)
+                        continue;
+                return config_error_at(l->file, pair->key_line, other->section, l->err,
+                                       "is the %s provider's section, and this job's provider is "
+                                       "'%s' (set 'provider: %s', or remove the section)",
+                                       other->name, l->jf->provider, other->name);
+        }
+        if (ops == NULL || ops->load_settings == NULL)
+                return 0; /* an unknown provider is refused by whoever runs the job */
+        if (ops->load_settings(ops->section ? section(l->root, ops->section) : NULL, l->file,
+                               &l->jf->provider_settings, l->err) < 0)
+                return -1;
+        l->jf->free_provider_settings = ops->free_settings;
+        return 0;
+}
+
 static int jobfile_from_config(const struct config_node *root, const char *path,
                                struct jobfile **ret, struct hoist_error **err)
 {
@@ -772,9 +823,11 @@ static int jobfile_from_config(const struct config_node *root, const char *path,
                                     "got %s",
                                     got);
         }
+        _cleanup_strv_ char **fields = known_top_fields();
         if (misplaced_resource(root, err) < 0 ||
-            config_check_keys(root, NULL, top_fields, err) < 0 || load_name(&l) < 0 ||
-            load_strings(&l) < 0 || check_storage(&l) < 0)
+            config_check_keys(root, NULL, (const char *const *)fields, err) < 0 ||
+            load_name(&l) < 0 || load_strings(&l) < 0 || check_storage(&l) < 0 ||
+            load_provider_settings(&l) < 0)
                 return -1;
         if ((n = config_get(root, "command")) != NULL && load_command(&l, n) < 0)
                 return -1;
@@ -789,7 +842,8 @@ static int jobfile_from_config(const struct config_node *root, const char *path,
         if ((n = section(root, "secrets")) != NULL && load_secrets(&l, n) < 0)
                 return -1;
         if (load_sections(&l) < 0 || check_runnable(&l) < 0 ||
-            jobfile_code_load(root, path, jf, err) < 0)
+            jobfile_code_load(root, path, jf, err) < 0 ||
+            jobfile_dist_load(root, path, jf, err) < 0)
                 return -1;
         *ret = TAKE_PTR(jf);
         return 0;
@@ -867,6 +921,9 @@ void jobfile_free(struct jobfile *jf)
         free(jf->outputs_download);
         resources_clear(&jf->resources);
         jobfile_code_free(jf);
+        if (jf->free_provider_settings != NULL)
+                jf->free_provider_settings(jf->provider_settings);
+        jobfile_dist_free(jf);
         free(jf);
 }
 

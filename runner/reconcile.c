@@ -137,7 +137,7 @@ static int record_attempt_ref(void *userdata, const char *runtime, const char *r
 int reconcile_start_attempt(const struct hoist_home *home, struct store *st, struct storage *sto,
                             const char *storage_url, const struct jobspec *spec,
                             const char *provider_name, const char *runtime, const char *spec_key,
-                            struct hoist_error **err)
+                            const void *settings, struct hoist_error **err)
 {
         const struct provider_ops *prov = provider_find(provider_name);
         _cleanup_free_ char *state_dir = home_job_run_dir(home, spec->id);
@@ -159,6 +159,7 @@ int reconcile_start_attempt(const struct hoist_home *home, struct store *st, str
                 .entrypoint = entrypoint,
                 .bundle = bundle,
                 .bin_dir = home->self_dir,
+                .settings = settings,
                 .record = record_attempt_ref,
                 .userdata = &aref,
         };
@@ -268,7 +269,7 @@ static int resume_locked(const struct hoist_home *home, struct store *st,
         if (job->runtime != NULL && runtime_override == NULL)
                 runtime = strcmp(job->runtime, "process") == 0 ? "process" : "container";
         return reconcile_start_attempt(home, st, sto, job->storage_url, spec, job->provider,
-                                       runtime, job->spec_key, err);
+                                       runtime, job->spec_key, NULL, err);
 }
 
 int reconcile_resume(const struct hoist_home *home, struct store *st, const char *job_id,
@@ -435,7 +436,10 @@ static int reconcile_job_locked(const struct hoist_home *home, struct store *st,
                 else if (r == 0)
                         r = store_finish(st, (*job)->id, ps.state, ps.exit_code, ps.reason, err);
         } else {
-                r = store_transition(st, (*job)->id, ps.state, NULL, err);
+                r = store_transition(st, (*job)->id, ps.state, ps.reason, err);
+                /* Why it waits (Slurm's PENDING reason), shown by hoist status. */
+                if (r == 0 && ps.reason != NULL)
+                        r = store_set_active_reason(st, (*job)->id, ps.reason, err);
         }
         provider_status_clear(&ps);
         if (r < 0 || reread(st, job, err) < 0)

@@ -51,11 +51,12 @@ void reconcile_release(const struct hoist_home *home, const struct job_record *j
 /* Hands attempt SPEC->attempt of a job, whose job.json SPEC was just stored
  * at SPEC_KEY in STO, to PROVIDER and records how to find it again.  The
  * caller holds the job's lock.  A job with retry: also gets hoist serve
- * running, which retries it. */
+ * running, which retries it.  SETTINGS: what the provider's load_settings
+ * made of job.yaml (provider_submit.settings), NULL for a later attempt. */
 int reconcile_start_attempt(const struct hoist_home *home, struct store *st, struct storage *sto,
                             const char *storage_url, const struct jobspec *spec,
                             const char *provider, const char *runtime, const char *spec_key,
-                            struct hoist_error **err);
+                            const void *settings, struct hoist_error **err);
 
 /* Starts a new attempt of job JOB_ID (finished or interrupted) from its last
  * checkpoint: the store's new attempt, job.json with attempt+1, the

@@ -572,6 +572,29 @@ int store_transition(struct store *st, const char *id, enum job_state to, const 
         return store_move(st, id, to, NULL, reason, err);
 }
 
+static int store_set_active_reason_locked(struct store *st, const char *id, const char *reason,
+                                          struct hoist_error **err)
+{
+        _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
+
+        if (store_prepare(st,
+                          "UPDATE jobs SET reason = ?1 WHERE id = ?2 AND reason IS NOT ?1"
+                          " AND state NOT IN ('succeeded', 'failed', 'canceled', 'interrupted')",
+                          &stmt, err) < 0)
+                return -1;
+        (void)bind_text(stmt, 1, reason);
+        (void)sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
+        return store_step_done(st, stmt, "set reason", err);
+}
+
+int store_set_active_reason(struct store *st, const char *id, const char *reason,
+                            struct hoist_error **err)
+{
+        if (store_begin_write(st, err) < 0)
+                return -1;
+        return store_end(st, store_set_active_reason_locked(st, id, reason, err), err);
+}
+
 int store_finish(struct store *st, const char *id, enum job_state to, int exit_code,
                  const char *reason, struct hoist_error **err)
 {

@@ -43,6 +43,11 @@ int store_insert_job(struct store *st, const struct job_record *job, struct hois
  * changed nothing (store_new_attempt() is what starts over). */
 int store_transition(struct store *st, const char *id, enum job_state to, const char *reason,
                      struct hoist_error **err);
+/* Sets the reason of job ID, without moving it, while it is neither
+ * finished nor interrupted: what its provider says of a job that waits
+ * ("Slurm job 12: PENDING (Resources)").  A later move sets its own. */
+int store_set_active_reason(struct store *st, const char *id, const char *reason,
+                            struct hoist_error **err);
 /* Like store_transition() and also sets exit_code, atomically; a job
  * already in TO whose exit code is not known yet gets EXIT_CODE. */
 int store_finish(struct store *st, const char *id, enum job_state to, int exit_code,

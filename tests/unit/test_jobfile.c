@@ -14,6 +14,7 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "providers/slurm_settings.h"
 #include "runner/jobfile.h"
 #include "xalloc.h"
 
@@ -343,7 +344,7 @@ static void test_field_errors(void **state)
                  "'job.yaml':3: unknown field 'imgae' (did you mean 'image'?); valid fields: "
                  "name, image, command, workdir, runtime, provider, storage, inputs, "
                  "hyperparameters, env, outputs, checkpoints, limits, retry, webhooks, build, "
-                 "resources, code, include, consent, secrets"},
+                 "resources, code, include, consent, secrets, distributed, slurm"},
                 {"image: x\n", "'job.yaml':1: field 'name': missing (every job needs a name, like "
                                "'mnist-train')"},
                 {"name: My_Job\nimage: x\n",
@@ -570,6 +571,33 @@ static void test_retry(void **state)
                       "unknown field 'every'");
 }
 
+/* A provider's own section: checked by it at load, kept with the jobfile. */
+static void test_provider_section(void **state)
+{
+        const char *dir = *state;
+        _cleanup_jobfile_ struct jobfile *jf = parse_ok(
+                dir, "name: a\nimage: x\nprovider: slurm\nslurm:\n  partition: gpu\n  time: 2h\n");
+        _cleanup_jobfile_ struct jobfile *plain =
+                parse_ok(dir, "name: a\nimage: x\nprovider: slurm\n");
+        _cleanup_jobfile_ struct jobfile *local = parse_ok(dir, "name: a\nimage: x\n");
+        const struct slurm_settings *s = jf->provider_settings;
+
+        assert_non_null(s);
+        assert_string_equal(s->partition, "gpu");
+        assert_int_equal(s->time_s, 7200);
+        /* no section: the provider's defaults */
+        assert_non_null(plain->provider_settings);
+        assert_null(((const struct slurm_settings *)plain->provider_settings)->partition);
+        assert_null(local->provider_settings);
+        parse_fails(dir, "name: a\nimage: x\nprovider: slurm\nslurm:\n  partiton: gpu\n",
+                    "'job.yaml':5: unknown field 'partiton' in 'slurm' (did you mean "
+                    "'partition'?); valid fields: partition, account, qos, constraint, time, "
+                    "extra_args, host, gres_type, nodes_per_host, container_runtime");
+        parse_fails(dir, "name: a\nimage: x\nslurm:\n  partition: gpu\n",
+                    "'job.yaml':3: field 'slurm': is the slurm provider's section, and this "
+                    "job's provider is 'local' (set 'provider: slurm', or remove the section)");
+}
+
 static void test_resources(void **state)
 {
         const char *dir = *state;
@@ -645,6 +673,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_webhooks, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_retry, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_resources, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_provider_section, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_field_errors, setup_dir, teardown_dir),
                 cmocka_unit_test_setup_teardown(test_hyperparameters_as_written, setup_dir,
                                                 teardown_dir),

@@ -127,7 +127,7 @@ static void test_code(void **state)
                     "'job.yaml':4: unknown field 'cod' (did you mean 'code'?); valid fields: "
                     "name, image, command, workdir, runtime, provider, storage, inputs, "
                     "hyperparameters, env, outputs, checkpoints, limits, retry, webhooks, build, "
-                    "resources, code, include, consent, secrets");
+                    "resources, code, include, consent, secrets, distributed, slurm");
 }
 
 static void test_include(void **state)

@@ -79,6 +79,9 @@ static struct jobspec *full_spec(void)
         s->nodes = 2;
         s->gpus_per_node = 8;
         s->launcher = xstrdup("torchrun");
+        s->nproc_per_node = 4;
+        s->port = 29600;
+        s->checkpoints_per_rank = 1;
         s->gpu_health = 1;
         s->gpu_health_interval_s = 15;
         s->attempt = 3;
@@ -162,6 +165,9 @@ static void assert_spec_eq(const struct jobspec *a, const struct jobspec *b)
         assert_int_equal(a->nodes, b->nodes);
         assert_int_equal(a->gpus_per_node, b->gpus_per_node);
         assert_str_eq(a->launcher, b->launcher);
+        assert_int_equal(a->nproc_per_node, b->nproc_per_node);
+        assert_int_equal(a->port, b->port);
+        assert_int_equal(a->checkpoints_per_rank, b->checkpoints_per_rank);
         assert_int_equal(a->gpu_health, b->gpu_health);
         assert_int_equal(a->gpu_health_interval_s, b->gpu_health_interval_s);
         assert_int_equal(a->attempt, b->attempt);
@@ -365,6 +371,14 @@ static void test_wrong_types(void **state)
                     "an array");
         parse_fails(MINIMAL_HEAD MINIMAL_STORAGE ", \"distributed\": {\"nodes\": 0}}",
                     "'job.json': distributed.nodes: 0 is out of range (1 to 2147483647)");
+        parse_fails(MINIMAL_HEAD MINIMAL_STORAGE ", \"distributed\": {\"nproc_per_node\": 2000}}",
+                    "'job.json': distributed.nproc_per_node: 2000 is out of range (0 to 1024)");
+        parse_fails(MINIMAL_HEAD MINIMAL_STORAGE ", \"distributed\": {\"port\": 70000}}",
+                    "'job.json': distributed.port: 70000 is out of range (0 to 65535)");
+        parse_fails(MINIMAL_HEAD MINIMAL_STORAGE
+                    ", \"distributed\": {\"checkpoints_per_rank\": 1}}",
+                    "'job.json': distributed.checkpoints_per_rank: expected true or false, got a "
+                    "number");
         parse_fails("[1, 2]", "'job.json': expected a JSON object, got an array");
 }
 
@@ -541,10 +555,23 @@ static void test_validate(void **state)
 
         free(s->launcher);
         s->launcher = xstrdup("mpirun");
-        validate_fails(s, "distributed.launcher: 'mpirun' is not supported (expected \"torchrun\" "
-                          "or \"accelerate\")");
+        validate_fails(s, "distributed.launcher: 'mpirun' is not supported (expected \"hoist\", "
+                          "\"torchrun\", \"accelerate\" or \"none\")");
+        for (const char *const *l =
+                     (const char *const[]){"hoist", "torchrun", "accelerate", "none", NULL};
+             *l; l++) {
+                free(s->launcher);
+                s->launcher = xstrdup(*l);
+                assert_int_equal(jobspec_validate(s, NULL), 0);
+                assert_int_equal(jobspec_launcher(s), jobspec_launcher_parse(*l));
+                assert_string_equal(jobspec_launcher_name(jobspec_launcher(s)), *l);
+        }
         free(s->launcher);
         s->launcher = NULL;
+        assert_int_equal(jobspec_launcher(s), JOBSPEC_LAUNCHER_NONE);
+        assert_int_equal(jobspec_port(s), 29600);
+        s->port = 0;
+        assert_int_equal(jobspec_port(s), 29500);
 
         free(s->id);
         s->id = xstrdup("../etc");

@@ -11,6 +11,7 @@
 
 #include "cleanup.h"
 #include "proc.h"
+#include "xalloc.h"
 
 static void test_run_captures_output_and_status(void **state)
 {
@@ -25,6 +26,25 @@ static void test_run_captures_output_and_status(void **state)
         assert_int_equal(status, 3);
         assert_string_equal(out.data, "out\n");
         assert_string_equal(errb.data, "err\n");
+}
+
+/* stdin from memory: larger than a pipe holds, to a child that writes as
+ * much before it reads (no deadlock), and never on a command line. */
+static void test_run_input(void **state)
+{
+        (void)state;
+        char *argv[] = {(char *)"sh", (char *)"-c",
+                        (char *)"head -c 200000 /dev/zero | tr '\\0' x; wc -c", NULL};
+        _cleanup_buf_ struct buf out = {0};
+        _cleanup_free_ char *in = xmalloc(300000);
+        struct hoist_error *err = NULL;
+        int status = -1;
+
+        memset(in, 'y', 300000);
+        assert_int_equal(proc_run_input(argv, in, 300000, &out, NULL, &status, &err), 0);
+        assert_int_equal(status, 0);
+        assert_int_equal(out.len, 200000 + strlen("300000\n"));
+        assert_string_equal(out.data + 200000, "300000\n");
 }
 
 static void test_run_signal_status(void **state)
@@ -88,6 +108,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_run_captures_output_and_status),
+                cmocka_unit_test(test_run_input),
                 cmocka_unit_test(test_run_signal_status),
                 cmocka_unit_test(test_run_missing_program),
                 cmocka_unit_test(test_which),
