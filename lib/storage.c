@@ -178,7 +178,8 @@ int storage_delete(struct storage *st, const char *key, struct hoist_error **err
         return st->ops->delete (st->impl, key, err);
 }
 
-int storage_list(struct storage *st, const char *prefix, char ***ret_keys, struct hoist_error **err)
+/* PREFIX without its trailing slashes, checked: *RET "" or a key. */
+static int list_prefix(const char *prefix, char **ret, struct hoist_error **err)
 {
         _cleanup_free_ char *rel = xstrdup(prefix ? prefix : "");
         size_t rl = strlen(rel);
@@ -187,18 +188,32 @@ int storage_list(struct storage *st, const char *prefix, char ***ret_keys, struc
                 rel[--rl] = '\0';
         if (rl > 0 && storage_key_check(rel, err) < 0)
                 return -1;
-        return st->ops->list(st->impl, rel, ret_keys, err);
+        *ret = TAKE_PTR(rel);
+        return 0;
+}
+
+int storage_list(struct storage *st, const char *prefix, char ***ret_keys, struct hoist_error **err)
+{
+        struct storage_entry *e = NULL;
+        size_t n = 0;
+        char **keys;
+
+        if (storage_list_entries(st, prefix, &e, &n, err) < 0)
+                return -1;
+        keys = xcalloc(n + 1, sizeof *keys);
+        for (size_t i = 0; i < n; i++)
+                keys[i] = TAKE_PTR(e[i].key);
+        storage_entries_free(e, n);
+        *ret_keys = keys;
+        return 0;
 }
 
 int storage_list_entries(struct storage *st, const char *prefix, struct storage_entry **ret,
                          size_t *ret_n, struct hoist_error **err)
 {
-        _cleanup_free_ char *rel = xstrdup(prefix ? prefix : "");
-        size_t rl = strlen(rel);
+        _cleanup_free_ char *rel = NULL;
 
-        while (rl > 0 && rel[rl - 1] == '/')
-                rel[--rl] = '\0';
-        if (rl > 0 && storage_key_check(rel, err) < 0)
+        if (list_prefix(prefix, &rel, err) < 0)
                 return -1;
         return st->ops->list_entries(st->impl, rel, ret, ret_n, err);
 }

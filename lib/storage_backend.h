@@ -27,9 +27,8 @@ struct storage_ops {
                          struct hoist_error **err);
         int (*exists)(void *impl, const char *key, uint64_t *ret_size, struct hoist_error **err);
         int (*delete)(void *impl, const char *key, struct hoist_error **err);
-        /* PREFIX is "" or a checked key; appends every key under it to *keys. */
-        int (*list)(void *impl, const char *prefix, char ***ret_keys, struct hoist_error **err);
-        /* Like list, with sizes and times. */
+        /* PREFIX is "" or a checked key: every key under it, with sizes and
+         * times (storage_list() takes the keys from it). */
         int (*list_entries)(void *impl, const char *prefix, struct storage_entry **ret,
                             size_t *ret_n, struct hoist_error **err);
         /* Unfinished writes anywhere in the store. */

@@ -226,22 +226,6 @@ static int file_list_entries(void *impl, const char *prefix, struct storage_entr
         return 0;
 }
 
-static int file_list(void *impl, const char *prefix, char ***ret_keys, struct hoist_error **err)
-{
-        struct storage_entry *e = NULL;
-        size_t n = 0;
-        char **keys;
-
-        if (file_list_entries(impl, prefix, &e, &n, err) < 0)
-                return -1;
-        keys = xcalloc(n + 1, sizeof *keys);
-        for (size_t i = 0; i < n; i++)
-                keys[i] = TAKE_PTR(e[i].key);
-        storage_entries_free(e, n);
-        *ret_keys = keys;
-        return 0;
-}
-
 static int file_list_partials(void *impl, struct storage_partial **ret, size_t *ret_n,
                               struct hoist_error **err)
 {
@@ -287,7 +271,6 @@ const struct storage_ops storage_file_ops = {
         .get_bytes = file_get_bytes,
         .exists = file_exists,
         .delete = file_delete,
-        .list = file_list,
         .list_entries = file_list_entries,
         .list_partials = file_list_partials,
         .abort_partial = file_abort_partial,

@@ -219,22 +219,6 @@ static int s3s_list_entries(void *impl, const char *prefix, struct storage_entry
         return 0;
 }
 
-static int s3s_list(void *impl, const char *prefix, char ***ret_keys, struct hoist_error **err)
-{
-        struct storage_entry *e = NULL;
-        size_t n = 0;
-        char **keys;
-
-        if (s3s_list_entries(impl, prefix, &e, &n, err) < 0)
-                return -1;
-        keys = xcalloc(n + 1, sizeof *keys);
-        for (size_t i = 0; i < n; i++)
-                keys[i] = TAKE_PTR(e[i].key);
-        storage_entries_free(e, n);
-        *ret_keys = keys;
-        return 0;
-}
-
 static int s3s_list_partials(void *impl, struct storage_partial **ret, size_t *ret_n,
                              struct hoist_error **err)
 {
@@ -298,7 +282,6 @@ const struct storage_ops storage_s3_ops = {
         .get_bytes = s3s_get_bytes,
         .exists = s3s_exists,
         .delete = s3s_delete,
-        .list = s3s_list,
         .list_entries = s3s_list_entries,
         .list_partials = s3s_list_partials,
         .abort_partial = s3s_abort_partial,

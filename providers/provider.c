@@ -14,12 +14,30 @@ static const struct provider_ops *const providers[] = {
 
 static const char *const names[] = {"local", "slurm", NULL};
 
+/* Providers added at run time (provider_register()). */
+static const struct provider_ops *registered[4];
+
 const struct provider_ops *provider_find(const char *name)
 {
         for (size_t i = 0; i < sizeof providers / sizeof providers[0]; i++)
                 if (strcmp(providers[i]->name, name) == 0)
                         return providers[i];
+        for (size_t i = 0; i < sizeof registered / sizeof registered[0]; i++)
+                if (registered[i] != NULL && strcmp(registered[i]->name, name) == 0)
+                        return registered[i];
         return NULL;
+}
+
+int provider_register(const struct provider_ops *prov)
+{
+        if (provider_find(prov->name) != NULL)
+                return -1;
+        for (size_t i = 0; i < sizeof registered / sizeof registered[0]; i++)
+                if (registered[i] == NULL) {
+                        registered[i] = prov;
+                        return 0;
+                }
+        return -1;
 }
 
 const char *const *provider_names(void)

@@ -56,6 +56,14 @@ struct provider_caps {
         int multi_node;        /* 1: resources.nodes > 1 */
         int spot;              /* 1: resources.spot (interruptible capacity) */
         int64_t max_runtime_s; /* the longest a job may run; 0: no limit of its own */
+        /* 1: the engine may run the same attempt again by itself (Slurm
+         * requeues a job after preemption or a node failure).  An attempt
+         * whose entrypoint reported interrupted is then not retried while
+         * status() says the engine still holds it (queued, starting or
+         * running): hoist follows the engine and decides once its run
+         * ends.  Such a provider reports a job the engine will run again
+         * (Slurm's REQUEUED) as queued, not interrupted. */
+        int requeues;
 };
 
 /* What the engine bills a job for, so far (the cost issue turns it into money). */
@@ -133,7 +141,12 @@ struct provider_ops {
 
 /* NULL when there is no provider called NAME. */
 const struct provider_ops *provider_find(const char *name);
-/* The names of every provider, NULL-terminated. */
+/* Makes PROV (which outlives the process's use of it) known to
+ * provider_find() in this process, beside the built-in ones: how a test
+ * drives the runner with a provider of its own.  -1 when its name is taken
+ * or there is no room (4). */
+int provider_register(const struct provider_ops *prov);
+/* The names of every built-in provider, NULL-terminated. */
 const char *const *provider_names(void);
 
 void provider_status_clear(struct provider_status *st);

@@ -579,7 +579,9 @@ static void map_status(const struct slurm_job_status *js, struct provider_status
         ret->exit_code = -1;
         switch (js->outcome) {
         case SLURM_QUEUED:
-                ret->state = JOB_SUBMITTED;
+                /* Waiting in Slurm's queue, with its reason: hoist follows
+                 * it back to queued (store_follow_engine()). */
+                ret->state = JOB_QUEUED;
                 break;
         case SLURM_STARTING:
                 ret->state = JOB_STARTING;
@@ -883,7 +885,7 @@ const struct provider_ops provider_slurm = {
         .name = "slurm",
         .remote = 1,
         .upload_limit = 0,
-        .caps = {.gpus = 1, .multi_node = 1, .spot = 0, .max_runtime_s = 0},
+        .caps = {.gpus = 1, .multi_node = 1, .spot = 0, .max_runtime_s = 0, .requeues = 1},
         .poll_ms = 2000,
         .section = "slurm",
         .load_settings = slurm_load_settings,

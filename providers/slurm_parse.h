@@ -37,13 +37,13 @@
  *   PREEMPTED (PR)               interrupted
  *   NODE_FAIL (NF)               interrupted  a node died under it
  *   BOOT_FAIL (BF)               interrupted  a node failed to boot for it
- *   REQUEUED (RQ)                interrupted
- *   REQUEUE_HOLD (RH)            interrupted  requeued and held
- *   REQUEUE_FED (RF)             interrupted  requeued in a federation
+ *   REQUEUED (RQ)                queued       Slurm runs the same attempt
+ *   REQUEUE_HOLD (RH)            queued       again (--requeue): hoist
+ *   REQUEUE_FED (RF)             queued       follows it, no new attempt
  *
  * "interrupted" is what retry: resumes from the last checkpoint; "failed" is
  * the job's own doing.  The provider turns an outcome into hoist's
- * enum job_state (queued -> submitted, starting, running, succeeded, failed,
+ * enum job_state (queued -> queued, starting, running, succeeded, failed,
  * canceled, interrupted).
  */
 

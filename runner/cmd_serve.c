@@ -8,9 +8,11 @@
  *
  * The control plane is a child process forked before any thread exists:
  * single-threaded, with the signal mask and dispositions a job it starts
- * must inherit (none blocked), it reconciles every active job once a
- * second (reconcile_pass(): retries, final states, key revocation).  All
- * its state is in the job store, so a restarted serve carries on.
+ * must inherit (none blocked), it makes a pass over every active job once
+ * a second (reconcile_pass(): retries, final states, key revocation),
+ * applying what storage holds at once and asking each job's provider at
+ * that provider's poll_ms, backing off while it fails.  All its state is
+ * in the job store, so a restarted serve carries on.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -48,7 +50,8 @@
 #define RECONCILE_STOP_MS 20000
 
 static const char usage[] =
-        "usage: hoist serve [--listen ADDR:PORT] [--root DIR] [--print-credentials]\n"
+        "usage: hoist serve [--listen ADDR:PORT [--tls-cert FILE --tls-key FILE]] [--root DIR]\n"
+        "                   [--print-credentials]\n"
         "       hoist serve --issue-key JOB-ID [--ttl SECONDS]\n"
         "       hoist serve --stop\n"
         "\n"
@@ -58,7 +61,11 @@ static const char usage[] =
         "and endpoint.\n"
         "\n"
         "  --listen ADDR:PORT     address to bind (default " DEFAULT_LISTEN "; port 0 picks\n"
-        "                         a free one)\n"
+        "                         a free one); an address off loopback needs TLS\n"
+        "  --tls-cert FILE        serve HTTPS with this PEM certificate (chain), for jobs\n"
+        "                         that run on other machines; this machine's own hoist\n"
+        "                         then uses a second, plain listener on 127.0.0.1\n"
+        "  --tls-key FILE         the certificate's PEM private key\n"
         "  --root DIR             where objects live (default $HOIST_HOME/serve/data)\n"
         "  --print-credentials    print the owner's access and secret key at start\n"
         "  --access-key KEY       the owner's access key (env HOIST_S3_ACCESS_KEY)\n"
@@ -78,6 +85,8 @@ struct serve_args {
         const char *access_key;
         const char *secret_key;
         const char *issue_job;
+        const char *tls_cert; /* --tls-cert */
+        const char *tls_key;  /* --tls-key */
         unsigned long ttl;
         bool print_credentials;
         bool stop;                /* --stop */
@@ -97,6 +106,8 @@ static int parse_args(int argc, char **argv, struct serve_args *a, struct hoist_
                 {"ttl", required_argument, NULL, 't'},
                 {"webhook-allow", required_argument, NULL, 'w'},
                 {"stop", no_argument, NULL, 'S'},
+                {"tls-cert", required_argument, NULL, 'C'},
+                {"tls-key", required_argument, NULL, 'K'},
                 {"help", no_argument, NULL, 'h'},
                 {NULL, 0, NULL, 0},
         };
@@ -145,6 +156,12 @@ static int parse_args(int argc, char **argv, struct serve_args *a, struct hoist_
                 case 'S':
                         a->stop = true;
                         break;
+                case 'C':
+                        a->tls_cert = optarg;
+                        break;
+                case 'K':
+                        a->tls_key = optarg;
+                        break;
                 case 'h':
                         fputs(usage, stdout);
                         return 1;
@@ -158,6 +175,49 @@ static int parse_args(int argc, char **argv, struct serve_args *a, struct hoist_
                 a->access_key = NULL;
         if (a->secret_key != NULL && a->secret_key[0] == '\0')
                 a->secret_key = NULL;
+        if ((a->tls_cert == NULL) != (a->tls_key == NULL))
+                return cli_usage_error(err, "serve", "--tls-cert and --tls-key go together");
+        return 0;
+}
+
+/* An address other machines reach carries keys and data: only over TLS. */
+static int check_listen(const struct serve_args *a, const char *host, struct hoist_error **err)
+{
+        if (a->tls_cert != NULL || serve_host_is_loopback(host))
+                return 0;
+        return cli_usage_error(err, "serve",
+                               "--listen '%s' is reachable from other machines and would carry "
+                               "keys and data in the clear; add --tls-cert FILE and --tls-key "
+                               "FILE (PEM), or listen on 127.0.0.1",
+                               a->listen);
+}
+
+/* The PEM files of --tls-cert and --tls-key. */
+static int read_tls(const struct serve_args *a, char **ret_cert, char **ret_key,
+                    struct hoist_error **err)
+{
+        _cleanup_free_ char *cert = NULL;
+        char *key = NULL;
+        size_t len = 0;
+
+        if (fs_read_file(a->tls_cert, &cert, &len, err) < 0)
+                return hoist_error_wrap(err, "--tls-cert '%s'", a->tls_cert);
+        if (fs_read_file(a->tls_key, &key, &len, err) < 0)
+                return hoist_error_wrap(err, "--tls-key '%s'", a->tls_key);
+        if (strstr(cert, "-----BEGIN CERTIFICATE-----") == NULL) {
+                explicit_bzero(key, len);
+                free(key);
+                return hoist_error_make(err, HOIST_ERR_USAGE,
+                                        "--tls-cert '%s' holds no PEM certificate", a->tls_cert);
+        }
+        if (strstr(key, "PRIVATE KEY-----") == NULL) {
+                explicit_bzero(key, len);
+                free(key);
+                return hoist_error_make(err, HOIST_ERR_USAGE,
+                                        "--tls-key '%s' holds no PEM private key", a->tls_key);
+        }
+        *ret_cert = TAKE_PTR(cert);
+        *ret_key = key;
         return 0;
 }
 
@@ -178,13 +238,16 @@ static int issue_key(const char *serve_dir, const struct serve_args *a, struct h
         return fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
 }
 
-static int write_serve_json(const char *path, const char *endpoint, struct hoist_error **err)
+static int write_serve_json(const char *path, const char *endpoint, const char *tls_endpoint,
+                            struct hoist_error **err)
 {
         json_auto_t *j = json_object();
         _cleanup_free_ char *text = NULL;
 
         (void)json_object_set_new(j, "pid", json_integer((json_int_t)getpid()));
         (void)json_object_set_new(j, "endpoint", json_string(endpoint));
+        if (tls_endpoint != NULL)
+                (void)json_object_set_new(j, "tls_endpoint", json_string(tls_endpoint));
         (void)json_object_set_new(j, "bucket", json_string(SERVE_DEFAULT_BUCKET));
         text = json_dumps(j, JSON_INDENT(2));
         if (text == NULL)
@@ -316,10 +379,11 @@ static int run(struct hoist_home *home, const char *serve_dir, const struct serv
         struct serve_keys *keys = NULL;
         struct objstore *os = NULL;
         struct s3_service *svc = NULL;
-        struct serve_server *srv = NULL;
+        struct serve_server *srv = NULL, *tls_srv = NULL;
         struct hooks_service *hooks = NULL;
         _cleanup_free_ char *hook_secret = NULL;
         _cleanup_free_ char *host = NULL, *root = NULL, *endpoint = NULL, *json_path = NULL;
+        _cleanup_free_ char *tls_endpoint = NULL, *cert = NULL, *key = NULL;
         uint16_t port = 0;
         sigset_t set;
         pid_t reconciler = -1;
@@ -329,6 +393,8 @@ static int run(struct hoist_home *home, const char *serve_dir, const struct serv
         root = a->root != NULL ? xstrdup(a->root) : path_join(serve_dir, "data");
         json_path = path_join(serve_dir, "serve.json");
         if (serve_parse_listen(a->listen, &host, &port, err) < 0 ||
+            check_listen(a, host, err) < 0 ||
+            (a->tls_cert != NULL && read_tls(a, &cert, &key, err) < 0) ||
             serve_keys_open(serve_dir, a->access_key, a->secret_key, &keys, err) < 0 ||
             objstore_open(root, &os, err) < 0 || ensure_default_bucket(os, err) < 0 ||
             hooks_secret_load(serve_dir, &hook_secret, err) < 0 ||
@@ -349,12 +415,30 @@ static int run(struct hoist_home *home, const char *serve_dir, const struct serv
                 goto out;
         }
         svc = s3_service_new(os, keys);
-        if (serve_server_start(host, port, svc, hooks, &srv, err) < 0)
+        if (cert != NULL) {
+                /* HTTPS where other machines connect; this machine's own
+                 * hoist (serve.json) keeps a plain listener on loopback. */
+                struct serve_tls tls = {.cert_pem = cert, .key_pem = key};
+                if (serve_server_start(host, port, &tls, svc, hooks, &tls_srv, err) < 0 ||
+                    serve_server_start("127.0.0.1", 0, NULL, svc, hooks, &srv, err) < 0)
+                        goto out;
+                tls_endpoint =
+                        xasprintf("https://%s:%u", host, (unsigned)serve_server_port(tls_srv));
+                endpoint = xasprintf("http://127.0.0.1:%u", (unsigned)serve_server_port(srv));
+        } else {
+                if (serve_server_start(host, port, NULL, svc, hooks, &srv, err) < 0)
+                        goto out;
+                endpoint = xasprintf("http://%s:%u", host, (unsigned)serve_server_port(srv));
+        }
+        if (write_serve_json(json_path, endpoint, tls_endpoint, err) < 0)
                 goto out;
-        endpoint = xasprintf("http://%s:%u", host, (unsigned)serve_server_port(srv));
-        if (write_serve_json(json_path, endpoint, err) < 0)
-                goto out;
-        printf("hoist serve: S3 endpoint %s (bucket '%s')\n", endpoint, SERVE_DEFAULT_BUCKET);
+        if (tls_endpoint != NULL)
+                printf("hoist serve: S3 endpoint %s (TLS; bucket '%s'), and %s for this "
+                       "machine\n",
+                       tls_endpoint, SERVE_DEFAULT_BUCKET, endpoint);
+        else
+                printf("hoist serve: S3 endpoint %s (bucket '%s')\n", endpoint,
+                       SERVE_DEFAULT_BUCKET);
         if (a->print_credentials)
                 printf("access_key=%s\nsecret_key=%s\n", serve_keys_owner(keys)->access_key,
                        serve_keys_owner(keys)->secret_key);
@@ -366,13 +450,18 @@ static int run(struct hoist_home *home, const char *serve_dir, const struct serv
                 log_warn("serve: cannot start the control plane (%s); jobs are reconciled only "
                          "by hoist commands",
                          strerror(errno));
-        log_info("serve: control plane reconciles active jobs every %d ms", RECONCILE_PERIOD_MS);
+        log_info("serve: control plane looks at active jobs every %d ms (each provider is asked "
+                 "at its own rate, backing off up to %d s while it fails)",
+                 RECONCILE_PERIOD_MS, POLLSCHED_MAX_BACKOFF_MS / 1000);
         wait_for_stop(&set);
         rc = EXIT_OK;
 out:
         /* First: its pass may still use the endpoint. */
         reconciler_stop_child(reconciler);
         serve_server_stop(srv);
+        serve_server_stop(tls_srv);
+        if (key != NULL)
+                explicit_bzero(key, strlen(key));
         if (endpoint != NULL)
                 (void)unlink(json_path);
         s3_service_free(svc);

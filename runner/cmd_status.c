@@ -7,6 +7,8 @@
 #include "cli.h"
 #include "home.h"
 #include "jobview.h"
+#include "log.h"
+#include "providers/provider.h"
 #include "reconcile.h"
 #include "store.h"
 
@@ -14,7 +16,9 @@ static const char usage[] = "usage: hoist status [-o table|json] JOB\n"
                             "\n"
                             "Shows a job's state, exit code, reason, every state change and\n"
                             "the latest value of each metric the job reported (events, see\n"
-                            "docs/serve.md).\n"
+                            "docs/serve.md).  A job its engine still queues shows the\n"
+                            "engine's reason (Slurm's Priority, Resources ...); where the\n"
+                            "provider knows it, the time the engine billed.\n"
                             "JOB is an id, a unique id prefix, or a job name (its newest run).\n"
                             "\n"
                             "  -o, --output FMT   table (default) or json\n"
@@ -23,6 +27,29 @@ static const char usage[] = "usage: hoist status [-o table|json] JOB\n"
 static void metrics_add(void *metrics, const char *body)
 {
         jobview_metrics_add(metrics, body);
+}
+
+/* What the job's engine billed so far: 1 and *RET, 0 when its provider
+ * does not bill (or could not say: warned, the status goes on). */
+static int job_billing(const struct hoist_home *home, const struct job_record *job,
+                       struct provider_billing *ret)
+{
+        const struct provider_ops *prov = provider_find(job->provider);
+        _cleanup_free_ char *state_dir = NULL;
+        struct hoist_error *err = NULL;
+
+        if (prov == NULL || prov->billing == NULL || job->provider_ref == NULL)
+                return 0;
+        state_dir = home_job_run_dir(home, job->id);
+        *ret = (struct provider_billing){.nodes = 1};
+        if (prov->billing(job, state_dir, ret, &err) < 0) {
+                log_warn("job %s: billing from provider '%s': %s; showing the status without it",
+                         job->id, prov->name, err->msg);
+                hoist_error_free(err);
+                provider_billing_clear(ret);
+                return 0;
+        }
+        return 1;
 }
 
 int cmd_status(int argc, char **argv, struct hoist_error **err)
@@ -65,14 +92,19 @@ int cmd_status(int argc, char **argv, struct hoist_error **err)
                 job_transitions_free(t, n);
                 return -1;
         }
+        struct provider_billing billing = {0};
+        int billed = job_billing(home, job, &billing);
         if (arg_json) {
                 json_auto_t *o = jobview_json(job, t, n);
                 if (json_object_size(metrics) > 0)
                         (void)json_object_set(o, "metrics", metrics);
+                if (billed)
+                        (void)json_object_set_new(o, "billing", jobview_billing_json(&billing));
                 jobview_print_json(o);
         } else {
-                jobview_print_status(job, t, n, metrics);
+                jobview_print_status(job, t, n, metrics, billed ? &billing : NULL);
         }
+        provider_billing_clear(&billing);
         job_transitions_free(t, n);
         return EXIT_OK;
 }

@@ -24,6 +24,7 @@
 #include "distcheck.h"
 #include "jobspec.h"
 #include "jobhooks.h"
+#include "jobreach.h"
 #include "jobsecrets.h"
 #include "jobstorage.h"
 #include "jobupload.h"
@@ -108,6 +109,35 @@ static int check_resources(const struct hoist_home *home, const struct jobfile *
         return 0;
 }
 
+/* Everything about JF that can be refused before anything is built,
+ * pushed or uploaded: the provider, what it can give the job, the batch
+ * size, and storage the job's nodes can reach. */
+static int check_job(const struct hoist_home *home, const struct jobfile *jf, const char *path,
+                     const char *runtime_override, struct hoist_error **err)
+{
+        const struct provider_ops *prov = provider_find(jf->provider);
+
+        if (prov == NULL) {
+                _cleanup_free_ char *names = NULL;
+                for (const char *const *n = provider_names(); *n != NULL; n++) {
+                        char *more = names ? xasprintf("%s, %s", names, *n) : xstrdup(*n);
+                        free(names);
+                        names = more;
+                }
+                return hoist_error_make(err, HOIST_ERR_INPUT,
+                                        "'%s': unknown provider '%s' (this build has: %s)", path,
+                                        jf->provider, names);
+        }
+        if (check_resources(home, jf, jf->provider, runtime_override, err) < 0 ||
+            distcheck_provider(jf, jf->provider, prov->caps.multi_node, err) < 0 ||
+            distcheck_run(jf, err) < 0)
+                return -1;
+        if (jobreach_check(prov, jf->provider_settings,
+                           jf->storage ? jf->storage : jobstorage_default_url(), err) < 0)
+                return hoist_error_wrap(err, "'%s'", path);
+        return 0;
+}
+
 /* Fills the job.json for a new job from job.yaml. */
 static struct jobspec *spec_from_jobfile(const struct jobfile *jf, const char *id,
                                          const struct storage *sto)
@@ -174,16 +204,8 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
 
         if (jobfile_load(path, &jf, err) < 0)
                 return -1;
-        const char *provider_name = jf->provider ? jf->provider : "local";
-        if (provider_find(provider_name) == NULL)
-                return hoist_error_make(err, HOIST_ERR_INPUT,
-                                        "'%s': unknown provider '%s' (this build has: local, "
-                                        "slurm)",
-                                        path, provider_name);
-        if (check_resources(home, jf, provider_name, runtime_override, err) < 0 ||
-            distcheck_provider(jf, provider_name, provider_find(provider_name)->caps.multi_node,
-                               err) < 0 ||
-            distcheck_run(jf, err) < 0)
+        const char *provider_name = jf->provider;
+        if (check_job(home, jf, path, runtime_override, err) < 0)
                 return -1;
         const struct jobupload_options up = {.storage_url = jf->storage ? jf->storage
                                                                         : jobstorage_default_url(),
@@ -266,17 +288,15 @@ static int submit_dry_run(const struct hoist_home *home, const char *path,
 
         if (jobfile_load(path, &jf, err) < 0)
                 return -1;
-        if ((prov = provider_find(jf->provider)) == NULL)
-                return hoist_error_make(err, HOIST_ERR_INPUT, "'%s': unknown provider '%s'", path,
-                                        jf->provider);
+        if (check_job(home, jf, path, runtime_override, err) < 0)
+                return -1;
+        prov = provider_find(jf->provider);
         if (prov->render == NULL)
                 return hoist_error_make(err, HOIST_ERR_USAGE,
                                         "'%s': provider '%s' has nothing to show for --dry-run: it "
                                         "sends no script or request anywhere (it runs the job on "
                                         "this machine)",
                                         path, prov->name);
-        if (check_resources(home, jf, jf->provider, runtime_override, err) < 0)
-                return -1;
         url = jf->storage ? jf->storage : jobstorage_default_url();
         /* The built-in endpoint would start hoist serve: its URL is shown as
          * what it will be instead. */

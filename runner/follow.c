@@ -4,11 +4,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "jobspec.h"
 #include "cleanup.h"
 #include "jobstorage.h"
 #include "cli.h"
@@ -18,8 +20,6 @@
 #include "reconcile.h"
 #include "storage.h"
 #include "xalloc.h"
-
-#define POLL_MS 200
 
 int follow_exit_code(enum job_state s)
 {
@@ -40,6 +40,7 @@ int follow_exit_code(enum job_state s)
  * two reads waits in PENDING. */
 struct out {
         int fd;
+        const char *prefix; /* "[node1] " before each line, or NULL */
         int keep;
         int64_t attempt;
         int64_t line_attempt; /* the attempt the lines read now belong to */
@@ -108,6 +109,8 @@ static void out_line(struct out *o, const char *line, size_t len)
         if (o->keep)
                 skip = 0;
         if (!o->holding) {
+                if (o->prefix != NULL)
+                        buf_append(&o->text, o->prefix, strlen(o->prefix));
                 buf_append(&o->text, line + skip, len - skip);
         } else if (o->tail > 0) {
                 size_t tail = (size_t)o->tail;
@@ -121,6 +124,8 @@ static void out_line(struct out *o, const char *line, size_t len)
                 /* A line may hold NUL bytes: kept with its length. */
                 struct buf *b = &o->ring[o->ring_n < tail ? o->ring_n : o->ring_next];
                 buf_reset(b);
+                if (o->prefix != NULL)
+                        buf_append(b, o->prefix, strlen(o->prefix));
                 buf_append(b, line + skip, len - skip);
                 if (o->ring_n < tail) {
                         o->ring_n++;
@@ -315,82 +320,299 @@ static ssize_t finish_out(struct out *o)
         return out_write(o, "", 0, 1) < 0 || out_release(o) < 0 ? -1 : 0;
 }
 
+/* One node's log in storage (jobs/<id>/logs/<node>.log), read from OFF on. */
+struct node_log {
+        char *node;
+        char *key;
+        char *path; /* local file (file:// storage), or NULL: fetched */
+        char *prefix;
+        int fd;
+        off_t off;
+        struct out out;
+};
+
+struct logs {
+        struct node_log *v;
+        size_t n;
+        const char *only; /* --node: the one node shown, or NULL */
+        bool prefixed;    /* several nodes: each line says its node */
+        struct out proto; /* the options every node's out starts with */
+        struct storage *sto;
+        const char *job_id;
+};
+
+static void logs_free(struct logs *l)
+{
+        for (size_t i = 0; i < l->n; i++) {
+                free(l->v[i].node);
+                free(l->v[i].key);
+                free(l->v[i].path);
+                free(l->v[i].prefix);
+                if (l->v[i].fd >= 0)
+                        (void)close(l->v[i].fd);
+                out_freep(&l->v[i].out);
+        }
+        free(l->v);
+}
+
+static void logs_add(struct logs *l, const char *node)
+{
+        struct node_log *nl;
+
+        l->v = xreallocarray(l->v, l->n + 1, sizeof *l->v);
+        nl = &l->v[l->n++];
+        *nl = (struct node_log){.node = xstrdup(node), .fd = -1, .out = l->proto};
+        nl->key = reconcile_log_key(l->job_id, node);
+        nl->path = storage_local_path(l->sto, nl->key);
+        nl->out.pending = (struct buf){0};
+        nl->out.text = (struct buf){0};
+        if (l->prefixed) {
+                nl->prefix = xasprintf("[%s] ", node);
+                nl->out.prefix = nl->prefix;
+        }
+}
+
+static void logs_prefix_all(struct logs *l)
+{
+        l->prefixed = true;
+        for (size_t i = 0; i < l->n; i++) {
+                if (l->v[i].prefix == NULL)
+                        l->v[i].prefix = xasprintf("[%s] ", l->v[i].node);
+                l->v[i].out.prefix = l->v[i].prefix;
+        }
+}
+
+/* Looks for node logs that appeared since the last look; a failed listing
+ * is tried again on the next poll. */
+static void logs_discover(struct logs *l)
+{
+        _cleanup_free_ char *prefix = xasprintf("jobs/%s/logs/", l->job_id);
+        _cleanup_strv_ char **keys = NULL;
+        struct hoist_error *err = NULL;
+
+        if (storage_list(l->sto, prefix, &keys, &err) < 0) {
+                log_debug("list '%s': %s; trying again", prefix, err->msg);
+                hoist_error_free(err);
+                return;
+        }
+        for (char **k = keys; *k != NULL; k++) {
+                const char *name = *k + strlen(prefix);
+                size_t len = strlen(name);
+                _cleanup_free_ char *node = NULL;
+                size_t i;
+
+                if (len <= 4 || strcmp(name + len - 4, ".log") != 0 || strchr(name, '/') != NULL)
+                        continue;
+                node = xstrndup(name, len - 4);
+                if (l->only != NULL && strcmp(node, l->only) != 0)
+                        continue;
+                for (i = 0; i < l->n && strcmp(l->v[i].node, node) != 0; i++)
+                        ;
+                if (i == l->n)
+                        logs_add(l, node);
+        }
+        /* A second node's log: from now on each line says its node. */
+        if (l->only == NULL && l->n > 1 && !l->prefixed)
+                logs_prefix_all(l);
+}
+
+/* Copies what every node's log holds past its offset to the output, node
+ * after node: lines interleave by when this reader found them. */
+static ssize_t logs_pump(struct logs *l)
+{
+        ssize_t total = 0;
+
+        for (size_t i = 0; i < l->n; i++) {
+                struct node_log *nl = &l->v[i];
+                ssize_t n = 0;
+
+                if (nl->path == NULL) {
+                        n = pump_remote(l->sto, nl->key, &nl->off, &nl->out);
+                } else {
+                        if (nl->fd < 0)
+                                nl->fd = open(nl->path, O_RDONLY | O_CLOEXEC);
+                        if (nl->fd >= 0)
+                                n = pump(nl->fd, &nl->off, &nl->out);
+                }
+                if (n < 0)
+                        return -1;
+                total += n;
+        }
+        return total;
+}
+
+static int logs_release(struct logs *l)
+{
+        for (size_t i = 0; i < l->n; i++)
+                if (out_release(&l->v[i].out) < 0)
+                        return -1;
+        return 0;
+}
+
+static int logs_finish(struct logs *l)
+{
+        for (size_t i = 0; i < l->n; i++)
+                if (finish_out(&l->v[i].out) < 0)
+                        return -1;
+        return 0;
+}
+
+/* How many nodes job.json says the job runs on (1 when unreadable). */
+static int64_t spec_nodes(struct storage *sto, const struct job_record *job)
+{
+        _cleanup_jobspec_ struct jobspec *spec = NULL;
+        _cleanup_free_ char *text = NULL;
+        struct hoist_error *err = NULL;
+        size_t len = 0;
+
+        if (job->spec_key == NULL || storage_get_bytes(sto, job->spec_key, &text, &len, &err) < 0 ||
+            jobspec_parse(text, len, job->spec_key, &spec, &err) < 0) {
+                hoist_error_free(err);
+                return 1;
+        }
+        return spec->nodes > 1 ? spec->nodes : 1;
+}
+
+/* "3" is node rank 3, "node3"; anything else a node's name. */
+static char *node_name(const char *arg)
+{
+        if (arg[0] != '\0' && strspn(arg, "0123456789") == strlen(arg))
+                return xasprintf("node%s", arg);
+        return xstrdup(arg);
+}
+
+static int64_t mono_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Without --follow, a --node the job has no log of is an error naming the
+ * nodes it has. */
+static int check_node(const struct logs *l, const struct job_record *job, struct storage *sto,
+                      struct hoist_error **err)
+{
+        _cleanup_free_ char *prefix = xasprintf("jobs/%s/logs/", job->id);
+        _cleanup_strv_ char **keys = NULL;
+        struct buf names = {0};
+        int r;
+
+        if (l->only == NULL || l->n > 0)
+                return 0;
+        if (storage_list(sto, prefix, &keys, NULL) == 0)
+                for (char **k = keys; *k != NULL; k++) {
+                        const char *name = *k + strlen(prefix);
+                        size_t len = strlen(name);
+                        if (len <= 4 || strcmp(name + len - 4, ".log") != 0)
+                                continue;
+                        if (names.len > 0)
+                                buf_append(&names, ", ", 2);
+                        buf_append(&names, name, len - 4);
+                }
+        buf_append(&names, "", 1);
+        r = hoist_error_make(err, HOIST_ERR_NOT_FOUND,
+                             "job %s has no log of node '%s' (%s%s); --node takes a node rank "
+                             "or a node's name",
+                             job->id, l->only, names.len > 1 ? "it has: " : "it has none yet",
+                             names.data);
+        buf_free(&names);
+        return r;
+}
+
 int follow_job(const struct hoist_home *home, struct store *st, const char *id, int fd,
                const struct follow_options *opts, struct hoist_error **err)
 {
         _cleanup_job_record_ struct job_record *job = NULL;
         _cleanup_storage_ struct storage *sto = NULL;
-        _cleanup_free_ char *key = NULL, *path = NULL;
-        _cleanup_close_ int logfd = -1;
-        __attribute__((cleanup(out_freep))) struct out out = {
-                .fd = fd,
-                .keep = opts->timestamps,
-                .attempt = opts->attempt,
-                .line_attempt = 1, /* a log from before attempts were marked */
-                .tail = opts->tail,
-                .holding = opts->tail >= 0,
-        };
+        _cleanup_free_ char *only = NULL;
+        __attribute__((cleanup(logs_free))) struct logs logs = {0};
         const int follow = opts->follow;
-        off_t off = 0;
-        int shown = 0;
+        int64_t asked_at;
+        int shown = 0, polls = 0;
 
         /* A reader that goes away (| head) is a normal end, not a crash. */
         signal(SIGPIPE, SIG_IGN);
         if (store_get_job(st, id, &job, err) < 0 || reconcile_job(home, st, &job, err) < 0)
                 return -1;
+        asked_at = mono_ms();
         if (opts->attempt > job->attempt)
                 return hoist_error_make(err, HOIST_ERR_NOT_FOUND,
                                         "job %s has no attempt %lld: it has had %lld", job->id,
                                         (long long)opts->attempt, (long long)job->attempt);
         if (jobstorage_open(home, job->storage_url, &sto, err) < 0)
                 return -1;
-        key = reconcile_log_key(job->id, "main");
-        path = storage_local_path(sto, key);
+        if (opts->node != NULL)
+                only = node_name(opts->node);
+        logs = (struct logs){
+                .only = only,
+                .sto = sto,
+                .job_id = job->id,
+                .proto = {.fd = fd,
+                          .keep = opts->timestamps,
+                          .attempt = opts->attempt,
+                          .line_attempt = 1, /* a log from before attempts were marked */
+                          .tail = opts->tail,
+                          .holding = opts->tail >= 0},
+        };
+        logs_discover(&logs);
+        /* Several nodes: each line says which (a single-node job's log is
+         * shown as it always was). */
+        if (only == NULL && !logs.prefixed && spec_nodes(sto, job) > 1)
+                logs_prefix_all(&logs);
+        if (!follow && check_node(&logs, job, sto, err) < 0)
+                return -1;
         interrupted = 0;
         if (follow)
                 catch_interrupt();
         for (;;) {
-                ssize_t n = 0;
-                if (path == NULL) {
-                        n = pump_remote(sto, key, &off, &out);
-                } else {
-                        if (logfd < 0)
-                                logfd = open(path, O_RDONLY | O_CLOEXEC);
-                        if (logfd >= 0)
-                                n = pump(logfd, &off, &out);
-                }
+                ssize_t n = logs_pump(&logs);
                 if (n < 0)
                         return write_failed(job, err);
                 shown |= n > 0;
                 int done = job_state_terminal(job->state) || job->state == JOB_INTERRUPTED;
                 if (!follow || done || interrupted) {
-                        /* The last lines may have landed while we looked at the state. */
-                        if (path == NULL)
-                                n = pump_remote(sto, key, &off, &out);
-                        else
-                                n = logfd >= 0 ? pump(logfd, &off, &out) : 0;
+                        /* The last lines (and nodes) may have landed while
+                         * we looked at the state. */
+                        logs_discover(&logs);
+                        n = logs_pump(&logs);
                         shown |= n > 0;
-                        if (finish_out(&out) < 0)
+                        if (logs_finish(&logs) < 0)
                                 n = -1;
                         if (n < 0)
                                 return write_failed(job, err);
                         break;
                 }
-                /* What the log held at first is read: its tail, then what comes. */
-                if (out_release(&out) < 0)
+                /* What the logs held at first is read: their tails, then
+                 * what comes. */
+                if (logs_release(&logs) < 0)
                         return write_failed(job, err);
-                sleep_ms(POLL_MS);
-                if (!interrupted && reconcile_job(home, st, &job, err) < 0)
+                sleep_ms(FOLLOW_POLL_MS);
+                /* New nodes' logs: every poll on local storage, every
+                 * second on remote storage (a LIST each). */
+                if (++polls % (logs.v != NULL && logs.v[0].path == NULL ? 5 : 1) == 0 ||
+                    logs.n == 0)
+                        logs_discover(&logs);
+                if (interrupted)
+                        continue;
+                /* Storage's word on every poll, the provider's at its rate. */
+                bool ask = mono_ms() - asked_at >= reconcile_poll_ms(job->provider);
+                if (reconcile_job_look(home, st, &job, ask, err) < 0)
                         return -1;
+                if (ask)
+                        asked_at = mono_ms();
         }
         if (interrupted && !job_state_terminal(job->state))
                 return report_interrupted(job);
-        if (!shown && (job_state_terminal(job->state) || job->state == JOB_INTERRUPTED)) {
+        if (!shown && only == NULL &&
+            (job_state_terminal(job->state) || job->state == JOB_INTERRUPTED)) {
                 /* No log in storage: the entrypoint never got that far; the
                  * engine's own console output says why. */
                 const struct provider_ops *prov = provider_find(job->provider);
                 _cleanup_free_ char *state_dir = home_job_run_dir(home, job->id);
-                if (prov != NULL && prov->logs(job, state_dir, 0, fd, err) < 0)
+                if (prov != NULL && prov->logs != NULL &&
+                    prov->logs(job, state_dir, 0, fd, err) < 0)
                         return -1;
         }
         if (!follow)

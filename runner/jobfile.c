@@ -921,9 +921,9 @@ void jobfile_free(struct jobfile *jf)
         free(jf->outputs_download);
         resources_clear(&jf->resources);
         jobfile_code_free(jf);
+        jobfile_dist_free(jf);
         if (jf->free_provider_settings != NULL)
                 jf->free_provider_settings(jf->provider_settings);
-        jobfile_dist_free(jf);
         free(jf);
 }
 

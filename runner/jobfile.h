@@ -104,14 +104,13 @@ struct jobfile {
         char *consent; /* "ask", "allow", "never"; NULL: $HOIST_HOME/config.yaml's */
         int consent_line;
 
+        /* resources.nodes and distributed: (runner/jobfile_dist.c); never NULL */
+        struct jobfile_dist *dist;
         /* What the provider's load_settings made of its own section
          * (slurm: for provider slurm), freed with its free_settings; NULL
          * when the provider has none. */
         void *provider_settings;
         void (*free_provider_settings)(void *settings);
-
-        /* resources.nodes and distributed: (runner/jobfile_dist.c); never NULL */
-        struct jobfile_dist *dist;
 };
 
 /* Loads and validates job.yaml at PATH. */

@@ -151,8 +151,21 @@ static char *reason_line(const char *reason, int *ret_more)
         return xstrndup(start, (size_t)(end - start));
 }
 
+json_t *jobview_billing_json(const struct provider_billing *billing)
+{
+        json_t *o = json_object();
+
+        json_object_set_new(o, "billed_s", json_integer(billing->billed_s));
+        json_object_set_new(o, "nodes", json_integer(billing->nodes));
+        json_object_set_new(o, "rate_per_hour",
+                            billing->rate_per_hour > 0 ? json_real(billing->rate_per_hour)
+                                                       : json_null());
+        json_object_set_new(o, "source", str_or_null(billing->source));
+        return o;
+}
+
 void jobview_print_status(const struct job_record *job, const struct job_transition *t, size_t n_t,
-                          const json_t *metrics)
+                          const json_t *metrics, const struct provider_billing *billing)
 {
         _cleanup_free_ char *metrics_text = metrics ? jobview_metrics_text(metrics) : NULL;
         char b[32];
@@ -172,6 +185,14 @@ void jobview_print_status(const struct job_record *job, const struct job_transit
         }
         printf("provider:  %s (%s)\n", job->provider, job->runtime ? job->runtime : "not started");
         printf("attempt:   %lld\n", (long long)job->attempt);
+        if (billing != NULL) {
+                printf("billed:    %lld s", (long long)billing->billed_s);
+                if (billing->nodes > 1)
+                        printf(" over %lld nodes", (long long)billing->nodes);
+                if (billing->rate_per_hour > 0)
+                        printf(" at %g per node-hour", billing->rate_per_hour);
+                printf(billing->source != NULL ? " (%s)\n" : "\n", billing->source);
+        }
         printf("storage:   %s\n", job->storage_url ? job->storage_url : "-");
         printf("created:   %s\n", cli_format_time(job->created_at_ms, b, sizeof b));
         if (metrics_text != NULL)

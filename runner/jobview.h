@@ -8,6 +8,7 @@
 #include <jansson.h>
 #include <stddef.h>
 
+#include "providers/provider.h"
 #include "store.h"
 
 json_t *jobview_json(const struct job_record *job, const struct job_transition *t, size_t n_t);
@@ -15,9 +16,12 @@ json_t *jobview_json(const struct job_record *job, const struct job_transition *
 void jobview_print_json(json_t *v);
 void jobview_print_table(struct job_record **jobs, size_t n);
 /* The status of one job; a multi-line reason shows its last line.
- * METRICS (may be NULL) as jobview_metrics_add() made it. */
+ * METRICS (may be NULL) as jobview_metrics_add() made it; BILLING (may be
+ * NULL) what its provider's billing() said. */
 void jobview_print_status(const struct job_record *job, const struct job_transition *t, size_t n_t,
-                          const json_t *metrics);
+                          const json_t *metrics, const struct provider_billing *billing);
+/* BILLING as status -o json shows it: {billed_s, nodes, rate_per_hour, source}. */
+json_t *jobview_billing_json(const struct provider_billing *billing);
 
 /* Adds the data of one job.metric event (its JSON body) to METRICS: each
  * key keeps its latest value. */

@@ -18,6 +18,7 @@
 #include "jobsecrets.h"
 #include "jobstorage.h"
 #include "localserve.h"
+#include "noderesults.h"
 #include "log.h"
 #include "providers/provider.h"
 #include "storage.h"
@@ -379,80 +380,288 @@ static int fill_interrupted_exit_code(const struct hoist_home *home, struct stor
         return reread(st, job, err);
 }
 
-static int reconcile_job_locked(const struct hoist_home *home, struct store *st,
-                                struct job_record **job, struct hoist_error **err)
+/* What one look at a job may do, and what it did. */
+struct look {
+        bool may_ask;   /* the provider may be asked now (its time has come) */
+        bool asked;     /* it was */
+        bool undecided; /* it needed the provider and did not ask: look again */
+        const struct provider_ops *prov;
+};
+
+static bool prov_requeues(const struct look *lk)
+{
+        return lk->prov != NULL && lk->prov->caps.requeues;
+}
+
+static int ask_provider(const struct hoist_home *home, const struct job_record *job,
+                        struct look *lk, struct provider_status *ps, struct hoist_error **err)
+{
+        _cleanup_free_ char *state_dir = NULL;
+
+        if (lk->prov == NULL)
+                return hoist_error_make(err, HOIST_ERR_PROVIDER, "job %s: unknown provider '%s'",
+                                        job->id, job->provider);
+        state_dir = home_job_run_dir(home, job->id);
+        lk->asked = true;
+        if (lk->prov->status(job, state_dir, ps, err) < 0)
+                return hoist_error_wrap(err, "job %s: status from provider '%s'", job->id,
+                                        lk->prov->name);
+        return 0;
+}
+
+/* The engine still has the attempt: queued, starting or running (again). */
+static bool engine_holds(const struct provider_status *ps)
+{
+        return ps->state < JOB_INTERRUPTED;
+}
+
+/* An attempt that reported interrupted and that the engine runs again
+ * (Slurm requeued it): the job follows the engine, and its end is decided
+ * once that run ends. */
+static int follow_requeue(struct store *st, struct job_record **job, const struct look *lk,
+                          const struct provider_status *ps, struct hoist_error **err)
+{
+        _cleanup_free_ char *reason = xasprintf("requeued by %s", lk->prov->name);
+        enum job_state to =
+                ps->state == JOB_RUNNING || ps->state == JOB_STARTING ? ps->state : JOB_QUEUED;
+
+        if ((*job)->state != to || (*job)->reason == NULL || strcmp((*job)->reason, reason) != 0)
+                log_info("job %s: attempt %" PRId64 " was interrupted and %s holds it again "
+                         "(%s); following it",
+                         (*job)->id, (*job)->attempt, lk->prov->name, job_state_name(ps->state));
+        if (store_follow_engine(st, (*job)->id, (*job)->attempt, to, reason, err) < 0)
+                return -1;
+        return reread(st, job, err);
+}
+
+/* Where the engine has a job that has not ended: a job it still queues
+ * (with its reason) after submit, a new reason in the same state, or a
+ * step forward.  An engine that requeues by itself and has a running job
+ * queued again (a node failed before the entrypoint could say anything)
+ * is followed back. */
+static int apply_engine_state(struct store *st, const struct job_record *job, const struct look *lk,
+                              const struct provider_status *ps, struct hoist_error **err)
+{
+        if (ps->state == JOB_QUEUED && job->state <= JOB_STARTING)
+                return store_follow_engine(st, job->id, job->attempt, JOB_QUEUED, ps->reason, err);
+        if (prov_requeues(lk) && ps->state == JOB_QUEUED && job->state == JOB_RUNNING) {
+                _cleanup_free_ char *reason = xasprintf("requeued by %s", lk->prov->name);
+                log_info("job %s: %s queued attempt %" PRId64 " again; following it", job->id,
+                         lk->prov->name, job->attempt);
+                return store_follow_engine(st, job->id, job->attempt, JOB_QUEUED, reason, err);
+        }
+        if (ps->state == job->state)
+                return ps->reason != NULL ? store_follow_engine(st, job->id, job->attempt,
+                                                                ps->state, ps->reason, err)
+                                          : 0;
+        return store_transition(st, job->id, ps->state, ps->reason, err);
+}
+
+/* How many nodes the job runs on (job.json's distributed.nodes).  A
+ * job.json that cannot be read counts as one node: its single result
+ * record decides, as it always has. */
+static int64_t job_nodes(const struct hoist_home *home, const struct job_record *job)
+{
+        _cleanup_jobspec_ struct jobspec *spec = NULL;
+        struct hoist_error *err = NULL;
+
+        if (load_spec(home, job, NULL, &spec, &err) < 0) {
+                log_debug("job %s: %s; deciding it from result.json alone", job->id, err->msg);
+                hoist_error_free(err);
+                return 1;
+        }
+        return spec->nodes > 1 ? spec->nodes : 1;
+}
+
+/* A multi-node attempt's outcome from its node records and rank 0's
+ * RANK0 (may be NULL), once ENDED or every one of NODES has its record:
+ * 1 and *RET, 0 when not decided yet (or nothing in storage decides), -1. */
+static int nodes_outcome(const struct hoist_home *home, const struct job_record *job, int64_t nodes,
+                         const struct jobspec_result *rank0, bool ended,
+                         struct jobspec_result **ret, struct hoist_error **err)
+{
+        _cleanup_storage_ struct storage *sto = NULL;
+        struct jobspec_result **recs = NULL;
+        size_t n = 0;
+
+        if (jobstorage_open(home, job->storage_url, &sto, err) < 0 ||
+            noderesults_read(sto, job->id, job->attempt, &recs, &n, err) < 0)
+                return hoist_error_wrap(err, "job %s: node results", job->id);
+        if (!ended && (int64_t)n < nodes) {
+                noderesults_free(recs, n);
+                return 0;
+        }
+        *ret = noderesults_combine(recs, n, rank0);
+        noderesults_free(recs, n);
+        return *ret != NULL;
+}
+
+/* The attempt ended as RES says. */
+static int decide(const struct hoist_home *home, struct store *st, struct job_record **job,
+                  const struct jobspec_result *res, struct hoist_error **err)
+{
+        enum job_state to = result_state(res->status);
+        const char *reason = res->reason;
+
+        if (to == JOB_INTERRUPTED && cancel_requested(home, *job)) {
+                to = JOB_CANCELED;
+                reason = "canceled by the user";
+        }
+        if (store_finish(st, (*job)->id, to, res->exit_code, reason, err) < 0 ||
+            reread(st, job, err) < 0)
+                return -1;
+        reconcile_release(home, *job);
+        if ((*job)->state == JOB_INTERRUPTED)
+                return retry_interrupted(home, st, job, err);
+        return 0;
+}
+
+static int reconcile_interrupted(const struct hoist_home *home, struct store *st,
+                                 struct job_record **job, struct look *lk, struct hoist_error **err)
+{
+        struct provider_status ps = {.state = JOB_FAILED, .exit_code = -1};
+        int r;
+
+        if (fill_interrupted_exit_code(home, st, job, err) < 0)
+                return hoist_error_wrap(err, "job %s", (*job)->id);
+        /* Its job.interrupted event got here first; the SIGTERM was the
+         * user's cancel all the same. */
+        if (cancel_requested(home, *job))
+                return store_finish(st, (*job)->id, JOB_CANCELED, (*job)->exit_code,
+                                    "canceled by the user", err) < 0
+                               ? -1
+                               : reread(st, job, err);
+        if (prov_requeues(lk)) {
+                if (!lk->may_ask) {
+                        lk->undecided = true;
+                        return 0;
+                }
+                if (ask_provider(home, *job, lk, &ps, err) < 0)
+                        return -1;
+                r = engine_holds(&ps) ? follow_requeue(st, job, lk, &ps, err) : 1;
+                provider_status_clear(&ps);
+                if (r <= 0)
+                        return r;
+        }
+        return retry_interrupted(home, st, job, err);
+}
+
+/* Result record RES of the attempt is there.  A multi-node attempt waits
+ * for its engine's end or every node's record; an interrupted attempt of
+ * a provider whose engine requeues waits while the engine holds it. */
+static int reconcile_with_result(const struct hoist_home *home, struct store *st,
+                                 struct job_record **job, struct look *lk,
+                                 const struct jobspec_result *res, struct hoist_error **err)
+{
+        _cleanup_jobspec_result_ struct jobspec_result *combined = NULL;
+        struct provider_status ps = {.state = JOB_FAILED, .exit_code = -1};
+        bool ended = false;
+        int64_t nodes;
+        int r;
+
+        if (result_state(res->status) == JOB_INTERRUPTED && prov_requeues(lk) &&
+            !cancel_requested(home, *job)) {
+                if (!lk->may_ask) {
+                        lk->undecided = true;
+                        return 0;
+                }
+                if (ask_provider(home, *job, lk, &ps, err) < 0)
+                        return -1;
+                r = engine_holds(&ps) ? follow_requeue(st, job, lk, &ps, err) : 1;
+                provider_status_clear(&ps);
+                if (r <= 0)
+                        return r;
+                ended = true;
+        }
+        nodes = job_nodes(home, *job);
+        if (nodes <= 1)
+                return decide(home, st, job, res, err);
+        r = nodes_outcome(home, *job, nodes, res, ended, &combined, err);
+        if (r == 0 && !ended) {
+                /* Not every node has its record: its engine says whether
+                 * the others still run. */
+                if (!lk->may_ask) {
+                        lk->undecided = true;
+                        return 0;
+                }
+                if (ask_provider(home, *job, lk, &ps, err) < 0)
+                        return -1;
+                if (!job_state_terminal(ps.state) && ps.state != JOB_INTERRUPTED) {
+                        r = apply_engine_state(st, *job, lk, &ps, err);
+                        provider_status_clear(&ps);
+                        return r < 0 ? -1 : reread(st, job, err);
+                }
+                provider_status_clear(&ps);
+                r = nodes_outcome(home, *job, nodes, res, true, &combined, err);
+        }
+        if (r < 0)
+                return -1;
+        return decide(home, st, job, combined != NULL ? combined : res, err);
+}
+
+/* The provider says the attempt has ended (PS): what storage holds decides
+ * when it holds anything, else the provider's word. */
+static int reconcile_ended(const struct hoist_home *home, struct store *st, struct job_record **job,
+                           const struct provider_status *ps, struct hoist_error **err)
 {
         _cleanup_jobspec_result_ struct jobspec_result *res = NULL;
-        const struct provider_ops *prov;
+        _cleanup_jobspec_result_ struct jobspec_result *combined = NULL;
+        int64_t nodes;
+        int r;
+
+        /* It may have written its result between our two looks. */
+        r = read_result(home, *job, &res, err);
+        if (r < 0)
+                return -1;
+        nodes = job_nodes(home, *job);
+        if (nodes > 1 && nodes_outcome(home, *job, nodes, res, true, &combined, err) < 0)
+                return -1;
+        if (combined != NULL)
+                return decide(home, st, job, combined, err);
+        if (res != NULL)
+                return decide(home, st, job, res, err);
+        if (store_finish(st, (*job)->id, ps->state, ps->exit_code, ps->reason, err) < 0 ||
+            reread(st, job, err) < 0)
+                return -1;
+        reconcile_release(home, *job);
+        return 0;
+}
+
+static int reconcile_job_locked(const struct hoist_home *home, struct store *st,
+                                struct job_record **job, struct look *lk, struct hoist_error **err)
+{
+        _cleanup_jobspec_result_ struct jobspec_result *res = NULL;
         struct provider_status ps = {.state = JOB_FAILED, .exit_code = -1, .reason = NULL};
         int r;
 
         if (job_state_terminal((*job)->state))
                 return 0;
-        if ((*job)->state == JOB_INTERRUPTED) {
-                if (fill_interrupted_exit_code(home, st, job, err) < 0)
-                        return hoist_error_wrap(err, "job %s", (*job)->id);
-                /* Its job.interrupted event got here first; the SIGTERM
-                 * was the user's cancel all the same. */
-                if (cancel_requested(home, *job))
-                        return store_finish(st, (*job)->id, JOB_CANCELED, (*job)->exit_code,
-                                            "canceled by the user", err) < 0
-                                       ? -1
-                                       : reread(st, job, err);
-                return retry_interrupted(home, st, job, err);
-        }
+        lk->prov = provider_find((*job)->provider);
+        if ((*job)->state == JOB_INTERRUPTED)
+                return reconcile_interrupted(home, st, job, lk, err);
         r = read_result(home, *job, &res, err);
         if (r < 0)
                 return hoist_error_wrap(err, "job %s", (*job)->id);
-        if (r == 1) {
-                enum job_state to = result_state(res->status);
-                const char *reason = res->reason;
-                if (to == JOB_INTERRUPTED && cancel_requested(home, *job)) {
-                        to = JOB_CANCELED;
-                        reason = "canceled by the user";
-                }
-                if (store_finish(st, (*job)->id, to, res->exit_code, reason, err) < 0 ||
-                    reread(st, job, err) < 0)
-                        return -1;
-                reconcile_release(home, *job);
-                if ((*job)->state == JOB_INTERRUPTED)
-                        return retry_interrupted(home, st, job, err);
+        if (r == 1)
+                return reconcile_with_result(home, st, job, lk, res, err);
+        if (!lk->may_ask)
                 return 0;
-        }
-        prov = provider_find((*job)->provider);
-        if (prov == NULL)
-                return hoist_error_make(err, HOIST_ERR_PROVIDER, "job %s: unknown provider '%s'",
-                                        (*job)->id, (*job)->provider);
-        _cleanup_free_ char *state_dir = home_job_run_dir(home, (*job)->id);
-        if (prov->status(*job, state_dir, &ps, err) < 0)
-                return hoist_error_wrap(err, "job %s: status from provider '%s'", (*job)->id,
-                                        prov->name);
-        if (job_state_terminal(ps.state)) {
-                /* It may have written its result between our two looks. */
-                r = read_result(home, *job, &res, err);
-                if (r == 1)
-                        r = store_finish(st, (*job)->id, result_state(res->status), res->exit_code,
-                                         res->reason, err);
-                else if (r == 0)
-                        r = store_finish(st, (*job)->id, ps.state, ps.exit_code, ps.reason, err);
-        } else {
-                r = store_transition(st, (*job)->id, ps.state, ps.reason, err);
-                /* Why it waits (Slurm's PENDING reason), shown by hoist status. */
-                if (r == 0 && ps.reason != NULL)
-                        r = store_set_active_reason(st, (*job)->id, ps.reason, err);
-        }
-        provider_status_clear(&ps);
-        if (r < 0 || reread(st, job, err) < 0)
+        if (ask_provider(home, *job, lk, &ps, err) < 0)
                 return -1;
-        reconcile_release(home, *job);
-        return 0;
+        if (job_state_terminal(ps.state))
+                r = reconcile_ended(home, st, job, &ps, err);
+        else
+                r = apply_engine_state(st, *job, lk, &ps, err) < 0 ? -1 : reread(st, job, err);
+        provider_status_clear(&ps);
+        return r < 0 ? -1 : 0;
 }
 
 /* With WAIT_MS 0 (hoist serve's pass) a job another hoist holds is left for
  * the next pass; a CLI waits for it.  1: looked at it, 0: another hoist
  * held it, -1: error. */
 static int reconcile_job_wait(const struct hoist_home *home, struct store *st,
-                              struct job_record **job, int wait_ms, struct hoist_error **err)
+                              struct job_record **job, int wait_ms, struct look *lk,
+                              struct hoist_error **err)
 {
         _cleanup_close_ int lock = -1;
         int r;
@@ -467,25 +676,50 @@ static int reconcile_job_wait(const struct hoist_home *home, struct store *st,
                 return r;
         }
         /* What the store says now, under the lock. */
-        if (reread(st, job, err) < 0 || reconcile_job_locked(home, st, job, err) < 0)
+        if (reread(st, job, err) < 0 || reconcile_job_locked(home, st, job, lk, err) < 0)
                 return -1;
         return 1;
+}
+
+int reconcile_job_look(const struct hoist_home *home, struct store *st, struct job_record **job,
+                       bool ask, struct hoist_error **err)
+{
+        struct look lk = {.may_ask = ask};
+
+        return reconcile_job_wait(home, st, job, RECONCILE_LOCK_WAIT_MS, &lk, err) < 0 ? -1 : 0;
 }
 
 int reconcile_job(const struct hoist_home *home, struct store *st, struct job_record **job,
                   struct hoist_error **err)
 {
-        return reconcile_job_wait(home, st, job, RECONCILE_LOCK_WAIT_MS, err) < 0 ? -1 : 0;
+        return reconcile_job_look(home, st, job, true, err);
+}
+
+int reconcile_poll_ms(const char *provider)
+{
+        const struct provider_ops *prov = provider_find(provider);
+
+        return prov != NULL && prov->poll_ms > 0 ? prov->poll_ms : POLLSCHED_DEFAULT_MS;
+}
+
+static int provider_poll_ms(const char *name)
+{
+        const struct provider_ops *prov = provider_find(name);
+
+        return prov != NULL ? prov->poll_ms : 0;
 }
 
 /* Whether the attempt JOB is at has ended for good: it reached a final or
  * interrupted state and its provider runs nothing of it any more (the
- * entrypoint's last uploads and events are done). */
-static int attempt_over(const struct hoist_home *home, const struct job_record *job)
+ * entrypoint's last uploads and events are done).  The provider is asked
+ * on the job's schedule in P. */
+static int attempt_over(const struct hoist_home *home, struct reconcile_pass *p, int64_t now,
+                        const struct job_record *job)
 {
         const struct provider_ops *prov = provider_find(job->provider);
         _cleanup_free_ char *state_dir = NULL;
         struct provider_status ps = {.state = JOB_RUNNING, .exit_code = -1};
+        struct pollsched_entry *e;
         struct hoist_error *err = NULL;
         int over;
 
@@ -493,19 +727,26 @@ static int attempt_over(const struct hoist_home *home, const struct job_record *
                 return 0;
         if (prov == NULL)
                 return 1;
+        e = pollsched_get(&p->sched, job->id);
+        if (!pollsched_due(e, now))
+                return 0;
         state_dir = home_job_run_dir(home, job->id);
+        e->asks++;
         if (prov->status(job, state_dir, &ps, &err) < 0) {
                 log_debug("job %s: %s; its key stays for now", job->id, err->msg);
                 hoist_error_free(err);
+                pollsched_failed(e, now, prov->poll_ms);
                 return 0;
         }
+        pollsched_answered(e, now, prov->poll_ms);
         over = job_state_terminal(ps.state);
         provider_status_clear(&ps);
         return over;
 }
 
 /* Revokes the built-in endpoint's keys of every attempt that has ended. */
-static int revoke_keys(const struct hoist_home *home, struct store *st, struct hoist_error **err)
+static int revoke_keys(const struct hoist_home *home, struct store *st, struct reconcile_pass *p,
+                       int64_t now, struct hoist_error **err)
 {
         _cleanup_strv_ char **ids = NULL;
 
@@ -521,7 +762,7 @@ static int revoke_keys(const struct hoist_home *home, struct store *st, struct h
                         hoist_error_free(e); /* a key issued by hand for no job of ours */
                         continue;
                 }
-                through = attempt_over(home, job) ? job->attempt : job->attempt - 1;
+                through = attempt_over(home, p, now, job) ? job->attempt : job->attempt - 1;
                 if (through < 1)
                         continue;
                 n = localserve_revoke_job_keys(home, job->id, through, err);
@@ -582,35 +823,67 @@ static void pass_settle(struct reconcile_pass *p, const struct job_record *job)
         p->settled[i].attempt = job->attempt;
 }
 
+static int64_t mono_now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Looks at active job JOB as its schedule allows at NOW. */
+static void pass_job(const struct hoist_home *home, struct store *st, struct reconcile_pass *p,
+                     int64_t now, struct job_record **job)
+{
+        int poll_ms = provider_poll_ms((*job)->provider);
+        struct pollsched_entry *e = pollsched_get(&p->sched, (*job)->id);
+        struct look lk = {.may_ask = pollsched_due(e, now)};
+        struct hoist_error *err = NULL;
+        int r;
+
+        r = reconcile_job_wait(home, st, job, 0, &lk, &err);
+        if (lk.asked)
+                e->asks++;
+        if (r < 0) {
+                /* Only the provider's failures make it wait longer: what
+                 * storage holds is looked at on every pass. */
+                if (lk.asked)
+                        pollsched_failed(e, now, poll_ms);
+                pass_warn(p, (*job)->id, err->msg);
+                hoist_error_free(err);
+                return;
+        }
+        if (r == 0)
+                return;
+        /* A job that reconciles again forgets its warning. */
+        if (lk.asked || job_state_terminal((*job)->state)) {
+                if (lk.asked)
+                        pollsched_answered(e, now, poll_ms);
+                pass_warn(p, (*job)->id, NULL);
+        }
+        /* Still interrupted after a look that decided: no retry is left. */
+        if ((*job)->state == JOB_INTERRUPTED && !lk.undecided)
+                pass_settle(p, *job);
+}
+
 int reconcile_pass(const struct hoist_home *home, struct store *st, struct reconcile_pass *p,
                    struct hoist_error **err)
 {
+        int64_t now = p->now_ms != NULL ? p->now_ms() : mono_now_ms();
         struct job_record **jobs = NULL;
         size_t n = 0;
+        int r;
 
         if (store_list_jobs(st, &jobs, &n, err) < 0)
                 return -1;
-        for (size_t i = 0; i < n; i++) {
-                struct hoist_error *e = NULL;
-                int r;
-
-                if (job_state_terminal(jobs[i]->state) || pass_settled(p, jobs[i]))
-                        continue;
-                r = reconcile_job_wait(home, st, &jobs[i], 0, &e);
-                if (r < 0) {
-                        pass_warn(p, jobs[i]->id, e->msg);
-                        hoist_error_free(e);
-                        continue;
-                }
-                if (r == 0)
-                        continue;
-                pass_warn(p, jobs[i]->id, NULL);
-                /* Still interrupted after a look: no retry is left. */
-                if (jobs[i]->state == JOB_INTERRUPTED)
-                        pass_settle(p, jobs[i]);
-        }
+        pollsched_begin(&p->sched);
+        for (size_t i = 0; i < n; i++)
+                if (!job_state_terminal(jobs[i]->state) && !pass_settled(p, jobs[i]))
+                        pass_job(home, st, p, now, &jobs[i]);
         job_records_free(jobs, n);
-        return revoke_keys(home, st, err);
+        r = revoke_keys(home, st, p, now, err);
+        pollsched_end(&p->sched);
+        return r;
 }
 
 void reconcile_pass_done(struct reconcile_pass *p)
@@ -623,5 +896,6 @@ void reconcile_pass_done(struct reconcile_pass *p)
         for (size_t i = 0; i < p->n_settled; i++)
                 free(p->settled[i].job_id);
         free(p->settled);
+        pollsched_free(&p->sched);
         *p = (struct reconcile_pass){0};
 }

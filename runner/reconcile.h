@@ -19,6 +19,14 @@
  * it, else interrupted; an interrupted job whose job.json has
  * retry: {on: [interruption], max: N} gets a new attempt from its last
  * checkpoint while its attempt number is at most N (docs/job.md "retry").
+ * Where the provider's engine requeues by itself (caps.requeues: Slurm
+ * after preemption or a node failure), an interrupted attempt the engine
+ * still holds is followed (queued or running again, "requeued by
+ * <provider>") and decided once the engine's run ends.
+ *
+ * A multi-node job (job.json distributed.nodes > 1) is decided once its
+ * provider says the attempt ended or every node's record
+ * (jobs/<id>/results/<node>.json) is there: runner/noderesults.h.
  */
 
 #include <stdbool.h>
@@ -27,6 +35,7 @@
 #include "error.h"
 #include "home.h"
 #include "jobspec.h"
+#include "pollsched.h"
 #include "storage.h"
 #include "store.h"
 
@@ -44,6 +53,15 @@ int reconcile_lock_job(const struct hoist_home *home, const char *job_id, int wa
 /* Refreshes JOB in the store and in *job (re-read after any change). */
 int reconcile_job(const struct hoist_home *home, struct store *st, struct job_record **job,
                   struct hoist_error **err);
+/* The same; without ASK it applies only what storage holds (a result
+ * record) and leaves whatever needs the provider for a later look, so a
+ * reader that looks often (hoist logs -f) asks the provider only every
+ * reconcile_poll_ms(). */
+int reconcile_job_look(const struct hoist_home *home, struct store *st, struct job_record **job,
+                       bool ask, struct hoist_error **err);
+/* How often to ask PROVIDER about a job, in ms (its poll_ms, else
+ * POLLSCHED_DEFAULT_MS). */
+int reconcile_poll_ms(const char *provider);
 
 /* Lets the provider free what it holds for a finished job (warns on failure). */
 void reconcile_release(const struct hoist_home *home, const struct job_record *job);
@@ -68,7 +86,9 @@ int reconcile_resume(const struct hoist_home *home, struct store *st, const char
 
 /* One pass of hoist serve's control plane: reconciles every active job that
  * no other hoist holds (retries included) and revokes the storage keys of
- * attempts that have ended.  P carries what it warned about already. */
+ * attempts that have ended.  P carries what it warned about already and
+ * each job's schedule: a job's stored result is applied on any pass, its
+ * provider is asked only when the schedule says so. */
 struct reconcile_seen {
         char *job_id;
         char *msg;       /* warned: the last warning */
@@ -80,6 +100,12 @@ struct reconcile_pass {
         /* Looked at again only once their attempt changes (a --resume). */
         struct reconcile_seen *settled;
         size_t n_settled;
+        /* When each active job's provider is asked next (runner/pollsched.h):
+         * every poll_ms of its provider, backing off while looking fails.
+         * Its stored results are applied on every pass. */
+        struct pollsched sched;
+        /* The clock the schedule runs on, in ms (NULL: CLOCK_MONOTONIC). */
+        int64_t (*now_ms)(void);
 };
 int reconcile_pass(const struct hoist_home *home, struct store *st, struct reconcile_pass *p,
                    struct hoist_error **err);

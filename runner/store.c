@@ -572,33 +572,65 @@ int store_transition(struct store *st, const char *id, enum job_state to, const 
         return store_move(st, id, to, NULL, reason, err);
 }
 
-static int store_set_active_reason_locked(struct store *st, const char *id, const char *reason,
-                                          struct hoist_error **err)
-{
-        _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
-
-        if (store_prepare(st,
-                          "UPDATE jobs SET reason = ?1 WHERE id = ?2 AND reason IS NOT ?1"
-                          " AND state NOT IN ('succeeded', 'failed', 'canceled', 'interrupted')",
-                          &stmt, err) < 0)
-                return -1;
-        (void)bind_text(stmt, 1, reason);
-        (void)sqlite3_bind_text(stmt, 2, id, -1, SQLITE_STATIC);
-        return store_step_done(st, stmt, "set reason", err);
-}
-
-int store_set_active_reason(struct store *st, const char *id, const char *reason,
-                            struct hoist_error **err)
-{
-        if (store_begin_write(st, err) < 0)
-                return -1;
-        return store_end(st, store_set_active_reason_locked(st, id, reason, err), err);
-}
-
 int store_finish(struct store *st, const char *id, enum job_state to, int exit_code,
                  const char *reason, struct hoist_error **err)
 {
         return store_move(st, id, to, &exit_code, reason, err);
+}
+
+/* Whether two reasons (either may be NULL) say the same. */
+static bool same_reason(const char *a, const char *b)
+{
+        return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
+static int store_follow_engine_locked(struct store *st, const char *id, int64_t attempt,
+                                      enum job_state to, const char *reason,
+                                      struct hoist_error **err)
+{
+        _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
+        _cleanup_sqlite_stmt_ sqlite3_stmt *get = NULL;
+        _cleanup_free_ char *old_reason = NULL;
+        struct job_head h;
+        int64_t at;
+
+        if (store_read_head(st, id, &h, err) < 0)
+                return -1;
+        if (h.attempt != attempt || job_state_terminal(h.state))
+                return 0; /* another attempt's news, or a job that has ended */
+        if (store_prepare(st, "SELECT reason FROM jobs WHERE id = ?1", &get, err) < 0)
+                return -1;
+        (void)sqlite3_bind_text(get, 1, id, -1, SQLITE_STATIC);
+        if (sqlite3_step(get) == SQLITE_ROW && sqlite3_column_text(get, 0) != NULL)
+                old_reason = xstrdup((const char *)sqlite3_column_text(get, 0));
+        if (h.state == to && same_reason(old_reason, reason))
+                return 0;
+        at = next_time(&h);
+        if (store_prepare(
+                    st, "UPDATE jobs SET state = ?1, reason = ?2, updated_at_ms = ?3 WHERE id = ?4",
+                    &stmt, err) < 0)
+                return -1;
+        (void)sqlite3_bind_text(stmt, 1, job_state_name(to), -1, SQLITE_STATIC);
+        (void)bind_text(stmt, 2, reason);
+        (void)sqlite3_bind_int64(stmt, 3, at);
+        (void)sqlite3_bind_text(stmt, 4, id, -1, SQLITE_STATIC);
+        if (store_step_done(st, stmt, "update job", err) < 0)
+                return -1;
+        /* A new reason in the same state is no move. */
+        if (h.state == to)
+                return 0;
+        return store_add_transition(st, id, h.attempt, h.state, to, reason, at, err);
+}
+
+int store_follow_engine(struct store *st, const char *id, int64_t attempt, enum job_state to,
+                        const char *reason, struct hoist_error **err)
+{
+        if ((int)to < 0 || (int)to >= JOB_STATE_COUNT || job_state_terminal(to))
+                return hoist_error_make(err, EINVAL, "job '%s': %d is no state an engine holds", id,
+                                        (int)to);
+        if (store_begin_write(st, err) < 0)
+                return -1;
+        return store_end(st, store_follow_engine_locked(st, id, attempt, to, reason, err), err);
 }
 
 static int store_set_provider_ref_locked(struct store *st, const char *id, const char *runtime,

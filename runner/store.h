@@ -43,15 +43,19 @@ int store_insert_job(struct store *st, const struct job_record *job, struct hois
  * changed nothing (store_new_attempt() is what starts over). */
 int store_transition(struct store *st, const char *id, enum job_state to, const char *reason,
                      struct hoist_error **err);
-/* Sets the reason of job ID, without moving it, while it is neither
- * finished nor interrupted: what its provider says of a job that waits
- * ("Slurm job 12: PENDING (Resources)").  A later move sets its own. */
-int store_set_active_reason(struct store *st, const char *id, const char *reason,
-                            struct hoist_error **err);
 /* Like store_transition() and also sets exit_code, atomically; a job
  * already in TO whose exit code is not known yet gets EXIT_CODE. */
 int store_finish(struct store *st, const char *id, enum job_state to, int exit_code,
                  const char *reason, struct hoist_error **err);
+/* What the job's engine says of attempt ATTEMPT, even where it is a step
+ * back: a job it still queues (Slurm's PENDING, with its reason: Priority,
+ * Resources) after submit moved it to starting, or an attempt that reported
+ * interrupted and that the engine requeued (caps.requeues).  TO is not a
+ * final state; a job at another attempt or already finished is left as it
+ * is, and a new REASON in the same state replaces the old one with no
+ * transition row.  Only the reconciler calls it, with the provider's word. */
+int store_follow_engine(struct store *st, const char *id, int64_t attempt, enum job_state to,
+                        const char *reason, struct hoist_error **err);
 int store_set_provider_ref(struct store *st, const char *id, const char *runtime, const char *ref,
                            struct hoist_error **err);
 /* Starts a new attempt of a finished or interrupted job that is at attempt

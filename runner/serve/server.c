@@ -117,29 +117,60 @@ static size_t unescape_none(void *cls, struct MHD_Connection *c, char *s)
         return strlen(s);
 }
 
-int serve_server_start(const char *host, uint16_t port, struct s3_service *svc,
-                       struct hooks_service *hooks, struct serve_server **ret,
-                       struct hoist_error **err)
+bool serve_host_is_loopback(const char *host)
+{
+        struct in_addr a;
+
+        return inet_pton(AF_INET, host, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+}
+
+int serve_server_start(const char *host, uint16_t port, const struct serve_tls *tls,
+                       struct s3_service *svc, struct hooks_service *hooks,
+                       struct serve_server **ret, struct hoist_error **err)
 {
         struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port)};
+        unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                         MHD_USE_ERROR_LOG | MHD_USE_POLL;
         const union MHD_DaemonInfo *info;
         struct serve_server *s;
 
         if (inet_pton(AF_INET, host, &sa.sin_addr) != 1)
                 return hoist_error_make(err, HOIST_ERR_USAGE, "'%s' is not an IPv4 address", host);
+        if (tls != NULL && MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES)
+                return hoist_error_make(err, HOIST_ERR_USAGE,
+                                        "this libmicrohttpd has no TLS (GnuTLS); serve on a "
+                                        "loopback address without --tls-cert, or install one "
+                                        "built with it");
         s = xzalloc(sizeof *s);
         s->svc = svc;
         s->hooks = hooks;
-        s->daemon = MHD_start_daemon(
-                MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-                        MHD_USE_ERROR_LOG | MHD_USE_POLL,
-                port, NULL, NULL, route_handle, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-                MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa, MHD_OPTION_UNESCAPE_CALLBACK,
-                unescape_none, NULL, MHD_OPTION_NOTIFY_COMPLETED, route_done, s,
-                MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_LIMIT,
-                MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT, MHD_OPTION_END);
+        if (tls != NULL)
+                s->daemon = MHD_start_daemon(
+                        flags | MHD_USE_TLS, port, NULL, NULL, route_handle, s,
+                        MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+                        (struct sockaddr *)&sa, MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
+                        MHD_OPTION_NOTIFY_COMPLETED, route_done, s,
+                        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)MEMORY_LIMIT,
+                        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)CONNECTION_TIMEOUT,
+                        MHD_OPTION_HTTPS_MEM_CERT, tls->cert_pem, MHD_OPTION_HTTPS_MEM_KEY,
+                        tls->key_pem, MHD_OPTION_END);
+        else
+                s->daemon = MHD_start_daemon(flags, port, NULL, NULL, route_handle, s,
+                                             MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+                                             MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                                             MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
+                                             MHD_OPTION_NOTIFY_COMPLETED, route_done, s,
+                                             MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                                             (size_t)MEMORY_LIMIT, MHD_OPTION_CONNECTION_TIMEOUT,
+                                             (unsigned)CONNECTION_TIMEOUT, MHD_OPTION_END);
         if (s->daemon == NULL) {
                 free(s);
+                if (tls != NULL)
+                        return hoist_error_make(err, EADDRINUSE,
+                                                "cannot serve HTTPS on %s:%u (is the port in use? "
+                                                "do --tls-cert and --tls-key hold a PEM "
+                                                "certificate and its key? the log says more)",
+                                                host, (unsigned)port);
                 return hoist_error_make(err, EADDRINUSE,
                                         "cannot listen on %s:%u (is the port in use?)", host,
                                         (unsigned)port);

@@ -5,6 +5,7 @@
 /* The HTTP daemon of `hoist serve`: one libmicrohttpd daemon, a thread per
  * connection (handlers do blocking file I/O), its errors routed to the log. */
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "error.h"
@@ -17,10 +18,21 @@ struct serve_server;
 int serve_parse_listen(const char *s, char **ret_host, uint16_t *ret_port,
                        struct hoist_error **err);
 
-/* Requests under /hooks/ go to HOOKS (NULL: answered 404), the rest to SVC. */
-int serve_server_start(const char *host, uint16_t port, struct s3_service *svc,
-                       struct hooks_service *hooks, struct serve_server **ret,
-                       struct hoist_error **err);
+/* TLS for a listener: its certificate (chain) and private key, PEM text. */
+struct serve_tls {
+        const char *cert_pem;
+        const char *key_pem; /* never logged */
+};
+
+/* True when HOST (as serve_parse_listen() gives it) is on loopback
+ * (127.0.0.0/8): only this machine can connect. */
+bool serve_host_is_loopback(const char *host);
+
+/* Requests under /hooks/ go to HOOKS (NULL: answered 404), the rest to SVC.
+ * With TLS (NULL: plain HTTP) it speaks HTTPS only. */
+int serve_server_start(const char *host, uint16_t port, const struct serve_tls *tls,
+                       struct s3_service *svc, struct hooks_service *hooks,
+                       struct serve_server **ret, struct hoist_error **err);
 /* The port actually bound. */
 uint16_t serve_server_port(const struct serve_server *s);
 /* Stops accepting, finishes the requests in flight, frees S; accepts NULL. */

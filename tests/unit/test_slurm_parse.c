@@ -70,9 +70,9 @@ static void test_states(void **state)
                 {"NODE_FAIL", SLURM_INTERRUPTED},
                 {"NF", SLURM_INTERRUPTED},
                 {"BOOT_FAIL", SLURM_INTERRUPTED},
-                {"REQUEUED", SLURM_INTERRUPTED},
-                {"REQUEUE_HOLD", SLURM_INTERRUPTED},
-                {"REQUEUE_FED", SLURM_INTERRUPTED},
+                {"REQUEUED", SLURM_QUEUED},
+                {"REQUEUE_HOLD", SLURM_QUEUED},
+                {"REQUEUE_FED", SLURM_QUEUED},
         };
         struct hoist_error *err = NULL;
         enum slurm_outcome o;

@@ -584,6 +584,68 @@ static void test_finish_sets_exit_code(void **state)
         assert_null(err);
 }
 
+/* The engine's word moves a job back where forward-only transitions
+ * cannot: still queued (with the engine's reason) after submit moved it to
+ * starting, a new reason in the same state without a transition row, and
+ * an interrupted attempt that the engine runs again.  Never another
+ * attempt's row, never a finished job, never to a final state. */
+static void test_follow_engine(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_error_ struct hoist_error *err = NULL;
+        struct job_record *job = NULL;
+        struct job_transition *t = NULL;
+        size_t n = 0;
+        const char *id = "j-0000000000f1";
+
+        insert_job(f->st, id, "t", 0);
+        assert_int_equal(store_transition(f->st, id, JOB_STARTING, NULL, &err), 0);
+        /* A plain transition back is late news ... */
+        assert_int_equal(store_transition(f->st, id, JOB_QUEUED, "Priority", &err), 0);
+        assert_int_equal(store_get_job(f->st, id, &job, &err), 0);
+        assert_int_equal(job->state, JOB_STARTING);
+        job_record_free(job);
+        /* ... the engine's word is not. */
+        assert_int_equal(store_follow_engine(f->st, id, 1, JOB_QUEUED, "Priority", &err), 0);
+        assert_int_equal(store_get_job(f->st, id, &job, &err), 0);
+        assert_int_equal(job->state, JOB_QUEUED);
+        assert_string_equal(job->reason, "Priority");
+        job_record_free(job);
+        assert_int_equal(store_follow_engine(f->st, id, 1, JOB_QUEUED, "Resources", &err), 0);
+        assert_int_equal(store_follow_engine(f->st, id, 1, JOB_QUEUED, "Resources", &err), 0);
+        assert_int_equal(store_get_job(f->st, id, &job, &err), 0);
+        assert_string_equal(job->reason, "Resources");
+        job_record_free(job);
+        /* Another attempt's news changes nothing. */
+        assert_int_equal(store_follow_engine(f->st, id, 2, JOB_RUNNING, "x", &err), 0);
+        assert_int_equal(store_transition(f->st, id, JOB_INTERRUPTED, "preempted", &err), 0);
+        assert_int_equal(store_follow_engine(f->st, id, 1, JOB_QUEUED, "requeued by slurm", &err),
+                         0);
+        assert_int_equal(store_get_job(f->st, id, &job, &err), 0);
+        assert_int_equal(job->state, JOB_QUEUED);
+        assert_string_equal(job->reason, "requeued by slurm");
+        job_record_free(job);
+        /* Not to a final state, and a finished job stays. */
+        assert_int_equal(store_follow_engine(f->st, id, 1, JOB_FAILED, NULL, &err), -1);
+        assert_non_null(strstr(err->msg, id));
+        hoist_error_release(&err);
+        assert_int_equal(store_finish(f->st, id, JOB_SUCCEEDED, 0, NULL, &err), 0);
+        assert_int_equal(store_follow_engine(f->st, id, 1, JOB_RUNNING, "x", &err), 0);
+        assert_int_equal(store_get_job(f->st, id, &job, &err), 0);
+        assert_int_equal(job->state, JOB_SUCCEEDED);
+        job_record_free(job);
+
+        assert_int_equal(store_list_transitions(f->st, id, &t, &n, &err), 0);
+        /* queued (insert), starting, queued, interrupted, queued, succeeded */
+        assert_int_equal(n, 6);
+        assert_int_equal(t[2].from, JOB_STARTING);
+        assert_int_equal(t[2].to, JOB_QUEUED);
+        assert_string_equal(t[2].reason, "Priority");
+        assert_int_equal(t[4].from, JOB_INTERRUPTED);
+        assert_int_equal(t[4].to, JOB_QUEUED);
+        job_transitions_free(t, n);
+}
+
 static void test_new_attempt(void **state)
 {
         struct fixture *f = *state;
@@ -1154,6 +1216,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_new_attempt_decided_once, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_finish_sets_exit_code, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_new_attempt, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_follow_engine, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_list_newest_first, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_set_provider_ref, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_state_names, setup, teardown),
