@@ -99,6 +99,14 @@ t_uninterrupted() {
         [ -n "$(find "$s/checkpoints" -name ckpt-000200.pt)" ] || fail "rank 0's final checkpoint is not in storage: $(find "$s/checkpoints" -type f)"
         [ ! -e "$s/checkpoints/rank-1" ] || fail "node 1 uploaded checkpoints"
         [ -s "$s/results/node0.json" ] && [ -s "$s/results/node1.json" ] || fail "a node's result record is missing: $(ls "$s/results")"
+        # hoist logs: both nodes, each line prefixed; --node 1 alone, as stored
+        hoist logs "$id" >"$d/all.log" 2>&1 || fail "hoist logs: $(cat "$d/all.log")"
+        grep -q '^\[node0\] .*"event": "joined", "rank": 0, ' "$d/all.log" &&
+                grep -q '^\[node1\] .*"event": "joined", "rank": 3, ' "$d/all.log" ||
+                fail "hoist logs does not show both nodes, prefixed: $(head -5 "$d/all.log")"
+        hoist logs --node 1 "$id" >"$d/node1.log" 2>&1 || fail "hoist logs --node 1: $(cat "$d/node1.log")"
+        ! grep -q '"rank": 0, ' "$d/node1.log" || fail "--node 1 shows rank 0's lines"
+        grep -q '"event": "joined", "rank": 2, ' "$d/node1.log" || fail "--node 1: $(head -5 "$d/node1.log")"
         cp "$s/output/model/model.pt" "$T_TMP/ref-model.pt"
 }
 
