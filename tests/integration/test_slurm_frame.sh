@@ -104,6 +104,29 @@ assert b["nodes"] == 1, b
 ' || fail "json billing: $(hoist status -o json "$id")"
 }
 
+# A 2-node job (two tasks of the one slurmd) whose node 1 fails: srun ends
+# node 0 too (no half-alive run), the job is failed with node 1's exit code,
+# and its reason names node 1.
+t_node_fails() {
+        new_home
+        mkdir -p "$T_TMP/nf"
+        cat >"$T_TMP/nf/job.yaml" <<YAML
+name: node-fails
+provider: slurm
+runtime: process
+command: ["sh", "-c", "echo up \$HOIST_NODE_RANK >>$T_TMP/nf/up; if [ \$HOIST_NODE_RANK = 1 ]; then while [ \$(wc -l <$T_TMP/nf/up) -lt 2 ]; do sleep 0.1; done; echo node 1 gives up >&2; exit 3; fi; trap 'echo termed >$T_TMP/nf/node0.termed; exit 143' TERM; sleep 300 & wait"]
+resources: {nodes: 2}
+limits: {stop_grace: 5s}
+slurm: {nodes_per_host: 2}
+YAML
+        id=$(hoist submit -q "$T_TMP/nf/job.yaml") || fail "submit"
+        wait_for 120 state_is "$id" failed || fail "$(why "$id")"
+        [ "$(job_field "$id" exit_code)" = 3 ] || fail "exit code $(job_field "$id" exit_code): $(why "$id")"
+        job_field "$id" reason | grep_q "node1" || fail "the reason does not name node1: $(job_field "$id" reason)"
+        wait_for 30 sh -c "[ -z \"\$(squeue -h -n hoist-$id)\" ]" || fail "still in Slurm: $(squeue -n "hoist-$id")"
+        [ -s "$HOIST_HOME/storage/jobs/$id/results/node0.json" ] || fail "node0 wrote no result"
+}
+
 if ! start_slurm "$SLURM_DIR" >"$T_TMP/setup.log" 2>&1; then
         echo "not ok - setup: start the Slurm peer"
         sed 's/^/    # /' "$T_TMP/setup.log" | tail -30
@@ -114,4 +137,5 @@ fi
 t_run "loopback storage refused for a login node elsewhere, before any upload; fine on the local slurmd" t_loopback_refused
 t_run "scontrol requeue: followed at attempt 1, resumed from its checkpoint, succeeded" t_requeue_followed
 t_run "hoist status: what Slurm billed" t_billing
+t_run "a 2-node job whose node 1 fails: failed, node 1's exit code, the reason names it" t_node_fails
 t_finish
