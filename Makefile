@@ -198,12 +198,14 @@ valgrind: all bundle
 	@HOIST_VALGRIND=1 tests/run-integration.sh $(VALGRIND_SUITES)
 
 # The integration suites of the newest host and entrypoint code (the image
-# builder, the GPU monitor, the multi-node worker group) with ASan+UBSan
-# binaries: a leak or an error ends the process non-zero and fails the suite.  Containers still get the normal
-# bundle.
+# builder, the GPU monitor, the multi-node worker group, the Slurm provider
+# and the control plane's schedule, node results and node logs) with
+# ASan+UBSan binaries: a leak or an error ends the process non-zero and
+# fails the suite.  Containers and Slurm's nodes still get the normal bundle.
 ASAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 ASAN_SUITES := tests/integration/test_build.sh tests/integration/test_gpu_health.sh \
-	tests/integration/test_multinode.sh
+	tests/integration/test_multinode.sh tests/integration/test_slurm_frame.sh \
+	tests/integration/test_logs_nodes.sh
 tools: $(TOOLS) $(FAKE_NVML)
 asan-integration: bundle
 	$(MAKE) BUILD=build-asan BIN=build-asan/bin CFLAGS="$(ASAN_CFLAGS)" \
