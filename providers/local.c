@@ -73,8 +73,9 @@ static const char *detect_engine(void)
         return NULL;
 }
 
-static int local_validate(struct hoist_error **err)
+static int local_validate(const void *settings, struct hoist_error **err)
 {
+        (void)settings;
         (void)err;
         return 0; /* a process runtime always works here */
 }

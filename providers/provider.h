@@ -105,8 +105,11 @@ struct provider_ops {
         /* What the engine billed JOB so far.  NULL: no billing. */
         int (*billing)(const struct job_record *job, const char *state_dir,
                        struct provider_billing *ret, struct hoist_error **err);
-        /* Checks that the provider can work here (engine installed, credentials). */
-        int (*validate)(struct hoist_error **err);
+        /* Checks that the provider can work here with SETTINGS (what
+         * load_settings made, or NULL): its engine installed and answering,
+         * credentials.  hoist submit calls it before anything is uploaded.
+         * NULL: nothing to check. */
+        int (*validate)(const void *settings, struct hoist_error **err);
         /* Checks, before any input is uploaded, that IMAGE (NULL: none) can
          * run under RUNTIME ("auto", "container", "process"): present, or
          * fetched now.  NULL when the provider has nothing to check. */

@@ -122,8 +122,13 @@ static int check_cluster(const struct slurm_settings *s, struct hoist_error **er
         return 0;
 }
 
-static int slurm_validate(struct hoist_error **err)
+/* Before anything is uploaded: sbatch answers here, or on slurm.host. */
+static int slurm_validate(const void *settings, struct hoist_error **err)
 {
+        const struct slurm_settings *s = settings;
+
+        if (s != NULL)
+                return check_cluster(s, err);
         if (proc_which("sbatch", NULL) || proc_which("ssh", NULL))
                 return 0;
         return hoist_error_make(err, HOIST_ERR_PROVIDER,

@@ -48,16 +48,28 @@ static int remote(const struct slurm_settings *s)
         return s != NULL && s->host != NULL && *s->host != '\0';
 }
 
-/* ARGV as one remote shell command line. */
-static char *remote_line(char *const argv[])
+/* ARGV as one shell command line; with ALWAYS 0, only words that need it
+ * are quoted (for a line shown to the user). */
+static char *shell_line(char *const argv[], int always)
 {
+        static const char plain[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                    "0123456789-_=./:@,+%";
         struct buf b = {0};
 
         for (size_t i = 0; argv[i] != NULL; i++) {
-                _cleanup_free_ char *q = slurm_shell_quote(argv[i]);
+                const char *w = argv[i];
+                _cleanup_free_ char *q = always || *w == '\0' || w[strspn(w, plain)] != '\0'
+                                                 ? slurm_shell_quote(w)
+                                                 : xstrdup(w);
                 buf_printf(&b, "%s%s", i ? " " : "", q);
         }
         return buf_take(&b);
+}
+
+/* ARGV as one remote shell command line. */
+static char *remote_line(char *const argv[])
+{
+        return shell_line(argv, 1);
 }
 
 int slurm_exec(const struct slurm_settings *s, char *const argv[], const char *in, size_t in_len,
@@ -122,11 +134,14 @@ int slurm_exec_ok(const struct slurm_settings *s, char *const argv[], struct buf
                 return -1;
         if (status != 0) {
                 _cleanup_free_ char *why = slurm_exec_last_line(&errb);
-                if (remote(s) && status == 255)
+                if (remote(s) && status == 255) {
+                        _cleanup_strv_ char **ssh = slurm_ssh_argv(s->host);
+                        _cleanup_free_ char *try = shell_line(ssh, 0);
                         return hoist_error_make(err, HOIST_ERR_PROVIDER,
-                                                "ssh to '%s' failed: %s (check slurm.host and "
-                                                "that 'ssh -o BatchMode=yes %s true' works)",
-                                                s->host, why, s->host);
+                                                "ssh to '%s' failed: %s (check slurm.host, and "
+                                                "that this works: %s true)",
+                                                s->host, why, try);
+                }
                 return hoist_error_make(err, HOIST_ERR_PROVIDER, "'%s' failed (exit %d): %s",
                                         argv[0], status, why);
         }

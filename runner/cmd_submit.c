@@ -111,7 +111,8 @@ static int check_resources(const struct hoist_home *home, const struct jobfile *
 
 /* Everything about JF that can be refused before anything is built,
  * pushed or uploaded: the provider, what it can give the job, the batch
- * size, and storage the job's nodes can reach. */
+ * size, storage the job's nodes can reach, and the provider's engine
+ * answering. */
 static int check_job(const struct hoist_home *home, const struct jobfile *jf, const char *path,
                      const char *runtime_override, struct hoist_error **err)
 {
@@ -135,6 +136,9 @@ static int check_job(const struct hoist_home *home, const struct jobfile *jf, co
         if (jobreach_check(prov, jf->provider_settings,
                            jf->storage ? jf->storage : jobstorage_default_url(), err) < 0)
                 return hoist_error_wrap(err, "'%s'", path);
+        /* Last: it may ask the cluster (sbatch --version over ssh). */
+        if (prov->validate != NULL && prov->validate(jf->provider_settings, err) < 0)
+                return hoist_error_wrap(err, "'%s': provider '%s'", path, prov->name);
         return 0;
 }
 

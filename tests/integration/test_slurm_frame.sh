@@ -127,6 +127,30 @@ YAML
         [ -s "$HOIST_HOME/storage/jobs/$id/results/node0.json" ] || fail "node0 wrote no result"
 }
 
+# A login node that does not answer is found out before anything is
+# uploaded: the error names it, nothing is stored.
+t_unreachable_host() {
+        new_home
+        mkdir -p "$T_TMP/uh/data"
+        echo sample >"$T_TMP/uh/data/a.txt"
+        cat >"$T_TMP/uh/job.yaml" <<YAML
+name: unreachable
+provider: slurm
+runtime: process
+command: ["true"]
+inputs: {train: data/}
+storage: file://$T_TMP/uh-store
+slurm: {host: "127.0.0.1:1"}
+YAML
+        if hoist submit -q "$T_TMP/uh/job.yaml" >"$T_TMP/uh/out" 2>&1; then
+                fail "accepted: $(cat "$T_TMP/uh/out")"
+        fi
+        grep_q "127.0.0.1:1" <"$T_TMP/uh/out" || fail "the host is not named: $(cat "$T_TMP/uh/out")"
+        grep_q "provider 'slurm'" <"$T_TMP/uh/out" || fail "the provider is not named: $(cat "$T_TMP/uh/out")"
+        [ ! -e "$T_TMP/uh-store" ] || fail "something was uploaded: $(find "$T_TMP/uh-store" -type f)"
+        [ "$(hoist list -o json)" = "[]" ] || fail "a job was stored: $(hoist list)"
+}
+
 if ! start_slurm "$SLURM_DIR" >"$T_TMP/setup.log" 2>&1; then
         echo "not ok - setup: start the Slurm peer"
         sed 's/^/    # /' "$T_TMP/setup.log" | tail -30
@@ -135,6 +159,7 @@ if ! start_slurm "$SLURM_DIR" >"$T_TMP/setup.log" 2>&1; then
         exit 1
 fi
 t_run "loopback storage refused for a login node elsewhere, before any upload; fine on the local slurmd" t_loopback_refused
+t_run "a login node that does not answer: refused before any upload, named" t_unreachable_host
 t_run "scontrol requeue: followed at attempt 1, resumed from its checkpoint, succeeded" t_requeue_followed
 t_run "hoist status: what Slurm billed" t_billing
 t_run "a 2-node job whose node 1 fails: failed, node 1's exit code, the reason names it" t_node_fails
