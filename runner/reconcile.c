@@ -434,6 +434,27 @@ static int follow_requeue(struct store *st, struct job_record **job, const struc
         return reread(st, job, err);
 }
 
+/* For a provider whose engine requeues, after the attempt reported
+ * interrupted: 1 when the engine's run is over (the report stands), 0
+ * when the engine holds the attempt again (followed) or cannot be asked
+ * on this look (undecided), -1 on error. */
+static int engine_run_over(const struct hoist_home *home, struct store *st, struct job_record **job,
+                           struct look *lk, struct hoist_error **err)
+{
+        struct provider_status ps = {.state = JOB_FAILED, .exit_code = -1};
+        int r;
+
+        if (!lk->may_ask) {
+                lk->undecided = true;
+                return 0;
+        }
+        if (ask_provider(home, *job, lk, &ps, err) < 0)
+                return -1;
+        r = engine_holds(&ps) ? follow_requeue(st, job, lk, &ps, err) : 1;
+        provider_status_clear(&ps);
+        return r;
+}
+
 /* Where the engine has a job that has not ended: a job it still queues
  * (with its reason) after submit, a new reason in the same state, or a
  * step forward.  An engine that requeues by itself and has a running job
@@ -519,7 +540,6 @@ static int decide(const struct hoist_home *home, struct store *st, struct job_re
 static int reconcile_interrupted(const struct hoist_home *home, struct store *st,
                                  struct job_record **job, struct look *lk, struct hoist_error **err)
 {
-        struct provider_status ps = {.state = JOB_FAILED, .exit_code = -1};
         int r;
 
         if (fill_interrupted_exit_code(home, st, job, err) < 0)
@@ -531,18 +551,8 @@ static int reconcile_interrupted(const struct hoist_home *home, struct store *st
                                     "canceled by the user", err) < 0
                                ? -1
                                : reread(st, job, err);
-        if (prov_requeues(lk)) {
-                if (!lk->may_ask) {
-                        lk->undecided = true;
-                        return 0;
-                }
-                if (ask_provider(home, *job, lk, &ps, err) < 0)
-                        return -1;
-                r = engine_holds(&ps) ? follow_requeue(st, job, lk, &ps, err) : 1;
-                provider_status_clear(&ps);
-                if (r <= 0)
-                        return r;
-        }
+        if (prov_requeues(lk) && (r = engine_run_over(home, st, job, lk, err)) <= 0)
+                return r;
         return retry_interrupted(home, st, job, err);
 }
 
@@ -561,15 +571,7 @@ static int reconcile_with_result(const struct hoist_home *home, struct store *st
 
         if (result_state(res->status) == JOB_INTERRUPTED && prov_requeues(lk) &&
             !cancel_requested(home, *job)) {
-                if (!lk->may_ask) {
-                        lk->undecided = true;
-                        return 0;
-                }
-                if (ask_provider(home, *job, lk, &ps, err) < 0)
-                        return -1;
-                r = engine_holds(&ps) ? follow_requeue(st, job, lk, &ps, err) : 1;
-                provider_status_clear(&ps);
-                if (r <= 0)
+                if ((r = engine_run_over(home, st, job, lk, err)) <= 0)
                         return r;
                 ended = true;
         }
