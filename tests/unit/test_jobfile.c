@@ -14,6 +14,7 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "helpers/testutil.h"
 #include "providers/slurm_settings.h"
 #include "runner/jobfile.h"
 #include "xalloc.h"
@@ -40,47 +41,6 @@ static int setup_dir(void **state)
         }
         *state = dir;
         return 0;
-}
-
-static int teardown_dir(void **state)
-{
-        struct hoist_error *err = NULL;
-        char *dir = *state;
-        int r = fs_remove_tree(dir, &err);
-
-        hoist_error_free(err);
-        free(dir);
-        return r;
-}
-
-static struct jobfile *parse_ok(const char *dir, const char *text)
-{
-        _cleanup_free_ char *path = path_join(dir, "job.yaml");
-        struct jobfile *jf = NULL;
-        struct hoist_error *err = NULL;
-
-        if (jobfile_parse(text, strlen(text), path, &jf, &err) < 0)
-                fail_msg("unexpected error: %s", err->msg);
-        assert_non_null(jf);
-        return jf;
-}
-
-/* Parses TEXT as "job.yaml" anchored in DIR; expects exactly WANT. */
-static void parse_fails(const char *dir, const char *text, const char *want)
-{
-        struct jobfile *jf = NULL;
-        _cleanup_error_ struct hoist_error *err = NULL;
-        _cleanup_free_ char *cwd = getcwd(NULL, 0);
-
-        /* a relative name, as a user types it, so errors read 'job.yaml' */
-        assert_int_equal(chdir(dir), 0);
-        int r = jobfile_parse(text, strlen(text), "job.yaml", &jf, &err);
-        assert_int_equal(chdir(cwd), 0);
-        assert_int_equal(r, -1);
-        assert_null(jf);
-        assert_non_null(err);
-        assert_int_equal(err->code, HOIST_ERR_INPUT);
-        assert_string_equal(err->msg, want);
 }
 
 static void test_full_fixture(void **state)
@@ -156,7 +116,8 @@ static void test_fixture_errors(void **state)
 
 static void test_minimal_defaults(void **state)
 {
-        _cleanup_jobfile_ struct jobfile *jf = parse_ok(*state, "name: a\nimage: alpine\n");
+        _cleanup_jobfile_ struct jobfile *jf =
+                t_parse_jobfile_ok(*state, "name: a\nimage: alpine\n");
 
         assert_string_equal(jf->name, "a");
         assert_null(jf->command);
@@ -171,11 +132,12 @@ static void test_minimal_defaults(void **state)
         assert_string_equal(jf->dir, (const char *)*state);
 
         /* sections with every entry commented out count as absent */
-        _cleanup_jobfile_ struct jobfile *empty = parse_ok(*state, "name: a\nimage: x\n"
-                                                                   "inputs:\n#  train: data\n"
-                                                                   "env:\nhyperparameters: ~\n"
-                                                                   "limits:\noutputs:\n"
-                                                                   "checkpoints:\n");
+        _cleanup_jobfile_ struct jobfile *empty =
+                t_parse_jobfile_ok(*state, "name: a\nimage: x\n"
+                                           "inputs:\n#  train: data\n"
+                                           "env:\nhyperparameters: ~\n"
+                                           "limits:\noutputs:\n"
+                                           "checkpoints:\n");
         assert_int_equal(empty->n_inputs, 0);
         assert_int_equal(empty->n_env, 0);
         assert_int_equal(empty->max_runtime_s, 0);
@@ -187,14 +149,14 @@ static void test_relative_paths(void **state)
         _cleanup_free_ char *data = path_join(dir, "data");
         _cleanup_free_ char *one = path_join(dir, "one.txt");
         _cleanup_free_ char *out = path_join(dir, "out/models");
-        _cleanup_jobfile_ struct jobfile *jf = parse_ok(dir, "name: paths\n"
-                                                             "command: [true]\n"
-                                                             "inputs:\n"
-                                                             "  a: data\n"
-                                                             "  b: ./data/../one.txt\n"
-                                                             "  c: /tmp\n"
-                                                             "outputs:\n"
-                                                             "  download: out/models\n");
+        _cleanup_jobfile_ struct jobfile *jf = t_parse_jobfile_ok(dir, "name: paths\n"
+                                                                       "command: [true]\n"
+                                                                       "inputs:\n"
+                                                                       "  a: data\n"
+                                                                       "  b: ./data/../one.txt\n"
+                                                                       "  c: /tmp\n"
+                                                                       "outputs:\n"
+                                                                       "  download: out/models\n");
 
         assert_string_equal(jf->inputs[0].path, data);
         assert_string_equal(jf->inputs[1].path, one); /* canonical */
@@ -232,12 +194,12 @@ static void test_input_symlink_resolved(void **state)
 
         assert_int_equal(symlink("data", link), 0);
         assert_int_equal(fs_mkdir_p(inner, 0755, NULL), 0);
-        _cleanup_jobfile_ struct jobfile *jf = parse_ok(dir, "name: links\n"
-                                                             "command: [true]\n"
-                                                             "inputs:\n"
-                                                             "  a: datalink/\n"
-                                                             "  b: datalink/inner\n"
-                                                             "  c: data\n");
+        _cleanup_jobfile_ struct jobfile *jf = t_parse_jobfile_ok(dir, "name: links\n"
+                                                                       "command: [true]\n"
+                                                                       "inputs:\n"
+                                                                       "  a: datalink/\n"
+                                                                       "  b: datalink/inner\n"
+                                                                       "  c: data\n");
 
         assert_string_equal(jf->inputs[0].path, data);
         assert_string_equal(jf->inputs[0].link, "datalink/");
@@ -256,7 +218,7 @@ static void test_storage_urls(void **state)
         for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
                 _cleanup_free_ char *text =
                         xasprintf("name: s\ncommand: [true]\nstorage: %s\n", ok[i]);
-                _cleanup_jobfile_ struct jobfile *jf = parse_ok(dir, text);
+                _cleanup_jobfile_ struct jobfile *jf = t_parse_jobfile_ok(dir, text);
                 assert_string_equal(jf->storage, ok[i]);
         }
 }
@@ -264,7 +226,7 @@ static void test_storage_urls(void **state)
 static void command_is(const char *dir, const char *yaml_value, const char *const *want)
 {
         _cleanup_free_ char *text = xasprintf("name: c\ncommand: %s\n", yaml_value);
-        _cleanup_jobfile_ struct jobfile *jf = parse_ok(dir, text);
+        _cleanup_jobfile_ struct jobfile *jf = t_parse_jobfile_ok(dir, text);
         size_t i = 0;
 
         for (; want[i] != NULL; i++) {
@@ -290,24 +252,30 @@ static void test_command_splitting(void **state)
         command_is(dir, "'x \"y\" \\z'", (const char *const[]){"x", "y", "z", NULL});
         command_is(dir, "[python, \"a b\", '']", (const char *const[]){"python", "a b", "", NULL});
 
-        parse_fails(dir, "name: c\ncommand: python 'train.py\n",
-                    "'job.yaml':2: field 'command': a quote is not closed in 'python 'train.py'");
-        parse_fails(dir, "name: c\ncommand: '\"oops'\n",
-                    "'job.yaml':2: field 'command': a quote is not closed in '\"oops'");
-        parse_fails(dir, "name: c\ncommand: '   '\n",
-                    "'job.yaml':2: field 'command': expected a command (a sequence of strings, "
-                    "or one string), got an empty string");
-        parse_fails(dir, "name: c\ncommand: []\n",
-                    "'job.yaml':2: field 'command': expected the program to run as the first "
-                    "item, got an empty sequence");
-        parse_fails(dir, "name: c\ncommand: {a: 1}\n",
-                    "'job.yaml':2: field 'command': expected a command (a sequence of strings, "
-                    "or one string), got a mapping");
-        parse_fails(dir, "name: c\ncommand:\n  - python\n  - [x]\n",
-                    "'job.yaml':4: field 'command[1]': expected a string, got a sequence");
-        parse_fails(dir, "name: c\ncommand:\n",
-                    "'job.yaml':2: field 'command': expected a command (a sequence of strings, "
-                    "or one string), got nothing");
+        t_parse_jobfile_fails(
+                dir, "name: c\ncommand: python 'train.py\n",
+                "'job.yaml':2: field 'command': a quote is not closed in 'python 'train.py'");
+        t_parse_jobfile_fails(dir, "name: c\ncommand: '\"oops'\n",
+                              "'job.yaml':2: field 'command': a quote is not closed in '\"oops'");
+        t_parse_jobfile_fails(
+                dir, "name: c\ncommand: '   '\n",
+                "'job.yaml':2: field 'command': expected a command (a sequence of strings, "
+                "or one string), got an empty string");
+        t_parse_jobfile_fails(
+                dir, "name: c\ncommand: []\n",
+                "'job.yaml':2: field 'command': expected the program to run as the first "
+                "item, got an empty sequence");
+        t_parse_jobfile_fails(
+                dir, "name: c\ncommand: {a: 1}\n",
+                "'job.yaml':2: field 'command': expected a command (a sequence of strings, "
+                "or one string), got a mapping");
+        t_parse_jobfile_fails(
+                dir, "name: c\ncommand:\n  - python\n  - [x]\n",
+                "'job.yaml':4: field 'command[1]': expected a string, got a sequence");
+        t_parse_jobfile_fails(
+                dir, "name: c\ncommand:\n",
+                "'job.yaml':2: field 'command': expected a command (a sequence of strings, "
+                "or one string), got nothing");
 }
 
 static void test_durations(void **state)
@@ -426,20 +394,20 @@ static void test_field_errors(void **state)
         };
 
         for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-                parse_fails(dir, cases[i].yaml, cases[i].want);
+                t_parse_jobfile_fails(dir, cases[i].yaml, cases[i].want);
 }
 
 static void test_hyperparameters_as_written(void **state)
 {
-        _cleanup_jobfile_ struct jobfile *jf = parse_ok(*state, "name: h\n"
-                                                                "image: x\n"
-                                                                "hyperparameters:\n"
-                                                                "  lr: 1.0e-3\n"
-                                                                "  big: 0x10\n"
-                                                                "  flag: off\n"
-                                                                "  nothing: null\n"
-                                                                "  quoted: \"\"\n"
-                                                                "  text: hello world\n");
+        _cleanup_jobfile_ struct jobfile *jf = t_parse_jobfile_ok(*state, "name: h\n"
+                                                                          "image: x\n"
+                                                                          "hyperparameters:\n"
+                                                                          "  lr: 1.0e-3\n"
+                                                                          "  big: 0x10\n"
+                                                                          "  flag: off\n"
+                                                                          "  nothing: null\n"
+                                                                          "  quoted: \"\"\n"
+                                                                          "  text: hello world\n");
         const struct jobspec_kv *h = jf->hyperparameters;
 
         assert_int_equal(jf->n_hyperparameters, 6);
@@ -468,12 +436,12 @@ static void test_webhooks(void **state)
 {
         const char *dir = *state;
         _cleanup_jobfile_ struct jobfile *jf =
-                parse_ok(dir, "name: a\nimage: alpine\nwebhooks:\n"
-                              "  - url: https://ci.example.org/h\n"
-                              "    secret_env: CI_SECRET\n"
-                              "  - url: http://127.0.0.1:9/x\n"
-                              "    events: [job.succeeded, gpu.fault, job.*]\n"
-                              "    secret_file: s/hook.secret\n");
+                t_parse_jobfile_ok(dir, "name: a\nimage: alpine\nwebhooks:\n"
+                                        "  - url: https://ci.example.org/h\n"
+                                        "    secret_env: CI_SECRET\n"
+                                        "  - url: http://127.0.0.1:9/x\n"
+                                        "    events: [job.succeeded, gpu.fault, job.*]\n"
+                                        "    secret_file: s/hook.secret\n");
         _cleanup_free_ char *file = path_join(dir, "s/hook.secret");
 
         assert_int_equal(jf->n_webhooks, 2);
@@ -513,11 +481,11 @@ static void test_secrets(void **state)
         struct jobfile *jf;
 
         assert_int_equal(setenv("HOME", "/home/u", 1), 0);
-        jf = parse_ok(dir, "name: a\nimage: x\nenv: {A: b}\nsecrets:\n"
-                           "  HF_TOKEN: {env: HF_TOKEN}\n"
-                           "  WANDB_API_KEY: {file: keys/wandb}\n"
-                           "  OTHER: {file: ~/.config/k}\n"
-                           "  ABS: {file: /etc/k}\n");
+        jf = t_parse_jobfile_ok(dir, "name: a\nimage: x\nenv: {A: b}\nsecrets:\n"
+                                     "  HF_TOKEN: {env: HF_TOKEN}\n"
+                                     "  WANDB_API_KEY: {file: keys/wandb}\n"
+                                     "  OTHER: {file: ~/.config/k}\n"
+                                     "  ABS: {file: /etc/k}\n");
         assert_int_equal(jf->n_secrets, 4);
         assert_string_equal(jf->secrets[0].name, "HF_TOKEN");
         assert_string_equal(jf->secrets[0].env, "HF_TOKEN");
@@ -551,22 +519,24 @@ static void test_retry(void **state)
 {
         const char *dir = *state;
         _cleanup_jobfile_ struct jobfile *jf =
-                parse_ok(dir, "name: a\nimage: x\nretry: {on: [interruption], max: 3}\n");
-        _cleanup_jobfile_ struct jobfile *none = parse_ok(dir, "name: a\nimage: x\n");
+                t_parse_jobfile_ok(dir, "name: a\nimage: x\nretry: {on: [interruption], max: 3}\n");
+        _cleanup_jobfile_ struct jobfile *none = t_parse_jobfile_ok(dir, "name: a\nimage: x\n");
 
         assert_string_equal(jf->retry_on[0], "interruption");
         assert_null(jf->retry_on[1]);
         assert_int_equal(jf->retry_max, 3);
         assert_null(none->retry_on);
-        parse_fails(dir, "name: a\nimage: x\nretry:\n  on: [preemption]\n  max: 1\n",
-                    "'job.yaml':4: field 'retry.on': unknown reason 'preemption' (known: "
-                    "interruption)");
-        parse_fails(dir, "name: a\nimage: x\nretry:\n  on: [interruption]\n  max: 101\n",
-                    "'job.yaml':5: field 'retry.max': expected an integer from 0 to 100, got "
-                    "'101'");
-        parse_fails(dir, "name: a\nimage: x\nretry:\n  max: 1\n",
-                    "'job.yaml':4: field 'retry': needs 'on' (a list of reasons: interruption) "
-                    "and 'max' (how many new attempts, 0-100)");
+        t_parse_jobfile_fails(dir, "name: a\nimage: x\nretry:\n  on: [preemption]\n  max: 1\n",
+                              "'job.yaml':4: field 'retry.on': unknown reason 'preemption' (known: "
+                              "interruption)");
+        t_parse_jobfile_fails(
+                dir, "name: a\nimage: x\nretry:\n  on: [interruption]\n  max: 101\n",
+                "'job.yaml':5: field 'retry.max': expected an integer from 0 to 100, got "
+                "'101'");
+        t_parse_jobfile_fails(
+                dir, "name: a\nimage: x\nretry:\n  max: 1\n",
+                "'job.yaml':4: field 'retry': needs 'on' (a list of reasons: interruption) "
+                "and 'max' (how many new attempts, 0-100)");
         webhook_fails(dir, "name: a\nimage: x\nretry: {on: [interruption], max: 1, every: 2}\n",
                       "unknown field 'every'");
 }
@@ -575,11 +545,11 @@ static void test_retry(void **state)
 static void test_provider_section(void **state)
 {
         const char *dir = *state;
-        _cleanup_jobfile_ struct jobfile *jf = parse_ok(
+        _cleanup_jobfile_ struct jobfile *jf = t_parse_jobfile_ok(
                 dir, "name: a\nimage: x\nprovider: slurm\nslurm:\n  partition: gpu\n  time: 2h\n");
         _cleanup_jobfile_ struct jobfile *plain =
-                parse_ok(dir, "name: a\nimage: x\nprovider: slurm\n");
-        _cleanup_jobfile_ struct jobfile *local = parse_ok(dir, "name: a\nimage: x\n");
+                t_parse_jobfile_ok(dir, "name: a\nimage: x\nprovider: slurm\n");
+        _cleanup_jobfile_ struct jobfile *local = t_parse_jobfile_ok(dir, "name: a\nimage: x\n");
         const struct slurm_settings *s = jf->provider_settings;
 
         assert_non_null(s);
@@ -589,24 +559,26 @@ static void test_provider_section(void **state)
         assert_non_null(plain->provider_settings);
         assert_null(((const struct slurm_settings *)plain->provider_settings)->partition);
         assert_null(local->provider_settings);
-        parse_fails(dir, "name: a\nimage: x\nprovider: slurm\nslurm:\n  partiton: gpu\n",
-                    "'job.yaml':5: unknown field 'partiton' in 'slurm' (did you mean "
-                    "'partition'?); valid fields: partition, account, qos, constraint, time, "
-                    "extra_args, host, gres_type, nodes_per_host, container_runtime");
-        parse_fails(dir, "name: a\nimage: x\nslurm:\n  partition: gpu\n",
-                    "'job.yaml':3: field 'slurm': is the slurm provider's section, and this "
-                    "job's provider is 'local' (set 'provider: slurm', or remove the section)");
+        t_parse_jobfile_fails(
+                dir, "name: a\nimage: x\nprovider: slurm\nslurm:\n  partiton: gpu\n",
+                "'job.yaml':5: unknown field 'partiton' in 'slurm' (did you mean "
+                "'partition'?); valid fields: partition, account, qos, constraint, time, "
+                "extra_args, host, gres_type, nodes_per_host, container_runtime");
+        t_parse_jobfile_fails(
+                dir, "name: a\nimage: x\nslurm:\n  partition: gpu\n",
+                "'job.yaml':3: field 'slurm': is the slurm provider's section, and this "
+                "job's provider is 'local' (set 'provider: slurm', or remove the section)");
 }
 
 static void test_resources(void **state)
 {
         const char *dir = *state;
-        _cleanup_jobfile_ struct jobfile *jf =
-                parse_ok(dir, "name: a\nimage: x\nresources:\n  gpus: \"H100:8\"\n  cpus: 0.5\n"
-                              "  memory: 32GiB\n  disk: 100G\n  spot: true\n");
-        _cleanup_jobfile_ struct jobfile *plain =
-                parse_ok(dir, "name: a\nimage: x\nresources: {gpus: 2, memory: 268435456}\n");
-        _cleanup_jobfile_ struct jobfile *none = parse_ok(dir, "name: a\nimage: x\n");
+        _cleanup_jobfile_ struct jobfile *jf = t_parse_jobfile_ok(
+                dir, "name: a\nimage: x\nresources:\n  gpus: \"H100:8\"\n  cpus: 0.5\n"
+                     "  memory: 32GiB\n  disk: 100G\n  spot: true\n");
+        _cleanup_jobfile_ struct jobfile *plain = t_parse_jobfile_ok(
+                dir, "name: a\nimage: x\nresources: {gpus: 2, memory: 268435456}\n");
+        _cleanup_jobfile_ struct jobfile *none = t_parse_jobfile_ok(dir, "name: a\nimage: x\n");
 
         assert_int_equal(jf->resources.gpus, 8);
         assert_string_equal(jf->resources.gpu_type, "H100");
@@ -624,36 +596,45 @@ static void test_resources(void **state)
         assert_int_equal(none->resources.cpus_milli, 0);
 
         /* the first thing a new user writes */
-        parse_fails(dir, "name: a\nimage: x\ngpus: 8\n",
-                    "'job.yaml':3: field 'gpus' goes under 'resources:' (resources: {gpus: ...}; "
-                    "docs/job.md \"resources\")");
-        parse_fails(dir, "name: a\nimage: x\ncpu: 2\n",
-                    "'job.yaml':3: field 'cpu' goes under 'resources:' (resources: {cpus: ...}; "
-                    "docs/job.md \"resources\")");
-        parse_fails(dir, "name: a\nimage: x\nresources:\n  gpus: -1\n",
-                    "'job.yaml':4: field 'resources.gpus': a GPU count cannot be negative, got "
-                    "'-1'");
-        parse_fails(dir, "name: a\nimage: x\nresources:\n  gpus: \"H100:0\"\n",
-                    "'job.yaml':4: field 'resources.gpus': expected a GPU count from 1 to 64 "
-                    "after 'H100:', got '0'");
-        parse_fails(dir, "name: a\nimage: x\nresources:\n  cpus: 0\n",
-                    "'job.yaml':4: field 'resources.cpus': expected more than 0 CPUs, got '0' "
-                    "(leave 'cpus' out to ask for none in particular)");
-        parse_fails(dir, "name: a\nimage: x\nresources:\n  memory: 32GB\n",
-                    "'job.yaml':4: field 'resources.memory': '32GB' is ambiguous (GB is 1000^N "
-                    "to some, 1024^N to others): write 32GiB for 1024^N, as hoist and docker "
-                    "read 32G");
-        parse_fails(dir, "name: a\nimage: x\nresources:\n  disk: 1PB\n",
-                    "'job.yaml':4: field 'resources.disk': expected a size like 32GiB or 512M, "
-                    "got '1PB' (units: B, K/Ki/KiB, M/Mi/MiB, G/Gi/GiB or T/Ti/TiB, powers of "
-                    "1024)");
-        parse_fails(dir, "name: a\nimage: x\nresources:\n  spot: maybe\n",
-                    "'job.yaml':4: field 'resources.spot': expected true or false, got 'maybe'");
-        parse_fails(dir, "name: a\nimage: x\nresources:\n  gpus: [1]\n",
-                    "'job.yaml':4: field 'resources.gpus': expected a value (a number, string or "
-                    "boolean), got a sequence");
-        parse_fails(dir, "name: a\nimage: x\nresources: 4\n",
-                    "'job.yaml':3: field 'resources': expected a mapping, got '4'");
+        t_parse_jobfile_fails(
+                dir, "name: a\nimage: x\ngpus: 8\n",
+                "'job.yaml':3: field 'gpus' goes under 'resources:' (resources: {gpus: ...}; "
+                "docs/job.md \"resources\")");
+        t_parse_jobfile_fails(
+                dir, "name: a\nimage: x\ncpu: 2\n",
+                "'job.yaml':3: field 'cpu' goes under 'resources:' (resources: {cpus: ...}; "
+                "docs/job.md \"resources\")");
+        t_parse_jobfile_fails(
+                dir, "name: a\nimage: x\nresources:\n  gpus: -1\n",
+                "'job.yaml':4: field 'resources.gpus': a GPU count cannot be negative, got "
+                "'-1'");
+        t_parse_jobfile_fails(
+                dir, "name: a\nimage: x\nresources:\n  gpus: \"H100:0\"\n",
+                "'job.yaml':4: field 'resources.gpus': expected a GPU count from 1 to 64 "
+                "after 'H100:', got '0'");
+        t_parse_jobfile_fails(
+                dir, "name: a\nimage: x\nresources:\n  cpus: 0\n",
+                "'job.yaml':4: field 'resources.cpus': expected more than 0 CPUs, got '0' "
+                "(leave 'cpus' out to ask for none in particular)");
+        t_parse_jobfile_fails(
+                dir, "name: a\nimage: x\nresources:\n  memory: 32GB\n",
+                "'job.yaml':4: field 'resources.memory': '32GB' is ambiguous (GB is 1000^N "
+                "to some, 1024^N to others): write 32GiB for 1024^N, as hoist and docker "
+                "read 32G");
+        t_parse_jobfile_fails(
+                dir, "name: a\nimage: x\nresources:\n  disk: 1PB\n",
+                "'job.yaml':4: field 'resources.disk': expected a size like 32GiB or 512M, "
+                "got '1PB' (units: B, K/Ki/KiB, M/Mi/MiB, G/Gi/GiB or T/Ti/TiB, powers of "
+                "1024)");
+        t_parse_jobfile_fails(
+                dir, "name: a\nimage: x\nresources:\n  spot: maybe\n",
+                "'job.yaml':4: field 'resources.spot': expected true or false, got 'maybe'");
+        t_parse_jobfile_fails(
+                dir, "name: a\nimage: x\nresources:\n  gpus: [1]\n",
+                "'job.yaml':4: field 'resources.gpus': expected a value (a number, string or "
+                "boolean), got a sequence");
+        t_parse_jobfile_fails(dir, "name: a\nimage: x\nresources: 4\n",
+                              "'job.yaml':3: field 'resources': expected a mapping, got '4'");
         webhook_fails(dir, "name: a\nimage: x\nresources: {gpu: 1}\n", "unknown field 'gpu'");
 }
 
@@ -662,21 +643,21 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_full_fixture),
                 cmocka_unit_test(test_fixture_errors),
-                cmocka_unit_test_setup_teardown(test_minimal_defaults, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_minimal_defaults, setup_dir, t_teardown_dir),
                 cmocka_unit_test_setup_teardown(test_input_symlink_resolved, setup_dir,
-                                                teardown_dir),
-                cmocka_unit_test_setup_teardown(test_storage_urls, setup_dir, teardown_dir),
-                cmocka_unit_test_setup_teardown(test_relative_paths, setup_dir, teardown_dir),
-                cmocka_unit_test_setup_teardown(test_command_splitting, setup_dir, teardown_dir),
+                                                t_teardown_dir),
+                cmocka_unit_test_setup_teardown(test_storage_urls, setup_dir, t_teardown_dir),
+                cmocka_unit_test_setup_teardown(test_relative_paths, setup_dir, t_teardown_dir),
+                cmocka_unit_test_setup_teardown(test_command_splitting, setup_dir, t_teardown_dir),
                 cmocka_unit_test(test_durations),
-                cmocka_unit_test_setup_teardown(test_secrets, setup_dir, teardown_dir),
-                cmocka_unit_test_setup_teardown(test_webhooks, setup_dir, teardown_dir),
-                cmocka_unit_test_setup_teardown(test_retry, setup_dir, teardown_dir),
-                cmocka_unit_test_setup_teardown(test_resources, setup_dir, teardown_dir),
-                cmocka_unit_test_setup_teardown(test_provider_section, setup_dir, teardown_dir),
-                cmocka_unit_test_setup_teardown(test_field_errors, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_secrets, setup_dir, t_teardown_dir),
+                cmocka_unit_test_setup_teardown(test_webhooks, setup_dir, t_teardown_dir),
+                cmocka_unit_test_setup_teardown(test_retry, setup_dir, t_teardown_dir),
+                cmocka_unit_test_setup_teardown(test_resources, setup_dir, t_teardown_dir),
+                cmocka_unit_test_setup_teardown(test_provider_section, setup_dir, t_teardown_dir),
+                cmocka_unit_test_setup_teardown(test_field_errors, setup_dir, t_teardown_dir),
                 cmocka_unit_test_setup_teardown(test_hyperparameters_as_written, setup_dir,
-                                                teardown_dir),
+                                                t_teardown_dir),
         };
         return cmocka_run_group_tests_name("jobfile", tests, NULL, NULL);
 }

@@ -15,6 +15,7 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "helpers/testutil.h"
 #include "runner/jobfile.h"
 #include "runner/jobfile_code.h"
 #include "xalloc.h"
@@ -53,45 +54,6 @@ fail:
         return -1;
 }
 
-static int teardown_dir(void **state)
-{
-        struct hoist_error *err = NULL;
-        char *dir = *state;
-        int r = fs_remove_tree(dir, &err);
-
-        hoist_error_free(err);
-        free(dir);
-        return r;
-}
-
-static struct jobfile *parse_ok(const char *dir, const char *text)
-{
-        _cleanup_free_ char *path = path_join(dir, "job.yaml");
-        struct jobfile *jf = NULL;
-        struct hoist_error *err = NULL;
-
-        if (jobfile_parse(text, strlen(text), path, &jf, &err) < 0)
-                fail_msg("unexpected error: %s", err->msg);
-        assert_non_null(jf);
-        return jf;
-}
-
-static void parse_fails(const char *dir, const char *text, const char *want)
-{
-        struct jobfile *jf = NULL;
-        _cleanup_error_ struct hoist_error *err = NULL;
-        _cleanup_free_ char *cwd = getcwd(NULL, 0);
-
-        assert_int_equal(chdir(dir), 0);
-        int r = jobfile_parse(text, strlen(text), "job.yaml", &jf, &err);
-        assert_int_equal(chdir(cwd), 0);
-        assert_int_equal(r, -1);
-        assert_null(jf);
-        assert_non_null(err);
-        assert_int_equal(err->code, HOIST_ERR_INPUT);
-        assert_string_equal(err->msg, want);
-}
-
 #define HEAD "name: c\nruntime: process\ncommand: python3 train.py\n"
 
 static void test_code(void **state)
@@ -99,35 +61,38 @@ static void test_code(void **state)
         const char *dir = *state;
         _cleanup_free_ char *src = path_join(dir, "src");
 
-        _cleanup_jobfile_ struct jobfile *none = parse_ok(dir, HEAD);
+        _cleanup_jobfile_ struct jobfile *none = t_parse_jobfile_ok(dir, HEAD);
         assert_null(none->code);
         assert_null(none->consent);
         assert_int_equal(none->n_includes, 0);
 
-        _cleanup_jobfile_ struct jobfile *dot = parse_ok(dir, HEAD "code: .\n");
+        _cleanup_jobfile_ struct jobfile *dot = t_parse_jobfile_ok(dir, HEAD "code: .\n");
         assert_string_equal(dot->code, dir);
         assert_int_equal(dot->code_line, 4);
         /* through a symlink: the tree it leads to */
-        _cleanup_jobfile_ struct jobfile *viz = parse_ok(dir, HEAD "code: link/\n");
+        _cleanup_jobfile_ struct jobfile *viz = t_parse_jobfile_ok(dir, HEAD "code: link/\n");
         assert_string_equal(viz->code, src);
         _cleanup_jobfile_ struct jobfile *abs = NULL;
         _cleanup_free_ char *text = xasprintf(HEAD "code: %s\n", src);
-        abs = parse_ok(dir, text);
+        abs = t_parse_jobfile_ok(dir, text);
         assert_string_equal(abs->code, src);
 
-        parse_fails(dir, HEAD "code: nope\n",
-                    "'job.yaml':4: field 'code': 'nope' does not exist (paths are relative to the "
-                    "directory of 'job.yaml'; 'code: .' is that directory)");
-        parse_fails(dir, HEAD "code: one.txt\n",
-                    "'job.yaml':4: field 'code': 'one.txt' is not a directory (code: names the "
-                    "directory of the job's source tree, like 'code: .')");
-        parse_fails(dir, HEAD "code: [a]\n",
-                    "'job.yaml':4: field 'code': expected a string, got a sequence");
-        parse_fails(dir, HEAD "cod: .\n",
-                    "'job.yaml':4: unknown field 'cod' (did you mean 'code'?); valid fields: "
-                    "name, image, command, workdir, runtime, provider, storage, inputs, "
-                    "hyperparameters, env, outputs, checkpoints, limits, retry, webhooks, build, "
-                    "resources, code, include, consent, secrets, distributed, slurm");
+        t_parse_jobfile_fails(
+                dir, HEAD "code: nope\n",
+                "'job.yaml':4: field 'code': 'nope' does not exist (paths are relative to the "
+                "directory of 'job.yaml'; 'code: .' is that directory)");
+        t_parse_jobfile_fails(
+                dir, HEAD "code: one.txt\n",
+                "'job.yaml':4: field 'code': 'one.txt' is not a directory (code: names the "
+                "directory of the job's source tree, like 'code: .')");
+        t_parse_jobfile_fails(dir, HEAD "code: [a]\n",
+                              "'job.yaml':4: field 'code': expected a string, got a sequence");
+        t_parse_jobfile_fails(
+                dir, HEAD "cod: .\n",
+                "'job.yaml':4: unknown field 'cod' (did you mean 'code'?); valid fields: "
+                "name, image, command, workdir, runtime, provider, storage, inputs, "
+                "hyperparameters, env, outputs, checkpoints, limits, retry, webhooks, build, "
+                "resources, code, include, consent, secrets, distributed, slurm");
 }
 
 static void test_include(void **state)
@@ -135,9 +100,9 @@ static void test_include(void **state)
         const char *dir = *state;
         _cleanup_free_ char *src = path_join(dir, "src");
         _cleanup_free_ char *data = path_join(dir, "data");
-        _cleanup_jobfile_ struct jobfile *jf =
-                parse_ok(dir, HEAD "code: src\ninputs:\n  train: data\n  one: one.txt\n"
-                                   "include:\n  - src/.env\n  - data/.env\n  - link/sub/\n");
+        _cleanup_jobfile_ struct jobfile *jf = t_parse_jobfile_ok(
+                dir, HEAD "code: src\ninputs:\n  train: data\n  one: one.txt\n"
+                          "include:\n  - src/.env\n  - data/.env\n  - link/sub/\n");
         _cleanup_strv_ char **in_src = jobfile_code_includes_in(jf, src);
         _cleanup_strv_ char **in_data = jobfile_code_includes_in(jf, data);
         _cleanup_strv_ char **in_dir = jobfile_code_includes_in(jf, dir);
@@ -158,21 +123,25 @@ static void test_include(void **state)
         assert_null(jobfile_code_includes_in(jf, out));
 
         /* an included symlink is the link itself, inside the tree */
-        _cleanup_jobfile_ struct jobfile *lk = parse_ok(dir, HEAD "code: .\ninclude: [link]\n");
+        _cleanup_jobfile_ struct jobfile *lk =
+                t_parse_jobfile_ok(dir, HEAD "code: .\ninclude: [link]\n");
         _cleanup_strv_ char **in_lk = jobfile_code_includes_in(lk, dir);
         assert_string_equal(in_lk[0], "link");
 
-        parse_fails(dir, HEAD "code: src\ninclude:\n  - out/x\n",
-                    "'job.yaml':6: field 'include[0]': 'out/x' lies neither inside 'code:' nor "
-                    "inside a directory input: include: names what those trees would otherwise "
-                    "leave out");
-        parse_fails(dir, HEAD "inputs:\n  one: one.txt\ninclude: [one.txt]\n",
-                    "'job.yaml':6: field 'include[0]': 'one.txt' lies neither inside 'code:' nor "
-                    "inside a directory input: include: names what those trees would otherwise "
-                    "leave out");
-        parse_fails(dir, HEAD "code: src\ninclude: [src/.envrc]\n",
-                    "'job.yaml':5: field 'include[0]': 'src/.envrc' does not exist (paths are "
-                    "relative to job.yaml's directory)");
+        t_parse_jobfile_fails(
+                dir, HEAD "code: src\ninclude:\n  - out/x\n",
+                "'job.yaml':6: field 'include[0]': 'out/x' lies neither inside 'code:' nor "
+                "inside a directory input: include: names what those trees would otherwise "
+                "leave out");
+        t_parse_jobfile_fails(
+                dir, HEAD "inputs:\n  one: one.txt\ninclude: [one.txt]\n",
+                "'job.yaml':6: field 'include[0]': 'one.txt' lies neither inside 'code:' nor "
+                "inside a directory input: include: names what those trees would otherwise "
+                "leave out");
+        t_parse_jobfile_fails(
+                dir, HEAD "code: src\ninclude: [src/.envrc]\n",
+                "'job.yaml':5: field 'include[0]': 'src/.envrc' does not exist (paths are "
+                "relative to job.yaml's directory)");
 }
 
 static void test_include_errors(void **state)
@@ -183,15 +152,16 @@ static void test_include_errors(void **state)
                           "'%s/src': name the files or directories in it to send",
                           dir);
 
-        parse_fails(dir, HEAD "code: src\ninclude: [src/]\n", want);
-        parse_fails(dir, HEAD "code: src\ninclude: src/.env\n",
-                    "'job.yaml':5: field 'include': expected a list of paths (relative to "
-                    "job.yaml's directory), got 'src/.env'");
-        parse_fails(dir, HEAD "code: src\ninclude: ['']\n",
-                    "'job.yaml':5: field 'include[0]': expected a path, got ''");
+        t_parse_jobfile_fails(dir, HEAD "code: src\ninclude: [src/]\n", want);
+        t_parse_jobfile_fails(
+                dir, HEAD "code: src\ninclude: src/.env\n",
+                "'job.yaml':5: field 'include': expected a list of paths (relative to "
+                "job.yaml's directory), got 'src/.env'");
+        t_parse_jobfile_fails(dir, HEAD "code: src\ninclude: ['']\n",
+                              "'job.yaml':5: field 'include[0]': expected a path, got ''");
         /* include: comes after the trees it needs, whatever the order written */
         _cleanup_jobfile_ struct jobfile *jf =
-                parse_ok(dir, HEAD "include: [src/.env]\ncode: src\n");
+                t_parse_jobfile_ok(dir, HEAD "include: [src/.env]\ncode: src\n");
         assert_int_equal(jf->n_includes, 1);
 }
 
@@ -199,22 +169,23 @@ static void test_consent(void **state)
 {
         const char *dir = *state;
 
-        _cleanup_jobfile_ struct jobfile *jf = parse_ok(dir, HEAD "consent: never\n");
+        _cleanup_jobfile_ struct jobfile *jf = t_parse_jobfile_ok(dir, HEAD "consent: never\n");
         assert_string_equal(jf->consent, "never");
         assert_int_equal(jf->consent_line, 4);
-        parse_fails(dir, HEAD "consent: yes\n",
-                    "'job.yaml':4: field 'consent': expected ask, allow or never, got 'yes'");
-        parse_fails(dir, HEAD "consent:\n",
-                    "'job.yaml':4: field 'consent': expected a string, got nothing");
+        t_parse_jobfile_fails(
+                dir, HEAD "consent: yes\n",
+                "'job.yaml':4: field 'consent': expected ask, allow or never, got 'yes'");
+        t_parse_jobfile_fails(dir, HEAD "consent:\n",
+                              "'job.yaml':4: field 'consent': expected a string, got nothing");
 }
 
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_code, setup_dir, teardown_dir),
-                cmocka_unit_test_setup_teardown(test_include, setup_dir, teardown_dir),
-                cmocka_unit_test_setup_teardown(test_include_errors, setup_dir, teardown_dir),
-                cmocka_unit_test_setup_teardown(test_consent, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_code, setup_dir, t_teardown_dir),
+                cmocka_unit_test_setup_teardown(test_include, setup_dir, t_teardown_dir),
+                cmocka_unit_test_setup_teardown(test_include_errors, setup_dir, t_teardown_dir),
+                cmocka_unit_test_setup_teardown(test_consent, setup_dir, t_teardown_dir),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

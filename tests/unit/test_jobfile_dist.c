@@ -13,6 +13,7 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "helpers/testutil.h"
 #include "runner/distcheck.h"
 #include "runner/jobfile.h"
 #include "runner/jobfile_dist.h"
@@ -56,61 +57,9 @@ static int setup_dir(void **state)
         return 0;
 }
 
-static int teardown_dir(void **state)
-{
-        struct hoist_error *err = NULL;
-        char *dir = *state;
-        int r = fs_remove_tree(dir, &err);
-
-        hoist_error_free(err);
-        free(dir);
-        return r;
-}
-
-/* TEXT as job.yaml in DIR: the jobfile, or NULL with *RET_ERR's message. */
-static struct jobfile *parse(const char *dir, const char *text, char **ret_err)
-{
-        struct jobfile *jf = NULL;
-        struct hoist_error *err = NULL;
-        _cleanup_free_ char *cwd = getcwd(NULL, 0);
-        int r;
-
-        assert_int_equal(chdir(dir), 0);
-        r = jobfile_parse(text, strlen(text), "job.yaml", &jf, &err);
-        assert_int_equal(chdir(cwd), 0);
-        if (r < 0) {
-                assert_int_equal(err->code, HOIST_ERR_INPUT);
-                *ret_err = xstrdup(err->msg);
-                hoist_error_free(err);
-                return NULL;
-        }
-        *ret_err = NULL;
-        return jf;
-}
-
-static void parse_fails(const char *dir, const char *text, const char *want)
-{
-        _cleanup_free_ char *msg = NULL;
-        _cleanup_jobfile_ struct jobfile *jf = parse(dir, text, &msg);
-
-        assert_null(jf);
-        if (strcmp(msg, want) != 0)
-                fail_msg("got '%s'\nwant '%s'", msg, want);
-}
-
-static struct jobfile *parse_ok(const char *dir, const char *text)
-{
-        _cleanup_free_ char *msg = NULL;
-        struct jobfile *jf = parse(dir, text, &msg);
-
-        if (jf == NULL)
-                fail_msg("unexpected error: %s", msg);
-        return jf;
-}
-
 static void test_absent(void **state)
 {
-        _cleanup_jobfile_ struct jobfile *jf = parse_ok(*state, HEAD);
+        _cleanup_jobfile_ struct jobfile *jf = t_parse_jobfile_ok(*state, HEAD);
         _cleanup_jobspec_ struct jobspec *spec = jobspec_new();
         _cleanup_free_ char *json = NULL;
 
@@ -126,12 +75,12 @@ static void test_absent(void **state)
 
 static void test_full(void **state)
 {
-        _cleanup_jobfile_ struct jobfile *jf =
-                parse_ok(*state, HEAD "resources:\n  gpus: 4\n  nodes: 2\n"
-                                      "distributed:\n  launcher: hoist\n  nproc_per_node: auto\n"
-                                      "  port: 29600\n  checkpoints_per_rank: true\n"
-                                      "  check: {samples: 100000, batch_size: 32, grad_accum: 2}\n"
-                                      "  oversubscribe: false\n");
+        _cleanup_jobfile_ struct jobfile *jf = t_parse_jobfile_ok(
+                *state, HEAD "resources:\n  gpus: 4\n  nodes: 2\n"
+                             "distributed:\n  launcher: hoist\n  nproc_per_node: auto\n"
+                             "  port: 29600\n  checkpoints_per_rank: true\n"
+                             "  check: {samples: 100000, batch_size: 32, grad_accum: 2}\n"
+                             "  oversubscribe: false\n");
         _cleanup_jobspec_ struct jobspec *spec = jobspec_new();
 
         assert_int_equal(jf->dist->nodes, 2);
@@ -156,8 +105,8 @@ static void test_full(void **state)
         assert_true(spec->checkpoints_per_rank);
         assert_int_equal(jobspec_validate(spec, NULL), -1); /* no id, storage: not from here */
 
-        _cleanup_jobfile_ struct jobfile *jf2 =
-                parse_ok(*state, HEAD "distributed:\n  launcher: torchrun\n  nproc_per_node: 3\n");
+        _cleanup_jobfile_ struct jobfile *jf2 = t_parse_jobfile_ok(
+                *state, HEAD "distributed:\n  launcher: torchrun\n  nproc_per_node: 3\n");
         assert_int_equal(jf2->dist->nodes, 1);
         assert_int_equal(jf2->dist->nproc_per_node, 3);
         assert_int_equal(distcheck_world_size(jf2), 3);
@@ -167,55 +116,70 @@ static void test_errors(void **state)
 {
         const char *dir = *state;
 
-        parse_fails(dir, HEAD "distributed:\n  launcher: mpirun\n",
-                    "'job.yaml':5: field 'distributed.launcher': unknown launcher 'mpirun' "
-                    "(known: hoist, torchrun, accelerate, none)");
-        parse_fails(dir, HEAD "distributed:\n  lancher: hoist\n",
-                    "'job.yaml':5: unknown field 'lancher' in 'distributed' (did you mean "
-                    "'launcher'?); valid fields: launcher, nproc_per_node, port, "
-                    "checkpoints_per_rank, check, oversubscribe");
-        parse_fails(dir, HEAD "distributed:\n  nproc_per_node: many\n",
-                    "'job.yaml':5: field 'distributed.nproc_per_node': expected 'auto' or a "
-                    "number of processes from 1 to 1024, got 'many'");
-        parse_fails(dir, HEAD "distributed:\n  nproc_per_node: 0\n",
-                    "'job.yaml':5: field 'distributed.nproc_per_node': expected an integer from 1 "
-                    "to 1024, got '0'");
-        parse_fails(dir, HEAD "distributed:\n  port: 70000\n",
-                    "'job.yaml':5: field 'distributed.port': expected an integer from 1 to 65535, "
-                    "got '70000'");
-        parse_fails(dir, HEAD "distributed:\n  oversubscribe: maybe\n",
-                    "'job.yaml':5: field 'distributed.oversubscribe': expected true or false, got "
-                    "'maybe'");
-        parse_fails(dir, HEAD "resources:\n  nodes: 0\n",
-                    "'job.yaml':5: field 'resources.nodes': expected an integer from 1 to 65536, "
-                    "got '0'");
-        parse_fails(dir, HEAD "nodes: 2\n",
-                    "'job.yaml':4: field 'nodes' goes under 'resources:' (resources: {nodes: "
-                    "...}; docs/job.md \"resources\")");
-        parse_fails(dir, HEAD "distributed:\n  check: {batch_size: 8}\n",
-                    "'job.yaml':5: field 'distributed.check': give the dataset's size as one of "
-                    "samples: N or from_input: CHANNEL (an input to count), not neither");
-        parse_fails(dir, HEAD "distributed:\n  check: {samples: 8, from_input: x, batch_size: 8}\n",
-                    "'job.yaml':5: field 'distributed.check': give the dataset's size as one of "
-                    "samples: N or from_input: CHANNEL (an input to count), not both");
-        parse_fails(dir, HEAD "distributed:\n  check: {samples: 8}\n",
-                    "'job.yaml':5: field 'distributed.check': batch_size: is missing (the "
-                    "per-GPU batch size the training script uses)");
-        parse_fails(dir, HEAD "distributed:\n  check: {samples: 8, batch_size: 8, grad_accum: 0}\n",
-                    "'job.yaml':5: field 'distributed.check.grad_accum': expected an integer from "
-                    "1 to 2147483647, got '0'");
-        parse_fails(dir, HEAD "distributed:\n  check: {from_input: train, batch_size: 8}\n",
-                    "'job.yaml':5: field 'distributed.check.from_input': 'train' is not an input: "
-                    "job.yaml has no inputs: (give the dataset as an input, or the count as "
-                    "samples: N)");
-        parse_fails(dir,
-                    HEAD "inputs:\n  images: data\ndistributed:\n"
-                         "  check: {from_input: train, batch_size: 8}\n",
-                    "'job.yaml':7: field 'distributed.check.from_input': 'train' is not an input "
-                    "(job.yaml's inputs: images)");
-        parse_fails(dir, HEAD "distributed:\n  check: {samples: 8, batch_size: 8, epochs: 2}\n",
-                    "'job.yaml':5: unknown field 'epochs' in 'distributed.check'; valid fields: "
-                    "samples, from_input, batch_size, grad_accum");
+        t_parse_jobfile_fails(
+                dir, HEAD "distributed:\n  launcher: mpirun\n",
+                "'job.yaml':5: field 'distributed.launcher': unknown launcher 'mpirun' "
+                "(known: hoist, torchrun, accelerate, none)");
+        t_parse_jobfile_fails(
+                dir, HEAD "distributed:\n  lancher: hoist\n",
+                "'job.yaml':5: unknown field 'lancher' in 'distributed' (did you mean "
+                "'launcher'?); valid fields: launcher, nproc_per_node, port, "
+                "checkpoints_per_rank, check, oversubscribe");
+        t_parse_jobfile_fails(
+                dir, HEAD "distributed:\n  nproc_per_node: many\n",
+                "'job.yaml':5: field 'distributed.nproc_per_node': expected 'auto' or a "
+                "number of processes from 1 to 1024, got 'many'");
+        t_parse_jobfile_fails(
+                dir, HEAD "distributed:\n  nproc_per_node: 0\n",
+                "'job.yaml':5: field 'distributed.nproc_per_node': expected an integer from 1 "
+                "to 1024, got '0'");
+        t_parse_jobfile_fails(
+                dir, HEAD "distributed:\n  port: 70000\n",
+                "'job.yaml':5: field 'distributed.port': expected an integer from 1 to 65535, "
+                "got '70000'");
+        t_parse_jobfile_fails(
+                dir, HEAD "distributed:\n  oversubscribe: maybe\n",
+                "'job.yaml':5: field 'distributed.oversubscribe': expected true or false, got "
+                "'maybe'");
+        t_parse_jobfile_fails(
+                dir, HEAD "resources:\n  nodes: 0\n",
+                "'job.yaml':5: field 'resources.nodes': expected an integer from 1 to 65536, "
+                "got '0'");
+        t_parse_jobfile_fails(
+                dir, HEAD "nodes: 2\n",
+                "'job.yaml':4: field 'nodes' goes under 'resources:' (resources: {nodes: "
+                "...}; docs/job.md \"resources\")");
+        t_parse_jobfile_fails(
+                dir, HEAD "distributed:\n  check: {batch_size: 8}\n",
+                "'job.yaml':5: field 'distributed.check': give the dataset's size as one of "
+                "samples: N or from_input: CHANNEL (an input to count), not neither");
+        t_parse_jobfile_fails(
+                dir, HEAD "distributed:\n  check: {samples: 8, from_input: x, batch_size: 8}\n",
+                "'job.yaml':5: field 'distributed.check': give the dataset's size as one of "
+                "samples: N or from_input: CHANNEL (an input to count), not both");
+        t_parse_jobfile_fails(
+                dir, HEAD "distributed:\n  check: {samples: 8}\n",
+                "'job.yaml':5: field 'distributed.check': batch_size: is missing (the "
+                "per-GPU batch size the training script uses)");
+        t_parse_jobfile_fails(
+                dir, HEAD "distributed:\n  check: {samples: 8, batch_size: 8, grad_accum: 0}\n",
+                "'job.yaml':5: field 'distributed.check.grad_accum': expected an integer from "
+                "1 to 2147483647, got '0'");
+        t_parse_jobfile_fails(
+                dir, HEAD "distributed:\n  check: {from_input: train, batch_size: 8}\n",
+                "'job.yaml':5: field 'distributed.check.from_input': 'train' is not an input: "
+                "job.yaml has no inputs: (give the dataset as an input, or the count as "
+                "samples: N)");
+        t_parse_jobfile_fails(
+                dir,
+                HEAD "inputs:\n  images: data\ndistributed:\n"
+                     "  check: {from_input: train, batch_size: 8}\n",
+                "'job.yaml':7: field 'distributed.check.from_input': 'train' is not an input "
+                "(job.yaml's inputs: images)");
+        t_parse_jobfile_fails(
+                dir, HEAD "distributed:\n  check: {samples: 8, batch_size: 8, epochs: 2}\n",
+                "'job.yaml':5: unknown field 'epochs' in 'distributed.check'; valid fields: "
+                "samples, from_input, batch_size, grad_accum");
 }
 
 static void test_count_samples(void **state)
@@ -254,15 +218,15 @@ static void test_run(void **state)
 {
         const char *dir = *state;
         _cleanup_error_ struct hoist_error *err = NULL;
-        _cleanup_jobfile_ struct jobfile *small =
-                parse_ok(dir, HEAD "inputs:\n  images: data\nresources:\n  gpus: 2\n  nodes: 2\n"
-                                   "distributed:\n  launcher: hoist\n"
-                                   "  check: {from_input: images, batch_size: 1}\n");
+        _cleanup_jobfile_ struct jobfile *small = t_parse_jobfile_ok(
+                dir, HEAD "inputs:\n  images: data\nresources:\n  gpus: 2\n  nodes: 2\n"
+                          "distributed:\n  launcher: hoist\n"
+                          "  check: {from_input: images, batch_size: 1}\n");
         _cleanup_jobfile_ struct jobfile *fits =
-                parse_ok(dir, HEAD "inputs:\n  images: data\nresources:\n  nodes: 2\n"
-                                   "distributed:\n  nproc_per_node: 1\n"
-                                   "  check: {from_input: images, batch_size: 1}\n");
-        _cleanup_jobfile_ struct jobfile *over = parse_ok(
+                t_parse_jobfile_ok(dir, HEAD "inputs:\n  images: data\nresources:\n  nodes: 2\n"
+                                             "distributed:\n  nproc_per_node: 1\n"
+                                             "  check: {from_input: images, batch_size: 1}\n");
+        _cleanup_jobfile_ struct jobfile *over = t_parse_jobfile_ok(
                 dir, HEAD "inputs:\n  lines: lines.txt\nresources:\n  gpus: 2\n  nodes: 2\n"
                           "distributed:\n  oversubscribe: true\n"
                           "  check: {from_input: lines, batch_size: 1}\n");
@@ -277,13 +241,14 @@ static void test_run(void **state)
                                          "optimizer step takes 4"));
         hoist_error_release(&err);
 
-        _cleanup_jobfile_ struct jobfile *grad =
-                parse_ok(dir, HEAD "inputs:\n  images: data\nresources:\n  gpus: 2\n  nodes: 2\n"
-                                   "distributed:\n  launcher: hoist\n"
-                                   "  check: {from_input: images, batch_size: 1, grad_accum: 2}\n");
+        _cleanup_jobfile_ struct jobfile *grad = t_parse_jobfile_ok(
+                dir, HEAD "inputs:\n  images: data\nresources:\n  gpus: 2\n  nodes: 2\n"
+                          "distributed:\n  launcher: hoist\n"
+                          "  check: {from_input: images, batch_size: 1, grad_accum: 2}\n");
         assert_int_equal(distcheck_run(grad, &err), -1);
-        assert_string_equal(err->msg,
-                            "'job.yaml':11: distributed.check: input 'images' (its files) has 3 "
+        /* job.yaml's absolute path, then: */
+        assert_string_equal(strstr(err->msg, "job.yaml'"),
+                            "job.yaml':11: distributed.check: input 'images' (its files) has 3 "
                             "samples but one optimizer step takes 8: the effective batch size is "
                             "batch_size 1 x 4 processes (2 nodes x 2 per node) x grad_accum 2 = 8. "
                             "Ways out: lower batch_size (even 1 needs 8 samples), lower "
@@ -295,28 +260,30 @@ static void test_provider(void **state)
 {
         _cleanup_error_ struct hoist_error *err = NULL;
         _cleanup_jobfile_ struct jobfile *two =
-                parse_ok(*state, HEAD "resources:\n  gpus: 1\n  nodes: 2\n");
-        _cleanup_jobfile_ struct jobfile *one = parse_ok(*state, HEAD "resources:\n  gpus: 1\n");
+                t_parse_jobfile_ok(*state, HEAD "resources:\n  gpus: 1\n  nodes: 2\n");
+        _cleanup_jobfile_ struct jobfile *one =
+                t_parse_jobfile_ok(*state, HEAD "resources:\n  gpus: 1\n");
 
         assert_int_equal(distcheck_provider(two, "slurm", 1, &err), 0);
         assert_int_equal(distcheck_provider(one, "local", 0, &err), 0);
         assert_int_equal(distcheck_provider(two, "local", 0, &err), -1);
-        assert_string_equal(err->msg, "'job.yaml':6: resources.nodes: 2, but provider 'local' runs "
-                                      "a job on one node (use a provider that runs several, like "
-                                      "slurm, or nodes: 1 with distributed.nproc_per_node for the "
-                                      "GPUs of one machine)");
+        assert_string_equal(strstr(err->msg, "job.yaml'"),
+                            "job.yaml':6: resources.nodes: 2, but provider 'local' runs "
+                            "a job on one node (use a provider that runs several, like "
+                            "slurm, or nodes: 1 with distributed.nproc_per_node for the "
+                            "GPUs of one machine)");
 }
 
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test_setup_teardown(test_absent, setup_dir, teardown_dir),
-                cmocka_unit_test_setup_teardown(test_full, setup_dir, teardown_dir),
-                cmocka_unit_test_setup_teardown(test_errors, setup_dir, teardown_dir),
-                cmocka_unit_test_setup_teardown(test_count_samples, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_absent, setup_dir, t_teardown_dir),
+                cmocka_unit_test_setup_teardown(test_full, setup_dir, t_teardown_dir),
+                cmocka_unit_test_setup_teardown(test_errors, setup_dir, t_teardown_dir),
+                cmocka_unit_test_setup_teardown(test_count_samples, setup_dir, t_teardown_dir),
                 cmocka_unit_test(test_explain),
-                cmocka_unit_test_setup_teardown(test_run, setup_dir, teardown_dir),
-                cmocka_unit_test_setup_teardown(test_provider, setup_dir, teardown_dir),
+                cmocka_unit_test_setup_teardown(test_run, setup_dir, t_teardown_dir),
+                cmocka_unit_test_setup_teardown(test_provider, setup_dir, t_teardown_dir),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
