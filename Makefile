@@ -183,13 +183,12 @@ asan:
 		CFLAGS="$(ASAN_CFLAGS)" \
 		LDFLAGS="-fsanitize=address,undefined" test
 
-# The integration suites that drive hoist and hoist-entrypoint on the host
-# (file storage and the built-in S3 endpoint),
-# with both under valgrind.
-VALGRIND_SUITES := tests/integration/test_entrypoint.sh tests/integration/test_local_process.sh \
-	tests/integration/test_builtin_storage.sh tests/integration/test_serve_s3.sh \
+# The integration suites that drive hoist and hoist-entrypoint with
+# containers (podman) beside file storage and the built-in S3 endpoint, with
+# both under valgrind.  The suites that run no container are in ASAN_SUITES
+# (the same leak and memory checks, several times faster).
+VALGRIND_SUITES := tests/integration/test_builtin_storage.sh \
 	tests/integration/test_registry.sh tests/integration/test_events.sh \
-	tests/integration/test_checkpoints.sh tests/integration/test_cli.sh \
 	tests/integration/test_resources.sh \
 	tests/integration/test_secrets.sh \
 	tests/integration/test_code.sh \
@@ -197,13 +196,18 @@ VALGRIND_SUITES := tests/integration/test_entrypoint.sh tests/integration/test_l
 valgrind: all bundle
 	@HOIST_VALGRIND=1 tests/run-integration.sh $(VALGRIND_SUITES)
 
-# The integration suites of the newest host and entrypoint code (the image
-# builder, the GPU monitor, the multi-node worker group, the Slurm provider
-# and the control plane's schedule, node results and node logs) with
-# ASan+UBSan binaries: a leak or an error ends the process non-zero and
-# fails the suite.  Containers and Slurm's nodes still get the normal bundle.
+# The integration suites that run no container (the entrypoint, process
+# jobs, the built-in S3 endpoint, checkpoints, the CLI), and those of the
+# newest host and entrypoint code (the image builder, the GPU monitor, the
+# multi-node worker group, the Slurm provider and the control plane's
+# schedule, node results and node logs), with ASan+UBSan binaries: a leak or
+# an error ends the process non-zero and fails the suite.  Containers and
+# Slurm's nodes still get the normal bundle.
 ASAN_CFLAGS := -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
-ASAN_SUITES := tests/integration/test_build.sh tests/integration/test_gpu_health.sh \
+ASAN_SUITES := tests/integration/test_entrypoint.sh tests/integration/test_local_process.sh \
+	tests/integration/test_serve_s3.sh tests/integration/test_checkpoints.sh \
+	tests/integration/test_cli.sh \
+	tests/integration/test_build.sh tests/integration/test_gpu_health.sh \
 	tests/integration/test_multinode.sh tests/integration/test_slurm_frame.sh \
 	tests/integration/test_logs_nodes.sh
 tools: $(TOOLS) $(FAKE_NVML)
