@@ -338,7 +338,7 @@ struct logs {
         bool prefixed;    /* several nodes: each line says its node */
         struct out proto; /* the options every node's out starts with */
         struct storage *sto;
-        const char *job_id;
+        char *job_id; /* owned: the job's record is read anew as it is followed */
 };
 
 static void logs_free(struct logs *l)
@@ -353,6 +353,7 @@ static void logs_free(struct logs *l)
                 out_freep(&l->v[i].out);
         }
         free(l->v);
+        free(l->job_id);
 }
 
 static void logs_add(struct logs *l, const char *node)
@@ -548,7 +549,7 @@ int follow_job(const struct hoist_home *home, struct store *st, const char *id, 
         logs = (struct logs){
                 .only = only,
                 .sto = sto,
-                .job_id = job->id,
+                .job_id = xstrdup(job->id),
                 .proto = {.fd = fd,
                           .keep = opts->timestamps,
                           .attempt = opts->attempt,
