@@ -122,7 +122,7 @@ YAML
         id=$(hoist submit -q "$T_TMP/nf/job.yaml") || fail "submit"
         wait_for 120 state_is "$id" failed || fail "$(why "$id")"
         [ "$(job_field "$id" exit_code)" = 3 ] || fail "exit code $(job_field "$id" exit_code): $(why "$id")"
-        job_field "$id" reason | grep_q "node1" || fail "the reason does not name node1: $(job_field "$id" reason)"
+        [ "$(job_field "$id" reason)" = "node node1: node 1 gives up" ] || fail "the reason does not name node1 first: $(job_field "$id" reason)"
         wait_for 30 sh -c "[ -z \"\$(squeue -h -n hoist-$id)\" ]" || fail "still in Slurm: $(squeue -n "hoist-$id")"
         [ -s "$HOIST_HOME/storage/jobs/$id/results/node0.json" ] || fail "node0 wrote no result"
 }
