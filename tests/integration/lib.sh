@@ -71,6 +71,23 @@ t_finish() {
         [ "$T_FAILED" -eq 0 ]
 }
 
+# t_setup WHAT CMD...: runs CMD in this shell (it may export what the tests
+# need) with its output in $T_TMP/setup.log and prints how long it took; if
+# it fails, one failed test "setup: WHAT" with the log's tail, and the suite
+# ends there.
+t_setup() {
+        local what=$1 start=$EPOCHREALTIME
+        shift
+        if ! "$@" >"$T_TMP/setup.log" 2>&1; then
+                echo "not ok - setup: $what"
+                sed 's/^/    # /' "$T_TMP/setup.log" | tail -30
+                T_FAILED=$((T_FAILED + 1))
+                t_finish
+                exit 1
+        fi
+        echo "# setup: $(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f s", b - a }')"
+}
+
 # Fails the current test with a message.
 fail() { echo "FAIL: $*" >&2; return 1; }
 

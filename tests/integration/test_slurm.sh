@@ -427,15 +427,7 @@ YAML
 COMPLETED|0:0" || fail "sacct -c: $(acct "$id")"
 }
 
-setup_start=$EPOCHREALTIME
-if ! setup >"$T_TMP/setup.log" 2>&1; then
-        echo "not ok - setup: start the Slurm and sshd peers"
-        sed 's/^/    # /' "$T_TMP/setup.log" | tail -30
-        T_FAILED=$((T_FAILED + 1))
-        t_finish
-        exit 1
-fi
-echo "# setup: $(awk -v a="$setup_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f s", b - a }')"
+t_setup "start the Slurm and sshd peers" setup
 t_run "quickstart as a process on Slurm: succeeded, the trainer's own model" t_quickstart_process
 t_run "quickstart under podman on Slurm" t_quickstart_podman
 t_run "hoist cancel: TERM reaches the command, canceled, nothing runs" t_cancel

@@ -151,13 +151,7 @@ YAML
         [ "$(hoist list -o json)" = "[]" ] || fail "a job was stored: $(hoist list)"
 }
 
-if ! start_slurm "$SLURM_DIR" >"$T_TMP/setup.log" 2>&1; then
-        echo "not ok - setup: start the Slurm peer"
-        sed 's/^/    # /' "$T_TMP/setup.log" | tail -30
-        T_FAILED=$((T_FAILED + 1))
-        t_finish
-        exit 1
-fi
+t_setup "start the Slurm peer" start_slurm "$SLURM_DIR"
 t_run "loopback storage refused for a login node elsewhere, before any upload; fine on the local slurmd" t_loopback_refused
 t_run "a login node that does not answer: refused before any upload, named" t_unreachable_host
 t_run "scontrol requeue: followed at attempt 1, resumed from its checkpoint, succeeded" t_requeue_followed

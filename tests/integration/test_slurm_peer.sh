@@ -198,15 +198,7 @@ t_timed() {
         echo "# $2: $(awk -v a="$start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f s", b - a }')"
 }
 
-setup_start=$EPOCHREALTIME
-if ! setup >"$T_TMP/setup.log" 2>&1; then
-        echo "not ok - setup: start the Slurm and sshd peers"
-        sed 's/^/    # /' "$T_TMP/setup.log" | tail -30
-        T_FAILED=$((T_FAILED + 1))
-        t_finish
-        exit 1
-fi
-echo "# setup: $(awk -v a="$setup_start" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.1f s", b - a }')"
+t_setup "start the Slurm and sshd peers" setup
 t_timed "sbatch --parsable; squeue, scontrol show job -o and sacct -c follow it to COMPLETED" t_completed
 t_timed "exit 3: FAILED, ExitCode 3:0, Reason NonZeroExitCode" t_failed
 t_timed "scancel: CANCELLED, the job's processes gone" t_cancel
