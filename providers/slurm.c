@@ -462,7 +462,9 @@ static int slurm_submit(const struct provider_submit *req, struct hoist_error **
                 s = stored;
         }
         (void)unlink(released);
-        if (check_runnable(req, err) < 0 || check_cluster(s, err) < 0 ||
+        /* A first attempt's settings came through validate() at submit,
+         * which asked the cluster already; a later attempt asks now. */
+        if (check_runnable(req, err) < 0 || (stored != NULL && check_cluster(s, err) < 0) ||
             job_dir(s, req->state_dir, req->job_id, &dir, err) < 0 ||
             cluster_bundle(s, req->bundle, dir, &bundle, err) < 0)
                 return -1;
