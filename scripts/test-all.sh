@@ -12,12 +12,14 @@ jobs=$(nproc 2>/dev/null || echo 2)
 step() { # NAME COMMAND...: a step that is not a test suite counts as one test
         local name=$1
         shift
+        local start=$SECONDS
         echo "==== $name"
         if "$@"; then tally_add 1 0; else echo "==== $name FAILED"; tally_add 0 1; fi
+        echo "---- $name: $((SECONDS - start)) s"
 }
 suite() { # NAME COMMAND...: a suite adds its own counts; a suite that fails
         # without counting (it did not build, say) still counts as a failure
-        local name=$1 before after
+        local name=$1 before after start=$SECONDS
         shift
         echo "==== $name"
         before=$(awk '{f+=$2} END {print f+0}' "$HOIST_TALLY")
@@ -26,6 +28,7 @@ suite() { # NAME COMMAND...: a suite adds its own counts; a suite that fails
                 after=$(awk '{f+=$2} END {print f+0}' "$HOIST_TALLY")
                 [ "$after" -gt "$before" ] || tally_add 0 1
         fi
+        echo "---- $name: $((SECONDS - start)) s"
 }
 
 step "build (-Werror)" make -j"$jobs" all bundle

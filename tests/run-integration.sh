@@ -9,8 +9,10 @@ scripts=("$@")
 [ ${#scripts[@]} -gt 0 ] || scripts=("$here"/integration/test_*.sh)
 for t in "${scripts[@]}"; do
         echo "== $(basename "$t")"
+        start=$SECONDS
         out=$(bash "$t" 2>&1); rc=$?
         printf '%s\n' "$out"
+        echo "-- $(basename "$t"): $((SECONDS - start)) s"
         line=$(printf '%s\n' "$out" | grep -E '^[0-9]+ passed, [0-9]+ failed' | tail -1)
         p=$(echo "$line" | sed -n 's/^\([0-9]*\) passed.*/\1/p')
         f=$(echo "$line" | sed -n 's/.* \([0-9]*\) failed.*/\1/p')
