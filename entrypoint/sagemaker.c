@@ -46,8 +46,7 @@ int sagemaker_channel_valid(const char *name)
 }
 
 /* TEXT as a JSON object; the error names the file and the place. */
-static json_t *load_object(const char *text, size_t len, const char *name,
-                           struct hoist_error **err)
+static json_t *load_object(const char *text, size_t len, const char *name, struct hoist_error **err)
 {
         json_error_t jerr;
         json_t *root;
@@ -60,9 +59,8 @@ static json_t *load_object(const char *text, size_t len, const char *name,
         }
         root = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
         if (root == NULL) {
-                hoist_error_make(err, HOIST_ERR_INPUT,
-                                 "SageMaker '%s': line %d, column %d: %s", name, jerr.line,
-                                 jerr.column, jerr.text);
+                hoist_error_make(err, HOIST_ERR_INPUT, "SageMaker '%s': line %d, column %d: %s",
+                                 name, jerr.line, jerr.column, jerr.text);
                 return NULL;
         }
         if (!json_is_object(root)) {
@@ -540,8 +538,7 @@ static void view_sagemaker(const struct sagemaker *sm, const struct jobspec *spe
         v->channels = json_object();
         for (size_t i = 0; spec != NULL && i < spec->n_inputs; i++)
                 if (json_object_get(v->idc, spec->inputs[i].channel) == NULL)
-                        (void)json_object_set_new(v->idc, spec->inputs[i].channel,
-                                                  file_channel());
+                        (void)json_object_set_new(v->idc, spec->inputs[i].channel, file_channel());
         json_object_foreach(v->idc, k, item)
         {
                 _cleanup_free_ char *dir = path_join(data, k);
@@ -649,8 +646,8 @@ int sagemaker_export_env(const struct sagemaker *sm, const struct jobspec *spec,
                 .hosts = v.hosts,
                 .network_interface = v.e.network_interface,
                 .job_name = sm != NULL && job != NULL && *job != '\0' ? job
-                            : spec != NULL                           ? spec->id
-                                                                     : NULL,
+                            : spec != NULL                            ? spec->id
+                                                                      : NULL,
                 .num_gpus = launch_visible_gpus(LAUNCH_PROC_GPUS, 0),
                 .num_cpus = cpus > 0 ? cpus : 1,
         };

@@ -2,6 +2,7 @@
 #include "smenv.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -57,6 +58,58 @@ char *smenv_py_float(double v)
         return buf_take(&b);
 }
 
+/* S as json.dumps(ensure_ascii=True) writes a string: short escapes for
+ * the usual five, \uXXXX (lower-case hex; a surrogate pair past U+FFFF)
+ * for the rest outside ' '..'~'.  S is valid UTF-8 (jansson's). */
+static void dump_string(const char *s, size_t len, struct buf *b)
+{
+        const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+        buf_append_char(b, '"');
+        while (p < end) {
+                uint32_t c = *p;
+                int n = c < 0x80 ? 0 : c < 0xe0 ? 1 : c < 0xf0 ? 2 : 3;
+                if (n > 0)
+                        c &= 0x3f >> n;
+                for (int i = 1; i <= n && p + i < end; i++)
+                        c = (c << 6) | (p[i] & 0x3f);
+                p += n + 1;
+                switch (c) {
+                case '"':
+                        buf_append_str(b, "\\\"");
+                        continue;
+                case '\\':
+                        buf_append_str(b, "\\\\");
+                        continue;
+                case '\n':
+                        buf_append_str(b, "\\n");
+                        continue;
+                case '\r':
+                        buf_append_str(b, "\\r");
+                        continue;
+                case '\t':
+                        buf_append_str(b, "\\t");
+                        continue;
+                case '\b':
+                        buf_append_str(b, "\\b");
+                        continue;
+                case '\f':
+                        buf_append_str(b, "\\f");
+                        continue;
+                default:
+                        break;
+                }
+                if (c >= 0x20 && c <= 0x7e)
+                        buf_append_char(b, (char)c);
+                else if (c > 0xffff)
+                        buf_printf(b, "\\u%04x\\u%04x", 0xd800 + ((c - 0x10000) >> 10),
+                                   0xdc00 + ((c - 0x10000) & 0x3ff));
+                else
+                        buf_printf(b, "\\u%04x", c);
+        }
+        buf_append_char(b, '"');
+}
+
 static int key_cmp(const void *a, const void *b)
 {
         return strcmp(*(const char *const *)a, *(const char *const *)b);
@@ -77,10 +130,9 @@ static void dump(const json_t *v, struct buf *b)
                 qsort(keys, n, sizeof *keys, key_cmp);
                 buf_append_char(b, '{');
                 for (i = 0; i < n; i++) {
-                        json_auto_t *key = json_string(keys[i]);
                         if (i > 0)
                                 buf_append_char(b, ',');
-                        dump(key, b);
+                        dump_string(keys[i], strlen(keys[i]), b);
                         buf_append_char(b, ':');
                         dump(json_object_get(v, keys[i]), b);
                 }
@@ -101,8 +153,11 @@ static void dump(const json_t *v, struct buf *b)
                 buf_append_str(b, s);
                 break;
         }
+        case JSON_STRING:
+                dump_string(json_string_value(v), json_string_length(v), b);
+                break;
         default: {
-                /* strings (escaped to ASCII), integers, true, false, null */
+                /* integers, true, false, null */
                 _cleanup_free_ char *s =
                         json_dumps(v, JSON_ENCODE_ANY | JSON_COMPACT | JSON_ENSURE_ASCII);
                 buf_append_str(b, s != NULL ? s : "null");
@@ -211,7 +266,8 @@ char **smenv_build(const struct smenv *e)
         char **v = xcalloc(1, sizeof *v);
         _cleanup_free_ char *gpus = xasprintf("%lld", (long long)e->num_gpus);
         _cleanup_free_ char *cpus = xasprintf("%lld", (long long)e->num_cpus);
-        const char *master = e->hosts != NULL && e->hosts[0] != NULL ? e->hosts[0] : e->current_host;
+        const char *master =
+                e->hosts != NULL && e->hosts[0] != NULL ? e->hosts[0] : e->current_host;
         const char *k;
         json_t *item;
         size_t n = 0;
