@@ -402,16 +402,17 @@ static int move_dir(char **dir, const char *explicit_dir, const char *path,
         return 0;
 }
 
-/* LINK -> TARGET, unless LINK is there already (SageMaker's own copy). */
-static int link_dir(const char *target, const char *link, struct hoist_error **err)
+/* LINK -> TARGET, unless LINK is there already (SageMaker's own copy).  A
+ * link that cannot be made is a warning: the variables then name TARGET. */
+static void link_dir(const char *target, const char *link)
 {
         struct stat st;
 
         if (lstat(link, &st) == 0)
-                return 0;
+                return;
         if (symlink(target, link) < 0)
-                return hoist_error_errno(err, "link '%s' to '%s'", link, target);
-        return 0;
+                log_warn("cannot link '%s' to '%s' (%s); SM_CHANNEL_* names '%s' instead", link,
+                         target, strerror(errno), target);
 }
 
 int sagemaker_stage(const struct sagemaker *sm, const struct jobspec *spec, struct stage *s,
@@ -433,15 +434,13 @@ int sagemaker_stage(const struct sagemaker *sm, const struct jobspec *spec, stru
         for (size_t i = 0; i < spec->n_inputs; i++) {
                 _cleanup_free_ char *mine = path_join(s->input_dir, spec->inputs[i].channel);
                 _cleanup_free_ char *theirs = path_join(data, spec->inputs[i].channel);
-                if (link_dir(mine, theirs, err) < 0)
-                        return hoist_error_wrap(err, "SageMaker layout");
+                link_dir(mine, theirs);
         }
         json_object_foreach(sm->input_data_config, k, v)
         {
                 _cleanup_free_ char *mine = path_join(s->input_dir, k);
                 _cleanup_free_ char *theirs = path_join(data, k);
-                if (link_dir(theirs, mine, err) < 0)
-                        return hoist_error_wrap(err, "SageMaker layout");
+                link_dir(theirs, mine);
         }
         return 0;
 }
@@ -542,7 +541,10 @@ static void view_sagemaker(const struct sagemaker *sm, const struct jobspec *spe
         json_object_foreach(v->idc, k, item)
         {
                 _cleanup_free_ char *dir = path_join(data, k);
-                (void)json_object_set_new(v->channels, k, json_string(dir));
+                _cleanup_free_ char *mine = s != NULL ? path_join(s->input_dir, k) : NULL;
+                /* SageMaker's place, or hoist's where no link could be made */
+                const char *use = mine != NULL && !fs_exists(dir) && fs_exists(mine) ? mine : dir;
+                (void)json_object_set_new(v->channels, k, json_string(use));
         }
         v->input_dir = path_join(sm->root, "input");
         v->config_dir = path_join(sm->root, "input/config");

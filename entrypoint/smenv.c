@@ -9,6 +9,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "log.h"
 #include "xalloc.h"
 
 char *smenv_py_float(double v)
@@ -328,6 +329,13 @@ int smenv_export(char *const *vars, struct hoist_error **err)
         for (size_t i = 0; vars[i] != NULL; i++) {
                 const char *eq = strchr(vars[i], '=');
                 _cleanup_free_ char *name = xstrndup(vars[i], (size_t)(eq - vars[i]));
+                if (strlen(vars[i]) >= SMENV_VAR_MAX) {
+                        /* exec() would fail with E2BIG and start nothing */
+                        log_warn("%.80s is %zu bytes, more than a program may be given in one "
+                                 "variable (%d); left out",
+                                 name, strlen(vars[i]), SMENV_VAR_MAX);
+                        continue;
+                }
                 if (setenv(name, eq + 1, 1) < 0)
                         return hoist_error_errno(err, "set %.80s", name);
         }

@@ -44,7 +44,12 @@ struct smenv {
 /* The variables, "NAME=value" each, NULL-terminated, sorted by name. */
 char **smenv_build(const struct smenv *e);
 
-/* Sets each of VARS ("NAME=value") in the environment. */
+/* Linux's limit on one "NAME=value" string that exec() passes on
+ * (MAX_ARG_STRLEN, 32 pages). */
+#define SMENV_VAR_MAX (32 * 4096)
+
+/* Sets each of VARS ("NAME=value") in the environment; one longer than
+ * SMENV_VAR_MAX is left out with a warning (huge hyperparameters). */
 int smenv_export(char *const *vars, struct hoist_error **err);
 
 /* One hyperparameter's value as the toolkit passes it on (SM_HP_*). */

@@ -16,6 +16,9 @@ EX=$T_ROOT/examples/sagemaker-toolkit
 PY=/usr/bin/python3
 STORE=$T_TMP/store
 mkdir -p "$STORE"
+# make asan-integration points at the normal build's bundle
+BUNDLE_TAR=$HOIST_BUILD/hoist-entrypoint-bundle.tar
+[ -z "${HOIST_BUNDLE_DIR:-}" ] || BUNDLE_TAR=$HOIST_BUNDLE_DIR/../../../hoist-entrypoint-bundle.tar
 
 # sm_root DIR JOB_ID [HYPERPARAMETERS_JSON_MEMBERS]: a /opt/ml tree in DIR as
 # SageMaker leaves it before the container starts: the three config files,
@@ -217,7 +220,7 @@ t_plain_local_job() {
 t_podman() {
         local ml=$T_TMP/ml-pod image=localhost/hoist-it-sagemaker:$$
         command -v podman >/dev/null || fail "podman is not installed (scripts/deps.sh installs it)"
-        "$T_ROOT/tests/peers/podman-image.sh" "$image" "$HOIST_BUILD/hoist-entrypoint-bundle.tar" \
+        "$T_ROOT/tests/peers/podman-image.sh" "$image" "$BUNDLE_TAR" \
                 "$HOIST_BIN/hoist-quickstart" >/dev/null || fail "build the test image"
         t_defer "podman rmi -f $image >/dev/null 2>&1"
         sm_root "$ml" sm-pod

@@ -98,8 +98,8 @@ static void test_hyperparameters(void **state)
         expect_error(sagemaker_parse_hyperparameters, "{\"hoist_job_url\": \"\"}",
                      "hoist_job_url is empty");
         expect_error(sagemaker_parse_hyperparameters, "{\"hoist_job_url\": 7}", "is not a string");
-        expect_error(sagemaker_parse_hyperparameters,
-                     "{\"hoist_secrets_key\": \"../etc/shadow\"}", "is not a storage key");
+        expect_error(sagemaker_parse_hyperparameters, "{\"hoist_secrets_key\": \"../etc/shadow\"}",
+                     "is not a storage key");
         expect_error(sagemaker_parse_hyperparameters, "{\"a\": \"1\"", "line 1");
 
         /* huge: one value past the limit, too many names, a long name */

@@ -15,6 +15,7 @@
 
 #include "cleanup.h"
 #include "entrypoint/smenv.h"
+#include "xalloc.h"
 
 static void test_py_float(void **state)
 {
@@ -70,7 +71,8 @@ static void test_hp_value(void **state)
                 {"-0", "0"},
                 {"[0.1,1e-7]", "[0.1,1e-07]"},
                 {"NaN", "NaN"},
-                {"{\"k\": [1, {\"z\": null, \"a\": false}]}", "{\"k\":[1,{\"a\":false,\"z\":null}]}"},
+                {"{\"k\": [1, {\"z\": null, \"a\": false}]}",
+                 "{\"k\":[1,{\"a\":false,\"z\":null}]}"},
                 {"", ""},
                 {"{", "{"},
                 {"[\"\x7f\"]", "[\"\\u007f\"]"},
@@ -118,8 +120,8 @@ static void test_build(void **state)
         json_auto_t *channels = json_pack("{s:s, s:s}", "train", "/opt/ml/input/data/train",
                                           "odd \"dir\"", "/opt/ml/input/data/odd \"dir\"");
         json_auto_t *idc = json_pack("{s:{s:s}}", "train", "TrainingInputMode", "File");
-        json_auto_t *rc = json_pack("{s:s, s:[s, s]}", "current_host", "algo-2", "hosts",
-                                    "algo-1", "algo-2");
+        json_auto_t *rc =
+                json_pack("{s:s, s:[s, s]}", "current_host", "algo-2", "hosts", "algo-1", "algo-2");
         char h1[] = "algo-1", h2[] = "algo-2";
         char *hosts[] = {h1, h2, NULL};
         struct smenv e = {
@@ -164,7 +166,8 @@ static void test_build(void **state)
                 "SM_OUTPUT_DATA_DIR=/opt/ml/output/data",
                 "SM_OUTPUT_DIR=/opt/ml/output",
                 "SM_OUTPUT_INTERMEDIATE_DIR=/opt/ml/output/intermediate",
-                "SM_RESOURCE_CONFIG={\"current_host\":\"algo-2\",\"hosts\":[\"algo-1\",\"algo-2\"]}",
+                "SM_RESOURCE_CONFIG={\"current_host\":\"algo-2\",\"hosts\":[\"algo-1\",\"algo-2\"]"
+                "}",
                 NULL, /* SM_TRAINING_ENV: checked below */
         };
         _cleanup_strv_ char **got = smenv_build(&e);
@@ -181,9 +184,8 @@ static void test_build(void **state)
         training = json_loads(got[n - 1] + 16, 0, NULL);
         assert_non_null(training);
         assert_string_equal(json_string_value(json_object_get(training, "current_host")), "algo-2");
-        assert_int_equal(json_integer_value(json_object_get(json_object_get(training,
-                                                                            "hyperparameters"),
-                                                            "epochs")),
+        assert_int_equal(json_integer_value(json_object_get(
+                                 json_object_get(training, "hyperparameters"), "epochs")),
                          12);
         assert_string_equal(json_string_value(json_object_get(training, "job_name")), "j-1");
         assert_true(json_is_false(json_object_get(training, "is_master")));
@@ -205,6 +207,20 @@ static void test_export(void **state)
         assert_int_equal(smenv_export(vars, &err), 0);
         assert_string_equal(getenv("SM_HP_BATCH-SIZE"), "64");
         assert_string_equal(getenv("SM_X"), "a=b");
+
+        /* one past exec()'s limit on a variable: left out, the rest set */
+        {
+                char *huge = xmalloc(SMENV_VAR_MAX + 1);
+                char ok[] = "SM_Y=1";
+                char *more[] = {huge, ok, NULL};
+                memcpy(huge, "SM_HUGE=", 8);
+                memset(huge + 8, 'x', SMENV_VAR_MAX - 8);
+                huge[SMENV_VAR_MAX] = '\0';
+                assert_int_equal(smenv_export(more, &err), 0);
+                assert_null(getenv("SM_HUGE"));
+                assert_string_equal(getenv("SM_Y"), "1");
+                free(huge);
+        }
 }
 
 int main(void)
