@@ -202,6 +202,34 @@ t_checkpoints_sagemaker() {
         cmp "$ml/model/model.json" "$T_TMP/ml-ref2/model/model.json" || fail "resumed model differs"
 }
 
+# Two instances of one training job (instance_count 2), each with its own
+# /opt/ml: resourceconfig.json places them, the rank being current_host's
+# place in the sorted hosts whatever the file's order.
+t_two_instances() {
+        local a=$T_TMP/ml-two-a b=$T_TMP/ml-two-b pa pb
+        write_job sm-two '["sh", "-c", "echo \"$NODE_RANK $NNODES $MASTER_ADDR $SM_CURRENT_HOST $SM_HOSTS $NCCL_SOCKET_IFNAME\" >\"$SM_OUTPUT_DATA_DIR/place.txt\""]' \
+                '"distributed": {"nodes": 2}'
+        sm_root "$a" sm-two
+        sm_root "$b" sm-two
+        echo '{"current_host": "localhost", "hosts": ["localhost", "127.0.0.1"], "network_interface_name": "lo"}' \
+                >"$a/input/config/resourceconfig.json"
+        echo '{"current_host": "127.0.0.1", "hosts": ["localhost", "127.0.0.1"], "network_interface_name": "lo"}' \
+                >"$b/input/config/resourceconfig.json"
+        env HOIST_SM_ROOT="$a" HOIST_WORKDIR="$a.work" "$E" train >"$T_TMP/two-a.log" 2>&1 &
+        pa=$!
+        env HOIST_SM_ROOT="$b" HOIST_WORKDIR="$b.work" "$E" train >"$T_TMP/two-b.log" 2>&1 &
+        pb=$!
+        wait "$pa" || { cat "$T_TMP/two-a.log"; fail "instance a failed"; }
+        wait "$pb" || { cat "$T_TMP/two-b.log"; fail "instance b failed"; }
+        [ "$(cat "$a/output/data/place.txt")" = '1 2 127.0.0.1 localhost ["127.0.0.1","localhost"] lo' ] ||
+                fail "a: $(cat "$a/output/data/place.txt")"
+        [ "$(cat "$b/output/data/place.txt")" = '0 2 127.0.0.1 127.0.0.1 ["127.0.0.1","localhost"] lo' ] ||
+                fail "b: $(cat "$b/output/data/place.txt")"
+        # rank 0 writes the job's result; each node its own
+        [ "$(jq -r .node "$STORE/jobs/sm-two/result.json")" = node0 ] || fail "the job's result is not rank 0's"
+        [ -s "$STORE/jobs/sm-two/results/node1.json" ] || fail "no result of node1"
+}
+
 # The same script as a plain local job: no /opt/ml, the SM_* variables
 # point at hoist's own directories and job.yaml's hyperparameters.
 t_plain_local_job() {
@@ -247,6 +275,7 @@ t_run "SM_* variables in the toolkit's formats; secrets from hoist_secrets_key, 
 t_run "failure reason in <root>/output/failure, only if absent; a bad config named there" t_failure_file
 t_run "no CheckpointConfig: hoist restores <root>/checkpoints after an interruption" t_checkpoints_hoist
 t_run "CheckpointConfig: SageMaker's restored checkpoints used, hoist stays out of the prefix" t_checkpoints_sagemaker
+t_run "two instances: rank from current_host in the sorted hosts, NCCL_SOCKET_IFNAME" t_two_instances
 t_run "the same script as a plain local job (no /opt/ml) sees SM_* variables" t_plain_local_job
 t_run "podman: IMAGE train with /opt/ml mounted" t_podman
 t_finish
