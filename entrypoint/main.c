@@ -595,6 +595,7 @@ static int run_job(struct run *run, char **args)
         if (missing != NULL)
                 return setup_failed(run, missing);
 
+        sagemaker_merge_hyperparameters(run->sm, run->spec);
         run->gpu = gpu_monitor_new(run->spec, run->ev);
         sdnotify_staging_begin(run->st, run->spec->n_inputs);
         staged = stage_prepare(run->spec, run->st, &run->stage, &err) == 0 &&

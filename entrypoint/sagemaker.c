@@ -666,3 +666,27 @@ int sagemaker_export_env(const struct sagemaker *sm, const struct jobspec *spec,
         view_clear(&v);
         return r;
 }
+
+void sagemaker_merge_hyperparameters(const struct sagemaker *sm, struct jobspec *spec)
+{
+        const char *k;
+        json_t *v;
+
+        if (sm == NULL)
+                return;
+        json_object_foreach(sm->hyperparameters, k, v)
+        {
+                size_t i = 0;
+                while (i < spec->n_hyperparameters && strcmp(spec->hyperparameters[i].key, k) != 0)
+                        i++;
+                if (i == spec->n_hyperparameters) {
+                        jobspec_kv_add(&spec->hyperparameters, &spec->n_hyperparameters, k,
+                                       json_string_value(v));
+                } else if (strcmp(spec->hyperparameters[i].value, json_string_value(v)) != 0) {
+                        log_info("hyperparameter '%s': SageMaker's '%.64s' (job.json has '%.64s')",
+                                 k, json_string_value(v), spec->hyperparameters[i].value);
+                        free(spec->hyperparameters[i].value);
+                        spec->hyperparameters[i].value = xstrdup(json_string_value(v));
+                }
+        }
+}

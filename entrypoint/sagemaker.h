@@ -104,6 +104,12 @@ int sagemaker_load_secrets(const struct sagemaker *sm, const struct jobspec *spe
  * warning. */
 void sagemaker_drop_secrets(const struct sagemaker *sm, struct storage *st);
 
+/* SageMaker's hyperparameters.json wins over job.json's hyperparameters (a
+ * tuning job changes them there): each of its values replaces job.json's of
+ * the same name or is added, so HOIST_HP_* and SM_HP_* agree.  Nothing
+ * without SM. */
+void sagemaker_merge_hyperparameters(const struct sagemaker *sm, struct jobspec *spec);
+
 /* SageMaker's layout for hoist's directories, after stage_prepare() and
  * before stage_export_env(): the model dir is <root>/model and other
  * outputs go to <root>/output/data unless job.json names its own, the

@@ -97,7 +97,7 @@ t_sm_variables() {
         mkdir -p "$STORE/jobs/sm-env"
         echo '{"EXAMPLE_TOKEN": "tok-4d1c9e"}' >"$STORE/jobs/sm-env/secrets.json"
         # (the environment as exec'ed: a shell drops SM_HP_BATCH-SIZE, not a name it allows)
-        write_job sm-env '["sh", "-c", "tr \"\\\\0\" \"\\\\n\" </proc/$$/environ | grep ^SM_ | sort >\"$SM_OUTPUT_DATA_DIR/env.txt\"; echo token $EXAMPLE_TOKEN"]' \
+        write_job sm-env '["sh", "-c", "tr \"\\\\0\" \"\\\\n\" </proc/$$/environ | grep -E \"^(SM_|HOIST_HP)\" | sort >\"$SM_OUTPUT_DATA_DIR/env.txt\"; echo token $EXAMPLE_TOKEN"]' \
                 '"secrets": [{"name": "EXAMPLE_TOKEN"}]'
         run_sm "$ml" || { cat "$T_TMP/run.log"; fail "the job failed"; }
         local env=$ml/output/data/env.txt
@@ -105,6 +105,8 @@ t_sm_variables() {
         grep -qx "SM_CHANNEL_TRAIN=$ml/input/data/train" "$env" || fail "SM_CHANNEL_TRAIN"
         grep -qx 'SM_CHANNELS=\["train"\]' "$env" || fail "SM_CHANNELS"
         grep -qx "SM_HP_EPOCHS=12" "$env" && grep -qx "SM_HP_BATCH-SIZE=64" "$env" || fail "SM_HP_*"
+        # hyperparameters.json wins over job.json's (a tuning job sets them there)
+        grep -qx "HOIST_HP_BATCH_SIZE=64" "$env" && grep -qx "HOIST_HP_EPOCHS=12" "$env" || fail "HOIST_HP_*"
         grep -qx 'SM_HPS={"batch-size":64,"epochs":12,"lr":0.05}' "$env" || fail "SM_HPS"
         ! grep -qi "hoist_job_url\|hoist_secrets_key\|SM_HP_HOIST" "$env" || fail "hoist's hyperparameters passed on"
         grep -qx "SM_CURRENT_HOST=algo-1" "$env" && grep -qx 'SM_HOSTS=\["algo-1","algo-2"\]' "$env" || fail "hosts"
