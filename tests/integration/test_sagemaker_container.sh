@@ -154,8 +154,10 @@ t_failure_file() {
 # (an empty /opt/ml) for the next attempt, ends with the model of a run
 # that was never stopped.
 t_checkpoints_hoist() {
-        local ml=$T_TMP/ml-ck pid
-        sm_root "$ml" sm-ck '"epoch_sleep": "0.2"'
+        local ml=$T_TMP/ml-ck pid key='"hoist_secrets_key": "jobs/sm-ck/secrets.json"'
+        sm_root "$ml" sm-ck "\"epoch_sleep\": \"0.2\", $key"
+        mkdir -p "$STORE/jobs/sm-ck"
+        echo '{"EXAMPLE_TOKEN": "tok-ck"}' >"$STORE/jobs/sm-ck/secrets.json"
         write_job sm-ck "$TRAIN" '"limits": {"stop_grace_s": 30}'
         env HOIST_SM_ROOT="$ml" HOIST_WORKDIR="$ml.work" "$E" train >"$T_TMP/ck1.log" 2>&1 &
         pid=$!
@@ -164,7 +166,9 @@ t_checkpoints_hoist() {
         kill -TERM "$pid"
         wait "$pid" || true
         [ "$(jq -r .status "$STORE/jobs/sm-ck/result.json")" = interrupted ] || fail "not interrupted"
-        sm_root "$ml" sm-ck
+        # a spot restart reads the secrets again: an interrupted attempt keeps them
+        [ -s "$STORE/jobs/sm-ck/secrets.json" ] || fail "secrets object deleted after an interruption"
+        sm_root "$ml" sm-ck "$key"
         ATTEMPT=2 write_job sm-ck "$TRAIN"
         run_sm "$ml" || { cat "$T_TMP/run.log"; fail "attempt 2 failed"; }
         local resumed
@@ -172,6 +176,7 @@ t_checkpoints_hoist() {
         [ -n "$resumed" ] && [ "$resumed" -ge 4 ] && [ "$resumed" -lt 12 ] ||
                 fail "resumed from epoch '$resumed', not from the interrupted attempt's (at least 4)"
         [ "$(jq -r .epoch "$ml/checkpoints/state.json")" = 12 ] || fail "checkpoint not in <root>/checkpoints"
+        [ ! -e "$STORE/jobs/sm-ck/secrets.json" ] || fail "secrets object kept after the job ended"
         # the uninterrupted run
         sm_root "$T_TMP/ml-ref" sm-ref
         write_job sm-ref "$TRAIN"
@@ -275,7 +280,7 @@ t_podman() {
 t_run "a toolkit script on SageMaker: model in <root>/model and storage, channels, hosts, hyperparameters" t_toolkit_script
 t_run "SM_* variables in the toolkit's formats; secrets from hoist_secrets_key, redacted, deleted" t_sm_variables
 t_run "failure reason in <root>/output/failure, only if absent; a bad config named there" t_failure_file
-t_run "no CheckpointConfig: hoist restores <root>/checkpoints after an interruption" t_checkpoints_hoist
+t_run "no CheckpointConfig: hoist restores <root>/checkpoints after an interruption; the secrets object outlives it" t_checkpoints_hoist
 t_run "CheckpointConfig: SageMaker's restored checkpoints used, hoist stays out of the prefix" t_checkpoints_sagemaker
 t_run "two instances: rank from current_host in the sorted hosts, NCCL_SOCKET_IFNAME" t_two_instances
 t_run "the same script as a plain local job (no /opt/ml) sees SM_* variables" t_plain_local_job
