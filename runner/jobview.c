@@ -157,9 +157,11 @@ json_t *jobview_billing_json(const struct provider_billing *billing)
 
         json_object_set_new(o, "billed_s", json_integer(billing->billed_s));
         json_object_set_new(o, "nodes", json_integer(billing->nodes));
-        json_object_set_new(o, "rate_per_hour",
-                            billing->rate_per_hour > 0 ? json_real(billing->rate_per_hour)
-                                                       : json_null());
+        json_object_set_new(o, "sku", str_or_null(billing->sku));
+        json_object_set_new(o, "region", str_or_null(billing->region));
+        json_object_set_new(o, "spot", json_boolean(billing->spot));
+        if (billing->run_s > 0)
+                json_object_set_new(o, "run_s", json_integer(billing->run_s));
         json_object_set_new(o, "source", str_or_null(billing->source));
         return o;
 }
@@ -189,8 +191,8 @@ void jobview_print_status(const struct job_record *job, const struct job_transit
                 printf("billed:    %lld s", (long long)billing->billed_s);
                 if (billing->nodes > 1)
                         printf(" over %lld nodes", (long long)billing->nodes);
-                if (billing->rate_per_hour > 0)
-                        printf(" at %g per node-hour", billing->rate_per_hour);
+                if (billing->sku != NULL)
+                        printf(" of %s%s", billing->sku, billing->spot ? " (spot)" : "");
                 printf(billing->source != NULL ? " (%s)\n" : "\n", billing->source);
         }
         printf("storage:   %s\n", job->storage_url ? job->storage_url : "-");

@@ -20,7 +20,8 @@ void jobview_print_table(struct job_record **jobs, size_t n);
  * NULL) what its provider's billing() said. */
 void jobview_print_status(const struct job_record *job, const struct job_transition *t, size_t n_t,
                           const json_t *metrics, const struct provider_billing *billing);
-/* BILLING as status -o json shows it: {billed_s, nodes, rate_per_hour, source}. */
+/* BILLING as status -o json shows it: {billed_s, nodes, sku, region, spot,
+ * run_s (when the engine bills less than it ran), source}. */
 json_t *jobview_billing_json(const struct provider_billing *billing);
 
 /* Adds the data of one job.metric event (its JSON body) to METRICS: each
