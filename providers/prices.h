@@ -35,6 +35,14 @@ struct prices;
  * and the field. */
 int prices_load(const char *home_dir, struct prices **ret, struct hoist_error **err);
 void prices_free(struct prices *p);
+/* An empty table, for prices_parse. */
+struct prices *prices_new(void);
+/* Adds the entries of one prices file (TEXT, LEN bytes; NAME labels errors)
+ * to P, each replacing an entry with the same provider, sku and region.  An
+ * entry with no source of its own or the file's gets DEFAULT_SOURCE; with
+ * that NULL too, it is an error. */
+int prices_parse(const char *text, size_t len, const char *name, const char *default_source,
+                 struct prices *p, struct hoist_error **err);
 size_t prices_count(const struct prices *p);
 const struct price_entry *prices_at(const struct prices *p, size_t i);
 /* The entry for PROVIDER's SKU in REGION: an entry for that region first, then

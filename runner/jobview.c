@@ -15,6 +15,32 @@ static json_t *str_or_null(const char *s)
         return s ? json_string(s) : json_null();
 }
 
+json_t *jobview_cost_json(const struct job_record *job)
+{
+        json_t *o = json_object();
+
+        json_object_set_new(o, "estimated",
+                            job->cost_estimated >= 0 ? json_real(job->cost_estimated)
+                                                     : json_null());
+        json_object_set_new(o, "billed",
+                            job->cost_billed >= 0 ? json_real(job->cost_billed) : json_null());
+        json_object_set_new(o, "currency",
+                            json_string(job->cost_currency ? job->cost_currency : "USD"));
+        return o;
+}
+
+/* "1.23" billed, "~4.56" estimated, "-" unknown. */
+static const char *cost_text(const struct job_record *j, char *buf, size_t size)
+{
+        if (j->cost_billed >= 0)
+                snprintf(buf, size, "%.2f", j->cost_billed);
+        else if (j->cost_estimated >= 0)
+                snprintf(buf, size, "~%.2f", j->cost_estimated);
+        else
+                snprintf(buf, size, "-");
+        return buf;
+}
+
 json_t *jobview_json(const struct job_record *job, const struct job_transition *t, size_t n_t)
 {
         json_t *o = json_object();
@@ -31,6 +57,7 @@ json_t *jobview_json(const struct job_record *job, const struct job_transition *
         json_object_set_new(o, "storage", str_or_null(job->storage_url));
         json_object_set_new(o, "created_at_ms", json_integer(job->created_at_ms));
         json_object_set_new(o, "updated_at_ms", json_integer(job->updated_at_ms));
+        json_object_set_new(o, "cost", jobview_cost_json(job));
         if (t != NULL) {
                 json_t *arr = json_array();
                 for (size_t i = 0; i < n_t; i++) {
@@ -88,21 +115,34 @@ void jobview_print_json(json_t *v)
 
 void jobview_print_table(struct job_record **jobs, size_t n)
 {
-        char t[32], d[32];
+        char t[32], d[32], c[32];
+        double billed = 0, estimated = 0;
+        const char *currency = "USD";
 
-        printf("%-16s %-20s %-11s %-8s %-4s %-19s %s\n", "ID", "NAME", "STATE", "RUNTIME", "EXIT",
-               "CREATED", "DURATION");
+        printf("%-16s %-20s %-11s %-8s %-4s %-19s %-9s %s\n", "ID", "NAME", "STATE", "RUNTIME",
+               "EXIT", "CREATED", "DURATION", "COST");
         for (size_t i = 0; i < n; i++) {
                 const struct job_record *j = jobs[i];
                 char code[16] = "-";
                 if (j->exit_code >= 0)
                         snprintf(code, sizeof code, "%d", j->exit_code);
                 int64_t end = job_state_terminal(j->state) ? j->updated_at_ms : cli_now_ms();
-                printf("%-16s %-20.20s %-11s %-8s %-4s %-19s %s\n", j->id, j->name ? j->name : "-",
-                       job_state_name(j->state), j->runtime ? j->runtime : "-", code,
+                printf("%-16s %-20.20s %-11s %-8s %-4s %-19s %-9s %s\n", j->id,
+                       j->name ? j->name : "-", job_state_name(j->state),
+                       j->runtime ? j->runtime : "-", code,
                        cli_format_time(j->created_at_ms, t, sizeof t),
-                       cli_format_duration(end - j->created_at_ms, d, sizeof d));
+                       cli_format_duration(end - j->created_at_ms, d, sizeof d),
+                       cost_text(j, c, sizeof c));
+                if (j->cost_billed >= 0)
+                        billed += j->cost_billed;
+                else if (j->cost_estimated >= 0)
+                        estimated += j->cost_estimated;
+                if (j->cost_currency != NULL)
+                        currency = j->cost_currency;
         }
+        printf("total: %.2f %s billed, %.2f %s estimated for jobs not billed yet "
+               "('hoist cost' has more)\n",
+               billed, currency, estimated, currency);
 }
 
 void jobview_metrics_add(json_t *metrics, const char *event_body)
@@ -187,6 +227,15 @@ void jobview_print_status(const struct job_record *job, const struct job_transit
         }
         printf("provider:  %s (%s)\n", job->provider, job->runtime ? job->runtime : "not started");
         printf("attempt:   %lld\n", (long long)job->attempt);
+        if (job->cost_billed >= 0 || job->cost_estimated >= 0) {
+                char e[32] = "-", bl[32] = "-";
+                if (job->cost_estimated >= 0)
+                        snprintf(e, sizeof e, "%.2f", job->cost_estimated);
+                if (job->cost_billed >= 0)
+                        snprintf(bl, sizeof bl, "%.2f", job->cost_billed);
+                printf("cost:      billed %s, estimated %s %s\n", bl, e,
+                       job->cost_currency ? job->cost_currency : "USD");
+        }
         if (billing != NULL) {
                 printf("billed:    %lld s", (long long)billing->billed_s);
                 if (billing->nodes > 1)

@@ -11,6 +11,8 @@
 #include "providers/provider.h"
 #include "store.h"
 
+/* {"estimated": N|null, "billed": N|null, "currency"} of JOB (docs/cost.md). */
+json_t *jobview_cost_json(const struct job_record *job);
 json_t *jobview_json(const struct job_record *job, const struct job_transition *t, size_t n_t);
 /* Prints real numbers in their shortest exact form. */
 void jobview_print_json(json_t *v);
