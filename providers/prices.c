@@ -17,14 +17,14 @@ struct prices {
         size_t n;
 };
 
-static const char *const units[] = {"instance-hour", "second", "gpu-hour", "node-hour",
-                                    "cpu-hour",      NULL};
-static const char *const file_keys[] = {"provider", "currency", "unit",   "source",
+static const char *const units[] = {"instance-hour", "second",   "gpu-hour",
+                                    "node-hour",     "cpu-hour", NULL};
+static const char *const file_keys[] = {"provider", "currency",      "unit",   "source",
                                         "region",   "spot_discount", "prices", NULL};
 static const char *const entry_keys[] = {
-        "provider", "sku",   "region",   "regions",    "unit",           "price",     "currency",
-        "source",   "gpus",  "gpu_type", "vcpus",      "gpu_memory_gib", "memory_gib",
-        "spot_discount", NULL};
+        "provider",   "sku",           "region", "regions",  "unit",  "price",
+        "currency",   "source",        "gpus",   "gpu_type", "vcpus", "gpu_memory_gib",
+        "memory_gib", "spot_discount", NULL};
 
 /* What the file says for every entry that does not say otherwise. */
 struct defaults {
@@ -80,8 +80,8 @@ static int get_number(const struct config_node *n, const char *field, double min
         return 0;
 }
 
-static int get_word(const struct config_node *map, const char *key, const char *field,
-                    char **ret, struct hoist_error **err)
+static int get_word(const struct config_node *map, const char *key, const char *field, char **ret,
+                    struct hoist_error **err)
 {
         const struct config_node *n = config_get(map, key);
         char *s = NULL;
@@ -409,8 +409,8 @@ const struct price_entry *prices_at(const struct prices *p, size_t i)
         return p == NULL || i >= p->n ? NULL : &p->v[i];
 }
 
-const struct price_entry *prices_find(const struct prices *p, const char *provider,
-                                      const char *sku, const char *region)
+const struct price_entry *prices_find(const struct prices *p, const char *provider, const char *sku,
+                                      const char *region)
 {
         const struct price_entry *any = NULL;
 

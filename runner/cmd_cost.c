@@ -44,7 +44,8 @@ static void print_table(const json_t *r)
                "ESTIMATED", "BILLED");
         json_array_foreach(json_object_get(r, "jobs"), i, j)
         {
-                const json_t *e = json_object_get(j, "estimated"), *bl = json_object_get(j, "billed");
+                const json_t *e = json_object_get(j, "estimated"),
+                             *bl = json_object_get(j, "billed");
                 printf("%-16s %-20s %-10s %-10s %12s %12s\n",
                        json_string_value(json_object_get(j, "id")),
                        json_string_value(json_object_get(j, "name")),
@@ -65,8 +66,7 @@ static void print_table(const json_t *r)
         static const char *const periods[] = {"day", "week", "month"};
         for (size_t k = 0; k < 3; k++) {
                 printf("per %s:\n", periods[k]);
-                json_array_foreach(json_object_get(json_object_get(r, "periods"), periods[k]), i,
-                                   p)
+                json_array_foreach(json_object_get(json_object_get(r, "periods"), periods[k]), i, p)
                 {
                         printf("  %-12s estimated %s  billed %s %s\n",
                                json_string_value(json_object_get(p, "label")),
@@ -103,8 +103,10 @@ static void print_table(const json_t *r)
 int cmd_cost(int argc, char **argv, struct hoist_error **err)
 {
         static const struct option opts[] = {
-                {"output", required_argument, NULL, 'o'}, {"since", required_argument, NULL, 's'},
-                {"provider", required_argument, NULL, 'p'}, {"help", no_argument, NULL, 'h'},
+                {"output", required_argument, NULL, 'o'},
+                {"since", required_argument, NULL, 's'},
+                {"provider", required_argument, NULL, 'p'},
+                {"help", no_argument, NULL, 'h'},
                 {NULL, 0, NULL, 0},
         };
         _cleanup_home_ struct hoist_home *home = NULL;

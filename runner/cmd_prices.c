@@ -72,8 +72,7 @@ int cmd_prices(int argc, char **argv, struct hoist_error **err)
                 }
         }
         if (argc - optind > 1)
-                return cli_usage_error(err, "prices", "unexpected argument '%s'",
-                                       argv[optind + 1]);
+                return cli_usage_error(err, "prices", "unexpected argument '%s'", argv[optind + 1]);
         if (optind < argc)
                 provider = argv[optind];
         if (home_open(&home, err) < 0 || prices_load(home->dir, &p, err) < 0)

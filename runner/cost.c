@@ -194,8 +194,8 @@ void cost_estimate_print(FILE *f, const struct cost_estimate *e)
 
         fprintf(f, "cost:     %s: ", e->provider);
         if (e->sku != NULL)
-                fprintf(f, "%lld x %s%s%s, ", (long long)e->count, e->sku,
-                        e->region ? " in " : "", e->region ? e->region : "");
+                fprintf(f, "%lld x %s%s%s, ", (long long)e->count, e->sku, e->region ? " in " : "",
+                        e->region ? e->region : "");
         else
                 fprintf(f, "%lld node%s, ", (long long)e->count, e->count == 1 ? "" : "s");
         fprintf(f, "%s", e->spot ? "spot" : "on-demand");
@@ -257,8 +257,8 @@ json_t *cost_estimate_json(const struct cost_estimate *e)
                                                        : json_null());
         (void)json_object_set_new(o, "ceiling", real_or_null(e->ceiling));
         (void)json_object_set_new(o, "expected", real_or_null(e->expected));
-        (void)json_object_set_new(o, "median_s", e->runs > 0 ? json_integer(e->median_s)
-                                                              : json_null());
+        (void)json_object_set_new(o, "median_s",
+                                  e->runs > 0 ? json_integer(e->median_s) : json_null());
         (void)json_object_set_new(o, "runs", json_integer((json_int_t)e->runs));
         (void)json_object_set_new(o, "unbounded", json_boolean(e->ceiling < 0));
         (void)json_object_set_new(o, "source", json_string(e->source));
@@ -297,8 +297,8 @@ static struct store_cost *row_of(struct store_cost *v, size_t n, int64_t attempt
         return NULL;
 }
 
-static int job_run_s(struct store *st, const struct job_record *job, int latest_only,
-                     int64_t *ret, struct hoist_error **err)
+static int job_run_s(struct store *st, const struct job_record *job, int latest_only, int64_t *ret,
+                     struct hoist_error **err)
 {
         struct job_transition *t = NULL;
         size_t n = 0;
@@ -403,10 +403,9 @@ void cost_settle(const struct hoist_home *home, struct store *st, const struct j
                 row->spot = b.spot;
         }
         free(row->source);
-        row->source = b.run_s > b.billed_s
-                              ? xasprintf("%s (ran %llds, billed %llds)", b.source,
-                                          (long long)b.run_s, (long long)b.billed_s)
-                              : xstrdup(b.source);
+        row->source = b.run_s > b.billed_s ? xasprintf("%s (ran %llds, billed %llds)", b.source,
+                                                       (long long)b.run_s, (long long)b.billed_s)
+                                           : xstrdup(b.source);
         if (store_put_cost(st, job->id, row, &err) < 0)
                 goto fail;
         goto done;
@@ -466,9 +465,8 @@ static int job_spend(struct store *st, const struct job_record *job, const char 
                                 store_costs_free(v, n);
                                 return -1;
                         }
-                        double accrued = c->rate_per_hour > 0
-                                                 ? c->rate_per_hour * (double)s / 3600
-                                                 : 0;
+                        double accrued =
+                                c->rate_per_hour > 0 ? c->rate_per_hour * (double)s / 3600 : 0;
                         ret->billed_now += accrued;
                         ret->can_reach += c->ceiling > accrued ? c->ceiling : accrued;
                 } else if (c->estimated >= 0) {
@@ -523,8 +521,8 @@ static char *limit_name(const struct spending_limit *l)
                          l->provider ? l->provider : "", l->action, l->line);
 }
 
-int cost_check_limits(struct store *st, const struct homeconfig *hc,
-                      const struct cost_estimate *e, FILE *out, struct hoist_error **err)
+int cost_check_limits(struct store *st, const struct homeconfig *hc, const struct cost_estimate *e,
+                      FILE *out, struct hoist_error **err)
 {
         for (size_t i = 0; i < hc->n_limits; i++) {
                 const struct spending_limit *l = &hc->limits[i];
@@ -671,8 +669,7 @@ json_t *cost_job_json(const struct job_record *job)
 {
         return json_pack("{s:o, s:o, s:o}", "estimated", real_or_null(job->cost_estimated),
                          "billed", real_or_null(job->cost_billed), "currency",
-                         job->cost_currency ? json_string(job->cost_currency)
-                                            : json_string("USD"));
+                         job->cost_currency ? json_string(job->cost_currency) : json_string("USD"));
 }
 
 static int add_job(struct store *st, const struct job_record *job, json_t *report,
@@ -705,8 +702,8 @@ static int add_job(struct store *st, const struct job_record *job, json_t *repor
         }
         add_to(pv, "estimated", est);
         add_to(pv, "billed", billed);
-        (void)json_object_set_new(pv, "jobs",
-                                  json_integer(json_integer_value(json_object_get(pv, "jobs")) + 1));
+        (void)json_object_set_new(
+                pv, "jobs", json_integer(json_integer_value(json_object_get(pv, "jobs")) + 1));
         add_to(total, "estimated", est);
         add_to(total, "billed", billed);
         for (size_t i = 0; i < 3; i++) {
@@ -731,11 +728,11 @@ static int add_limits(struct store *st, const struct homeconfig *hc, json_t *rep
                 (void)json_array_append_new(
                         list,
                         json_pack("{s:s, s:f, s:s, s:s, s:o, s:b, s:I, s:f, s:f, s:o}", "period",
-                                  l->period, "amount", l->amount, "currency", l->currency,
-                                  "action", l->action, "provider", str_or_null(l->provider),
-                                  "stop_running", l->stop_running, "period_start_ms",
-                                  (json_int_t)period_start_ms(l->period, cli_now_ms()), "used",
-                                  now, "can_reach", reach, "fraction",
+                                  l->period, "amount", l->amount, "currency", l->currency, "action",
+                                  l->action, "provider", str_or_null(l->provider), "stop_running",
+                                  l->stop_running, "period_start_ms",
+                                  (json_int_t)period_start_ms(l->period, cli_now_ms()), "used", now,
+                                  "can_reach", reach, "fraction",
                                   l->amount > 0 ? json_real(now / l->amount) : json_null()));
         }
         return 0;
@@ -749,11 +746,10 @@ int cost_report_json(struct store *st, const char *home_dir, const struct cost_q
         struct job_record **jobs = NULL;
         size_t n = 0;
         json_auto_t *r = json_pack(
-                "{s:s, s:o, s:o, s:{s:f, s:f}, s:[], s:{}, s:{s:[], s:[], s:[]}, s:[]}",
-                "currency", "USD", "since_ms",
-                q->since_ms > 0 ? json_integer(q->since_ms) : json_null(), "provider",
-                str_or_null(q->provider), "total", "estimated", 0.0, "billed", 0.0, "jobs",
-                "providers_by_name", "periods", "day", "week", "month", "limits");
+                "{s:s, s:o, s:o, s:{s:f, s:f}, s:[], s:{}, s:{s:[], s:[], s:[]}, s:[]}", "currency",
+                "USD", "since_ms", q->since_ms > 0 ? json_integer(q->since_ms) : json_null(),
+                "provider", str_or_null(q->provider), "total", "estimated", 0.0, "billed", 0.0,
+                "jobs", "providers_by_name", "periods", "day", "week", "month", "limits");
         json_t *providers, *pv;
         const char *key;
 
@@ -772,8 +768,8 @@ int cost_report_json(struct store *st, const char *home_dir, const struct cost_q
         if (add_limits(st, hc, r, err) < 0)
                 return -1;
         providers = json_array();
-        json_object_foreach(json_object_get(r, "providers_by_name"), key, pv)
-                (void)json_array_append(providers, pv);
+        json_object_foreach(json_object_get(r, "providers_by_name"), key, pv)(void)
+                json_array_append(providers, pv);
         (void)json_object_del(r, "providers_by_name");
         (void)json_object_set_new(r, "providers", providers);
         *ret = json_incref(r);

@@ -85,7 +85,9 @@ prices:
 YAML
         hoist prices -o json sagemaker | python3 -c '
 import json, sys
-e = {(x["sku"], x["region"]): x for x in json.load(sys.stdin)}
+entries = json.load(sys.stdin)
+e = {(x["sku"], x["region"]): x for x in entries}
+assert len(e) == len(entries), "an entry listed twice"
 o = e[("ml.g5.xlarge", "us-east-1")]
 assert o["price"] == 0.99 and o["source"] == "our negotiated rate, 2026-12", o
 assert e[("ml.g5.xlarge", "us-west-2")]["price"] == 1.408, e[("ml.g5.xlarge", "us-west-2")]
@@ -119,8 +121,9 @@ resources: {cpus: 2}'
         hoist submit --estimate "$T_TMP/u/job.yaml" >"$T_TMP/u/out" 2>&1 || fail "$(cat "$T_TMP/u/out")"
         grep_q "unbounded" <"$T_TMP/u/out" || fail "no unbounded warning: $(cat "$T_TMP/u/out")"
         # earlier runs of the same name: the median of their run times
-        write_job "$T_TMP/m" med '["sh", "-c", "sleep 1"]' 'limits: {max_runtime: 1h}'
-        for _ in 1 2 3; do
+        # (1, 1 and 4 s of sleep: neither their mean nor the longest)
+        for s in 1 1 4; do
+                write_job "$T_TMP/m" med "[\"sh\", \"-c\", \"sleep $s\"]" 'limits: {max_runtime: 1h}'
                 hoist submit --follow "$T_TMP/m/job.yaml" >/dev/null 2>&1 || fail "run of med failed"
         done
         hoist submit --estimate -o json "$T_TMP/m/job.yaml" >"$T_TMP/m/json" || fail "estimate of med"
@@ -132,6 +135,7 @@ cost = json.load(open(sys.argv[2]))
 runs = sorted(j["attempts"][0]["billed_s"] for j in cost["jobs"] if j["name"] == "med")
 assert est["runs"] == 3, est
 assert est["median_s"] == runs[1], (est, runs)
+assert runs[2] > runs[1], runs
 assert abs(est["expected"] - est["rate_per_hour"] * runs[1] / 3600) < 1e-9, est
 PY
 }

@@ -57,7 +57,8 @@ static void test_limits_config(void **state)
         static const struct {
                 const char *text, *want;
         } bad[] = {
-                {"spending_limits:\n  - {period: year, amount: 1}\n", "expected day, week or month"},
+                {"spending_limits:\n  - {period: year, amount: 1}\n",
+                 "expected day, week or month"},
                 {"spending_limits:\n  - {period: day, amount: lots}\n", "expected an amount"},
                 {"spending_limits:\n  - {period: day, amount: -5}\n", "expected an amount"},
                 {"spending_limits:\n  - {period: day}\n", "names no amount"},
@@ -211,8 +212,8 @@ static void test_store_and_block(void **state)
 
         _cleanup_homeconfig_ struct homeconfig *hc =
                 config("spending_limits:\n  - {period: day, amount: 3, action: block}\n", &err);
-        struct cost_estimate e = {.provider = (char *)"local", .currency = (char *)"USD",
-                                  .ceiling = 1};
+        struct cost_estimate e = {
+                .provider = (char *)"local", .currency = (char *)"USD", .ceiling = 1};
         /* 0.75 billed + 2 estimated for the unbilled attempt + 1 = 3.75 > 3 */
         assert_int_equal(cost_check_limits(st, hc, &e, stderr, &err), -1);
         assert_int_equal(err->code, HOIST_ERR_LIMIT);

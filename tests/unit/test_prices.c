@@ -129,8 +129,9 @@ static void test_errors(void **state)
                      "3-letter ISO 4217");
         expect_error("prices:\n  - provider: x\n    unit: second\n    prize: 1\n", "prize");
         expect_error("prices: {a: 1}\n", "expected a list of entries");
-        expect_error("prices:\n  - provider: x\n    unit: second\n    price: 1\n    spot_discount: 2\n",
-                     "spot_discount");
+        expect_error(
+                "prices:\n  - provider: x\n    unit: second\n    price: 1\n    spot_discount: 2\n",
+                "spot_discount");
         /* with no default source, an entry must name one */
         struct prices *p = prices_new();
         struct hoist_error *err = NULL;
