@@ -173,6 +173,34 @@ static int entry_specs(const struct config_node *item, const char *field, struct
         return get_word(item, "gpu_type", f, &e->gpu_type, err) < 0 ? -1 : 0;
 }
 
+/* One entry per region of REGIONS (region: price), each a copy of BASE. */
+static int put_regions(const struct config_node *regions, const char *field,
+                       const struct price_entry *base, struct prices *p, struct hoist_error **err)
+{
+        _cleanup_free_ char *f = xasprintf("%s.regions", field);
+
+        if (config_check_mapping(regions, f, err) < 0)
+                return -1;
+        for (size_t i = 0; i < regions->n_pairs; i++) {
+                const struct config_pair *pair = &regions->pairs[i];
+                _cleanup_free_ char *rf = xasprintf("%s.regions.%s", field, pair->key);
+                struct price_entry e = *base;
+                double v;
+                if (get_number(pair->value, rf, 0, 1e9, &v, err) < 0)
+                        return -1;
+                e.provider = xstrdup(base->provider);
+                e.sku = xstrdup(base->sku);
+                e.region = xstrdup(pair->key);
+                e.unit = xstrdup(base->unit);
+                e.currency = xstrdup(base->currency);
+                e.source = xstrdup(base->source);
+                e.gpu_type = xstrdup(base->gpu_type);
+                e.price = v;
+                prices_put(p, &e);
+        }
+        return 0;
+}
+
 /* One item of prices:, which becomes one entry per region of regions:. */
 static int parse_entry(const struct config_node *item, size_t idx, const struct defaults *d,
                        struct prices *p, struct hoist_error **err)
@@ -263,27 +291,8 @@ static int parse_entry(const struct config_node *item, size_t idx, const struct 
                 r = 0;
                 goto out;
         }
-        free(f);
-        f = xasprintf("%s.regions", field);
-        if (config_check_mapping(regions, f, err) < 0)
+        if (put_regions(regions, field, &base, p, err) < 0)
                 goto out;
-        for (size_t i = 0; i < regions->n_pairs; i++) {
-                const struct config_pair *pair = &regions->pairs[i];
-                _cleanup_free_ char *rf = xasprintf("%s.regions.%s", field, pair->key);
-                struct price_entry e = base;
-                double v;
-                if (get_number(pair->value, rf, 0, 1e9, &v, err) < 0)
-                        goto out;
-                e.provider = xstrdup(base.provider);
-                e.sku = xstrdup(base.sku);
-                e.region = xstrdup(pair->key);
-                e.unit = xstrdup(base.unit);
-                e.currency = xstrdup(base.currency);
-                e.source = xstrdup(base.source);
-                e.gpu_type = xstrdup(base.gpu_type);
-                e.price = v;
-                prices_put(p, &e);
-        }
         r = 0;
 out:
         entry_clear(&base);

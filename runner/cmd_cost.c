@@ -27,10 +27,7 @@ static const char usage[] =
 
 static const char *num(double v, char *b, size_t size)
 {
-        if (v < 0)
-                return "-";
-        (void)snprintf(b, size, "%.2f", v);
-        return b;
+        return cost_amount(v, b, size);
 }
 
 static void print_table(const json_t *r)

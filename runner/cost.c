@@ -183,9 +183,22 @@ int cost_estimate(struct store *st, const struct prices *p, const char *provider
         return 0;
 }
 
+const char *cost_amount(double v, char *buf, size_t size)
+{
+        if (v < 0)
+                (void)snprintf(buf, size, "-");
+        else if (v > 0 && v < 0.01)
+                (void)snprintf(buf, size, "%.4f", v); /* a short job's cents do not vanish */
+        else
+                (void)snprintf(buf, size, "%.2f", v);
+        return buf;
+}
+
 static void money(char *buf, size_t size, double v, const char *currency)
 {
-        (void)snprintf(buf, size, "%.2f %s", v, currency);
+        char a[32];
+
+        (void)snprintf(buf, size, "%s %s", cost_amount(v, a, sizeof a), currency);
 }
 
 void cost_estimate_print(FILE *f, const struct cost_estimate *e)
@@ -329,6 +342,45 @@ static double price_billing(const struct prices *p, const char *provider,
         return row->rate_per_hour / (double)nodes * (double)b->billed_s / 3600;
 }
 
+/* A copy of ROW for ATTEMPT, not billed yet. */
+static void row_copy(const struct store_cost *row, int64_t attempt, struct store_cost *ret)
+{
+        *ret = *row;
+        ret->sku = xstrdup(row->sku);
+        ret->region = xstrdup(row->region);
+        ret->unit = xstrdup(row->unit);
+        ret->currency = xstrdup(row->currency);
+        ret->source = xstrdup(row->source);
+        ret->attempt = attempt;
+        ret->billed = -1;
+        ret->billed_s = -1;
+}
+
+void cost_carry(struct store *st, const char *id, int64_t attempt)
+{
+        struct store_cost *v = NULL, fresh = {0};
+        struct hoist_error *err = NULL;
+        size_t n = 0;
+
+        if (store_list_costs(st, id, &v, &n, &err) < 0)
+                goto fail;
+        if (n > 0 && row_of(v, n, attempt) == NULL) {
+                row_copy(&v[n - 1], attempt, &fresh);
+                if (store_put_cost(st, id, &fresh, &err) < 0) {
+                        store_cost_clear(&fresh);
+                        goto fail;
+                }
+                store_cost_clear(&fresh);
+        }
+        store_costs_free(v, n);
+        return;
+fail:
+        log_warn("job %s: cost of attempt %lld: %s; its cost stays unknown, ignoring", id,
+                 (long long)attempt, err->msg);
+        hoist_error_free(err);
+        store_costs_free(v, n);
+}
+
 int cost_unsettled(const struct job_record *job)
 {
         return (job_state_terminal(job->state) || job->state == JOB_INTERRUPTED) &&
@@ -355,15 +407,7 @@ void cost_settle(const struct hoist_home *home, struct store *st, const struct j
                         store_costs_free(v, n);
                         return;
                 }
-                fresh = v[n - 1];
-                fresh.sku = xstrdup(fresh.sku);
-                fresh.region = xstrdup(fresh.region);
-                fresh.unit = xstrdup(fresh.unit);
-                fresh.currency = xstrdup(fresh.currency);
-                fresh.source = xstrdup(fresh.source);
-                fresh.attempt = job->attempt;
-                fresh.billed = -1;
-                fresh.billed_s = -1;
+                row_copy(&v[n - 1], job->attempt, &fresh);
                 row = &fresh;
         }
         /* Billed is what an attempt that ended was billed: while it runs,
@@ -535,12 +579,15 @@ int cost_check_limits(struct store *st, const struct homeconfig *hc, const struc
                 if (reach + mine <= l->amount)
                         continue;
                 _cleanup_free_ char *name = limit_name(l);
-                _cleanup_free_ char *what = xasprintf(
-                        "%s: this %s spent %.2f %s, running jobs can reach %.2f %s, and this "
-                        "job's ceiling is %s%.2f %s: %.2f %s in all",
-                        name, l->period, now, l->currency, reach - now, l->currency,
-                        e->ceiling < 0 ? "unbounded, counted as " : "", mine, l->currency,
-                        reach + mine, l->currency);
+                char b1[32], b2[32], b3[32], b4[32];
+                _cleanup_free_ char *what =
+                        xasprintf("%s: this %s spent %s %s, running jobs can reach %s %s, and this "
+                                  "job's ceiling is %s%s %s: %s %s in all",
+                                  name, l->period, cost_amount(now, b1, sizeof b1), l->currency,
+                                  cost_amount(reach - now, b2, sizeof b2), l->currency,
+                                  e->ceiling < 0 ? "unbounded, counted as " : "",
+                                  cost_amount(mine, b3, sizeof b3), l->currency,
+                                  cost_amount(reach + mine, b4, sizeof b4), l->currency);
                 if (strcmp(l->action, "block") == 0)
                         return hoist_error_make(err, HOIST_ERR_LIMIT,
                                                 "%s; nothing was submitted (raise the limit in "

@@ -45,6 +45,9 @@ int cost_estimate(struct store *st, const struct prices *p, const char *provider
                   const void *settings, const struct jobspec_resources *r, int64_t nodes,
                   int64_t max_runtime_s, const char *name, struct cost_estimate *ret,
                   struct hoist_error **err);
+/* An amount of money as hoist prints it: "12.34", "0.0042" under a cent,
+ * "-" when unknown (< 0).  Returns BUF. */
+const char *cost_amount(double v, char *buf, size_t size);
 void cost_estimate_clear(struct cost_estimate *e);
 void cost_estimate_print(FILE *f, const struct cost_estimate *e);
 json_t *cost_estimate_json(const struct cost_estimate *e);
@@ -62,6 +65,9 @@ int cost_check_limits(struct store *st, const struct homeconfig *hc, const struc
 /* Records what the engine billed JOB's current attempt, priced, once it
  * ended (and what it accrued so far while it runs); an attempt with no
  * estimate row gets the previous attempt's rate.  Failures are logged. */
+/* Gives attempt ATTEMPT of job ID, when it has no cost row, the rate and
+ * estimate of the attempt before it.  Failures are logged. */
+void cost_carry(struct store *st, const char *id, int64_t attempt);
 /* 1 when JOB's attempt ended and has an estimate but no billed cost yet
  * (cost_settle has something to do). */
 int cost_unsettled(const struct job_record *job);

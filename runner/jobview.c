@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "cost.h"
 #include "cli.h"
 #include "fmt.h"
 #include "xalloc.h"
@@ -32,10 +33,12 @@ json_t *jobview_cost_json(const struct job_record *job)
 /* "1.23" billed, "~4.56" estimated, "-" unknown. */
 static const char *cost_text(const struct job_record *j, char *buf, size_t size)
 {
+        char a[32];
+
         if (j->cost_billed >= 0)
-                snprintf(buf, size, "%.2f", j->cost_billed);
+                snprintf(buf, size, "%s", cost_amount(j->cost_billed, a, sizeof a));
         else if (j->cost_estimated >= 0)
-                snprintf(buf, size, "~%.2f", j->cost_estimated);
+                snprintf(buf, size, "~%s", cost_amount(j->cost_estimated, a, sizeof a));
         else
                 snprintf(buf, size, "-");
         return buf;
@@ -140,9 +143,10 @@ void jobview_print_table(struct job_record **jobs, size_t n)
                 if (j->cost_currency != NULL)
                         currency = j->cost_currency;
         }
-        printf("total: %.2f %s billed, %.2f %s estimated for jobs not billed yet "
+        printf("total: %s %s billed, %s %s estimated for jobs not billed yet "
                "('hoist cost' has more)\n",
-               billed, currency, estimated, currency);
+               cost_amount(billed, t, sizeof t), currency, cost_amount(estimated, d, sizeof d),
+               currency);
 }
 
 void jobview_metrics_add(json_t *metrics, const char *event_body)
@@ -228,12 +232,10 @@ void jobview_print_status(const struct job_record *job, const struct job_transit
         printf("provider:  %s (%s)\n", job->provider, job->runtime ? job->runtime : "not started");
         printf("attempt:   %lld\n", (long long)job->attempt);
         if (job->cost_billed >= 0 || job->cost_estimated >= 0) {
-                char e[32] = "-", bl[32] = "-";
-                if (job->cost_estimated >= 0)
-                        snprintf(e, sizeof e, "%.2f", job->cost_estimated);
-                if (job->cost_billed >= 0)
-                        snprintf(bl, sizeof bl, "%.2f", job->cost_billed);
-                printf("cost:      billed %s, estimated %s %s\n", bl, e,
+                char e[32], bl[32];
+                printf("cost:      billed %s, estimated %s %s\n",
+                       cost_amount(job->cost_billed, bl, sizeof bl),
+                       cost_amount(job->cost_estimated, e, sizeof e),
                        job->cost_currency ? job->cost_currency : "USD");
         }
         if (billing != NULL) {

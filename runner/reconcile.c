@@ -188,6 +188,8 @@ int reconcile_start_attempt(const struct hoist_home *home, struct store *st, str
                 return hoist_error_wrap(err, "job %s", spec->id);
         }
         req.secret_env = secret_env;
+        /* A later attempt costs what the one before did (docs/cost.md). */
+        cost_carry(st, spec->id, spec->attempt);
         if (prov->submit(&req, err) < 0) {
                 struct hoist_error *e2 = NULL;
                 if (store_finish(st, spec->id, JOB_FAILED, -1, (*err)->msg, &e2) < 0)
