@@ -139,7 +139,26 @@ static int fake_price_key(const void *settings, const struct jobspec_resources *
         return 0;
 }
 
-static const struct provider_ops fake = {.name = "fakecloud", .price_key = fake_price_key};
+/* What the engine billed: 2 instances for 1 h each of managed spot that
+ * ran 1.25 h each. */
+static int fake_billing(const struct job_record *job, const char *state_dir,
+                        struct provider_billing *ret, struct hoist_error **err)
+{
+        (void)job;
+        (void)state_dir;
+        (void)err;
+        *ret = (struct provider_billing){.billed_s = 7200,
+                                         .nodes = 2,
+                                         .sku = xstrdup("big.gpu"),
+                                         .region = xstrdup("eu-west-1"),
+                                         .spot = 1,
+                                         .run_s = 9000,
+                                         .source = xstrdup("BillableTimeInSeconds")};
+        return 0;
+}
+
+static const struct provider_ops fake = {
+        .name = "fakecloud", .price_key = fake_price_key, .billing = fake_billing};
 
 static void test_estimate_price_key(void **state)
 {
@@ -226,6 +245,73 @@ static void test_store_and_block(void **state)
         (void)fs_remove_tree(dir, NULL);
 }
 
+/* A provider that sells instances reports the sku it billed: the money is
+ * that sku's price x the billed seconds, and the spot saving is shown. */
+static void test_settle_prices_billing(void **state)
+{
+        char dir[] = "/tmp/test_cost.XXXXXX";
+        _cleanup_free_ char *db = NULL, *prices = NULL, *run = NULL;
+        _cleanup_store_ struct store *st = NULL;
+        _cleanup_job_record_ struct job_record *got = NULL;
+        struct store_cost *v = NULL;
+        size_t n = 0;
+        struct hoist_error *err = NULL;
+        const char *table = "provider: fakecloud\nunit: instance-hour\nsource: t\nprices:\n"
+                            "  - {sku: big.gpu, regions: {us-east-1: 10, eu-west-1: 11}}\n";
+        struct job_record rec = {.id = (char *)"j-000000000002",
+                                 .name = (char *)"n",
+                                 .provider = (char *)"fakecloud",
+                                 .provider_ref = (char *)"training-1",
+                                 .state = JOB_SUCCEEDED,
+                                 .exit_code = 0,
+                                 .attempt = 1,
+                                 .created_at_ms = cli_now_ms(),
+                                 .updated_at_ms = cli_now_ms()};
+        struct store_cost c = {.attempt = 1,
+                               .rate_per_hour = 8.8,
+                               .ceiling = -1,
+                               .estimated = -1,
+                               .billed = -1,
+                               .billed_s = -1,
+                               .nodes = 2,
+                               .sku = (char *)"big.gpu",
+                               .currency = (char *)"USD"};
+
+        (void)state;
+        (void)provider_register(&fake);
+        assert_non_null(mkdtemp(dir));
+        db = path_join(dir, "hoist.db");
+        prices = path_join(dir, "prices.yaml");
+        run = path_join(dir, "run");
+        struct hoist_home home = {.dir = dir, .run_dir = run};
+        assert_int_equal(fs_write_file_atomic(prices, table, strlen(table), 0600, &err), 0);
+        assert_int_equal(store_open(db, &st, &err), 0);
+        assert_int_equal(store_insert_job(st, &rec, &err), 0);
+        assert_int_equal(store_put_cost(st, rec.id, &c, &err), 0);
+        assert_int_equal(store_get_job(st, rec.id, &got, &err), 0);
+        assert_true(cost_unsettled(got));
+        cost_settle(&home, st, got);
+        assert_int_equal(store_list_costs(st, rec.id, &v, &n, &err), 0);
+        assert_int_equal(n, 1);
+        assert_float_equal(v[0].billed, 11.0 * 7200 / 3600, 1e-9);
+        assert_int_equal(v[0].billed_s, 7200);
+        assert_true(v[0].spot);
+        assert_non_null(strstr(v[0].source, "BillableTimeInSeconds (ran 9000s, billed 7200s)"));
+        store_costs_free(v, n);
+        job_record_free(got);
+        got = NULL;
+        assert_int_equal(store_get_job(st, rec.id, &got, &err), 0);
+        assert_false(cost_unsettled(got));
+        /* a second attempt gets the first one's rate, not its bill */
+        cost_carry(st, rec.id, 2);
+        assert_int_equal(store_list_costs(st, rec.id, &v, &n, &err), 0);
+        assert_int_equal(n, 2);
+        assert_float_equal(v[1].rate_per_hour, 8.8, 0);
+        assert_true(v[1].billed < 0);
+        store_costs_free(v, n);
+        (void)fs_remove_tree(dir, NULL);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -233,6 +319,7 @@ int main(void)
                 cmocka_unit_test(test_estimate_user_rates),
                 cmocka_unit_test(test_estimate_price_key),
                 cmocka_unit_test(test_store_and_block),
+                cmocka_unit_test(test_settle_prices_billing),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
