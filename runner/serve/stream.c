@@ -58,8 +58,8 @@ static struct {
         pthread_cond_t settled; /* a stream stopped parking or went away */
         struct serve_stream *head;
         size_t count;
-        uint64_t gen;        /* bumped by serve_stream_wake() */
-        unsigned resuming;   /* ticker passes calling MHD_resume_connection() */
+        uint64_t gen;      /* bumped by serve_stream_wake() */
+        unsigned resuming; /* ticker passes calling MHD_resume_connection() */
         bool ticker_started;
         int closing[MAX_CLOSING]; /* listen fds of daemons stopping, -1: none */
 } g = {
@@ -295,7 +295,8 @@ enum MHD_Result serve_stream_queue(struct MHD_Connection *conn, const char *cont
                                    serve_stream_poll_fn poll, void (*free_state)(void *),
                                    void *state)
 {
-        const union MHD_ConnectionInfo *ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_DAEMON);
+        const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(conn, MHD_CONNECTION_INFO_DAEMON);
         int listen_fd = listen_fd_of(ci != NULL ? ci->daemon : NULL);
         struct MHD_Response *resp;
         struct serve_stream *s;

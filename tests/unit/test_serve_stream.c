@@ -30,10 +30,10 @@
 #define DEADLINE_MS 20000
 
 struct counter {
-        int frames;    /* how many frames to send before END; < 0: never end */
-        int sent;      /* frames sent */
-        int polls;     /* POLL calls */
-        bool gated;    /* send a frame only after `open_gate` */
+        int frames; /* how many frames to send before END; < 0: never end */
+        int sent;   /* frames sent */
+        int polls;  /* POLL calls */
+        bool gated; /* send a frame only after `open_gate` */
         atomic_int *freed;
 };
 
@@ -112,11 +112,10 @@ static void start(struct fixture *f, int frames, bool gated)
         f->frames = frames;
         f->gated = gated;
         atomic_store(&open_gate, 0);
-        f->d = MHD_start_daemon(MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL |
-                                        MHD_ALLOW_SUSPEND_RESUME,
-                                0, NULL, NULL, handler, f, MHD_OPTION_SOCK_ADDR,
-                                (struct sockaddr *)&sa, MHD_OPTION_THREAD_POOL_SIZE, 2u,
-                                MHD_OPTION_END);
+        f->d = MHD_start_daemon(
+                MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME, 0, NULL,
+                NULL, handler, f, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&sa,
+                MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_END);
         assert_non_null(f->d);
         info = MHD_get_daemon_info(f->d, MHD_DAEMON_INFO_BIND_PORT);
         assert_non_null(info);
@@ -134,7 +133,8 @@ static void stop(struct fixture *f)
 
 static int connect_get(uint16_t port)
 {
-        struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(port),
+        struct sockaddr_in sa = {.sin_family = AF_INET,
+                                 .sin_port = htons(port),
                                  .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
         static const char req[] = "GET /s HTTP/1.0\r\nHost: x\r\n\r\n";
         int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
