@@ -54,7 +54,8 @@
 
 static const char usage[] =
         "usage: hoist serve [--listen ADDR:PORT [--tls-cert FILE --tls-key FILE]] [--root DIR]\n"
-        "                   [--print-credentials]\n"
+        "                   [--print-credentials] [--max-per-address N] [--max-connections N]\n"
+        "                   [--head-timeout SECONDS]\n"
         "       hoist serve --issue-key JOB-ID [--ttl SECONDS]\n"
         "       hoist serve --stop\n"
         "\n"
@@ -452,6 +453,7 @@ static int run(struct hoist_home *home, const char *serve_dir, const struct serv
         _cleanup_free_ char *tls_endpoint = NULL, *cert = NULL, *key = NULL;
         uint16_t port = 0;
         struct serve_limits limits;
+        unsigned budget;
         sigset_t set;
         pid_t reconciler = -1;
         _cleanup_close_ int ready_fd = -1;
@@ -483,12 +485,12 @@ static int run(struct hoist_home *home, const char *serve_dir, const struct serv
         }
         svc = s3_service_new(os, keys);
         limits = a->limits;
-        if (limits.max_connections == 0) {
+        /* Raises RLIMIT_NOFILE in any case; the control plane, forked
+         * before, and the jobs it starts keep the limit serve was given. */
+        budget = serve_connection_budget();
+        if (limits.max_connections == 0)
                 /* Both listeners share the process's descriptors. */
-                limits.max_connections = serve_connection_budget();
-                if (cert != NULL)
-                        limits.max_connections /= 2;
-        }
+                limits.max_connections = cert != NULL ? budget / 2 : budget;
         if (cert != NULL) {
                 /* HTTPS where other machines connect; this machine's own
                  * hoist (serve.json) keeps a plain listener on loopback. */
