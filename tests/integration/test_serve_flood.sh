@@ -10,6 +10,7 @@
 
 FLOOD=$T_ROOT/tests/tools/flood.py
 command -v curl >/dev/null || { echo "not ok - curl missing (scripts/deps.sh)"; exit 1; }
+command -v openssl >/dev/null || { echo "not ok - openssl missing (scripts/deps.sh)"; exit 1; }
 
 # start_serve ARGS...: hoist serve on a free port of 127.0.0.1 in a new
 # $HOIST_HOME; sets EP, PORT, SERVE_PID, AK, SK, SERVE_ERR.
@@ -19,9 +20,11 @@ start_serve() {
         "$HOIST_BIN/hoist" serve --listen 127.0.0.1:0 --print-credentials "$@" >"$out.out" 2>"$out.err" &
         SERVE_PID=$!
         SERVE_ERR=$out.err
+        SERVE_OUT=$out.out
         t_defer "kill -TERM $SERVE_PID 2>/dev/null; wait $SERVE_PID 2>/dev/null"
         wait_for 60 grep -q '^secret_key=' "$out.out" || fail "hoist serve did not start: $(cat "$out.err")"
-        PORT=$(sed -n "s|^hoist serve: S3 endpoint http://127.0.0.1:\([0-9]*\) .*|\1|p" "$out.out")
+        # the plain listener (with --tls-cert, the second one, for this machine)
+        PORT=$(grep -o -m1 'http://127\.0\.0\.1:[0-9]*' "$out.out" | sed 's/.*://')
         EP=http://127.0.0.1:$PORT
         AK=$(sed -n 's/^access_key=//p' "$out.out")
         SK=$(sed -n 's/^secret_key=//p' "$out.out")
@@ -119,6 +122,24 @@ t_head_deadline() {
         [ "$code" = 200 ] && cmp -s "$T_TMP/body" "$T_TMP/big" || fail "slow upload read back: $code"
 }
 
+# The deadline counts from the connection, so a TLS client that never
+# completes its handshake is dropped too; a real HTTPS client is served.
+t_tls_head_deadline() {
+        local d=$T_TMP/tls tls_port
+        mkdir -p "$d"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=127.0.0.1" \
+                -addext "subjectAltName=IP:127.0.0.1" -keyout "$d/key.pem" -out "$d/cert.pem" 2>/dev/null
+        start_serve --tls-cert "$d/cert.pem" --tls-key "$d/key.pem" --head-timeout 2
+        tls_port=$(sed -n "s|^hoist serve: S3 endpoint https://127.0.0.1:\([0-9]*\) (TLS; .*|\1|p" "$SERVE_OUT")
+        [ -n "$tls_port" ] || fail "no TLS endpoint in: $(cat "$SERVE_OUT")"
+        HOLD_STATUS=$T_TMP/silent.status
+        python3 "$FLOOD" hold --port "$tls_port" --count 5 --src 127.0.0.5 --silent --status "$HOLD_STATUS" &
+        t_defer "kill -TERM $! 2>/dev/null; wait $! 2>/dev/null"
+        wait_for 120 field_at_least "$HOLD_STATUS" closed 5 || fail "silent TLS clients kept: $(cat "$HOLD_STATUS")"
+        code=$(s3curl --cacert "$d/cert.pem" "https://127.0.0.1:$tls_port/hoist/none")
+        [ "$code" = 404 ] || fail "HTTPS GET after the drops: $code"
+}
+
 t_bad_flags() {
         out=$("$HOIST_BIN/hoist" serve --max-per-address 0 2>&1) && fail "--max-per-address 0 accepted"
         grep -q "max-per-address needs a whole number 1-1000000, not '0'" <<<"$out" || fail "$out"
@@ -130,5 +151,6 @@ t_bad_flags() {
 t_run "500 idle connections from 127.0.0.2: S3 GET and webhook from 127.0.0.1 answered; over --max-per-address refused" t_flood_500
 t_run "default per-address limit (128) refuses the rest, another address served" t_per_address_default
 t_run "a trickled request head is dropped after --head-timeout; a slow upload is not" t_head_deadline
+t_run "TLS: a client that never completes its handshake is dropped after --head-timeout" t_tls_head_deadline
 t_run "serve: bad limit flags are refused" t_bad_flags
 t_finish

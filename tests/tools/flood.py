@@ -1,10 +1,11 @@
 #!/usr/bin/env python3
 """Slow and idle HTTP clients for hoist serve's flood test and benchmark.
 
-  flood.py hold --port P --count N [--src 127.0.0.2[,127.0.0.3...]] --status FILE
+  flood.py hold --port P --count N [--src 127.0.0.2[,127.0.0.3...]] [--silent] --status FILE
       Opens N connections (spread over the source addresses, bound with
-      bind(); loopback is 127.0.0.0/8), sends each a request line and never
-      finishes the head, and keeps them open until SIGTERM.  FILE is
+      bind(); loopback is 127.0.0.0/8), sends each a request line (nothing
+      with --silent: not even a TLS ClientHello) and never finishes the
+      head, and keeps them open until SIGTERM.  FILE is
       rewritten (atomically) with "connected=A open=B closed=C failed=D" as
       things change: closed counts those the server hung up on, failed those
       that could not connect.
@@ -35,6 +36,9 @@ def write_status(path, st):
 
 
 def hold(a):
+    global LINE
+    if a.silent:
+        LINE = b""
     srcs = a.src.split(",")
     sel = selectors.DefaultSelector()
     st = {"connected": 0, "open": 0, "closed": 0, "failed": 0}
@@ -88,7 +92,8 @@ def step(sel, st, timeout):
                 s.close()
                 continue
             try:
-                s.send(LINE)
+                if LINE:
+                    s.send(LINE)
             except OSError:
                 pass
             st["connected"] += 1
@@ -147,6 +152,7 @@ def main():
     h.add_argument("--count", type=int, required=True)
     h.add_argument("--src", default="127.0.0.2")
     h.add_argument("--status", required=True)
+    h.add_argument("--silent", action="store_true")
     t = sub.add_parser("trickle")
     t.add_argument("--port", type=int, required=True)
     t.add_argument("--src", default="127.0.0.3")
