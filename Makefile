@@ -110,6 +110,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
+# The REST API's OpenAPI document is embedded in it (.incbin).
+$(BUILD)/runner/serve/api.o: runner/serve/openapi.json
+
 $(LIBHOIST): $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
