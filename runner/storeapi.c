@@ -78,6 +78,17 @@ int store_index_event(struct store *st, const struct store_event *e, int64_t job
         return store_step_done(st, last, "record the latest metrics", err);
 }
 
+int storeapi_read_begin(struct store *st, struct hoist_error **err)
+{
+        return store_exec(st, "BEGIN", "begin transaction", err);
+}
+
+void storeapi_read_end(struct store *st)
+{
+        if (!sqlite3_get_autocommit(st->db))
+                (void)sqlite3_exec(st->db, "COMMIT", NULL, NULL, NULL);
+}
+
 int storeapi_list_jobs(struct store *st, const struct storeapi_filter *f,
                        struct job_record ***ret_jobs, size_t *ret_n, int *ret_more,
                        struct hoist_error **err)

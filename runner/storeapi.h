@@ -29,6 +29,11 @@ struct storeapi_filter {
         size_t limit; /* 1..STOREAPI_MAX_PAGE */
 };
 
+/* A read transaction around several reads: one snapshot, and the file
+ * locks taken once instead of per statement. */
+int storeapi_read_begin(struct store *st, struct hoist_error **err);
+void storeapi_read_end(struct store *st);
+
 /* Up to F->limit jobs, newest first; *RET_MORE is 1 when more follow. */
 int storeapi_list_jobs(struct store *st, const struct storeapi_filter *f,
                        struct job_record ***ret_jobs, size_t *ret_n, int *ret_more,

@@ -148,19 +148,23 @@ enum MHD_Result api_jobs_list(struct api_service *api, struct MHD_Connection *co
         f.limit = (size_t)limit;
         if (api_store_take(api, &st, &err) < 0)
                 return api_reply_hoist_error(conn, err);
-        if (storeapi_list_jobs(st, &f, &jobs, &n, &more, &err) < 0) {
+        if (storeapi_read_begin(st, &err) < 0 ||
+            storeapi_list_jobs(st, &f, &jobs, &n, &more, &err) < 0) {
+                storeapi_read_end(st);
                 api_store_give(api, st);
                 return api_reply_hoist_error(conn, err);
         }
         nodes = xcalloc(n + 1, sizeof *nodes);
         last = xcalloc(n + 1, sizeof *last);
         if (storeapi_job_extras(st, jobs, n, nodes, last, &err) < 0) {
+                storeapi_read_end(st);
                 api_store_give(api, st);
                 job_records_free(jobs, n);
                 free(nodes);
                 free(last);
                 return api_reply_hoist_error(conn, err);
         }
+        storeapi_read_end(st);
         api_store_give(api, st);
         arr = json_array();
         for (size_t i = 0; i < n; i++) {
