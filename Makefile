@@ -109,10 +109,14 @@ help:
 	@echo "make bench-build   bench/build: hoist build + push vs buildah bud + push"
 	@echo "make bench-layer   bench/layer: the parallel layer compressor vs gzip, pigz, zstd"
 	@echo "make bench-serve-flood  bench/serve: requests during 5,000 idle connections, old server vs new"
+	@echo "make bench-serve-api    bench/serve/api.sh: REST API (10,000 jobs, 1,000,000 points) and webhook ingest vs nginx"
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# The REST API's OpenAPI document is embedded in it (.incbin).
+$(BUILD)/runner/serve/api.o: runner/serve/openapi.json
 
 $(PRICES_DATA): $(PRICES_YAML) scripts/embed-prices.sh
 	@mkdir -p $(@D)
@@ -318,6 +322,11 @@ bench-serve-flood: $(BIN)/hoist
 # bench/build: hoist build + push beside buildah bud + push, one registry.
 bench-build: $(BIN)/hoist
 	BENCH_HOIST_BIN=$(BIN) bench/build/run.sh
+
+# bench/serve/api.sh: the REST API and webhook ingest beside nginx.
+.PHONY: bench-serve-api
+bench-serve-api: $(BIN)/hoist
+	HOIST_BIN=$(BIN) bench/serve/api.sh
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz $(BIN)

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,6 +15,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "log.h"
+#include "runner/serve/stream.h"
 #include "runner/store.h"
 #include "webhook.h"
 #include "xalloc.h"
@@ -22,9 +24,16 @@
  * lines); anything far larger is not one. */
 #define MAX_BODY (1u << 20)
 
+/* Open store handles kept between requests: opening one per event (and
+ * checking its schema) cost more than recording the event. */
+#define STORE_POOL 16
+
 struct hooks_service {
         struct webhook_key key;
         char *db_path;
+        pthread_mutex_t mu;
+        struct store *pool[STORE_POOL];
+        size_t n_pool;
         struct hooks_cidr *nets;
         size_t n_nets;
 };
@@ -174,6 +183,7 @@ int hooks_service_new(const char *secret, const char *db_path, const struct hook
                 return -1;
         }
         svc->db_path = xstrdup(db_path);
+        (void)pthread_mutex_init(&svc->mu, NULL);
         if (n > 0) {
                 svc->nets = xcalloc(n, sizeof *nets);
                 memcpy(svc->nets, nets, n * sizeof *nets);
@@ -188,6 +198,9 @@ void hooks_service_free(struct hooks_service *svc)
         if (svc == NULL)
                 return;
         explicit_bzero(&svc->key, sizeof svc->key);
+        for (size_t i = 0; i < svc->n_pool; i++)
+                store_close(svc->pool[i]);
+        (void)pthread_mutex_destroy(&svc->mu);
         free(svc->db_path);
         free(svc->nets);
         free(svc);
@@ -243,11 +256,36 @@ static int source_allowed(const struct hooks_service *svc, struct MHD_Connection
                 ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr));
 }
 
+static int store_take(struct hooks_service *svc, struct store **ret, struct hoist_error **err)
+{
+        struct store *st = NULL;
+
+        (void)pthread_mutex_lock(&svc->mu);
+        if (svc->n_pool > 0)
+                st = svc->pool[--svc->n_pool];
+        (void)pthread_mutex_unlock(&svc->mu);
+        if (st == NULL && store_open(svc->db_path, &st, err) < 0)
+                return -1;
+        *ret = st;
+        return 0;
+}
+
+static void store_give(struct hooks_service *svc, struct store *st)
+{
+        (void)pthread_mutex_lock(&svc->mu);
+        if (svc->n_pool < STORE_POOL) {
+                svc->pool[svc->n_pool++] = st;
+                st = NULL;
+        }
+        (void)pthread_mutex_unlock(&svc->mu);
+        store_close(st);
+}
+
 static enum MHD_Result apply(struct hooks_service *svc, struct MHD_Connection *conn,
                              const struct hooks_event *e, const char *body)
 {
         _cleanup_error_ struct hoist_error *err = NULL;
-        _cleanup_store_ struct store *st = NULL;
+        struct store *st = NULL;
         struct store_event se = {
                 .id = e->id,
                 .job_id = e->job_id,
@@ -261,11 +299,12 @@ static enum MHD_Result apply(struct hooks_service *svc, struct MHD_Connection *c
         };
         int r;
 
-        if (store_open(svc->db_path, &st, &err) < 0) {
+        if (store_take(svc, &st, &err) < 0) {
                 log_warn("serve: hooks: %s", err->msg);
                 return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "job store unavailable");
         }
         r = store_apply_event(st, &se, &err);
+        store_give(svc, st);
         if (r < 0 && err->code == HOIST_ERR_NOT_FOUND)
                 return reply(conn, MHD_HTTP_NOT_FOUND, "no job '%s' here", e->job_id);
         if (r < 0) {
@@ -274,6 +313,9 @@ static enum MHD_Result apply(struct hooks_service *svc, struct MHD_Connection *c
         }
         log_debug("serve: hooks: %s %s for job %s%s", e->type, e->id, e->job_id,
                   r == 0 ? " (duplicate)" : "");
+        /* The API's streams of this job have news. */
+        if (r > 0)
+                serve_stream_wake();
         return reply(conn, MHD_HTTP_OK, r == 0 ? "duplicate" : "recorded");
 }
 

@@ -15,6 +15,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "runner/serve/api.h"
 #include "runner/serve/conntrack.h"
 #include "runner/serve/stream.h"
 #include "xalloc.h"
@@ -33,6 +34,7 @@ struct serve_server {
         uint16_t port;
         struct s3_service *svc;
         struct hooks_service *hooks;
+        struct api_service *_Atomic api; /* NULL until serve_server_set_api() */
         struct serve_conntrack *ct;
         struct serve_limits limits;
 };
@@ -40,8 +42,28 @@ struct serve_server {
 /* Which handler owns a request, and its state. */
 struct route {
         int hooks;
+        int refused;             /* answered at once: the rest is discarded */
+        struct api_service *api; /* a request under /api/ */
         void *state;
 };
+
+/* The API answers once hoist serve has written serve.json. */
+static enum MHD_Result reply_api_starting(struct MHD_Connection *conn)
+{
+        static const char body[] = "{\"error\":{\"code\":\"unavailable\",\"message\":"
+                                   "\"hoist serve is starting; try again\"}}";
+        struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof body - 1, (void *)body,
+                                                                    MHD_RESPMEM_PERSISTENT);
+        enum MHD_Result r;
+
+        if (resp == NULL)
+                return MHD_NO;
+        (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        r = MHD_queue_response(conn, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
+        MHD_destroy_response(resp);
+        return r;
+}
 
 static enum MHD_Result route_handle(void *cls, struct MHD_Connection *conn, const char *url,
                                     const char *method, const char *version,
@@ -55,8 +77,21 @@ static enum MHD_Result route_handle(void *cls, struct MHD_Connection *conn, cons
                 serve_conntrack_request_started(conn);
                 rt = xzalloc(sizeof *rt);
                 rt->hooks = strncmp(url, "/hooks/", 7) == 0;
+                if (strncmp(url, "/api/", 5) == 0)
+                        rt->api = s->api;
                 *req_cls = rt;
+                if (strncmp(url, "/api/", 5) == 0 && rt->api == NULL) {
+                        rt->refused = 1;
+                        return reply_api_starting(conn);
+                }
         }
+        if (rt->refused) {
+                *upload_data_size = 0;
+                return MHD_YES;
+        }
+        if (rt->api != NULL)
+                return api_handle(rt->api, conn, url, method, upload_data, upload_data_size,
+                                  &rt->state);
         if (rt->hooks)
                 return hooks_handle(s->hooks, conn, url, method, upload_data, upload_data_size,
                                     &rt->state);
@@ -73,7 +108,11 @@ static void route_done(void *cls, struct MHD_Connection *conn, void **req_cls,
         serve_conntrack_request_done(conn);
         if (rt == NULL)
                 return;
-        if (rt->hooks)
+        if (rt->refused)
+                ;
+        else if (rt->api != NULL)
+                api_request_done(&rt->state);
+        else if (rt->hooks)
                 hooks_request_done(&rt->state);
         else
                 s3_request_done(s->svc, conn, &rt->state, toe);
@@ -287,6 +326,11 @@ int serve_server_start(const char *host, uint16_t port, const struct serve_tls *
         s->port = info != NULL && info->port != 0 ? info->port : port;
         *ret = s;
         return 0;
+}
+
+void serve_server_set_api(struct serve_server *s, struct api_service *api)
+{
+        s->api = api;
 }
 
 const struct serve_limits *serve_server_limits(const struct serve_server *s)

@@ -63,6 +63,10 @@ int serve_server_start(const char *host, uint16_t port, const struct serve_tls *
                        struct hoist_error **err);
 /* The limits it runs with (defaults filled in). */
 const struct serve_limits *serve_server_limits(const struct serve_server *s);
+/* Requests under /api/ go to API from now on (before: 503); API must
+ * outlive S. */
+struct api_service;
+void serve_server_set_api(struct serve_server *s, struct api_service *api);
 /* The port actually bound. */
 uint16_t serve_server_port(const struct serve_server *s);
 /* Stops accepting, finishes the requests in flight, frees S; accepts NULL. */
