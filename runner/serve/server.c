@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "runner/serve/ui.h"
 #include "xalloc.h"
 
 #define MEMORY_LIMIT (256u << 10)
@@ -27,6 +28,7 @@ struct serve_server {
 /* Which handler owns a request, and its state. */
 struct route {
         int hooks;
+        int ui; /* the dashboard's static files (runner/serve/ui.c) */
         void *state;
 };
 
@@ -41,8 +43,11 @@ static enum MHD_Result route_handle(void *cls, struct MHD_Connection *conn, cons
         if (rt == NULL) {
                 rt = xzalloc(sizeof *rt);
                 rt->hooks = strncmp(url, "/hooks/", 7) == 0;
+                rt->ui = ui_wants(conn, url, method);
                 *req_cls = rt;
         }
+        if (rt->ui)
+                return ui_handle(conn, url, method);
         if (rt->hooks)
                 return hooks_handle(s->hooks, conn, url, method, upload_data, upload_data_size,
                                     &rt->state);
@@ -60,7 +65,7 @@ static void route_done(void *cls, struct MHD_Connection *conn, void **req_cls,
                 return;
         if (rt->hooks)
                 hooks_request_done(&rt->state);
-        else
+        else if (!rt->ui)
                 s3_request_done(s->svc, conn, &rt->state, toe);
         free(rt);
         *req_cls = NULL;

@@ -28,7 +28,9 @@ struct serve_tls {
  * (127.0.0.0/8): only this machine can connect. */
 bool serve_host_is_loopback(const char *host);
 
-/* Requests under /hooks/ go to HOOKS (NULL: answered 404), the rest to SVC.
+/* Requests under /hooks/ go to HOOKS (NULL: answered 404), the dashboard's
+ * (ui_wants(): GET of / or /_ui/... without S3 auth) to runner/serve/ui.c,
+ * the rest to SVC.
  * With TLS (NULL: plain HTTP) it speaks HTTPS only. */
 int serve_server_start(const char *host, uint16_t port, const struct serve_tls *tls,
                        struct s3_service *svc, struct hooks_service *hooks,
