@@ -167,28 +167,28 @@ export function jobView(main, id) {
   }
   xToggle.addEventListener('change', () => { for (const c of chartsByKey.values()) c.setXMode(xToggle.value); });
 
-  // The stream opens first and its points wait until the first page is in,
-  // so nothing printed in between is lost; chart.add() drops repeats.
-  let metricBuffer = [];
-  const metricStream = stream(`${base}/metrics/stream`, {
-    onEvent(type, m) {
-      if (type !== 'metric' || !m || typeof m.value !== 'number') return;
-      if (metricBuffer) { metricBuffer.push(m); return; }
-      chartFor(m.key).add(m.attempt, m.node, [[m.step, m.t_ms, m.value]]);
-    },
-  });
-  cleanups.push(() => metricStream.close());
+  // GET metrics says the id of its last point (last_id); the stream starts
+  // after it, so no point printed in between is lost or drawn twice.  A
+  // reconnection resumes with Last-Event-ID; chart.add() drops repeats.
+  let metricStream = null;
+  cleanups.push(() => { if (metricStream) metricStream.close(); });
   (async () => {
+    let after = null;
     try {
       const res = await api(`${base}/metrics?points=1000`);
       if (closed) return;
       for (const s of res.series || []) chartFor(s.key).add(s.attempt, s.node, s.points);
+      if (typeof res.last_id === 'number') after = res.last_id;
     } catch (e) {
       showError('Cannot read metrics', e);
     }
-    const b = metricBuffer;
-    metricBuffer = null;
-    for (const m of b) chartFor(m.key).add(m.attempt, m.node, [[m.step, m.t_ms, m.value]]);
+    if (closed) return;
+    metricStream = stream(`${base}/metrics/stream${after !== null ? `?after=${after}` : ''}`, {
+      onEvent(type, m) {
+        if (type !== 'metric' || !m || typeof m.value !== 'number') return;
+        chartFor(m.key).add(m.attempt, m.node, [[m.step, m.t_ms, m.value]]);
+      },
+    });
   })();
 
   // ---- log ----
