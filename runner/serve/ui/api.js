@@ -74,11 +74,16 @@ async function refused() {
 // api(path, {method, body, signal, raw}): the parsed JSON answer, or the
 // Response itself with raw; throws ApiError with the server's message.
 export async function api(path, opts = {}) {
-  for (;;) {
+  for (let tries = 0; ; tries++) {
     const headers = await authHeaders(opts.body ? {'Content-Type': 'application/json'} : {});
     const r = await fetch(path, {method: opts.method || 'GET', headers, body: opts.body,
       signal: opts.signal, cache: 'no-store', credentials: 'omit'});
     if (r.status === 401) { await refused(); continue; }
+    // hoist serve starting (its API answers once serve.json is written).
+    if (r.status === 503 && tries < 10 && (opts.method || 'GET') === 'GET') {
+      await sleep(1000 * (Number(r.headers.get('Retry-After')) || 1));
+      continue;
+    }
     if (!r.ok) {
       let body = null;
       try { body = await r.json(); } catch (e) { /* not JSON */ }
@@ -94,19 +99,27 @@ const streams = new Set();
 let onStreamsChange = () => {};
 export function watchStreams(fn) { onStreamsChange = fn; }
 function streamsChanged() {
-  let live = 0, down = 0;
-  for (const s of streams) { if (s.live) live++; else down++; }
-  onStreamsChange(live, down);
+  let live = 0, down = 0, connecting = 0;
+  for (const s of streams) {
+    if (s.live) live++;
+    else if (s.wasLive) down++;
+    else connecting++;
+  }
+  onStreamsChange(live, down, connecting);
 }
 
 // stream(path, {onEvent(type, data, id), lastEventId, onOpen}): follows an
 // SSE resource until close(); each (re)connection sends the id of the last
-// event seen as Last-Event-ID.
+// event seen as Last-Event-ID.  PATH may be a function, asked again at each
+// (re)connection (a stream without ids resumes by a query parameter).
 export function stream(path, opts) {
   const st = {live: false, stopped: false, ctrl: null, lastId: opts.lastEventId ?? null};
   streams.add(st);
   streamsChanged();
-  const setLive = (v) => { if (st.live !== v) { st.live = v; streamsChanged(); } };
+  const setLive = (v) => {
+    if (v) st.wasLive = true;
+    if (st.live !== v) { st.live = v; streamsChanged(); }
+  };
   (async () => {
     let delay = 250;
     while (!st.stopped) {
@@ -115,9 +128,10 @@ export function stream(path, opts) {
         const extra = {Accept: 'text/event-stream'};
         if (st.lastId !== null && st.lastId !== undefined) extra['Last-Event-ID'] = String(st.lastId);
         const headers = await authHeaders(extra);
-        const r = await fetch(path, {headers, signal: st.ctrl.signal, cache: 'no-store', credentials: 'omit'});
+        const url = typeof path === 'function' ? path() : path;
+        const r = await fetch(url, {headers, signal: st.ctrl.signal, cache: 'no-store', credentials: 'omit'});
         if (r.status === 401) { await refused(); continue; }
-        if (!r.ok || !r.body) throw new ApiError(r.status, 'http_' + r.status, `${path}: ${r.status}`);
+        if (!r.ok || !r.body) throw new ApiError(r.status, 'http_' + r.status, `${url}: ${r.status}`);
         setLive(true);
         delay = 250;
         if (opts.onOpen) opts.onOpen();

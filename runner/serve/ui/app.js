@@ -43,9 +43,9 @@ function onHash() {
 async function start() {
   takeTokenFromFragment();
   const conn = document.getElementById('conn');
-  watchStreams((live, down) => {
-    conn.textContent = down ? 'reconnecting…' : live ? 'live' : '';
-    conn.dataset.state = down ? 'down' : live ? 'live' : 'idle';
+  watchStreams((live, down, connecting) => {
+    conn.textContent = down ? 'reconnecting…' : connecting ? 'connecting…' : live ? 'live' : '';
+    conn.dataset.state = down ? 'down' : connecting ? 'connecting' : live ? 'live' : 'idle';
   });
   document.getElementById('forget').addEventListener('click', () => {
     forgetToken();

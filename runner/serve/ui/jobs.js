@@ -78,7 +78,9 @@ export function jobsView(main, query) {
       : c.estimated !== null && c.estimated !== undefined ? `≈ ${fmtMoney(c.estimated, c.currency)}` : '–') : '–';
     r.dur = el('span');
     r.tr.replaceChildren(
-      cell('Job', el('a', {href: `#/jobs/${encodeURIComponent(j.id)}`, text: j.name || j.id}),
+      // The row takes the focus (Enter or Space opens it): the link is
+      // for the mouse and a screen reader, not a second tab stop.
+      cell('Job', el('a', {href: `#/jobs/${encodeURIComponent(j.id)}`, text: j.name || j.id, tabindex: -1}),
         el('div.sub', {text: j.id})),
       cell('State', stateBadge(j.state), j.reason ? el('div.sub', {text: j.reason, title: j.reason}) : null),
       cell('Provider', j.provider || '–'),
@@ -136,7 +138,10 @@ export function jobsView(main, query) {
       const res = await api(`/api/v1/jobs?${p}`);
       if (seq !== fetchSeq) return;
       if (first) { tbody.replaceChildren(); rows.clear(); }
-      for (const j of res.jobs) upsert(j, true);
+      for (const j of res.jobs) {
+        upsert(j, true);
+        if (j.updated_at_ms > lastChange) lastChange = j.updated_at_ms;
+      }
       cursor = res.next_cursor || null;
       more.hidden = !cursor;
       banner.hidden = true;
@@ -161,9 +166,12 @@ export function jobsView(main, query) {
   providerSel.addEventListener('change', refilter);
   search.addEventListener('input', () => { clearTimeout(debounce); debounce = setTimeout(refilter, 250); });
 
-  const live = stream('/api/v1/jobs/stream', {
+  // A reconnection asks for what changed since the last change seen.
+  let lastChange = 0;
+  const live = stream(() => `/api/v1/jobs/stream${lastChange ? `?since=${lastChange}` : ''}`, {
     onEvent(type, data) {
       if (type !== 'job' || !data || !data.id) return;
+      if (data.updated_at_ms > lastChange) lastChange = data.updated_at_ms;
       upsert(data, false);
       updateCount();
     },
