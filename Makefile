@@ -121,6 +121,9 @@ $(BUILD)/gen/ui_files.c: $(UI_FILES) runner/serve/ui scripts/embed-ui.sh
 $(BUILD)/gen/ui_files.o: $(BUILD)/gen/ui_files.c runner/serve/ui.h
 	$(call say,CC,$@)$(CC) $(CFLAGS) -c -o $@ $<
 
+# The REST API's OpenAPI document is embedded in it (.incbin).
+$(BUILD)/runner/serve/api.o: runner/serve/openapi.json
+
 $(LIBHOIST): $(LIB_OBJS)
 	@mkdir -p $(@D)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^

@@ -34,6 +34,8 @@
 #include "localserve.h"
 #include "log.h"
 #include "reconcile.h"
+#include "runner/serve/api.h"
+#include "runner/serve/apitoken.h"
 #include "runner/serve/hooks.h"
 #include "runner/serve/keys.h"
 #include "runner/serve/objstore.h"
@@ -52,6 +54,7 @@
 static const char usage[] =
         "usage: hoist serve [--listen ADDR:PORT [--tls-cert FILE --tls-key FILE]] [--root DIR]\n"
         "                   [--print-credentials]\n"
+        "       hoist serve --print-token\n"
         "       hoist serve --issue-key JOB-ID [--ttl SECONDS]\n"
         "       hoist serve --stop\n"
         "\n"
@@ -59,6 +62,11 @@ static const char usage[] =
         "bucket 'hoist'.  The owner key is generated into $HOIST_HOME/serve/owner.json\n"
         "on first start.  While it runs, $HOIST_HOME/serve/serve.json names its pid\n"
         "and endpoint.\n"
+        "\n"
+        "It also serves a REST API under /api/v1 (docs/api.md; its OpenAPI document\n"
+        "is /api/v1/openapi.json).  Every API request carries 'Authorization: Bearer\n"
+        "TOKEN' with the token made on first start into $HOIST_HOME/serve/api.token\n"
+        "(mode 0600).\n"
         "\n"
         "  --listen ADDR:PORT     address to bind (default " DEFAULT_LISTEN "; port 0 picks\n"
         "                         a free one); an address off loopback needs TLS\n"
@@ -68,6 +76,8 @@ static const char usage[] =
         "  --tls-key FILE         the certificate's PEM private key\n"
         "  --root DIR             where objects live (default $HOIST_HOME/serve/data)\n"
         "  --print-credentials    print the owner's access and secret key at start\n"
+        "  --print-token          print the REST API's token (made if there is none\n"
+        "                         yet) and exit\n"
         "  --access-key KEY       the owner's access key (env HOIST_S3_ACCESS_KEY)\n"
         "  --secret-key SECRET    the owner's secret key (env HOIST_S3_SECRET_KEY)\n"
         "  --issue-key JOB-ID     print a new key that may read and write jobs/JOB-ID/\n"
@@ -90,6 +100,7 @@ struct serve_args {
         unsigned long ttl;
         bool print_credentials;
         bool stop;                /* --stop */
+        bool print_token;         /* --print-token */
         struct hooks_cidr *allow; /* --webhook-allow */
         size_t n_allow;
 };
@@ -106,6 +117,7 @@ static int parse_args(int argc, char **argv, struct serve_args *a, struct hoist_
                 {"ttl", required_argument, NULL, 't'},
                 {"webhook-allow", required_argument, NULL, 'w'},
                 {"stop", no_argument, NULL, 'S'},
+                {"print-token", no_argument, NULL, 'T'},
                 {"tls-cert", required_argument, NULL, 'C'},
                 {"tls-key", required_argument, NULL, 'K'},
                 {"help", no_argument, NULL, 'h'},
@@ -155,6 +167,9 @@ static int parse_args(int argc, char **argv, struct serve_args *a, struct hoist_
                         break;
                 case 'S':
                         a->stop = true;
+                        break;
+                case 'T':
+                        a->print_token = true;
                         break;
                 case 'C':
                         a->tls_cert = optarg;
@@ -235,6 +250,17 @@ static int issue_key(const char *serve_dir, const struct serve_args *a, struct h
         printf("access_key=%s\nsecret_key=%s\nprefix=%s\nexpires_in=%lu\n", access, secret, prefix,
                a->ttl);
         memset(secret, 0, strlen(secret));
+        return fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
+}
+
+static int print_token(const char *serve_dir, struct hoist_error **err)
+{
+        _cleanup_free_ char *token = NULL;
+
+        if (apitoken_load(serve_dir, &token, err) < 0)
+                return -1;
+        printf("%s\n", token);
+        explicit_bzero(token, strlen(token));
         return fflush(stdout) == 0 ? EXIT_OK : EXIT_ERROR;
 }
 
@@ -381,7 +407,8 @@ static int run(struct hoist_home *home, const char *serve_dir, const struct serv
         struct s3_service *svc = NULL;
         struct serve_server *srv = NULL, *tls_srv = NULL;
         struct hooks_service *hooks = NULL;
-        _cleanup_free_ char *hook_secret = NULL;
+        struct api_service *api = NULL;
+        _cleanup_free_ char *hook_secret = NULL, *token = NULL;
         _cleanup_free_ char *host = NULL, *root = NULL, *endpoint = NULL, *json_path = NULL;
         _cleanup_free_ char *tls_endpoint = NULL, *cert = NULL, *key = NULL;
         uint16_t port = 0;
@@ -399,6 +426,8 @@ static int run(struct hoist_home *home, const char *serve_dir, const struct serv
             objstore_open(root, &os, err) < 0 || ensure_default_bucket(os, err) < 0 ||
             hooks_secret_load(serve_dir, &hook_secret, err) < 0 ||
             hooks_service_new(hook_secret, home->db_path, a->allow, a->n_allow, &hooks, err) < 0 ||
+            apitoken_load(serve_dir, &token, err) < 0 ||
+            api_service_new(home, token, &api, err) < 0 ||
             reconciler_start(home, &reconciler, &ready_fd, err) < 0)
                 goto out;
         sigemptyset(&set);
@@ -432,6 +461,10 @@ static int run(struct hoist_home *home, const char *serve_dir, const struct serv
         }
         if (write_serve_json(json_path, endpoint, tls_endpoint, err) < 0)
                 goto out;
+        /* Its job views may reach storage on this very endpoint: after serve.json. */
+        serve_server_set_api(srv, api);
+        if (tls_srv != NULL)
+                serve_server_set_api(tls_srv, api);
         if (tls_endpoint != NULL)
                 printf("hoist serve: S3 endpoint %s (TLS; bucket '%s'), and %s for this "
                        "machine\n",
@@ -444,6 +477,9 @@ static int run(struct hoist_home *home, const char *serve_dir, const struct serv
                        serve_keys_owner(keys)->secret_key);
         (void)fflush(stdout);
         log_info("serve: storage root '%s'", root);
+        log_info("serve: REST API %s/api/v1 (token in %s/%s; 'hoist serve --print-token' "
+                 "prints it)",
+                 tls_endpoint != NULL ? tls_endpoint : endpoint, serve_dir, APITOKEN_FILE);
         log_info("serve: webhook receiver %s/hooks/events (secret in %s/%s)%s", endpoint, serve_dir,
                  HOOKS_SECRET_FILE, a->n_allow > 0 ? ", sources limited by --webhook-allow" : "");
         if (write(ready_fd, "r", 1) != 1)
@@ -466,6 +502,9 @@ out:
                 (void)unlink(json_path);
         s3_service_free(svc);
         hooks_service_free(hooks);
+        api_service_free(api);
+        if (token != NULL)
+                explicit_bzero(token, strlen(token));
         if (hook_secret != NULL)
                 explicit_bzero(hook_secret, strlen(hook_secret));
         objstore_free(os);
@@ -511,5 +550,7 @@ int cmd_serve(int argc, char **argv, struct hoist_error **err)
                 return issue_key(serve_dir, &a, err);
         if (a.stop)
                 return stop_server(home, err);
+        if (a.print_token)
+                return print_token(serve_dir, err);
         return run(home, serve_dir, &a, err);
 }

@@ -2,6 +2,7 @@
 #include <sqlite3.h>
 
 #include "store.h"
+#include "store_internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,11 +28,6 @@
 
 /* How many candidates an ambiguous prefix lists. */
 #define STORE_MAX_CANDIDATES 5
-
-struct store {
-        sqlite3 *db;
-        char *path;
-};
 
 /* The schema, one step per version: migrations[i] takes user_version i to
  * i + 1.  A step that has shipped never changes; a change is a new step. */
@@ -78,11 +74,55 @@ static const char *const migrations[] = {
         "  received_at_ms INTEGER NOT NULL"
         ");"
         "CREATE INDEX events_by_job ON events (job_id, seq);",
+        /* v3: what the REST API serves fast (runner/storeapi.c): each
+         * job.metric value as a point, the nodes that reported, the latest
+         * metrics; filled from the events already received. */
+        "CREATE TABLE metrics ("
+        "  job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
+        "  attempt INTEGER NOT NULL,"
+        "  node TEXT NOT NULL,"
+        "  key TEXT NOT NULL,"
+        "  step INTEGER,"
+        "  t_ms INTEGER NOT NULL,"
+        "  value REAL NOT NULL"
+        ");"
+        "CREATE INDEX metrics_by_series ON metrics (job_id, key, attempt, node, step);"
+        "CREATE INDEX jobs_by_created_id ON jobs (created_at_ms, id);"
+        "CREATE INDEX jobs_by_updated ON jobs (updated_at_ms);"
+        "CREATE TABLE job_nodes ("
+        "  job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
+        "  node TEXT NOT NULL,"
+        "  PRIMARY KEY (job_id, node)"
+        ") WITHOUT ROWID;"
+        "CREATE TABLE job_last_metrics ("
+        "  job_id TEXT PRIMARY KEY NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
+        "  data TEXT NOT NULL,"
+        "  points INTEGER NOT NULL DEFAULT 0,"
+        "  at_ms INTEGER NOT NULL DEFAULT 0"
+        ");"
+        "CREATE INDEX job_last_metrics_by_time ON job_last_metrics (at_ms);"
+        "INSERT OR IGNORE INTO job_nodes (job_id, node)"
+        "  SELECT DISTINCT job_id, node FROM events WHERE node IS NOT NULL;"
+        "INSERT INTO metrics (job_id, attempt, node, key, step, t_ms, value)"
+        "  SELECT e.job_id, max(1, CASE WHEN substr(e.id, 1, length(e.job_id) + 1) ="
+        "    e.job_id || '.' THEN CAST(substr(e.id, length(e.job_id) + 2) AS INTEGER)"
+        "    ELSE 1 END), coalesce(e.node, ''), m.key,"
+        "    CAST(json_extract(e.body, '$.data.step') AS INTEGER), e.received_at_ms, m.value"
+        "  FROM events e, json_each(e.body, '$.data') m"
+        "  WHERE e.type = 'job.metric' AND json_valid(e.body)"
+        "    AND json_type(e.body, '$.data') = 'object'"
+        "    AND m.type IN ('integer', 'real') AND m.key <> 'step';"
+        "INSERT OR REPLACE INTO job_last_metrics (job_id, data, points)"
+        "  SELECT e.job_id, json_extract(e.body, '$.data'),"
+        "    (SELECT count(*) FROM metrics m WHERE m.job_id = e.job_id)"
+        "  FROM events e WHERE e.seq IN (SELECT max(seq) FROM events"
+        "    WHERE type = 'job.metric' AND json_valid(body)"
+        "    AND json_type(body, '$.data') = 'object' GROUP BY job_id);",
 };
 
 #define STORE_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
 
-static int64_t now_ms(void)
+int64_t store_now_ms(void)
 {
         struct timespec ts;
 
@@ -91,7 +131,7 @@ static int64_t now_ms(void)
 }
 
 /* Converts the connection's last error, once, at the call that failed. */
-static int store_fail(struct store *st, const char *what, struct hoist_error **err)
+int store_fail(struct store *st, const char *what, struct hoist_error **err)
 {
         int primary = sqlite3_errcode(st->db) & 0xff;
         /* For a failed open or I/O, errno says more ("Permission denied",
@@ -109,15 +149,14 @@ static int store_fail(struct store *st, const char *what, struct hoist_error **e
                                 sqlite3_errmsg(st->db));
 }
 
-static int store_exec(struct store *st, const char *sql, const char *what, struct hoist_error **err)
+int store_exec(struct store *st, const char *sql, const char *what, struct hoist_error **err)
 {
         if (sqlite3_exec(st->db, sql, NULL, NULL, NULL) != SQLITE_OK)
                 return store_fail(st, what, err);
         return 0;
 }
 
-static int store_prepare(struct store *st, const char *sql, sqlite3_stmt **ret,
-                         struct hoist_error **err)
+int store_prepare(struct store *st, const char *sql, sqlite3_stmt **ret, struct hoist_error **err)
 {
         if (sqlite3_prepare_v2(st->db, sql, -1, ret, NULL) != SQLITE_OK)
                 return store_fail(st, NULL, err);
@@ -125,8 +164,8 @@ static int store_prepare(struct store *st, const char *sql, sqlite3_stmt **ret,
 }
 
 /* Steps a statement that returns no row. */
-static int store_step_done(struct store *st, sqlite3_stmt *stmt, const char *what,
-                           struct hoist_error **err)
+int store_step_done(struct store *st, sqlite3_stmt *stmt, const char *what,
+                    struct hoist_error **err)
 {
         if (sqlite3_step(stmt) != SQLITE_DONE)
                 return store_fail(st, what, err);
@@ -137,7 +176,7 @@ static int store_step_done(struct store *st, sqlite3_stmt *stmt, const char *wha
  * timeout.  A deferred transaction that reads and then writes could instead
  * fail with SQLITE_BUSY_SNAPSHOT when another process committed in between,
  * and no amount of waiting fixes that. */
-static int store_begin_write(struct store *st, struct hoist_error **err)
+int store_begin_write(struct store *st, struct hoist_error **err)
 {
         return store_exec(st, "BEGIN IMMEDIATE", "begin transaction", err);
 }
@@ -149,7 +188,7 @@ static void store_rollback(struct store *st)
 }
 
 /* Ends the transaction: commits after R == 0, rolls back otherwise. */
-static int store_end(struct store *st, int r, struct hoist_error **err)
+int store_end(struct store *st, int r, struct hoist_error **err)
 {
         if (r < 0) {
                 store_rollback(st);
@@ -407,7 +446,7 @@ static int store_insert_locked(struct store *st, const struct job_record *job,
                                struct hoist_error **err)
 {
         _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
-        int64_t now = now_ms();
+        int64_t now = store_now_ms();
         int64_t created = job->created_at_ms > 0 ? job->created_at_ms : now;
         int64_t attempt = job->attempt > 0 ? job->attempt : 1;
         /* Only a finished job can have an exit code; this also keeps a
@@ -498,7 +537,7 @@ static int store_read_head(struct store *st, const char *id, struct job_head *re
 /* The wall clock may step back (NTP); a job's history must not. */
 static int64_t next_time(const struct job_head *h)
 {
-        int64_t now = now_ms();
+        int64_t now = store_now_ms();
 
         return now > h->updated_at_ms ? now : h->updated_at_ms;
 }
@@ -645,7 +684,7 @@ static int store_set_provider_ref_locked(struct store *st, const char *id, const
                 return -1;
         (void)bind_text(stmt, 1, runtime);
         (void)bind_text(stmt, 2, ref);
-        (void)sqlite3_bind_int64(stmt, 3, now_ms());
+        (void)sqlite3_bind_int64(stmt, 3, store_now_ms());
         (void)sqlite3_bind_text(stmt, 4, id, -1, SQLITE_STATIC);
         if (store_step_done(st, stmt, "set provider reference", err) < 0)
                 return -1;
@@ -735,28 +774,28 @@ int store_new_attempt(struct store *st, const char *id, int64_t from_attempt,
         "id, name, provider, runtime, provider_ref, storage_url, spec_key, state, reason,"         \
         " exit_code, attempt, created_at_ms, updated_at_ms"
 
-static char *column_dup(sqlite3_stmt *stmt, int i)
+char *store_column_dup(sqlite3_stmt *stmt, int i)
 {
         return xstrdup((const char *)sqlite3_column_text(stmt, i));
 }
 
-static int store_row_to_job(struct store *st, sqlite3_stmt *stmt, struct job_record **ret,
-                            struct hoist_error **err)
+int store_row_to_job(struct store *st, sqlite3_stmt *stmt, struct job_record **ret,
+                     struct hoist_error **err)
 {
         _cleanup_job_record_ struct job_record *job = xzalloc(sizeof *job);
         const char *state = (const char *)sqlite3_column_text(stmt, 7);
 
-        job->id = column_dup(stmt, 0);
+        job->id = store_column_dup(stmt, 0);
         if (job_state_parse(state, &job->state) < 0)
                 return hoist_error_make(err, 0, "job store '%s': job '%s' has unknown state '%s'",
                                         st->path, job->id, state ? state : "");
-        job->name = column_dup(stmt, 1);
-        job->provider = column_dup(stmt, 2);
-        job->runtime = column_dup(stmt, 3);
-        job->provider_ref = column_dup(stmt, 4);
-        job->storage_url = column_dup(stmt, 5);
-        job->spec_key = column_dup(stmt, 6);
-        job->reason = column_dup(stmt, 8);
+        job->name = store_column_dup(stmt, 1);
+        job->provider = store_column_dup(stmt, 2);
+        job->runtime = store_column_dup(stmt, 3);
+        job->provider_ref = store_column_dup(stmt, 4);
+        job->storage_url = store_column_dup(stmt, 5);
+        job->spec_key = store_column_dup(stmt, 6);
+        job->reason = store_column_dup(stmt, 8);
         job->exit_code = sqlite3_column_int(stmt, 9);
         job->attempt = sqlite3_column_int64(stmt, 10);
         job->created_at_ms = sqlite3_column_int64(stmt, 11);
@@ -886,6 +925,36 @@ int store_list_jobs(struct store *st, struct job_record ***ret_jobs, size_t *ret
                 NULL, SIZE_MAX, ret_jobs, ret_n, err);
 }
 
+int store_select_jobs(struct store *st, const char *tail, const struct store_param *params,
+                      size_t n_params, struct job_record ***ret_jobs, size_t *ret_n,
+                      struct hoist_error **err)
+{
+        _cleanup_free_ char *sql = xasprintf("SELECT " JOB_COLUMNS " FROM jobs %s", tail);
+        _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
+        struct job_record **jobs = NULL;
+        size_t n = 0;
+        int r;
+
+        if (store_prepare(st, sql, &stmt, err) < 0)
+                return -1;
+        store_bind_params(stmt, params, n_params);
+        while ((r = sqlite3_step(stmt)) == SQLITE_ROW) {
+                jobs = xreallocarray(jobs, n + 1, sizeof *jobs);
+                if (store_row_to_job(st, stmt, &jobs[n], err) < 0) {
+                        job_records_free(jobs, n);
+                        return -1;
+                }
+                n++;
+        }
+        if (r != SQLITE_DONE) {
+                job_records_free(jobs, n);
+                return store_fail(st, "read jobs", err);
+        }
+        *ret_jobs = jobs;
+        *ret_n = n;
+        return 0;
+}
+
 static int store_list_transitions_read(struct store *st, const char *id,
                                        struct job_transition **ret, size_t *ret_n,
                                        struct hoist_error **err)
@@ -916,7 +985,7 @@ static int store_list_transitions_read(struct store *st, const char *id,
                                                 "an unknown state",
                                                 st->path, id);
                 }
-                t[n].reason = column_dup(stmt, 2);
+                t[n].reason = store_column_dup(stmt, 2);
                 t[n].at_ms = sqlite3_column_int64(stmt, 3);
                 n++;
         }
@@ -993,10 +1062,12 @@ static int store_apply_event_locked(struct store *st, const struct store_event *
         (void)bind_text(stmt, 4, e->node);
         (void)bind_text(stmt, 5, e->status);
         (void)sqlite3_bind_text(stmt, 6, e->body, -1, SQLITE_STATIC);
-        (void)sqlite3_bind_int64(stmt, 7, now_ms());
+        (void)sqlite3_bind_int64(stmt, 7, store_now_ms());
         if (store_step_done(st, stmt, "record event", err) < 0)
                 return -1;
         *ret_new = sqlite3_changes(st->db) > 0;
+        if (*ret_new && store_index_event(st, e, h.attempt, err) < 0)
+                return -1;
         to = event_state(e->type);
         /* An earlier attempt's news, delivered late, is history only. */
         if (!*ret_new || to < 0 || (e->attempt > 0 && e->attempt != h.attempt))
@@ -1046,7 +1117,7 @@ static int store_last_event_read(struct store *st, const char *job_id, const cha
         }
         if (r != SQLITE_ROW)
                 return store_fail(st, "read events", err);
-        *ret_body = column_dup(stmt, 0);
+        *ret_body = store_column_dup(stmt, 0);
         return 0;
 }
 

@@ -74,6 +74,16 @@ int store_delete_job(struct store *st, const char *id, struct hoist_error **err)
  * Not found: code HOIST_ERR_NOT_FOUND; ambiguous prefix: HOIST_ERR_USAGE. */
 int store_get_job(struct store *st, const char *id_or_name, struct job_record **ret,
                   struct hoist_error **err);
+/* A value bound to a query's ?N (store_select_jobs). */
+struct store_param {
+        const char *text; /* NULL: the integer */
+        int64_t i;
+};
+/* SELECT of every job column FROM jobs followed by TAIL (WHERE ... ORDER BY
+ * ... LIMIT ...), with PARAMS bound to ?1..?N. */
+int store_select_jobs(struct store *st, const char *tail, const struct store_param *params,
+                      size_t n_params, struct job_record ***ret_jobs, size_t *ret_n,
+                      struct hoist_error **err);
 /* All jobs, newest first. */
 int store_list_jobs(struct store *st, struct job_record ***ret_jobs, size_t *ret_n,
                     struct hoist_error **err);

@@ -179,6 +179,11 @@ int objstore_bucket_create(struct objstore *os, const char *bucket, struct hoist
                                   "bucket name '%.80s' is invalid (3-63 characters of a-z, 0-9, "
                                   "'.' and '-')",
                                   bucket);
+        if (strcmp(bucket, OBJSTORE_RESERVED_BUCKET) == 0)
+                return s3err_fail(err, S3ERR_INVALID_BUCKET_NAME,
+                                  "bucket name '%s' is reserved: hoist serve answers /%s/ with "
+                                  "its REST API; choose another name",
+                                  bucket, bucket);
         dir = bucket_dir(os, bucket);
         if (fs_is_dir(dir))
                 return s3err_fail(err, S3ERR_BUCKET_ALREADY_OWNED, "bucket '%s' exists", bucket);

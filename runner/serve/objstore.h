@@ -51,6 +51,8 @@ const char *objstore_root(const struct objstore *os);
 /* S3's rules: 3-63 of a-z 0-9 . -, starting and ending with a letter or digit,
  * no "..", not an IPv4 address. */
 bool objstore_bucket_name_valid(const char *name);
+/* The name no bucket may take: /api/ is hoist serve's REST API. */
+#define OBJSTORE_RESERVED_BUCKET "api"
 /* A key S3 would accept and that hoist allows: 1-1024 bytes, no leading '/',
  * no "." or ".." segment.  (Keys are never paths; this keeps clients that
  * mirror keys to a file system out of trouble.) */

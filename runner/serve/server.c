@@ -12,6 +12,7 @@
 
 #include "cleanup.h"
 #include "log.h"
+#include "runner/serve/api.h"
 #include "runner/serve/ui.h"
 #include "xalloc.h"
 
@@ -23,14 +24,35 @@ struct serve_server {
         uint16_t port;
         struct s3_service *svc;
         struct hooks_service *hooks;
+        struct api_service *_Atomic api; /* NULL until serve_server_set_api() */
 };
 
 /* Which handler owns a request, and its state. */
 struct route {
         int hooks;
-        int ui; /* the dashboard's static files (runner/serve/ui.c) */
+        int refused;             /* answered at once: the rest is discarded */
+        struct api_service *api; /* a request under /api/ */
+        int ui;                  /* the dashboard's static files (runner/serve/ui.c) */
         void *state;
 };
+
+/* The API answers once hoist serve has written serve.json. */
+static enum MHD_Result reply_api_starting(struct MHD_Connection *conn)
+{
+        static const char body[] = "{\"error\":{\"code\":\"unavailable\",\"message\":"
+                                   "\"hoist serve is starting; try again\"}}";
+        struct MHD_Response *resp = MHD_create_response_from_buffer(sizeof body - 1, (void *)body,
+                                                                    MHD_RESPMEM_PERSISTENT);
+        enum MHD_Result r;
+
+        if (resp == NULL)
+                return MHD_NO;
+        (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        (void)MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        r = MHD_queue_response(conn, MHD_HTTP_SERVICE_UNAVAILABLE, resp);
+        MHD_destroy_response(resp);
+        return r;
+}
 
 static enum MHD_Result route_handle(void *cls, struct MHD_Connection *conn, const char *url,
                                     const char *method, const char *version,
@@ -43,11 +65,24 @@ static enum MHD_Result route_handle(void *cls, struct MHD_Connection *conn, cons
         if (rt == NULL) {
                 rt = xzalloc(sizeof *rt);
                 rt->hooks = strncmp(url, "/hooks/", 7) == 0;
+                if (strncmp(url, "/api/", 5) == 0)
+                        rt->api = s->api;
                 rt->ui = ui_wants(conn, url, method);
                 *req_cls = rt;
+                if (strncmp(url, "/api/", 5) == 0 && rt->api == NULL) {
+                        rt->refused = 1;
+                        return reply_api_starting(conn);
+                }
         }
         if (rt->ui)
                 return ui_handle(conn, url, method);
+        if (rt->refused) {
+                *upload_data_size = 0;
+                return MHD_YES;
+        }
+        if (rt->api != NULL)
+                return api_handle(rt->api, conn, url, method, upload_data, upload_data_size,
+                                  &rt->state);
         if (rt->hooks)
                 return hooks_handle(s->hooks, conn, url, method, upload_data, upload_data_size,
                                     &rt->state);
@@ -63,7 +98,11 @@ static void route_done(void *cls, struct MHD_Connection *conn, void **req_cls,
 
         if (rt == NULL)
                 return;
-        if (rt->hooks)
+        if (rt->refused)
+                ;
+        else if (rt->api != NULL)
+                api_request_done(&rt->state);
+        else if (rt->hooks)
                 hooks_request_done(&rt->state);
         else if (!rt->ui)
                 s3_request_done(s->svc, conn, &rt->state, toe);
@@ -184,6 +223,11 @@ int serve_server_start(const char *host, uint16_t port, const struct serve_tls *
         s->port = info != NULL && info->port != 0 ? info->port : port;
         *ret = s;
         return 0;
+}
+
+void serve_server_set_api(struct serve_server *s, struct api_service *api)
+{
+        s->api = api;
 }
 
 uint16_t serve_server_port(const struct serve_server *s)

@@ -28,13 +28,18 @@ struct serve_tls {
  * (127.0.0.0/8): only this machine can connect. */
 bool serve_host_is_loopback(const char *host);
 
-/* Requests under /hooks/ go to HOOKS (NULL: answered 404), the dashboard's
+/* Requests under /hooks/ go to HOOKS (NULL: answered 404), those under
+ * /api/ to the REST API (serve_server_set_api()), the dashboard's
  * (ui_wants(): GET of / or /_ui/... without S3 auth) to runner/serve/ui.c,
  * the rest to SVC.
  * With TLS (NULL: plain HTTP) it speaks HTTPS only. */
 int serve_server_start(const char *host, uint16_t port, const struct serve_tls *tls,
                        struct s3_service *svc, struct hooks_service *hooks,
                        struct serve_server **ret, struct hoist_error **err);
+/* Requests under /api/ go to API from now on (before: 503); API must
+ * outlive S. */
+struct api_service;
+void serve_server_set_api(struct serve_server *s, struct api_service *api);
 /* The port actually bound. */
 uint16_t serve_server_port(const struct serve_server *s);
 /* Stops accepting, finishes the requests in flight, frees S; accepts NULL. */

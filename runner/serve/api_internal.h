@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HOIST_SERVE_API_INTERNAL_H
+#define HOIST_SERVE_API_INTERNAL_H
+
+/* What the files of the REST API share (api.c: routing, auth, replies;
+ * apijobs.c: jobs, events, cancel, resume, outputs; apilogs.c: logs;
+ * apimetrics.c: metrics; apistream.c: the SSE streams). */
+
+#include <jansson.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "error.h"
+#include "runner/home.h"
+#include "runner/serve/api.h"
+#include "runner/serve/apiquery.h"
+#include "runner/store.h"
+
+#define API_STORE_POOL 16
+#define API_METRICS_CACHE 32
+
+struct api_metrics_cached {
+        char *job_id;
+        char *key;         /* NULL: every key */
+        int64_t points;    /* the query's points= */
+        int64_t count;     /* the job's number of points when it was made */
+        char *json;        /* the reply */
+        uint64_t used;     /* for eviction: the least recently used goes */
+};
+
+struct api_service {
+        const struct hoist_home *home;
+        char *token;
+        char *hoist_bin; /* this very hoist, for cancel and resume */
+        pthread_mutex_t mu;
+        struct store *pool[API_STORE_POOL]; /* open handles not in use */
+        size_t n_pool;
+        struct api_metrics_cached cache[API_METRICS_CACHE];
+        uint64_t cache_clock;
+};
+
+/* One request: its route's arguments and the body of a POST. */
+struct api_req {
+        struct apiquery q;
+        char *body;
+        size_t body_len;
+        bool too_big;
+};
+
+/* A store handle of the pool (opened if none is free); give it back. */
+int api_store_take(struct api_service *api, struct store **ret, struct hoist_error **err);
+void api_store_give(struct api_service *api, struct store *st);
+
+/* Replies. */
+enum MHD_Result api_reply_json(struct MHD_Connection *conn, unsigned status, json_t *body);
+enum MHD_Result api_reply_text(struct MHD_Connection *conn, unsigned status, char *json_text);
+enum MHD_Result api_reply_error(struct MHD_Connection *conn, unsigned status, const char *code,
+                                const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* The reply for ERR: its code picks the status (not found: 404, usage:
+ * 400, state: 409, else 500). */
+enum MHD_Result api_reply_hoist_error(struct MHD_Connection *conn, const struct hoist_error *err);
+
+/* A job's JSON as lists show it (K6 "JOB"). */
+json_t *api_job_json(const struct job_record *job, int64_t nodes, const char *last_metrics);
+/* The job named ID (exact id, or what store_get_job takes). */
+int api_get_job(struct api_service *api, const char *id, struct job_record **ret,
+                struct hoist_error **err);
+
+/* The routes (ID: the job's id as given, decoded). */
+enum MHD_Result api_jobs_list(struct api_service *api, struct MHD_Connection *conn,
+                              struct api_req *r);
+enum MHD_Result api_job_get(struct api_service *api, struct MHD_Connection *conn,
+                            struct api_req *r, const char *id);
+enum MHD_Result api_job_cancel(struct api_service *api, struct MHD_Connection *conn,
+                               struct api_req *r, const char *id);
+enum MHD_Result api_job_resume(struct api_service *api, struct MHD_Connection *conn,
+                               struct api_req *r, const char *id);
+enum MHD_Result api_job_events(struct api_service *api, struct MHD_Connection *conn,
+                               struct api_req *r, const char *id);
+enum MHD_Result api_job_output(struct api_service *api, struct MHD_Connection *conn,
+                               struct api_req *r, const char *id, const char *path);
+enum MHD_Result api_job_logs(struct api_service *api, struct MHD_Connection *conn,
+                             struct api_req *r, const char *id);
+enum MHD_Result api_job_metrics(struct api_service *api, struct MHD_Connection *conn,
+                                struct api_req *r, const char *id);
+enum MHD_Result api_jobs_stream(struct api_service *api, struct MHD_Connection *conn,
+                                struct api_req *r);
+enum MHD_Result api_events_stream(struct api_service *api, struct MHD_Connection *conn,
+                                  struct api_req *r, const char *id);
+enum MHD_Result api_logs_stream(struct api_service *api, struct MHD_Connection *conn,
+                                struct api_req *r, const char *id);
+enum MHD_Result api_metrics_stream(struct api_service *api, struct MHD_Connection *conn,
+                                   struct api_req *r, const char *id);
+
+/* An event's JSON as the events routes give it: {seq, type, node, at_ms, data}. */
+struct storeapi_event;
+json_t *api_event_json(const struct storeapi_event *e);
+
+/* True when NAME is a node name a log may have: 1-64 of A-Z a-z 0-9 . _ -. */
+bool api_node_valid(const char *name);
+
+/* Appends one SSE frame to OUT (ID may be NULL). */
+struct buf;
+void api_sse_frame(struct buf *out, const char *id, const char *event, const char *data);
+
+#endif

@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# hoist serve's REST API (/api/v1, docs/api.md) against a real hoist serve
+# and real process jobs on its built-in storage: every route, the token
+# (refused without it or with a wrong one, never in the log), cancel and
+# resume, SSE follow of logs and events (in order, resumed with
+# Last-Event-ID), and every path of its openapi.json answered.
+. "$(dirname "$0")/lib.sh"
+
+export HOIST_CONTAINER_ENGINE=none
+
+# One hoist serve for the suite, on a free port; jobs use its storage.
+start_serve() {
+        HOIST_HOME=$T_TMP/home
+        mkdir -p "$HOIST_HOME"
+        export HOIST_HOME
+        unset HOIST_STORAGE
+        echo 'consent: allow' >"$HOIST_HOME/config.yaml"
+        hoist serve --listen 127.0.0.1:0 >"$T_TMP/serve.log" 2>&1 &
+        echo $! >"$T_TMP/serve.pid"
+        wait_for 30 test -s "$HOIST_HOME/serve/serve.json" || { cat "$T_TMP/serve.log"; return 1; }
+        EP=$(sed -n 's/.*"endpoint": *"\([^"]*\)".*/\1/p' "$HOIST_HOME/serve/serve.json")
+        TOKEN=$(hoist serve --print-token)
+        echo "EP=$EP" >"$T_TMP/env"
+        [ -n "$EP" ] && [ ${#TOKEN} = 64 ]
+}
+t_setup "hoist serve" start_serve
+t_defer_serve() { kill "$(cat "$T_TMP/serve.pid")" 2>/dev/null || true; }
+T_CLEANUPS+=("t_defer_serve")
+
+# api METHOD PATH [CURL-ARGS...]: the body in $T_TMP/body, the status printed.
+api() {
+        local method=$1 path=$2
+        shift 2
+        curl -s -o "$T_TMP/body" -w '%{http_code}' -X "$method" -H "Authorization: Bearer $TOKEN" \
+                "$@" "$EP$path"
+}
+# jq_ EXPR: a Python expression over the last body (as j).
+jq_() { python3 -c "import json,sys; j=json.load(open('$T_TMP/body')); print($1)"; }
+expect() { # STATUS METHOD PATH [CURL-ARGS...]
+        local want=$1 got
+        shift
+        got=$(api "$@")
+        [ "$got" = "$want" ] || fail "$1 $2: $got, not $want: $(head -c 400 "$T_TMP/body")"
+}
+
+# A job that prints log lines and metrics (step, loss) for STEPS steps,
+# PAUSE seconds apart, and writes an output; waits for a file GO first
+# when given.
+write_job() { # DIR NAME STEPS PAUSE [GO]
+        mkdir -p "$1"
+        local wait=""
+        [ -z "${5:-}" ] || wait="while [ ! -e $5 ]; do sleep 0.1; done;"
+        cat >"$1/job.yaml" <<YAML
+name: $2
+runtime: process
+command: ["sh", "-c", "$wait i=1; while [ \$i -le $3 ]; do echo \"line \$i\"; echo \"{\\\\\"step\\\\\": \$i, \\\\\"loss\\\\\": 0.\$i}\"; sleep $4; i=\$((i+1)); done; echo weights >\$HOIST_MODEL_DIR/weights.txt"]
+limits: {stop_grace: 10s}
+YAML
+}
+submit() { hoist submit -q "$1/job.yaml"; }
+finished() { api GET "/api/v1/jobs/$1" >/dev/null && [ "$(jq_ "j['state']")" = "$2" ]; }
+
+t_auth() {
+        local got
+        got=$(curl -s -o "$T_TMP/body" -w '%{http_code}' "$EP/api/v1/jobs")
+        [ "$got" = 401 ] || fail "no token: $got"
+        [ "$(jq_ "j['error']['code']")" = unauthorized ] || fail "$(cat "$T_TMP/body")"
+        got=$(curl -s -o "$T_TMP/body" -w '%{http_code}' -H "Authorization: Bearer ${TOKEN%?}0" "$EP/api/v1/jobs")
+        [ "$got" = 401 ] || fail "wrong token: $got"
+        got=$(curl -s -o "$T_TMP/body" -w '%{http_code}' -H "Authorization: Basic $TOKEN" "$EP/api/v1/jobs")
+        [ "$got" = 401 ] || fail "Basic: $got"
+        # never from the query string
+        got=$(curl -s -o "$T_TMP/body" -w '%{http_code}' "$EP/api/v1/jobs?token=$TOKEN")
+        [ "$got" = 401 ] || fail "token in the query: $got"
+        got=$(curl -s -o "$T_TMP/body" -w '%{http_code}' "$EP/api/v1/openapi.json")
+        [ "$got" = 401 ] || fail "openapi.json without a token: $got"
+        expect 200 GET /api/v1/jobs
+        [ "$(stat -c %a "$HOIST_HOME/serve/api.token")" = 600 ] || fail "api.token is not 0600"
+        [ "$(cat "$HOIST_HOME/serve/api.token")" = "$TOKEN" ] || fail "--print-token differs from api.token"
+        # no CORS
+        curl -s -D "$T_TMP/headers" -o /dev/null -H "Origin: http://evil.example" \
+                -H "Authorization: Bearer $TOKEN" "$EP/api/v1/jobs"
+        ! grep -qi '^access-control' "$T_TMP/headers" || fail "CORS headers: $(cat "$T_TMP/headers")"
+}
+
+t_errors() {
+        expect 404 GET /api/v1/nope
+        [ "$(jq_ "j['error']['code']")" = not_found ] || fail "$(cat "$T_TMP/body")"
+        expect 404 GET /api/v1/jobs/j-000000000000
+        expect 400 GET "/api/v1/jobs?state=bogus"
+        jq_ "j['error']['message']" | grep_q "'state'" || fail "$(cat "$T_TMP/body")"
+        expect 400 GET "/api/v1/jobs?limit=0"
+        expect 400 GET "/api/v1/jobs?limit=1&limit=2"
+        expect 400 GET "/api/v1/jobs?colour=red"
+        jq_ "j['error']['message']" | grep_q "colour" || fail "$(cat "$T_TMP/body")"
+        expect 400 GET "/api/v1/jobs?q=%zz"
+        expect 405 PUT /api/v1/jobs
+        expect 405 GET /api/v1/jobs/j-000000000000/cancel
+        # the S3 endpoint keeps its own auth, and no bucket may be named "api"
+        got=$(curl -s -o /dev/null -w '%{http_code}' "$EP/hoist/")
+        [ "$got" = 403 ] || fail "S3 without a signature: $got"
+        ak=$(sed -n 's/.*"access_key": *"\([^"]*\)".*/\1/p' "$HOIST_HOME/serve/owner.json")
+        sk=$(sed -n 's/.*"secret_key": *"\([^"]*\)".*/\1/p' "$HOIST_HOME/serve/owner.json")
+        got=$(curl -s -o "$T_TMP/body" -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
+                --user "$ak:$sk" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$EP/api")
+        [ "$got" = 400 ] || fail "create bucket 'api': $got $(cat "$T_TMP/body")"
+        grep -q reserved "$T_TMP/body" || fail "$(cat "$T_TMP/body")"
+        got=$(curl -s -o /dev/null -w '%{http_code}' -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" \
+                --user "$ak:$sk" -H "x-amz-content-sha256: UNSIGNED-PAYLOAD" "$EP/apis")
+        [ "$got" = 200 ] || fail "create bucket 'apis': $got"
+}
+
+t_job_routes() {
+        write_job "$T_TMP/a" api-done 3 0.3
+        id=$(submit "$T_TMP/a")
+        wait_for 60 finished "$id" succeeded || fail "job did not succeed: $(cat "$T_TMP/body")"
+        # the list, its filters and its pages
+        expect 200 GET "/api/v1/jobs?state=succeeded&name=api-done"
+        [ "$(jq_ "[x['id'] for x in j['jobs']]")" = "['$id']" ] || fail "$(cat "$T_TMP/body")"
+        jq_ "j['jobs'][0]" >"$T_TMP/job"
+        for k in name provider runtime state reason attempt nodes created_at_ms updated_at_ms \
+                duration_ms cost last_metrics; do
+                jq_ "'$k' in j['jobs'][0] or exit(1)" >/dev/null || fail "JOB has no '$k': $(cat "$T_TMP/job")"
+        done
+        [ "$(jq_ "j['jobs'][0]['provider']")" = local ] || fail "$(cat "$T_TMP/job")"
+        [ "$(jq_ "j['jobs'][0]['last_metrics']['step']")" = 3 ] || fail "last_metrics: $(cat "$T_TMP/job")"
+        [ "$(jq_ "j['jobs'][0]['nodes']")" = 1 ] || fail "nodes: $(cat "$T_TMP/job")"
+        expect 200 "GET" "/api/v1/jobs?state=running,failed&name=api-done"
+        [ "$(jq_ "len(j['jobs'])")" = 0 ] || fail "$(cat "$T_TMP/body")"
+        expect 200 GET "/api/v1/jobs?q=${id:2:6}&provider=local"
+        [ "$(jq_ "[x['id'] for x in j['jobs']]")" = "['$id']" ] || fail "q: $(cat "$T_TMP/body")"
+        expect 200 GET "/api/v1/jobs?since=$(($(date +%s) * 1000 + 60000))"
+        [ "$(jq_ "len(j['jobs'])")" = 0 ] || fail "since: $(cat "$T_TMP/body")"
+        # one job
+        expect 200 GET "/api/v1/jobs/$id"
+        [ "$(jq_ "j['spec']['id']")" = "$id" ] || fail "spec: $(head -c 600 "$T_TMP/body")"
+        [ "$(jq_ "[t['to'] for t in j['transitions']][-1]")" = succeeded ] || fail "transitions"
+        [ "$(jq_ "len(j['nodes_list'])")" = 1 ] || fail "nodes_list: $(jq_ "j['nodes_list']")"
+        node=$(jq_ "j['nodes_list'][0]")
+        [ "$(jq_ "j['attempts']")" = 1 ] || fail "attempts"
+        url=$(jq_ "[o['url'] for o in j['outputs'] if o['path'].endswith('weights.txt')][0]")
+        [ "$(curl -s -H "Authorization: Bearer $TOKEN" "$EP$url")" = weights ] || fail "output $url"
+        [ "$(curl -s -o /dev/null -w '%{http_code}' "$EP$url")" = 401 ] || fail "output without a token"
+        expect 404 GET "/api/v1/jobs/$id/outputs/model/none.txt"
+        expect 400 GET "/api/v1/jobs/$id/outputs/model/%2e%2e/%2e%2e/job.json"
+        # events, a page at a time
+        expect 200 GET "/api/v1/jobs/$id/events?limit=2"
+        [ "$(jq_ "len(j['events'])")" = 2 ] || fail "events: $(cat "$T_TMP/body")"
+        after=$(jq_ "j['next_after']")
+        [ "$after" = "$(jq_ "j['events'][1]['seq']")" ] || fail "next_after"
+        expect 200 GET "/api/v1/jobs/$id/events?after=$after&limit=1000"
+        jq_ "[e['type'] for e in j['events']]" | grep_q "job.succeeded" || fail "$(cat "$T_TMP/body")"
+        jq_ "all(e['seq'] > $after for e in j['events']) or exit(1)" >/dev/null || fail "after"
+        # logs: a range, the tail
+        expect 200 GET "/api/v1/jobs/$id/logs"
+        jq_ "j['text']" | grep_q "stdout|line 3" || fail "log: $(cat "$T_TMP/body")"
+        size=$(jq_ "j['next_offset']")
+        [ "$(jq_ "j['node']")" = "$node" ] || fail "node: $(jq_ "j['node']"), not $node"
+        expect 200 GET "/api/v1/jobs/$id/logs?node=$node&tail=2"
+        expect 200 GET "/api/v1/jobs/$id/logs?node=node7"
+        [ "$(jq_ "j['text']")" = "" ] || fail "a node with no log: $(cat "$T_TMP/body")"
+        expect 200 GET "/api/v1/jobs/$id/logs?offset=5&limit=10"
+        [ "$(jq_ "j['offset']"),$(jq_ "j['next_offset']")" = "5,15" ] || fail "range: $(cat "$T_TMP/body")"
+        expect 200 GET "/api/v1/jobs/$id/logs?tail=1"
+        [ "$(jq_ "j['next_offset']")" = "$size" ] || fail "tail end: $size $(cat "$T_TMP/body")"
+        [ "$(jq_ "j['text'].count(chr(10))")" = 1 ] || fail "tail=1: $(cat "$T_TMP/body")"
+        expect 400 GET "/api/v1/jobs/$id/logs?node=../x"
+        # metrics
+        expect 200 GET "/api/v1/jobs/$id/metrics"
+        jq_ "j['keys']" | grep_q "'loss'" || fail "keys: $(cat "$T_TMP/body")"
+        jq_ "[s for s in j['series'] if s['key'] == 'loss'][0]['points'][-1][0]" | grep_q -x 3 || fail "$(cat "$T_TMP/body")"
+        expect 200 GET "/api/v1/jobs/$id/metrics?key=loss&points=2"
+        jq_ "all(len(s['points']) <= 2 for s in j['series']) and len(j['series']) > 0 or exit(1)" >/dev/null ||
+                fail "points=2: $(cat "$T_TMP/body")"
+        # a finished job cannot be canceled; a succeeded one resumes only with force
+        expect 409 POST "/api/v1/jobs/$id/cancel"
+        [ "$(jq_ "j['error']['code']")" = conflict ] || fail "$(cat "$T_TMP/body")"
+        expect 409 POST "/api/v1/jobs/$id/resume"
+        expect 400 POST "/api/v1/jobs/$id/resume" -d '{"force": "yes"}'
+}
+
+t_cancel_resume() {
+        write_job "$T_TMP/c" api-cancel 1000 0.2
+        id=$(submit "$T_TMP/c")
+        wait_for 60 finished "$id" running || fail "job did not start"
+        expect 409 POST "/api/v1/jobs/$id/resume"
+        expect 200 POST "/api/v1/jobs/$id/cancel"
+        [ "$(jq_ "j['state']")" = canceled ] || fail "after cancel: $(cat "$T_TMP/body")"
+        state_is "$id" canceled || fail "hoist status says $(job_field "$id" state)"
+        expect 200 POST "/api/v1/jobs/$id/resume" -H 'Content-Type: application/json' -d '{}'
+        [ "$(jq_ "j['attempt']")" = 2 ] || fail "after resume: $(cat "$T_TMP/body")"
+        wait_for 60 finished "$id" running || fail "attempt 2 did not run"
+        expect 200 POST "/api/v1/jobs/$id/cancel"
+        [ "$(jq_ "j['state']")" = canceled ] || fail "after cancel 2: $(cat "$T_TMP/body")"
+}
+
+t_token_not_logged() {
+        ! grep -q "$TOKEN" "$T_TMP/serve.log" || fail "the token is in serve's log"
+        ! grep -rq "$TOKEN" "$HOIST_HOME/hoist.db" || fail "the token is in the job store"
+}
+
+t_run "requests without the token, or with a wrong one, get 401; no CORS" t_auth
+t_run "unknown routes, bad parameters and methods: JSON errors; bucket 'api' is reserved" t_errors
+t_run "jobs list (filters), one job, outputs, events, logs, metrics" t_job_routes
+t_run "cancel and resume from the API" t_cancel_resume
+t_run "the token is in no log" t_token_not_logged
+t_finish
