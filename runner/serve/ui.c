@@ -8,7 +8,7 @@
  * from elsewhere.  Referrer-Policy keeps the address out of any request
  * the page makes. */
 #define UI_CSP                                                                                     \
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "   \
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "    \
         "connect-src 'self'; form-action 'none'; base-uri 'none'; frame-ancestors 'none'"
 
 static bool is_get_or_head(const char *method)
@@ -47,8 +47,8 @@ static void add_common_headers(struct MHD_Response *resp)
 
 static enum MHD_Result reply_text(struct MHD_Connection *conn, unsigned status, const char *text)
 {
-        struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(text), (void *)text,
-                                                                     MHD_RESPMEM_PERSISTENT);
+        struct MHD_Response *resp =
+                MHD_create_response_from_buffer(strlen(text), (void *)text, MHD_RESPMEM_PERSISTENT);
         enum MHD_Result r;
 
         if (resp == NULL)
@@ -92,8 +92,8 @@ enum MHD_Result ui_handle(struct MHD_Connection *conn, const char *url, const ch
         if (f == NULL)
                 return reply_text(conn, MHD_HTTP_NOT_FOUND, "not found\n");
         if (ui_etag_matches(MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-                                                     MHD_HTTP_HEADER_IF_NONE_MATCH),
-                         f->etag)) {
+                                                        MHD_HTTP_HEADER_IF_NONE_MATCH),
+                            f->etag)) {
                 status = MHD_HTTP_NOT_MODIFIED;
                 resp = MHD_create_response_from_buffer(0, NULL, MHD_RESPMEM_PERSISTENT);
         } else {

@@ -68,7 +68,8 @@ static void test_references_resolve(void **state)
                                 memcpy(path, p + 1, (size_t)(end - (p + 1)));
                                 path[end - (p + 1)] = '\0';
                                 if (ui_find(path) == NULL)
-                                        fail_msg("index.html names '%s', which is not embedded", path);
+                                        fail_msg("index.html names '%s', which is not embedded",
+                                                 path);
                         }
                         assert_null(strstr(text, "<script>")); /* the CSP forbids inline script */
                 }
