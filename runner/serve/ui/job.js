@@ -95,7 +95,7 @@ export function jobView(main, id) {
   function renderRecord() {
     timeline.replaceChildren(...(job.transitions || []).map((t) =>
       el('li', {}, el('time', {text: fmtTime(t.at_ms)}), ' ', stateBadge(t.to),
-        t.from ? el('span.muted', {text: ` from ${t.from}`}) : null,
+        t.from && t.from !== t.to ? el('span.muted', {text: ` from ${t.from}`}) : null,
         t.reason ? el('div.sub', {text: t.reason}) : null)));
     if (!timeline.children.length) timeline.append(el('li.muted', {text: 'No transitions recorded.'}));
     const cps = job.checkpoints || [];
