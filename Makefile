@@ -85,7 +85,7 @@ LIBENTRY := $(BUILD)/libentry.a
 
 .PHONY: all help test unit fuzz-replay fuzz integration check check-format check-scripts format analyze \
 	asan asan-integration tools valgrind bundle quickstart install uninstall run clean bench bench-entrypoint \
-	bench-build bench-layer
+	bench-build bench-layer bench-serve-flood
 
 all: $(BIN)/hoist $(BIN)/hoist-entrypoint quickstart
 
@@ -105,6 +105,7 @@ help:
 	@echo "make bench-entrypoint  bench/entrypoint: start-up and memory of hoist-entrypoint vs tini"
 	@echo "make bench-build   bench/build: hoist build + push vs buildah bud + push"
 	@echo "make bench-layer   bench/layer: the parallel layer compressor vs gzip, pigz, zstd"
+	@echo "make bench-serve-flood  bench/serve: requests during 5,000 idle connections, old server vs new"
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -312,6 +313,11 @@ $(BUILD)/bench/compressbench: bench/layer/compressbench.c $(BUILD)/runner/build/
 
 bench-layer: $(BUILD)/bench/compressbench
 	bench/layer/run.sh $(BUILD)/bench/compressbench
+
+# bench/serve/flood.sh: normal requests during a flood of idle connections,
+# the server before the epoll rework (built from BENCH_OLD_REV) beside this one.
+bench-serve-flood: $(BIN)/hoist
+	bench/serve/flood.sh
 
 # bench/build: hoist build + push beside buildah bud + push, one registry.
 bench-build: $(BIN)/hoist

@@ -23,6 +23,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -50,6 +51,8 @@
 #define RECONCILE_PERIOD_MS 1000
 /* How long a shutdown waits for the control plane to finish its pass. */
 #define RECONCILE_STOP_MS 20000
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 static const char usage[] =
         "usage: hoist serve [--listen ADDR:PORT [--tls-cert FILE --tls-key FILE]] [--root DIR]\n"
@@ -91,7 +94,23 @@ static const char usage[] =
         "                         hoist submit started) and exit\n"
         "  --webhook-allow CIDR   accept POST /hooks/events only from this IPv4\n"
         "                         network (repeatable; default: any source)\n"
-        "  -h, --help             show this help\n";
+        "  --max-per-address N    connections open at once from one IP address\n"
+        "                         (default " STR(
+                SERVE_DEFAULT_MAX_PER_ADDRESS) "); more are refused\n"
+                                               "  --max-connections N    connections open at once "
+                                               "in all (default: what the\n"
+                                               "                         open-file limit allows, "
+                                               "raised to its hard limit)\n"
+                                               "  --head-timeout SECONDS a client must send a "
+                                               "whole request head within this\n"
+                                               "                         (default " STR(
+                                                       SERVE_DEFAULT_HEAD_TIMEOUT_S) "); slower "
+                                                                                     "ones are "
+                                                                                     "dropped\n"
+                                                                                     "  -h, --help "
+                                                                                     "            "
+                                                                                     "show this "
+                                                                                     "help\n";
 
 struct serve_args {
         const char *listen;
@@ -108,7 +127,23 @@ struct serve_args {
         bool print_token;         /* --print-token */
         struct hooks_cidr *allow; /* --webhook-allow */
         size_t n_allow;
+        struct serve_limits limits; /* --max-per-address, --max-connections, --head-timeout */
 };
+
+static int parse_count(const char *s, const char *flag, unsigned long min, unsigned long max,
+                       unsigned *ret, struct hoist_error **err)
+{
+        char *end = NULL;
+        unsigned long v;
+
+        errno = 0;
+        v = strtoul(s, &end, 10);
+        if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || v < min || v > max)
+                return cli_usage_error(err, "serve", "%s needs a whole number %lu-%lu, not '%s'",
+                                       flag, min, max, s);
+        *ret = (unsigned)v;
+        return 0;
+}
 
 static int parse_args(int argc, char **argv, struct serve_args *a, struct hoist_error **err)
 {
@@ -126,6 +161,9 @@ static int parse_args(int argc, char **argv, struct serve_args *a, struct hoist_
                 {"print-token", no_argument, NULL, 'T'},
                 {"tls-cert", required_argument, NULL, 'C'},
                 {"tls-key", required_argument, NULL, 'K'},
+                {"max-per-address", required_argument, NULL, 'P'},
+                {"max-connections", required_argument, NULL, 'M'},
+                {"head-timeout", required_argument, NULL, 'H'},
                 {"help", no_argument, NULL, 'h'},
                 {NULL, 0, NULL, 0},
         };
@@ -185,6 +223,21 @@ static int parse_args(int argc, char **argv, struct serve_args *a, struct hoist_
                         break;
                 case 'K':
                         a->tls_key = optarg;
+                        break;
+                case 'P':
+                        if (parse_count(optarg, "--max-per-address", 1, 1000000,
+                                        &a->limits.max_per_address, err) < 0)
+                                return -1;
+                        break;
+                case 'M':
+                        if (parse_count(optarg, "--max-connections", 16, 10000000,
+                                        &a->limits.max_connections, err) < 0)
+                                return -1;
+                        break;
+                case 'H':
+                        if (parse_count(optarg, "--head-timeout", 1, 3600,
+                                        &a->limits.head_timeout_s, err) < 0)
+                                return -1;
                         break;
                 case 'h':
                         fputs(usage, stdout);
@@ -439,6 +492,19 @@ static void wait_for_stop(const sigset_t *set)
         log_info("serve: %s, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
 }
 
+static void log_serve_limits(const struct serve_server *srv, const struct serve_server *tls_srv)
+{
+        const struct serve_limits *l = serve_server_limits(srv);
+        struct rlimit rl = {0};
+
+        (void)getrlimit(RLIMIT_NOFILE, &rl);
+        log_info("serve: takes up to %u connections%s (%u per client address; open-file limit "
+                 "%llu), a request head within %u s, idle connections for %u s, on %u worker "
+                 "threads",
+                 l->max_connections, tls_srv != NULL ? " on each listener" : "", l->max_per_address,
+                 (unsigned long long)rl.rlim_cur, l->head_timeout_s, l->idle_timeout_s, l->threads);
+}
+
 static int run(struct hoist_home *home, const char *serve_dir, const struct serve_args *a,
                struct hoist_error **err)
 {
@@ -452,6 +518,7 @@ static int run(struct hoist_home *home, const char *serve_dir, const struct serv
         _cleanup_free_ char *host = NULL, *root = NULL, *endpoint = NULL, *json_path = NULL;
         _cleanup_free_ char *tls_endpoint = NULL, *cert = NULL, *key = NULL;
         uint16_t port = 0;
+        struct serve_limits limits;
         sigset_t set;
         pid_t reconciler = -1;
         _cleanup_close_ int ready_fd = -1;
@@ -484,18 +551,25 @@ static int run(struct hoist_home *home, const char *serve_dir, const struct serv
                 goto out;
         }
         svc = s3_service_new(os, keys);
+        limits = a->limits;
+        if (limits.max_connections == 0) {
+                /* Both listeners share the process's descriptors. */
+                limits.max_connections = serve_connection_budget();
+                if (cert != NULL)
+                        limits.max_connections /= 2;
+        }
         if (cert != NULL) {
                 /* HTTPS where other machines connect; this machine's own
                  * hoist (serve.json) keeps a plain listener on loopback. */
                 struct serve_tls tls = {.cert_pem = cert, .key_pem = key};
-                if (serve_server_start(host, port, &tls, svc, hooks, &tls_srv, err) < 0 ||
-                    serve_server_start("127.0.0.1", 0, NULL, svc, hooks, &srv, err) < 0)
+                if (serve_server_start(host, port, &tls, &limits, svc, hooks, &tls_srv, err) < 0 ||
+                    serve_server_start("127.0.0.1", 0, NULL, &limits, svc, hooks, &srv, err) < 0)
                         goto out;
                 tls_endpoint =
                         xasprintf("https://%s:%u", host, (unsigned)serve_server_port(tls_srv));
                 endpoint = xasprintf("http://127.0.0.1:%u", (unsigned)serve_server_port(srv));
         } else {
-                if (serve_server_start(host, port, NULL, svc, hooks, &srv, err) < 0)
+                if (serve_server_start(host, port, NULL, &limits, svc, hooks, &srv, err) < 0)
                         goto out;
                 endpoint = xasprintf("http://%s:%u", host, (unsigned)serve_server_port(srv));
         }
@@ -521,6 +595,7 @@ static int run(struct hoist_home *home, const char *serve_dir, const struct serv
         log_info("serve: REST API %s/api/v1 (token in %s/%s; 'hoist serve --print-token' "
                  "prints it)",
                  tls_endpoint != NULL ? tls_endpoint : endpoint, serve_dir, APITOKEN_FILE);
+        log_serve_limits(srv, tls_srv);
         log_info("serve: webhook receiver %s/hooks/events (secret in %s/%s)%s", endpoint, serve_dir,
                  HOOKS_SECRET_FILE, a->n_allow > 0 ? ", sources limited by --webhook-allow" : "");
         if (write(ready_fd, "r", 1) != 1)

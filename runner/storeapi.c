@@ -96,8 +96,7 @@ int storeapi_list_jobs(struct store *st, const struct storeapi_filter *f,
                         if (!(f->states & (1u << s)))
                                 continue;
                         p[np] = (struct store_param){.text = job_state_name((enum job_state)s)};
-                        buf_printf(&sql, "%s?%zu", sql.data[sql.len - 1] == '(' ? "" : ", ",
-                                   ++np);
+                        buf_printf(&sql, "%s?%zu", sql.data[sql.len - 1] == '(' ? "" : ", ", ++np);
                 }
                 buf_append_str(&sql, ")");
                 and = " AND";
@@ -233,8 +232,8 @@ int storeapi_metric_count(struct store *st, const char *job_id, int64_t *ret,
         _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
         int r;
 
-        if (store_prepare(st, "SELECT points FROM job_last_metrics WHERE job_id = ?1", &stmt,
-                          err) < 0)
+        if (store_prepare(st, "SELECT points FROM job_last_metrics WHERE job_id = ?1", &stmt, err) <
+            0)
                 return -1;
         (void)sqlite3_bind_text(stmt, 1, job_id, -1, SQLITE_STATIC);
         r = sqlite3_step(stmt);

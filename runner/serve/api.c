@@ -89,8 +89,8 @@ void api_store_give(struct api_service *api, struct store *st)
 
 enum MHD_Result api_reply_text(struct MHD_Connection *conn, unsigned status, char *json_text)
 {
-        struct MHD_Response *resp = MHD_create_response_from_buffer(
-                strlen(json_text), json_text, MHD_RESPMEM_MUST_FREE);
+        struct MHD_Response *resp = MHD_create_response_from_buffer(strlen(json_text), json_text,
+                                                                    MHD_RESPMEM_MUST_FREE);
         enum MHD_Result r;
 
         if (resp == NULL) {
@@ -265,6 +265,14 @@ static enum MHD_Result route(struct api_service *api, struct MHD_Connection *con
         if (s3 != NULL) {
                 if (!is(s0, "jobs") || !is(s3, "stream") || s1 == NULL)
                         goto not_found;
+                if (!get && (is(s2, "events") || is(s2, "logs") || is(s2, "metrics")))
+                        return method_not_allowed(conn, "GET, HEAD");
+                if (is(s2, "events"))
+                        return api_events_stream(api, conn, r, s1);
+                if (is(s2, "logs"))
+                        return api_logs_stream(api, conn, r, s1);
+                if (is(s2, "metrics"))
+                        return api_metrics_stream(api, conn, r, s1);
                 goto not_found;
         }
         if (is(s0, "openapi.json") && s1 == NULL)
@@ -273,6 +281,8 @@ static enum MHD_Result route(struct api_service *api, struct MHD_Connection *con
                 goto not_found;
         if (s1 == NULL)
                 return get ? api_jobs_list(api, conn, r) : method_not_allowed(conn, "GET, HEAD");
+        if (is(s1, "stream") && s2 == NULL)
+                return get ? api_jobs_stream(api, conn, r) : method_not_allowed(conn, "GET, HEAD");
         if (s2 == NULL)
                 return get ? api_job_get(api, conn, r, s1) : method_not_allowed(conn, "GET, HEAD");
         if (is(s2, "cancel"))

@@ -23,11 +23,11 @@
 
 struct api_metrics_cached {
         char *job_id;
-        char *key;         /* NULL: every key */
-        int64_t points;    /* the query's points= */
-        int64_t count;     /* the job's number of points when it was made */
-        char *json;        /* the reply */
-        uint64_t used;     /* for eviction: the least recently used goes */
+        char *key;      /* NULL: every key */
+        int64_t points; /* the query's points= */
+        int64_t count;  /* the job's number of points when it was made */
+        char *json;     /* the reply */
+        uint64_t used;  /* for eviction: the least recently used goes */
 };
 
 struct api_service {
@@ -71,8 +71,8 @@ int api_get_job(struct api_service *api, const char *id, struct job_record **ret
 /* The routes (ID: the job's id as given, decoded). */
 enum MHD_Result api_jobs_list(struct api_service *api, struct MHD_Connection *conn,
                               struct api_req *r);
-enum MHD_Result api_job_get(struct api_service *api, struct MHD_Connection *conn,
-                            struct api_req *r, const char *id);
+enum MHD_Result api_job_get(struct api_service *api, struct MHD_Connection *conn, struct api_req *r,
+                            const char *id);
 enum MHD_Result api_job_cancel(struct api_service *api, struct MHD_Connection *conn,
                                struct api_req *r, const char *id);
 enum MHD_Result api_job_resume(struct api_service *api, struct MHD_Connection *conn,

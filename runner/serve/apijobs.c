@@ -43,10 +43,9 @@ json_t *api_job_json(const struct job_record *job, int64_t nodes, const char *la
         json_t *metrics = last_metrics != NULL ? json_loads(last_metrics, 0, NULL) : NULL;
 
         (void)json_object_set_new(o, "nodes", json_integer(nodes));
-        (void)json_object_set_new(o, "duration_ms",
-                                  json_integer(end > job->created_at_ms
-                                                       ? end - job->created_at_ms
-                                                       : 0));
+        (void)json_object_set_new(
+                o, "duration_ms",
+                json_integer(end > job->created_at_ms ? end - job->created_at_ms : 0));
         /* Known once the cost engine records it (docs/api.md). */
         (void)json_object_set_new(o, "cost", json_null());
         (void)json_object_set_new(o, "last_metrics",
@@ -211,13 +210,12 @@ static json_t *checkpoints_json(struct store *st, const char *job_id, struct hoi
         for (size_t i = 0; i < n; i++) {
                 json_auto_t *body = json_loads(ev[i].body, 0, NULL);
                 json_t *data = json_object_get(body, "data");
-                (void)json_array_append_new(
-                        arr, json_pack("{s:I,s:O?,s:O?,s:O?,s:I}", "attempt",
-                                       (json_int_t)id_attempt(ev[i].id, job_id), "step",
-                                       json_object_get(data, "step"), "key",
-                                       json_object_get(data, "manifest"), "size",
-                                       json_object_get(data, "bytes"), "at_ms",
-                                       (json_int_t)ev[i].at_ms));
+                (void)json_array_append_new(arr, json_pack("{s:I,s:O?,s:O?,s:O?,s:I}", "attempt",
+                                                           (json_int_t)id_attempt(ev[i].id, job_id),
+                                                           "step", json_object_get(data, "step"),
+                                                           "key", json_object_get(data, "manifest"),
+                                                           "size", json_object_get(data, "bytes"),
+                                                           "at_ms", (json_int_t)ev[i].at_ms));
         }
         storeapi_events_free(ev, n);
         return arr;
@@ -287,8 +285,8 @@ fail:
         (void)json_object_set_new(o, "storage_error", json_string(err->msg));
 }
 
-enum MHD_Result api_job_get(struct api_service *api, struct MHD_Connection *conn,
-                            struct api_req *r, const char *id)
+enum MHD_Result api_job_get(struct api_service *api, struct MHD_Connection *conn, struct api_req *r,
+                            const char *id)
 {
         static const char *const params[] = {NULL};
         _cleanup_error_ struct hoist_error *err = NULL;
@@ -509,9 +507,9 @@ enum MHD_Result api_job_events(struct api_service *api, struct MHD_Connection *c
         if (n > 0)
                 after = ev[n - 1].seq;
         storeapi_events_free(ev, n);
-        return api_reply_json(conn, MHD_HTTP_OK,
-                              json_pack("{s:o,s:I}", "events", arr, "next_after",
-                                        (json_int_t)after));
+        return api_reply_json(
+                conn, MHD_HTTP_OK,
+                json_pack("{s:o,s:I}", "events", arr, "next_after", (json_int_t)after));
 }
 
 enum MHD_Result api_job_output(struct api_service *api, struct MHD_Connection *conn,

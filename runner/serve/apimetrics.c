@@ -111,8 +111,8 @@ static char *render(char **keys, const struct storeapi_series *s, size_t n, size
 }
 
 /* A copy of the cached reply for the query, or NULL. */
-static char *cache_get(struct api_service *api, const char *job_id, const char *key,
-                       int64_t points, int64_t count)
+static char *cache_get(struct api_service *api, const char *job_id, const char *key, int64_t points,
+                       int64_t count)
 {
         char *hit = NULL;
 
@@ -130,8 +130,8 @@ static char *cache_get(struct api_service *api, const char *job_id, const char *
         return hit;
 }
 
-static void cache_put(struct api_service *api, const char *job_id, const char *key,
-                      int64_t points, int64_t count, const char *json)
+static void cache_put(struct api_service *api, const char *job_id, const char *key, int64_t points,
+                      int64_t count, const char *json)
 {
         struct api_metrics_cached *victim = &api->cache[0];
 

@@ -14,6 +14,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "log.h"
+#include "runner/serve/stream.h"
 #include "runner/store.h"
 #include "webhook.h"
 #include "xalloc.h"
@@ -274,6 +275,9 @@ static enum MHD_Result apply(struct hooks_service *svc, struct MHD_Connection *c
         }
         log_debug("serve: hooks: %s %s for job %s%s", e->type, e->id, e->job_id,
                   r == 0 ? " (duplicate)" : "");
+        /* The API's streams of this job have news. */
+        if (r > 0)
+                serve_stream_wake();
         return reply(conn, MHD_HTTP_OK, r == 0 ? "duplicate" : "recorded");
 }
 

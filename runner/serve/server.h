@@ -2,8 +2,15 @@
 #ifndef HOIST_SERVE_SERVER_H
 #define HOIST_SERVE_SERVER_H
 
-/* The HTTP daemon of `hoist serve`: one libmicrohttpd daemon, a thread per
- * connection (handlers do blocking file I/O), its errors routed to the log. */
+/* The HTTP daemon of `hoist serve`: one libmicrohttpd daemon with a pool of
+ * worker threads, each an epoll loop over many connections, so idle and slow
+ * clients cost a socket and a little memory, not a thread.  Handlers may do
+ * short blocking file I/O (a pool tolerates it) but never wait long:
+ * long-lived responses are streams (runner/serve/stream.h) that park while
+ * they have nothing to send.  Limits: connections in all (from
+ * RLIMIT_NOFILE), connections per client address, a deadline for a request
+ * head (runner/serve/conntrack.h) and an idle timeout.  Its errors go to the
+ * log, rate-limited. */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -28,14 +35,37 @@ struct serve_tls {
  * (127.0.0.0/8): only this machine can connect. */
 bool serve_host_is_loopback(const char *host);
 
+#define SERVE_DEFAULT_MAX_PER_ADDRESS 128
+#define SERVE_DEFAULT_HEAD_TIMEOUT_S 30
+#define SERVE_DEFAULT_IDLE_TIMEOUT_S 300
+#define SERVE_DEFAULT_THREADS 16
+
+/* What one listener accepts.  Zero fields take the defaults above (and
+ * max_connections what serve_connection_budget() gives). */
+struct serve_limits {
+        unsigned max_connections; /* open at once, all clients together */
+        unsigned max_per_address; /* open at once from one IP address */
+        unsigned head_timeout_s;  /* to deliver a whole request head */
+        unsigned idle_timeout_s;  /* with no byte moving either way */
+        unsigned threads;         /* worker threads */
+};
+
+/* Raises RLIMIT_NOFILE's soft limit to its hard limit (once) and returns how
+ * many connections that leaves room for: each may hold a socket and an open
+ * object file, and the store, logs and listeners need a few. */
+unsigned serve_connection_budget(void);
+
 /* Requests under /hooks/ go to HOOKS (NULL: answered 404), those under
  * /api/ to the REST API (serve_server_set_api()), the dashboard's
  * (ui_wants(): GET of / or /_ui/... without S3 auth) to runner/serve/ui.c,
  * the rest to SVC.
- * With TLS (NULL: plain HTTP) it speaks HTTPS only. */
+ * With TLS (NULL: plain HTTP) it speaks HTTPS only.  LIMITS may be NULL. */
 int serve_server_start(const char *host, uint16_t port, const struct serve_tls *tls,
-                       struct s3_service *svc, struct hooks_service *hooks,
-                       struct serve_server **ret, struct hoist_error **err);
+                       const struct serve_limits *limits, struct s3_service *svc,
+                       struct hooks_service *hooks, struct serve_server **ret,
+                       struct hoist_error **err);
+/* The limits it runs with (defaults filled in). */
+const struct serve_limits *serve_server_limits(const struct serve_server *s);
 /* Requests under /api/ go to API from now on (before: 503); API must
  * outlive S. */
 struct api_service;

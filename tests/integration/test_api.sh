@@ -194,6 +194,90 @@ t_cancel_resume() {
         [ "$(jq_ "j['state']")" = canceled ] || fail "after cancel 2: $(cat "$T_TMP/body")"
 }
 
+SSE=$T_ROOT/tests/integration/api_sse.py
+
+# Logs and events followed live: new lines and events in order, each once,
+# across a disconnect and a resume with Last-Event-ID.
+t_sse_follow() {
+        write_job "$T_TMP/f" api-follow 30 0.1 "$T_TMP/f/go"
+        id=$(submit "$T_TMP/f")
+        wait_for 60 finished "$id" running || fail "job did not start"
+        python3 "$SSE" logs "$EP/api/v1/jobs/$id/logs/stream" "$TOKEN" "line 5" >"$T_TMP/f/text" \
+                2>"$T_TMP/f/err" &
+        logs=$!
+        python3 "$SSE" events "$EP/api/v1/jobs/$id/events/stream" "$TOKEN" 3 >"$T_TMP/f/seqs" \
+                2>"$T_TMP/f/eerr" &
+        evs=$!
+        touch "$T_TMP/f/go"
+        wait "$logs" || fail "logs stream: $(cat "$T_TMP/f/err")"
+        wait "$evs" || fail "events stream: $(cat "$T_TMP/f/eerr")"
+        grep -o 'stdout|line [0-9]*' "$T_TMP/f/text" | sed 's/.*line //' >"$T_TMP/f/lines"
+        seq 1 30 | diff - "$T_TMP/f/lines" || fail "log lines not each once, in order"
+        grep -q "attempt 1 finished: succeeded" "$T_TMP/f/text" || fail "the log's last line is missing"
+        # the events as the paged route lists them: the same, each once, in order
+        expect 200 GET "/api/v1/jobs/$id/events?limit=1000"
+        jq_ "chr(10).join(str(e['seq']) for e in j['events'])" | diff - "$T_TMP/f/seqs" ||
+                fail "the stream's events differ from the list's"
+        expect 400 GET "/api/v1/jobs/$id/events/stream" -H "Last-Event-ID: x"
+}
+
+# Every job change and every new metric point, as it happens.
+t_sse_jobs_metrics() {
+        write_job "$T_TMP/m" api-live 400 0.1 "$T_TMP/m/go"
+        # since: the changes from before the submit too, however late the client connects
+        python3 "$SSE" first "$EP/api/v1/jobs/stream?since=$(date +%s%3N)" "$TOKEN" job '"name":"api-live"' \
+                >"$T_TMP/m/job" 2>"$T_TMP/m/jerr" &
+        jobs=$!
+        id=$(submit "$T_TMP/m")
+        wait "$jobs" || fail "jobs stream: $(cat "$T_TMP/m/jerr")"
+        grep -q "\"id\":\"$id\"" "$T_TMP/m/job" || fail "$(cat "$T_TMP/m/job")"
+        wait_for 60 finished "$id" running || fail "job did not start"
+        python3 "$SSE" first "$EP/api/v1/jobs/$id/metrics/stream" "$TOKEN" metric '"key":"loss"' \
+                >"$T_TMP/m/metric" 2>"$T_TMP/m/merr" &
+        metrics=$!
+        touch "$T_TMP/m/go"
+        wait "$metrics" || fail "metrics stream: $(cat "$T_TMP/m/merr")"
+        python3 -c "import json,sys; d=json.load(open('$T_TMP/m/metric')); sys.exit(not (d['step'] >= 1 and d['node'] and d['attempt'] == 1))" ||
+                fail "$(cat "$T_TMP/m/metric")"
+        expect 200 POST "/api/v1/jobs/$id/cancel"
+}
+
+# openapi.json describes what the server does: every path in it answers
+# (with the token), none 404, 405 or 500.
+t_openapi_every_path() {
+        write_job "$T_TMP/o" api-openapi 2 0.1
+        id=$(submit "$T_TMP/o")
+        wait_for 60 finished "$id" succeeded || fail "job did not succeed"
+        expect 200 GET /api/v1/openapi.json
+        cp "$T_TMP/body" "$T_TMP/openapi.json"
+        python3 - "$EP" "$TOKEN" "$id" "$T_TMP/openapi.json" <<'PY' || fail "see above"
+import http.client, json, sys, urllib.parse
+ep, token, job, path = sys.argv[1:5]
+doc = json.load(open(path))
+assert doc["openapi"].startswith("3."), doc["openapi"]
+base = doc["servers"][0]["url"]
+u = urllib.parse.urlsplit(ep)
+bad = 0
+for p, ops in sorted(doc["paths"].items()):
+    for method, op in ops.items():
+        url = base + p.replace("{id}", job).replace("{path}", "model/weights.txt")
+        c = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+        c.request(method.upper(), url, headers={"Authorization": "Bearer " + token})
+        r = c.getresponse()
+        ctype = r.getheader("Content-Type", "")
+        if ctype.startswith("text/event-stream"):
+            r.fp.readline()  # a stream answers; its first bytes suffice
+        else:
+            r.read()
+        c.close()
+        declared = set(op["responses"])
+        ok = str(r.status) in declared and r.status not in (404, 405, 500)
+        print("%s %s %s -> %d %s" % ("ok" if ok else "BAD", method.upper(), url, r.status, ctype))
+        bad += not ok
+sys.exit(bad)
+PY
+}
+
 t_token_not_logged() {
         ! grep -q "$TOKEN" "$T_TMP/serve.log" || fail "the token is in serve's log"
         ! grep -rq "$TOKEN" "$HOIST_HOME/hoist.db" || fail "the token is in the job store"
@@ -203,5 +287,8 @@ t_run "requests without the token, or with a wrong one, get 401; no CORS" t_auth
 t_run "unknown routes, bad parameters and methods: JSON errors; bucket 'api' is reserved" t_errors
 t_run "jobs list (filters), one job, outputs, events, logs, metrics" t_job_routes
 t_run "cancel and resume from the API" t_cancel_resume
+t_run "SSE: logs and events in order, resumed with Last-Event-ID" t_sse_follow
+t_run "SSE: every job's changes, a job's new metric points" t_sse_jobs_metrics
+t_run "every path in openapi.json answers" t_openapi_every_path
 t_run "the token is in no log" t_token_not_logged
 t_finish

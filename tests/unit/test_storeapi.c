@@ -164,9 +164,8 @@ static void test_metrics_indexed(void **state)
         assert_int_equal(s[0].attempt, 1);
         storeapi_series_free(s, n);
         assert_int_equal(storeapi_metric_last_rowid(f->st, &rowid, &err), 0);
-        assert_int_equal(storeapi_metric_since(f->st, "j-000000000001", rowid - 1, 10, &s, &n,
-                                               &err),
-                         0);
+        assert_int_equal(
+                storeapi_metric_since(f->st, "j-000000000001", rowid - 1, 10, &s, &n, &err), 0);
         assert_int_equal(n, 1);
         storeapi_series_free(s, n);
         assert_int_equal(store_get_job(f->st, "j-000000000001", &job, &err), 0);
