@@ -127,7 +127,7 @@ async function main() {
                 const l0 = (await log.textContent()).length;
                 await page.waitForFunction((n) => {
                         const s = document.querySelector('figure.chart[data-key="loss"] svg.chart-svg');
-                        return Number(s.dataset.points) >= n + 3;
+                        return Number(s.dataset.points) >= n + 8;
                 }, p0);
                 await page.waitForFunction((n) => document.getElementById('log').textContent.length > n, l0);
                 const p1 = Number(await loss.getAttribute('data-points'));
