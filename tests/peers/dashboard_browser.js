@@ -85,6 +85,151 @@ function printedAt() {
         return m;
 }
 
+// The laptop-sized session: everything but --open and a refused token.
+async function laptop(page) {
+        page.setDefaultTimeout(T);
+        watch(page, 'laptop');
+        await page.addInitScript(recordChart);
+
+        // The token is asked for once, in a form.
+        await page.goto(base + '/');
+        await page.locator('#token-dialog[open] #token-input').fill(token);
+        await page.keyboard.press('Enter');
+        await page.locator('#token-dialog').waitFor({ state: 'hidden' });
+        const stored = await page.evaluate(() => sessionStorage.getItem('hoist.api.token'));
+        if (stored !== token) throw new Error('the token was not kept in sessionStorage');
+
+        // The job is listed, running; the row opens with the keyboard.
+        const row = page.locator(`tr[data-id="${jobId}"]`);
+        await row.waitFor();
+        await page.locator(`tr[data-id="${jobId}"][data-state="running"]`).waitFor();
+        note(`jobs view lists ${jobId}: ${(await row.innerText()).replace(/\s+/g, ' ')}`);
+        await shot(page, 'jobs.png');
+        await row.focus();
+        await page.keyboard.press('Enter');
+        await page.waitForURL(`**/#/jobs/${jobId}`);
+
+        // The loss chart gains points and the log grows while it runs.
+        const loss = page.locator('figure.chart[data-key="loss"] svg.chart-svg');
+        await loss.waitFor();
+        await page.waitForFunction(() => {
+                const s = document.querySelector('figure.chart[data-key="loss"] svg.chart-svg');
+                return s && Number(s.dataset.points) > 0;
+        });
+        const p0 = Number(await loss.getAttribute('data-points'));
+        const log = page.locator('#log');
+        await page.waitForFunction(() => document.getElementById('log').textContent.length > 0);
+        const l0 = (await log.textContent()).length;
+        await page.waitForFunction((n) => {
+                const s = document.querySelector('figure.chart[data-key="loss"] svg.chart-svg');
+                return Number(s.dataset.points) >= n + 8;
+        }, p0);
+        await page.waitForFunction((n) => document.getElementById('log').textContent.length > n, l0);
+        const p1 = Number(await loss.getAttribute('data-points'));
+        const l1 = (await log.textContent()).length;
+        note(`loss chart: ${p0} -> ${p1} points; log pane: ${l0} -> ${l1} characters, while running`);
+        // No layout shift as the log streams: the pane keeps its box.
+        const box0 = await log.boundingBox();
+        await page.waitForFunction((n) => document.getElementById('log').textContent.length > n, l1);
+        const box1 = await log.boundingBox();
+        if (box0.height !== box1.height || box0.y !== box1.y)
+                throw new Error(`the log pane moved or grew: ${JSON.stringify(box0)} -> ${JSON.stringify(box1)}`);
+        // Hover values.
+        const bb = await loss.boundingBox();
+        await page.mouse.move(bb.x + bb.width * 0.6, bb.y + bb.height / 2);
+        await page.locator('figure.chart[data-key="loss"] .chart-tip:not([hidden])').waitFor();
+        note(`hover: ${(await page.locator('figure.chart[data-key="loss"] .chart-tip').innerText()).trim()}`);
+        await shot(page, 'job.png');
+
+        // From the trainer's print to the point on the chart.
+        const drawn = (await page.evaluate(() => window.__drawn)).slice(1);
+        const printed = printedAt();
+        const lat = drawn.filter((d) => printed.has(d.step)).map((d) => d.at - printed.get(d.step));
+        lat.sort((a, b) => a - b);
+        if (lat.length) {
+                const q = (f) => lat[Math.min(lat.length - 1, Math.floor(f * lat.length))];
+                note(`print-to-chart latency over ${lat.length} points: median ${q(0.5)} ms, ` +
+                     `p90 ${q(0.9)} ms, max ${lat[lat.length - 1]} ms (not asserted)`);
+        } else {
+                note('print-to-chart latency: no live point matched a printed line');
+        }
+
+        // Phone width.
+        await page.setViewportSize({ width: 390, height: 844 });
+        await page.waitForTimeout(0);
+        const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        if (overflow > 1) throw new Error(`the job page is ${overflow}px wider than a 390px phone`);
+        await shot(page, 'job-phone.png');
+        await page.setViewportSize({ width: 1366, height: 768 });
+
+        // Cancel from the UI, confirming, and see it end canceled.
+        await page.locator('button', { hasText: 'Cancel job' }).click();
+        await page.locator('#confirm-dialog[open]').waitFor();
+        await page.locator('#confirm-yes').click();
+        await page.locator('.view-head .badge[data-state="canceled"]').waitFor({ timeout: T });
+        note('canceled from the UI; the job page shows it canceled');
+        await page.locator('.timeline .badge[data-state="canceled"]').waitFor({ timeout: T });
+
+        // Resume it from the page (confirming): attempt 2 runs from the
+        // last checkpoint, its points a second line beside attempt 1's.
+        // While the canceled attempt is still stopping, the server
+        // refuses (409, shown on the page); a user tries again.
+        let refusals = 0;
+        for (;;) {
+                await page.locator('button', { hasText: 'Resume' }).click();
+                await page.locator('#confirm-dialog[open]').waitFor();
+                await page.locator('#confirm-yes').click();
+                const started = page.locator('.view-head .badge[data-state="starting"], .view-head .badge[data-state="running"]');
+                const refused = page.locator('.banner:has-text("Cannot resume")');
+                await started.or(refused).first().waitFor({ timeout: T });
+                if (await started.count()) break;
+                if (++refusals > 20) throw new Error(`resume refused: ${await refused.innerText()}`);
+                await page.waitForTimeout(500);
+        }
+        if (refusals) note(`resume was refused ${refusals} time(s) while attempt 1 stopped`);
+        await page.locator('.view-head .badge[data-state="running"]').waitFor({ timeout: T });
+        await page.locator('figure.chart[data-key="loss"] .legend li', { hasText: 'attempt 2' }).waitFor({ timeout: T });
+        const legend = (await page.locator('figure.chart[data-key="loss"] .legend').innerText()).replace(/\s+/g, ' ');
+        note(`resumed from the UI; the loss chart's legend: ${legend}`);
+        await shot(page, 'job-attempts.png');
+        await page.locator('button', { hasText: 'Cancel job' }).click();
+        await page.locator('#confirm-dialog[open]').waitFor();
+        await page.locator('#confirm-yes').click();
+        await page.locator('.view-head .badge[data-state="canceled"]').waitFor({ timeout: T });
+
+        // Back to the list, filtered by state, then the phone view of it.
+        await page.locator('a', { hasText: 'All jobs' }).click();
+        await page.locator(`tr[data-id="${jobId}"][data-state="canceled"]`).waitFor();
+        await page.selectOption('#f-state', 'canceled');
+        await page.locator(`tr[data-id="${jobId}"]`).waitFor();
+        await page.selectOption('#f-state', 'running');
+        await page.locator(`tr[data-id="${jobId}"]`).waitFor({ state: 'detached' });
+        await page.selectOption('#f-state', '');
+        await page.setViewportSize({ width: 390, height: 844 });
+        await page.locator(`tr[data-id="${jobId}"]`).waitFor();
+        const ow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+        if (ow > 1) throw new Error(`the jobs page is ${ow}px wider than a 390px phone`);
+        await shot(page, 'jobs-phone.png');
+        await page.setViewportSize({ width: 1366, height: 768 });
+
+        // The cost view.
+        // GET /api/v1/cost comes with the cost engineer's work; until
+        // openapi.json lists it, the view is not checked.
+        const spec = await page.evaluate(async (t) => (await fetch('/api/v1/openapi.json',
+                { headers: { Authorization: 'Bearer ' + t } })).json(), token);
+        if (!spec.paths || !spec.paths['/cost']) {
+                note('cost view: not checked, the API has no /cost yet');
+        } else {
+                await page.locator('nav a', { hasText: 'Cost' }).click();
+                await page.locator('#cost-body .cards').waitFor();
+                await page.locator(`#cost-jobs tr:has(a[href="#/jobs/${jobId}"])`).waitFor();
+                const txt = (await page.locator(`#cost-jobs tr:has(a[href="#/jobs/${jobId}"])`).innerText());
+                if (!txt.includes('/')) throw new Error(`the cost view shows no rate for the job: ${txt}`);
+                note(`cost view: ${txt.replace(/\s+/g, ' ')}`);
+                await shot(page, 'cost.png');
+        }
+}
+
 async function main() {
         fs.mkdirSync(artifacts, { recursive: true });
         const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true,
@@ -92,121 +237,17 @@ async function main() {
         try {
                 const ctx = await browser.newContext({ viewport: { width: 1366, height: 768 } });
                 const page = await ctx.newPage();
-                page.setDefaultTimeout(T);
-                watch(page, 'laptop');
-                await page.addInitScript(recordChart);
-
-                // The token is asked for once, in a form.
-                await page.goto(base + '/');
-                await page.locator('#token-dialog[open] #token-input').fill(token);
-                await page.keyboard.press('Enter');
-                await page.locator('#token-dialog').waitFor({ state: 'hidden' });
-                const stored = await page.evaluate(() => sessionStorage.getItem('hoist.api.token'));
-                if (stored !== token) throw new Error('the token was not kept in sessionStorage');
-
-                // The job is listed, running; the row opens with the keyboard.
-                const row = page.locator(`tr[data-id="${jobId}"]`);
-                await row.waitFor();
-                await page.locator(`tr[data-id="${jobId}"][data-state="running"]`).waitFor();
-                note(`jobs view lists ${jobId}: ${(await row.innerText()).replace(/\s+/g, ' ')}`);
-                await shot(page, 'jobs.png');
-                await row.focus();
-                await page.keyboard.press('Enter');
-                await page.waitForURL(`**/#/jobs/${jobId}`);
-
-                // The loss chart gains points and the log grows while it runs.
-                const loss = page.locator('figure.chart[data-key="loss"] svg.chart-svg');
-                await loss.waitFor();
-                await page.waitForFunction(() => {
-                        const s = document.querySelector('figure.chart[data-key="loss"] svg.chart-svg');
-                        return s && Number(s.dataset.points) > 0;
-                });
-                const p0 = Number(await loss.getAttribute('data-points'));
-                const log = page.locator('#log');
-                await page.waitForFunction(() => document.getElementById('log').textContent.length > 0);
-                const l0 = (await log.textContent()).length;
-                await page.waitForFunction((n) => {
-                        const s = document.querySelector('figure.chart[data-key="loss"] svg.chart-svg');
-                        return Number(s.dataset.points) >= n + 8;
-                }, p0);
-                await page.waitForFunction((n) => document.getElementById('log').textContent.length > n, l0);
-                const p1 = Number(await loss.getAttribute('data-points'));
-                const l1 = (await log.textContent()).length;
-                note(`loss chart: ${p0} -> ${p1} points; log pane: ${l0} -> ${l1} characters, while running`);
-                // No layout shift as the log streams: the pane keeps its box.
-                const box0 = await log.boundingBox();
-                await page.waitForFunction((n) => document.getElementById('log').textContent.length > n, l1);
-                const box1 = await log.boundingBox();
-                if (box0.height !== box1.height || box0.y !== box1.y)
-                        throw new Error(`the log pane moved or grew: ${JSON.stringify(box0)} -> ${JSON.stringify(box1)}`);
-                // Hover values.
-                const bb = await loss.boundingBox();
-                await page.mouse.move(bb.x + bb.width * 0.6, bb.y + bb.height / 2);
-                await page.locator('figure.chart[data-key="loss"] .chart-tip:not([hidden])').waitFor();
-                note(`hover: ${(await page.locator('figure.chart[data-key="loss"] .chart-tip').innerText()).trim()}`);
-                await shot(page, 'job.png');
-
-                // From the trainer's print to the point on the chart.
-                const drawn = (await page.evaluate(() => window.__drawn)).slice(1);
-                const printed = printedAt();
-                const lat = drawn.filter((d) => printed.has(d.step)).map((d) => d.at - printed.get(d.step));
-                lat.sort((a, b) => a - b);
-                if (lat.length) {
-                        const q = (f) => lat[Math.min(lat.length - 1, Math.floor(f * lat.length))];
-                        note(`print-to-chart latency over ${lat.length} points: median ${q(0.5)} ms, ` +
-                             `p90 ${q(0.9)} ms, max ${lat[lat.length - 1]} ms (not asserted)`);
-                } else {
-                        note('print-to-chart latency: no live point matched a printed line');
-                }
-
-                // Phone width.
-                await page.setViewportSize({ width: 390, height: 844 });
-                await page.waitForTimeout(0);
-                const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-                if (overflow > 1) throw new Error(`the job page is ${overflow}px wider than a 390px phone`);
-                await shot(page, 'job-phone.png');
-                await page.setViewportSize({ width: 1366, height: 768 });
-
-                // Cancel from the UI, confirming, and see it end canceled.
-                await page.locator('button', { hasText: 'Cancel job' }).click();
-                await page.locator('#confirm-dialog[open]').waitFor();
-                await page.locator('#confirm-yes').click();
-                await page.locator('.view-head .badge[data-state="canceled"]').waitFor({ timeout: T });
-                note('canceled from the UI; the job page shows it canceled');
-                await page.locator('.timeline .badge[data-state="canceled"]').waitFor({ timeout: T });
-
-                // Back to the list, filtered by state, then the phone view of it.
-                await page.locator('a', { hasText: 'All jobs' }).click();
-                await page.locator(`tr[data-id="${jobId}"][data-state="canceled"]`).waitFor();
-                await page.selectOption('#f-state', 'canceled');
-                await page.locator(`tr[data-id="${jobId}"]`).waitFor();
-                await page.selectOption('#f-state', 'running');
-                await page.locator(`tr[data-id="${jobId}"]`).waitFor({ state: 'detached' });
-                await page.selectOption('#f-state', '');
-                await page.setViewportSize({ width: 390, height: 844 });
-                await page.locator(`tr[data-id="${jobId}"]`).waitFor();
-                const ow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
-                if (ow > 1) throw new Error(`the jobs page is ${ow}px wider than a 390px phone`);
-                await shot(page, 'jobs-phone.png');
-                await page.setViewportSize({ width: 1366, height: 768 });
-
-                // The cost view.
-                // GET /api/v1/cost comes with the cost engineer's work; until
-                // openapi.json lists it, the view is not checked.
-                const spec = await page.evaluate(async (t) => (await fetch('/api/v1/openapi.json',
-                        { headers: { Authorization: 'Bearer ' + t } })).json(), token);
-                if (!spec.paths || !spec.paths['/cost']) {
-                        note('cost view: not checked, the API has no /cost yet');
-                } else {
-                        await page.locator('nav a', { hasText: 'Cost' }).click();
-                        await page.locator('#cost-body .cards').waitFor();
-                        await page.locator(`#cost-jobs tr:has(a[href="#/jobs/${jobId}"])`).waitFor();
-                        const txt = (await page.locator(`#cost-jobs tr:has(a[href="#/jobs/${jobId}"])`).innerText());
-                        if (!txt.includes('/')) throw new Error(`the cost view shows no rate for the job: ${txt}`);
-                        note(`cost view: ${txt.replace(/\s+/g, ' ')}`);
-                        await shot(page, 'cost.png');
+                try {
+                        await laptop(page);
+                } catch (e) {
+                        // What the page showed when it went wrong.
+                        await page.screenshot({ path: path.join(artifacts, 'failure.png') }).catch(() => {});
+                        const banners = await page.locator('.banner:visible, .fault').allInnerTexts().catch(() => []);
+                        note(`failure.png saved; the page said: ${banners.join(' | ') || '(nothing)'}`);
+                        throw e;
                 }
                 await ctx.close();
+
 
                 // `hoist serve --open`'s URL: the token comes in the fragment,
                 // lands in sessionStorage, and leaves the address bar.
