@@ -72,7 +72,10 @@ FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 TESTLIB_SRCS := $(sort $(wildcard tests/unit/helpers/*.c))
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-RUNNER_OBJS := $(RUNNER_SRCS:%.c=$(BUILD)/%.o) $(BUILD)/gen/ui_files.o
+# The price tables, embedded in hoist at build time (docs/cost.md).
+PRICES_YAML := $(sort $(wildcard providers/prices/*.yaml))
+PRICES_DATA := $(BUILD)/gen/prices_data.c
+RUNNER_OBJS := $(RUNNER_SRCS:%.c=$(BUILD)/%.o) $(PRICES_DATA:%.c=%.o) $(BUILD)/gen/ui_files.o
 ENTRY_OBJS := $(ENTRY_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
@@ -106,6 +109,7 @@ help:
 	@echo "make bench-build   bench/build: hoist build + push vs buildah bud + push"
 	@echo "make bench-layer   bench/layer: the parallel layer compressor vs gzip, pigz, zstd"
 	@echo "make bench-serve-flood  bench/serve: requests during 5,000 idle connections, old server vs new"
+	@echo "make bench-serve-api    bench/serve/api.sh: REST API (10,000 jobs, 1,000,000 points) and webhook ingest vs nginx"
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
@@ -124,6 +128,13 @@ $(BUILD)/gen/ui_files.o: $(BUILD)/gen/ui_files.c runner/serve/ui.h
 
 # The REST API's OpenAPI document is embedded in it (.incbin).
 $(BUILD)/runner/serve/api.o: runner/serve/openapi.json
+
+$(PRICES_DATA): $(PRICES_YAML) scripts/embed-prices.sh
+	@mkdir -p $(@D)
+	$(call say,GEN,$@)scripts/embed-prices.sh $@ $(PRICES_YAML)
+
+$(PRICES_DATA:%.c=%.o): $(PRICES_DATA)
+	$(call say,CC,$@)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(LIBHOIST): $(LIB_OBJS)
 	@mkdir -p $(@D)
@@ -322,6 +333,11 @@ bench-serve-flood: $(BIN)/hoist
 # bench/build: hoist build + push beside buildah bud + push, one registry.
 bench-build: $(BIN)/hoist
 	BENCH_HOIST_BIN=$(BIN) bench/build/run.sh
+
+# bench/serve/api.sh: the REST API and webhook ingest beside nginx.
+.PHONY: bench-serve-api
+bench-serve-api: $(BIN)/hoist
+	HOIST_BIN=$(BIN) bench/serve/api.sh
 
 clean:
 	rm -rf $(BUILD) build-asan build-fuzz $(BIN)

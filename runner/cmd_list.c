@@ -11,12 +11,15 @@
 #include "reconcile.h"
 #include "store.h"
 
-static const char usage[] = "usage: hoist list [-o table|json]\n"
-                            "\n"
-                            "Lists every job, newest first, with its state brought up to date.\n"
-                            "\n"
-                            "  -o, --output FMT   table (default) or json\n"
-                            "  -h, --help         show this help\n";
+static const char usage[] =
+        "usage: hoist list [-o table|json]\n"
+        "\n"
+        "Lists every job, newest first, with its state brought up to date, its\n"
+        "cost (billed, or ~estimated while not billed yet) and a total\n"
+        "line (docs/cost.md).\n"
+        "\n"
+        "  -o, --output FMT   table (default) or json\n"
+        "  -h, --help         show this help\n";
 
 int cmd_list(int argc, char **argv, struct hoist_error **err)
 {
@@ -60,6 +63,12 @@ int cmd_list(int argc, char **argv, struct hoist_error **err)
                         hoist_error_free(e);
                 }
         }
+        /* Reconciling may have settled what a job was billed. */
+        job_records_free(jobs, n);
+        jobs = NULL;
+        n = 0;
+        if (store_list_jobs(st, &jobs, &n, err) < 0)
+                return -1;
         if (arg_json) {
                 json_auto_t *arr = json_array();
                 for (size_t i = 0; i < n; i++)

@@ -12,7 +12,7 @@ PKGS=(
         sqlite3 python3 clang-format cppcheck valgrind procps
         s3cmd uuid-runtime curl tini pigz zstd
         docker-registry skopeo umoci apache2-utils python3-cryptography openssl buildah
-        debootstrap python3-torch python3-yaml
+        debootstrap python3-torch python3-yaml wrk nginx-light
         chromium
 )
 # Test peers whose recommends would pull in far more than they need.

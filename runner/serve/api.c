@@ -277,6 +277,8 @@ static enum MHD_Result route(struct api_service *api, struct MHD_Connection *con
         }
         if (is(s0, "openapi.json") && s1 == NULL)
                 return get ? reply_openapi(conn) : method_not_allowed(conn, "GET, HEAD");
+        if (is(s0, "cost") && s1 == NULL)
+                return get ? api_cost(api, conn, r) : method_not_allowed(conn, "GET, HEAD");
         if (!is(s0, "jobs"))
                 goto not_found;
         if (s1 == NULL)

@@ -85,6 +85,8 @@ enum MHD_Result api_job_logs(struct api_service *api, struct MHD_Connection *con
                              struct api_req *r, const char *id);
 enum MHD_Result api_job_metrics(struct api_service *api, struct MHD_Connection *conn,
                                 struct api_req *r, const char *id);
+/* GET /api/v1/cost: runner/cost.h's report, unchanged. */
+enum MHD_Result api_cost(struct api_service *api, struct MHD_Connection *conn, struct api_req *r);
 enum MHD_Result api_jobs_stream(struct api_service *api, struct MHD_Connection *conn,
                                 struct api_req *r);
 enum MHD_Result api_events_stream(struct api_service *api, struct MHD_Connection *conn,

@@ -15,6 +15,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "log.h"
+#include "runner/cost.h"
 #include "runner/jobstorage.h"
 #include "runner/jobview.h"
 #include "runner/serve/api_internal.h"
@@ -46,8 +47,11 @@ json_t *api_job_json(const struct job_record *job, int64_t nodes, const char *la
         (void)json_object_set_new(
                 o, "duration_ms",
                 json_integer(end > job->created_at_ms ? end - job->created_at_ms : 0));
-        /* Known once the cost engine records it (docs/api.md). */
-        (void)json_object_set_new(o, "cost", json_null());
+        /* null until a cost is known (docs/cost.md): local jobs without a rate */
+        (void)json_object_set_new(o, "cost",
+                                  job->cost_estimated < 0 && job->cost_billed < 0
+                                          ? json_null()
+                                          : jobview_cost_json(job));
         (void)json_object_set_new(o, "last_metrics",
                                   json_is_object(metrics) ? metrics : json_null());
         if (metrics != NULL && !json_is_object(metrics))
@@ -590,4 +594,26 @@ enum MHD_Result api_job_output(struct api_service *api, struct MHD_Connection *c
         res = MHD_queue_response(conn, MHD_HTTP_OK, resp);
         MHD_destroy_response(resp);
         return res;
+}
+
+enum MHD_Result api_cost(struct api_service *api, struct MHD_Connection *conn, struct api_req *r)
+{
+        static const char *const params[] = {"since", "provider", NULL};
+        _cleanup_error_ struct hoist_error *err = NULL;
+        struct cost_query q = {0};
+        struct store *st = NULL;
+        json_t *report = NULL;
+        int rc;
+
+        if (apiquery_only(&r->q, params, &err) < 0 ||
+            apiquery_int(&r->q, "since", 0, INT64_MAX, 0, &q.since_ms, &err) < 0)
+                return api_reply_hoist_error(conn, err);
+        q.provider = apiquery_get(&r->q, "provider");
+        if (api_store_take(api, &st, &err) < 0)
+                return api_reply_hoist_error(conn, err);
+        rc = cost_report_json(st, api->home->dir, &q, &report, &err);
+        api_store_give(api, st);
+        if (rc < 0)
+                return api_reply_hoist_error(conn, err);
+        return api_reply_json(conn, MHD_HTTP_OK, report);
 }

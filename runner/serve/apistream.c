@@ -287,8 +287,8 @@ static enum serve_stream_rc metrics_poll(void *p, struct buf *out)
 
                 buf_printf(&data, "{\"key\":%s,\"attempt\":%lld,\"node\":%s,", k ? k : "null",
                            (long long)pts[i].attempt, nd ? nd : "null");
-                buf_printf(&data, "\"step\":%lld,\"t_ms\":%lld,\"value\":%s}",
-                           (long long)pt->step, (long long)pt->t_ms,
+                buf_printf(&data, "\"step\":%lld,\"t_ms\":%lld,\"value\":%s}", (long long)pt->step,
+                           (long long)pt->t_ms,
                            isfinite(pt->value) ? fmt_double(pt->value, num, sizeof num) : "null");
                 (void)snprintf(id, sizeof id, "%lld", (long long)pt->rowid);
                 buf_append_char(&data, '\0');
@@ -401,8 +401,8 @@ static int logs_read(struct logs_stream *s)
         if (took == 0)
                 return 0;
         buf_append_char(&text, '\0');
-        chunk = json_pack("{s:s,s:I,s:s}", "node", s->node, "offset", (json_int_t)s->offset,
-                          "text", text.data);
+        chunk = json_pack("{s:s,s:I,s:s}", "node", s->node, "offset", (json_int_t)s->offset, "text",
+                          text.data);
         s->offset += took;
         (void)snprintf(id, sizeof id, "%llu", (unsigned long long)s->offset);
         (void)pthread_mutex_lock(&s->mu);
@@ -496,8 +496,7 @@ enum MHD_Result api_logs_stream(struct api_service *api, struct MHD_Connection *
         if (apiquery_only(&r->q, params, &err) < 0 ||
             apiquery_int(&r->q, "offset", 0, INT64_MAX, 0, &offset, &err) < 0 ||
             apiquery_int(&r->q, "tail", 1, 100000, 0, &tail, &err) < 0 ||
-            last_event_id(conn, offset, &offset, &err) < 0 ||
-            api_get_job(api, id, &job, &err) < 0)
+            last_event_id(conn, offset, &offset, &err) < 0 || api_get_job(api, id, &job, &err) < 0)
                 return api_reply_hoist_error(conn, err);
         s = xzalloc(sizeof *s);
         s->api = api;

@@ -15,6 +15,9 @@ start_serve() {
         export HOIST_HOME
         unset HOIST_STORAGE
         echo 'consent: allow' >"$HOIST_HOME/config.yaml"
+        # a rate, so that jobs have a cost (docs/cost.md)
+        printf 'prices:\n  - provider: local\n    unit: cpu-hour\n    price: 36\n    source: "test rate"\n' \
+                >"$HOIST_HOME/prices.yaml"
         hoist serve --listen 127.0.0.1:0 >"$T_TMP/serve.log" 2>&1 &
         echo $! >"$T_TMP/serve.pid"
         wait_for 30 test -s "$HOIST_HOME/serve/serve.json" || { cat "$T_TMP/serve.log"; return 1; }
@@ -172,6 +175,22 @@ t_job_routes() {
         expect 200 GET "/api/v1/jobs/$id/metrics?key=loss&points=2"
         jq_ "all(len(s['points']) <= 2 for s in j['series']) and len(j['series']) > 0 or exit(1)" >/dev/null ||
                 fail "points=2: $(cat "$T_TMP/body")"
+        # cost: the job's, and the report exactly as 'hoist cost -o json' prints it
+        expect 200 GET "/api/v1/jobs/$id"
+        [ "$(jq_ "j['cost']['currency']")" = USD ] || fail "cost: $(jq_ "j['cost']")"
+        jq_ "(j['cost']['estimated'] or 0) + (j['cost']['billed'] or 0) > 0 or exit(1)" >/dev/null ||
+                fail "cost: $(jq_ "j['cost']")"
+        expect 200 GET "/api/v1/cost?provider=local"
+        cp "$T_TMP/body" "$T_TMP/cost.api"
+        hoist cost -o json --provider local >"$T_TMP/cost.cli" || fail "hoist cost"
+        python3 -c "
+import json,sys
+a=json.load(open('$T_TMP/cost.api')); c=json.load(open('$T_TMP/cost.cli'))
+assert set(a) == set(c), (sorted(a), sorted(c))
+assert [j['id'] for j in a['jobs']] == [j['id'] for j in c['jobs']], (a['jobs'], c['jobs'])
+assert '$id' in [j['id'] for j in a['jobs']]
+" || fail "GET /api/v1/cost differs from hoist cost -o json"
+        expect 400 GET "/api/v1/cost?since=yesterday"
         # a finished job cannot be canceled; a succeeded one resumes only with force
         expect 409 POST "/api/v1/jobs/$id/cancel"
         [ "$(jq_ "j['error']['code']")" = conflict ] || fail "$(cat "$T_TMP/body")"
