@@ -132,6 +132,9 @@ prices:
     price: 0.50
     source: "test_dashboard.sh"
 YAML
+        # And a daily spending limit (docs/cost.md), drawn as a line there.
+        printf 'spending_limits:\n  - {period: day, amount: 0.25, currency: USD, action: warn}\n' \
+                >>"$HOIST_HOME/config.yaml"
         write_job "$T_TMP/qs"
         id=$(hoist submit -q "$T_TMP/qs/job.yaml")
         wait_for 60 state_is "$id" running || fail "the job is $(job_field "$id" state), not running"

@@ -226,6 +226,8 @@ async function laptop(page) {
                 const txt = (await page.locator(`#cost-jobs tr:has(a[href="#/jobs/${jobId}"])`).innerText());
                 if (!txt.includes('/')) throw new Error(`the cost view shows no rate for the job: ${txt}`);
                 note(`cost view: ${txt.replace(/\s+/g, ' ')}`);
+                await page.locator('.cost-svg line.limit').waitFor({ state: 'attached' });
+                note(`cost view: limits ${(await page.locator('ul.limits').innerText()).replace(/\s+/g, ' ')}`);
                 await shot(page, 'cost.png');
         }
 }
