@@ -75,7 +75,7 @@ LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
 # The price tables, embedded in hoist at build time (docs/cost.md).
 PRICES_YAML := $(sort $(wildcard providers/prices/*.yaml))
 PRICES_DATA := $(BUILD)/gen/prices_data.c
-RUNNER_OBJS := $(RUNNER_SRCS:%.c=$(BUILD)/%.o) $(PRICES_DATA:%.c=%.o)
+RUNNER_OBJS := $(RUNNER_SRCS:%.c=$(BUILD)/%.o) $(PRICES_DATA:%.c=%.o) $(BUILD)/gen/ui_files.o
 ENTRY_OBJS := $(ENTRY_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
@@ -114,6 +114,17 @@ help:
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
 	$(call say,CC,$@)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+# The dashboard's static files, embedded in hoist (runner/serve/ui.h); the
+# folder itself is a prerequisite so that adding or removing a file counts.
+UI_FILES := $(sort $(shell find runner/serve/ui -type f ! -name '.*' 2>/dev/null))
+runner/serve/ui: ; # a folder, not made from runner/serve/ui.c by make's built-in rule
+$(BUILD)/gen/ui_files.c: $(UI_FILES) runner/serve/ui scripts/embed-ui.sh
+	@mkdir -p $(@D)
+	$(call say,GEN,$@)scripts/embed-ui.sh runner/serve/ui $@
+
+$(BUILD)/gen/ui_files.o: $(BUILD)/gen/ui_files.c runner/serve/ui.h
+	$(call say,CC,$@)$(CC) $(CFLAGS) -c -o $@ $<
 
 # The REST API's OpenAPI document is embedded in it (.incbin).
 $(BUILD)/runner/serve/api.o: runner/serve/openapi.json

@@ -56,8 +56,8 @@
 
 static const char usage[] =
         "usage: hoist serve [--listen ADDR:PORT [--tls-cert FILE --tls-key FILE]] [--root DIR]\n"
-        "                   [--print-credentials] [--max-per-address N] [--max-connections N]\n"
-        "                   [--head-timeout SECONDS]\n"
+        "                   [--print-credentials] [--open] [--max-per-address N]\n"
+        "                   [--max-connections N] [--head-timeout SECONDS]\n"
         "       hoist serve --print-token\n"
         "       hoist serve --issue-key JOB-ID [--ttl SECONDS]\n"
         "       hoist serve --stop\n"
@@ -82,6 +82,10 @@ static const char usage[] =
         "  --print-credentials    print the owner's access and secret key at start\n"
         "  --print-token          print the REST API's token (made if there is none\n"
         "                         yet) and exit\n"
+        "  --open                 print the dashboard's address with the API token in\n"
+        "                         its fragment (#token=...; it signs the browser in\n"
+        "                         once); when a hoist serve of this $HOIST_HOME already\n"
+        "                         runs, print its address and exit\n"
         "  --access-key KEY       the owner's access key (env HOIST_S3_ACCESS_KEY)\n"
         "  --secret-key SECRET    the owner's secret key (env HOIST_S3_SECRET_KEY)\n"
         "  --issue-key JOB-ID     print a new key that may read and write jobs/JOB-ID/\n"
@@ -119,6 +123,7 @@ struct serve_args {
         const char *tls_key;  /* --tls-key */
         unsigned long ttl;
         bool print_credentials;
+        bool open;                /* --open */
         bool stop;                /* --stop */
         bool print_token;         /* --print-token */
         struct hooks_cidr *allow; /* --webhook-allow */
@@ -147,6 +152,7 @@ static int parse_args(int argc, char **argv, struct serve_args *a, struct hoist_
                 {"listen", required_argument, NULL, 'l'},
                 {"root", required_argument, NULL, 'r'},
                 {"print-credentials", no_argument, NULL, 'p'},
+                {"open", no_argument, NULL, 'O'},
                 {"access-key", required_argument, NULL, 'a'},
                 {"secret-key", required_argument, NULL, 's'},
                 {"issue-key", required_argument, NULL, 'i'},
@@ -180,6 +186,9 @@ static int parse_args(int argc, char **argv, struct serve_args *a, struct hoist_
                         break;
                 case 'p':
                         a->print_credentials = true;
+                        break;
+                case 'O':
+                        a->open = true;
                         break;
                 case 'a':
                         a->access_key = optarg;
@@ -288,6 +297,37 @@ static int read_tls(const struct serve_args *a, char **ret_cert, char **ret_key,
         *ret_cert = TAKE_PTR(cert);
         *ret_key = key;
         return 0;
+}
+
+/* The dashboard's address; with TOKEN, one that signs a browser in: the
+ * token rides in the fragment, which browsers never send to a server, so it
+ * reaches no request line and no log; the page moves it to sessionStorage
+ * (docs/dashboard.md).  Printed to stdout only, on request (--open). */
+static void print_dashboard(const char *endpoint, const char *token)
+{
+        if (token != NULL)
+                printf("hoist serve: dashboard %s/#token=%s\n", endpoint, token);
+        else
+                printf("hoist serve: dashboard %s/ (hoist serve --open prints an address that "
+                       "signs in)\n",
+                       endpoint);
+}
+
+/* --open with a hoist serve of this $HOIST_HOME running: its address. */
+static int open_running(const struct hoist_home *home, const char *serve_dir, bool *ret_done,
+                        struct hoist_error **err)
+{
+        _cleanup_free_ char *endpoint = NULL, *token = NULL;
+
+        *ret_done = false;
+        if (!localserve_find(home, &endpoint))
+                return 0;
+        if (apitoken_load(serve_dir, &token, err) < 0)
+                return hoist_error_wrap(err, "the API token for --open");
+        print_dashboard(endpoint, token);
+        explicit_bzero(token, strlen(token));
+        *ret_done = true;
+        return fflush(stdout) == 0 ? 0 : hoist_error_errno(err, "write to stdout");
 }
 
 static int issue_key(const char *serve_dir, const struct serve_args *a, struct hoist_error **err)
@@ -548,6 +588,7 @@ static int run(struct hoist_home *home, const char *serve_dir, const struct serv
         else
                 printf("hoist serve: S3 endpoint %s (bucket '%s')\n", endpoint,
                        SERVE_DEFAULT_BUCKET);
+        print_dashboard(tls_endpoint != NULL ? tls_endpoint : endpoint, a->open ? token : NULL);
         if (a->print_credentials)
                 printf("access_key=%s\nsecret_key=%s\n", serve_keys_owner(keys)->access_key,
                        serve_keys_owner(keys)->secret_key);
@@ -629,5 +670,12 @@ int cmd_serve(int argc, char **argv, struct hoist_error **err)
                 return stop_server(home, err);
         if (a.print_token)
                 return print_token(serve_dir, err);
+        if (a.open) {
+                bool done;
+                if (open_running(home, serve_dir, &done, err) < 0)
+                        return -1;
+                if (done)
+                        return EXIT_OK;
+        }
         return run(home, serve_dir, &a, err);
 }

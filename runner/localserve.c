@@ -69,6 +69,14 @@ static int read_serve_json(const char *serve_dir, char **ret_endpoint, char **re
         return 1;
 }
 
+int localserve_find(const struct hoist_home *home, char **ret_endpoint)
+{
+        _cleanup_free_ char *serve_dir = path_join(home->dir, "serve");
+        _cleanup_free_ char *bucket = NULL;
+
+        return read_serve_json(serve_dir, ret_endpoint, &bucket, NULL);
+}
+
 /* Starts `hoist serve` detached (its own session, output to serve.log). */
 static int start_server(const struct hoist_home *home, const char *serve_dir,
                         struct hoist_error **err)

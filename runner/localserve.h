@@ -31,6 +31,9 @@ int localserve_ensure(const struct hoist_home *home, struct localserve **ret,
                       struct hoist_error **err);
 void localserve_free(struct localserve *ls);
 
+/* 1 with its endpoint when the hoist serve of HOME runs and answers, else 0. */
+int localserve_find(const struct hoist_home *home, char **ret_endpoint);
+
 /* Stops the endpoint serve.json names (SIGTERM; it finishes the requests
  * in flight) and waits up to TIMEOUT_MS for it to end.  Returns 1 with its
  * endpoint and pid when one was stopped, 0 when none runs. */

@@ -13,11 +13,13 @@ PKGS=(
         s3cmd uuid-runtime curl tini pigz zstd jq
         docker-registry skopeo umoci apache2-utils python3-cryptography openssl buildah
         debootstrap python3-torch python3-yaml wrk nginx-light
+        chromium
 )
 # Test peers whose recommends would pull in far more than they need.
 PKGS_NO_RECOMMENDS=(ceph-mon ceph-osd ceph-common radosgw awscli python3-jsonschema
         slurmctld slurmd slurm-client munge openssh-server)
-# npm's standardwebhooks checks hoist's webhook signatures in the tests: Debian's
+# npm's standardwebhooks checks hoist's webhook signatures in the tests, and
+# npm's playwright-core drives chromium through the dashboard: Debian's
 # nodejs and npm, unless a node with npm is there already (NodeSource's nodejs
 # conflicts with Debian's npm).
 command -v npm >/dev/null 2>&1 || PKGS+=(nodejs npm)

@@ -18,6 +18,7 @@
 #include "runner/serve/api.h"
 #include "runner/serve/conntrack.h"
 #include "runner/serve/stream.h"
+#include "runner/serve/ui.h"
 #include "xalloc.h"
 
 /* Per connection, mapped on demand: an idle one touches a page or two. */
@@ -44,6 +45,7 @@ struct route {
         int hooks;
         int refused;             /* answered at once: the rest is discarded */
         struct api_service *api; /* a request under /api/ */
+        int ui;                  /* the dashboard's static files (runner/serve/ui.c) */
         void *state;
 };
 
@@ -79,12 +81,15 @@ static enum MHD_Result route_handle(void *cls, struct MHD_Connection *conn, cons
                 rt->hooks = strncmp(url, "/hooks/", 7) == 0;
                 if (strncmp(url, "/api/", 5) == 0)
                         rt->api = s->api;
+                rt->ui = ui_wants(conn, url, method);
                 *req_cls = rt;
                 if (strncmp(url, "/api/", 5) == 0 && rt->api == NULL) {
                         rt->refused = 1;
                         return reply_api_starting(conn);
                 }
         }
+        if (rt->ui)
+                return ui_handle(conn, url, method);
         if (rt->refused) {
                 *upload_data_size = 0;
                 return MHD_YES;
@@ -114,7 +119,7 @@ static void route_done(void *cls, struct MHD_Connection *conn, void **req_cls,
                 api_request_done(&rt->state);
         else if (rt->hooks)
                 hooks_request_done(&rt->state);
-        else
+        else if (!rt->ui)
                 s3_request_done(s->svc, conn, &rt->state, toe);
         free(rt);
         *req_cls = NULL;

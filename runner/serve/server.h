@@ -55,7 +55,10 @@ struct serve_limits {
  * object file, and the store, logs and listeners need a few. */
 unsigned serve_connection_budget(void);
 
-/* Requests under /hooks/ go to HOOKS (NULL: answered 404), the rest to SVC.
+/* Requests under /hooks/ go to HOOKS (NULL: answered 404), those under
+ * /api/ to the REST API (serve_server_set_api()), the dashboard's
+ * (ui_wants(): GET of / or /_ui/... without S3 auth) to runner/serve/ui.c,
+ * the rest to SVC.
  * With TLS (NULL: plain HTTP) it speaks HTTPS only.  LIMITS may be NULL. */
 int serve_server_start(const char *host, uint16_t port, const struct serve_tls *tls,
                        const struct serve_limits *limits, struct s3_service *svc,
