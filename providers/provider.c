@@ -10,9 +10,10 @@
 static const struct provider_ops *const providers[] = {
         &provider_local,
         &provider_slurm,
+        &provider_sagemaker,
 };
 
-static const char *const names[] = {"local", "slurm", NULL};
+static const char *const names[] = {"local", "slurm", "sagemaker", NULL};
 
 /* Providers added at run time (provider_register()). */
 static const struct provider_ops *registered[4];

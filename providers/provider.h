@@ -15,6 +15,8 @@
 #include "jobspec.h"
 #include "jobmodel.h" /* enum job_state, struct job_record */
 
+struct storage;
+
 /* What the runner hands a provider to start one attempt of a job. */
 struct provider_submit {
         const struct jobspec *spec;
@@ -34,6 +36,10 @@ struct provider_submit {
          * alone, e.g. a retry by hoist serve: a provider that needs its
          * settings again keeps them in state_dir at the first submit). */
         const void *settings;
+        /* The job's storage, open (NULL for --dry-run): where a provider
+         * whose platform has no secret mechanism of its own puts the job's
+         * secrets object (the sagemaker provider). */
+        struct storage *storage;
         /* Stores how to find the job again (its runtime and ref) durably.  submit
          * calls it once it knows the ref and before the job can run, and starts
          * nothing when it fails: a hoist killed at any point leaves no job
@@ -170,5 +176,6 @@ int provider_launch_lock(const char *state_dir, int wait_ms, int *ret_fd, struct
 
 extern const struct provider_ops provider_local;
 extern const struct provider_ops provider_slurm;
+extern const struct provider_ops provider_sagemaker;
 
 #endif
