@@ -83,8 +83,8 @@ static int max_attempts_from_env(void)
         errno = 0;
         n = strtol(v, &end, 10);
         if (errno != 0 || *end != '\0' || n < 1 || n > 20) {
-                log_warn("AWS_MAX_ATTEMPTS='%s' is not a number from 1 to 20; using %d instead",
-                         v, AWSJSON_DEFAULT_ATTEMPTS);
+                log_warn("AWS_MAX_ATTEMPTS='%s' is not a number from 1 to 20; using %d instead", v,
+                         AWSJSON_DEFAULT_ATTEMPTS);
                 return AWSJSON_DEFAULT_ATTEMPTS;
         }
         return (int)n;
@@ -110,8 +110,8 @@ int awsjson_client_new(const struct awsjson_service *service, const char *region
                         n--;
                 c->endpoint = xstrndup(endpoint, n);
         } else {
-                c->endpoint = xasprintf("https://%s.%s.amazonaws.com", service->endpoint_prefix,
-                                        region);
+                c->endpoint =
+                        xasprintf("https://%s.%s.amazonaws.com", service->endpoint_prefix, region);
         }
         c->host = url_authority(c->endpoint);
         if (c->host == NULL) {
@@ -324,8 +324,8 @@ static int send_once(struct awsjson_client *c, const char *operation, const char
         hdrs = curl_slist_append(hdrs, "Expect:");
         url = xasprintf("%s/", c->endpoint);
         what = xasprintf("%s %s", operation, c->endpoint);
-        return s3_http_fetch("POST", url, hdrs, body, AWSJSON_TIMEOUT_S, what, ret_body,
-                             ret_status, err);
+        return s3_http_fetch("POST", url, hdrs, body, AWSJSON_TIMEOUT_S, what, ret_body, ret_status,
+                             err);
 }
 
 static int error_from_response(const char *operation, long status, const struct buf *body,

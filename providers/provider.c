@@ -52,6 +52,16 @@ void provider_status_clear(struct provider_status *st)
         st->reason = NULL;
 }
 
+void provider_remote_jobs_free(struct provider_remote_job *j, size_t n)
+{
+        for (size_t i = 0; j != NULL && i < n; i++) {
+                free(j[i].ref);
+                free(j[i].job_id);
+                free(j[i].state);
+        }
+        free(j);
+}
+
 void provider_billing_clear(struct provider_billing *b)
 {
         free(b->source);

@@ -8,6 +8,7 @@
  * states onto hoist's (lib/jobmodel.h enum job_state).
  */
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
@@ -80,6 +81,16 @@ struct provider_billing {
         char *source;         /* owned; where the numbers came from, e.g. "sacct Elapsed" */
 };
 
+/* A job as its engine lists it (hoist list --remote). */
+struct provider_remote_job {
+        char *ref;       /* the engine's name for it */
+        char *job_id;    /* the hoist job it belongs to, or NULL when not hoist's */
+        int64_t attempt; /* 0 when unknown */
+        char *state;     /* the engine's own word ("InProgress") */
+        int64_t created_ms;
+};
+void provider_remote_jobs_free(struct provider_remote_job *j, size_t n);
+
 struct provider_ops {
         const char *name;
         /* 1 when its jobs run off this machine: submit then needs consent
@@ -146,6 +157,10 @@ struct provider_ops {
          * container); its outputs and logs are in storage already. */
         int (*release)(const struct job_record *job, const char *state_dir,
                        struct hoist_error **err);
+        /* Every job the engine lists for the caller's credentials, newest
+         * first, at most LIMIT; NULL: the provider cannot list them. */
+        int (*list_remote)(size_t limit, struct provider_remote_job **ret, size_t *ret_n,
+                           struct hoist_error **err);
 };
 
 /* NULL when there is no provider called NAME. */

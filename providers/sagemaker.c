@@ -64,9 +64,9 @@ static int sm_reaches_loopback(const void *settings)
         const char *e = getenv(ENDPOINT_ENV);
 
         (void)settings;
-        return e != NULL && (strncmp(e, "http://127.", 11) == 0 ||
-                             strncmp(e, "http://localhost", 16) == 0 ||
-                             strncmp(e, "https://127.", 12) == 0);
+        return e != NULL &&
+               (strncmp(e, "http://127.", 11) == 0 || strncmp(e, "http://localhost", 16) == 0 ||
+                strncmp(e, "https://127.", 12) == 0);
 }
 
 static int read_settings(const char *state_dir, struct sagemaker_settings **ret,
@@ -98,15 +98,14 @@ static int write_settings(const char *state_dir, const struct sagemaker_settings
 static int client_for(const struct sagemaker_settings *s, struct awsjson_client **ret,
                       struct hoist_error **err)
 {
-        _cleanup_free_ char *region = s != NULL && s->region != NULL ? xstrdup(s->region)
-                                                                      : awsjson_default_region();
+        _cleanup_free_ char *region =
+                s != NULL && s->region != NULL ? xstrdup(s->region) : awsjson_default_region();
 
         if (region == NULL)
                 return hoist_error_make(err, HOIST_ERR_INPUT,
                                         "no AWS region for SageMaker: set sagemaker.region in "
                                         "job.yaml, AWS_REGION, or a region in ~/.aws/config");
-        return awsjson_client_new(&awsjson_sagemaker, region, getenv(ENDPOINT_ENV), NULL, ret,
-                                  err);
+        return awsjson_client_new(&awsjson_sagemaker, region, getenv(ENDPOINT_ENV), NULL, ret, err);
 }
 
 static int describe(struct awsjson_client *c, const char *name, struct sagemaker_job *ret,
@@ -129,6 +128,10 @@ static int describe(struct awsjson_client *c, const char *name, struct sagemaker
 static int plan_for(const struct provider_submit *req, const struct sagemaker_settings *s,
                     const char *secrets_key, json_t **ret, struct hoist_error **err)
 {
+        struct storage_location loc = {0};
+
+        if (req->storage != NULL)
+                storage_locate(req->storage, &loc);
         const struct sagemaker_plan p = {
                 .spec = req->spec,
                 .set = s,
@@ -137,6 +140,8 @@ static int plan_for(const struct provider_submit *req, const struct sagemaker_se
                 .job_url = req->job_url,
                 .image = req->image,
                 .secrets_key = secrets_key,
+                .s3_endpoint = loc.endpoint,
+                .s3_region = loc.region,
         };
 
         return sagemaker_create_body(&p, ret, err);
@@ -180,8 +185,7 @@ static int sm_render(const struct provider_submit *req, char **ret, struct hoist
         char *all = xasprintf("%s# X-Amz-Target: SageMaker.CreateTrainingJob\n"
                               "# Content-Type: application/x-amz-json-1.1\n"
                               "%s%s%s%s\n",
-                              *ret,
-                              key ? "# the job's secrets go to the storage object " : "",
+                              *ret, key ? "# the job's secrets go to the storage object " : "",
                               key ? key : "", key ? " (never in this body)\n" : "", text);
         free(*ret);
         *ret = all;
@@ -243,8 +247,7 @@ static int secrets_json(char *const *secret_env, char **ret, struct hoist_error 
         return 0;
 }
 
-static int put_secrets(const struct provider_submit *req, const char *key,
-                       struct hoist_error **err)
+static int put_secrets(const struct provider_submit *req, const char *key, struct hoist_error **err)
 {
         _cleanup_free_ char *text = NULL;
         int r;
@@ -268,8 +271,8 @@ static int sm_submit(const struct provider_submit *req, struct hoist_error **err
         _cleanup_free_ char *key = has_secrets(req) ? secrets_key(req->job_id) : NULL;
         _cleanup_free_ char *text = NULL;
         _cleanup_free_ char *create = path_join(req->state_dir, CREATE_FILE);
+        _cleanup_free_ char *name = NULL;
         json_t *body = NULL, *out = NULL;
-        const char *name;
         int r;
 
         if (fs_mkdir_p(req->state_dir, 0700, err) < 0)
@@ -286,7 +289,7 @@ static int sm_submit(const struct provider_submit *req, struct hoist_error **err
                 json_decref(body);
                 return -1;
         }
-        name = json_string_value(json_object_get(body, "TrainingJobName"));
+        name = xstrdup(json_string_value(json_object_get(body, "TrainingJobName")));
         text = json_dumps(body, JSON_INDENT(2) | JSON_SORT_KEYS);
         if (text == NULL)
                 abort(); /* out of memory */
@@ -334,7 +337,8 @@ static int sm_status(const struct job_record *job, const char *state_dir,
         if (read_settings(state_dir, &s, err) < 0 || client_for(s, &c, err) < 0)
                 return -1;
         if (describe(c, job->provider_ref, &j, &e) < 0) {
-                if (e->code != HOIST_ERR_NOT_FOUND && strstr(e->msg, "ValidationException") == NULL) {
+                if (e->code != HOIST_ERR_NOT_FOUND &&
+                    strstr(e->msg, "ValidationException") == NULL) {
                         *err = e;
                         return hoist_error_wrap(err, "SageMaker job %s", job->provider_ref);
                 }
@@ -439,8 +443,7 @@ static int sm_clear(const struct job_record *job, const char *state_dir, int64_t
 
 /* SageMaker frees its instances itself when a job ends; the secrets object
  * is the entrypoint's to delete (it holds the role that may). */
-static int sm_release(const struct job_record *job, const char *state_dir,
-                      struct hoist_error **err)
+static int sm_release(const struct job_record *job, const char *state_dir, struct hoist_error **err)
 {
         (void)job;
         (void)state_dir;
@@ -469,10 +472,59 @@ static int sm_billing(const struct job_record *job, const char *state_dir,
                 return 0;
         }
         ret->billed_s = j.billable_s * j.instance_count;
-        ret->source = xasprintf("SageMaker DescribeTrainingJob BillableTimeInSeconds x "
-                                "InstanceCount (%s%s)",
-                                j.instance_type ? j.instance_type : "?",
-                                j.spot ? ", managed spot" : "");
+        ret->source =
+                xasprintf("SageMaker DescribeTrainingJob BillableTimeInSeconds x "
+                          "InstanceCount (%s%s)",
+                          j.instance_type ? j.instance_type : "?", j.spot ? ", managed spot" : "");
+        return 0;
+}
+
+/* ---- hoist list --remote ---- */
+
+static int sm_list_remote(size_t limit, struct provider_remote_job **ret, size_t *ret_n,
+                          struct hoist_error **err)
+{
+        _cleanup_awsjson_client_ struct awsjson_client *c = NULL;
+        _cleanup_free_ char *next = NULL;
+        struct provider_remote_job *out = NULL;
+        size_t n = 0;
+
+        if (client_for(NULL, &c, err) < 0)
+                return -1;
+        do {
+                json_t *body = json_pack("{s:i,s:s,s:s}", "MaxResults", 100, "SortBy",
+                                         "CreationTime", "SortOrder", "Descending");
+                json_t *page = NULL;
+                struct sagemaker_summary *s = NULL;
+                size_t k = 0;
+                int r;
+
+                if (next != NULL)
+                        (void)json_object_set_new(body, "NextToken", json_string(next));
+                r = awsjson_call(c, "ListTrainingJobs", body, &page, err);
+                json_decref(body);
+                free(TAKE_PTR(next));
+                if (r < 0 || sagemaker_parse_list(page, &s, &k, &next, err) < 0) {
+                        json_decref(page);
+                        provider_remote_jobs_free(out, n);
+                        return -1;
+                }
+                json_decref(page);
+                out = xreallocarray(out, n + k + 1, sizeof *out);
+                for (size_t i = 0; i < k && n < limit; i++, n++) {
+                        out[n] = (struct provider_remote_job){
+                                .ref = TAKE_PTR(s[i].name),
+                                .state = TAKE_PTR(s[i].status),
+                                .created_ms = (int64_t)(s[i].created * 1000),
+                        };
+                        if (sagemaker_job_name_parse(out[n].ref, &out[n].job_id, &out[n].attempt) <
+                            0)
+                                out[n].job_id = NULL;
+                }
+                sagemaker_summaries_free(s, k);
+        } while (next != NULL && n < limit);
+        *ret = out;
+        *ret_n = n;
         return 0;
 }
 
@@ -501,4 +553,5 @@ const struct provider_ops provider_sagemaker = {
         .cancel = sm_cancel,
         .clear = sm_clear,
         .release = sm_release,
+        .list_remote = sm_list_remote,
 };

@@ -8,7 +8,6 @@
 
 #include "buf.h"
 #include "cleanup.h"
-#include "registry_auth.h"
 #include "xalloc.h"
 
 /* ---- names ---- */
@@ -119,16 +118,18 @@ static json_t *hyperparameters(const struct sagemaker_plan *p, struct hoist_erro
         return hp;
 }
 
-static json_t *environment(const struct jobspec *spec, struct hoist_error **err)
+static json_t *environment(const struct sagemaker_plan *p, struct hoist_error **err)
 {
+        const struct jobspec *spec = p->spec;
         json_t *env = json_object();
 
-        if (spec->n_env > 48) {
+        if (spec->n_env > 45) {
                 json_decref(env);
                 (void)hoist_error_make(err, HOIST_ERR_INPUT,
                                        "the job sets %zu environment variables; SageMaker's "
-                                       "Environment takes 48 (put the rest in a file the "
-                                       "command reads)",
+                                       "Environment takes 48, and hoist sets three "
+                                       "(HOIST_JOB_URL, HOIST_S3_ENDPOINT, HOIST_S3_REGION; put "
+                                       "the rest in a file the command reads)",
                                        spec->n_env);
                 return NULL;
         }
@@ -145,6 +146,13 @@ static json_t *environment(const struct jobspec *spec, struct hoist_error **err)
                 }
                 (void)json_object_set_new(env, kv->key, json_string(kv->value));
         }
+        /* Not a secret: where job.json is, for an entrypoint that reads it
+         * from the environment as on every other provider. */
+        (void)json_object_set_new(env, "HOIST_JOB_URL", json_string(p->job_url));
+        if (p->s3_endpoint != NULL)
+                (void)json_object_set_new(env, "HOIST_S3_ENDPOINT", json_string(p->s3_endpoint));
+        if (p->s3_region != NULL)
+                (void)json_object_set_new(env, "HOIST_S3_REGION", json_string(p->s3_region));
         return env;
 }
 
@@ -193,8 +201,8 @@ static int instance_count(const struct sagemaker_plan *p, int64_t *ret, struct h
 static int stopping_condition(const struct sagemaker_plan *p, int spot, json_t **ret,
                               struct hoist_error **err)
 {
-        int64_t run = p->spec->max_runtime_s > 0 ? p->spec->max_runtime_s
-                                                 : SAGEMAKER_DEFAULT_RUNTIME_S;
+        int64_t run =
+                p->spec->max_runtime_s > 0 ? p->spec->max_runtime_s : SAGEMAKER_DEFAULT_RUNTIME_S;
         int64_t wait = p->set->max_wait_s > 0 ? p->set->max_wait_s : run;
         json_t *o;
 
@@ -255,7 +263,7 @@ int sagemaker_create_body(const struct sagemaker_plan *p, json_t **ret, struct h
                 json_decref(stop);
                 return -1;
         }
-        env = environment(p->spec, err);
+        env = environment(p, err);
         if (env == NULL) {
                 json_decref(stop);
                 json_decref(hp);
@@ -287,14 +295,14 @@ int sagemaker_create_body(const struct sagemaker_plan *p, json_t **ret, struct h
         (void)json_object_set_new(body, "ResourceConfig", res);
         (void)json_object_set_new(body, "StoppingCondition", stop);
         (void)json_object_set_new(body, "EnableManagedSpotTraining", json_boolean(spot));
-        (void)json_object_set_new(body, "CheckpointConfig",
-                                  json_pack("{s:s,s:s}", "S3Uri", ckpt, "LocalPath",
-                                            SAGEMAKER_CHECKPOINT_DIR));
+        (void)json_object_set_new(
+                body, "CheckpointConfig",
+                json_pack("{s:s,s:s}", "S3Uri", ckpt, "LocalPath", SAGEMAKER_CHECKPOINT_DIR));
         if (p->set->subnets != NULL)
                 (void)json_object_set_new(body, "VpcConfig",
                                           json_pack("{s:o,s:o}", "SecurityGroupIds",
-                                                    strv_array(p->set->security_groups),
-                                                    "Subnets", strv_array(p->set->subnets)));
+                                                    strv_array(p->set->security_groups), "Subnets",
+                                                    strv_array(p->set->subnets)));
         (void)json_object_set_new(body, "Tags", tags(p));
         *ret = body;
         return 0;
@@ -364,8 +372,7 @@ int sagemaker_job_from_json(json_t *o, struct sagemaker_job *ret, struct hoist_e
                 json_array_foreach(tr, i, t)
                 {
                         json_t *st = json_object_get(t, "Status");
-                        if (json_is_string(st) &&
-                            strcmp(json_string_value(st), "Interrupted") == 0)
+                        if (json_is_string(st) && strcmp(json_string_value(st), "Interrupted") == 0)
                                 j.interruptions++;
                 }
                 t = json_array_get(tr, json_array_size(tr) - 1);
@@ -427,10 +434,10 @@ void sagemaker_map_status(const struct sagemaker_job *j, struct provider_status 
                          * entrypoint reported interrupted; hoist follows
                          * the engine, as for a Slurm requeue). */
                         ret->state = JOB_QUEUED;
-                        ret->reason = reason_of(j, j->status_message
-                                                           ? j->status_message
-                                                           : "spot capacity was reclaimed; "
-                                                             "SageMaker restarts the job");
+                        ret->reason =
+                                reason_of(j, j->status_message ? j->status_message
+                                                               : "spot capacity was reclaimed; "
+                                                                 "SageMaker restarts the job");
                         return;
                 } else {
                         ret->state = JOB_STARTING;
@@ -465,8 +472,8 @@ void sagemaker_map_status(const struct sagemaker_job *j, struct provider_status 
                 ret->reason = reason_of(j, "MaxWaitTimeExceeded: spot capacity and run time "
                                            "together passed sagemaker.max_wait");
         else
-                ret->reason = reason_of(j, j->failure_reason ? j->failure_reason
-                                                             : j->status_message);
+                ret->reason =
+                        reason_of(j, j->failure_reason ? j->failure_reason : j->status_message);
 }
 
 /* ---- ListTrainingJobs ---- */
@@ -480,8 +487,8 @@ void sagemaker_summaries_free(struct sagemaker_summary *s, size_t n)
         free(s);
 }
 
-int sagemaker_parse_list(json_t *o, struct sagemaker_summary **ret, size_t *ret_n,
-                         char **ret_next, struct hoist_error **err)
+int sagemaker_parse_list(json_t *o, struct sagemaker_summary **ret, size_t *ret_n, char **ret_next,
+                         struct hoist_error **err)
 {
         json_t *a = json_object_get(o, "TrainingJobSummaries"), *e;
         struct sagemaker_summary *s;
@@ -506,59 +513,5 @@ int sagemaker_parse_list(json_t *o, struct sagemaker_summary **ret, size_t *ret_
         *ret = s;
         *ret_n = n;
         *ret_next = str_of(o, "NextToken");
-        return 0;
-}
-
-/* ---- ECR ---- */
-
-int sagemaker_ecr_host(const char *host, char **ret_region)
-{
-        const char *p = host, *dkr, *region, *end;
-
-        if (host == NULL)
-                return 0;
-        for (; isdigit((unsigned char)*p); p++)
-                ;
-        if (p - host != 12 || strncmp(p, ".dkr.ecr.", 9) != 0)
-                return 0;
-        dkr = p + 9;
-        region = dkr;
-        end = strstr(region, ".amazonaws.com");
-        if (end == NULL || end == region ||
-            (strcmp(end, ".amazonaws.com") != 0 && strcmp(end, ".amazonaws.com.cn") != 0))
-                return 0;
-        for (const char *q = region; q < end; q++)
-                if (!islower((unsigned char)*q) && !isdigit((unsigned char)*q) && *q != '-')
-                        return 0;
-        if (ret_region != NULL)
-                *ret_region = xstrndup(region, (size_t)(end - region));
-        return 1;
-}
-
-int sagemaker_ecr_parse_token(json_t *o, char **ret_user, char **ret_password,
-                              struct hoist_error **err)
-{
-        json_t *a = json_object_get(o, "authorizationData");
-        json_t *tok = json_object_get(json_array_get(a, 0), "authorizationToken");
-        _cleanup_free_ char *plain = NULL;
-        size_t len = 0;
-        char *colon;
-
-        if (!json_is_string(tok))
-                return hoist_error_make(err, HOIST_ERR_PROVIDER,
-                                        "GetAuthorizationToken: the answer has no "
-                                        "authorizationData[0].authorizationToken");
-        plain = registry_base64_decode(json_string_value(tok), &len);
-        if (plain == NULL || memchr(plain, '\0', len) != NULL ||
-            (colon = strchr(plain, ':')) == NULL || colon == plain) {
-                if (plain != NULL)
-                        explicit_bzero(plain, len);
-                return hoist_error_make(err, HOIST_ERR_PROVIDER,
-                                        "GetAuthorizationToken: the token is not base64 of "
-                                        "user:password");
-        }
-        *ret_user = xstrndup(plain, (size_t)(colon - plain));
-        *ret_password = xstrdup(colon + 1);
-        explicit_bzero(plain, len);
         return 0;
 }

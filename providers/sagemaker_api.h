@@ -44,6 +44,10 @@ struct sagemaker_plan {
         const char *job_url;     /* s3://bucket/prefix/jobs/<id>/job.json */
         const char *image;       /* TrainingImage */
         const char *secrets_key; /* storage key of the secrets object, or NULL */
+        /* Where the storage is (no secret): the entrypoint's
+         * HOIST_S3_ENDPOINT and HOIST_S3_REGION; NULL: AWS's own. */
+        const char *s3_endpoint;
+        const char *s3_region;
 };
 
 /* s3://bucket/prefix/ of JOB_URL (the part before "jobs/"); NULL when it
@@ -56,16 +60,16 @@ int sagemaker_create_body(const struct sagemaker_plan *p, json_t **ret, struct h
 /* What DescribeTrainingJob says of a job. */
 struct sagemaker_job {
         char *name;
-        char *status;          /* TrainingJobStatus */
-        char *secondary;       /* SecondaryStatus */
-        char *failure_reason;  /* FailureReason, or NULL */
-        char *status_message;  /* the last SecondaryStatusTransition's StatusMessage */
+        char *status;         /* TrainingJobStatus */
+        char *secondary;      /* SecondaryStatus */
+        char *failure_reason; /* FailureReason, or NULL */
+        char *status_message; /* the last SecondaryStatusTransition's StatusMessage */
         char *instance_type;
         int64_t instance_count;
-        int64_t billable_s;    /* BillableTimeInSeconds; -1 when absent */
-        int64_t training_s;    /* TrainingTimeInSeconds; -1 when absent */
-        int spot;              /* EnableManagedSpotTraining */
-        int interruptions;     /* transitions to Interrupted */
+        int64_t billable_s; /* BillableTimeInSeconds; -1 when absent */
+        int64_t training_s; /* TrainingTimeInSeconds; -1 when absent */
+        int spot;           /* EnableManagedSpotTraining */
+        int interruptions;  /* transitions to Interrupted */
 };
 int sagemaker_parse_describe(const char *text, size_t len, struct sagemaker_job *ret,
                              struct hoist_error **err);
@@ -83,17 +87,9 @@ struct sagemaker_summary {
         double created; /* seconds since the epoch */
 };
 /* The summaries and NextToken (NULL at the end) of a ListTrainingJobs answer. */
-int sagemaker_parse_list(json_t *o, struct sagemaker_summary **ret, size_t *ret_n,
-                         char **ret_next, struct hoist_error **err);
+int sagemaker_parse_list(json_t *o, struct sagemaker_summary **ret, size_t *ret_n, char **ret_next,
+                         struct hoist_error **err);
 void sagemaker_summaries_free(struct sagemaker_summary *s, size_t n);
-
-/* ECR: "<account>.dkr.ecr.<region>.amazonaws.com[.cn]" as HOST: 1 and the
- * region, else 0. */
-int sagemaker_ecr_host(const char *host, char **ret_region);
-/* The user and password of a GetAuthorizationToken answer (its first
- * authorizationData's base64 "AWS:<password>"). */
-int sagemaker_ecr_parse_token(json_t *o, char **ret_user, char **ret_password,
-                              struct hoist_error **err);
 
 static inline void sagemaker_job_clearp(struct sagemaker_job *j)
 {

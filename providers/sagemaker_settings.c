@@ -11,8 +11,8 @@
 #include "xalloc.h"
 
 static const char *const fields[] = {
-        "role",   "instance_type", "instance_count", "volume_size",       "spot", "max_wait",
-        "vpc",    "tags",          "region",         "create_repository", NULL,
+        "role",     "instance_type", "instance_count", "volume_size", "spot",
+        "max_wait", "vpc",           "tags",           "region",      NULL,
 };
 static const char *const vpc_fields[] = {"subnets", "security_groups", NULL};
 
@@ -277,8 +277,7 @@ static int load_section(const struct config_node *node, struct sagemaker_setting
                 if (config_get_string(n, "sagemaker.region", &v, err) < 0)
                         return -1;
                 for (const char *p = v; *p != '\0'; p++)
-                        if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) &&
-                            *p != '-')
+                        if (!islower((unsigned char)*p) && !isdigit((unsigned char)*p) && *p != '-')
                                 return config_error(n, "sagemaker.region", err,
                                                     "'%s' is not an AWS region such as "
                                                     "us-east-1",
@@ -290,14 +289,11 @@ static int load_section(const struct config_node *node, struct sagemaker_setting
                            err) < 0)
                 return -1;
         if ((n = config_get(node, "volume_size")) != NULL &&
-            config_get_int(n, "sagemaker.volume_size", 1, MAX_VOLUME_GB, &s->volume_size_gb,
-                           err) < 0)
+            config_get_int(n, "sagemaker.volume_size", 1, MAX_VOLUME_GB, &s->volume_size_gb, err) <
+                    0)
                 return -1;
         if ((n = config_get(node, "spot")) != NULL &&
             config_get_bool(n, "sagemaker.spot", &s->spot, err) < 0)
-                return -1;
-        if ((n = config_get(node, "create_repository")) != NULL &&
-            config_get_bool(n, "sagemaker.create_repository", &s->create_repository, err) < 0)
                 return -1;
         if ((n = config_get(node, "max_wait")) != NULL) {
                 if (config_get_duration(n, "sagemaker.max_wait", &s->max_wait_s, err) < 0)
@@ -424,7 +420,6 @@ char *sagemaker_settings_to_json(const struct sagemaker_settings *s)
         set_strv(o, "tag_keys", s->tag_keys);
         set_strv(o, "tag_values", s->tag_values);
         set_str(o, "region", s->region);
-        (void)json_object_set_new(o, "create_repository", json_boolean(s->create_repository));
         text = json_dumps(o, JSON_INDENT(2) | JSON_SORT_KEYS);
         json_decref(o);
         if (text == NULL)
@@ -496,13 +491,12 @@ int sagemaker_settings_from_json(const char *text, size_t len, const char *name,
                get_str(o, "region", &s->region);
         bad |= get_int(o, "instance_count", 0, MAX_INSTANCES, &s->instance_count) |
                get_int(o, "volume_size_gb", 0, MAX_VOLUME_GB, &s->volume_size_gb) |
-               get_int(o, "spot", -1, 1, &spot) | get_int(o, "max_wait_s", 0, MAX_WAIT_S,
-                                                          &s->max_wait_s);
+               get_int(o, "spot", -1, 1, &spot) |
+               get_int(o, "max_wait_s", 0, MAX_WAIT_S, &s->max_wait_s);
         bad |= get_strv(o, "subnets", &s->subnets) |
                get_strv(o, "security_groups", &s->security_groups) |
                get_strv(o, "tag_keys", &s->tag_keys) | get_strv(o, "tag_values", &s->tag_values);
         s->spot = (int)spot;
-        s->create_repository = json_is_true(json_object_get(o, "create_repository"));
         json_decref(o);
         if (bad || (s->role != NULL && !sagemaker_role_valid(s->role)) ||
             (s->instance_type != NULL && !sagemaker_instance_type_valid(s->instance_type)) ||

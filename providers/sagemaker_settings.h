@@ -15,18 +15,17 @@
 #include "error.h"
 
 struct sagemaker_settings {
-        char *role;            /* execution role ARN (HOIST_SAGEMAKER_ROLE) */
-        char *instance_type;   /* "ml.g5.xlarge"; NULL: chosen from resources */
+        char *role;             /* execution role ARN (HOIST_SAGEMAKER_ROLE) */
+        char *instance_type;    /* "ml.g5.xlarge"; NULL: chosen from resources */
         int64_t instance_count; /* 0: resources.nodes */
         int64_t volume_size_gb; /* VolumeSizeInGB; 0: 30 */
-        int spot;              /* -1: resources.spot; 0 or 1 */
-        int64_t max_wait_s;    /* MaxWaitTimeInSeconds for spot; 0: the max runtime */
-        char **subnets;        /* VpcConfig; NULL-terminated or NULL */
+        int spot;               /* -1: resources.spot; 0 or 1 */
+        int64_t max_wait_s;     /* MaxWaitTimeInSeconds for spot; 0: the max runtime */
+        char **subnets;         /* VpcConfig; NULL-terminated or NULL */
         char **security_groups;
         char **tag_keys; /* Tags, in order; NULL-terminated or NULL */
         char **tag_values;
         char *region; /* NULL: the AWS chain (AWS_REGION ...) */
-        int create_repository; /* 1: ECR CreateRepository when the push target is missing */
 };
 
 struct sagemaker_settings *sagemaker_settings_new(void);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "awsjson.h"
+#include "ecr.h"
 #include "cleanup.h"
 #include "error.h"
 #include "providers/sagemaker_api.h"
@@ -72,7 +73,7 @@ static void list_and_token(const char *text, size_t size)
         } else {
                 hoist_error_release(&err);
         }
-        if (sagemaker_ecr_parse_token(o, &user, &pass, &err) == 0) {
+        if (ecr_parse_token(o, &user, &pass, &err) == 0) {
                 if (*user == '\0' || strchr(user, ':') != NULL)
                         abort();
                 free(user);

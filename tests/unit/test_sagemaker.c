@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "awsjson.h"
+#include "ecr.h"
 #include "cleanup.h"
 #include "config.h"
 #include "fsutil.h"
@@ -45,8 +46,8 @@ static char *settings_error(const char *yaml)
         char *msg;
 
         assert_int_equal(config_parse(yaml, strlen(yaml), "job.yaml", &root, &err), 0);
-        assert_int_equal(sagemaker_settings_load(config_get(root, "sagemaker"), "job.yaml", &s, &err),
-                         -1);
+        assert_int_equal(
+                sagemaker_settings_load(config_get(root, "sagemaker"), "job.yaml", &s, &err), -1);
         assert_null(s);
         msg = xstrdup(err->msg);
         hoist_error_free(err);
@@ -101,6 +102,8 @@ static char *render(const struct sagemaker_settings *s, const struct jobspec *sp
                 .job_url = "s3://my-bucket/team/jobs/j-0123456789ab/job.json",
                 .image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/train:v1",
                 .secrets_key = secrets_key,
+                .s3_endpoint = "https://s3.us-east-1.amazonaws.com",
+                .s3_region = "us-east-1",
         };
         struct hoist_error *err = NULL;
         json_t *body = NULL;
@@ -354,17 +357,17 @@ static void test_list_and_ecr(void **state)
         free(next);
         json_decref(o);
 
-        assert_true(sagemaker_ecr_host("123456789012.dkr.ecr.eu-west-1.amazonaws.com", &region));
+        assert_true(ecr_registry_host("123456789012.dkr.ecr.eu-west-1.amazonaws.com", &region));
         assert_string_equal(region, "eu-west-1");
         free(region);
-        assert_false(sagemaker_ecr_host("12345.dkr.ecr.eu-west-1.amazonaws.com", NULL));
-        assert_false(sagemaker_ecr_host("123456789012.dkr.ecr.eu-west-1.amazonaws.com.evil", NULL));
-        assert_false(sagemaker_ecr_host("ghcr.io", NULL));
+        assert_false(ecr_registry_host("12345.dkr.ecr.eu-west-1.amazonaws.com", NULL));
+        assert_false(ecr_registry_host("123456789012.dkr.ecr.eu-west-1.amazonaws.com.evil", NULL));
+        assert_false(ecr_registry_host("ghcr.io", NULL));
 
         /* "AWS:pa55" */
         o = json_loads("{\"authorizationData\": [{\"authorizationToken\": \"QVdTOnBhNTU=\"}]}", 0,
                        NULL);
-        assert_int_equal(sagemaker_ecr_parse_token(o, &user, &pass, &err), 0);
+        assert_int_equal(ecr_parse_token(o, &user, &pass, &err), 0);
         assert_string_equal(user, "AWS");
         assert_string_equal(pass, "pa55");
         free(user);
@@ -372,7 +375,7 @@ static void test_list_and_ecr(void **state)
         json_decref(o);
         o = json_loads("{\"authorizationData\": [{\"authorizationToken\": \"bm9jb2xvbg==\"}]}", 0,
                        NULL);
-        assert_int_equal(sagemaker_ecr_parse_token(o, &user, &pass, &err), -1);
+        assert_int_equal(ecr_parse_token(o, &user, &pass, &err), -1);
         assert_null(strstr(err->msg, "nocolon"));
         hoist_error_release(&err);
         json_decref(o);
@@ -426,8 +429,8 @@ static void test_awsjson_client(void **state)
         assert_string_equal(awsjson_client_endpoint(c),
                             "https://api.sagemaker.us-east-1.amazonaws.com");
         awsjson_client_free(c);
-        assert_int_equal(awsjson_client_new(&awsjson_ecr, "eu-west-1", "http://127.0.0.1:9/",
-                                            NULL, &c, &err),
+        assert_int_equal(awsjson_client_new(&awsjson_ecr, "eu-west-1", "http://127.0.0.1:9/", NULL,
+                                            &c, &err),
                          0);
         assert_string_equal(awsjson_client_endpoint(c), "http://127.0.0.1:9");
         awsjson_client_free(c);
@@ -443,14 +446,10 @@ static void test_awsjson_client(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_names),
-                cmocka_unit_test(test_create_golden),
-                cmocka_unit_test(test_create_refusals),
-                cmocka_unit_test(test_settings),
-                cmocka_unit_test(test_status_table),
-                cmocka_unit_test(test_describe_fields),
-                cmocka_unit_test(test_list_and_ecr),
-                cmocka_unit_test(test_awsjson_errors),
+                cmocka_unit_test(test_names),           cmocka_unit_test(test_create_golden),
+                cmocka_unit_test(test_create_refusals), cmocka_unit_test(test_settings),
+                cmocka_unit_test(test_status_table),    cmocka_unit_test(test_describe_fields),
+                cmocka_unit_test(test_list_and_ecr),    cmocka_unit_test(test_awsjson_errors),
                 cmocka_unit_test(test_awsjson_client),
         };
 
