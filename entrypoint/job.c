@@ -37,6 +37,20 @@ static char *take_env(const char *name)
         return r;
 }
 
+/* NAME's value into *FIELD when it is set; what *FIELD held stays
+ * otherwise (a second job_take_credentials() takes only what is new). */
+static void take_into(char **field, const char *name)
+{
+        char *v = take_env(name);
+
+        if (v == NULL)
+                return;
+        if (*field != NULL)
+                explicit_bzero(*field, strlen(*field));
+        free(*field);
+        *field = v;
+}
+
 /* HOIST_WEBHOOK_SECRET, HOIST_WEBHOOK_SECRET_FILE and every
  * HOIST_WEBHOOK_SECRET_<n>, out of the environment. */
 static void take_webhook_secrets(void)
@@ -65,10 +79,15 @@ static void take_webhook_secrets(void)
                         explicit_bzero(v, strlen(v));
                 free(v);
         }
-        creds.hooks_url = take_env("HOIST_HOOKS_URL");
-        creds.hooks_secret = take_env("HOIST_HOOKS_SECRET");
-        creds.webhook_secret = take_env("HOIST_WEBHOOK_SECRET");
-        creds.webhook_secret_name = xstrdup("HOIST_WEBHOOK_SECRET");
+        take_into(&creds.hooks_url, "HOIST_HOOKS_URL");
+        take_into(&creds.hooks_secret, "HOIST_HOOKS_SECRET");
+        if (getenv("HOIST_WEBHOOK_SECRET") != NULL && *getenv("HOIST_WEBHOOK_SECRET") != '\0') {
+                free(creds.webhook_secret_name);
+                creds.webhook_secret_name = NULL;
+        }
+        take_into(&creds.webhook_secret, "HOIST_WEBHOOK_SECRET");
+        if (creds.webhook_secret_name == NULL)
+                creds.webhook_secret_name = xstrdup("HOIST_WEBHOOK_SECRET");
         file = take_env("HOIST_WEBHOOK_SECRET_FILE");
         if (creds.webhook_secret == NULL && file != NULL) {
                 _cleanup_error_ struct hoist_error *err = NULL;
@@ -89,11 +108,11 @@ static void take_webhook_secrets(void)
 
 void job_take_credentials(void)
 {
-        creds.endpoint = take_env("HOIST_S3_ENDPOINT");
-        creds.region = take_env("HOIST_S3_REGION");
-        creds.access_key_id = take_env("HOIST_S3_ACCESS_KEY_ID");
-        creds.secret_access_key = take_env("HOIST_S3_SECRET_ACCESS_KEY");
-        creds.session_token = take_env("HOIST_S3_SESSION_TOKEN");
+        take_into(&creds.endpoint, "HOIST_S3_ENDPOINT");
+        take_into(&creds.region, "HOIST_S3_REGION");
+        take_into(&creds.access_key_id, "HOIST_S3_ACCESS_KEY_ID");
+        take_into(&creds.secret_access_key, "HOIST_S3_SECRET_ACCESS_KEY");
+        take_into(&creds.session_token, "HOIST_S3_SESSION_TOKEN");
         take_webhook_secrets();
 }
 

@@ -13,7 +13,8 @@
 /* Takes the storage credentials the runner passed (HOIST_S3_ACCESS_KEY_ID,
  * HOIST_S3_SECRET_ACCESS_KEY, HOIST_S3_SESSION_TOKEN, HOIST_S3_ENDPOINT,
  * HOIST_S3_REGION) out of the environment, so the command never inherits
- * them.  Call once, before anything is spawned. */
+ * them.  Call before anything is spawned; a second call (after SageMaker's
+ * secrets object is read) takes what has been set since and keeps the rest. */
 void job_take_credentials(void);
 
 /* Adds the secrets among the taken credentials (the S3 secret key and

@@ -29,6 +29,7 @@
 #include "logsync.h"
 #include "metrics.h"
 #include "result.h"
+#include "sagemaker.h"
 #include "sdnotify.h"
 #include "secrets.h"
 #include "stage.h"
@@ -45,7 +46,11 @@ static const char usage_text[] =
         "log to storage, uploads outputs and writes the result record.  Without a job\n"
         "it runs COMMAND as a plain init: forwards signals to its process group and\n"
         "reaps zombies.  A first argument 'train' is a mode word (SageMaker), not the\n"
-        "command; put '--' before a command that is really called 'train'.\n"
+        "command; put '--' before a command that is really called 'train'.  With\n"
+        "'train' and /opt/ml/input/config present it is SageMaker's training container:\n"
+        "the job is the hyperparameter hoist_job_url, the model goes to /opt/ml/model,\n"
+        "the failure reason to /opt/ml/output/failure.  Every job's command gets the\n"
+        "SageMaker training toolkit's SM_* variables.\n"
         "\n"
         "Options:\n"
         "  -h, --help       show this help\n"
@@ -74,6 +79,7 @@ static const char usage_text[] =
         "                       container gets job.json's secrets and the HOIST_S3_*\n"
         "                       and webhook secrets without the engine showing them\n"
         "  HOIST_LOG            error, warn, info (default) or debug\n"
+        "  HOIST_SM_ROOT        moves SageMaker's /opt/ml (tests only)\n"
         "\n"
         "job.json's secrets reach the command as variables; their values, and the\n"
         "secret ones above, become [secret NAME] in the log, the console and events.\n"
@@ -83,8 +89,9 @@ static const char usage_text[] =
         "executable, 127 if it is not found.\n";
 
 /* Parses options; returns the index of the first command argument, or -1
- * after --help/--version (exit 0), or -2 on a usage error. */
-static int parse_args(int argc, char **argv)
+ * after --help/--version (exit 0), or -2 on a usage error.  *RET_TRAIN tells
+ * whether the mode word 'train' was given. */
+static int parse_args(int argc, char **argv, int *ret_train)
 {
         int i = 1, verbose = 0;
 
@@ -108,7 +115,8 @@ static int parse_args(int argc, char **argv)
                 log_error("unknown option '%s' (see 'hoist-entrypoint --help')", a);
                 return -2;
         }
-        if (i < argc && strcmp(argv[i], "train") == 0)
+        *ret_train = i < argc && strcmp(argv[i], "train") == 0;
+        if (*ret_train)
                 i++;
         return i;
 }
@@ -144,7 +152,7 @@ static void plain_tick(void *userdata)
         sdnotify_tick();
 }
 
-static int run_plain(char **argv)
+static int run_plain(char **argv, const struct sagemaker *sm)
 {
         struct init_config cfg = {
                 .argv = argv,
@@ -160,6 +168,11 @@ static int run_plain(char **argv)
 
         if (cfg.stop_grace_s == 0)
                 cfg.stop_grace_s = JOBSPEC_DEFAULT_STOP_GRACE_S;
+        if (sm != NULL && sagemaker_export_env(sm, NULL, NULL, NULL, &err) < 0) {
+                log_error("%s", err->msg);
+                result_write_failure(err->msg);
+                return EXIT_SETUP;
+        }
         if (init_run(&cfg, &res, &err) < 0) {
                 log_error("%s", err->msg);
                 return EXIT_SETUP;
@@ -186,6 +199,7 @@ struct run {
         struct checkpoints *ckpt; /* checkpoint restore and sync (checkpoint.h) */
         struct gpu_monitor *gpu;  /* GPU health (gpu.h); NULL when off */
         struct redact *redact;    /* the secrets' values (secrets.h) */
+        struct sagemaker *sm;     /* SageMaker's contract (sagemaker.h); NULL elsewhere */
         struct launch launch;     /* the node's place, the launcher (launch.h) */
         int placed;               /* launch_place() worked */
         char *node;
@@ -242,6 +256,10 @@ static int write_record(struct run *run, const char *status, int exit_code, int 
         sdnotify_finished(status, exit_code);
         if (strcmp(status, "succeeded") != 0)
                 result_write_failure(clean);
+        /* An interrupted attempt comes back (a spot restart) and reads the
+         * secrets again; any other end is the job's. */
+        if (strcmp(status, "interrupted") != 0 && is_rank0(run))
+                sagemaker_drop_secrets(run->sm, run->st);
         events_emit_final(run->ev, status, exit_code, sig, clean);
         upload_log(run);
         /* A node of several writes its own record; rank 0 also the job's. */
@@ -480,6 +498,10 @@ static int supervise_job(struct run *run, char **argv)
         } else if (is_rank0(run)) {
                 events_emit_output(run->ev, run->spec);
         }
+        if (sagemaker_finish(run->sm, &run->stage, &err) < 0) {
+                joblog_error(&run->log, "%s", err->msg);
+                hoist_error_release(&err);
+        }
         joblog_say(&run->log, "attempt %lld finished: %s (exit code %d)",
                    (long long)job_attempt(run->spec), status, code);
         (void)write_record(run, status, code, res.end == INIT_SIGNALED ? res.code : 0, reason);
@@ -516,21 +538,37 @@ static void place_node(struct run *run, struct hoist_error **ret_err)
         }
 }
 
+/* A failure before the job's log exists: stderr, and where the platform
+ * looks for the reason (SageMaker's <root>/output/failure). */
+static int early_failure(struct run *run, struct hoist_error *err)
+{
+        log_error("%s", err->msg);
+        result_write_failure(err->msg);
+        sagemaker_free(run->sm);
+        run->sm = NULL;
+        return EXIT_SETUP;
+}
+
 static int run_job(struct run *run, char **args)
 {
-        _cleanup_error_ struct hoist_error *err = NULL, *missing = NULL, *unplaced = NULL;
+        _cleanup_error_ struct hoist_error *err = NULL, *missing = NULL, *unplaced = NULL,
+                                           *sm_secrets = NULL;
         _cleanup_free_ char *ckpt_prefix = NULL;
         char **argv;
         int staged;
 
         if (job_open_storage(run->spec, &run->st, &err) < 0) {
                 log_error("%s", err->msg);
+                result_write_failure(err->msg);
                 return EXIT_SETUP;
         }
         /* The node's place names it (node<RANK>); one that cannot find its
          * place says so under the default name. */
         place_node(run, &unplaced);
         run->stop_grace_s = job_stop_grace_s(run->spec);
+        /* SageMaker's secrets object, before the redactor is made from
+         * the environment. */
+        (void)sagemaker_load_secrets(run->sm, run->spec, run->st, &sm_secrets);
         /* Before anything is logged: a secret that is missing fails the
          * attempt once the log and the events can say so. */
         (void)secrets_redactor(run->spec, &run->redact, &missing);
@@ -552,13 +590,19 @@ static int run_job(struct run *run, char **args)
                     json_pack("{s:I}", "attempt", (json_int_t)job_attempt(run->spec)));
         if (unplaced != NULL)
                 return setup_failed(run, unplaced);
+        if (sm_secrets != NULL)
+                return setup_failed(run, sm_secrets);
         if (missing != NULL)
                 return setup_failed(run, missing);
 
+        sagemaker_merge_hyperparameters(run->sm, run->spec);
         run->gpu = gpu_monitor_new(run->spec, run->ev);
         sdnotify_staging_begin(run->st, run->spec->n_inputs);
         staged = stage_prepare(run->spec, run->st, &run->stage, &err) == 0 &&
-                 stage_export_env(run->spec, &run->stage, &err) == 0;
+                 (run->sm == NULL || sagemaker_stage(run->sm, run->spec, &run->stage, &err) == 0) &&
+                 stage_export_env(run->spec, &run->stage, &err) == 0 &&
+                 sagemaker_export_env(run->sm, run->spec, &run->stage,
+                                      run->placed ? &run->launch.place : NULL, &err) == 0;
         if (!staged) {
                 sdnotify_staging_end(run->st);
                 return setup_failed(run, err);
@@ -577,8 +621,19 @@ static int run_job(struct run *run, char **args)
                                             .restore_only = !run->spec->checkpoints_per_rank &&
                                                             !is_rank0(run)};
         sdnotify_staging_phase("restoring checkpoints");
-        staged = checkpoint_open(&ckopts, &run->ckpt, &err) == 0 &&
-                 checkpoint_restore(run->ckpt, run->st, &err) == 0;
+        if (sagemaker_owns_checkpoints(run->sm, run->stage.checkpoint_dir)) {
+                /* CheckpointConfig: SageMaker restored the dir before we
+                 * started and uploads it as it changes; a second writer of
+                 * the same keys would fight it (docs/entrypoint.md). */
+                joblog_say(&run->log,
+                           "checkpoints: SageMaker's CheckpointConfig keeps %s (restored before "
+                           "the start, uploaded as it changes); hoist leaves it alone",
+                           run->stage.checkpoint_dir);
+                staged = 1;
+        } else {
+                staged = checkpoint_open(&ckopts, &run->ckpt, &err) == 0 &&
+                         checkpoint_restore(run->ckpt, run->st, &err) == 0;
+        }
         sdnotify_staging_end(run->st);
         if (!staged)
                 return setup_failed(run, err);
@@ -599,7 +654,7 @@ int main(int argc, char **argv)
 {
         _cleanup_error_ struct hoist_error *err = NULL;
         struct run run = {.log = JOBLOG_INIT, .started_at_ms = result_now_ms()};
-        int first, r;
+        int first, r, train = 0;
 
         log_set_program("hoist-entrypoint");
         log_init_from_env();
@@ -608,16 +663,24 @@ int main(int argc, char **argv)
                 log_error("%s", err->msg);
                 return EXIT_SETUP;
         }
-        first = parse_args(argc, argv);
+        first = parse_args(argc, argv, &train);
         if (first < 0)
                 return first == -1 ? 0 : EXIT_SETUP;
+        /* SageMaker's container: its config says where the job is. */
+        if (sagemaker_detect(train)) {
+                if (sagemaker_load(sagemaker_root(), &run.sm, &err) < 0 ||
+                    sagemaker_apply_early(run.sm, &err) < 0)
+                        return early_failure(&run, err);
+                log_info("SageMaker: %s is host %lld of %lld",
+                         run.sm->place.hosts[run.sm->place.node_rank],
+                         (long long)run.sm->place.node_rank + 1,
+                         (long long)run.sm->place.num_nodes);
+        }
 
         /* A container's secrets come in a file: into the environment, where
          * a process job's are already, before hoist's own are taken out. */
-        if (secrets_load_file(&err) < 0) {
-                log_error("%s", err->msg);
-                return EXIT_SETUP;
-        }
+        if (secrets_load_file(&err) < 0)
+                return early_failure(&run, err);
         job_take_credentials();
         /* Only HTTP loads libcurl (entrypoint/lazy/curl.c): a plain init
          * and a job on file storage without webhooks or runner hook start
@@ -625,20 +688,24 @@ int main(int argc, char **argv)
         if (getenv("HOIST_JOB_URL") != NULL && strncmp(getenv("HOIST_JOB_URL"), "file://", 7) != 0)
                 (void)curl_global_init(CURL_GLOBAL_DEFAULT);
         r = job_load_from_env(&run.spec, &err);
-        if (r < 0) {
-                log_error("%s", err->msg);
-                return EXIT_SETUP;
-        }
+        if (r < 0)
+                return early_failure(&run, err);
         if (r > 0 && (strncmp(run.spec->storage.endpoint, "file://", 7) != 0 ||
                       run.spec->n_webhooks > 0 || job_runner_hook(&(const char *){NULL}) != NULL))
                 (void)curl_global_init(CURL_GLOBAL_DEFAULT);
         if (r == 0) {
                 if (first >= argc) {
-                        log_error("nothing to run: set HOIST_JOB_FILE or HOIST_JOB_URL, or give "
-                                  "a command (see 'hoist-entrypoint --help')");
+                        log_error("nothing to run: set HOIST_JOB_FILE or HOIST_JOB_URL%s, or "
+                                  "give a command (see 'hoist-entrypoint --help')",
+                                  run.sm != NULL ? " (or the hyperparameter hoist_job_url)" : "");
+                        result_write_failure("hoist-entrypoint: nothing to run: no job and no "
+                                             "command");
+                        sagemaker_free(run.sm);
                         return EXIT_SETUP;
                 }
-                return run_plain(argv + first);
+                r = run_plain(argv + first, run.sm);
+                sagemaker_free(run.sm);
+                return r;
         }
         r = run_job(&run, argv + first);
         stage_drop_inputs(&run.stage);
@@ -662,5 +729,6 @@ int main(int argc, char **argv)
         launch_clear(&run.launch);
         jobspec_free(run.spec);
         redact_free(run.redact);
+        sagemaker_free(run.sm);
         return r;
 }

@@ -12,6 +12,7 @@
 #include "fsutil.h"
 #include "job.h"
 #include "log.h"
+#include "sagemaker.h"
 #include "xalloc.h"
 
 int result_publish(const struct jobspec *spec, struct storage *st, const struct stage *s,
@@ -99,7 +100,9 @@ int result_write_node(const struct jobspec *spec, struct storage *st,
         return put_record(st, key, rec, err);
 }
 
-static void write_failure_file(const char *path, const char *reason)
+/* REASON into PATH; with KEEP, not over a file that is there already
+ * (SageMaker's failure file: the trainer's own words win). */
+static void write_failure_file(const char *path, const char *reason, int keep)
 {
         size_t len = strlen(reason);
         _cleanup_close_ int fd = -1;
@@ -109,7 +112,11 @@ static void write_failure_file(const char *path, const char *reason)
                 while (len > 0 && ((unsigned char)reason[len] & 0xc0) == 0x80)
                         len--;
         }
-        fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        fd = open(path, O_WRONLY | O_CREAT | (keep ? O_EXCL : O_TRUNC) | O_CLOEXEC, 0644);
+        if (fd < 0 && keep && errno == EEXIST) {
+                log_debug("'%s' is there already; keeping it", path);
+                return;
+        }
         if (fd < 0 || fs_write_all(fd, reason, len) < 0 || fs_write_all(fd, "\n", 1) < 0)
                 log_warn("cannot write the failure reason to '%s' (%s), ignoring", path,
                          strerror(errno));
@@ -120,15 +127,18 @@ static void write_failure_file(const char *path, const char *reason)
 void result_write_failure(const char *reason)
 {
         const char *tlog = getenv("HOIST_TERMINATION_LOG");
+        _cleanup_free_ char *sm_output = NULL, *sm_failure = NULL;
 
         if (reason == NULL || *reason == '\0')
                 return;
+        sm_output = path_join(sagemaker_root(), "output");
+        sm_failure = path_join(sm_output, "failure");
         if (tlog != NULL && *tlog != '\0')
-                write_failure_file(tlog, reason);
+                write_failure_file(tlog, reason, 0);
         else if (access("/dev/termination-log", F_OK) == 0)
-                write_failure_file("/dev/termination-log", reason);
-        if (fs_is_dir("/opt/ml/output"))
-                write_failure_file("/opt/ml/output/failure", reason);
+                write_failure_file("/dev/termination-log", reason, 0);
+        if (fs_is_dir(sm_output))
+                write_failure_file(sm_failure, reason, 1);
 }
 
 int64_t result_now_ms(void)

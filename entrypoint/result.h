@@ -37,8 +37,9 @@ int result_write_node(const struct jobspec *spec, struct storage *st,
 /* Where a platform looks for why a container failed: Kubernetes'
  * /dev/termination-log when that file exists ($HOIST_TERMINATION_LOG
  * instead, when set) and SageMaker's /opt/ml/output/failure when that
- * directory exists.  REASON (at most RESULT_FAILURE_MAX bytes of it) is
- * written to each; a failure is logged and ignored. */
+ * directory exists (<root>/output with HOIST_SM_ROOT), there only when the
+ * trainer has not written one itself.  REASON (at most RESULT_FAILURE_MAX
+ * bytes of it) is written to each; a failure is logged and ignored. */
 #define RESULT_FAILURE_MAX 4096
 void result_write_failure(const char *reason);
 

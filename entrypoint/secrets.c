@@ -9,16 +9,46 @@
 #include "job.h"
 #include "xalloc.h"
 
+int secrets_load_json(char *text, size_t len, const char *name, struct hoist_error **err)
+{
+        json_error_t jerr;
+        json_t *root, *v;
+        const char *key;
+        int r = 0;
+
+        root = json_loadb(text, len, 0, &jerr);
+        explicit_bzero(text, len);
+        if (!json_is_object(root)) {
+                json_decref(root);
+                /* jerr.text may quote the secrets: say where, not what */
+                return hoist_error_make(err, HOIST_ERR_INPUT,
+                                        "%s: not a JSON object of {\"NAME\": \"value\"} (line %d)",
+                                        name, jerr.line);
+        }
+        json_object_foreach(root, key, v)
+        {
+                if (!json_is_string(v) || *key == '\0' || strchr(key, '=') != NULL) {
+                        r = hoist_error_make(err, HOIST_ERR_INPUT,
+                                             "%s: '%.64s' is not a variable with a string value",
+                                             name, key);
+                        break;
+                }
+                if (setenv(key, json_string_value(v), 1) < 0) {
+                        r = hoist_error_errno(err, "%s: set '%.64s'", name, key);
+                        break;
+                }
+        }
+        json_decref(root);
+        return r;
+}
+
 int secrets_load_file(struct hoist_error **err)
 {
         const char *env = getenv("HOIST_SECRETS_FILE");
-        _cleanup_free_ char *path = NULL;
+        _cleanup_free_ char *path = NULL, *name = NULL;
         char *text = NULL;
         size_t len = 0;
-        json_error_t jerr;
-        json_t *root, *v;
-        const char *name;
-        int r = 0;
+        int r;
 
         if (env == NULL || *env == '\0')
                 return 0;
@@ -26,32 +56,9 @@ int secrets_load_file(struct hoist_error **err)
         (void)unsetenv("HOIST_SECRETS_FILE");
         if (fs_read_file(path, &text, &len, err) < 0)
                 return hoist_error_wrap(err, "HOIST_SECRETS_FILE");
-        root = json_loadb(text, len, 0, &jerr);
-        explicit_bzero(text, len);
+        name = xasprintf("HOIST_SECRETS_FILE '%s'", path);
+        r = secrets_load_json(text, len, name, err);
         free(text);
-        if (!json_is_object(root)) {
-                json_decref(root);
-                /* jerr.text may quote the file: say where, not what */
-                return hoist_error_make(err, HOIST_ERR_INPUT,
-                                        "HOIST_SECRETS_FILE '%s': not a JSON object of "
-                                        "{\"NAME\": \"value\"} (line %d)",
-                                        path, jerr.line);
-        }
-        json_object_foreach(root, name, v)
-        {
-                if (!json_is_string(v) || *name == '\0' || strchr(name, '=') != NULL) {
-                        r = hoist_error_make(err, HOIST_ERR_INPUT,
-                                             "HOIST_SECRETS_FILE '%s': '%.64s' is not a variable "
-                                             "with a string value",
-                                             path, name);
-                        break;
-                }
-                if (setenv(name, json_string_value(v), 1) < 0) {
-                        r = hoist_error_errno(err, "HOIST_SECRETS_FILE: set '%.64s'", name);
-                        break;
-                }
-        }
-        json_decref(root);
         return r;
 }
 

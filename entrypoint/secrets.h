@@ -20,6 +20,11 @@
  * job_take_credentials() and before any thread starts. */
 int secrets_load_file(struct hoist_error **err);
 
+/* Sets each variable of TEXT (LEN bytes: a JSON object {"NAME": "value"})
+ * in the environment, then wipes TEXT.  NAME labels errors, which never
+ * quote a value. */
+int secrets_load_json(char *text, size_t len, const char *name, struct hoist_error **err);
+
 /* The redactor of the job: every value of SPEC's secrets (from the
  * environment) and of hoist's own credentials.  An error names the first
  * secret of job.json that did not reach this attempt; *RET is set either

@@ -322,6 +322,11 @@ static int host_name_valid(const char *s)
         return 1;
 }
 
+static int host_cmp(const void *a, const void *b)
+{
+        return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 int distenv_from_sagemaker(const char *json, size_t len, const char *name, struct distenv *ret,
                            struct hoist_error **err)
 {
@@ -370,12 +375,18 @@ int distenv_from_sagemaker(const char *json, size_t len, const char *name, struc
                                         "SageMaker '%s': current_host '%.64s' is not in \"hosts\"",
                                         name, cur);
         ret->engine = DISTENV_SAGEMAKER;
-        ret->node_rank = rank;
         ret->num_nodes = (int64_t)n;
         ret->local_slot = 0;
         ret->hosts = xcalloc(n + 1, sizeof *ret->hosts);
         for (size_t i = 0; i < n; i++)
                 ret->hosts[i] = xstrdup(json_string_value(json_array_get(hosts, i)));
+        /* SageMaker lists them sorted, and the rank is the place in that
+         * order, whatever order a file gives. */
+        qsort(ret->hosts, n, sizeof *ret->hosts, host_cmp);
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(ret->hosts[i], cur) == 0)
+                        rank = (int64_t)i;
+        ret->node_rank = rank;
         return 0;
 }
 

@@ -21,8 +21,9 @@
  *               template's spec.subdomain): node K is
  *               "<job name>-<K>.<subdomain>".
  *   SageMaker   /opt/ml/input/config/resourceconfig.json (or the file
- *               HOIST_SAGEMAKER_RESOURCECONFIG names): "hosts" in the order
- *               given, the rank being the index of "current_host".
+ *               HOIST_SAGEMAKER_RESOURCECONFIG names): "hosts" sorted (as
+ *               SageMaker lists them), the rank being the index of
+ *               "current_host" in that order.
  *   hoist       HOIST_NODE_RANK and HOIST_NODE_HOSTS (comma-separated host
  *               names in rank order), for engines with no variables of their
  *               own (compose, a hand-started run).

@@ -329,6 +329,11 @@ static void test_sagemaker(void **state)
         check_sagemaker(
                 "{\"current_host\":\"algo-3\",\"hosts\":[\"algo-1\",\"algo-2\",\"algo-3\"]}",
                 "2/3 algo-1 algo-2 algo-3");
+        /* the rank is the place in the sorted list, whatever the file's order */
+        check_sagemaker(
+                "{\"current_host\":\"algo-1\",\"hosts\":[\"algo-3\",\"algo-1\",\"algo-2\"]}",
+                "0/3 algo-1 algo-2 algo-3");
+        check_sagemaker("{\"current_host\":\"b\",\"hosts\":[\"c\",\"b\",\"a\"]}", "1/3 a b c");
         check_sagemaker("{\"current_host\":\"algo-9\",\"hosts\":[\"algo-1\"]}",
                         "ERROR: current_host 'algo-9' is not in \"hosts\"");
         check_sagemaker("{\"current_host\":\"a\",\"hosts\":[]}", "ERROR: \"hosts\" has 0 entries");
