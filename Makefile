@@ -72,7 +72,10 @@ FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
 TESTLIB_SRCS := $(sort $(wildcard tests/unit/helpers/*.c))
 
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/%.o)
-RUNNER_OBJS := $(RUNNER_SRCS:%.c=$(BUILD)/%.o)
+# The price tables, embedded in hoist at build time (docs/cost.md).
+PRICES_YAML := $(sort $(wildcard providers/prices/*.yaml))
+PRICES_DATA := $(BUILD)/gen/prices_data.c
+RUNNER_OBJS := $(RUNNER_SRCS:%.c=$(BUILD)/%.o) $(PRICES_DATA:%.c=%.o)
 ENTRY_OBJS := $(ENTRY_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
@@ -108,6 +111,13 @@ help:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(@D)
+	$(call say,CC,$@)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(PRICES_DATA): $(PRICES_YAML) scripts/embed-prices.sh
+	@mkdir -p $(@D)
+	$(call say,GEN,$@)scripts/embed-prices.sh $@ $(PRICES_YAML)
+
+$(PRICES_DATA:%.c=%.o): $(PRICES_DATA)
 	$(call say,CC,$@)$(CC) $(CFLAGS) -MMD -MP -c -o $@ $<
 
 $(LIBHOIST): $(LIB_OBJS)

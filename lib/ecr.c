@@ -115,8 +115,8 @@ int ecr_credentials(const char *host, const char *create_repo, struct registry_c
                                         "'%s' is not an ECR registry whose region is known (set "
                                         "AWS_REGION)",
                                         host);
-        if (awsjson_client_new(&awsjson_ecr, region, getenv("HOIST_ECR_ENDPOINT"), NULL, &c,
-                               err) < 0)
+        if (awsjson_client_new(&awsjson_ecr, region, getenv("HOIST_ECR_ENDPOINT"), NULL, &c, err) <
+            0)
                 return -1;
         if (create_repo != NULL && ensure_repository(c, create_repo, err) < 0)
                 return hoist_error_wrap(err, "ECR registry '%s'", host);

@@ -19,6 +19,7 @@ enum {
         HOIST_ERR_NOT_FOUND,    /* no such job, file or object */
         HOIST_ERR_PROVIDER,     /* the provider or its engine failed */
         HOIST_ERR_STATE,        /* the request does not fit the job's state */
+        HOIST_ERR_LIMIT,        /* a spending limit with action: block (docs/cost.md) */
 };
 
 struct hoist_error {

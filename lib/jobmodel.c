@@ -51,6 +51,7 @@ void job_record_free(struct job_record *job)
         free(job->storage_url);
         free(job->spec_key);
         free(job->reason);
+        free(job->cost_currency);
         free(job);
 }
 

@@ -44,6 +44,9 @@ struct job_record {
         int64_t attempt; /* 1, then +1 per resume */
         int64_t created_at_ms;
         int64_t updated_at_ms;
+        /* Summed over attempts (docs/cost.md); < 0 when unknown. */
+        double cost_estimated, cost_billed;
+        char *cost_currency; /* "USD", or NULL when no cost is known */
 };
 
 void job_record_free(struct job_record *job);

@@ -934,6 +934,11 @@ const struct provider_ops provider_local = {
         .upload_limit = 0,
         .caps = {.gpus = 1, .multi_node = 0, .spot = 0, .max_runtime_s = 0},
         .poll_ms = 1000,
+        /* Priced by the user's rate (prices.yaml: per CPU-, GPU- or
+         * node-hour); billed by hoist's own record of the run time
+         * (runner/cost.c), since this machine bills nothing. */
+        .price_key = NULL,
+        .billing = NULL,
         .validate = local_validate,
         .check_image = local_check_image,
         .check_resources = local_check_resources_op,

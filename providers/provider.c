@@ -65,7 +65,19 @@ void provider_remote_jobs_free(struct provider_remote_job *j, size_t n)
 void provider_billing_clear(struct provider_billing *b)
 {
         free(b->source);
+        free(b->sku);
+        free(b->region);
         b->source = NULL;
+        b->sku = NULL;
+        b->region = NULL;
+}
+
+void provider_price_key_clear(struct provider_price_key *k)
+{
+        free(k->sku);
+        free(k->region);
+        k->sku = NULL;
+        k->region = NULL;
 }
 
 int provider_reaches_loopback(const struct provider_ops *prov, const void *settings)

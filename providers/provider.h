@@ -73,12 +73,20 @@ struct provider_caps {
         int requeues;
 };
 
-/* What the engine bills a job for, so far (the cost issue turns it into money). */
+/* What the engine bills a job for, so far.  Providers report time and what
+ * was billed (sku, region, spot) and never look prices up themselves:
+ * runner/cost.c turns this into money with the price tables (prices.h) and
+ * stores it per attempt (docs/cost.md). */
 struct provider_billing {
-        int64_t billed_s;     /* seconds the engine counts, summed over nodes */
-        int64_t nodes;        /* nodes it ran on (1 when unknown) */
-        double rate_per_hour; /* per node-hour; 0: the provider does not know */
-        char *source;         /* owned; where the numbers came from, e.g. "sacct Elapsed" */
+        int64_t billed_s; /* seconds the engine bills, summed over nodes */
+        int64_t nodes;    /* nodes it ran on (1 when unknown) */
+        char *sku;        /* owned; the instance type or hardware billed, NULL: none
+                           * (the provider is priced by the user's rate) */
+        char *region;     /* owned; where, NULL: any */
+        int spot;         /* 1: billed as spot / managed spot capacity */
+        int64_t run_s;    /* seconds it ran, summed over nodes, where the engine
+                           * bills less than that (managed spot); 0: as billed_s */
+        char *source;     /* owned; where the numbers came from, e.g. "sacct Elapsed" */
 };
 
 /* A job as its engine lists it (hoist list --remote). */
@@ -90,6 +98,16 @@ struct provider_remote_job {
         int64_t created_ms;
 };
 void provider_remote_jobs_free(struct provider_remote_job *j, size_t n);
+
+/* Which price a job with given resources pays (price_key). */
+struct provider_price_key {
+        char *sku;     /* owned; a sku of the provider's price table */
+        char *region;  /* owned; NULL: any */
+        int spot;      /* 1: spot / preemptible capacity */
+        int64_t count; /* instances or nodes */
+};
+
+struct prices;
 
 struct provider_ops {
         const char *name;
@@ -119,6 +137,15 @@ struct provider_ops {
          * hoist submit --dry-run: *RET owned text, secrets never in it.
          * Nothing is started or written.  NULL: nothing to show. */
         int (*render)(const struct provider_submit *req, char **ret, struct hoist_error **err);
+        /* Which entry of the price tables P a job asking R would pay, with
+         * SETTINGS (what load_settings made, or NULL): the cheapest sku of
+         * the provider's that satisfies R, its region, spot, and how many
+         * instances.  The error names what no sku satisfies.  NULL: the
+         * provider is priced by the user's rate for it (prices_find with sku
+         * NULL), per GPU-hour, node-hour or CPU-hour from R. */
+        int (*price_key)(const void *settings, const struct jobspec_resources *r,
+                         const struct prices *p, struct provider_price_key *ret,
+                         struct hoist_error **err);
         /* What the engine billed JOB so far.  NULL: no billing. */
         int (*billing)(const struct job_record *job, const char *state_dir,
                        struct provider_billing *ret, struct hoist_error **err);
@@ -175,6 +202,7 @@ const char *const *provider_names(void);
 
 void provider_status_clear(struct provider_status *st);
 void provider_billing_clear(struct provider_billing *b);
+void provider_price_key_clear(struct provider_price_key *k);
 /* Whether a job of PROV with SETTINGS can use loopback storage. */
 int provider_reaches_loopback(const struct provider_ops *prov, const void *settings);
 

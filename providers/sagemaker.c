@@ -29,6 +29,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "log.h"
+#include "prices.h"
 #include "sagemaker_api.h"
 #include "sagemaker_settings.h"
 #include "storage.h"
@@ -125,11 +126,45 @@ static int describe(struct awsjson_client *c, const char *name, struct sagemaker
 
 /* ---- render, validate, submit ---- */
 
+static char *region_of(const struct sagemaker_settings *s)
+{
+        return s != NULL && s->region != NULL ? xstrdup(s->region) : awsjson_default_region();
+}
+
+/* sagemaker.instance_type, or the cheapest type of the price tables (the
+ * embedded ones and $HOIST_HOME/prices.yaml) that holds what the job asks. */
+static int instance_type(const struct sagemaker_settings *s, const struct jobspec_resources *r,
+                         char **ret, struct hoist_error **err)
+{
+        _cleanup_prices_ struct prices *p = NULL;
+        _cleanup_free_ char *region = NULL;
+
+        if (s->instance_type != NULL) {
+                *ret = xstrdup(s->instance_type);
+                return 0;
+        }
+        region = region_of(s);
+        if (prices_load(getenv("HOIST_HOME"), &p, err) < 0 ||
+            sagemaker_pick_instance(p, r, region, ret, err) < 0)
+                return -1;
+        log_info("SageMaker instance type %s: the cheapest in %s with what resources: asks "
+                 "(set sagemaker.instance_type to choose)",
+                 *ret, region ? region : "any region");
+        return 0;
+}
+
 static int plan_for(const struct provider_submit *req, const struct sagemaker_settings *s,
                     const char *secrets_key, json_t **ret, struct hoist_error **err)
 {
         struct storage_location loc = {0};
+        struct sagemaker_settings chosen;
+        _cleanup_free_ char *type = NULL;
 
+        if (instance_type(s, &req->spec->resources, &type, err) < 0)
+                return -1;
+        chosen = *s;
+        chosen.instance_type = type;
+        s = &chosen;
         if (req->storage != NULL)
                 storage_locate(req->storage, &loc);
         const struct sagemaker_plan p = {
@@ -204,10 +239,6 @@ static int sm_validate(const void *settings, struct hoist_error **err)
                                         "no execution role: set sagemaker.role in job.yaml, or "
                                         "HOIST_SAGEMAKER_ROLE, to the ARN of a role SageMaker "
                                         "may assume (docs/providers/sagemaker.md)");
-        if (s != NULL && s->instance_type == NULL)
-                return hoist_error_make(err, HOIST_ERR_INPUT,
-                                        "no instance type: set sagemaker.instance_type (e.g. "
-                                        "ml.g5.xlarge) or HOIST_SAGEMAKER_INSTANCE_TYPE");
         if (client_for(s, &c, err) < 0)
                 return -1;
         /* The cheapest call that proves the credentials, the region and
@@ -479,6 +510,34 @@ static int sm_billing(const struct job_record *job, const char *state_dir,
         return 0;
 }
 
+/* ---- prices ---- */
+
+static int sm_price_key(const void *settings, const struct jobspec_resources *r,
+                        const struct prices *p, struct provider_price_key *ret,
+                        struct hoist_error **err)
+{
+        _cleanup_sagemaker_settings_ struct sagemaker_settings *def = NULL;
+        const struct sagemaker_settings *s = settings;
+        _cleanup_free_ char *region = NULL, *sku = NULL;
+
+        if (s == NULL && sagemaker_settings_load(NULL, NULL, &def, err) < 0)
+                return -1;
+        if (s == NULL)
+                s = def;
+        region = region_of(s);
+        if (s->instance_type != NULL)
+                sku = xstrdup(s->instance_type);
+        else if (sagemaker_pick_instance(p, r, region, &sku, err) < 0)
+                return -1;
+        *ret = (struct provider_price_key){
+                .sku = TAKE_PTR(sku),
+                .region = TAKE_PTR(region),
+                .spot = s->spot >= 0 ? s->spot : r->spot,
+                .count = s->instance_count > 0 ? s->instance_count : 1,
+        };
+        return 0;
+}
+
 /* ---- hoist list --remote ---- */
 
 static int sm_list_remote(size_t limit, struct provider_remote_job **ret, size_t *ret_n,
@@ -543,6 +602,7 @@ const struct provider_ops provider_sagemaker = {
         .free_settings = sm_free_settings,
         .reaches_loopback = sm_reaches_loopback,
         .render = sm_render,
+        .price_key = sm_price_key,
         .billing = sm_billing,
         .validate = sm_validate,
         .check_image = NULL,

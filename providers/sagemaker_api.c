@@ -5,8 +5,10 @@
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "buf.h"
+#include "prices.h"
 #include "cleanup.h"
 #include "xalloc.h"
 
@@ -57,6 +59,56 @@ int sagemaker_job_name_parse(const char *name, char **ret_id, int64_t *ret_attem
         }
         *ret_id = xstrndup(name + pre, (size_t)(dash - name - (ptrdiff_t)pre));
         *ret_attempt = attempt;
+        return 0;
+}
+
+/* ---- instance types ---- */
+
+static int fits(const struct price_entry *e, const struct jobspec_resources *r)
+{
+        const double gib = 1024.0 * 1024.0 * 1024.0;
+
+        if (e->gpus < r->gpus || (double)e->vcpus * 1000 < (double)r->cpus_milli ||
+            e->memory_gib * gib < (double)r->memory_bytes)
+                return 0;
+        if (r->gpus > 0 && r->gpu_type != NULL &&
+            (e->gpu_type == NULL || strcasecmp(e->gpu_type, r->gpu_type) != 0))
+                return 0;
+        return 1;
+}
+
+int sagemaker_pick_instance(const struct prices *p, const struct jobspec_resources *r,
+                            const char *region, char **ret_sku, struct hoist_error **err)
+{
+        const struct price_entry *best = NULL;
+        double best_price = 0;
+
+        for (size_t i = 0; i < prices_count(p); i++) {
+                const struct price_entry *e = prices_at(p, i), *here;
+                if (strcmp(e->provider, "sagemaker") != 0 || e->sku == NULL || !fits(e, r))
+                        continue;
+                /* The price where the job runs; skip types not sold there. */
+                here = prices_find(p, "sagemaker", e->sku, region);
+                if (here == NULL)
+                        continue;
+                if (best == NULL || here->price < best_price ||
+                    (here->price == best_price && strcmp(e->sku, best->sku) < 0)) {
+                        best = e;
+                        best_price = here->price;
+                }
+        }
+        if (best == NULL)
+                return hoist_error_make(err, HOIST_ERR_INPUT,
+                                        "no SageMaker instance type in the price tables has "
+                                        "%" PRId64 " GPU(s)%s%s, %.1f CPUs and %.1f GiB in %s "
+                                        "(set sagemaker.instance_type, or add the type to "
+                                        "$HOIST_HOME/prices.yaml)",
+                                        r->gpus, r->gpu_type ? " of type " : "",
+                                        r->gpu_type ? r->gpu_type : "",
+                                        (double)r->cpus_milli / 1000,
+                                        (double)r->memory_bytes / (1024.0 * 1024 * 1024),
+                                        region ? region : "any region");
+        *ret_sku = xstrdup(best->sku);
         return 0;
 }
 

@@ -50,6 +50,13 @@ struct sagemaker_plan {
         const char *s3_region;
 };
 
+struct prices;
+/* The cheapest SageMaker instance type of price table P in REGION whose
+ * specs hold what R asks (GPUs, GPU type, memory, CPUs).  The error names
+ * what no type has. */
+int sagemaker_pick_instance(const struct prices *p, const struct jobspec_resources *r,
+                            const char *region, char **ret_sku, struct hoist_error **err);
+
 /* s3://bucket/prefix/ of JOB_URL (the part before "jobs/"); NULL when it
  * is not an s3:// job URL. */
 char *sagemaker_storage_base(const char *job_url);

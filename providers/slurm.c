@@ -856,7 +856,6 @@ static int slurm_billing(const struct job_record *job, const char *state_dir,
         }
         ret->nodes = n;
         ret->billed_s = js.elapsed_s * n;
-        ret->rate_per_hour = 0; /* a cluster's price is its owner's business */
         ret->source = xstrdup("Slurm's elapsed time (scontrol RunTime, or sacct -c Elapsed) x "
                               "its nodes");
         slurm_job_status_clear(&js);
@@ -899,6 +898,7 @@ const struct provider_ops provider_slurm = {
         .free_settings = slurm_free_settings,
         .reaches_loopback = slurm_reaches_loopback,
         .render = slurm_render,
+        .price_key = NULL, /* the user's rate (prices.yaml), per node-, GPU- or CPU-hour */
         .billing = slurm_billing,
         .validate = slurm_validate,
         .check_image = NULL,

@@ -23,6 +23,8 @@ int cli_exit_code(const struct hoist_error *e)
                 return EXIT_NOT_FOUND;
         case HOIST_ERR_PROVIDER:
                 return EXIT_PROVIDER;
+        case HOIST_ERR_LIMIT:
+                return EXIT_SPENDING_LIMIT;
         default:
                 return EXIT_ERROR;
         }

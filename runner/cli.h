@@ -12,19 +12,22 @@
 /* Exit codes of `hoist` (documented in `hoist help`). */
 enum {
         EXIT_OK = 0,
-        EXIT_ERROR = 1,       /* anything not listed below */
-        EXIT_USAGE = 2,       /* bad command line */
-        EXIT_INPUT = 3,       /* an invalid job.yaml or other input file */
-        EXIT_NOT_FOUND = 4,   /* no such job or file */
-        EXIT_PROVIDER = 5,    /* the provider or container engine failed */
-        EXIT_JOB_FAILED = 6,  /* --follow/--wait: the job ran and failed */
-        EXIT_JOB_CANCELED = 7 /* --follow/--wait: the job was canceled */
+        EXIT_ERROR = 1,         /* anything not listed below */
+        EXIT_USAGE = 2,         /* bad command line */
+        EXIT_INPUT = 3,         /* an invalid job.yaml or other input file */
+        EXIT_NOT_FOUND = 4,     /* no such job or file */
+        EXIT_PROVIDER = 5,      /* the provider or container engine failed */
+        EXIT_JOB_FAILED = 6,    /* --follow/--wait: the job ran and failed */
+        EXIT_JOB_CANCELED = 7,  /* --follow/--wait: the job was canceled */
+        EXIT_SPENDING_LIMIT = 8 /* submit: a spending limit with action: block */
 };
 
 /* A verb: returns an exit code, or -1 with *err set (main maps err->code). */
 typedef int (*cli_command_fn)(int argc, char **argv, struct hoist_error **err);
 
 int cmd_submit(int argc, char **argv, struct hoist_error **err);
+int cmd_prices(int argc, char **argv, struct hoist_error **err);
+int cmd_cost(int argc, char **argv, struct hoist_error **err);
 int cmd_list(int argc, char **argv, struct hoist_error **err);
 int cmd_status(int argc, char **argv, struct hoist_error **err);
 int cmd_logs(int argc, char **argv, struct hoist_error **err);

@@ -19,7 +19,9 @@
 static const char usage[] =
         "usage: hoist list [-o table|json] [--provider NAME [--remote]]\n"
         "\n"
-        "Lists every job, newest first, with its state brought up to date.\n"
+        "Lists every job, newest first, with its state brought up to date, its\n"
+        "cost (billed, or ~estimated while not billed yet) and a total\n"
+        "line (docs/cost.md).\n"
         "\n"
         "  -o, --output FMT   table (default) or json\n"
         "  --provider NAME    only the jobs of provider NAME\n"
@@ -84,6 +86,22 @@ static int list_remote(const char *name, int json, struct hoist_error **err)
         return EXIT_OK;
 }
 
+/* Keeps the jobs of PROVIDER (NULL: all) at the front of JOBS. */
+static void keep_provider(struct job_record **jobs, size_t *n, const char *provider)
+{
+        size_t k = 0;
+
+        if (provider == NULL)
+                return;
+        for (size_t i = 0; i < *n; i++) {
+                if (strcmp(jobs[i]->provider, provider) == 0)
+                        jobs[k++] = jobs[i];
+                else
+                        job_record_free(jobs[i]);
+        }
+        *n = k;
+}
+
 int cmd_list(int argc, char **argv, struct hoist_error **err)
 {
         static const struct option opts[] = {
@@ -132,16 +150,7 @@ int cmd_list(int argc, char **argv, struct hoist_error **err)
         if (home_open(&home, err) < 0 || home_open_store(home, &st, err) < 0 ||
             store_list_jobs(st, &jobs, &n, err) < 0)
                 return -1;
-        if (arg_provider != NULL) {
-                size_t k = 0;
-                for (size_t i = 0; i < n; i++) {
-                        if (strcmp(jobs[i]->provider, arg_provider) == 0)
-                                jobs[k++] = jobs[i];
-                        else
-                                job_record_free(jobs[i]);
-                }
-                n = k;
-        }
+        keep_provider(jobs, &n, arg_provider);
         for (size_t i = 0; i < n; i++) {
                 struct hoist_error *e = NULL;
                 /* One job the provider cannot answer for does not hide the rest. */
@@ -151,6 +160,13 @@ int cmd_list(int argc, char **argv, struct hoist_error **err)
                         hoist_error_free(e);
                 }
         }
+        /* Reconciling may have settled what a job was billed. */
+        job_records_free(jobs, n);
+        jobs = NULL;
+        n = 0;
+        if (store_list_jobs(st, &jobs, &n, err) < 0)
+                return -1;
+        keep_provider(jobs, &n, arg_provider);
         if (arg_json) {
                 json_auto_t *arr = json_array();
                 for (size_t i = 0; i < n; i++)

@@ -5,6 +5,7 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "cost.h"
 #include "home.h"
 #include "jobview.h"
 #include "log.h"
@@ -100,6 +101,13 @@ int cmd_status(int argc, char **argv, struct hoist_error **err)
                         (void)json_object_set(o, "metrics", metrics);
                 if (billed)
                         (void)json_object_set_new(o, "billing", jobview_billing_json(&billing));
+                json_t *attempts = cost_attempts_json(st, job->id, err);
+                if (attempts == NULL) {
+                        provider_billing_clear(&billing);
+                        job_transitions_free(t, n);
+                        return -1;
+                }
+                (void)json_object_set_new(json_object_get(o, "cost"), "attempts", attempts);
                 jobview_print_json(o);
         } else {
                 jobview_print_status(job, t, n, metrics, billed ? &billing : NULL);

@@ -15,6 +15,9 @@
 
 #include "cleanup.h"
 #include "cli.h"
+#include "cost.h"
+#include "homeconfig.h"
+#include "providers/prices.h"
 #include "follow.h"
 #include "fsutil.h"
 #include "home.h"
@@ -28,6 +31,7 @@
 #include "jobsecrets.h"
 #include "jobstorage.h"
 #include "jobupload.h"
+#include "jobview.h"
 #include "localserve.h"
 #include "log.h"
 #include "progress.h"
@@ -63,6 +67,12 @@ static const char usage[] =
         "$HOIST_HOME/config.yaml's, else ask (a y/N question on a terminal; without\n"
         "one, a refusal unless --yes); never refuses.\n"
         "\n"
+        "Every submit prints the rate the job will pay and its estimate: the rate x\n"
+        "limits.max_runtime as its ceiling, and the median run time of earlier runs of\n"
+        "the same name as the expected cost; then it checks $HOIST_HOME/config.yaml's\n"
+        "spending_limits: a warn limit passed prints a warning, a block limit passed\n"
+        "stops the submit with exit code 8 before anything is uploaded (docs/cost.md).\n"
+        "\n"
         "  -f, --follow        stream the job's log until it ends; exit 0 if it\n"
         "                      succeeded, 6 if it failed, 7 if it was canceled\n"
         "                      (Ctrl-C stops following; the job keeps running)\n"
@@ -73,6 +83,10 @@ static const char usage[] =
         "  -n, --dry-run       load and check JOB.yaml and print what its provider would\n"
         "                      send (for slurm: the sbatch command line and the batch\n"
         "                      script); uploads, stores and starts nothing\n"
+        "      --estimate      print what the job will cost (and which spending limits\n"
+        "                      it would pass) and submit nothing; exit 8 when a block\n"
+        "                      limit would refuse it (docs/cost.md)\n"
+        "  -o, --output FMT    with --estimate: table (default) or json\n"
         "  -q, --quiet         print only the job id\n"
         "  -h, --help          show this help\n";
 
@@ -195,6 +209,69 @@ static int write_spec(struct storage *sto, const struct jobspec *spec, char **re
         return 0;
 }
 
+/* The estimate of JF (docs/cost.md "Estimates"), from the price tables and
+ * the earlier runs of its name in ST. */
+static int estimate_job(const struct hoist_home *home, struct store *st, const struct jobfile *jf,
+                        struct cost_estimate *ret, struct hoist_error **err)
+{
+        _cleanup_prices_ struct prices *p = NULL;
+        _cleanup_jobspec_ struct jobspec *spec = NULL;
+        _cleanup_free_ char *id = store_new_job_id();
+
+        if (prices_load(home->dir, &p, err) < 0)
+                return -1;
+        spec = spec_from_jobfile(jf, id, NULL);
+        if (cost_estimate(st, p, jf->provider, jf->provider_settings, &jf->resources, spec->nodes,
+                          jf->max_runtime_s, jf->name, ret, err) < 0)
+                return hoist_error_wrap(err, "'%s'", jf->path);
+        return 0;
+}
+
+/* Prints the estimate (unless QUIET) and checks the spending limits. */
+static int check_cost(const struct hoist_home *home, struct store *st, const struct jobfile *jf,
+                      int quiet, struct cost_estimate *ret, struct hoist_error **err)
+{
+        _cleanup_homeconfig_ struct homeconfig *hc = NULL;
+
+        if (estimate_job(home, st, jf, ret, err) < 0)
+                return -1;
+        if (!quiet)
+                cost_estimate_print(stderr, ret);
+        if (homeconfig_load(home, &hc, err) < 0 || cost_check_limits(st, hc, ret, stderr, err) < 0)
+                return -1;
+        return 0;
+}
+
+/* --estimate: the estimate and the limits, nothing submitted. */
+static int submit_estimate(const struct hoist_home *home, struct store *st, const char *path,
+                           int json, struct hoist_error **err)
+{
+        _cleanup_jobfile_ struct jobfile *jf = NULL;
+        _cleanup_homeconfig_ struct homeconfig *hc = NULL;
+        struct cost_estimate e = {0};
+        int r;
+
+        if (jobfile_load(path, &jf, err) < 0)
+                return -1;
+        if (provider_find(jf->provider) == NULL)
+                return hoist_error_make(err, HOIST_ERR_INPUT, "'%s': unknown provider '%s'", path,
+                                        jf->provider);
+        if (estimate_job(home, st, jf, &e, err) < 0)
+                return -1;
+        if (json) {
+                json_auto_t *o = cost_estimate_json(&e);
+                jobview_print_json(o);
+        } else {
+                cost_estimate_print(stdout, &e);
+        }
+        r = homeconfig_load(home, &hc, err) < 0 ||
+                            cost_check_limits(st, hc, &e, json ? stderr : stdout, err) < 0
+                    ? -1
+                    : EXIT_OK;
+        cost_estimate_clear(&e);
+        return r;
+}
+
 static int submit_new(const struct hoist_home *home, struct store *st, const char *path,
                       const char *runtime_override, int quiet, int yes, char **ret_id,
                       struct hoist_error **err)
@@ -210,6 +287,9 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
                 return -1;
         const char *provider_name = jf->provider;
         if (check_job(home, jf, path, runtime_override, err) < 0)
+                return -1;
+        struct cost_estimate est __attribute__((cleanup(cost_estimate_clear))) = {0};
+        if (check_cost(home, st, jf, quiet, &est, err) < 0)
                 return -1;
         const struct jobupload_options up = {.storage_url = jf->storage ? jf->storage
                                                                         : jobstorage_default_url(),
@@ -262,7 +342,8 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
         /* Held until the provider's handle is recorded: no other hoist
          * takes the new row for a job that never started. */
         _cleanup_close_ int lock = -1;
-        if (reconcile_lock_job(home, id, 0, &lock, err) < 0 || store_insert_job(st, &rec, err) < 0)
+        if (reconcile_lock_job(home, id, 0, &lock, err) < 0 ||
+            store_insert_job(st, &rec, err) < 0 || cost_record_estimate(st, id, 1, &est, err) < 0)
                 return -1;
         if (reconcile_start_attempt(home, st, sto, storage_url, spec, provider_name, runtime,
                                     spec_key, jf->provider_settings, err) < 0)
@@ -368,17 +449,27 @@ int cmd_submit(int argc, char **argv, struct hoist_error **err)
                 {"runtime", required_argument, NULL, 'r'}, {"quiet", no_argument, NULL, 'q'},
                 {"force", no_argument, NULL, 'F'},         {"help", no_argument, NULL, 'h'},
                 {"yes", no_argument, NULL, 'y'}, /* consent: ask, answered */
-                {"dry-run", no_argument, NULL, 'n'},       {NULL, 0, NULL, 0},
+                {"dry-run", no_argument, NULL, 'n'},       {"estimate", no_argument, NULL, 'E'},
+                {"output", required_argument, NULL, 'o'},  {NULL, 0, NULL, 0},
         };
         _cleanup_home_ struct hoist_home *home = NULL;
         _cleanup_store_ struct store *st = NULL;
         _cleanup_free_ char *id = NULL;
         const char *arg_resume = NULL, *arg_runtime = NULL;
         int arg_follow = 0, arg_quiet = 0, arg_force = 0, arg_yes = 0, arg_dry_run = 0, c;
+        int arg_estimate = 0, arg_json = 0;
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "fqyhn", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "fqyhno:", opts, NULL)) != -1) {
                 switch (c) {
+                case 'E':
+                        arg_estimate = 1;
+                        break;
+                case 'o':
+                        arg_json = cli_parse_output("submit", optarg, err);
+                        if (arg_json < 0)
+                                return -1;
+                        break;
                 case 'f':
                         arg_follow = 1;
                         break;
@@ -422,6 +513,17 @@ int cmd_submit(int argc, char **argv, struct hoist_error **err)
                 return cli_usage_error(err, "submit",
                                        "--dry-run takes a JOB.yaml, not --resume "
                                        "or --follow");
+        if (arg_json && !arg_estimate)
+                return cli_usage_error(err, "submit", "-o goes with --estimate");
+        if (arg_estimate && (arg_resume != NULL || arg_follow || arg_dry_run))
+                return cli_usage_error(err, "submit",
+                                       "--estimate takes a JOB.yaml, not --resume, --follow or "
+                                       "--dry-run");
+        if (arg_estimate) {
+                if (home_open(&home, err) < 0 || home_open_store(home, &st, err) < 0)
+                        return -1;
+                return submit_estimate(home, st, argv[optind], arg_json, err);
+        }
         if (arg_dry_run) {
                 if (home_open(&home, err) < 0)
                         return -1;

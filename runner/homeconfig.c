@@ -2,6 +2,7 @@
 #include "homeconfig.h"
 
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cleanup.h"
@@ -9,7 +10,108 @@
 #include "fsutil.h"
 #include "xalloc.h"
 
-static const char *const fields[] = {"consent", NULL};
+static const char *const fields[] = {"consent", "spending_limits", NULL};
+static const char *const limit_fields[] = {"period",   "amount",       "currency", "action",
+                                           "provider", "stop_running", NULL};
+
+static int one_of(const struct config_node *n, const char *field, const char *v,
+                  const char *const *ok, const char *say, struct hoist_error **err)
+{
+        for (size_t i = 0; ok[i] != NULL; i++)
+                if (strcmp(v, ok[i]) == 0)
+                        return 0;
+        _cleanup_free_ char *got = config_describe(n);
+        return config_error(n, field, err, "expected %s, got %s", say, got);
+}
+
+static int limit_from_config(const struct config_node *item, size_t i, struct spending_limit *l,
+                             struct hoist_error **err)
+{
+        static const char *const periods[] = {"day", "week", "month", NULL};
+        static const char *const actions[] = {"warn", "block", NULL};
+        _cleanup_free_ char *field = xasprintf("spending_limits[%zu]", i);
+        _cleanup_free_ char *f = NULL, *amount = NULL;
+        const struct config_node *n;
+        char *end = NULL;
+
+        l->line = item->line;
+        if (config_check_mapping(item, field, err) < 0 ||
+            config_check_keys(item, field, limit_fields, err) < 0)
+                return -1;
+        f = xasprintf("%s.period", field);
+        if ((n = config_get(item, "period")) == NULL)
+                return config_error(item, field, err, "names no period (day, week or month)");
+        if (config_get_string(n, f, &l->period, err) < 0 ||
+            one_of(n, f, l->period, periods, "day, week or month", err) < 0)
+                return -1;
+        free(f);
+        f = xasprintf("%s.amount", field);
+        if ((n = config_get(item, "amount")) == NULL)
+                return config_error(item, field, err, "names no amount (e.g. amount: 50)");
+        if (config_get_scalar(n, f, &amount, err) < 0)
+                return -1;
+        errno = 0;
+        l->amount = strtod(amount, &end);
+        if (errno != 0 || end == amount || *end != '\0' || !(l->amount >= 0) || l->amount > 1e12) {
+                _cleanup_free_ char *got = config_describe(n);
+                return config_error(n, f, err,
+                                    "expected an amount of money like 50 or 12.5, got %s", got);
+        }
+        free(f);
+        f = xasprintf("%s.action", field);
+        if ((n = config_get(item, "action")) == NULL)
+                l->action = xstrdup("warn");
+        else if (config_get_string(n, f, &l->action, err) < 0 ||
+                 one_of(n, f, l->action, actions, "warn or block", err) < 0)
+                return -1;
+        free(f);
+        f = xasprintf("%s.currency", field);
+        if ((n = config_get(item, "currency")) == NULL)
+                l->currency = xstrdup("USD");
+        else if (config_get_string(n, f, &l->currency, err) < 0)
+                return -1;
+        free(f);
+        f = xasprintf("%s.provider", field);
+        if ((n = config_get(item, "provider")) != NULL) {
+                if (config_get_string(n, f, &l->provider, err) < 0)
+                        return -1;
+                if (strcmp(l->provider, "any") == 0) {
+                        free(l->provider);
+                        l->provider = NULL;
+                }
+        }
+        free(f);
+        f = xasprintf("%s.stop_running", field);
+        if ((n = config_get(item, "stop_running")) != NULL &&
+            config_get_bool(n, f, &l->stop_running, err) < 0)
+                return -1;
+        if (l->stop_running && strcmp(l->action, "block") != 0)
+                return config_error(item, f, err,
+                                    "stop_running goes with action: block (a warn limit stops "
+                                    "nothing)");
+        return 0;
+}
+
+static int limits_from_config(const struct config_node *n, struct homeconfig *hc,
+                              struct hoist_error **err)
+{
+        if (config_is_null(n))
+                return 0;
+        if (n->type != CONFIG_SEQUENCE) {
+                _cleanup_free_ char *got = config_describe(n);
+                return config_error(n, "spending_limits", err,
+                                    "expected a list of limits like [{period: day, amount: 50, "
+                                    "action: block}], got %s",
+                                    got);
+        }
+        hc->limits = xcalloc(n->n_items ? n->n_items : 1, sizeof *hc->limits);
+        for (size_t i = 0; i < n->n_items; i++) {
+                hc->n_limits = i + 1;
+                if (limit_from_config(n->items[i], i, &hc->limits[i], err) < 0)
+                        return -1;
+        }
+        return 0;
+}
 
 static int from_config(const struct config_node *root, struct homeconfig *hc,
                        struct hoist_error **err)
@@ -21,7 +123,8 @@ static int from_config(const struct config_node *root, struct homeconfig *hc,
         if (root->type != CONFIG_MAPPING) {
                 _cleanup_free_ char *got = config_describe(root);
                 return config_error(root, NULL, err,
-                                    "expected a mapping of settings (consent), "
+                                    "expected a mapping of settings (consent, "
+                                    "spending_limits), "
                                     "got %s",
                                     got);
         }
@@ -39,6 +142,8 @@ static int from_config(const struct config_node *root, struct homeconfig *hc,
                 hc->consent = TAKE_PTR(s);
                 hc->consent_line = n->line;
         }
+        if ((n = config_get(root, "spending_limits")) != NULL && limits_from_config(n, hc, err) < 0)
+                return -1;
         return 0;
 }
 
@@ -107,5 +212,12 @@ void homeconfig_free(struct homeconfig *hc)
                 return;
         free(hc->path);
         free(hc->consent);
+        for (size_t i = 0; i < hc->n_limits; i++) {
+                free(hc->limits[i].period);
+                free(hc->limits[i].currency);
+                free(hc->limits[i].action);
+                free(hc->limits[i].provider);
+        }
+        free(hc->limits);
         free(hc);
 }

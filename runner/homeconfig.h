@@ -12,10 +12,23 @@
 #include "error.h"
 #include "home.h"
 
+/* spending_limits: one limit per period (docs/cost.md). */
+struct spending_limit {
+        char *period;     /* "day", "week", "month" (UTC calendar periods) */
+        double amount;    /* in CURRENCY */
+        char *currency;   /* "USD" */
+        char *action;     /* "warn" or "block" */
+        char *provider;   /* NULL: any */
+        int stop_running; /* block: hoist serve stops running jobs at the limit */
+        int line;
+};
+
 struct homeconfig {
         char *path;    /* $HOIST_HOME/config.yaml, as errors name it */
         char *consent; /* "ask", "allow", "never", or NULL when not set */
         int consent_line;
+        struct spending_limit *limits;
+        size_t n_limits;
 };
 
 int homeconfig_load(const struct hoist_home *home, struct homeconfig **ret,

@@ -4,11 +4,18 @@
 #include <stdlib.h>
 
 #include "cleanup.h"
+#include "cost.h"
 #include "providers/provider.h"
 #include "reconcile.h"
 
 int jobcancel(const struct hoist_home *home, struct store *st, struct job_record **job,
               int64_t grace_s, struct hoist_error **err)
+{
+        return jobcancel_why(home, st, job, grace_s, "canceled by the user", err);
+}
+
+int jobcancel_why(const struct hoist_home *home, struct store *st, struct job_record **job,
+                  int64_t grace_s, const char *why, struct hoist_error **err)
 {
         if (reconcile_job(home, st, job, err) < 0)
                 return -1;
@@ -20,7 +27,7 @@ int jobcancel(const struct hoist_home *home, struct store *st, struct job_record
                                         (*job)->id, (*job)->provider);
         _cleanup_free_ char *state_dir = home_job_run_dir(home, (*job)->id);
         /* First, so the SIGTERM it sends is not taken for an interruption. */
-        if (reconcile_mark_canceled(home, *job, err) < 0)
+        if (reconcile_mark_canceled_why(home, *job, why, err) < 0)
                 return -1;
         if (prov->cancel(*job, state_dir, grace_s, err) < 0)
                 return hoist_error_wrap(err, "cancel %s", (*job)->id);
@@ -28,8 +35,7 @@ int jobcancel(const struct hoist_home *home, struct store *st, struct job_record
         if (reconcile_job(home, st, job, err) < 0)
                 return -1;
         if (!job_state_terminal((*job)->state) || (*job)->state == JOB_FAILED) {
-                if (store_finish(st, (*job)->id, JOB_CANCELED, (*job)->exit_code,
-                                 "canceled by the user", err) < 0 &&
+                if (store_finish(st, (*job)->id, JOB_CANCELED, (*job)->exit_code, why, err) < 0 &&
                     (*err)->code != HOIST_ERR_STATE)
                         return -1;
                 hoist_error_release(err);
@@ -38,6 +44,7 @@ int jobcancel(const struct hoist_home *home, struct store *st, struct job_record
                         return -1;
                 job_record_free(*job);
                 *job = fresh;
+                cost_settle(home, st, *job);
         }
         return 0;
 }

@@ -19,5 +19,9 @@
  * already (nothing done), 0 when canceled, -1 on error. */
 int jobcancel(const struct hoist_home *home, struct store *st, struct job_record **job,
               int64_t grace_s, struct hoist_error **err);
+/* The same with WHY as the reason the job ends canceled with ("spending
+ * limit" when hoist serve stops it at a limit). */
+int jobcancel_why(const struct hoist_home *home, struct store *st, struct job_record **job,
+                  int64_t grace_s, const char *why, struct hoist_error **err);
 
 #endif

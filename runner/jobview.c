@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cleanup.h"
+#include "cost.h"
 #include "cli.h"
 #include "fmt.h"
 #include "xalloc.h"
@@ -13,6 +14,34 @@
 static json_t *str_or_null(const char *s)
 {
         return s ? json_string(s) : json_null();
+}
+
+json_t *jobview_cost_json(const struct job_record *job)
+{
+        json_t *o = json_object();
+
+        json_object_set_new(o, "estimated",
+                            job->cost_estimated >= 0 ? json_real(job->cost_estimated)
+                                                     : json_null());
+        json_object_set_new(o, "billed",
+                            job->cost_billed >= 0 ? json_real(job->cost_billed) : json_null());
+        json_object_set_new(o, "currency",
+                            json_string(job->cost_currency ? job->cost_currency : "USD"));
+        return o;
+}
+
+/* "1.23" billed, "~4.56" estimated, "-" unknown. */
+static const char *cost_text(const struct job_record *j, char *buf, size_t size)
+{
+        char a[32];
+
+        if (j->cost_billed >= 0)
+                snprintf(buf, size, "%s", cost_amount(j->cost_billed, a, sizeof a));
+        else if (j->cost_estimated >= 0)
+                snprintf(buf, size, "~%s", cost_amount(j->cost_estimated, a, sizeof a));
+        else
+                snprintf(buf, size, "-");
+        return buf;
 }
 
 json_t *jobview_json(const struct job_record *job, const struct job_transition *t, size_t n_t)
@@ -31,6 +60,7 @@ json_t *jobview_json(const struct job_record *job, const struct job_transition *
         json_object_set_new(o, "storage", str_or_null(job->storage_url));
         json_object_set_new(o, "created_at_ms", json_integer(job->created_at_ms));
         json_object_set_new(o, "updated_at_ms", json_integer(job->updated_at_ms));
+        json_object_set_new(o, "cost", jobview_cost_json(job));
         if (t != NULL) {
                 json_t *arr = json_array();
                 for (size_t i = 0; i < n_t; i++) {
@@ -88,21 +118,35 @@ void jobview_print_json(json_t *v)
 
 void jobview_print_table(struct job_record **jobs, size_t n)
 {
-        char t[32], d[32];
+        char t[32], d[32], c[32];
+        double billed = 0, estimated = 0;
+        const char *currency = "USD";
 
-        printf("%-16s %-20s %-11s %-8s %-4s %-19s %s\n", "ID", "NAME", "STATE", "RUNTIME", "EXIT",
-               "CREATED", "DURATION");
+        printf("%-16s %-20s %-11s %-8s %-4s %-19s %-9s %s\n", "ID", "NAME", "STATE", "RUNTIME",
+               "EXIT", "CREATED", "DURATION", "COST");
         for (size_t i = 0; i < n; i++) {
                 const struct job_record *j = jobs[i];
                 char code[16] = "-";
                 if (j->exit_code >= 0)
                         snprintf(code, sizeof code, "%d", j->exit_code);
                 int64_t end = job_state_terminal(j->state) ? j->updated_at_ms : cli_now_ms();
-                printf("%-16s %-20.20s %-11s %-8s %-4s %-19s %s\n", j->id, j->name ? j->name : "-",
-                       job_state_name(j->state), j->runtime ? j->runtime : "-", code,
+                printf("%-16s %-20.20s %-11s %-8s %-4s %-19s %-9s %s\n", j->id,
+                       j->name ? j->name : "-", job_state_name(j->state),
+                       j->runtime ? j->runtime : "-", code,
                        cli_format_time(j->created_at_ms, t, sizeof t),
-                       cli_format_duration(end - j->created_at_ms, d, sizeof d));
+                       cli_format_duration(end - j->created_at_ms, d, sizeof d),
+                       cost_text(j, c, sizeof c));
+                if (j->cost_billed >= 0)
+                        billed += j->cost_billed;
+                else if (j->cost_estimated >= 0)
+                        estimated += j->cost_estimated;
+                if (j->cost_currency != NULL)
+                        currency = j->cost_currency;
         }
+        printf("total: %s %s billed, %s %s estimated for jobs not billed yet "
+               "('hoist cost' has more)\n",
+               cost_amount(billed, t, sizeof t), currency, cost_amount(estimated, d, sizeof d),
+               currency);
 }
 
 void jobview_metrics_add(json_t *metrics, const char *event_body)
@@ -157,9 +201,11 @@ json_t *jobview_billing_json(const struct provider_billing *billing)
 
         json_object_set_new(o, "billed_s", json_integer(billing->billed_s));
         json_object_set_new(o, "nodes", json_integer(billing->nodes));
-        json_object_set_new(o, "rate_per_hour",
-                            billing->rate_per_hour > 0 ? json_real(billing->rate_per_hour)
-                                                       : json_null());
+        json_object_set_new(o, "sku", str_or_null(billing->sku));
+        json_object_set_new(o, "region", str_or_null(billing->region));
+        json_object_set_new(o, "spot", json_boolean(billing->spot));
+        if (billing->run_s > 0)
+                json_object_set_new(o, "run_s", json_integer(billing->run_s));
         json_object_set_new(o, "source", str_or_null(billing->source));
         return o;
 }
@@ -185,12 +231,19 @@ void jobview_print_status(const struct job_record *job, const struct job_transit
         }
         printf("provider:  %s (%s)\n", job->provider, job->runtime ? job->runtime : "not started");
         printf("attempt:   %lld\n", (long long)job->attempt);
+        if (job->cost_billed >= 0 || job->cost_estimated >= 0) {
+                char e[32], bl[32];
+                printf("cost:      billed %s, estimated %s %s\n",
+                       cost_amount(job->cost_billed, bl, sizeof bl),
+                       cost_amount(job->cost_estimated, e, sizeof e),
+                       job->cost_currency ? job->cost_currency : "USD");
+        }
         if (billing != NULL) {
                 printf("billed:    %lld s", (long long)billing->billed_s);
                 if (billing->nodes > 1)
                         printf(" over %lld nodes", (long long)billing->nodes);
-                if (billing->rate_per_hour > 0)
-                        printf(" at %g per node-hour", billing->rate_per_hour);
+                if (billing->sku != NULL)
+                        printf(" of %s%s", billing->sku, billing->spot ? " (spot)" : "");
                 printf(billing->source != NULL ? " (%s)\n" : "\n", billing->source);
         }
         printf("storage:   %s\n", job->storage_url ? job->storage_url : "-");

@@ -11,6 +11,8 @@
 #include "providers/provider.h"
 #include "store.h"
 
+/* {"estimated": N|null, "billed": N|null, "currency"} of JOB (docs/cost.md). */
+json_t *jobview_cost_json(const struct job_record *job);
 json_t *jobview_json(const struct job_record *job, const struct job_transition *t, size_t n_t);
 /* Prints real numbers in their shortest exact form. */
 void jobview_print_json(json_t *v);
@@ -20,7 +22,8 @@ void jobview_print_table(struct job_record **jobs, size_t n);
  * NULL) what its provider's billing() said. */
 void jobview_print_status(const struct job_record *job, const struct job_transition *t, size_t n_t,
                           const json_t *metrics, const struct provider_billing *billing);
-/* BILLING as status -o json shows it: {billed_s, nodes, rate_per_hour, source}. */
+/* BILLING as status -o json shows it: {billed_s, nodes, sku, region, spot,
+ * run_s (when the engine bills less than it ran), source}. */
 json_t *jobview_billing_json(const struct provider_billing *billing);
 
 /* Adds the data of one job.metric event (its JSON body) to METRICS: each

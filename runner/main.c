@@ -27,6 +27,8 @@ static const struct command commands[] = {
         {"cancel", cmd_cancel, "stop a job: SIGTERM, then SIGKILL after the grace period"},
         {"results", cmd_results, "copy a job's outputs to a local directory"},
         {"rm", cmd_rm, "remove finished jobs: their storage, run directory and row"},
+        {"cost", cmd_cost, "what jobs cost: per job, provider and period, and the limits"},
+        {"prices", cmd_prices, "list the price tables (built in, and $HOIST_HOME/prices.yaml)"},
         {"gc", cmd_gc, "free what no job needs: run dirs, scratch files, uploads, blobs"},
         {"serve", cmd_serve, "run the built-in S3 endpoint and webhook receiver"},
         {"build", cmd_build, "build an image from a Dockerfile into the local image store"},
@@ -82,7 +84,8 @@ static void print_help(FILE *f)
               "  4  no such job or file\n"
               "  5  the provider or container engine failed\n"
               "  6  (--follow) the job ran and failed\n"
-              "  7  (--follow) the job was canceled\n",
+              "  7  (--follow) the job was canceled\n"
+              "  8  (submit) a spending limit with action: block would be passed\n",
               f);
 }
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "cost.h"
 #include "fsutil.h"
 #include "jobspec.h"
 #include "jobhooks.h"
@@ -188,6 +189,8 @@ int reconcile_start_attempt(const struct hoist_home *home, struct store *st, str
                 return hoist_error_wrap(err, "job %s", spec->id);
         }
         req.secret_env = secret_env;
+        /* A later attempt costs what the one before did (docs/cost.md). */
+        cost_carry(st, spec->id, spec->attempt);
         if (prov->submit(&req, err) < 0) {
                 struct hoist_error *e2 = NULL;
                 if (store_finish(st, spec->id, JOB_FAILED, -1, (*err)->msg, &e2) < 0)
@@ -309,9 +312,16 @@ static char *cancel_marker(const struct hoist_home *home, const char *job_id)
 int reconcile_mark_canceled(const struct hoist_home *home, const struct job_record *job,
                             struct hoist_error **err)
 {
+        return reconcile_mark_canceled_why(home, job, NULL, err);
+}
+
+int reconcile_mark_canceled_why(const struct hoist_home *home, const struct job_record *job,
+                                const char *why, struct hoist_error **err)
+{
         _cleanup_free_ char *path = cancel_marker(home, job->id);
         _cleanup_free_ char *dir = home_job_run_dir(home, job->id);
-        _cleanup_free_ char *text = xasprintf("%" PRId64 "\n", job->attempt);
+        _cleanup_free_ char *text = why != NULL ? xasprintf("%" PRId64 "\n%s\n", job->attempt, why)
+                                                : xasprintf("%" PRId64 "\n", job->attempt);
 
         if (fs_mkdir_p(dir, 0700, err) < 0 ||
             fs_write_file_atomic(path, text, strlen(text), 0600, err) < 0)
@@ -329,6 +339,22 @@ static int cancel_requested(const struct hoist_home *home, const struct job_reco
         if (fs_read_file(path, &text, &len, NULL) < 0)
                 return 0;
         return strtoll(text, NULL, 10) == job->attempt;
+}
+
+/* Why JOB's current attempt was canceled: the marker's second line (hoist
+ * serve's "spending limit"), else the user's cancel.  Free the result. */
+static char *cancel_reason(const struct hoist_home *home, const struct job_record *job)
+{
+        _cleanup_free_ char *path = cancel_marker(home, job->id);
+        _cleanup_free_ char *text = NULL;
+        size_t len = 0;
+        char *nl, *end;
+
+        if (fs_read_file(path, &text, &len, NULL) < 0 || (nl = strchr(text, '\n')) == NULL ||
+            nl[1] == '\0')
+                return xstrdup("canceled by the user");
+        end = strchr(nl + 1, '\n');
+        return xstrndup(nl + 1, end != NULL ? (size_t)(end - nl - 1) : strlen(nl + 1));
 }
 
 static int retries_on(const struct jobspec *spec, const char *reason)
@@ -524,10 +550,11 @@ static int decide(const struct hoist_home *home, struct store *st, struct job_re
 {
         enum job_state to = result_state(res->status);
         const char *reason = res->reason;
+        _cleanup_free_ char *why = NULL;
 
         if (to == JOB_INTERRUPTED && cancel_requested(home, *job)) {
                 to = JOB_CANCELED;
-                reason = "canceled by the user";
+                reason = why = cancel_reason(home, *job);
         }
         if (store_finish(st, (*job)->id, to, res->exit_code, reason, err) < 0 ||
             reread(st, job, err) < 0)
@@ -547,11 +574,12 @@ static int reconcile_interrupted(const struct hoist_home *home, struct store *st
                 return hoist_error_wrap(err, "job %s", (*job)->id);
         /* Its job.interrupted event got here first; the SIGTERM was the
          * user's cancel all the same. */
-        if (cancel_requested(home, *job))
-                return store_finish(st, (*job)->id, JOB_CANCELED, (*job)->exit_code,
-                                    "canceled by the user", err) < 0
+        if (cancel_requested(home, *job)) {
+                _cleanup_free_ char *why = cancel_reason(home, *job);
+                return store_finish(st, (*job)->id, JOB_CANCELED, (*job)->exit_code, why, err) < 0
                                ? -1
                                : reread(st, job, err);
+        }
         if (prov_requeues(lk) && (r = engine_run_over(home, st, job, lk, err)) <= 0)
                 return r;
         return retry_interrupted(home, st, job, err);
@@ -669,8 +697,16 @@ static int reconcile_job_wait(const struct hoist_home *home, struct store *st,
         _cleanup_close_ int lock = -1;
         int r;
 
-        if (job_state_terminal((*job)->state))
+        if (job_state_terminal((*job)->state)) {
+                /* Ended while no reconciler looked (an event hoist serve
+                 * received): its billed cost is still to record. */
+                if (cost_unsettled(*job)) {
+                        cost_settle(home, st, *job);
+                        if (reread(st, job, err) < 0)
+                                return -1;
+                }
                 return 1;
+        }
         r = reconcile_lock_job(home, (*job)->id, wait_ms, &lock, err);
         if (r <= 0) {
                 if (r == 0)
@@ -681,6 +717,12 @@ static int reconcile_job_wait(const struct hoist_home *home, struct store *st,
         /* What the store says now, under the lock. */
         if (reread(st, job, err) < 0 || reconcile_job_locked(home, st, job, lk, err) < 0)
                 return -1;
+        /* An attempt that just ended gets its billed cost (docs/cost.md). */
+        if (cost_unsettled(*job)) {
+                cost_settle(home, st, *job);
+                if (reread(st, job, err) < 0)
+                        return -1;
+        }
         return 1;
 }
 
@@ -880,10 +922,19 @@ int reconcile_pass(const struct hoist_home *home, struct store *st, struct recon
         if (store_list_jobs(st, &jobs, &n, err) < 0)
                 return -1;
         pollsched_begin(&p->sched);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
                 if (!job_state_terminal(jobs[i]->state) && !pass_settled(p, jobs[i]))
                         pass_job(home, st, p, now, &jobs[i]);
+                else if (cost_unsettled(jobs[i]))
+                        cost_settle(home, st, jobs[i]);
+        }
         job_records_free(jobs, n);
+        /* Spending limits with stop_running (docs/cost.md). */
+        struct hoist_error *limit_err = NULL;
+        if (cost_enforce(home, st, &limit_err) < 0) {
+                pass_warn(p, "spending-limits", limit_err->msg);
+                hoist_error_free(limit_err);
+        }
         r = revoke_keys(home, st, p, now, err);
         pollsched_end(&p->sched);
         return r;

@@ -116,6 +116,10 @@ void reconcile_pass_done(struct reconcile_pass *p);
  * cancel (state canceled, no retry). */
 int reconcile_mark_canceled(const struct hoist_home *home, const struct job_record *job,
                             struct hoist_error **err);
+/* The same, with WHY the reason the job ends canceled with (NULL: "canceled
+ * by the user"). */
+int reconcile_mark_canceled_why(const struct hoist_home *home, const struct job_record *job,
+                                const char *why, struct hoist_error **err);
 
 /* The storage key of a job's result record / log of node NODE. */
 char *reconcile_result_key(const char *job_id);

@@ -78,6 +78,25 @@ static const char *const migrations[] = {
         "  received_at_ms INTEGER NOT NULL"
         ");"
         "CREATE INDEX events_by_job ON events (job_id, seq);",
+        /* v3: cost per attempt (runner/cost.c, docs/cost.md); NULL: unknown */
+        "CREATE TABLE costs ("
+        "  job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,"
+        "  attempt INTEGER NOT NULL CHECK (attempt >= 1),"
+        "  rate_per_hour REAL,"
+        "  ceiling REAL,"
+        "  estimated REAL,"
+        "  billed REAL,"
+        "  billed_s INTEGER,"
+        "  nodes INTEGER,"
+        "  sku TEXT,"
+        "  region TEXT,"
+        "  spot INTEGER NOT NULL DEFAULT 0,"
+        "  unit TEXT,"
+        "  currency TEXT NOT NULL,"
+        "  source TEXT,"
+        "  updated_at_ms INTEGER NOT NULL,"
+        "  PRIMARY KEY (job_id, attempt)"
+        ");",
 };
 
 #define STORE_SCHEMA_VERSION ((int)(sizeof migrations / sizeof migrations[0]))
@@ -733,11 +752,19 @@ int store_new_attempt(struct store *st, const char *id, int64_t from_attempt,
 
 #define JOB_COLUMNS                                                                                \
         "id, name, provider, runtime, provider_ref, storage_url, spec_key, state, reason,"         \
-        " exit_code, attempt, created_at_ms, updated_at_ms"
+        " exit_code, attempt, created_at_ms, updated_at_ms,"                                       \
+        " (SELECT sum(estimated) FROM costs WHERE costs.job_id = jobs.id),"                        \
+        " (SELECT sum(billed) FROM costs WHERE costs.job_id = jobs.id),"                           \
+        " (SELECT max(currency) FROM costs WHERE costs.job_id = jobs.id)"
 
 static char *column_dup(sqlite3_stmt *stmt, int i)
 {
         return xstrdup((const char *)sqlite3_column_text(stmt, i));
+}
+
+static double column_real_or(sqlite3_stmt *stmt, int i, double none)
+{
+        return sqlite3_column_type(stmt, i) == SQLITE_NULL ? none : sqlite3_column_double(stmt, i);
 }
 
 static int store_row_to_job(struct store *st, sqlite3_stmt *stmt, struct job_record **ret,
@@ -761,6 +788,9 @@ static int store_row_to_job(struct store *st, sqlite3_stmt *stmt, struct job_rec
         job->attempt = sqlite3_column_int64(stmt, 10);
         job->created_at_ms = sqlite3_column_int64(stmt, 11);
         job->updated_at_ms = sqlite3_column_int64(stmt, 12);
+        job->cost_estimated = column_real_or(stmt, 13, -1);
+        job->cost_billed = column_real_or(stmt, 14, -1);
+        job->cost_currency = column_dup(stmt, 15);
         *ret = TAKE_PTR(job);
         return 0;
 }
@@ -1118,4 +1148,123 @@ int store_count_events(struct store *st, const char *job_id, int64_t *ret, struc
                 return -1;
         *ret = n;
         return 0;
+}
+
+/* ---- cost per attempt ---- */
+
+static void bind_real_or_null(sqlite3_stmt *stmt, int i, double v)
+{
+        if (v < 0)
+                (void)sqlite3_bind_null(stmt, i);
+        else
+                (void)sqlite3_bind_double(stmt, i, v);
+}
+
+static void bind_int_or_null(sqlite3_stmt *stmt, int i, int64_t v)
+{
+        if (v < 0)
+                (void)sqlite3_bind_null(stmt, i);
+        else
+                (void)sqlite3_bind_int64(stmt, i, v);
+}
+
+int store_put_cost(struct store *st, const char *id, const struct store_cost *c,
+                   struct hoist_error **err)
+{
+        _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
+        int r;
+
+        if (store_prepare(st,
+                          "INSERT OR REPLACE INTO costs (job_id, attempt, rate_per_hour, ceiling,"
+                          " estimated, billed, billed_s, nodes, sku, region, spot, unit, currency,"
+                          " source, updated_at_ms)"
+                          " SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15"
+                          " WHERE EXISTS (SELECT 1 FROM jobs WHERE id = ?1)",
+                          &stmt, err) < 0)
+                return -1;
+        (void)sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+        (void)sqlite3_bind_int64(stmt, 2, c->attempt);
+        bind_real_or_null(stmt, 3, c->rate_per_hour);
+        bind_real_or_null(stmt, 4, c->ceiling);
+        bind_real_or_null(stmt, 5, c->estimated);
+        bind_real_or_null(stmt, 6, c->billed);
+        bind_int_or_null(stmt, 7, c->billed_s);
+        bind_int_or_null(stmt, 8, c->nodes);
+        (void)bind_text(stmt, 9, c->sku);
+        (void)bind_text(stmt, 10, c->region);
+        (void)sqlite3_bind_int(stmt, 11, c->spot ? 1 : 0);
+        (void)bind_text(stmt, 12, c->unit);
+        (void)sqlite3_bind_text(stmt, 13, c->currency != NULL ? c->currency : "USD", -1,
+                                SQLITE_STATIC);
+        (void)bind_text(stmt, 14, c->source);
+        (void)sqlite3_bind_int64(stmt, 15, now_ms());
+        if (store_step_done(st, stmt, "record cost", err) < 0)
+                return -1;
+        r = sqlite3_changes(st->db);
+        return r > 0 ? 0 : not_found(id, err);
+}
+
+static void cost_from_row(sqlite3_stmt *stmt, struct store_cost *c)
+{
+        *c = (struct store_cost){0};
+        c->attempt = sqlite3_column_int64(stmt, 0);
+        c->rate_per_hour = column_real_or(stmt, 1, -1);
+        c->ceiling = column_real_or(stmt, 2, -1);
+        c->estimated = column_real_or(stmt, 3, -1);
+        c->billed = column_real_or(stmt, 4, -1);
+        c->billed_s =
+                sqlite3_column_type(stmt, 5) == SQLITE_NULL ? -1 : sqlite3_column_int64(stmt, 5);
+        c->nodes = sqlite3_column_type(stmt, 6) == SQLITE_NULL ? -1 : sqlite3_column_int64(stmt, 6);
+        c->sku = column_dup(stmt, 7);
+        c->region = column_dup(stmt, 8);
+        c->spot = sqlite3_column_int(stmt, 9);
+        c->unit = column_dup(stmt, 10);
+        c->currency = column_dup(stmt, 11);
+        c->source = column_dup(stmt, 12);
+        c->updated_at_ms = sqlite3_column_int64(stmt, 13);
+}
+
+int store_list_costs(struct store *st, const char *id, struct store_cost **ret, size_t *ret_n,
+                     struct hoist_error **err)
+{
+        _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
+        struct store_cost *v = NULL;
+        size_t n = 0;
+        int r;
+
+        if (store_prepare(st,
+                          "SELECT attempt, rate_per_hour, ceiling, estimated, billed, billed_s,"
+                          " nodes, sku, region, spot, unit, currency, source, updated_at_ms"
+                          " FROM costs WHERE job_id = ?1 ORDER BY attempt",
+                          &stmt, err) < 0)
+                return -1;
+        (void)sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+        while ((r = sqlite3_step(stmt)) == SQLITE_ROW) {
+                v = xreallocarray(v, n + 1, sizeof *v);
+                cost_from_row(stmt, &v[n++]);
+        }
+        if (r != SQLITE_DONE) {
+                store_costs_free(v, n);
+                return store_fail(st, "read costs", err);
+        }
+        *ret = v;
+        *ret_n = n;
+        return 0;
+}
+
+void store_cost_clear(struct store_cost *c)
+{
+        free(c->sku);
+        free(c->region);
+        free(c->unit);
+        free(c->currency);
+        free(c->source);
+        c->sku = c->region = c->unit = c->currency = c->source = NULL;
+}
+
+void store_costs_free(struct store_cost *v, size_t n)
+{
+        for (size_t i = 0; v != NULL && i < n; i++)
+                store_cost_clear(&v[i]);
+        free(v);
 }

@@ -112,6 +112,30 @@ int store_count_events(struct store *st, const char *job_id, int64_t *ret,
 
 void job_transitions_free(struct job_transition *t, size_t n);
 
+/* What one attempt of a job costs (runner/cost.c, docs/cost.md).  A money
+ * amount or count < 0 is unknown (NULL in the store). */
+struct store_cost {
+        int64_t attempt;
+        double rate_per_hour; /* what the whole job pays per hour it runs */
+        double ceiling;       /* rate x limits.max_runtime; < 0: unbounded */
+        double estimated;     /* the expected cost (median of earlier runs), else the ceiling */
+        double billed;        /* what the provider billed, priced */
+        int64_t billed_s, nodes;
+        char *sku, *region; /* NULL: the provider's user rate; any region */
+        int spot;
+        char *unit, *currency, *source;
+        int64_t updated_at_ms;
+};
+
+/* Writes the cost of attempt C->attempt of job ID, replacing what was there. */
+int store_put_cost(struct store *st, const char *id, const struct store_cost *c,
+                   struct hoist_error **err);
+/* The job's cost rows, by attempt; *RET freed with store_costs_free. */
+int store_list_costs(struct store *st, const char *id, struct store_cost **ret, size_t *ret_n,
+                     struct hoist_error **err);
+void store_cost_clear(struct store_cost *c);
+void store_costs_free(struct store_cost *v, size_t n);
+
 static inline void store_closep(struct store **s)
 {
         store_close(*s);

@@ -85,7 +85,7 @@ limits:
   max_runtime: 10m
   stop_grace: 30s
 sagemaker:
-  instance_type: ml.m5.large
+  volume_size: 30
 YAML
         for line in "$@"; do echo "$line" >>"$dir/job.yaml"; done
 }
@@ -93,6 +93,7 @@ YAML
 # what went wrong with job ID: its status, the server's last records, the
 # containers' output
 why() {
+        [ -n "$1" ] || { echo "(no job id)"; return 0; }
         echo "state $(job_field "$1" state): $(hoist status "$1" 2>&1 | tail -5)"
         tail -3 "$SM/requests.jsonl"
         tail -n 15 "$SM"/sm-hoist-"$1"-*.log 2>/dev/null
@@ -111,6 +112,9 @@ t_completed() {
         write_job "$T_TMP/ok"
         hoist submit --dry-run "$T_TMP/ok/job.yaml" >"$T_TMP/ok/dry" 2>&1 || fail "dry run: $(cat "$T_TMP/ok/dry")"
         grep_q '"TrainingJobName": "hoist-j-' <"$T_TMP/ok/dry" || fail "no body: $(cat "$T_TMP/ok/dry")"
+        # no instance_type: the cheapest of the price tables, said before submit
+        grep_q '"InstanceType": "ml\.' <"$T_TMP/ok/dry" || fail "no instance type: $(cat "$T_TMP/ok/dry")"
+        grep_q 'SageMaker instance type ml\..*the cheapest' <"$T_TMP/ok/dry" || fail "the choice is not shown: $(cat "$T_TMP/ok/dry")"
         hoist submit --follow "$T_TMP/ok/job.yaml" >"$T_TMP/ok/out" 2>&1 ||
                 fail "job failed: $(tail -5 "$T_TMP/ok/out"; why "$(job_id_of "$T_TMP/ok/out")")"
         id=$(job_id_of "$T_TMP/ok/out")
@@ -128,10 +132,39 @@ t_completed() {
         done
         # every request was signed and valid: none refused
         ! grep -q '"outcome": "\(signature\|invalid\|bad\|not JSON\|unknown\)' "$SM/requests.jsonl" ||
-                fail "refused: $(grep '"outcome": "\(signature\|invalid\)' "$SM/requests.jsonl" | head -3)"
+                fail "refused: $(grep -m3 '"outcome": "\(signature\|invalid\)' "$SM/requests.jsonl")"
         # what SageMaker billed
         hoist status -o json "$id" >"$T_TMP/ok/st.json"
         echo "$id" >"$T_TMP/ok-id"
+}
+
+# Spot capacity taken back mid-training: SageMaker stops the container
+# (SIGTERM), shows Interrupted, and starts the same training job again on a
+# new instance with CheckpointConfig's checkpoints restored.  hoist shows
+# the interruption, follows SageMaker's restart instead of starting a second
+# attempt, and the resumed run's model equals the uninterrupted one's.
+t_spot_interrupted() {
+        [ -s "$T_TMP/ok/res/model/model.bin" ] || fail "needs the uninterrupted run of the first test"
+        write_job "$T_TMP/spot" "  max_wait: 30m" "resources: {spot: true}" "retry: {on: [interruption], max: 2}"
+        # the same training, slowed down so that it can be interrupted
+        sed -i 's/^  checkpoint_every: 250$/  checkpoint_every: 250\n  sleep_ms: 5/' "$T_TMP/spot/job.yaml"
+        id=$(hoist submit -q "$T_TMP/spot/job.yaml")
+        name=$(name_of "$id")
+        grep_q 'CreateTrainingJob.*EnableManagedSpotTraining\\": *true' <"$SM/requests.jsonl" || fail "not a managed spot job"
+        wait_for 180 sh -c "'$HOIST_BIN/hoist' logs '$id' 2>/dev/null | grep -q '\"event\": \"checkpoint\"'" ||
+                fail "no checkpoint: $(why "$id")"
+        sm_ctl "interrupt/$name" >/dev/null
+        wait_for 200 grep -q "\"name\": \"$name\", \"status\": \"InProgress\", \"secondary\": \"Interrupted\"" "$SM/requests.jsonl" ||
+                fail "never Interrupted: $(why "$id")"
+        wait_for 60 sh -c "'$HOIST_BIN/hoist' status '$id' | grep -q interrupted" || fail "hoist never showed interrupted: $(why "$id")"
+        sm_ctl "capacity/$name" >/dev/null
+        wait_for 300 state_is "$id" succeeded || fail "$(why "$id")"
+        [ "$(job_field "$id" attempt)" = 1 ] || fail "hoist started attempt $(job_field "$id" attempt) beside SageMaker's restart"
+        hoist status "$id" | grep_q "requeued by sagemaker" || fail "the restart was not followed: $(hoist status "$id")"
+        hoist logs "$id" | grep_q '"event": "resumed"' || fail "the restarted run did not resume: $(hoist logs "$id" | tail -5)"
+        hoist results "$id" "$T_TMP/spot/res" >/dev/null
+        cmp "$T_TMP/spot/res/model/model.bin" "$T_TMP/ok/res/model/model.bin" ||
+                fail "the resumed model differs from the uninterrupted run's"
 }
 
 t_golden_bodies_valid() {
@@ -152,7 +185,30 @@ t_failed() {
         id=$(job_id_of "$T_TMP/fail/out")
         state_is "$id" failed || fail "$(why "$id")"
         name=$(name_of "$id")
-        grep_q "\"name\": \"$name\", \"status\": \"Failed\"" <"$SM/requests.jsonl" || fail "SageMaker did not fail it"
+        wait_for 60 grep -q "\"name\": \"$name\", \"status\": \"Failed\"" "$SM/requests.jsonl" ||
+                fail "SageMaker did not fail it: $(why "$id")"
+        # FailureReason is what the entrypoint wrote to /opt/ml/output/failure
+        grep "\"name\": \"$name\", \"status\": \"Failed\"" "$SM/requests.jsonl" >"$T_TMP/fail/rec"
+        grep_q '"failure": "AlgorithmError: ' <"$T_TMP/fail/rec" || fail "no FailureReason: $(cat "$T_TMP/fail/rec")"
+        ! grep -q ExecuteUserScriptError "$T_TMP/fail/rec" || fail "no /opt/ml/output/failure was written: $(cat "$T_TMP/fail/rec")"
+}
+
+# hoist list --provider sagemaker --remote: ListTrainingJobs, each mapped
+# back to its hoist job.
+t_list_remote() {
+        id=$(cat "$T_TMP/ok-id")
+        hoist list --provider sagemaker --remote >"$T_TMP/list" 2>&1 || fail "$(cat "$T_TMP/list")"
+        grep_q "^hoist-$id-1 .*Completed .*$id (attempt 1)" <"$T_TMP/list" || fail "$(cat "$T_TMP/list")"
+        hoist list --provider sagemaker --remote -o json | python3 -c "
+import json, sys
+jobs = {j['ref']: j for j in json.load(sys.stdin)}
+j = jobs['hoist-$id-1']
+assert j['job_id'] == '$id' and j['attempt'] == 1 and j['state'] == 'Completed', j
+" || fail "json: $(hoist list --provider sagemaker --remote -o json)"
+        grep_q '"target": "SageMaker.ListTrainingJobs", "body": "{.*SortBy' <"$SM/requests.jsonl" || fail "no ListTrainingJobs sent"
+        # the local list, filtered by provider
+        hoist list --provider sagemaker | grep_q "$id" || fail "hoist list --provider sagemaker"
+        [ "$(hoist list --provider local -o json)" = "[]" ] || fail "a local job listed"
 }
 
 t_stop() {
@@ -223,11 +279,13 @@ t_refusals() {
 
 t_setup "podman image, registry standing for ECR, SageMaker contract server" setup
 t_run "a job to Completed, its model in S3, every request signed and valid" t_completed
+t_run "spot interruption: interrupted, SageMaker's restart followed, resumed, same model" t_spot_interrupted
 t_run "golden CreateTrainingJob bodies validate against botocore's model" t_golden_bodies_valid
 t_run "a failing job: Failed with its FailureReason" t_failed
 t_run "hoist cancel: StopTrainingJob, SIGTERM, Stopped" t_stop
 t_run "throttling answered and retried" t_throttled
 t_run "secrets absent from every request body" t_secrets_absent
+t_run "hoist list --provider sagemaker [--remote]" t_list_remote
 t_run "ECR: GetAuthorizationToken for pull and push, CreateRepository on opt-in" t_ecr
 t_run "no role, a wrong key: refused before upload, the AWS error shown" t_refusals
 t_finish

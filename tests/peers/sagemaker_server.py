@@ -235,8 +235,11 @@ class Job:
             self.secondary = secondary
             if status is not None:
                 self.status = status
-        log_request({"event": "transition", "name": self.name, "status": self.status,
-                     "secondary": secondary, "message": message})
+        rec = {"event": "transition", "name": self.name, "status": self.status,
+               "secondary": secondary, "message": message}
+        if self.failure is not None:
+            rec["failure"] = self.failure
+        log_request(rec)
 
     def describe(self):
         with self.lock:

@@ -50,11 +50,12 @@ static void test_homeconfig(void **state)
         assert_string_equal(hc->path, "/h/config.yaml");
 
         config_fails("consnet: never\n", "'/h/config.yaml':1: unknown field 'consnet' (did you "
-                                         "mean 'consent'?); valid fields: consent");
+                                         "mean 'consent'?); valid fields: consent, "
+                                         "spending_limits");
         config_fails("consent: sometimes\n", "'/h/config.yaml':1: field 'consent': expected ask, "
                                              "allow or never, got 'sometimes'");
         config_fails("- consent\n", "'/h/config.yaml':1: expected a mapping of settings "
-                                    "(consent), got a sequence");
+                                    "(consent, spending_limits), got a sequence");
 }
 
 static void test_resolve(void **state)

@@ -94,7 +94,8 @@ static void test_status_reason_and_billing(void **state)
         o = jobview_billing_json(&b);
         assert_int_equal(json_integer_value(json_object_get(o, "billed_s")), 7200);
         assert_int_equal(json_integer_value(json_object_get(o, "nodes")), 2);
-        assert_true(json_is_null(json_object_get(o, "rate_per_hour")));
+        assert_true(json_is_null(json_object_get(o, "sku")));
+        assert_true(json_is_false(json_object_get(o, "spot")));
         assert_string_equal(json_string_value(json_object_get(o, "source")), "sacct");
 }
 

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "fsutil.h"
 #include "jobspec.h"
+#include "providers/prices.h"
 #include "providers/sagemaker_api.h"
 #include "providers/sagemaker_settings.h"
 #include "xalloc.h"
@@ -199,9 +200,6 @@ static void test_create_refusals(void **state)
         assert_non_null(strstr(err->msg, "sagemaker.role"));
         hoist_error_release(&err);
         s->role = xstrdup("arn:aws:iam::123456789012:role/R");
-        assert_int_equal(sagemaker_create_body(&p, &body, &err), -1);
-        assert_non_null(strstr(err->msg, "sagemaker.instance_type"));
-        hoist_error_release(&err);
         s->instance_type = xstrdup("ml.m5.large");
         s->spot = 1;
         s->max_wait_s = 60;
@@ -381,6 +379,50 @@ static void test_list_and_ecr(void **state)
         json_decref(o);
 }
 
+static void test_pick_instance(void **state)
+{
+        static const char table[] =
+                "provider: sagemaker\ncurrency: USD\nunit: instance-hour\nsource: test\n"
+                "prices:\n"
+                "  - {sku: ml.m5.large, gpus: 0, vcpus: 2, memory_gib: 8, regions: {us-east-1: "
+                "0.115}}\n"
+                "  - {sku: ml.g4dn.xlarge, gpus: 1, gpu_type: T4, vcpus: 4, memory_gib: 16, "
+                "regions: {us-east-1: 0.736}}\n"
+                "  - {sku: ml.g5.xlarge, gpus: 1, gpu_type: A10G, vcpus: 4, memory_gib: 16, "
+                "regions: {us-east-1: 1.408}}\n"
+                "  - {sku: ml.p3.2xlarge, gpus: 1, gpu_type: V100, vcpus: 8, memory_gib: 61, "
+                "regions: {eu-west-1: 4.2}}\n";
+        struct prices *p = prices_new();
+        struct jobspec_resources r = {0};
+        struct hoist_error *err = NULL;
+        char *sku = NULL;
+
+        (void)state;
+        if (prices_parse(table, strlen(table), "t.yaml", NULL, p, &err) < 0)
+                fail_msg("%s", err->msg);
+        assert_int_equal(sagemaker_pick_instance(p, &r, "us-east-1", &sku, &err), 0);
+        assert_string_equal(sku, "ml.m5.large");
+        free(sku);
+        r.gpus = 1;
+        assert_int_equal(sagemaker_pick_instance(p, &r, "us-east-1", &sku, &err), 0);
+        assert_string_equal(sku, "ml.g4dn.xlarge");
+        free(sku);
+        r.gpu_type = (char *)"a10g";
+        assert_int_equal(sagemaker_pick_instance(p, &r, "us-east-1", &sku, &err), 0);
+        assert_string_equal(sku, "ml.g5.xlarge");
+        free(sku);
+        /* V100 is sold in eu-west-1 only */
+        r.gpu_type = (char *)"V100";
+        assert_int_equal(sagemaker_pick_instance(p, &r, "us-east-1", &sku, &err), -1);
+        assert_non_null(strstr(err->msg, "V100"));
+        assert_non_null(strstr(err->msg, "sagemaker.instance_type"));
+        hoist_error_release(&err);
+        assert_int_equal(sagemaker_pick_instance(p, &r, "eu-west-1", &sku, &err), 0);
+        assert_string_equal(sku, "ml.p3.2xlarge");
+        free(sku);
+        prices_free(p);
+}
+
 static void test_awsjson_errors(void **state)
 {
         struct awsjson_error e;
@@ -449,8 +491,8 @@ int main(void)
                 cmocka_unit_test(test_names),           cmocka_unit_test(test_create_golden),
                 cmocka_unit_test(test_create_refusals), cmocka_unit_test(test_settings),
                 cmocka_unit_test(test_status_table),    cmocka_unit_test(test_describe_fields),
-                cmocka_unit_test(test_list_and_ecr),    cmocka_unit_test(test_awsjson_errors),
-                cmocka_unit_test(test_awsjson_client),
+                cmocka_unit_test(test_list_and_ecr),    cmocka_unit_test(test_pick_instance),
+                cmocka_unit_test(test_awsjson_errors),  cmocka_unit_test(test_awsjson_client),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -132,9 +132,9 @@ static void test_open_migrates_empty(void **state)
         sqlite3 *db;
         _cleanup_free_ char *mode = NULL;
 
-        assert_int_equal(store_schema_version(f->st), 2);
+        assert_int_equal(store_schema_version(f->st), 3);
         db = raw_open(f->db);
-        assert_int_equal(raw_int(db, "PRAGMA user_version"), 2);
+        assert_int_equal(raw_int(db, "PRAGMA user_version"), 3);
         mode = raw_text(db, "PRAGMA journal_mode");
         assert_string_equal(mode, "wal");
         assert_int_equal(raw_int(db, "SELECT count(*) FROM sqlite_schema WHERE name IN"
@@ -184,7 +184,7 @@ static void test_reopen_keeps_data_and_version(void **state)
         assert_int_equal(store_transition(f->st, "j-000000000001", JOB_RUNNING, NULL, &err), 0);
         fixture_close(f);
         fixture_reopen(f);
-        assert_int_equal(store_schema_version(f->st), 2);
+        assert_int_equal(store_schema_version(f->st), 3);
         assert_int_equal(store_get_job(f->st, "keep", &job, &err), 0);
         assert_string_equal(job->id, "j-000000000001");
         assert_int_equal(job->state, JOB_RUNNING);
@@ -204,7 +204,7 @@ static void test_future_version_refused(void **state)
         sqlite3_close(db);
         assert_int_equal(store_open(f->db, &st, &err), -1);
         assert_null(st);
-        want = xasprintf("'%s' has schema version 7; this hoist knows up to 2: upgrade hoist",
+        want = xasprintf("'%s' has schema version 7; this hoist knows up to 3: upgrade hoist",
                          f->db);
         assert_string_equal(err->msg, want);
 }
@@ -931,7 +931,7 @@ static void test_concurrent_processes(void **state)
                 assert_int_equal(wait_child(pids[k]), 0);
 
         assert_int_equal(store_open(path, &st, &err), 0);
-        assert_int_equal(store_schema_version(st), 2);
+        assert_int_equal(store_schema_version(st), 3);
         for (int k = 0; k < CONCURRENT_CHILDREN; k++) {
                 char id[32];
                 struct job_transition *t = NULL;
