@@ -38,6 +38,8 @@ enum registry_blob_state {
 struct registry_options {
         int insecure; /* allow plain http for any host */
         int parallel; /* blobs at once; 0 = 4 */
+        /* ECR (lib/ecr.h): a push may create a missing repository. */
+        int create_repository;
         void (*progress)(void *ud, const char *digest, uint64_t done, uint64_t total);
         void *userdata;
         /* Optional: each state a blob of SIZE bytes enters; USERDATA as above. */

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "ecr.h"
 #include "fsutil.h"
 #include "log.h"
 #include "registry_internal.h"
@@ -348,6 +349,11 @@ static int lookup_creds_locked(struct reg_session *s, struct hoist_error **err)
         if (s->creds_looked_up)
                 return 0;
         s->creds_looked_up = 1;
+        /* An ECR registry's password is a 12-hour token from its API;
+         * HOIST_REGISTRY_USER/PASSWORD still come first. */
+        if (getenv("HOIST_REGISTRY_USER") == NULL && ecr_registry_host(s->host, NULL))
+                return ecr_credentials(s->host, s->push && s->create_repository ? s->repo : NULL,
+                                       &s->creds, err);
         return registry_auth_lookup(s->host, &s->creds, err) < 0 ? -1 : 0;
 }
 
@@ -754,6 +760,7 @@ int reg_session_open(const char *host, const char *repo, int push, const struct 
         s->repo = xstrdup(repo);
         s->push = push;
         s->insecure = registry_host_insecure(host, o ? o->insecure : 0);
+        s->create_repository = (o != NULL && o->create_repository) || ecr_create_repository_env();
         if (s->insecure && h != NULL)
                 https = probe_https(s, h, &https_why);
         s->base = xasprintf("%s://%s", https ? "https" : "http", host);

@@ -19,11 +19,12 @@
 
 /* One registry repository and its authorisation, shared by the threads. */
 struct reg_session {
-        char *host;   /* "127.0.0.1:5000" (the API host) */
-        char *repo;   /* "team/trainer" */
-        char *base;   /* "http://127.0.0.1:5000" */
-        int push;     /* ask for push scope too */
-        int insecure; /* plain http allowed */
+        char *host;            /* "127.0.0.1:5000" (the API host) */
+        char *repo;            /* "team/trainer" */
+        char *base;            /* "http://127.0.0.1:5000" */
+        int push;              /* ask for push scope too */
+        int insecure;          /* plain http allowed */
+        int create_repository; /* ECR: CreateRepository before a push, if missing */
         pthread_mutex_t lock;
         char *authz; /* "Authorization: ..." (secret: never logged) */
         unsigned auth_gen;

@@ -10,9 +10,10 @@
 static const struct provider_ops *const providers[] = {
         &provider_local,
         &provider_slurm,
+        &provider_sagemaker,
 };
 
-static const char *const names[] = {"local", "slurm", NULL};
+static const char *const names[] = {"local", "slurm", "sagemaker", NULL};
 
 /* Providers added at run time (provider_register()). */
 static const struct provider_ops *registered[4];
@@ -49,6 +50,16 @@ void provider_status_clear(struct provider_status *st)
 {
         free(st->reason);
         st->reason = NULL;
+}
+
+void provider_remote_jobs_free(struct provider_remote_job *j, size_t n)
+{
+        for (size_t i = 0; j != NULL && i < n; i++) {
+                free(j[i].ref);
+                free(j[i].job_id);
+                free(j[i].state);
+        }
+        free(j);
 }
 
 void provider_billing_clear(struct provider_billing *b)

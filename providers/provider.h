@@ -8,12 +8,15 @@
  * states onto hoist's (lib/jobmodel.h enum job_state).
  */
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "config.h"
 #include "error.h"
 #include "jobspec.h"
 #include "jobmodel.h" /* enum job_state, struct job_record */
+
+struct storage;
 
 /* What the runner hands a provider to start one attempt of a job. */
 struct provider_submit {
@@ -34,6 +37,10 @@ struct provider_submit {
          * alone, e.g. a retry by hoist serve: a provider that needs its
          * settings again keeps them in state_dir at the first submit). */
         const void *settings;
+        /* The job's storage, open (NULL for --dry-run): where a provider
+         * whose platform has no secret mechanism of its own puts the job's
+         * secrets object (the sagemaker provider). */
+        struct storage *storage;
         /* Stores how to find the job again (its runtime and ref) durably.  submit
          * calls it once it knows the ref and before the job can run, and starts
          * nothing when it fails: a hoist killed at any point leaves no job
@@ -81,6 +88,16 @@ struct provider_billing {
                            * bills less than that (managed spot); 0: as billed_s */
         char *source;     /* owned; where the numbers came from, e.g. "sacct Elapsed" */
 };
+
+/* A job as its engine lists it (hoist list --remote). */
+struct provider_remote_job {
+        char *ref;       /* the engine's name for it */
+        char *job_id;    /* the hoist job it belongs to, or NULL when not hoist's */
+        int64_t attempt; /* 0 when unknown */
+        char *state;     /* the engine's own word ("InProgress") */
+        int64_t created_ms;
+};
+void provider_remote_jobs_free(struct provider_remote_job *j, size_t n);
 
 /* Which price a job with given resources pays (price_key). */
 struct provider_price_key {
@@ -167,6 +184,10 @@ struct provider_ops {
          * container); its outputs and logs are in storage already. */
         int (*release)(const struct job_record *job, const char *state_dir,
                        struct hoist_error **err);
+        /* Every job the engine lists for the caller's credentials, newest
+         * first, at most LIMIT; NULL: the provider cannot list them. */
+        int (*list_remote)(size_t limit, struct provider_remote_job **ret, size_t *ret_n,
+                           struct hoist_error **err);
 };
 
 /* NULL when there is no provider called NAME. */
@@ -198,5 +219,6 @@ int provider_launch_lock(const char *state_dir, int wait_ms, int *ret_fd, struct
 
 extern const struct provider_ops provider_local;
 extern const struct provider_ops provider_slurm;
+extern const struct provider_ops provider_sagemaker;
 
 #endif

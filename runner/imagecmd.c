@@ -26,9 +26,13 @@ static int parse(const char *verb, const char *usage, int argc, char **argv,
                  struct imagecmd_args *ret, struct hoist_error **err)
 {
         static const struct option opts[] = {
-                {"insecure", no_argument, NULL, 'k'},    {"jobs", required_argument, NULL, 'j'},
-                {"store", required_argument, NULL, 's'}, {"quiet", no_argument, NULL, 'q'},
-                {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+                {"insecure", no_argument, NULL, 'k'},
+                {"jobs", required_argument, NULL, 'j'},
+                {"store", required_argument, NULL, 's'},
+                {"quiet", no_argument, NULL, 'q'},
+                {"help", no_argument, NULL, 'h'},
+                {"create-repository", no_argument, NULL, 'C'},
+                {NULL, 0, NULL, 0},
         };
         int c;
 
@@ -54,6 +58,9 @@ static int parse(const char *verb, const char *usage, int argc, char **argv,
                         break;
                 case 'q':
                         ret->quiet = 1;
+                        break;
+                case 'C':
+                        ret->ro.create_repository = 1;
                         break;
                 default:
                         return cli_usage_error(err, verb, "unknown option");

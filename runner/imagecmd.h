@@ -15,6 +15,8 @@
         "  -j, --jobs N     blobs at once (default 4)\n"                                           \
         "  --store DIR      the image store (default $HOIST_HOME/images)\n"                        \
         "  -q, --quiet      print the digest and errors only\n"                                    \
+        "  --create-repository  push: create a missing ECR repository first\n"                     \
+        "                   (HOIST_ECR_CREATE_REPOSITORY=1 does it too)\n"                         \
         "  -h, --help       show this help\n"
 
 /* Runs `hoist push` (PUSH: LOCAL_REF [REMOTE_REF]) or `hoist pull` (REF);

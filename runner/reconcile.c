@@ -162,6 +162,7 @@ int reconcile_start_attempt(const struct hoist_home *home, struct store *st, str
                 .bundle = bundle,
                 .bin_dir = home->self_dir,
                 .settings = settings,
+                .storage = sto,
                 .record = record_attempt_ref,
                 .userdata = &aref,
         };

@@ -92,7 +92,7 @@ static void test_code(void **state)
                 "'job.yaml':4: unknown field 'cod' (did you mean 'code'?); valid fields: "
                 "name, image, command, workdir, runtime, provider, storage, inputs, "
                 "hyperparameters, env, outputs, checkpoints, limits, retry, webhooks, build, "
-                "resources, code, include, consent, secrets, distributed, slurm");
+                "resources, code, include, consent, secrets, distributed, slurm, sagemaker");
 }
 
 static void test_include(void **state)
