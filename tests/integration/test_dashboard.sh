@@ -143,6 +143,8 @@ YAML
         if ! node "$T_ROOT/tests/peers/dashboard_browser.js" "$EP" "$token" "$id" "$T_TMP/qs/stamps" "$ARTIFACTS" \
                 "$open_url" >"$ARTIFACTS/browser.log" 2>&1; then
                 cat "$ARTIFACTS/browser.log"
+                hoist status "$id" >&2 || true
+                cp "$T_TMP/serve.err" "$ARTIFACTS/serve.err" 2>/dev/null || true
                 fail "the browser run failed (serve's log: $(tail -3 "$T_TMP/serve.err"))"
         fi
         wait_for 30 state_is "$id" canceled || fail "after cancel in the UI the job is $(job_field "$id" state)"

@@ -2,7 +2,7 @@
 // key, the live log tail per node, the transitions, checkpoints and outputs.
 import {api, stream, ApiError} from './api.js';
 import {LineChart} from './chart.js';
-import {el, fmtDuration, fmtMoney, fmtTime, fmtBytes, stateBadge, ACTIVE_STATES} from './util.js';
+import {el, fmtDuration, fmtMoney, fmtTime, fmtBytes, stateBadge, ACTIVE_STATES, FINAL_STATES} from './util.js';
 import {confirmAction} from './confirm.js';
 
 const LOG_KEEP_CHUNKS = 400;
@@ -83,6 +83,9 @@ export function jobView(main, id) {
       job = {...job, ...j};
       renderHead();
       banner.hidden = true;
+      // A refresh that was on its way before the answer may have drawn an
+      // older state: read the job once more.
+      refresh();
     } catch (e) {
       showError(verb === 'cancel' ? 'Cannot cancel' : 'Cannot resume',
         e instanceof ApiError && e.status === 409 ? new Error(`${e.message} (its state no longer allows it)`) : e);
@@ -246,8 +249,9 @@ export function jobView(main, id) {
   });
   cleanups.push(() => jobStream.close());
   // Checkpoints and outputs arrive without a state change: looked at again
-  // every few seconds while the job is active.
-  const poll = setInterval(() => { if (job && ACTIVE_STATES.includes(job.state)) refresh(); }, 5000);
+  // every few seconds until the job is final (an interrupted one is not:
+  // a cancel in flight or retry: still moves it).
+  const poll = setInterval(() => { if (job && !FINAL_STATES.includes(job.state)) refresh(); }, 5000);
   cleanups.push(() => clearInterval(poll));
 
   refresh().then(() => { if (!closed && job) { lastState = job.state; openLog(); } });

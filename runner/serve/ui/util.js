@@ -82,6 +82,9 @@ export function fmtBytes(n) {
 
 export const ACTIVE_STATES = ['queued', 'building', 'uploading', 'submitted', 'starting', 'running'];
 export const ALL_STATES = [...ACTIVE_STATES, 'interrupted', 'succeeded', 'failed', 'canceled'];
+// A job in one of these does not move again (interrupted does: a cancel in
+// flight ends it canceled, retry: starts its next attempt).
+export const FINAL_STATES = ['succeeded', 'failed', 'canceled'];
 
 export function stateBadge(state) {
   return el('span.badge', {dataset: {state: state || 'unknown'}, text: state || 'unknown'});
