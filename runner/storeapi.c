@@ -407,6 +407,18 @@ int storeapi_metric_last_rowid(struct store *st, int64_t *ret, struct hoist_erro
         return 0;
 }
 
+int storeapi_data_version(struct store *st, int64_t *ret, struct hoist_error **err)
+{
+        _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
+
+        if (store_prepare(st, "PRAGMA data_version", &stmt, err) < 0)
+                return -1;
+        if (sqlite3_step(stmt) != SQLITE_ROW)
+                return store_fail(st, "read the store's change counter", err);
+        *ret = sqlite3_column_int64(stmt, 0);
+        return 0;
+}
+
 int storeapi_jobs_changed(struct store *st, int64_t since_ms, size_t limit,
                           struct storeapi_change **ret, size_t *ret_n, struct hoist_error **err)
 {

@@ -15,6 +15,7 @@
 #include "error.h"
 #include "runner/home.h"
 #include "runner/serve/api.h"
+#include "runner/serve/apicache.h"
 #include "runner/serve/apiquery.h"
 #include "runner/store.h"
 
@@ -39,6 +40,7 @@ struct api_service {
         size_t n_pool;
         struct api_metrics_cached cache[API_METRICS_CACHE];
         uint64_t cache_clock;
+        struct apicache *replies; /* whole replies while the store is unchanged */
 };
 
 /* One request: its route's arguments and the body of a POST. */
@@ -52,6 +54,13 @@ struct api_req {
 /* A store handle of the pool (opened if none is free); give it back. */
 int api_store_take(struct api_service *api, struct store **ret, struct hoist_error **err);
 void api_store_give(struct api_service *api, struct store *st);
+
+/* The reply kept for ROUTE with R's query at the store's version now
+ * (*RET_VERSION: that version, for api_cache_put), or NULL. */
+char *api_cache_get(struct api_service *api, const char *route, const struct api_req *r,
+                    int64_t *ret_version);
+void api_cache_put(struct api_service *api, const char *route, const struct api_req *r,
+                   int64_t version, bool live, const char *text);
 
 /* Replies. */
 enum MHD_Result api_reply_json(struct MHD_Connection *conn, unsigned status, json_t *body);

@@ -129,8 +129,9 @@ enum MHD_Result api_jobs_list(struct api_service *api, struct MHD_Connection *co
         struct storeapi_filter f = {0};
         struct job_record **jobs = NULL;
         struct store *st = NULL;
-        int64_t limit = 0, *nodes = NULL;
-        char **last = NULL;
+        int64_t limit = 0, *nodes = NULL, version = -1;
+        char **last = NULL, *text;
+        bool live = false;
         size_t n = 0;
         int more = 0;
         json_t *arr, *body;
@@ -146,6 +147,9 @@ enum MHD_Result api_jobs_list(struct api_service *api, struct MHD_Connection *co
         f.name = apiquery_get(&r->q, "name");
         f.q = apiquery_get(&r->q, "q");
         f.limit = (size_t)limit;
+        text = api_cache_get(api, "jobs", r, &version);
+        if (text != NULL)
+                return api_reply_text(conn, MHD_HTTP_OK, text);
         if (api_store_take(api, &st, &err) < 0)
                 return api_reply_hoist_error(conn, err);
         if (storeapi_read_begin(st, &err) < 0 ||
@@ -168,6 +172,7 @@ enum MHD_Result api_jobs_list(struct api_service *api, struct MHD_Connection *co
         api_store_give(api, st);
         arr = json_array();
         for (size_t i = 0; i < n; i++) {
+                live = live || !job_state_terminal(jobs[i]->state);
                 (void)json_array_append_new(arr, api_job_json(jobs[i], nodes[i], last[i]));
                 free(last[i]);
         }
@@ -182,7 +187,14 @@ enum MHD_Result api_jobs_list(struct api_service *api, struct MHD_Connection *co
         job_records_free(jobs, n);
         free(nodes);
         free(last);
-        return api_reply_json(conn, MHD_HTTP_OK, body);
+        /* a running job's duration_ms moves with the clock */
+        text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(body);
+        if (text == NULL)
+                return api_reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+                                       "the reply does not encode as JSON");
+        api_cache_put(api, "jobs", r, version, live, text);
+        return api_reply_text(conn, MHD_HTTP_OK, text);
 }
 
 json_t *api_event_json(const struct storeapi_event *e)

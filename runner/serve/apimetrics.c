@@ -165,7 +165,8 @@ enum MHD_Result api_job_metrics(struct api_service *api, struct MHD_Connection *
         struct storeapi_series *s = NULL;
         struct store *st = NULL;
         const char *key;
-        int64_t points = 0, count = 0;
+        _cleanup_free_ char *route = NULL;
+        int64_t points = 0, count = 0, version = -1;
         size_t n = 0;
         char *text;
 
@@ -173,6 +174,10 @@ enum MHD_Result api_job_metrics(struct api_service *api, struct MHD_Connection *
             apiquery_int(&r->q, "points", 2, MAX_POINTS, DEFAULT_POINTS, &points, &err) < 0)
                 return api_reply_hoist_error(conn, err);
         key = apiquery_get(&r->q, "key");
+        route = xasprintf("metrics/%s", id);
+        text = api_cache_get(api, route, r, &version);
+        if (text != NULL)
+                return api_reply_text(conn, MHD_HTTP_OK, text);
         if (api_store_take(api, &st, &err) < 0)
                 return api_reply_hoist_error(conn, err);
         if (store_get_job(st, id, &job, &err) < 0 ||
@@ -183,6 +188,7 @@ enum MHD_Result api_job_metrics(struct api_service *api, struct MHD_Connection *
         text = cache_get(api, job->id, key, points, count);
         if (text != NULL) {
                 api_store_give(api, st);
+                api_cache_put(api, route, r, version, false, text);
                 return api_reply_text(conn, MHD_HTTP_OK, text);
         }
         if (storeapi_metric_keys(st, job->id, &keys, &err) < 0 ||
@@ -194,5 +200,6 @@ enum MHD_Result api_job_metrics(struct api_service *api, struct MHD_Connection *
         text = render(keys, s, n, (size_t)points);
         storeapi_series_free(s, n);
         cache_put(api, job->id, key, points, count, text);
+        api_cache_put(api, route, r, version, false, text);
         return api_reply_text(conn, MHD_HTTP_OK, text);
 }
