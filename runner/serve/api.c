@@ -41,6 +41,7 @@ int api_service_new(const struct hoist_home *home, const char *token, struct api
         api->token = xstrdup(token);
         api->hoist_bin = path_join(home->self_dir, "hoist");
         (void)pthread_mutex_init(&api->mu, NULL);
+        (void)pthread_mutex_init(&api->mem_mu, NULL);
         *ret = api;
         return 0;
 }
@@ -57,6 +58,11 @@ void api_service_free(struct api_service *api)
                 free(api->cache[i].json);
         }
         apicache_free(api->replies);
+        for (size_t i = 0; i < API_METRICS_MEM; i++) {
+                free(api->mem[i].job_id);
+                storeapi_series_free(api->mem[i].s, api->mem[i].n);
+        }
+        (void)pthread_mutex_destroy(&api->mem_mu);
         explicit_bzero(api->token, strlen(api->token));
         free(api->token);
         free(api->hoist_bin);

@@ -18,6 +18,7 @@
 #include "runner/serve/apicache.h"
 #include "runner/serve/apiquery.h"
 #include "runner/store.h"
+#include "runner/storeapi.h"
 
 #define API_STORE_POOL 16
 #define API_METRICS_CACHE 32
@@ -31,6 +32,18 @@ struct api_metrics_cached {
         uint64_t used;  /* for eviction: the least recently used goes */
 };
 
+/* A job's points as they are in the store, kept in memory and brought up
+ * to date with the points that arrived since (by rowid): the first request
+ * after a new point reads only that point. */
+#define API_METRICS_MEM 2
+struct api_metrics_mem {
+        char *job_id;
+        struct storeapi_series *s; /* by key, attempt, node; points by step */
+        size_t n;
+        int64_t last_rowid;
+        uint64_t used;
+};
+
 struct api_service {
         const struct hoist_home *home;
         char *token;
@@ -40,6 +53,8 @@ struct api_service {
         size_t n_pool;
         struct api_metrics_cached cache[API_METRICS_CACHE];
         uint64_t cache_clock;
+        pthread_mutex_t mem_mu; /* held while a reply is made from mem */
+        struct api_metrics_mem mem[API_METRICS_MEM];
         struct apicache *replies; /* whole replies while the store is unchanged */
 };
 

@@ -29,6 +29,7 @@ int apicache_version(struct apicache *c, int64_t *ret, struct hoist_error **err)
 /* A copy of the reply kept for KEY at VERSION (malloc'ed), or NULL. */
 char *apicache_get(struct apicache *c, const char *key, int64_t version);
 /* Keeps a copy of TEXT for KEY at VERSION; LIVE: it also ages with the clock. */
-void apicache_put(struct apicache *c, const char *key, int64_t version, bool live, const char *text);
+void apicache_put(struct apicache *c, const char *key, int64_t version, bool live,
+                  const char *text);
 
 #endif
