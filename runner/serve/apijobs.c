@@ -18,6 +18,7 @@
 #include "runner/cost.h"
 #include "runner/jobstorage.h"
 #include "runner/jobview.h"
+#include "runner/reconcile.h"
 #include "runner/serve/api_internal.h"
 #include "runner/storeapi.h"
 #include "storage.h"
@@ -28,6 +29,8 @@ extern char **environ;
 #define DEFAULT_PAGE 50
 #define DEFAULT_EVENTS 100
 #define MAX_CHECKPOINTS 1000
+/* How long a resume waits for a canceled attempt to stop. */
+#define RESUME_WAIT_MS 10000
 
 static int64_t now_ms(void)
 {
@@ -471,6 +474,25 @@ enum MHD_Result api_job_cancel(struct api_service *api, struct MHD_Connection *c
         return act(api, conn, job->id, args, "cancel");
 }
 
+/* A job whose cancel is under way is waited for, up to
+ * RESUME_WAIT_MS: a resume right after a cancel then just works. */
+static int wait_stopped(struct api_service *api, struct job_record **job, struct hoist_error **err)
+{
+        int64_t deadline = now_ms() + RESUME_WAIT_MS;
+
+        while (!job_state_terminal((*job)->state) && (*job)->state != JOB_INTERRUPTED &&
+               reconcile_cancel_requested(api->home, *job) && now_ms() < deadline) {
+                struct job_record *fresh = NULL;
+                struct timespec pause = {.tv_nsec = 100 * 1000 * 1000};
+                (void)nanosleep(&pause, NULL);
+                if (api_get_job(api, (*job)->id, &fresh, err) < 0)
+                        return -1;
+                job_record_free(*job);
+                *job = fresh;
+        }
+        return 0;
+}
+
 enum MHD_Result api_job_resume(struct api_service *api, struct MHD_Connection *conn,
                                struct api_req *r, const char *id)
 {
@@ -483,6 +505,15 @@ enum MHD_Result api_job_resume(struct api_service *api, struct MHD_Connection *c
             apiquery_resume_body(r->body != NULL ? r->body : "", r->body_len, &force, &err) < 0 ||
             api_get_job(api, id, &job, &err) < 0)
                 return api_reply_hoist_error(conn, err);
+        if (wait_stopped(api, &job, &err) < 0)
+                return api_reply_hoist_error(conn, err);
+        if (!job_state_terminal(job->state) && job->state != JOB_INTERRUPTED &&
+            reconcile_cancel_requested(api->home, job))
+                return api_reply_error(conn, MHD_HTTP_CONFLICT, "conflict",
+                                       "job %s is still stopping after a cancel (it has its "
+                                       "stop_grace to end); retry once GET /api/v1/jobs/%s says "
+                                       "canceled, in a few seconds",
+                                       job->id, job->id);
         if (!job_state_terminal(job->state) && job->state != JOB_INTERRUPTED)
                 return api_reply_error(conn, MHD_HTTP_CONFLICT, "conflict",
                                        "job %s is %s; only a finished or interrupted job can be "
