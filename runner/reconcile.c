@@ -341,6 +341,11 @@ static int cancel_requested(const struct hoist_home *home, const struct job_reco
         return strtoll(text, NULL, 10) == job->attempt;
 }
 
+int reconcile_cancel_requested(const struct hoist_home *home, const struct job_record *job)
+{
+        return cancel_requested(home, job);
+}
+
 /* Why JOB's current attempt was canceled: the marker's second line (hoist
  * serve's "spending limit"), else the user's cancel.  Free the result. */
 static char *cancel_reason(const struct hoist_home *home, const struct job_record *job)

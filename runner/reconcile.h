@@ -120,6 +120,9 @@ int reconcile_mark_canceled(const struct hoist_home *home, const struct job_reco
  * by the user"). */
 int reconcile_mark_canceled_why(const struct hoist_home *home, const struct job_record *job,
                                 const char *why, struct hoist_error **err);
+/* Whether a cancel of JOB's current attempt was asked for (it may still be
+ * stopping). */
+int reconcile_cancel_requested(const struct hoist_home *home, const struct job_record *job);
 
 /* The storage key of a job's result record / log of node NODE. */
 char *reconcile_result_key(const char *job_id);

@@ -1112,14 +1112,55 @@ static int store_apply_event_locked(struct store *st, const struct store_event *
                 e->reason, err);
 }
 
-int store_apply_event(struct store *st, const struct store_event *e, struct hoist_error **err)
+static int store_event_check(const struct store_event *e, struct hoist_error **err)
 {
-        int fresh = 0;
-
         if (e->id == NULL || *e->id == '\0' || e->job_id == NULL || e->type == NULL ||
             e->body == NULL)
                 return hoist_error_make(err, EINVAL,
                                         "event: id, job_id, type and body are required");
+        return 0;
+}
+
+/* One event of a batch, in a savepoint of its own: its failure undoes
+ * only what it wrote. */
+static int store_apply_one(struct store *st, const struct store_event *e, struct hoist_error **err)
+{
+        int fresh = 0;
+
+        if (store_event_check(e, err) < 0 || store_exec(st, "SAVEPOINT ev", "savepoint", err) < 0)
+                return -1;
+        if (store_apply_event_locked(st, e, &fresh, err) < 0) {
+                (void)sqlite3_exec(st->db, "ROLLBACK TO ev; RELEASE ev", NULL, NULL, NULL);
+                return -1;
+        }
+        if (store_exec(st, "RELEASE ev", "release savepoint", err) < 0)
+                return -1;
+        return fresh;
+}
+
+int store_apply_events(struct store *st, const struct store_event *const *ev, size_t n,
+                       int *ret_results, struct hoist_error **ret_errs, struct hoist_error **err)
+{
+        for (size_t i = 0; i < n; i++)
+                ret_errs[i] = NULL;
+        if (store_begin_write(st, err) < 0)
+                return -1;
+        for (size_t i = 0; i < n; i++)
+                ret_results[i] = store_apply_one(st, ev[i], &ret_errs[i]);
+        if (store_end(st, 0, err) < 0) {
+                for (size_t i = 0; i < n; i++)
+                        hoist_error_release(&ret_errs[i]);
+                return -1;
+        }
+        return 0;
+}
+
+int store_apply_event(struct store *st, const struct store_event *e, struct hoist_error **err)
+{
+        int fresh = 0;
+
+        if (store_event_check(e, err) < 0)
+                return -1;
         if (store_begin_write(st, err) < 0)
                 return -1;
         if (store_end(st, store_apply_event_locked(st, e, &fresh, err), err) < 0)

@@ -110,6 +110,13 @@ struct store_event {
  * Returns 1 when recorded, 0 for a duplicate id (nothing changes), -1 on
  * error (an unknown job is HOIST_ERR_NOT_FOUND). */
 int store_apply_event(struct store *st, const struct store_event *e, struct hoist_error **err);
+/* Records N events in one transaction (group commit), each as
+ * store_apply_event() would: RET_RESULTS[i] is its 1, 0 or -1, with
+ * RET_ERRS[i] set for -1 (the caller frees those).  An event that fails
+ * leaves the others recorded.  Returns -1 when the transaction itself
+ * fails (then nothing is recorded and no RET_ERRS[i] is set). */
+int store_apply_events(struct store *st, const struct store_event *const *ev, size_t n,
+                       int *ret_results, struct hoist_error **ret_errs, struct hoist_error **err);
 /* The body of the job's newest event of TYPE, or NULL in *RET_BODY. */
 int store_last_event(struct store *st, const char *job_id, const char *type, char **ret_body,
                      struct hoist_error **err);

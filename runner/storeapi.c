@@ -384,10 +384,16 @@ int storeapi_metric_since(struct store *st, const char *job_id, int64_t after_ro
 {
         _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
 
-        if (store_prepare(st,
-                          "SELECT rowid, key, attempt, node, step, t_ms, value FROM metrics"
-                          " WHERE rowid > ?2 AND job_id = ?1 ORDER BY rowid LIMIT ?3",
-                          &stmt, err) < 0)
+        /* After a point: the points since, by rowid (the job's index would
+         * read every point the job has); from the start: by the index. */
+        if (store_prepare(
+                    st,
+                    after_rowid > 0
+                            ? "SELECT rowid, key, attempt, node, step, t_ms, value FROM metrics"
+                              " WHERE rowid > ?2 AND +job_id = ?1 ORDER BY rowid LIMIT ?3"
+                            : "SELECT rowid, key, attempt, node, step, t_ms, value FROM metrics"
+                              " WHERE rowid > ?2 AND job_id = ?1 ORDER BY rowid LIMIT ?3",
+                    &stmt, err) < 0)
                 return -1;
         (void)sqlite3_bind_text(stmt, 1, job_id, -1, SQLITE_STATIC);
         (void)sqlite3_bind_int64(stmt, 2, after_rowid);
@@ -403,6 +409,18 @@ int storeapi_metric_last_rowid(struct store *st, int64_t *ret, struct hoist_erro
                 return -1;
         if (sqlite3_step(stmt) != SQLITE_ROW)
                 return store_fail(st, "read metric points", err);
+        *ret = sqlite3_column_int64(stmt, 0);
+        return 0;
+}
+
+int storeapi_data_version(struct store *st, int64_t *ret, struct hoist_error **err)
+{
+        _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
+
+        if (store_prepare(st, "PRAGMA data_version", &stmt, err) < 0)
+                return -1;
+        if (sqlite3_step(stmt) != SQLITE_ROW)
+                return store_fail(st, "read the store's change counter", err);
         *ret = sqlite3_column_int64(stmt, 0);
         return 0;
 }

@@ -87,6 +87,8 @@ int storeapi_metric_keys(struct store *st, const char *job_id, char ***ret_keys,
 /* How many points JOB_ID has (changes whenever one is added). */
 int storeapi_metric_count(struct store *st, const char *job_id, int64_t *ret,
                           struct hoist_error **err);
+/* SQLite's PRAGMA data_version on ST: changes when another connection commits. */
+int storeapi_data_version(struct store *st, int64_t *ret, struct hoist_error **err);
 /* The newest point's order of arrival (0: none yet), for following. */
 int storeapi_metric_last_rowid(struct store *st, int64_t *ret, struct hoist_error **err);
 /* Points that arrived after AFTER_ROWID (up to LIMIT), in order of arrival,

@@ -4,7 +4,8 @@
 # same run.
 #
 # For each server: start it (own $HOIST_HOME, 127.0.0.1, free port), PUT one
-# small object, measure BENCH_REQS sequential S3 GETs and signed webhook
+# small object, measure BENCH_REQS sequential S3 GETs, GET /api/v1/jobs
+# (with the API token) and signed webhook
 # POSTs from 127.0.0.1 (curl's time_total; a request that fails or takes
 # over 10 s counts as failed); then open BENCH_CONNS connections from
 # 127.0.0.2..127.0.0.(1+BENCH_ADDRS) that each send a request line and never
@@ -73,9 +74,19 @@ start() {
         [ -n "$PORT" ] || { cat "$TMP/$name.err"; exit 1; }
 }
 
-# measure NAME PHASE: REQS GETs and REQS webhooks; appends to $TMP/lat
+# measure NAME PHASE: REQS S3 GETs, REQS GET /api/v1/jobs and REQS
+# webhooks; appends to $TMP/lat
 measure() {
         local name=$1 phase=$2 i out
+        # the API token goes in a header file, not on curl's command line
+        # (a server from before the API has none: its 404 is measured)
+        (umask 077 && printf 'Authorization: Bearer %s\n' \
+                "$(cat "$HOME_DIR/serve/api.token" 2>/dev/null || echo none)" >"$TMP/api.hdr")
+        for i in $(seq "$REQS"); do
+                out=$(curl -s --max-time 10 -o /dev/null -w '%{http_code} %{time_total}' \
+                        -H @"$TMP/api.hdr" "http://127.0.0.1:$PORT/api/v1/jobs" || true)
+                echo "$name $phase api ${out:-000 10}" >>"$TMP/lat"
+        done
         for i in $(seq "$REQS"); do
                 out=$(curl -s --max-time 10 -o /dev/null -w '%{http_code} %{time_total}' \
                         --aws-sigv4 "aws:amz:us-east-1:s3" --user "$AK:$SK" \
@@ -166,7 +177,7 @@ print("%-4s %-6s %-5s %9s %9s %9s %7s" % ("srv", "phase", "req", "p50 ms", "p99 
 res = {}
 for name in ("old", "new"):
     for phase in ("idle", "flood"):
-        for kind in ("get", "hook"):
+        for kind in ("get", "api", "hook"):
             s = stats(rows.get((name, phase, kind), []))
             res[(name, phase, kind)] = s
             f = lambda x: "-" if x is None else "%.2f" % (x * 1000)
@@ -176,7 +187,7 @@ for line in open(proc):
     print(line.rstrip())
 print()
 for phase in ("idle", "flood"):
-    for kind in ("get", "hook"):
+    for kind in ("get", "api", "hook"):
         o, n = res[("old", phase, kind)], res[("new", phase, kind)]
         if o[0] is None or n[0] is None:
             print("ratio old/new %s %s: old answered %s, new answered %s of its requests" %

@@ -32,12 +32,16 @@ int api_service_new(const struct hoist_home *home, const char *token, struct api
 {
         struct api_service *api;
 
-        (void)err;
         api = xzalloc(sizeof *api);
+        if (apicache_new(home->db_path, &api->replies, err) < 0) {
+                free(api);
+                return -1;
+        }
         api->home = home;
         api->token = xstrdup(token);
         api->hoist_bin = path_join(home->self_dir, "hoist");
         (void)pthread_mutex_init(&api->mu, NULL);
+        (void)pthread_mutex_init(&api->mem_mu, NULL);
         *ret = api;
         return 0;
 }
@@ -53,6 +57,12 @@ void api_service_free(struct api_service *api)
                 free(api->cache[i].key);
                 free(api->cache[i].json);
         }
+        apicache_free(api->replies);
+        for (size_t i = 0; i < API_METRICS_MEM; i++) {
+                free(api->mem[i].job_id);
+                storeapi_series_free(api->mem[i].s, api->mem[i].n);
+        }
+        (void)pthread_mutex_destroy(&api->mem_mu);
         explicit_bzero(api->token, strlen(api->token));
         free(api->token);
         free(api->hoist_bin);
@@ -85,6 +95,47 @@ void api_store_give(struct api_service *api, struct store *st)
         }
         (void)pthread_mutex_unlock(&api->mu);
         store_close(st);
+}
+
+/* ROUTE and the decoded query, in the order given. */
+static char *cache_key(const char *route, const struct api_req *r)
+{
+        struct buf b = {0};
+
+        buf_append_str(&b, route);
+        for (size_t i = 0; i < r->q.n; i++) {
+                buf_append(&b, "\x1f", 1);
+                buf_append_str(&b, r->q.names[i]);
+                buf_append(&b, "=", 1);
+                buf_append_str(&b, r->q.values[i] != NULL ? r->q.values[i] : "");
+        }
+        return buf_take(&b);
+}
+
+char *api_cache_get(struct api_service *api, const char *route, const struct api_req *r,
+                    int64_t *ret_version)
+{
+        _cleanup_error_ struct hoist_error *err = NULL;
+        _cleanup_free_ char *key = NULL;
+
+        /* no counter: -1, never kept */
+        if (apicache_version(api->replies, ret_version, &err) < 0) {
+                *ret_version = -1;
+                return NULL;
+        }
+        key = cache_key(route, r);
+        return apicache_get(api->replies, key, *ret_version);
+}
+
+void api_cache_put(struct api_service *api, const char *route, const struct api_req *r,
+                   int64_t version, bool live, const char *text)
+{
+        _cleanup_free_ char *key = NULL;
+
+        if (version < 0 || text == NULL)
+                return;
+        key = cache_key(route, r);
+        apicache_put(api->replies, key, version, live, text);
 }
 
 enum MHD_Result api_reply_text(struct MHD_Connection *conn, unsigned status, char *json_text)

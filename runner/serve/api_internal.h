@@ -15,8 +15,10 @@
 #include "error.h"
 #include "runner/home.h"
 #include "runner/serve/api.h"
+#include "runner/serve/apicache.h"
 #include "runner/serve/apiquery.h"
 #include "runner/store.h"
+#include "runner/storeapi.h"
 
 #define API_STORE_POOL 16
 #define API_METRICS_CACHE 32
@@ -30,6 +32,18 @@ struct api_metrics_cached {
         uint64_t used;  /* for eviction: the least recently used goes */
 };
 
+/* A job's points as they are in the store, kept in memory and brought up
+ * to date with the points that arrived since (by rowid): the first request
+ * after a new point reads only that point. */
+#define API_METRICS_MEM 2
+struct api_metrics_mem {
+        char *job_id;
+        struct storeapi_series *s; /* by key, attempt, node; points by step */
+        size_t n;
+        int64_t last_rowid;
+        uint64_t used;
+};
+
 struct api_service {
         const struct hoist_home *home;
         char *token;
@@ -39,6 +53,9 @@ struct api_service {
         size_t n_pool;
         struct api_metrics_cached cache[API_METRICS_CACHE];
         uint64_t cache_clock;
+        pthread_mutex_t mem_mu; /* held while a reply is made from mem */
+        struct api_metrics_mem mem[API_METRICS_MEM];
+        struct apicache *replies; /* whole replies while the store is unchanged */
 };
 
 /* One request: its route's arguments and the body of a POST. */
@@ -52,6 +69,13 @@ struct api_req {
 /* A store handle of the pool (opened if none is free); give it back. */
 int api_store_take(struct api_service *api, struct store **ret, struct hoist_error **err);
 void api_store_give(struct api_service *api, struct store *st);
+
+/* The reply kept for ROUTE with R's query at the store's version now
+ * (*RET_VERSION: that version, for api_cache_put), or NULL. */
+char *api_cache_get(struct api_service *api, const char *route, const struct api_req *r,
+                    int64_t *ret_version);
+void api_cache_put(struct api_service *api, const char *route, const struct api_req *r,
+                   int64_t version, bool live, const char *text);
 
 /* Replies. */
 enum MHD_Result api_reply_json(struct MHD_Connection *conn, unsigned status, json_t *body);

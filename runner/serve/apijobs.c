@@ -18,6 +18,7 @@
 #include "runner/cost.h"
 #include "runner/jobstorage.h"
 #include "runner/jobview.h"
+#include "runner/reconcile.h"
 #include "runner/serve/api_internal.h"
 #include "runner/storeapi.h"
 #include "storage.h"
@@ -28,6 +29,8 @@ extern char **environ;
 #define DEFAULT_PAGE 50
 #define DEFAULT_EVENTS 100
 #define MAX_CHECKPOINTS 1000
+/* How long a resume waits for a canceled attempt to stop. */
+#define RESUME_WAIT_MS 10000
 
 static int64_t now_ms(void)
 {
@@ -129,8 +132,9 @@ enum MHD_Result api_jobs_list(struct api_service *api, struct MHD_Connection *co
         struct storeapi_filter f = {0};
         struct job_record **jobs = NULL;
         struct store *st = NULL;
-        int64_t limit = 0, *nodes = NULL;
-        char **last = NULL;
+        int64_t limit = 0, *nodes = NULL, version = -1;
+        char **last = NULL, *text;
+        bool live = false;
         size_t n = 0;
         int more = 0;
         json_t *arr, *body;
@@ -146,6 +150,9 @@ enum MHD_Result api_jobs_list(struct api_service *api, struct MHD_Connection *co
         f.name = apiquery_get(&r->q, "name");
         f.q = apiquery_get(&r->q, "q");
         f.limit = (size_t)limit;
+        text = api_cache_get(api, "jobs", r, &version);
+        if (text != NULL)
+                return api_reply_text(conn, MHD_HTTP_OK, text);
         if (api_store_take(api, &st, &err) < 0)
                 return api_reply_hoist_error(conn, err);
         if (storeapi_read_begin(st, &err) < 0 ||
@@ -168,6 +175,7 @@ enum MHD_Result api_jobs_list(struct api_service *api, struct MHD_Connection *co
         api_store_give(api, st);
         arr = json_array();
         for (size_t i = 0; i < n; i++) {
+                live = live || !job_state_terminal(jobs[i]->state);
                 (void)json_array_append_new(arr, api_job_json(jobs[i], nodes[i], last[i]));
                 free(last[i]);
         }
@@ -182,7 +190,14 @@ enum MHD_Result api_jobs_list(struct api_service *api, struct MHD_Connection *co
         job_records_free(jobs, n);
         free(nodes);
         free(last);
-        return api_reply_json(conn, MHD_HTTP_OK, body);
+        /* a running job's duration_ms moves with the clock */
+        text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(body);
+        if (text == NULL)
+                return api_reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal",
+                                       "the reply does not encode as JSON");
+        api_cache_put(api, "jobs", r, version, live, text);
+        return api_reply_text(conn, MHD_HTTP_OK, text);
 }
 
 json_t *api_event_json(const struct storeapi_event *e)
@@ -459,6 +474,25 @@ enum MHD_Result api_job_cancel(struct api_service *api, struct MHD_Connection *c
         return act(api, conn, job->id, args, "cancel");
 }
 
+/* A job whose cancel is under way is waited for, up to
+ * RESUME_WAIT_MS: a resume right after a cancel then just works. */
+static int wait_stopped(struct api_service *api, struct job_record **job, struct hoist_error **err)
+{
+        int64_t deadline = now_ms() + RESUME_WAIT_MS;
+
+        while (!job_state_terminal((*job)->state) && (*job)->state != JOB_INTERRUPTED &&
+               reconcile_cancel_requested(api->home, *job) && now_ms() < deadline) {
+                struct job_record *fresh = NULL;
+                struct timespec pause = {.tv_nsec = 100 * 1000 * 1000};
+                (void)nanosleep(&pause, NULL);
+                if (api_get_job(api, (*job)->id, &fresh, err) < 0)
+                        return -1;
+                job_record_free(*job);
+                *job = fresh;
+        }
+        return 0;
+}
+
 enum MHD_Result api_job_resume(struct api_service *api, struct MHD_Connection *conn,
                                struct api_req *r, const char *id)
 {
@@ -471,6 +505,15 @@ enum MHD_Result api_job_resume(struct api_service *api, struct MHD_Connection *c
             apiquery_resume_body(r->body != NULL ? r->body : "", r->body_len, &force, &err) < 0 ||
             api_get_job(api, id, &job, &err) < 0)
                 return api_reply_hoist_error(conn, err);
+        if (wait_stopped(api, &job, &err) < 0)
+                return api_reply_hoist_error(conn, err);
+        if (!job_state_terminal(job->state) && job->state != JOB_INTERRUPTED &&
+            reconcile_cancel_requested(api->home, job))
+                return api_reply_error(conn, MHD_HTTP_CONFLICT, "conflict",
+                                       "job %s is still stopping after a cancel (it has its "
+                                       "stop_grace to end); retry once GET /api/v1/jobs/%s says "
+                                       "canceled, in a few seconds",
+                                       job->id, job->id);
         if (!job_state_terminal(job->state) && job->state != JOB_INTERRUPTED)
                 return api_reply_error(conn, MHD_HTTP_CONFLICT, "conflict",
                                        "job %s is %s; only a finished or interrupted job can be "

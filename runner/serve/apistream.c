@@ -84,38 +84,66 @@ static int job_finished(struct api_service *api, const char *id)
 struct jobs_stream {
         struct api_service *api;
         int64_t since_ms;
-        char **sent; /* ids sent for changes at exactly since_ms */
+        /* Jobs sent for changes at exactly since_ms, with what they said:
+         * a job that changes twice in one millisecond (canceled right
+         * after "canceling") is sent again when what it says differs. */
+        char **sent, **said;
         size_t n_sent;
 };
+
+static void jobs_stream_forget(struct jobs_stream *s)
+{
+        for (size_t i = 0; i < s->n_sent; i++) {
+                free(s->sent[i]);
+                free(s->said[i]);
+        }
+        s->n_sent = 0;
+}
 
 static void jobs_stream_free(void *p)
 {
         struct jobs_stream *s = p;
 
-        for (size_t i = 0; i < s->n_sent; i++)
-                free(s->sent[i]);
+        jobs_stream_forget(s);
         free(s->sent);
+        free(s->said);
         free(s);
 }
 
-static bool sent_already(const struct jobs_stream *s, const char *id)
+/* What a frame of JOB says, but for its clock-driven duration_ms. */
+static char *job_says(const struct job_record *job, const char *last)
+{
+        return xasprintf("%s|%lld|%d|%s|%lld|%s", job_state_name(job->state),
+                         (long long)job->attempt, job->exit_code,
+                         job->reason != NULL ? job->reason : "", (long long)job->updated_at_ms,
+                         last != NULL ? last : "");
+}
+
+/* Whether job ID was sent saying SAYS for a change at since_ms. */
+static bool sent_already(const struct jobs_stream *s, const char *id, const char *says)
 {
         for (size_t i = 0; i < s->n_sent; i++)
-                if (strcmp(s->sent[i], id) == 0)
+                if (strcmp(s->sent[i], id) == 0 && strcmp(s->said[i], says) == 0)
                         return true;
         return false;
 }
 
-static void mark_sent(struct jobs_stream *s, const char *id, int64_t at_ms)
+static void mark_sent(struct jobs_stream *s, const char *id, int64_t at_ms, char *says)
 {
         if (at_ms > s->since_ms) {
-                for (size_t i = 0; i < s->n_sent; i++)
-                        free(s->sent[i]);
-                s->n_sent = 0;
+                jobs_stream_forget(s);
                 s->since_ms = at_ms;
         }
+        for (size_t i = 0; i < s->n_sent; i++)
+                if (strcmp(s->sent[i], id) == 0) {
+                        free(s->said[i]);
+                        s->said[i] = says;
+                        return;
+                }
         s->sent = xreallocarray(s->sent, s->n_sent + 1, sizeof *s->sent);
-        s->sent[s->n_sent++] = xstrdup(id);
+        s->said = xreallocarray(s->said, s->n_sent + 1, sizeof *s->said);
+        s->sent[s->n_sent] = xstrdup(id);
+        s->said[s->n_sent++] = says;
 }
 
 static enum serve_stream_rc jobs_poll(void *p, struct buf *out)
@@ -135,16 +163,22 @@ static enum serve_stream_rc jobs_poll(void *p, struct buf *out)
         }
         for (size_t i = 0; i < n; i++) {
                 _cleanup_job_record_ struct job_record *job = NULL;
-                char *last = NULL;
+                char *last = NULL, *says;
                 int64_t nodes = 0;
-                if (c[i].at_ms == s->since_ms && sent_already(s, c[i].job_id))
+                if (c[i].at_ms < s->since_ms)
                         continue;
-                mark_sent(s, c[i].job_id, c[i].at_ms);
                 if (store_get_job(st, c[i].job_id, &job, &err) < 0 ||
                     storeapi_job_extras(st, &job, 1, &nodes, &last, &err) < 0) {
                         hoist_error_release(&err); /* removed meanwhile */
                         continue;
                 }
+                says = job_says(job, last);
+                if (c[i].at_ms == s->since_ms && sent_already(s, c[i].job_id, says)) {
+                        free(says);
+                        free(last);
+                        continue;
+                }
+                mark_sent(s, c[i].job_id, c[i].at_ms, says);
                 frame_json(out, NULL, "job", api_job_json(job, nodes, last));
                 free(last);
         }

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 #include "runner/serve/hooks.h"
+#include "runner/serve/ingest.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
 #include <jansson.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,18 +24,12 @@
  * lines); anything far larger is not one. */
 #define MAX_BODY (1u << 20)
 
-/* Open store handles kept between requests: opening one per event (and
- * checking its schema) cost more than recording the event. */
-#define STORE_POOL 16
-
 struct hooks_service {
         struct webhook_key key;
         char *db_path;
-        pthread_mutex_t mu;
-        struct store *pool[STORE_POOL];
-        size_t n_pool;
         struct hooks_cidr *nets;
         size_t n_nets;
+        struct ingest *ingest; /* group commit of the events */
 };
 
 struct hooks_req {
@@ -182,8 +176,11 @@ int hooks_service_new(const char *secret, const char *db_path, const struct hook
                 free(svc);
                 return -1;
         }
+        if (ingest_start(db_path, &svc->ingest, err) < 0) {
+                free(svc);
+                return -1;
+        }
         svc->db_path = xstrdup(db_path);
-        (void)pthread_mutex_init(&svc->mu, NULL);
         if (n > 0) {
                 svc->nets = xcalloc(n, sizeof *nets);
                 memcpy(svc->nets, nets, n * sizeof *nets);
@@ -198,9 +195,7 @@ void hooks_service_free(struct hooks_service *svc)
         if (svc == NULL)
                 return;
         explicit_bzero(&svc->key, sizeof svc->key);
-        for (size_t i = 0; i < svc->n_pool; i++)
-                store_close(svc->pool[i]);
-        (void)pthread_mutex_destroy(&svc->mu);
+        ingest_stop(svc->ingest);
         free(svc->db_path);
         free(svc->nets);
         free(svc);
@@ -256,36 +251,10 @@ static int source_allowed(const struct hooks_service *svc, struct MHD_Connection
                 ntohl(((const struct sockaddr_in *)(const void *)sa)->sin_addr.s_addr));
 }
 
-static int store_take(struct hooks_service *svc, struct store **ret, struct hoist_error **err)
-{
-        struct store *st = NULL;
-
-        (void)pthread_mutex_lock(&svc->mu);
-        if (svc->n_pool > 0)
-                st = svc->pool[--svc->n_pool];
-        (void)pthread_mutex_unlock(&svc->mu);
-        if (st == NULL && store_open(svc->db_path, &st, err) < 0)
-                return -1;
-        *ret = st;
-        return 0;
-}
-
-static void store_give(struct hooks_service *svc, struct store *st)
-{
-        (void)pthread_mutex_lock(&svc->mu);
-        if (svc->n_pool < STORE_POOL) {
-                svc->pool[svc->n_pool++] = st;
-                st = NULL;
-        }
-        (void)pthread_mutex_unlock(&svc->mu);
-        store_close(st);
-}
-
 static enum MHD_Result apply(struct hooks_service *svc, struct MHD_Connection *conn,
                              const struct hooks_event *e, const char *body)
 {
         _cleanup_error_ struct hoist_error *err = NULL;
-        struct store *st = NULL;
         struct store_event se = {
                 .id = e->id,
                 .job_id = e->job_id,
@@ -299,12 +268,7 @@ static enum MHD_Result apply(struct hooks_service *svc, struct MHD_Connection *c
         };
         int r;
 
-        if (store_take(svc, &st, &err) < 0) {
-                log_warn("serve: hooks: %s", err->msg);
-                return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "job store unavailable");
-        }
-        r = store_apply_event(st, &se, &err);
-        store_give(svc, st);
+        r = ingest_apply(svc->ingest, &se, &err);
         if (r < 0 && err->code == HOIST_ERR_NOT_FOUND)
                 return reply(conn, MHD_HTTP_NOT_FOUND, "no job '%s' here", e->job_id);
         if (r < 0) {

@@ -7,9 +7,9 @@ Last-Event-ID, and checks what the two connections delivered.
                                     to the end; prints the whole text
   api_sse.py events URL TOKEN N     N events, then resume to the end; prints
                                     each seq on a line
-  api_sse.py first URL TOKEN EVENT MATCH
+  api_sse.py first URL TOKEN EVENT MATCH...
                                     the data of the first EVENT whose data
-                                    holds MATCH
+                                    holds every MATCH
 Every read has a deadline (HOIST_SSE_DEADLINE, default 120 s)."""
 import json
 import os
@@ -181,7 +181,7 @@ def follow_events(url, token, n):
 def first(url, token, kind, match):
     c, r = connect(url, token)
     for eid, k, data in events(r):
-        if k == kind and match in data:
+        if k == kind and all(m in data for m in match):
             print(data)
             return
     sys.exit("the stream ended before a %s event with %r" % (kind, match))
@@ -194,4 +194,4 @@ if __name__ == "__main__":
     elif mode == "events":
         follow_events(url, token, int(sys.argv[4]))
     else:
-        first(url, token, sys.argv[4], sys.argv[5])
+        first(url, token, sys.argv[4], sys.argv[5:])

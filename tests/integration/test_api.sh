@@ -203,14 +203,62 @@ t_cancel_resume() {
         id=$(submit "$T_TMP/c")
         wait_for 60 finished "$id" running || fail "job did not start"
         expect 409 POST "/api/v1/jobs/$id/resume"
+        # every state change reaches GET /api/v1/jobs/stream, whoever made it
+        follow_job "$id" canceled 1
         expect 200 POST "/api/v1/jobs/$id/cancel"
         [ "$(jq_ "j['state']")" = canceled ] || fail "after cancel: $(cat "$T_TMP/body")"
+        followed
         state_is "$id" canceled || fail "hoist status says $(job_field "$id" state)"
+        follow_job "$id" "" 2
         expect 200 POST "/api/v1/jobs/$id/resume" -H 'Content-Type: application/json' -d '{}'
         [ "$(jq_ "j['attempt']")" = 2 ] || fail "after resume: $(cat "$T_TMP/body")"
+        followed
+        wait_for 60 finished "$id" running || fail "attempt 2 did not run"
+        follow_job "$id" canceled 2
+        hoist cancel "$id" >/dev/null || fail "hoist cancel $id"
+        followed
+        follow_job "$id" "" 3
+        hoist submit -q --resume "$id" >/dev/null || fail "hoist submit --resume $id"
+        followed
+        wait_for 60 finished "$id" running || fail "attempt 3 did not run"
+        expect 200 POST "/api/v1/jobs/$id/cancel"
+        [ "$(jq_ "j['state']")" = canceled ] || fail "after cancel 3: $(cat "$T_TMP/body")"
+}
+
+# A resume sent while a cancel is still stopping the job waits for it.
+t_resume_while_stopping() {
+        mkdir -p "$T_TMP/s"
+        cat >"$T_TMP/s/job.yaml" <<'YAML'
+name: api-slow-stop
+runtime: process
+command: ["sh", "-c", "trap 'sleep 2; exit 143' TERM; echo up; while :; do sleep 0.1; done"]
+limits: {stop_grace: 20s}
+YAML
+        id=$(submit "$T_TMP/s")
+        wait_for 60 finished "$id" running || fail "job did not start"
+        hoist cancel "$id" >"$T_TMP/s/cancel.out" 2>&1 &
+        cancel=$!
+        wait_for 30 test -e "$HOIST_HOME/run/$id/canceled-attempt" || fail "no cancel under way"
+        expect 200 POST "/api/v1/jobs/$id/resume"
+        [ "$(jq_ "j['attempt']")" = 2 ] || fail "after resume: $(cat "$T_TMP/body")"
+        wait "$cancel" || fail "hoist cancel: $(cat "$T_TMP/s/cancel.out")"
         wait_for 60 finished "$id" running || fail "attempt 2 did not run"
         expect 200 POST "/api/v1/jobs/$id/cancel"
-        [ "$(jq_ "j['state']")" = canceled ] || fail "after cancel 2: $(cat "$T_TMP/body")"
+}
+
+# follow_job ID STATE ATTEMPT: follows GET /api/v1/jobs/stream (from now)
+# until job ID is in ATTEMPT (at STATE unless ""); followed waits for that.
+follow_job() {
+        local state=""
+        [ -z "$2" ] || state="\"state\":\"$2\""
+        python3 "$SSE" first "$EP/api/v1/jobs/stream?since=$(date +%s%3N)" "$TOKEN" job \
+                "\"id\":\"$1\"" "\"attempt\":$3," ${state:+"$state"} >"$T_TMP/follow" \
+                2>"$T_TMP/follow.err" &
+        FOLLOW_PID=$!
+        FOLLOW_WHAT="$1 $2 in attempt $3"
+}
+followed() {
+        wait "$FOLLOW_PID" || fail "jobs stream: no $FOLLOW_WHAT: $(cat "$T_TMP/follow.err")"
 }
 
 SSE=$T_ROOT/tests/integration/api_sse.py
@@ -305,7 +353,8 @@ t_token_not_logged() {
 t_run "requests without the token, or with a wrong one, get 401; no CORS" t_auth
 t_run "unknown routes, bad parameters and methods: JSON errors; bucket 'api' is reserved" t_errors
 t_run "jobs list (filters), one job, outputs, events, logs, metrics" t_job_routes
-t_run "cancel and resume from the API" t_cancel_resume
+t_run "cancel and resume from the API and the CLI, each seen on the jobs stream" t_cancel_resume
+t_run "a resume while a cancel is stopping the job waits for it" t_resume_while_stopping
 t_run "SSE: logs and events in order, resumed with Last-Event-ID" t_sse_follow
 t_run "SSE: every job's changes, a job's new metric points" t_sse_jobs_metrics
 t_run "every path in openapi.json answers" t_openapi_every_path

@@ -1067,6 +1067,65 @@ static void test_crash_safety(void **state)
 /* Events: dedup by id, the job moves with each state event, a late or
  * earlier state does not move it back, and a final state carries the exit
  * code; each move is a transition row. */
+/* Group commit: one transaction, each event as alone; a bad one fails alone. */
+static void test_apply_events_batch(void **state)
+{
+        struct fixture *f = *state;
+        struct hoist_error *err = NULL, *errs[5];
+        _cleanup_job_record_ struct job_record *job = NULL;
+        int results[5];
+        int64_t count = 0;
+        struct store_event ev[5] = {
+                {.id = "b.1",
+                 .job_id = "j-0000000000b1",
+                 .type = "job.running",
+                 .body = "{}",
+                 .exit_code = -1},
+                {.id = "b.2",
+                 .job_id = "j-0000000000b1",
+                 .type = "job.log",
+                 .body = "{}",
+                 .exit_code = -1},
+                {.id = "b.1",
+                 .job_id = "j-0000000000b1",
+                 .type = "job.running",
+                 .body = "{}",
+                 .exit_code = -1}, /* the same id again, in the same batch */
+                {.id = "b.3",
+                 .job_id = "j-0000000000ff",
+                 .type = "job.log",
+                 .body = "{}",
+                 .exit_code = -1}, /* no such job */
+                {.id = "b.4",
+                 .job_id = "j-0000000000b1",
+                 .type = "job.succeeded",
+                 .body = "{}",
+                 .exit_code = 0},
+        };
+        const struct store_event *p[5] = {&ev[0], &ev[1], &ev[2], &ev[3], &ev[4]};
+
+        insert_job(f->st, "j-0000000000b1", "batch", 0);
+        assert_int_equal(store_apply_events(f->st, p, 5, results, errs, &err), 0);
+        assert_null(err);
+        assert_int_equal(results[0], 1);
+        assert_int_equal(results[1], 1);
+        assert_int_equal(results[2], 0);
+        assert_int_equal(results[3], -1);
+        assert_int_equal(errs[3]->code, HOIST_ERR_NOT_FOUND);
+        assert_int_equal(results[4], 1);
+        for (size_t i = 0; i < 5; i++)
+                if (i != 3)
+                        assert_null(errs[i]);
+        hoist_error_free(errs[3]);
+        assert_int_equal(store_count_events(f->st, "j-0000000000b1", &count, &err), 0);
+        assert_int_equal(count, 3);
+        assert_int_equal(store_get_job(f->st, "j-0000000000b1", &job, &err), 0);
+        assert_int_equal(job->state, JOB_SUCCEEDED);
+        /* again: every one a duplicate now */
+        assert_int_equal(store_apply_events(f->st, p, 3, results, errs, &err), 0);
+        assert_int_equal(results[0] + results[1] + results[2], 0);
+}
+
 static void test_apply_events(void **state)
 {
         struct fixture *f = *state;
@@ -1222,6 +1281,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_state_names, setup, teardown),
                 cmocka_unit_test(test_new_job_id),
                 cmocka_unit_test_setup_teardown(test_apply_events, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_apply_events_batch, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_two_handles_alternate, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_waits_for_busy_writer, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_concurrent_processes, setup, teardown),
