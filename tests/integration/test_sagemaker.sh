@@ -22,6 +22,7 @@ REG_PW=ecr-token-$$-$RANDOM
 sm_port() { cat "$SM/port"; }
 sm_ctl() { curl -fsS -X POST "http://127.0.0.1:$(sm_port)/_test/$1"; }
 requests() { cat "$SM/requests.jsonl"; }
+n_requests() { if [ -f "$SM/requests.jsonl" ]; then wc -l <"$SM/requests.jsonl"; else echo 0; fi; }
 
 setup() {
         command -v podman >/dev/null || { echo "podman is missing (scripts/deps.sh)"; return 1; }
@@ -267,6 +268,46 @@ t_ecr() {
         hoist push -q --create-repository "$IMAGE" "$REG_HOST/team/trainer:v1" >/dev/null 2>&1 || fail "second push"
         [ "$(grep -c '"target": "AmazonEC2ContainerRegistry_V20150921.CreateRepository"' "$SM/requests.jsonl")" -eq 1 ] ||
                 fail "CreateRepository sent twice"
+        # job.yaml's opt-in: build.create_repository with build.push
+        write_job "$T_TMP/ecrjob"
+        sed -i '/^image: /d' "$T_TMP/ecrjob/job.yaml"
+        cat >>"$T_TMP/ecrjob/job.yaml" <<YAML
+build:
+  context: $HOIST_BIN
+  dockerfile: $T_ROOT/images/quickstart/Dockerfile
+  args:
+    TRAINER: hoist-quickstart
+  push: $REG_HOST/team/built:v1
+  create_repository: true
+YAML
+        t_defer "podman rmi -f $REG_HOST/team/built:v1 >/dev/null 2>&1"
+        hoist submit --follow "$T_TMP/ecrjob/job.yaml" >"$T_TMP/ecrjob/out" 2>&1 ||
+                fail "job failed: $(tail -5 "$T_TMP/ecrjob/out"; why "$(job_id_of "$T_TMP/ecrjob/out")")"
+        grep_q 'CreateRepository", "body": "{\\"repositoryName\\":\\"team/built\\"}".*"outcome": "ok"' <"$SM/requests.jsonl" ||
+                fail "build.create_repository sent no CreateRepository"
+        id=$(job_id_of "$T_TMP/ecrjob/out")
+        state_is "$id" succeeded || fail "$(why "$id")"
+        # and it needs build.push
+        sed -i '/^  push: /d' "$T_TMP/ecrjob/job.yaml"
+        ! hoist submit --dry-run "$T_TMP/ecrjob/job.yaml" >"$T_TMP/ecrjob/bad" 2>&1 || fail "create_repository without push accepted"
+        grep_q "build.create_repository.*no 'build.push'" <"$T_TMP/ecrjob/bad" || fail "$(cat "$T_TMP/ecrjob/bad")"
+}
+
+# --dry-run asks no engine: no credentials, no network, no request to
+# SageMaker, and it says so; a missing role is still refused.
+t_dry_run_offline() {
+        write_job "$T_TMP/dry"
+        before=$(n_requests)
+        (
+                unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+                HOIST_SAGEMAKER_ENDPOINT=http://127.0.0.1:9 hoist submit --dry-run "$T_TMP/dry/job.yaml"
+        ) >"$T_TMP/dry/out" 2>&1 ||
+                fail "dry run without credentials: $(cat "$T_TMP/dry/out")"
+        grep_q '"TrainingJobName": "hoist-j-' <"$T_TMP/dry/out" || fail "no body: $(cat "$T_TMP/dry/out")"
+        grep_q "engine was not asked (validate() not run" <"$T_TMP/dry/out" || fail "not said: $(cat "$T_TMP/dry/out")"
+        [ "$(n_requests)" -eq "$before" ] || fail "a request was sent: $(tail -1 "$SM/requests.jsonl")"
+        HOIST_SAGEMAKER_ROLE= hoist submit --dry-run "$T_TMP/dry/job.yaml" >"$T_TMP/dry/out2" 2>&1 && fail "no role accepted by --dry-run"
+        grep_q "sagemaker.role" <"$T_TMP/dry/out2" || fail "$(cat "$T_TMP/dry/out2")"
 }
 
 t_refusals() {
@@ -286,6 +327,7 @@ t_run "hoist cancel: StopTrainingJob, SIGTERM, Stopped" t_stop
 t_run "throttling answered and retried" t_throttled
 t_run "secrets absent from every request body" t_secrets_absent
 t_run "hoist list --provider sagemaker [--remote]" t_list_remote
-t_run "ECR: GetAuthorizationToken for pull and push, CreateRepository on opt-in" t_ecr
+t_run "ECR: GetAuthorizationToken for pull and push, CreateRepository on opt-in (flag, job.yaml)" t_ecr
+t_run "--dry-run without credentials or network: the body, validate() not run" t_dry_run_offline
 t_run "no role, a wrong key: refused before upload, the AWS error shown" t_refusals
 t_finish
