@@ -293,6 +293,46 @@ YAML
         grep_q "build.create_repository.*no 'build.push'" <"$T_TMP/ecrjob/bad" || fail "$(cat "$T_TMP/ecrjob/bad")"
 }
 
+# examples/sagemaker-toolkit's train.py, written for SageMaker's toolkit
+# (SM_MODEL_DIR, SM_CHANNEL_TRAIN, SM_HP_EPOCHS), run unchanged as
+# `podman run IMAGE train`: an image of Debian's python3 (the cached
+# debootstrap rootfs of scripts/make-torch-rootfs.sh) with the entrypoint
+# bundle and the script; its model ends in model.tar.gz and hoist's storage.
+t_toolkit() {
+        local tar d=$T_TMP/tk ref=$REG_HOST/sm-toolkit:py
+        tar=$("$T_ROOT/scripts/make-torch-rootfs.sh" 2>"$T_TMP/rootfs.err") ||
+                fail "make-torch-rootfs.sh: $(cat "$T_TMP/rootfs.err")"
+        mkdir -p "$d/ctx"
+        podman import --quiet "$tar" "localhost/hoist-it-smpy-base:$$" >/dev/null || fail "podman import $tar"
+        t_defer "podman rmi -f $ref localhost/hoist-it-smpy-base:$$ >/dev/null 2>&1"
+        cp "$HOIST_BUILD/hoist-entrypoint-bundle.tar" "$T_ROOT/examples/sagemaker-toolkit/train.py" "$d/ctx/"
+        printf '%s\n' "FROM localhost/hoist-it-smpy-base:$$" "ADD hoist-entrypoint-bundle.tar /" \
+                "COPY train.py /opt/train/train.py" 'ENTRYPOINT ["/opt/hoist/bin/hoist-entrypoint"]' \
+                'CMD ["train"]' >"$d/ctx/Containerfile"
+        podman build -q -t "$ref" "$d/ctx" >"$d/build.out" 2>&1 || fail "podman build: $(tail -5 "$d/build.out")"
+        podman push --quiet --tls-verify=false --creds "AWS:$REG_PW" "$ref" >"$d/push.out" 2>&1 ||
+                fail "podman push: $(tail -5 "$d/push.out")"
+        cp -r "$T_ROOT/examples/sagemaker-toolkit/data" "$d/data"
+        printf '%s\n' "name: sm-toolkit" "provider: sagemaker" "image: $ref" \
+                'command: ["/usr/bin/python3", "/opt/train/train.py"]' "inputs:" "  train: data/" \
+                "hyperparameters:" "  epochs: 40" "  lr: 0.05" "limits:" "  max_runtime: 10m" \
+                "  stop_grace: 30s" >"$d/job.yaml"
+        hoist submit --follow "$d/job.yaml" >"$d/out" 2>&1 ||
+                fail "job failed: $(tail -5 "$d/out"; why "$(job_id_of "$d/out")")"
+        id=$(job_id_of "$d/out")
+        state_is "$id" succeeded || fail "$(why "$id")"
+        name=$(name_of "$id")
+        hoist results "$id" "$d/res" >/dev/null
+        [ -s "$d/res/model/model.json" ] || fail "no model.json in storage: $(find "$d/res" -type f)"
+        s3 get-object --bucket hoist --key "jobs/$id/sagemaker/$name/output/model.tar.gz" "$d/model.tar.gz" >/dev/null ||
+                fail "no model.tar.gz under S3OutputPath"
+        mkdir -p "$d/tgz"
+        tar -xzf "$d/model.tar.gz" -C "$d/tgz" || fail "model.tar.gz does not unpack"
+        cmp "$d/tgz/model.json" "$d/res/model/model.json" || fail "model.tar.gz's model differs from storage's: $(tar -tzf "$d/model.tar.gz")"
+        # SM_HP_EPOCHS reached it (the script's default is 20)
+        grep_q '"epochs": 40' <"$d/res/model/model.json" || fail "SM_HP_EPOCHS not read: $(cat "$d/res/model/model.json")"
+}
+
 # --dry-run asks no engine: no credentials, no network, no request to
 # SageMaker, and it says so; a missing role is still refused.
 t_dry_run_offline() {
@@ -328,6 +368,7 @@ t_run "throttling answered and retried" t_throttled
 t_run "secrets absent from every request body" t_secrets_absent
 t_run "hoist list --provider sagemaker [--remote]" t_list_remote
 t_run "ECR: GetAuthorizationToken for pull and push, CreateRepository on opt-in (flag, job.yaml)" t_ecr
+t_run "a toolkit-style script reading SM_* (a python3 image): model in model.tar.gz and storage" t_toolkit
 t_run "--dry-run without credentials or network: the body, validate() not run" t_dry_run_offline
 t_run "no role, a wrong key: refused before upload, the AWS error shown" t_refusals
 t_finish
