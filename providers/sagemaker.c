@@ -192,6 +192,17 @@ static char *secrets_key(const char *job_id)
         return xasprintf("jobs/%s/secrets.json", job_id);
 }
 
+/* Offline, so that --dry-run (which asks no engine) refuses it too. */
+static int check_role(const struct sagemaker_settings *s, struct hoist_error **err)
+{
+        if (s->role == NULL)
+                return hoist_error_make(err, HOIST_ERR_INPUT,
+                                        "no execution role: set sagemaker.role in job.yaml, or "
+                                        "HOIST_SAGEMAKER_ROLE, to the ARN of a role SageMaker "
+                                        "may assume (docs/providers/sagemaker.md)");
+        return 0;
+}
+
 static int sm_render(const struct provider_submit *req, char **ret, struct hoist_error **err)
 {
         _cleanup_sagemaker_settings_ struct sagemaker_settings *def = NULL;
@@ -205,7 +216,7 @@ static int sm_render(const struct provider_submit *req, char **ret, struct hoist
                 return -1;
         if (s == NULL)
                 s = def;
-        if (plan_for(req, s, key, &body, err) < 0)
+        if (check_role(s, err) < 0 || plan_for(req, s, key, &body, err) < 0)
                 return -1;
         text = json_dumps(body, JSON_INDENT(2) | JSON_SORT_KEYS);
         json_decref(body);
@@ -234,11 +245,8 @@ static int sm_validate(const void *settings, struct hoist_error **err)
         json_t *body, *out = NULL;
         int r;
 
-        if (s != NULL && s->role == NULL)
-                return hoist_error_make(err, HOIST_ERR_INPUT,
-                                        "no execution role: set sagemaker.role in job.yaml, or "
-                                        "HOIST_SAGEMAKER_ROLE, to the ARN of a role SageMaker "
-                                        "may assume (docs/providers/sagemaker.md)");
+        if (s != NULL && check_role(s, err) < 0)
+                return -1;
         if (client_for(s, &c, err) < 0)
                 return -1;
         /* The cheapest call that proves the credentials, the region and

@@ -196,7 +196,7 @@ int cmd_build(int argc, char **argv, struct hoist_error **err)
                        fmt_plural(res.steps, "step", "steps"), res.cached);
         rc = 0;
         if (push)
-                rc = builder_push(images, o.tag, o.insecure, quiet ? NULL : stdout, err);
+                rc = builder_push(images, o.tag, o.insecure, 0, quiet ? NULL : stdout, err);
         if (rc == 0 && quiet)
                 puts(res.manifest_digest);
         builder_result_clear(&res);

@@ -82,7 +82,8 @@ static const char usage[] =
         "  -y, --yes           agree to the upload that consent: ask would ask about\n"
         "  -n, --dry-run       load and check JOB.yaml and print what its provider would\n"
         "                      send (for slurm: the sbatch command line and the batch\n"
-        "                      script); uploads, stores and starts nothing\n"
+        "                      script); uploads, stores and starts nothing, and asks\n"
+        "                      the provider's engine nothing (no credentials needed)\n"
         "      --estimate      print what the job will cost (and which spending limits\n"
         "                      it would pass) and submit nothing; exit 8 when a block\n"
         "                      limit would refuse it (docs/cost.md)\n"
@@ -125,10 +126,11 @@ static int check_resources(const struct hoist_home *home, const struct jobfile *
 
 /* Everything about JF that can be refused before anything is built,
  * pushed or uploaded: the provider, what it can give the job, the batch
- * size, storage the job's nodes can reach, and the provider's engine
- * answering. */
+ * size, storage the job's nodes can reach, and (with ASK_ENGINE) the
+ * provider's engine answering: --dry-run asks none, so that it works
+ * without credentials or network. */
 static int check_job(const struct hoist_home *home, const struct jobfile *jf, const char *path,
-                     const char *runtime_override, struct hoist_error **err)
+                     const char *runtime_override, bool ask_engine, struct hoist_error **err)
 {
         const struct provider_ops *prov = provider_find(jf->provider);
 
@@ -151,7 +153,7 @@ static int check_job(const struct hoist_home *home, const struct jobfile *jf, co
                            jf->storage ? jf->storage : jobstorage_default_url(), err) < 0)
                 return hoist_error_wrap(err, "'%s'", path);
         /* Last: it may ask the cluster (sbatch --version over ssh). */
-        if (prov->validate != NULL && prov->validate(jf->provider_settings, err) < 0)
+        if (ask_engine && prov->validate != NULL && prov->validate(jf->provider_settings, err) < 0)
                 return hoist_error_wrap(err, "'%s': provider '%s'", path, prov->name);
         return 0;
 }
@@ -286,7 +288,7 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
         if (jobfile_load(path, &jf, err) < 0)
                 return -1;
         const char *provider_name = jf->provider;
-        if (check_job(home, jf, path, runtime_override, err) < 0)
+        if (check_job(home, jf, path, runtime_override, true, err) < 0)
                 return -1;
         struct cost_estimate est __attribute__((cleanup(cost_estimate_clear))) = {0};
         if (check_cost(home, st, jf, quiet, &est, err) < 0)
@@ -373,7 +375,7 @@ static int submit_dry_run(const struct hoist_home *home, const char *path,
 
         if (jobfile_load(path, &jf, err) < 0)
                 return -1;
-        if (check_job(home, jf, path, runtime_override, err) < 0)
+        if (check_job(home, jf, path, runtime_override, false, err) < 0)
                 return -1;
         prov = provider_find(jf->provider);
         if (prov->render == NULL)
@@ -420,6 +422,10 @@ static int submit_dry_run(const struct hoist_home *home, const char *path,
         printf("# hoist submit --dry-run %s: provider %s, job id %s (a real submit gets a new "
                "one)\n",
                path, prov->name, id);
+        if (prov->validate != NULL)
+                printf("# provider %s's engine was not asked (validate() not run: no credentials "
+                       "or network used); a real submit asks it first\n",
+                       prov->name);
         if (builtin)
                 printf("# storage: the built-in endpoint; BUILTIN stands for its bucket, known "
                        "once hoist serve runs\n");

@@ -107,7 +107,7 @@ int jobbuild_run(struct jobfile *jf, const struct hoist_home *home, FILE *out,
                 return -1;
         log_info("built %s@%s", ref, res.manifest_digest);
         builder_result_clear(&res);
-        if (jb->push != NULL && builder_push(images, ref, 0, out, err) < 0)
+        if (jb->push != NULL && builder_push(images, ref, 0, jb->create_repository, out, err) < 0)
                 return -1;
         if (wants_podman(jf) && load_into_podman(images, ref, jb->push != NULL, err) < 0)
                 return -1;

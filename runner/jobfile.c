@@ -31,7 +31,8 @@ static const char *const top_fields[] = {
         "limits",  "retry",   "webhooks",        "build",       "resources", "code",
         "include", "consent", "secrets",         "distributed", NULL,
 };
-static const char *const build_fields[] = {"context", "dockerfile", "args", "target", "push", NULL};
+static const char *const build_fields[] = {"context", "dockerfile",        "args", "target",
+                                           "push",    "create_repository", NULL};
 static const char *const output_fields[] = {"download", NULL};
 static const char *const checkpoint_fields[] = {"interval", NULL};
 static const char *const limit_fields[] = {"max_runtime", "stop_grace", NULL};
@@ -587,7 +588,7 @@ static int load_resources(struct loading *l, const struct config_node *n)
         return 0;
 }
 
-/* build: {context, dockerfile, args: {K: V}, target, push} */
+/* build: {context, dockerfile, args: {K: V}, target, push, create_repository} */
 static int load_build(struct loading *l, const struct config_node *n)
 {
         struct jobfile_build *b = xzalloc(sizeof *b);
@@ -616,6 +617,15 @@ static int load_build(struct loading *l, const struct config_node *n)
         if ((v = config_get(n, "push")) != NULL &&
             config_get_string(v, "build.push", &b->push, l->err) < 0)
                 return -1;
+        if ((v = config_get(n, "create_repository")) != NULL) {
+                if (config_get_bool(v, "build.create_repository", &b->create_repository, l->err) <
+                    0)
+                        return -1;
+                if (b->create_repository && b->push == NULL)
+                        return config_error(v, "build.create_repository", l->err,
+                                            "is true but there is no 'build.push' (the ECR "
+                                            "repository to create is the one build.push names)");
+        }
         v = config_get(n, "args");
         if (v != NULL && config_check_mapping(v, "build.args", l->err) < 0)
                 return -1;

@@ -47,11 +47,12 @@ struct jobfile_include {
 
 /* build: the image to build (and push) before the job runs (docs/job.md). */
 struct jobfile_build {
-        char *context;    /* absolute directory */
-        char *dockerfile; /* absolute path, or NULL for CONTEXT/Dockerfile */
-        char **args;      /* "K=V" build args, NULL-terminated (never NULL) */
-        char *target;     /* stage, or NULL for the last */
-        char *push;       /* REGISTRY/REPO[:TAG] to push to, or NULL */
+        char *context;         /* absolute directory */
+        char *dockerfile;      /* absolute path, or NULL for CONTEXT/Dockerfile */
+        char **args;           /* "K=V" build args, NULL-terminated (never NULL) */
+        char *target;          /* stage, or NULL for the last */
+        char *push;            /* REGISTRY/REPO[:TAG] to push to, or NULL */
+        int create_repository; /* push: create a missing ECR repository */
         int line;
 };
 

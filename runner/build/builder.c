@@ -851,12 +851,12 @@ static int add_entrypoint_layer(struct build *b, struct stage *s, struct hoist_e
         return 0;
 }
 
-int builder_push(const char *images_dir, const char *ref, int insecure, FILE *out,
-                 struct hoist_error **err)
+int builder_push(const char *images_dir, const char *ref, int insecure, int create_repository,
+                 FILE *out, struct hoist_error **err)
 {
         _cleanup_ocilayout_ struct ocilayout *lay = NULL;
         _cleanup_free_ char *digest = NULL;
-        struct registry_options ro = {.insecure = insecure};
+        struct registry_options ro = {.insecure = insecure, .create_repository = create_repository};
         struct registry_stats st = {0};
         FILE *to = out != NULL ? out : stderr;
         char line[1024];

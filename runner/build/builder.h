@@ -49,9 +49,10 @@ void builder_result_clear(struct builder_result *r);
 /* Pushes REF from the local store IMAGES_DIR to the registry it names:
  * only the blobs the registry lacks are sent.  Each blob's progress (redrawn
  * on a terminal, a line per state change otherwise) and a summary go to
- * OUT; OUT NULL: quiet. */
-int builder_push(const char *images_dir, const char *ref, int insecure, FILE *out,
-                 struct hoist_error **err);
+ * OUT; OUT NULL: quiet.  CREATE_REPOSITORY: an ECR repository that is
+ * missing is created first (HOIST_ECR_CREATE_REPOSITORY=1 does it too). */
+int builder_push(const char *images_dir, const char *ref, int insecure, int create_repository,
+                 FILE *out, struct hoist_error **err);
 
 /* `hoist import`: a root filesystem tar as the one layer of a new image, as
  * `podman import` makes it. */

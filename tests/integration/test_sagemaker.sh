@@ -22,6 +22,7 @@ REG_PW=ecr-token-$$-$RANDOM
 sm_port() { cat "$SM/port"; }
 sm_ctl() { curl -fsS -X POST "http://127.0.0.1:$(sm_port)/_test/$1"; }
 requests() { cat "$SM/requests.jsonl"; }
+n_requests() { if [ -f "$SM/requests.jsonl" ]; then wc -l <"$SM/requests.jsonl"; else echo 0; fi; }
 
 setup() {
         command -v podman >/dev/null || { echo "podman is missing (scripts/deps.sh)"; return 1; }
@@ -267,6 +268,86 @@ t_ecr() {
         hoist push -q --create-repository "$IMAGE" "$REG_HOST/team/trainer:v1" >/dev/null 2>&1 || fail "second push"
         [ "$(grep -c '"target": "AmazonEC2ContainerRegistry_V20150921.CreateRepository"' "$SM/requests.jsonl")" -eq 1 ] ||
                 fail "CreateRepository sent twice"
+        # job.yaml's opt-in: build.create_repository with build.push
+        write_job "$T_TMP/ecrjob"
+        sed -i '/^image: /d' "$T_TMP/ecrjob/job.yaml"
+        cat >>"$T_TMP/ecrjob/job.yaml" <<YAML
+build:
+  context: $HOIST_BIN
+  dockerfile: $T_ROOT/images/quickstart/Dockerfile
+  args:
+    TRAINER: hoist-quickstart
+  push: $REG_HOST/team/built:v1
+  create_repository: true
+YAML
+        t_defer "podman rmi -f $REG_HOST/team/built:v1 >/dev/null 2>&1"
+        hoist submit --follow "$T_TMP/ecrjob/job.yaml" >"$T_TMP/ecrjob/out" 2>&1 ||
+                fail "job failed: $(tail -5 "$T_TMP/ecrjob/out"; why "$(job_id_of "$T_TMP/ecrjob/out")")"
+        grep_q 'CreateRepository", "body": "{\\"repositoryName\\":\\"team/built\\"}".*"outcome": "ok"' <"$SM/requests.jsonl" ||
+                fail "build.create_repository sent no CreateRepository"
+        id=$(job_id_of "$T_TMP/ecrjob/out")
+        state_is "$id" succeeded || fail "$(why "$id")"
+        # and it needs build.push
+        sed -i '/^  push: /d' "$T_TMP/ecrjob/job.yaml"
+        ! hoist submit --dry-run "$T_TMP/ecrjob/job.yaml" >"$T_TMP/ecrjob/bad" 2>&1 || fail "create_repository without push accepted"
+        grep_q "build.create_repository.*no 'build.push'" <"$T_TMP/ecrjob/bad" || fail "$(cat "$T_TMP/ecrjob/bad")"
+}
+
+# examples/sagemaker-toolkit's train.py, written for SageMaker's toolkit
+# (SM_MODEL_DIR, SM_CHANNEL_TRAIN, SM_HP_EPOCHS), run unchanged as
+# `podman run IMAGE train`: an image of Debian's python3 (the cached
+# debootstrap rootfs of scripts/make-torch-rootfs.sh) with the entrypoint
+# bundle and the script; its model ends in model.tar.gz and hoist's storage.
+t_toolkit() {
+        local tar d=$T_TMP/tk ref=$REG_HOST/sm-toolkit:py
+        tar=$("$T_ROOT/scripts/make-torch-rootfs.sh" 2>"$T_TMP/rootfs.err") ||
+                fail "make-torch-rootfs.sh: $(cat "$T_TMP/rootfs.err")"
+        mkdir -p "$d/ctx"
+        podman import --quiet "$tar" "localhost/hoist-it-smpy-base:$$" >/dev/null || fail "podman import $tar"
+        t_defer "podman rmi -f $ref localhost/hoist-it-smpy-base:$$ >/dev/null 2>&1"
+        cp "$HOIST_BUILD/hoist-entrypoint-bundle.tar" "$T_ROOT/examples/sagemaker-toolkit/train.py" "$d/ctx/"
+        printf '%s\n' "FROM localhost/hoist-it-smpy-base:$$" "ADD hoist-entrypoint-bundle.tar /" \
+                "COPY train.py /opt/train/train.py" 'ENTRYPOINT ["/opt/hoist/bin/hoist-entrypoint"]' \
+                'CMD ["train"]' >"$d/ctx/Containerfile"
+        podman build -q -t "$ref" "$d/ctx" >"$d/build.out" 2>&1 || fail "podman build: $(tail -5 "$d/build.out")"
+        podman push --quiet --tls-verify=false --creds "AWS:$REG_PW" "$ref" >"$d/push.out" 2>&1 ||
+                fail "podman push: $(tail -5 "$d/push.out")"
+        cp -r "$T_ROOT/examples/sagemaker-toolkit/data" "$d/data"
+        printf '%s\n' "name: sm-toolkit" "provider: sagemaker" "image: $ref" \
+                'command: ["/usr/bin/python3", "/opt/train/train.py"]' "inputs:" "  train: data/" \
+                "hyperparameters:" "  epochs: 40" "  lr: 0.05" "limits:" "  max_runtime: 10m" \
+                "  stop_grace: 30s" >"$d/job.yaml"
+        hoist submit --follow "$d/job.yaml" >"$d/out" 2>&1 ||
+                fail "job failed: $(tail -5 "$d/out"; why "$(job_id_of "$d/out")")"
+        id=$(job_id_of "$d/out")
+        state_is "$id" succeeded || fail "$(why "$id")"
+        name=$(name_of "$id")
+        hoist results "$id" "$d/res" >/dev/null
+        [ -s "$d/res/model/model.json" ] || fail "no model.json in storage: $(find "$d/res" -type f)"
+        s3 get-object --bucket hoist --key "jobs/$id/sagemaker/$name/output/model.tar.gz" "$d/model.tar.gz" >/dev/null ||
+                fail "no model.tar.gz under S3OutputPath"
+        mkdir -p "$d/tgz"
+        tar -xzf "$d/model.tar.gz" -C "$d/tgz" || fail "model.tar.gz does not unpack"
+        cmp "$d/tgz/model.json" "$d/res/model/model.json" || fail "model.tar.gz's model differs from storage's: $(tar -tzf "$d/model.tar.gz")"
+        # SM_HP_EPOCHS reached it (the script's default is 20)
+        grep_q '"epochs": 40' <"$d/res/model/model.json" || fail "SM_HP_EPOCHS not read: $(cat "$d/res/model/model.json")"
+}
+
+# --dry-run asks no engine: no credentials, no network, no request to
+# SageMaker, and it says so; a missing role is still refused.
+t_dry_run_offline() {
+        write_job "$T_TMP/dry"
+        before=$(n_requests)
+        (
+                unset AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
+                HOIST_SAGEMAKER_ENDPOINT=http://127.0.0.1:9 hoist submit --dry-run "$T_TMP/dry/job.yaml"
+        ) >"$T_TMP/dry/out" 2>&1 ||
+                fail "dry run without credentials: $(cat "$T_TMP/dry/out")"
+        grep_q '"TrainingJobName": "hoist-j-' <"$T_TMP/dry/out" || fail "no body: $(cat "$T_TMP/dry/out")"
+        grep_q "engine was not asked (validate() not run" <"$T_TMP/dry/out" || fail "not said: $(cat "$T_TMP/dry/out")"
+        [ "$(n_requests)" -eq "$before" ] || fail "a request was sent: $(tail -1 "$SM/requests.jsonl")"
+        HOIST_SAGEMAKER_ROLE= hoist submit --dry-run "$T_TMP/dry/job.yaml" >"$T_TMP/dry/out2" 2>&1 && fail "no role accepted by --dry-run"
+        grep_q "sagemaker.role" <"$T_TMP/dry/out2" || fail "$(cat "$T_TMP/dry/out2")"
 }
 
 t_refusals() {
@@ -286,6 +367,8 @@ t_run "hoist cancel: StopTrainingJob, SIGTERM, Stopped" t_stop
 t_run "throttling answered and retried" t_throttled
 t_run "secrets absent from every request body" t_secrets_absent
 t_run "hoist list --provider sagemaker [--remote]" t_list_remote
-t_run "ECR: GetAuthorizationToken for pull and push, CreateRepository on opt-in" t_ecr
+t_run "ECR: GetAuthorizationToken for pull and push, CreateRepository on opt-in (flag, job.yaml)" t_ecr
+t_run "a toolkit-style script reading SM_* (a python3 image): model in model.tar.gz and storage" t_toolkit
+t_run "--dry-run without credentials or network: the body, validate() not run" t_dry_run_offline
 t_run "no role, a wrong key: refused before upload, the AWS error shown" t_refusals
 t_finish

@@ -541,6 +541,30 @@ static void test_retry(void **state)
                       "unknown field 'every'");
 }
 
+static void test_build_create_repository(void **state)
+{
+        const char *dir = *state;
+        _cleanup_jobfile_ struct jobfile *jf =
+                t_parse_jobfile_ok(dir, "name: a\nbuild:\n  context: .\n  push: 1.dkr.ecr.x/r:1\n"
+                                        "  create_repository: true\ncommand: [x]\n");
+        _cleanup_jobfile_ struct jobfile *off = t_parse_jobfile_ok(
+                dir, "name: a\nbuild:\n  context: .\n  push: r/x:1\ncommand: [x]\n");
+
+        assert_true(jf->build->create_repository);
+        assert_false(off->build->create_repository);
+        t_parse_jobfile_fails(dir,
+                              "name: a\ncommand: [x]\nbuild:\n  context: .\n"
+                              "  create_repository: true\n",
+                              "'job.yaml':5: field 'build.create_repository': is true but there is "
+                              "no 'build.push' (the ECR repository to create is the one "
+                              "build.push names)");
+        t_parse_jobfile_fails(dir,
+                              "name: a\ncommand: [x]\nbuild:\n  context: .\n  push: r/x:1\n"
+                              "  create_repository: maybe\n",
+                              "'job.yaml':6: field 'build.create_repository': expected true or "
+                              "false, got 'maybe'");
+}
+
 /* A provider's own section: checked by it at load, kept with the jobfile. */
 static void test_provider_section(void **state)
 {
@@ -653,6 +677,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_secrets, setup_dir, t_teardown_dir),
                 cmocka_unit_test_setup_teardown(test_webhooks, setup_dir, t_teardown_dir),
                 cmocka_unit_test_setup_teardown(test_retry, setup_dir, t_teardown_dir),
+                cmocka_unit_test_setup_teardown(test_build_create_repository, setup_dir,
+                                                t_teardown_dir),
                 cmocka_unit_test_setup_teardown(test_resources, setup_dir, t_teardown_dir),
                 cmocka_unit_test_setup_teardown(test_provider_section, setup_dir, t_teardown_dir),
                 cmocka_unit_test_setup_teardown(test_field_errors, setup_dir, t_teardown_dir),
