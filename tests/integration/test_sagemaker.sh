@@ -61,6 +61,27 @@ setup() {
         unset AWS_PROFILE AWS_SESSION_TOKEN AWS_ENDPOINT_URL
         export HOIST_SAGEMAKER_ROLE=arn:aws:iam::123456789012:role/HoistTraining
         export IMAGE REG_HOST
+        py_image
+}
+
+# PY_IMAGE: Debian's python3 and torch (the cached debootstrap rootfs of
+# scripts/make-torch-rootfs.sh) with the entrypoint bundle and
+# examples/sagemaker-toolkit's train.py, in the registry standing for ECR;
+# built once for the cases that need python3, removed when the suite ends.
+py_image() {
+        local tar ctx=$T_TMP/pyimage
+        PY_IMAGE=$REG_HOST/sm-toolkit:py
+        tar=$("$T_ROOT/scripts/make-torch-rootfs.sh") || { echo "make-torch-rootfs.sh failed"; return 1; }
+        mkdir -p "$ctx"
+        podman import --quiet "$tar" "localhost/hoist-it-smpy-base:$$" >/dev/null || { echo "podman import $tar failed"; return 1; }
+        t_defer "podman rmi -f $PY_IMAGE localhost/hoist-it-smpy-base:$$ >/dev/null 2>&1"
+        cp "$HOIST_BUILD/hoist-entrypoint-bundle.tar" "$T_ROOT/examples/sagemaker-toolkit/train.py" "$ctx/"
+        printf '%s\n' "FROM localhost/hoist-it-smpy-base:$$" "ADD hoist-entrypoint-bundle.tar /" \
+                "COPY train.py /opt/train/train.py" 'ENTRYPOINT ["/opt/hoist/bin/hoist-entrypoint"]' \
+                'CMD ["train"]' >"$ctx/Containerfile"
+        podman build -q -t "$PY_IMAGE" "$ctx" || { echo "podman build failed"; return 1; }
+        podman push --quiet --tls-verify=false --creds "AWS:$REG_PW" "$PY_IMAGE" || { echo "podman push failed"; return 1; }
+        export PY_IMAGE
 }
 
 # job.yaml for the quickstart trainer in DIR, with EXTRA lines appended.
@@ -299,19 +320,8 @@ YAML
 # debootstrap rootfs of scripts/make-torch-rootfs.sh) with the entrypoint
 # bundle and the script; its model ends in model.tar.gz and hoist's storage.
 t_toolkit() {
-        local tar d=$T_TMP/tk ref=$REG_HOST/sm-toolkit:py
-        tar=$("$T_ROOT/scripts/make-torch-rootfs.sh" 2>"$T_TMP/rootfs.err") ||
-                fail "make-torch-rootfs.sh: $(cat "$T_TMP/rootfs.err")"
-        mkdir -p "$d/ctx"
-        podman import --quiet "$tar" "localhost/hoist-it-smpy-base:$$" >/dev/null || fail "podman import $tar"
-        t_defer "podman rmi -f $ref localhost/hoist-it-smpy-base:$$ >/dev/null 2>&1"
-        cp "$HOIST_BUILD/hoist-entrypoint-bundle.tar" "$T_ROOT/examples/sagemaker-toolkit/train.py" "$d/ctx/"
-        printf '%s\n' "FROM localhost/hoist-it-smpy-base:$$" "ADD hoist-entrypoint-bundle.tar /" \
-                "COPY train.py /opt/train/train.py" 'ENTRYPOINT ["/opt/hoist/bin/hoist-entrypoint"]' \
-                'CMD ["train"]' >"$d/ctx/Containerfile"
-        podman build -q -t "$ref" "$d/ctx" >"$d/build.out" 2>&1 || fail "podman build: $(tail -5 "$d/build.out")"
-        podman push --quiet --tls-verify=false --creds "AWS:$REG_PW" "$ref" >"$d/push.out" 2>&1 ||
-                fail "podman push: $(tail -5 "$d/push.out")"
+        local d=$T_TMP/tk ref=$PY_IMAGE
+        mkdir -p "$d"
         cp -r "$T_ROOT/examples/sagemaker-toolkit/data" "$d/data"
         printf '%s\n' "name: sm-toolkit" "provider: sagemaker" "image: $ref" \
                 'command: ["/usr/bin/python3", "/opt/train/train.py"]' "inputs:" "  train: data/" \
@@ -331,6 +341,88 @@ t_toolkit() {
         cmp "$d/tgz/model.json" "$d/res/model/model.json" || fail "model.tar.gz's model differs from storage's: $(tar -tzf "$d/model.tar.gz")"
         # SM_HP_EPOCHS reached it (the script's default is 20)
         grep_q '"epochs": 40' <"$d/res/model/model.json" || fail "SM_HP_EPOCHS not read: $(cat "$d/res/model/model.json")"
+}
+
+# The multi-node PyTorch example of the Slurm issue (examples/pytorch-ddp)
+# on 2 instances: the server runs one container per host on the host
+# network, algo-1 and algo-2 resolving to 127.0.0.1; each entrypoint takes
+# its rank from resourceconfig.json and starts 2 gloo workers (launcher
+# hoist).  The model must equal, tensor by tensor, the one the same 4 ranks
+# make when started by hand on this machine (Debian's torch on both sides,
+# as test_pytorch_ddp.sh runs them).
+DDP_HP=(steps=100 lr=0.01 batch=16 hidden=32 seed=11 checkpoint_every=25 log_every=10 backend=gloo allreduce=per_tensor)
+
+# ddp_reference DIR: 2 x 2 ranks of train.py on this machine, by hand.
+ddp_reference() {
+        local d=$1 port r kv env=() pids=()
+        for kv in "${DDP_HP[@]}"; do
+                r=${kv%%=*}
+                env+=("HOIST_HP_${r^^}=${kv#*=}")
+        done
+        port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+        mkdir -p "$d"
+        for ((r = 0; r < 4; r++)); do
+                env "${env[@]}" RANK=$r WORLD_SIZE=4 LOCAL_RANK=$((r % 2)) LOCAL_WORLD_SIZE=2 GROUP_RANK=$((r / 2)) \
+                        MASTER_ADDR=127.0.0.1 MASTER_PORT="$port" HOIST_CHECKPOINT_DIR="$d/node$((r / 2))/checkpoints" \
+                        HOIST_MODEL_DIR="$d/node$((r / 2))/model" \
+                        /usr/bin/python3 "$T_ROOT/examples/pytorch-ddp/train.py" >"$d/rank$r.out" 2>"$d/rank$r.err" &
+                pids+=($!)
+        done
+        for r in "${!pids[@]}"; do
+                wait "${pids[r]}" || { tail -n 5 "$d/rank$r.err"; return 1; }
+        done
+}
+
+same_tensors() {
+        /usr/bin/python3 - "$1" "$2" <<'PY'
+import sys, torch
+a, b = torch.load(sys.argv[1]), torch.load(sys.argv[2])
+assert a.keys() == b.keys(), (a.keys(), b.keys())
+for k in a:
+    assert a[k].dtype == b[k].dtype and a[k].shape == b[k].shape, k
+    assert torch.equal(a[k], b[k]), "%s differs: max |a-b| = %g" % (k, float((a[k] - b[k]).abs().max()))
+PY
+}
+
+t_ddp_two_instances() {
+        local d=$T_TMP/ddp id name kv n r
+        mkdir -p "$d/job"
+        cp "$T_ROOT/examples/pytorch-ddp/train.py" "$d/job/"
+        {
+                printf '%s\n' "name: sm-ddp" "provider: sagemaker" "image: $PY_IMAGE" "code: ." \
+                        'command: ["/usr/bin/python3", "train.py"]' "resources: {nodes: 2, cpus: 1, memory: 2GiB}" \
+                        "distributed: {launcher: hoist, nproc_per_node: 2}" "sagemaker: {instance_count: 2}" \
+                        "limits: {max_runtime: 10m, stop_grace: 30s}" "hyperparameters:"
+                for kv in "${DDP_HP[@]}"; do echo "  ${kv%%=*}: ${kv#*=}"; done
+        } >"$d/job/job.yaml"
+        hoist submit --follow "$d/job/job.yaml" >"$d/out" 2>&1 ||
+                fail "job failed: $(tail -5 "$d/out"; why "$(job_id_of "$d/out")")"
+        id=$(job_id_of "$d/out")
+        state_is "$id" succeeded || fail "$(why "$id")"
+        name=$(name_of "$id")
+        requests | grep_q "CreateTrainingJob.*\"InstanceCount\\\\\": *2" || fail "InstanceCount 2 was not asked for"
+        # a container per host: the server writes each one's log when it ends
+        wait_for 60 compgen -G "$SM/sm-$name-algo-1-*.log" >/dev/null || fail "no container ran as algo-1: $(ls "$SM")"
+        wait_for 60 compgen -G "$SM/sm-$name-algo-2-*.log" >/dev/null || fail "no container ran as algo-2: $(ls "$SM")"
+        # hoist's logs of both nodes, each with its two ranks of the 4
+        for n in 0 1; do
+                hoist logs --node "$n" "$id" >"$d/node$n.log" 2>&1 || fail "hoist logs --node $n: $(cat "$d/node$n.log")"
+                for r in $((2 * n)) $((2 * n + 1)); do
+                        grep_q "\"event\": \"joined\", \"rank\": $r, \"local_rank\": $((r % 2)), \"world_size\": 4, .*\"backend\": \"gloo\"" \
+                                <"$d/node$n.log" || fail "rank $r did not join on node $n: $(tail -n 20 "$d/node$n.log")"
+                done
+        done
+        # each node's result record in storage
+        for n in 0 1; do
+                s3 head-object --bucket hoist --key "jobs/$id/results/node$n.json" >/dev/null ||
+                        fail "no results/node$n.json in storage: $(s3 list-objects-v2 --bucket hoist --prefix "jobs/$id/results/")"
+        done
+        hoist results "$id" "$d/res" >/dev/null
+        [ -s "$d/res/model/model.pt" ] || fail "no model.pt in storage: $(find "$d/res" -type f)"
+        grep_q '"backend": "gloo", "steps": 100, "test_accuracy": [0-9.]*, "world_size": 4}' <"$d/res/model/metrics.json" || fail "metrics: $(cat "$d/res/model/metrics.json")"
+        ddp_reference "$d/ref" || fail "the reference run by hand failed"
+        same_tensors "$d/ref/node0/model/model.pt" "$d/res/model/model.pt" ||
+                fail "the model differs from the same 4 ranks run by hand: $(cat "$d/res/model/metrics.json" "$d/ref/node0/model/metrics.json")"
 }
 
 # --dry-run asks no engine: no credentials, no network, no request to
@@ -369,6 +461,7 @@ t_run "secrets absent from every request body" t_secrets_absent
 t_run "hoist list --provider sagemaker [--remote]" t_list_remote
 t_run "ECR: GetAuthorizationToken for pull and push, CreateRepository on opt-in (flag, job.yaml)" t_ecr
 t_run "a toolkit-style script reading SM_* (a python3 image): model in model.tar.gz and storage" t_toolkit
+t_run "2 instances (instance_count: 2): examples/pytorch-ddp, 2 x 2 gloo ranks, same model as by hand" t_ddp_two_instances
 t_run "--dry-run without credentials or network: the body, validate() not run" t_dry_run_offline
 t_run "no role, a wrong key: refused before upload, the AWS error shown" t_refusals
 t_finish
