@@ -35,7 +35,8 @@ int jobcancel_why(const struct hoist_home *home, struct store *st, struct job_re
         if (reconcile_job(home, st, job, err) < 0)
                 return -1;
         if (!job_state_terminal((*job)->state) || (*job)->state == JOB_FAILED) {
-                if (store_finish(st, (*job)->id, JOB_CANCELED, (*job)->exit_code, why, err) < 0 &&
+                if (store_finish_attempt(st, (*job)->id, (*job)->attempt, JOB_CANCELED,
+                                         (*job)->exit_code, why, err) < 0 &&
                     (*err)->code != HOIST_ERR_STATE)
                         return -1;
                 hoist_error_release(err);

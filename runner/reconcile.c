@@ -407,7 +407,8 @@ static int fill_interrupted_exit_code(const struct hoist_home *home, struct stor
                 return r;
         if (result_state(res->status) != JOB_INTERRUPTED || res->exit_code < 0)
                 return 0;
-        if (store_finish(st, (*job)->id, JOB_INTERRUPTED, res->exit_code, NULL, err) < 0)
+        if (store_finish_attempt(st, (*job)->id, (*job)->attempt, JOB_INTERRUPTED, res->exit_code,
+                                 NULL, err) < 0)
                 return -1;
         return reread(st, job, err);
 }
@@ -556,14 +557,18 @@ static int decide(const struct hoist_home *home, struct store *st, struct job_re
         enum job_state to = result_state(res->status);
         const char *reason = res->reason;
         _cleanup_free_ char *why = NULL;
+        int64_t attempt = (*job)->attempt;
 
         if (to == JOB_INTERRUPTED && cancel_requested(home, *job)) {
                 to = JOB_CANCELED;
                 reason = why = cancel_reason(home, *job);
         }
-        if (store_finish(st, (*job)->id, to, res->exit_code, reason, err) < 0 ||
+        if (store_finish_attempt(st, (*job)->id, attempt, to, res->exit_code, reason, err) < 0 ||
             reread(st, job, err) < 0)
                 return -1;
+        /* A resume got there first: the job is another attempt's now. */
+        if ((*job)->attempt != attempt)
+                return 0;
         reconcile_release(home, *job);
         if ((*job)->state == JOB_INTERRUPTED)
                 return retry_interrupted(home, st, job, err);
@@ -581,7 +586,8 @@ static int reconcile_interrupted(const struct hoist_home *home, struct store *st
          * user's cancel all the same. */
         if (cancel_requested(home, *job)) {
                 _cleanup_free_ char *why = cancel_reason(home, *job);
-                return store_finish(st, (*job)->id, JOB_CANCELED, (*job)->exit_code, why, err) < 0
+                return store_finish_attempt(st, (*job)->id, (*job)->attempt, JOB_CANCELED,
+                                            (*job)->exit_code, why, err) < 0
                                ? -1
                                : reread(st, job, err);
         }
@@ -656,7 +662,8 @@ static int reconcile_ended(const struct hoist_home *home, struct store *st, stru
                 return decide(home, st, job, combined, err);
         if (res != NULL)
                 return decide(home, st, job, res, err);
-        if (store_finish(st, (*job)->id, ps->state, ps->exit_code, ps->reason, err) < 0 ||
+        if (store_finish_attempt(st, (*job)->id, (*job)->attempt, ps->state, ps->exit_code,
+                                 ps->reason, err) < 0 ||
             reread(st, job, err) < 0)
                 return -1;
         reconcile_release(home, *job);

@@ -570,8 +570,9 @@ static bool store_moves_forward(enum job_state from, enum job_state to)
         return !job_state_terminal(from) && to > from;
 }
 
-/* Moves job ID to TO; sets the exit code too when EXIT_CODE is not NULL. */
-static int store_move_locked(struct store *st, const char *id, enum job_state to,
+/* Moves job ID to TO; sets the exit code too when EXIT_CODE is not NULL.
+ * ATTEMPT > 0: only while the job is at that attempt (0: whichever). */
+static int store_move_locked(struct store *st, const char *id, int64_t attempt, enum job_state to,
                              const int *exit_code, const char *reason, struct hoist_error **err)
 {
         _cleanup_sqlite_stmt_ sqlite3_stmt *stmt = NULL;
@@ -580,6 +581,12 @@ static int store_move_locked(struct store *st, const char *id, enum job_state to
 
         if (store_read_head(st, id, &h, err) < 0)
                 return -1;
+        if (attempt > 0 && h.attempt != attempt) {
+                log_debug("job %s: %s of attempt %" PRId64 " while it is at attempt %" PRId64
+                          " is late news, ignoring",
+                          id, job_state_name(to), attempt, h.attempt);
+                return 0;
+        }
         if (h.state == to) {
                 /* Already there: only fill in an exit code not known yet
                  * (a job marked failed before its runtime reported one). */
@@ -614,26 +621,32 @@ static int store_move_locked(struct store *st, const char *id, enum job_state to
         return store_add_transition(st, id, h.attempt, h.state, to, reason, at, err);
 }
 
-static int store_move(struct store *st, const char *id, enum job_state to, const int *exit_code,
-                      const char *reason, struct hoist_error **err)
+static int store_move(struct store *st, const char *id, int64_t attempt, enum job_state to,
+                      const int *exit_code, const char *reason, struct hoist_error **err)
 {
         if ((int)to < 0 || (int)to >= JOB_STATE_COUNT)
                 return hoist_error_make(err, EINVAL, "job '%s': invalid state %d", id, (int)to);
         if (store_begin_write(st, err) < 0)
                 return -1;
-        return store_end(st, store_move_locked(st, id, to, exit_code, reason, err), err);
+        return store_end(st, store_move_locked(st, id, attempt, to, exit_code, reason, err), err);
 }
 
 int store_transition(struct store *st, const char *id, enum job_state to, const char *reason,
                      struct hoist_error **err)
 {
-        return store_move(st, id, to, NULL, reason, err);
+        return store_move(st, id, 0, to, NULL, reason, err);
 }
 
 int store_finish(struct store *st, const char *id, enum job_state to, int exit_code,
                  const char *reason, struct hoist_error **err)
 {
-        return store_move(st, id, to, &exit_code, reason, err);
+        return store_move(st, id, 0, to, &exit_code, reason, err);
+}
+
+int store_finish_attempt(struct store *st, const char *id, int64_t attempt, enum job_state to,
+                         int exit_code, const char *reason, struct hoist_error **err)
+{
+        return store_move(st, id, attempt, to, &exit_code, reason, err);
 }
 
 /* Whether two reasons (either may be NULL) say the same. */
@@ -1104,7 +1117,7 @@ static int store_apply_event_locked(struct store *st, const struct store_event *
                 return 0;
         /* How the command ended counts for an interrupted attempt too. */
         return store_move_locked(
-                st, e->job_id, (enum job_state)to,
+                st, e->job_id, 0, (enum job_state)to,
                 (job_state_terminal((enum job_state)to) || to == JOB_INTERRUPTED) &&
                                 e->exit_code >= 0
                         ? &e->exit_code

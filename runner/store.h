@@ -47,6 +47,12 @@ int store_transition(struct store *st, const char *id, enum job_state to, const 
  * already in TO whose exit code is not known yet gets EXIT_CODE. */
 int store_finish(struct store *st, const char *id, enum job_state to, int exit_code,
                  const char *reason, struct hoist_error **err);
+/* Like store_finish() for attempt ATTEMPT only: a job that has moved on to
+ * another attempt (a resume that came first) is left as it is, and 0 is
+ * returned.  What decides one attempt's end calls this, never the plain
+ * one: a late decision must not end the attempt after it. */
+int store_finish_attempt(struct store *st, const char *id, int64_t attempt, enum job_state to,
+                         int exit_code, const char *reason, struct hoist_error **err);
 /* What the job's engine says of attempt ATTEMPT, even where it is a step
  * back: a job it still queues (Slurm's PENDING, with its reason: Priority,
  * Resources) after submit moved it to starting, or an attempt that reported

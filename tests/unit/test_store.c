@@ -584,6 +584,36 @@ static void test_finish_sets_exit_code(void **state)
         assert_null(err);
 }
 
+/* An attempt's end decided late (the control plane read attempt 1, a
+ * resume started attempt 2 meanwhile) does not end attempt 2. */
+static void test_finish_attempt_is_that_attempts(void **state)
+{
+        struct fixture *f = *state;
+        struct hoist_error *err = NULL;
+        struct job_record *job = NULL;
+
+        insert_job(f->st, "j-00000000002a", "t", 0);
+        assert_int_equal(store_transition(f->st, "j-00000000002a", JOB_CANCELED, "user", &err), 0);
+        assert_int_equal(store_new_attempt(f->st, "j-00000000002a", 1, &err), 0);
+        assert_int_equal(store_transition(f->st, "j-00000000002a", JOB_RUNNING, NULL, &err), 0);
+        assert_int_equal(store_finish_attempt(f->st, "j-00000000002a", 1, JOB_CANCELED, 143,
+                                              "canceled by the user", &err),
+                         0);
+        assert_int_equal(store_get_job(f->st, "j-00000000002a", &job, &err), 0);
+        assert_int_equal(job->attempt, 2);
+        assert_int_equal(job->state, JOB_RUNNING);
+        assert_int_equal(job->exit_code, -1);
+        job_record_free(job);
+        /* Its own attempt's end is applied. */
+        assert_int_equal(
+                store_finish_attempt(f->st, "j-00000000002a", 2, JOB_SUCCEEDED, 0, NULL, &err), 0);
+        assert_int_equal(store_get_job(f->st, "j-00000000002a", &job, &err), 0);
+        assert_int_equal(job->state, JOB_SUCCEEDED);
+        assert_int_equal(job->exit_code, 0);
+        job_record_free(job);
+        assert_null(err);
+}
+
 /* The engine's word moves a job back where forward-only transitions
  * cannot: still queued (with the engine's reason) after submit moved it to
  * starting, a new reason in the same state without a transition row, and
@@ -1270,6 +1300,8 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_get_not_found, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_get_by_name_newest, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_transitions_in_order, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_finish_attempt_is_that_attempts, setup,
+                                                teardown),
                 cmocka_unit_test_setup_teardown(test_terminal_stays, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_late_transitions_are_no_ops, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_new_attempt_decided_once, setup, teardown),

@@ -12,6 +12,11 @@ export function jobView(main, id) {
   const enc = encodeURIComponent(id);
   const base = `/api/v1/jobs/${enc}`;
   let job = null;
+  // Answers can arrive out of order (a refresh sent before a cancel
+  // answered, a stream frame after a newer GET): a job record older than
+  // the one drawn, by attempt and then by its last change, is dropped.
+  const older = (j) => job && j && (j.attempt < job.attempt ||
+    (j.attempt === job.attempt && (j.updated_at_ms ?? 0) < (job.updated_at_ms ?? 0)));
   let closed = false;
   const cleanups = [];
 
@@ -80,7 +85,7 @@ export function jobView(main, id) {
     if (!(await confirmAction(what, verb === 'cancel' ? 'Cancel job' : 'Resume'))) return;
     try {
       const j = await api(`${base}/${verb}`, {method: 'POST'});
-      job = {...job, ...j};
+      if (!older(j)) job = {...job, ...j};
       renderHead();
       banner.hidden = true;
       // A refresh that was on its way before the answer may have drawn an
@@ -141,8 +146,10 @@ export function jobView(main, id) {
     if (refreshing) return refreshing;
     refreshing = (async () => {
       try {
-        job = await api(base);
+        const fresh = await api(base);
         if (closed) return;
+        if (older(fresh)) return;
+        job = fresh;
         renderHead();
         renderRecord();
       } catch (e) {
@@ -241,6 +248,7 @@ export function jobView(main, id) {
     onEvent(type, j) {
       if (type !== 'job' || !j || j.id !== id || !job) return;
       const attempt = job.attempt;
+      if (older(j)) return;
       job = {...job, ...j};
       renderHead();
       if (j.state !== lastState || j.attempt !== attempt) refresh();
