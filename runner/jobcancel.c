@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include "jobcancel.h"
 
+#include <inttypes.h>
 #include <stdlib.h>
 
 #include "cleanup.h"
@@ -17,8 +18,22 @@ int jobcancel(const struct hoist_home *home, struct store *st, struct job_record
 int jobcancel_why(const struct hoist_home *home, struct store *st, struct job_record **job,
                   int64_t grace_s, const char *why, struct hoist_error **err)
 {
+        return jobcancel_attempt(home, st, job, grace_s, why, 0, err);
+}
+
+int jobcancel_attempt(const struct hoist_home *home, struct store *st, struct job_record **job,
+                      int64_t grace_s, const char *why, int64_t attempt, struct hoist_error **err)
+{
+        /* Reconciling waits for a launch in progress (its lock): only then
+         * is the attempt the one that runs. */
         if (reconcile_job(home, st, job, err) < 0)
                 return -1;
+        if (attempt > 0 && (*job)->attempt != attempt)
+                return hoist_error_make(err, HOIST_ERR_STATE,
+                                        "job %s is at attempt %" PRId64 " now, not %" PRId64
+                                        "; nothing was canceled (cancel again to stop attempt "
+                                        "%" PRId64 ")",
+                                        (*job)->id, (*job)->attempt, attempt, (*job)->attempt);
         if (job_state_terminal((*job)->state))
                 return 1;
         const struct provider_ops *prov = provider_find((*job)->provider);

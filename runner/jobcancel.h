@@ -23,5 +23,11 @@ int jobcancel(const struct hoist_home *home, struct store *st, struct job_record
  * limit" when hoist serve stops it at a limit). */
 int jobcancel_why(const struct hoist_home *home, struct store *st, struct job_record **job,
                   int64_t grace_s, const char *why, struct hoist_error **err);
+/* The same for attempt ATTEMPT only (0: whichever runs): a job that has
+ * moved on to another attempt (a resume came first) is HOIST_ERR_STATE and
+ * nothing is canceled, so a cancel meant for the attempt a user saw never
+ * stops the next one. */
+int jobcancel_attempt(const struct hoist_home *home, struct store *st, struct job_record **job,
+                      int64_t grace_s, const char *why, int64_t attempt, struct hoist_error **err);
 
 #endif

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include <errno.h>
+#include <inttypes.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -470,7 +471,11 @@ enum MHD_Result api_job_cancel(struct api_service *api, struct MHD_Connection *c
                                        "job %s is already %s; only a job that has not finished "
                                        "can be canceled",
                                        job->id, job_state_name(job->state));
-        const char *args[] = {"cancel", job->id, NULL};
+        /* The attempt the caller saw, and no other: a cancel that waits
+         * for a resume in progress must not stop the new attempt. */
+        char attempt[24];
+        (void)snprintf(attempt, sizeof attempt, "%" PRId64, job->attempt);
+        const char *args[] = {"cancel", "--attempt", attempt, job->id, NULL};
         return act(api, conn, job->id, args, "cancel");
 }
 

@@ -69,12 +69,32 @@ int apilog_open(struct api_service *api, const struct job_record *job, const cha
         if (jobstorage_open(api->home, job->storage_url, &sto, err) < 0)
                 return -1;
         chosen = node != NULL ? xstrdup(node) : first_node(sto, job->id);
-        if (chosen == NULL)
+        *ret = (struct apilog){.sto = sto};
+        if (chosen == NULL) {
                 chosen = xstrdup("node0");
-        *ret = (struct apilog){.sto = sto, .key = reconcile_log_key(job->id, chosen)};
+                ret->job_id = xstrdup(job->id);
+        }
+        ret->key = reconcile_log_key(job->id, chosen);
         ret->path = storage_local_path(sto, ret->key);
         *ret_node = TAKE_PTR(chosen);
         return 0;
+}
+
+int apilog_settle(struct apilog *l, char **node)
+{
+        char *found;
+
+        if (l->job_id == NULL || (found = first_node(l->sto, l->job_id)) == NULL)
+                return 0;
+        free(l->key);
+        free(l->path);
+        l->key = reconcile_log_key(l->job_id, found);
+        l->path = storage_local_path(l->sto, l->key);
+        free(l->job_id);
+        l->job_id = NULL;
+        free(*node);
+        *node = found;
+        return 1;
 }
 
 void apilog_close(struct apilog *l)
@@ -82,6 +102,7 @@ void apilog_close(struct apilog *l)
         storage_close(l->sto);
         free(l->key);
         free(l->path);
+        free(l->job_id);
         *l = (struct apilog){0};
 }
 

@@ -16,13 +16,18 @@
 struct apilog {
         struct storage *sto;
         char *key;
-        char *path; /* file:// storage: the file itself; else NULL */
+        char *path;   /* file:// storage: the file itself; else NULL */
+        char *job_id; /* set while the node is a guess: none asked, no log yet */
 };
 
-/* Opens the log of NODE (NULL: the job's first node log, else node0). */
+/* Opens the log of NODE (NULL: the job's first node log; while it has none,
+ * node0, a guess apilog_settle() makes good once a log appears). */
 int apilog_open(struct api_service *api, const struct job_record *job, const char *node,
                 struct apilog *ret, char **ret_node, struct hoist_error **err);
 void apilog_close(struct apilog *l);
+/* When L's node was a guess and the job now has a node log: L follows that
+ * log, *NODE (owned) names it, and 1 is returned; else 0. */
+int apilog_settle(struct apilog *l, char **node);
 /* The whole log as it is now (empty when there is none yet). */
 int apilog_read(struct apilog *l, char **ret_data, size_t *ret_len, struct hoist_error **err);
 

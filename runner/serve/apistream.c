@@ -426,6 +426,11 @@ static int logs_read(struct logs_stream *s)
         json_t *chunk;
         char id[24];
 
+        /* No node was asked and the job had no log when the stream began:
+         * its first log, once there is one (a single-node job's is not
+         * node0's). */
+        if (s->offset == 0)
+                (void)apilog_settle(&s->log, &s->node);
         if (apilog_read_from(&s->log, s->offset, LOG_CHUNK, &data, &len, &err) < 0) {
                 log_debug("serve: api: log of %s: %s; trying again", s->job_id, err->msg);
                 hoist_error_free(err);

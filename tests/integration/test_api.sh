@@ -214,6 +214,10 @@ t_cancel_resume() {
         [ "$(jq_ "j['attempt']")" = 2 ] || fail "after resume: $(cat "$T_TMP/body")"
         followed
         wait_for 60 finished "$id" running || fail "attempt 2 did not run"
+        # a cancel meant for attempt 1 (late, after this resume) stops nothing
+        ! hoist cancel --attempt 1 "$id" >"$T_TMP/c/late" 2>&1 || fail "a cancel of attempt 1 went through"
+        grep -q "is at attempt 2 now, not 1; nothing was canceled" "$T_TMP/c/late" || fail "$(cat "$T_TMP/c/late")"
+        state_is "$id" running || fail "after a late cancel attempt 2 is $(job_field "$id" state)"
         follow_job "$id" canceled 2
         hoist cancel "$id" >/dev/null || fail "hoist cancel $id"
         followed

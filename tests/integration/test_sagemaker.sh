@@ -155,8 +155,17 @@ t_completed() {
         # every request was signed and valid: none refused
         ! grep -q '"outcome": "\(signature\|invalid\|bad\|not JSON\|unknown\)' "$SM/requests.jsonl" ||
                 fail "refused: $(grep -m3 '"outcome": "\(signature\|invalid\)' "$SM/requests.jsonl")"
-        # what SageMaker billed
+        # what SageMaker billed: BillableTimeInSeconds priced as the
+        # instance type it ran on (docs/cost.md)
         hoist status -o json "$id" >"$T_TMP/ok/st.json"
+        itype=$(sed -n 's/.*"InstanceType": "\(ml\.[a-z0-9.]*\)".*/\1/p;T;q' "$T_TMP/ok/dry")
+        python3 - "$T_TMP/ok/st.json" "$itype" <<'PY' || fail "billing: $(cat "$T_TMP/ok/st.json")"
+import json, sys
+c = json.load(open(sys.argv[1]))["cost"]
+a = c["attempts"][-1]
+assert a["sku"] == sys.argv[2], (a["sku"], sys.argv[2])
+assert a["billed_s"] >= 1 and c["billed"] > 0 and c["currency"] == "USD", c
+PY
         echo "$id" >"$T_TMP/ok-id"
 }
 

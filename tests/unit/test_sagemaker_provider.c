@@ -108,13 +108,15 @@ static char *render(const struct sagemaker_settings *s, const struct jobspec *sp
         };
         struct hoist_error *err = NULL;
         json_t *body = NULL;
-        char *text;
+        char *text, *out;
 
         if (sagemaker_create_body(&p, &body, &err) < 0)
                 fail_msg("%s", err->msg);
         text = json_dumps(body, JSON_INDENT(2) | JSON_SORT_KEYS);
         json_decref(body);
-        return xasprintf("%s\n", text ? text : "");
+        out = xasprintf("%s\n", text ? text : "");
+        free(text);
+        return out;
 }
 
 static void test_names(void **state)
