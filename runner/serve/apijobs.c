@@ -464,8 +464,17 @@ enum MHD_Result api_job_cancel(struct api_service *api, struct MHD_Connection *c
         _cleanup_error_ struct hoist_error *err = NULL;
         _cleanup_job_record_ struct job_record *job = NULL;
 
-        if (apiquery_only(&r->q, params, &err) < 0 || api_get_job(api, id, &job, &err) < 0)
+        int64_t want = 0;
+
+        if (apiquery_only(&r->q, params, &err) < 0 ||
+            apiquery_cancel_body(r->body != NULL ? r->body : "", r->body_len, &want, &err) < 0 ||
+            api_get_job(api, id, &job, &err) < 0)
                 return api_reply_hoist_error(conn, err);
+        if (want > 0 && want != job->attempt)
+                return api_reply_error(conn, MHD_HTTP_CONFLICT, "conflict",
+                                       "job %s is at attempt %" PRId64 " now, not %" PRId64
+                                       "; nothing was canceled",
+                                       job->id, job->attempt, want);
         if (job_state_terminal(job->state))
                 return api_reply_error(conn, MHD_HTTP_CONFLICT, "conflict",
                                        "job %s is already %s; only a job that has not finished "
@@ -474,7 +483,7 @@ enum MHD_Result api_job_cancel(struct api_service *api, struct MHD_Connection *c
         /* The attempt the caller saw, and no other: a cancel that waits
          * for a resume in progress must not stop the new attempt. */
         char attempt[24];
-        (void)snprintf(attempt, sizeof attempt, "%" PRId64, job->attempt);
+        (void)snprintf(attempt, sizeof attempt, "%" PRId64, want > 0 ? want : job->attempt);
         const char *args[] = {"cancel", "--attempt", attempt, job->id, NULL};
         return act(api, conn, job->id, args, "cancel");
 }

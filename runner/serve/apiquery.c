@@ -226,3 +226,44 @@ int apiquery_resume_body(const char *body, size_t len, bool *ret_force, struct h
         *ret_force = force;
         return 0;
 }
+
+int apiquery_cancel_body(const char *body, size_t len, int64_t *ret_attempt,
+                         struct hoist_error **err)
+{
+        json_auto_t *j = NULL;
+        json_error_t je;
+        const char *key;
+        json_t *v;
+        int64_t attempt = 0;
+        size_t i = 0;
+
+        while (i < len && strchr(" \t\r\n", body[i]) != NULL)
+                i++;
+        *ret_attempt = 0;
+        if (i == len)
+                return 0;
+        j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
+        if (j == NULL)
+                return hoist_error_make(err, HOIST_ERR_USAGE,
+                                        "the request body is not JSON (line %d, column %d: %s)",
+                                        je.line, je.column, je.text);
+        if (!json_is_object(j))
+                return hoist_error_make(err, HOIST_ERR_USAGE,
+                                        "the request body must be a JSON object such as "
+                                        "{\"attempt\": 2}");
+        json_object_foreach(j, key, v)
+        {
+                if (strcmp(key, "attempt") != 0)
+                        return hoist_error_make(err, HOIST_ERR_USAGE,
+                                                "the request body has an unknown field '%.64s' "
+                                                "(cancel takes only \"attempt\")",
+                                                key);
+                if (!json_is_integer(v) || json_integer_value(v) < 1)
+                        return hoist_error_make(err, HOIST_ERR_USAGE,
+                                                "\"attempt\" must be an attempt number (1, 2, "
+                                                "...)");
+                attempt = (int64_t)json_integer_value(v);
+        }
+        *ret_attempt = attempt;
+        return 0;
+}

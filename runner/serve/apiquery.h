@@ -51,5 +51,10 @@ int apiquery_last_event_id(const char *header, int64_t *ret, struct hoist_error 
 /* The body of POST /api/v1/jobs/{id}/resume: empty, or a JSON object with
  * an optional boolean "force". */
 int apiquery_resume_body(const char *body, size_t len, bool *ret_force, struct hoist_error **err);
+/* The body of POST /api/v1/jobs/{id}/cancel: empty (*RET_ATTEMPT 0), or a
+ * JSON object with an optional "attempt" (a whole number >= 1): cancel only
+ * if that attempt is the job's current one. */
+int apiquery_cancel_body(const char *body, size_t len, int64_t *ret_attempt,
+                         struct hoist_error **err);
 
 #endif

@@ -34,6 +34,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         struct apiquery q = {0};
         char *decoded = NULL;
         int64_t v = 0;
+        int64_t attempt = 0;
         bool force = false;
         int r;
 
@@ -68,6 +69,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         if (apiquery_resume_body(p, (size_t)(end - p), &force, &err) < 0)
                 hoist_error_release(&err);
+        if (apiquery_cancel_body(p, (size_t)(end - p), &attempt, &err) < 0)
+                hoist_error_release(&err);
+        else if (attempt < 0)
+                abort();
         free(query);
         free(lei);
         free(seg);

@@ -84,7 +84,10 @@ export function jobView(main, id) {
       : `Resume job “${job.name || job.id}” as a new attempt from its last checkpoint?`;
     if (!(await confirmAction(what, verb === 'cancel' ? 'Cancel job' : 'Resume'))) return;
     try {
-      const j = await api(`${base}/${verb}`, {method: 'POST'});
+      // A cancel names the attempt it was meant for: sent again late (a
+      // browser retries a POST whose connection dropped), it stops nothing new.
+      const body = verb === 'cancel' ? JSON.stringify({attempt: job.attempt}) : undefined;
+      const j = await api(`${base}/${verb}`, {method: 'POST', body});
       if (!older(j)) job = {...job, ...j};
       renderHead();
       banner.hidden = true;
