@@ -187,30 +187,43 @@ int apiquery_last_event_id(const char *header, int64_t *ret, struct hoist_error 
         return 0;
 }
 
-int apiquery_resume_body(const char *body, size_t len, bool *ret_force, struct hoist_error **err)
+/* A POST body that is empty (*RET NULL) or one JSON object (*RET). */
+static int body_object(const char *body, size_t len, const char *example, json_t **ret,
+                       struct hoist_error **err)
 {
-        json_auto_t *j = NULL;
         json_error_t je;
-        const char *key;
-        json_t *v;
-        bool force = false;
+        json_t *j;
         size_t i = 0;
 
+        *ret = NULL;
         while (i < len && strchr(" \t\r\n", body[i]) != NULL)
                 i++;
-        if (i == len) {
-                *ret_force = false;
+        if (i == len)
                 return 0;
-        }
         j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
         if (j == NULL)
                 return hoist_error_make(err, HOIST_ERR_USAGE,
                                         "the request body is not JSON (line %d, column %d: %s)",
                                         je.line, je.column, je.text);
-        if (!json_is_object(j))
+        if (!json_is_object(j)) {
+                json_decref(j);
                 return hoist_error_make(err, HOIST_ERR_USAGE,
-                                        "the request body must be a JSON object such as "
-                                        "{\"force\": true}");
+                                        "the request body must be a JSON object such as %s",
+                                        example);
+        }
+        *ret = j;
+        return 0;
+}
+
+int apiquery_resume_body(const char *body, size_t len, bool *ret_force, struct hoist_error **err)
+{
+        json_auto_t *j = NULL;
+        const char *key;
+        json_t *v;
+        bool force = false;
+
+        if (body_object(body, len, "{\"force\": true}", &j, err) < 0)
+                return -1;
         json_object_foreach(j, key, v)
         {
                 if (strcmp(key, "force") != 0)
@@ -231,26 +244,13 @@ int apiquery_cancel_body(const char *body, size_t len, int64_t *ret_attempt,
                          struct hoist_error **err)
 {
         json_auto_t *j = NULL;
-        json_error_t je;
         const char *key;
         json_t *v;
         int64_t attempt = 0;
-        size_t i = 0;
 
-        while (i < len && strchr(" \t\r\n", body[i]) != NULL)
-                i++;
         *ret_attempt = 0;
-        if (i == len)
-                return 0;
-        j = json_loadb(body, len, JSON_REJECT_DUPLICATES, &je);
-        if (j == NULL)
-                return hoist_error_make(err, HOIST_ERR_USAGE,
-                                        "the request body is not JSON (line %d, column %d: %s)",
-                                        je.line, je.column, je.text);
-        if (!json_is_object(j))
-                return hoist_error_make(err, HOIST_ERR_USAGE,
-                                        "the request body must be a JSON object such as "
-                                        "{\"attempt\": 2}");
+        if (body_object(body, len, "{\"attempt\": 2}", &j, err) < 0)
+                return -1;
         json_object_foreach(j, key, v)
         {
                 if (strcmp(key, "attempt") != 0)
