@@ -65,7 +65,7 @@ say = @printf '  %-7s %s\n' '$(1)' '$(2)';
 endif
 
 LIB_SRCS := $(sort $(wildcard lib/*.c))
-RUNNER_SRCS := $(sort $(filter-out runner/main.c,$(wildcard runner/*.c runner/*/*.c providers/*.c)))
+RUNNER_SRCS := $(sort $(filter-out runner/cli/main.c,$(wildcard runner/*.c runner/*/*.c providers/*.c)))
 ENTRY_SRCS := $(sort $(filter-out entrypoint/main.c,$(wildcard entrypoint/*.c)))
 UNIT_SRCS := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRCS := $(sort $(wildcard tests/fuzz/fuzz_*.c))
@@ -79,7 +79,7 @@ RUNNER_OBJS := $(RUNNER_SRCS:%.c=$(BUILD)/%.o) $(PRICES_DATA:%.c=%.o) $(BUILD)/g
 ENTRY_OBJS := $(ENTRY_SRCS:%.c=$(BUILD)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(BUILD)/fuzz/%)
-ALL_OBJS := $(LIB_OBJS) $(RUNNER_OBJS) $(ENTRY_OBJS) $(BUILD)/runner/main.o $(BUILD)/entrypoint/main.o \
+ALL_OBJS := $(LIB_OBJS) $(RUNNER_OBJS) $(ENTRY_OBJS) $(BUILD)/runner/cli/main.o $(BUILD)/entrypoint/main.o \
 	$(ENTRY_LAZY)
 
 LIBHOIST := $(BUILD)/libhoist.a
@@ -148,7 +148,7 @@ $(LIBENTRY): $(ENTRY_OBJS)
 	@mkdir -p $(@D)
 	$(call say,AR,$@)rm -f $@ && ar rcs $@ $^
 
-$(BIN)/hoist: $(BUILD)/runner/main.o $(LIBRUNNER) $(LIBHOIST)
+$(BIN)/hoist: $(BUILD)/runner/cli/main.o $(LIBRUNNER) $(LIBHOIST)
 	@mkdir -p $(@D)
 	$(call say,LD,$@)$(CC) $(LDFLAGS) -o $@ $^ $(LIBS)
 
@@ -318,7 +318,7 @@ bench-entrypoint: $(BIN)/hoist $(BIN)/hoist-entrypoint $(BUILD)/bench/entrybench
 	HOIST_BIN=$(BIN) HOIST_BUILD=$(BUILD) bench/entrypoint/run.sh
 
 # bench/layer: the parallel layer compressor beside gzip, pigz and zstd.
-$(BUILD)/bench/compressbench: bench/layer/compressbench.c $(BUILD)/runner/build/compress.o $(LIBHOIST)
+$(BUILD)/bench/compressbench: bench/layer/compressbench.c $(BUILD)/runner/image/compress.o $(LIBHOIST)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ $(LIBS)
 

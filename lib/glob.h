@@ -4,7 +4,7 @@
 
 /*
  * The matcher shared by hoist's two glob dialects: .dockerignore (moby's
- * patternmatcher, Go's filepath.Match; runner/build/dockerignore.c) and
+ * patternmatcher, Go's filepath.Match; runner/image/dockerignore.c) and
  * .gitignore (git's wildmatch; lib/ignore.c).  Each dialect compiles its
  * syntax to these tokens; glob_match() runs them as an NFA, in time
  * O(len * tokens) whatever the pattern, since patterns are user input and

@@ -4,7 +4,7 @@
 
 /*
  * The job model every part of the runner shares: a job's state and the record
- * the store keeps for it (runner/store.h), which providers read
+ * the store keeps for it (runner/control/store.h), which providers read
  * (providers/provider.h).  Pure data and its helpers; no storage here, so a
  * provider needs nothing from runner/ to know what a job is.
  */

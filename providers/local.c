@@ -936,7 +936,7 @@ const struct provider_ops provider_local = {
         .poll_ms = 1000,
         /* Priced by the user's rate (prices.yaml: per CPU-, GPU- or
          * node-hour); billed by hoist's own record of the run time
-         * (runner/cost.c), since this machine bills nothing. */
+         * (runner/job/cost.c), since this machine bills nothing. */
         .price_key = NULL,
         .billing = NULL,
         .validate = local_validate,

@@ -75,7 +75,7 @@ struct provider_caps {
 
 /* What the engine bills a job for, so far.  Providers report time and what
  * was billed (sku, region, spot) and never look prices up themselves:
- * runner/cost.c turns this into money with the price tables (prices.h) and
+ * runner/job/cost.c turns this into money with the price tables (prices.h) and
  * stores it per attempt (docs/cost.md). */
 struct provider_billing {
         int64_t billed_s; /* seconds the engine bills, summed over nodes */
@@ -112,7 +112,7 @@ struct prices;
 struct provider_ops {
         const char *name;
         /* 1 when its jobs run off this machine: submit then needs consent
-         * before anything is uploaded (runner/consent.h). */
+         * before anything is uploaded (runner/job/consent.h). */
         int remote;
         /* The most bytes one upload (a channel's blob, the code's) may have;
          * 0: no limit.  Submit stops before uploading anything larger. */

@@ -10,7 +10,7 @@
 # compiler does with the Makefile's -iquote lib -I.: "x.h" in the including
 # file's folder, then lib/, then ROOT; <x.h> in ROOT, else it is a system
 # header.  So "../runner/store.h" counts as runner/ as much as
-# "runner/store.h" does.  ROOT defaults to the repository.
+# "runner/control/store.h" does.  ROOT defaults to the repository.
 set -euo pipefail
 
 root=${1:-$(dirname "$0")/..}

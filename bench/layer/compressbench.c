@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * compressbench ALG THREADS IN OUT: compresses the file IN into OUT with
- * hoist's layer compressor (runner/build/compress.c) and prints one line:
+ * hoist's layer compressor (runner/image/compress.c) and prints one line:
  *   <alg> threads=<n> in=<bytes> out=<bytes> seconds=<s> MB/s=<rate> diff_id=<..> digest=<..>
  * Driven by bench/layer/run.sh, side by side with gzip, pigz and zstd.
  */
@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "runner/build/compress.h"
+#include "runner/image/compress.h"
 
 static double now(void)
 {

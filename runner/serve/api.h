@@ -7,7 +7,7 @@
  * are in runner/serve/openapi.json, served at /api/v1/openapi.json).  Every
  * request carries "Authorization: Bearer <token>" (apitoken.h); errors are
  * {"error": {"code", "message"}} with the matching status; no CORS.  Jobs
- * come from the job store (runner/storeapi.h), what happened inside them
+ * come from the job store (runner/control/storeapi.h), what happened inside them
  * (logs, outputs, job.json) from their storage; cancel and resume run the
  * very commands `hoist cancel` and `hoist submit --resume`.
  */
@@ -15,7 +15,7 @@
 #include <microhttpd.h>
 
 #include "error.h"
-#include "runner/home.h"
+#include "runner/cli/home.h"
 
 struct api_service;
 

@@ -13,12 +13,12 @@
 #include <stdint.h>
 
 #include "error.h"
-#include "runner/home.h"
+#include "runner/cli/home.h"
 #include "runner/serve/api.h"
 #include "runner/serve/apicache.h"
 #include "runner/serve/apiquery.h"
-#include "runner/store.h"
-#include "runner/storeapi.h"
+#include "runner/control/store.h"
+#include "runner/control/storeapi.h"
 
 #define API_STORE_POOL 16
 #define API_METRICS_CACHE 32
@@ -109,7 +109,7 @@ enum MHD_Result api_job_logs(struct api_service *api, struct MHD_Connection *con
                              struct api_req *r, const char *id);
 enum MHD_Result api_job_metrics(struct api_service *api, struct MHD_Connection *conn,
                                 struct api_req *r, const char *id);
-/* GET /api/v1/cost: runner/cost.h's report, unchanged. */
+/* GET /api/v1/cost: runner/job/cost.h's report, unchanged. */
 enum MHD_Result api_cost(struct api_service *api, struct MHD_Connection *conn, struct api_req *r);
 enum MHD_Result api_jobs_stream(struct api_service *api, struct MHD_Connection *conn,
                                 struct api_req *r);

@@ -6,8 +6,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "runner/store.h"
-#include "runner/storeapi.h"
+#include "runner/control/store.h"
+#include "runner/control/storeapi.h"
 #include "xalloc.h"
 
 #define APICACHE_ENTRIES 64

@@ -9,8 +9,8 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
-#include "runner/jobstorage.h"
-#include "runner/reconcile.h"
+#include "runner/job/jobstorage.h"
+#include "runner/control/reconcile.h"
 #include "xalloc.h"
 
 #define DEFAULT_LIMIT (64 << 10)

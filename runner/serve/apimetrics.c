@@ -8,7 +8,7 @@
 #include "fmt.h"
 #include "runner/serve/api_internal.h"
 #include "runner/serve/apimetrics.h"
-#include "runner/storeapi.h"
+#include "runner/control/storeapi.h"
 #include "xalloc.h"
 
 #define DEFAULT_POINTS 1000

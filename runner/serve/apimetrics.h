@@ -7,7 +7,7 @@
 #include <stddef.h>
 
 #include "buf.h"
-#include "runner/storeapi.h"
+#include "runner/control/storeapi.h"
 
 /* Picks at most MAX of the N points (by step) that keep the curve's shape:
  * the lowest and highest value of each of MAX/2 buckets of consecutive

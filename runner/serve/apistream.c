@@ -20,7 +20,7 @@
 #include "runner/serve/api_internal.h"
 #include "runner/serve/apilogs.h"
 #include "runner/serve/stream.h"
-#include "runner/storeapi.h"
+#include "runner/control/storeapi.h"
 #include "xalloc.h"
 
 #define LOG_POLL_MS 200

@@ -16,7 +16,7 @@
 #include "fsutil.h"
 #include "log.h"
 #include "runner/serve/stream.h"
-#include "runner/store.h"
+#include "runner/control/store.h"
 #include "webhook.h"
 #include "xalloc.h"
 

@@ -9,7 +9,7 @@
  * events table's primary key), within a batch too. */
 
 #include "error.h"
-#include "runner/store.h"
+#include "runner/control/store.h"
 
 struct ingest;
 

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "runner/build/image.h"
+#include "runner/image/image.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

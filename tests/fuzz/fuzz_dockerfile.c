@@ -12,8 +12,8 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "runner/build/dfvars.h"
-#include "runner/build/dockerfile.h"
+#include "runner/image/dfvars.h"
+#include "runner/image/dockerfile.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

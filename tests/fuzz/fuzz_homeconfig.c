@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * $HOIST_HOME/config.yaml (runner/homeconfig.c): consent and
+ * $HOIST_HOME/config.yaml (runner/cli/homeconfig.c): consent and
  * spending_limits, typed by a person.  Any bytes give settings or an error
  * naming the file, never a crash or a leak; every limit that loads has a
  * period hoist knows, an amount >= 0, an action, a currency, and
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "error.h"
-#include "runner/homeconfig.h"
+#include "runner/cli/homeconfig.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

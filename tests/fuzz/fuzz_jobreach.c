@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Whether a storage URL is on loopback (runner/jobreach.h): any bytes give
+ * Whether a storage URL is on loopback (runner/job/jobreach.h): any bytes give
  * a verdict, never a crash or a read past the string; a verdict does not
  * depend on what follows the host (path, query), and the schemes that are
  * this machine's alone are loopback whatever follows them.
@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "runner/jobreach.h"
+#include "runner/job/jobreach.h"
 #include "xalloc.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

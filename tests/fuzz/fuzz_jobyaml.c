@@ -8,8 +8,8 @@
 #include <stdlib.h>
 
 #include "config.h"
-#include "runner/homeconfig.h"
-#include "runner/jobfile.h"
+#include "runner/cli/homeconfig.h"
+#include "runner/job/jobfile.h"
 
 #define FUZZ_PATH "/nonexistent-hoist-fuzz/job.yaml"
 

@@ -16,7 +16,7 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
-#include "runner/build/layer.h"
+#include "runner/image/layer.h"
 
 static const char *const lookups[] = {"a", "a/b", "etc", "usr/local/bin", "x/y/z"};
 

@@ -12,7 +12,7 @@
 #include "helpers/testutil.h"
 #include "cleanup.h"
 #include "fsutil.h"
-#include "runner/build/cache.h"
+#include "runner/image/cache.h"
 
 static void test_key_depends_on_every_input(void **state)
 {

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "runner/build/image.h"
+#include "runner/image/image.h"
 
 static const char *const DIFF1 =
         "sha256:1111111111111111111111111111111111111111111111111111111111111111";

@@ -15,7 +15,7 @@
 #include "helpers/testutil.h"
 #include "cleanup.h"
 #include "fsutil.h"
-#include "runner/build/builder.h"
+#include "runner/image/builder.h"
 
 struct fixture {
         char dir[64];

@@ -13,7 +13,7 @@
 #include <zlib.h>
 #include <zstd.h>
 
-#include "runner/build/compress.h"
+#include "runner/image/compress.h"
 #include "xalloc.h"
 
 /* Half pseudo-random bytes, half text: both deflate paths get exercised. */

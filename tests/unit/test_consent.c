@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* consent: where the setting comes from, what counts as leaving, and what
- * each mode decides (runner/consent.c), with $HOIST_HOME/config.yaml
- * (runner/homeconfig.c). */
+ * each mode decides (runner/job/consent.c), with $HOIST_HOME/config.yaml
+ * (runner/cli/homeconfig.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,9 +12,9 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "runner/consent.h"
-#include "runner/homeconfig.h"
-#include "runner/localserve.h"
+#include "runner/job/consent.h"
+#include "runner/cli/homeconfig.h"
+#include "runner/control/localserve.h"
 #include "xalloc.h"
 
 static struct homeconfig *config_ok(const char *text)

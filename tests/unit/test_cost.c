@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Cost (runner/cost.c, docs/cost.md): spending_limits in config.yaml, the
+/* Cost (runner/job/cost.c, docs/cost.md): spending_limits in config.yaml, the
  * estimate's arithmetic for user rates and for a provider that picks an
  * instance type (price_key), the store's cost rows and the block limit. */
 #include <setjmp.h>
@@ -16,10 +16,10 @@
 #include "fsutil.h"
 #include "providers/prices.h"
 #include "providers/provider.h"
-#include "runner/cli.h"
-#include "runner/cost.h"
-#include "runner/homeconfig.h"
-#include "runner/store.h"
+#include "runner/cli/cli.h"
+#include "runner/job/cost.h"
+#include "runner/cli/homeconfig.h"
+#include "runner/control/store.h"
 #include "xalloc.h"
 
 static struct homeconfig *config(const char *text, struct hoist_error **err)

@@ -9,8 +9,8 @@
 
 #include "helpers/testutil.h"
 #include "cleanup.h"
-#include "runner/build/dfvars.h"
-#include "runner/build/dockerfile.h"
+#include "runner/image/dfvars.h"
+#include "runner/image/dockerfile.h"
 
 /* -Wwrite-strings: build args are char *const *, as argv. */
 #define S(x) ((char *)(x))

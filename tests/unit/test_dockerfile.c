@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "helpers/testutil.h"
-#include "runner/build/dockerfile.h"
+#include "runner/image/dockerfile.h"
 
 /* Parses TEXT expecting failure with exactly message MSG. */
 static void parse_fails(const char *text, const char *msg)

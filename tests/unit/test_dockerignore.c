@@ -12,7 +12,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "xalloc.h"
-#include "runner/build/dockerignore.h"
+#include "runner/image/dockerignore.h"
 
 #define S(x) ((char *)(x))
 

@@ -10,7 +10,7 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
-#include "runner/gc.h"
+#include "runner/control/gc.h"
 #include "xalloc.h"
 
 #define HEX_A "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"

@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "runner/image_progress.h"
+#include "runner/image/image_progress.h"
 
 #define D1 "sha256:3f2a1b9c0d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8"
 #define D2 "sha256:9e8d7c6b5a4132231405f6e7d8c9bafb0c1d2e3f405162738495a6b7c8d9eaf0"

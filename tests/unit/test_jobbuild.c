@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* job.yaml's build: section (runner/jobfile.c) and the reference a job's
- * build is tagged as (runner/jobbuild.c). */
+/* job.yaml's build: section (runner/job/jobfile.c) and the reference a job's
+ * build is tagged as (runner/job/jobbuild.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -9,8 +9,8 @@
 #include <string.h>
 
 #include "cleanup.h"
-#include "runner/jobbuild.h"
-#include "runner/jobfile.h"
+#include "runner/job/jobbuild.h"
+#include "runner/job/jobfile.h"
 
 static struct jobfile *parse(const char *text, struct hoist_error **err)
 {

@@ -16,7 +16,7 @@
 #include "fsutil.h"
 #include "helpers/testutil.h"
 #include "providers/slurm_settings.h"
-#include "runner/jobfile.h"
+#include "runner/job/jobfile.h"
 #include "xalloc.h"
 
 /* Fixtures are found from the repository root, where `make test` runs. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* job.yaml's code:, include: and consent: (runner/jobfile_code.c). */
+/* job.yaml's code:, include: and consent: (runner/job/jobfile_code.c). */
 #include <errno.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -16,8 +16,8 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "helpers/testutil.h"
-#include "runner/jobfile.h"
-#include "runner/jobfile_code.h"
+#include "runner/job/jobfile.h"
+#include "runner/job/jobfile_code.h"
 #include "xalloc.h"
 
 /* A temporary directory: src/ (with .env and sub/), data/ (with .env),

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* job.yaml's resources.nodes and distributed: (runner/jobfile_dist.c), and
- * the batch-size check (runner/distcheck.c). */
+/* job.yaml's resources.nodes and distributed: (runner/job/jobfile_dist.c), and
+ * the batch-size check (runner/job/distcheck.c). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,9 +14,9 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "helpers/testutil.h"
-#include "runner/distcheck.h"
-#include "runner/jobfile.h"
-#include "runner/jobfile_dist.h"
+#include "runner/job/distcheck.h"
+#include "runner/job/jobfile.h"
+#include "runner/job/jobfile_dist.h"
 #include "xalloc.h"
 
 #define HEAD "name: ddp\nruntime: process\ncommand: [python3, train.py]\n"

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runner/jobreach.h"
+#include "runner/job/jobreach.h"
 
 static void test_is_loopback(void **state)
 {

@@ -10,7 +10,7 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
-#include "runner/jobview.h"
+#include "runner/job/jobview.h"
 
 /* Each key keeps its latest value: a short job's last line ({"step":3000})
  * does not hide the loss reported before it; numbers print as written. */

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #include "fsutil.h"
-#include "runner/build/layer.h"
+#include "runner/image/layer.h"
 #include "xalloc.h"
 
 static char *tmpdir(void)

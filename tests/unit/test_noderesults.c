@@ -9,7 +9,7 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
-#include "runner/noderesults.h"
+#include "runner/job/noderesults.h"
 #include "xalloc.h"
 
 static struct jobspec_result *rec(const char *node, const char *status, int code,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The upload plan (runner/package.c): a provider's upload limit and the
+/* The upload plan (runner/job/package.c): a provider's upload limit and the
  * summary, on plans made by hand; test_consent.sh plans real trees. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -13,7 +13,7 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "ignore.h"
-#include "runner/package.h"
+#include "runner/job/package.h"
 #include "xalloc.h"
 
 #define MIB (1024ULL * 1024)

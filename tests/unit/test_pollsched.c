@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "runner/pollsched.h"
+#include "runner/control/pollsched.h"
 
 /* Asked every poll_ms while it answers (0: the default). */
 static void test_period(void **state)

@@ -12,9 +12,9 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "providers/provider.h"
-#include "runner/home.h"
-#include "runner/reconcile.h"
-#include "runner/store.h"
+#include "runner/cli/home.h"
+#include "runner/control/reconcile.h"
+#include "runner/control/store.h"
 #include "xalloc.h"
 
 struct fixture {

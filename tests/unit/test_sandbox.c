@@ -15,8 +15,8 @@
 
 #include "buf.h"
 #include "fsutil.h"
-#include "runner/build/sandbox.h"
-#include "runner/build/snapshot.h"
+#include "runner/image/sandbox.h"
+#include "runner/image/snapshot.h"
 #include "xalloc.h"
 
 #define BUSYBOX "/bin/busybox"

@@ -17,7 +17,7 @@
 
 #include "buf.h"
 #include "fsutil.h"
-#include "runner/build/snapshot.h"
+#include "runner/image/snapshot.h"
 #include "xalloc.h"
 
 static char *tmpdir(void)

@@ -17,7 +17,7 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
-#include "runner/store.h"
+#include "runner/control/store.h"
 #include "xalloc.h"
 
 struct fixture {

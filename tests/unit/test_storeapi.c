@@ -12,8 +12,8 @@
 #include "fsutil.h"
 #include "runner/serve/apimetrics.h"
 #include "runner/serve/apitoken.h"
-#include "runner/store.h"
-#include "runner/storeapi.h"
+#include "runner/control/store.h"
+#include "runner/control/storeapi.h"
 #include "xalloc.h"
 
 struct fixture {

@@ -11,8 +11,8 @@
 #include "cleanup.h"
 #include "fsutil.h"
 #include "helpers/testutil.h"
-#include "runner/build/dockerfile.h"
-#include "runner/jobfile.h"
+#include "runner/image/dockerfile.h"
+#include "runner/job/jobfile.h"
 
 void t_write_file(const char *dir, const char *name, const char *text)
 {
