@@ -87,7 +87,7 @@ LIBRUNNER := $(BUILD)/librunner.a
 LIBENTRY := $(BUILD)/libentry.a
 
 .PHONY: all help test unit fuzz-replay fuzz integration check check-format check-scripts format analyze \
-	asan asan-integration tools valgrind bundle quickstart install uninstall run clean bench bench-entrypoint \
+	asan asan-integration integration-plain tools valgrind bundle quickstart install uninstall run clean bench bench-entrypoint \
 	bench-build bench-layer bench-serve-flood
 
 all: $(BIN)/hoist $(BIN)/hoist-entrypoint quickstart
@@ -96,6 +96,7 @@ help:
 	@echo "make [all]         build bin/hoist, bin/hoist-entrypoint and the quickstart trainer"
 	@echo "make test          unit tests (cmocka) and fuzz corpus replay"
 	@echo "make integration   integration tests against real peers (podman, ...)"
+	@echo "make integration-plain  the suites CI runs neither under valgrind nor with ASan"
 	@echo "make check         test + check-format + analyze + check-scripts + check-boundaries"
 	@echo "make asan          ASan+UBSan build running the unit tests"
 	@echo "make asan-integration  the builder and GPU-monitor suites with ASan+UBSan binaries"
@@ -196,6 +197,13 @@ test: unit fuzz-replay
 
 integration: all bundle $(TOOLS) $(FAKE_NVML)
 	@tests/run-integration.sh
+
+# What CI runs plainly: every suite but those it runs under valgrind or with
+# ASan+UBSan binaries (make valgrind, make asan-integration), so that each
+# suite runs once and the whole run keeps to its time budget.
+INTEGRATION_SUITES = $(sort $(wildcard tests/integration/test_*.sh))
+integration-plain: all bundle $(TOOLS) $(FAKE_NVML)
+	@tests/run-integration.sh $(filter-out $(ASAN_SUITES) $(VALGRIND_SUITES),$(INTEGRATION_SUITES))
 
 # libFuzzer builds, for finding new inputs (not needed to replay).
 FUZZ_CC ?= clang

@@ -44,7 +44,7 @@ suite "unit tests + fuzz corpus replay" make -j"$jobs" test
 step "check-format" make check-format
 step "analyze (cppcheck)" make analyze
 suite "ASan+UBSan: unit tests + fuzz replay" make -j"$jobs" asan
-suite "integration" make integration
+suite "integration (each suite once: plainly, or below under valgrind or ASan)" make integration-plain
 suite "integration under valgrind" make valgrind
 suite "integration with ASan+UBSan binaries" make asan-integration
 
