@@ -27,8 +27,8 @@
 #define KUBE_MAX_EVENT (16u * 1024 * 1024)
 #define KUBE_ERROR_BODY (64u * 1024)
 #define KUBE_MAX_MESSAGE 500
-/* Retries of a GET the server asked to be retried (429, 503). */
-#define KUBE_GET_ATTEMPTS 4
+/* Tries of a request the server asked to be sent again (429, a GET's 503). */
+#define KUBE_ATTEMPTS 4
 
 struct kube_client {
         struct kube_config *cfg;
@@ -211,7 +211,8 @@ struct xfer {
         enum xfer_mode mode;
         CURL *h;
         long status;
-        struct buf body; /* XFER_BODY: the answer; else a non-200 answer */
+        long retry_after; /* seconds, from a Retry-After header; 0: none */
+        struct buf body;  /* XFER_BODY: the answer; else a non-200 answer */
         int too_large;
         /* XFER_WATCH */
         struct buf line;
@@ -314,6 +315,27 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *ud)
         return watch_data(x, data, n) < 0 ? 0 : n;
 }
 
+static size_t on_header(char *data, size_t size, size_t nmemb, void *ud)
+{
+        struct xfer *x = ud;
+        size_t n = size * nmemb;
+        static const char name[] = "retry-after:";
+
+        if (n > sizeof name - 1 && strncasecmp(data, name, sizeof name - 1) == 0) {
+                char tmp[32];
+                size_t len = n - (sizeof name - 1);
+                if (len >= sizeof tmp)
+                        len = sizeof tmp - 1;
+                memcpy(tmp, data + sizeof name - 1, len);
+                tmp[len] = '\0';
+                char *end = NULL;
+                long v = strtol(tmp, &end, 10);
+                /* seconds only; an HTTP date is left to the backoff */
+                x->retry_after = end != tmp && v > 0 ? v : 0;
+        }
+        return n;
+}
+
 static void xfer_clear(struct xfer *x)
 {
         buf_free(&x->body);
@@ -384,6 +406,8 @@ static CURLcode perform(struct kube_client *c, const char *method, const char *u
         (void)curl_easy_setopt(h, CURLOPT_ACCEPT_ENCODING, "");
         set_tls(c->cfg, h);
         set_client_cert(c->cfg, k, h);
+        (void)curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header);
+        (void)curl_easy_setopt(h, CURLOPT_HEADERDATA, x);
         (void)curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_write);
         (void)curl_easy_setopt(h, CURLOPT_WRITEDATA, x);
         if (x->mode == XFER_BODY) {
@@ -438,8 +462,11 @@ static int transport_error(const struct kube_client *c, const char *method, cons
                                 c->cfg->server, errbuf[0] ? errbuf : curl_easy_strerror(rc), hint);
 }
 
-static int64_t retry_delay_ms(int attempt)
+/* Retry-After when the server gave one (at most 30 s), else 0.5 s, 1 s, 2 s. */
+static int64_t retry_delay_ms(int attempt, long retry_after)
 {
+        if (retry_after > 0)
+                return (retry_after < 30 ? retry_after : 30) * 1000LL;
         return 500LL << (attempt < 5 ? attempt : 5);
 }
 
@@ -477,11 +504,14 @@ int kube_request(struct kube_client *c, const char *method, const char *path,
                 }
                 if (refreshed == 1)
                         refreshed = 2;
-                if ((x.status == 429 || x.status == 503) && strcmp(method, "GET") == 0 &&
-                    attempt + 1 < KUBE_GET_ATTEMPTS) {
-                        log_debug("kubernetes GET %s: HTTP %ld, trying again", path, x.status);
+                /* 429 comes from API priority and fairness before the request
+                 * is handled, so any verb may be sent again; a 503 only a GET. */
+                if ((x.status == 429 || (x.status == 503 && strcmp(method, "GET") == 0)) &&
+                    attempt + 1 < KUBE_ATTEMPTS) {
+                        log_debug("kubernetes %s %s: HTTP %ld, trying again", method, path,
+                                  x.status);
+                        int64_t ms = retry_delay_ms(attempt, x.retry_after);
                         xfer_clear(&x);
-                        int64_t ms = retry_delay_ms(attempt);
                         struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
                         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
                                 ;

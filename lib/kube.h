@@ -41,7 +41,8 @@ int kube_client_prepare_credentials(struct kube_client *c, int force, struct hoi
  * server answered, whatever the status: *ret_status is the HTTP status and
  * *ret_json (may be NULL) the parsed body (a Status object on errors; NULL
  * when the body is empty or not JSON).  -1 when no answer came (connection,
- * TLS, credentials). */
+ * TLS, credentials).  A 429 (any verb) or a GET's 503 is sent again, up to
+ * 4 tries, after the answer's Retry-After (at most 30 s) or a backoff. */
 int kube_request(struct kube_client *c, const char *method, const char *path,
                  const char *content_type, const char *body, long *ret_status, json_t **ret_json,
                  struct hoist_error **err);

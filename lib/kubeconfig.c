@@ -391,9 +391,15 @@ static int resolve_cluster(json_t *cl, const char *cname, struct kube_config *c,
                                         "kubeconfig '%s': cluster '%s': server '%s' is not an "
                                         "https:// URL",
                                         src, cname, server);
+        const char *host = server + (server[4] == 's' ? 8 : 7);
+        if (*host == '\0' || *host == '/' || strpbrk(server, " \t\r\n") != NULL)
+                return hoist_error_make(err, HOIST_ERR_INPUT,
+                                        "kubeconfig '%s': cluster '%s': server '%s' names no "
+                                        "host (write https://HOST[:PORT])",
+                                        src, cname, server);
         c->server = xstrdup(server);
-        size_t n = strlen(c->server);
-        while (n > 0 && c->server[n - 1] == '/')
+        size_t n = strlen(c->server), min = (size_t)(host - server) + 1;
+        while (n > min && c->server[n - 1] == '/')
                 c->server[--n] = '\0';
         if ((s = jstr(cl, "certificate-authority-data")) != NULL) {
                 if (decode_data(s, src, "cluster", "certificate-authority-data", cname, &c->ca_data,

@@ -13,7 +13,8 @@ one line per request to DIR/requests: "METHOD PATH AUTH" where AUTH is
 
 Answers, as the API server does:
   401 Status                    no valid token and no client certificate of the CA
-  GET  /api/v1/namespaces/N/configmaps/NAME    200 or 404 Status
+  GET  /api/v1/namespaces/N/configmaps/NAME    200 or 404 Status; NAME "busy":
+       429 with Retry-After: 1 the first time (API priority and fairness)
   POST /api/v1/namespaces/N/configmaps         201, or 409 Status when it exists
   GET  /api/v1/namespaces/N/pods?watch=1...    a watch stream (chunked, one
        JSON event a line): needs allowWatchBookmarks=true;
@@ -34,6 +35,7 @@ import urllib.parse
 DIR = sys.argv[1]
 LOCK = threading.Lock()
 CONFIGMAPS = {}
+SEEN = set()
 
 
 def status(code, reason, message):
@@ -108,6 +110,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.send_json(404, status(404, "NotFound", "not found"))
 
     def configmaps(self, ns, rest):
+        if self.command == "GET" and rest == ["busy"] and "busy" not in SEEN:
+            SEEN.add("busy")
+            data = json.dumps(status(429, "TooManyRequests", "too many requests")).encode()
+            self.send_response(429)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Retry-After", "1")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return None
         if self.command == "GET" and len(rest) == 1:
             with LOCK:
                 obj = CONFIGMAPS.get((ns, rest[0]))

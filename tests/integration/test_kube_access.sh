@@ -8,7 +8,8 @@
 # again after a 401; one that fails), in-cluster service-account files,
 # CURL_CA_BUNDLE only where the kubeconfig has no CA, 401/404/409 answers, a
 # watch with a bookmark and an event split across chunks, a dropped stream,
-# 410 Gone (as an ERROR event and as HTTP 410), and a streamed pod log.
+# 410 Gone (as an ERROR event and as HTTP 410), a 429 sent again after its
+# Retry-After, and a streamed pod log.
 . "$(dirname "$0")/lib.sh"
 
 KC=$HOIST_BUILD/tests/kubecurl
@@ -108,6 +109,9 @@ test_token_ca_file() {
         kc request GET $NS/configmaps/cm1 >"$T_TMP/t1/out"
         grep -qx "status 200" "$T_TMP/t1/out"
         grep -q '"a":"1"' "$T_TMP/t1/out"
+        # a 429 with Retry-After is sent again
+        kc request GET $NS/configmaps/busy | grep_q -x "status 404"
+        [ "$(grep -c "GET $NS/configmaps/busy " "$D/requests")" = 2 ]
 }
 
 test_client_cert_data() {
@@ -293,7 +297,7 @@ test_secrets_not_shown() {
         no_sanitizer_report "$T_TMP/t13.out"
 }
 
-t_run "token, relative certificate-authority, 404/201/409/200 answers" test_token_ca_file
+t_run "token, relative certificate-authority, 404/201/409/200 answers, a 429 retried" test_token_ca_file
 t_run "client certificate and CA as data" test_client_cert_data
 t_run "client certificate and key as files relative to the kubeconfig" test_client_cert_files
 t_run "tokenFile re-read after a 401; no credentials is the server's 401" test_token_file_and_401

@@ -250,6 +250,8 @@ static void test_errors(void **state)
                  "\"client-key-data\" is not base64"},
                 {"{token: t}", "certificate-authority: x", "cluster 'k' has no \"server\""},
                 {"{token: t}", "server: 'ftp://h'", "is not an https:// URL"},
+                {"{token: t}", "server: 'https://'", "names no host"},
+                {"{token: t}", "server: 'http:///x'", "names no host"},
                 {"{token: t}", "{server: 'https://h', insecure-skip-tls-verify: maybe}",
                  "insecure-skip-tls-verify must be true or false"},
                 {"{token: t}",
