@@ -178,31 +178,62 @@ assert cfg["Entrypoint"] == ["/opt/hoist/bin/hoist-entrypoint"], cfg["Entrypoint
 PY
 }
 
-t_trained() {
+# The training of job ID's current attempt: its provider ref in the store.
+training_of() {
+        /usr/bin/python3 -c 'import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+print(db.execute("SELECT provider_ref FROM jobs WHERE id = ?", (sys.argv[2],)).fetchone()[0])' \
+                "$HOIST_HOME/hoist.db" "$1"
+}
+
+final() { case "$(job_field "$1" state)" in succeeded | failed | canceled) return 0 ;; esac; return 1; }
+
+# Submit: the image pushed with the run.cog.* labels, the version read back,
+# the input through the file API, the training created with a webhook to
+# hoist serve.
+t_pushed() {
         write_job "$T_TMP/ok"
-        hoist submit --follow "$T_TMP/ok/job.yaml" >"$T_TMP/ok/out" 2>&1 ||
-                fail "job failed: $(tail -5 "$T_TMP/ok/out"; why "$(job_id_of "$T_TMP/ok/out")")"
-        id=$(job_id_of "$T_TMP/ok/out")
+        hoist submit -q "$T_TMP/ok/job.yaml" >"$T_TMP/ok/id" 2>"$T_TMP/ok/err" ||
+                fail "submit: $(cat "$T_TMP/ok/err")"
+        id=$(cat "$T_TMP/ok/id")
         echo "$id" >"$T_TMP/ok-id"
-        state_is "$id" succeeded || fail "$(why "$id")"
         check_labels || fail "labels"
-        # the version read back is the one the training ran
+        grep_q '"method": "POST", "path": "/v1/files", "status": 201' <"$RP/requests.jsonl" || fail "no upload"
+        grep_q '"path": "/v1/models/'"$RP_USER"'/quickstart/versions", "status": 200' <"$RP/requests.jsonl" ||
+                fail "the version was not read back"
+        tid=$(training_of "$id")
+        rp_get "trainings/$tid" >"$T_TMP/ok/training.json" || fail "no training $tid"
         rp_get "models/$RP_USER/quickstart/versions" >"$T_TMP/ok/versions.json"
-        tid=$(job_field "$id" provider_ref)
-        rp_get "trainings/$tid" >"$T_TMP/ok/training.json"
         /usr/bin/python3 - "$T_TMP/ok/versions.json" "$T_TMP/ok/training.json" "$id" <<'PY' || fail "training: $(cat "$T_TMP/ok/training.json")"
 import json, sys
 vs = json.load(open(sys.argv[1]))["results"]
 t = json.load(open(sys.argv[2]))
-assert t["status"] == "succeeded", t["status"]
 assert t["version"] == vs[0]["id"], (t["version"], vs[0]["id"])
 assert t["input"]["hoist_env"] == "**********"
-assert f"/jobs/{sys.argv[3]}/" in t["output"]["weights"], t["output"]
+assert t["input"]["hoist_job_url"].endswith(f"/jobs/{sys.argv[3]}/job.json"), t["input"]
 assert t["input"]["input_train"].startswith("http"), t["input"]
+assert t["webhook"].split("?")[0].endswith("/api/webhooks/replicate"), t["webhook"]
+assert f"job={sys.argv[3]}&attempt=1" in t["webhook"], t["webhook"]
+assert t["webhook_events_filter"] == ["start", "completed"], t
 PY
-        # the input went through the file API
-        grep_q '"method": "POST", "path": "/v1/files", "status": 201' <"$RP/requests.jsonl" || fail "no upload"
-        # Replicate's webhooks reached hoist serve and were taken
+}
+
+# The training run in Cog mode by the contract server through to
+# succeeded: the webhooks hoist serve took, the model in storage, the
+# billed cost, and the token nowhere hoist writes.
+t_trained() {
+        id=$(cat "$T_TMP/ok-id" 2>/dev/null) || fail "needs the job of the push test"
+        wait_for 300 final "$id" || fail "not final: $(why "$id")"
+        state_is "$id" succeeded || fail "$(why "$id")"
+        tid=$(training_of "$id")
+        rp_get "trainings/$tid" >"$T_TMP/ok/training.json"
+        /usr/bin/python3 - "$T_TMP/ok/training.json" "$id" <<'PY' || fail "training: $(cat "$T_TMP/ok/training.json")"
+import json, sys
+t = json.load(open(sys.argv[1]))
+assert t["status"] == "succeeded", t["status"]
+assert f"/jobs/{sys.argv[2]}/" in t["output"]["weights"], t["output"]
+assert t["metrics"]["predict_time"] > 0, t["metrics"]
+PY
         curl -fsS "http://127.0.0.1:$(rp_port)/_test/deliveries" >"$T_TMP/ok/deliveries.json"
         /usr/bin/python3 - "$T_TMP/ok/deliveries.json" "$tid" <<'PY' || fail "deliveries: $(cat "$T_TMP/ok/deliveries.json")"
 import json, sys
@@ -210,10 +241,10 @@ d = [x for x in json.load(open(sys.argv[1])) if x["training"] == sys.argv[2]]
 assert {x["event"] for x in d} == {"start", "completed"}, d
 assert all(x["answer"] == 200 for x in d), d
 PY
-        # the model in storage
         hoist results "$id" "$T_TMP/ok/res" >/dev/null
         [ -s "$T_TMP/ok/res/model/model.bin" ] || fail "no model in storage"
         # billed: metrics.predict_time x gpu-l40s's per-second price
+        wait_for 30 sh -c "'$HOIST_BIN/hoist' status -o json '$id' | grep -q '\"billed\": [0-9]'" || true
         hoist status -o json "$id" >"$T_TMP/ok/st.json"
         /usr/bin/python3 - "$T_TMP/ok/st.json" "$T_TMP/ok/training.json" "$L40S_PER_S" <<'PY' || fail "billing: $(cat "$T_TMP/ok/st.json")"
 import json, sys
@@ -260,8 +291,8 @@ print(db.execute("SELECT count(*) FROM events WHERE id = ?", (sys.argv[2],)).fet
 }
 
 t_webhooks() {
-        id=$(cat "$T_TMP/ok-id" 2>/dev/null) || fail "needs the job of the trained test"
-        tid=$(job_field "$id" provider_ref)
+        id=$(cat "$T_TMP/ok-id" 2>/dev/null) || fail "needs the job of the push test"
+        tid=$(training_of "$id")
         url="$(serve_url)/api/webhooks/replicate?job=$id&attempt=1"
         rp_get "trainings/$tid" >"$T_TMP/wh.json"
         now=$(date +%s)
@@ -275,7 +306,7 @@ t_webhooks() {
         [ "$(post "$url" "$T_TMP/wh.json" msg_hoist_test_2 "$now" "v1,$(printf 'x%.0s' {1..43})=")" = 401 ] ||
                 fail "bad signature: $(cat "$T_TMP/post.out")"
         # a tampered body with the first one's signature
-        sed 's/succeeded/processing/' "$T_TMP/wh.json" >"$T_TMP/wh2.json"
+        sed 's/"status": "/"status": "x/' "$T_TMP/wh.json" >"$T_TMP/wh2.json"
         [ "$(post "$url" "$T_TMP/wh2.json" msg_hoist_test_1 "$now" "$sig")" = 401 ] || fail "tampered: $(cat "$T_TMP/post.out")"
         # signed right, ten minutes old
         old=$((now - 600))
@@ -302,6 +333,7 @@ t_run "hoist validate replicate: whose token, a wrong token, no token, unknown h
 t_run "429 with Retry-After retried; given up after HOIST_API_RETRIES" t_throttled
 t_run "--dry-run: labels, the training body, hoist_env redacted, nothing asked" t_dry_run
 t_run "an input over 100 MiB: refused before any upload" t_upload_limit
-t_run "push with run.cog.* labels (valid OpenAPI 3), version read back, training run in Cog mode, webhooks, billed predict_time x rate" t_trained
+t_run "push with run.cog.* labels (valid OpenAPI 3), version read back, input via the file API, training with a webhook" t_pushed
+t_run "the training run in Cog mode to succeeded: webhooks taken, model in storage, billed predict_time x rate, no token written" t_trained
 t_run "webhooks to hoist serve: applied once, bad signature, tampered, old, outside the allowlist" t_webhooks
 t_finish
