@@ -121,9 +121,8 @@ static json_t *train_operation(const char *summary, const char *op_id, int with_
 
 static json_t *simple_get(const char *summary, const char *op_id, const char *resp_title)
 {
-        return json_pack("{s:{s:s, s:s, s:{s:o}}}", "get", "summary", summary, "operationId",
-                         op_id, "responses", "200",
-                         response_200(json_pack("{s:s}", "title", resp_title)));
+        return json_pack("{s:{s:s, s:s, s:{s:o}}}", "get", "summary", summary, "operationId", op_id,
+                         "responses", "200", response_200(json_pack("{s:s}", "title", resp_title)));
 }
 
 static json_t *paths(void)
@@ -242,8 +241,8 @@ static json_t *status_enum(void)
 
 static json_t *webhook_event_enum(void)
 {
-        return json_pack("{s:s, s:s, s:[s,s,s,s], s:s}", "title", "WebhookEvent", "type",
-                         "string", "enum", "start", "output", "logs", "completed", "description",
+        return json_pack("{s:s, s:s, s:[s,s,s,s], s:s}", "title", "WebhookEvent", "type", "string",
+                         "enum", "start", "output", "logs", "completed", "description",
                          "An enumeration.");
 }
 
@@ -314,9 +313,9 @@ int cog_openapi_schema(const struct jobspec *spec, json_t **ret, struct hoist_er
         schemas = json_object();
         /* A training-only model declares no predictor: an empty Input and
          * an Output of no type, as Cog writes them. */
-        (void)json_object_set_new(schemas, "Input",
-                                  json_pack("{s:s, s:s, s:{}}", "title", "Input", "type",
-                                            "object", "properties"));
+        (void)json_object_set_new(
+                schemas, "Input",
+                json_pack("{s:s, s:s, s:{}}", "title", "Input", "type", "object", "properties"));
         (void)json_object_set_new(schemas, "Output", json_pack("{s:s}", "title", "Output"));
         (void)json_object_set_new(schemas, "Status", status_enum());
         (void)json_object_set_new(schemas, "WebhookEvent", webhook_event_enum());
@@ -325,8 +324,8 @@ int cog_openapi_schema(const struct jobspec *spec, json_t **ret, struct hoist_er
         (void)json_object_set_new(schemas, "TrainingRequest", training_request());
         (void)json_object_set_new(schemas, "TrainingResponse", training_response());
         (void)json_object_set_new(schemas, "HTTPValidationError", validation_errors(schemas));
-        *ret = json_pack("{s:s, s:{s:s, s:s}, s:o, s:{s:o}}", "openapi", "3.0.2", "info",
-                         "title", "Cog", "version", "0.1.0", "paths", paths(), "components",
-                         "schemas", schemas);
+        *ret = json_pack("{s:s, s:{s:s, s:s}, s:o, s:{s:o}}", "openapi", "3.0.2", "info", "title",
+                         "Cog", "version", "0.1.0", "paths", paths(), "components", "schemas",
+                         schemas);
         return 0;
 }

@@ -37,9 +37,9 @@ static void test_generic(void **state)
                                "/trainings/{training_id}",
                                "/trainings/{training_id}/cancel",
                                "/shutdown"};
-        const char *schemas[] = {"TrainingInput",    "TrainingOutput", "TrainingRequest",
-                                 "TrainingResponse", "Status",         "Input",
-                                 "Output"};
+        const char *schemas[] = {
+                "TrainingInput", "TrainingOutput", "TrainingRequest", "TrainingResponse",
+                "Status",        "Input",          "Output"};
 
         (void)state;
         assert_int_equal(cog_openapi_schema(NULL, &doc, &err), 0);
@@ -118,10 +118,10 @@ static void test_values(void **state)
         static const struct {
                 const char *in;
                 int type;
-        } cases[] = {{"1", JSON_INTEGER},  {"-7", JSON_INTEGER}, {"1e3", JSON_REAL},
-                     {"0.5", JSON_REAL},   {"inf", JSON_STRING}, {"nan", JSON_STRING},
-                     {"0x10", JSON_STRING}, {" 1", JSON_STRING},  {"", JSON_STRING},
-                     {"true", JSON_TRUE},  {"True", JSON_STRING}, {"1.2.3", JSON_STRING}};
+        } cases[] = {{"1", JSON_INTEGER},   {"-7", JSON_INTEGER},  {"1e3", JSON_REAL},
+                     {"0.5", JSON_REAL},    {"inf", JSON_STRING},  {"nan", JSON_STRING},
+                     {"0x10", JSON_STRING}, {" 1", JSON_STRING},   {"", JSON_STRING},
+                     {"true", JSON_TRUE},   {"True", JSON_STRING}, {"1.2.3", JSON_STRING}};
         char *t;
 
         (void)state;
