@@ -58,7 +58,8 @@ int apiclient_new(const char *name, const char *base, const char *authorization,
         struct apiclient *c;
         size_t n = base != NULL ? strlen(base) : 0;
 
-        if (n == 0 || (strncasecmp(base, "https://", 8) != 0 && strncasecmp(base, "http://", 7) != 0))
+        if (n == 0 ||
+            (strncasecmp(base, "https://", 8) != 0 && strncasecmp(base, "http://", 7) != 0))
                 return hoist_error_make(err, HOIST_ERR_INPUT,
                                         "%s API base '%s' is not an http:// or https:// URL", name,
                                         base ? base : "");
@@ -347,8 +348,8 @@ static int perform(struct apiclient *c, const struct request *q, json_t **ret,
                         buf_free(&x.body);
                         free(x.retry_after);
                         if (attempt >= c->max_attempts)
-                                return (*err = e, hoist_error_wrap(err, "after %d attempts",
-                                                                   attempt));
+                                return (*err = e,
+                                        hoist_error_wrap(err, "after %d attempts", attempt));
                         log_debug("%s: %s; retrying", q->what, e->msg);
                         hoist_error_free(e);
                 } else if (status >= 200 && status < 300) {
@@ -375,8 +376,7 @@ static int perform(struct apiclient *c, const struct request *q, json_t **ret,
                 } else {
                         int retry = status == 429 || status >= 500;
                         wait = apiclient_retry_after_ms(x.retry_after, (int64_t)time(NULL));
-                        if (!retry || attempt >= c->max_attempts ||
-                            wait > c->max_retry_after_ms) {
+                        if (!retry || attempt >= c->max_attempts || wait > c->max_retry_after_ms) {
                                 int r = error_from(c, q, status, &x, err);
                                 if (retry && wait > c->max_retry_after_ms)
                                         r = hoist_error_wrap(err,
@@ -455,9 +455,9 @@ static curl_mime *upload_mime(CURL *h, const void *ud)
         return m;
 }
 
-int apiclient_upload(struct apiclient *c, const char *path, const char *field,
-                     const char *filename, const char *content_type, const void *data, size_t len,
-                     json_t **ret, struct hoist_error **err)
+int apiclient_upload(struct apiclient *c, const char *path, const char *field, const char *filename,
+                     const char *content_type, const void *data, size_t len, json_t **ret,
+                     struct hoist_error **err)
 {
         _cleanup_free_ char *url = url_for(c, path);
         _cleanup_free_ char *what = what_of(c, "POST", url);

@@ -41,9 +41,9 @@ int apiclient_call(struct apiclient *c, const char *method, const char *path, js
 
 /* POST PATH as multipart/form-data: one file part FIELD named FILENAME of
  * CONTENT_TYPE with the LEN bytes of DATA.  As apiclient_call otherwise. */
-int apiclient_upload(struct apiclient *c, const char *path, const char *field,
-                     const char *filename, const char *content_type, const void *data, size_t len,
-                     json_t **ret, struct hoist_error **err);
+int apiclient_upload(struct apiclient *c, const char *path, const char *field, const char *filename,
+                     const char *content_type, const void *data, size_t len, json_t **ret,
+                     struct hoist_error **err);
 
 /* ---- pure helpers (unit-tested and fuzzed) ---- */
 

@@ -288,8 +288,8 @@ static char *webhook_for(const struct replicate_settings *s, char *const *secret
         }
         if (base == NULL)
                 return NULL;
-        return xasprintf("%s%sjob=%s&attempt=%" PRId64, base, strchr(base, '?') ? "&" : "?",
-                         job_id, attempt);
+        return xasprintf("%s%sjob=%s&attempt=%" PRId64, base, strchr(base, '?') ? "&" : "?", job_id,
+                         attempt);
 }
 
 static int rp_render(const struct provider_submit *req, char **ret, struct hoist_error **err)
@@ -421,8 +421,8 @@ static int64_t now_s(void)
 }
 
 /* The version the push made: the newest whose schema is SCHEMA. */
-static int find_version(struct apiclient *c, const char *model, const char *schema_text,
-                        char **ret, struct hoist_error **err)
+static int find_version(struct apiclient *c, const char *model, const char *schema_text, char **ret,
+                        struct hoist_error **err)
 {
         json_t *schema = json_loads(schema_text, 0, NULL);
         int64_t deadline = now_s() + VERSION_WAIT_S;
@@ -462,8 +462,8 @@ static int find_version(struct apiclient *c, const char *model, const char *sche
 
 /* The version for this job: the one an earlier attempt pushed, else a new push. */
 static int version_for(const struct provider_submit *req, const struct replicate_settings *s,
-                       struct apiclient *c, const char *user, const char *hardware,
-                       char **ret, struct hoist_error **err)
+                       struct apiclient *c, const char *user, const char *hardware, char **ret,
+                       struct hoist_error **err)
 {
         _cleanup_free_ char *path = path_join(req->state_dir, VERSION_FILE);
         _cleanup_free_ char *text = NULL, *schema = NULL, *ref = NULL, *digest = NULL;
@@ -580,8 +580,7 @@ static int upload_input(const struct provider_submit *req, struct apiclient *c,
                                         in->channel, in->size);
         if (storage_get_bytes(req->storage, key, &data, &len, err) < 0)
                 return hoist_error_wrap(err, "input '%s'", in->channel);
-        name = xasprintf("%s.%s", in->channel,
-                         in->mode == JOBSPEC_INPUT_ARCHIVE ? "tar" : "bin");
+        name = xasprintf("%s.%s", in->channel, in->mode == JOBSPEC_INPUT_ARCHIVE ? "tar" : "bin");
         if (apiclient_upload(c, "/files", "content", name, "application/octet-stream", data, len,
                              &o, err) < 0 ||
             replicate_file_from_json(o, &f, err) < 0) {

@@ -58,9 +58,8 @@ static char *last_line(const char *logs)
 static char *error_text(json_t *v)
 {
         if (json_is_string(v) && json_string_length(v) > 0)
-                return xstrndup(json_string_value(v), json_string_length(v) > 1000
-                                                              ? 1000
-                                                              : json_string_length(v));
+                return xstrndup(json_string_value(v),
+                                json_string_length(v) > 1000 ? 1000 : json_string_length(v));
         if (json_is_object(v) || json_is_array(v)) {
                 char *t = json_dumps(v, JSON_COMPACT);
                 if (t != NULL && strlen(t) > 1000)
@@ -216,7 +215,8 @@ int replicate_versions_find(json_t *page, json_t *schema, char **ret_id, char **
         json_array_foreach(a, i, v)
         {
                 json_t *id = json_object_get(v, "id");
-                if (json_is_string(id) && json_equal(json_object_get(v, "openapi_schema"), schema)) {
+                if (json_is_string(id) &&
+                    json_equal(json_object_get(v, "openapi_schema"), schema)) {
                         *ret_id = xstrdup(json_string_value(id));
                         break;
                 }
@@ -253,6 +253,23 @@ int replicate_file_from_json(json_t *o, struct replicate_file *ret, struct hoist
 
 /* ---- the training request ---- */
 
+/* Whether the Cog contract lets a training set NAME through hoist_env: the
+ * job's own secrets, and of hoist's variables the storage's and the
+ * webhooks' secrets (docs/cog.md).  hoist serve's receiver
+ * (HOIST_HOOKS_URL) is not one: under Replicate, hoist serve hears of the
+ * training through Replicate's webhooks instead. */
+int replicate_env_name_ok(const char *name)
+{
+        static const char *const ok[] = {"HOIST_WEBHOOK_SECRET", "HOIST_S3_"};
+
+        if (strncmp(name, "HOIST_", 6) != 0)
+                return 1;
+        for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++)
+                if (strncmp(name, ok[i], strlen(ok[i])) == 0)
+                        return 1;
+        return 0;
+}
+
 static int hoist_env(char *const *secret_env, json_t **ret, struct hoist_error **err)
 {
         json_t *o = json_object();
@@ -261,7 +278,11 @@ static int hoist_env(char *const *secret_env, json_t **ret, struct hoist_error *
         for (char *const *e = secret_env; e != NULL && *e != NULL; e++) {
                 const char *eq = strchr(*e, '=');
                 _cleanup_free_ char *name = eq ? xstrndup(*e, (size_t)(eq - *e)) : xstrdup(*e);
-                json_t *v = json_string(eq ? eq + 1 : "");
+                json_t *v;
+
+                if (!replicate_env_name_ok(name))
+                        continue;
+                v = json_string(eq ? eq + 1 : "");
                 if (v == NULL) {
                         json_decref(o);
                         return hoist_error_make(err, HOIST_ERR_INPUT,
@@ -282,8 +303,7 @@ static int hoist_env(char *const *secret_env, json_t **ret, struct hoist_error *
         return 0;
 }
 
-int replicate_training_body(const struct replicate_plan *p, json_t **ret,
-                            struct hoist_error **err)
+int replicate_training_body(const struct replicate_plan *p, json_t **ret, struct hoist_error **err)
 {
         const struct jobspec *spec = p->spec;
         json_t *input = json_object(), *env = NULL, *body, *ev;
@@ -296,7 +316,8 @@ int replicate_training_body(const struct replicate_plan *p, json_t **ret,
         }
         for (size_t i = 0; i < spec->n_hyperparameters; i++) {
                 const struct jobspec_kv *kv = &spec->hyperparameters[i];
-                if (strcmp(kv->key, COG_INPUT_JOB_URL) == 0 || strcmp(kv->key, COG_INPUT_ENV) == 0 ||
+                if (strcmp(kv->key, COG_INPUT_JOB_URL) == 0 ||
+                    strcmp(kv->key, COG_INPUT_ENV) == 0 ||
                     strncmp(kv->key, COG_INPUT_CHANNEL_PREFIX, strlen(COG_INPUT_CHANNEL_PREFIX)) ==
                             0) {
                         json_decref(input);

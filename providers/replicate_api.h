@@ -25,11 +25,11 @@
 /* A training as GET /v1/trainings/{id} and the webhooks give it. */
 struct replicate_training {
         char *id;
-        char *status;  /* starting, processing, succeeded, failed, canceled */
-        char *error;   /* or NULL */
-        char *version; /* or NULL */
-        char *weights; /* output.weights, or NULL */
-        char *logs_tail; /* the last line of "logs", at most 400 bytes, or NULL */
+        char *status;        /* starting, processing, succeeded, failed, canceled */
+        char *error;         /* or NULL */
+        char *version;       /* or NULL */
+        char *weights;       /* output.weights, or NULL */
+        char *logs_tail;     /* the last line of "logs", at most 400 bytes, or NULL */
         double predict_time; /* metrics.predict_time in seconds; -1 when absent */
         char *hoist_job_url; /* input.hoist_job_url, or NULL */
 };
@@ -74,15 +74,17 @@ struct replicate_plan {
         const struct jobspec *spec;
         const char *destination; /* owner/name */
         const char *job_url;
-        char *const *secret_env; /* "NAME=value": hoist_env; may be NULL */
+        char *const *secret_env;         /* "NAME=value": hoist_env; may be NULL */
         const char *const *channel_urls; /* per spec->inputs[i]: input_<channel>, or NULL */
         const char *webhook;             /* or NULL: no webhook (polling) */
         char *const *events;             /* webhook_events_filter; NULL: start, completed */
 };
 /* The request body; errors name the job field Replicate would refuse.  It
  * carries the job's secrets (hoist_env): never print or store it. */
-int replicate_training_body(const struct replicate_plan *p, json_t **ret,
-                            struct hoist_error **err);
+int replicate_training_body(const struct replicate_plan *p, json_t **ret, struct hoist_error **err);
+/* Whether a "NAME=value" of the job's secret environment goes into
+ * hoist_env: what the Cog contract lets a training set (docs/cog.md). */
+int replicate_env_name_ok(const char *name);
 /* The same with hoist_env's value replaced by "**********" (--dry-run). */
 json_t *replicate_training_body_redacted(json_t *body);
 

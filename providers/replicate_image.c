@@ -117,8 +117,9 @@ static int find_local(struct ocilayout *lay, const char *ref, char **ret_mt, cha
         hoist_error_free(e);
         log_info("image %s is not in hoist's image store; pulling it", ref);
         if (registry_pull(ref, lay, NULL, &pulled, err) < 0)
-                return hoist_error_wrap(err, "pull '%s' (give the job a build: section, or an "
-                                             "image hoist can pull)",
+                return hoist_error_wrap(err,
+                                        "pull '%s' (give the job a build: section, or an "
+                                        "image hoist can pull)",
                                         ref);
         return ocilayout_resolve(lay, ref, ret_mt, ret_digest, NULL, err);
 }
@@ -146,8 +147,8 @@ static int rewrite(struct ocilayout *lay, const struct replicate_push *p, struct
                 return hoist_error_make(err, HOIST_ERR_INPUT,
                                         "image '%s': its manifest names no config", p->local_ref);
         }
-        if (read_blob(lay, json_string_value(json_object_get(desc, "digest")), &ctext, &clen,
-                      err) < 0 ||
+        if (read_blob(lay, json_string_value(json_object_get(desc, "digest")), &ctext, &clen, err) <
+                    0 ||
             replicate_image_config(ctext, clen, p->schema_text, p->gpu, &new_cfg, err) < 0 ||
             ocilayout_put_blob_bytes(lay, new_cfg, strlen(new_cfg), &cfg_digest, err) < 0) {
                 json_decref(m);

@@ -239,7 +239,8 @@ int replicate_settings_from_json(const char *text, size_t len, const char *name,
                         s->webhook_events = xcalloc(json_array_size(v) + 1, sizeof(char *));
                         json_array_foreach(v, i, e)
                         {
-                                if (!json_is_string(e) || !replicate_event_valid(json_string_value(e))) {
+                                if (!json_is_string(e) ||
+                                    !replicate_event_valid(json_string_value(e))) {
                                         bad = 1;
                                         break;
                                 }

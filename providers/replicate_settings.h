@@ -13,10 +13,10 @@
 #include "error.h"
 
 struct replicate_settings {
-        char *model;       /* "owner/name": the image goes to r8.im/owner/name */
-        char *hardware;    /* "gpu-l40s"; NULL: chosen from resources: */
-        char *destination; /* "owner/name" that receives the trained version; NULL: model */
-        char *webhook;     /* URL Replicate's webhooks go to; NULL: hoist serve's, else none */
+        char *model;           /* "owner/name": the image goes to r8.im/owner/name */
+        char *hardware;        /* "gpu-l40s"; NULL: chosen from resources: */
+        char *destination;     /* "owner/name" that receives the trained version; NULL: model */
+        char *webhook;         /* URL Replicate's webhooks go to; NULL: hoist serve's, else none */
         char **webhook_events; /* webhook_events_filter; NULL: start, completed */
 };
 

@@ -54,7 +54,8 @@ int cmd_validate(int argc, char **argv, struct hoist_error **err)
                 if (jobfile_load(argv[optind + 1], &jf, err) < 0)
                         return -1;
                 if (strcmp(jf->provider, prov->name) != 0)
-                        return cli_usage_error(err, "validate", "'%s' is for provider '%s', not '%s'",
+                        return cli_usage_error(err, "validate",
+                                               "'%s' is for provider '%s', not '%s'",
                                                argv[optind + 1], jf->provider, prov->name);
                 settings = jf->provider_settings;
         } else if (prov->load_settings != NULL &&

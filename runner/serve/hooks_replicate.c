@@ -66,8 +66,7 @@ static int fetch_key(struct webhook_key *ret, struct hoist_error **err)
                                         "Replicate's webhook secret with (start it with the "
                                         "variable set)");
         auth = xasprintf("Bearer %s", token);
-        r = apiclient_new("Replicate", base && *base ? base : REPLICATE_API_DEFAULT, auth, &c,
-                          err);
+        r = apiclient_new("Replicate", base && *base ? base : REPLICATE_API_DEFAULT, auth, &c, err);
         explicit_bzero(auth, strlen(auth));
         if (r < 0 || apiclient_call(c, "GET", "/webhooks/default/secret", NULL, NULL, &o, err) < 0)
                 return -1;
@@ -141,7 +140,8 @@ int hooks_replicate_event(const char *body, size_t len, const char *job_id, int6
                                         "training %s: status '%.40s' is not one Replicate "
                                         "documents",
                                         t.id, t.status);
-        if (gmtime_r(&ts, &tm) == NULL || strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        if (gmtime_r(&ts, &tm) == NULL ||
+            strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
                 snprintf(when, sizeof when, "%" PRId64, timestamp);
         data = json_pack("{s:s,s:s,s:s,s:I}", "source", "replicate", "training_id", t.id,
                          "replicate_status", t.status, "attempt", (json_int_t)attempt);

@@ -117,7 +117,8 @@ static void test_training(void **state)
         static const char ok[] =
                 "{\"id\":\"t1\",\"status\":\"succeeded\",\"version\":\"v1\",\"logs\":\"a\\nlast "
                 "line\\n\",\"metrics\":{\"predict_time\":12.25},\"input\":{\"hoist_job_url\":"
-                "\"s3://b/jobs/j-1/job.json\"},\"output\":{\"weights\":\"s3://b/jobs/j-1/output/\"}}";
+                "\"s3://b/jobs/j-1/job.json\"},\"output\":{\"weights\":\"s3://b/jobs/j-1/output/"
+                "\"}}";
         struct replicate_training t = {0};
         struct hoist_error *err = NULL;
 
@@ -192,8 +193,8 @@ static void test_training_body(void **state)
 {
         struct jobspec_kv hp[] = {{(char *)"steps", (char *)"3000"}, {(char *)"lr", (char *)"0.5"}};
         struct jobspec_input in[] = {{.channel = (char *)"train"}, {.channel = (char *)"val"}};
-        struct jobspec spec = {.hyperparameters = hp, .n_hyperparameters = 2, .inputs = in,
-                               .n_inputs = 2};
+        struct jobspec spec = {
+                .hyperparameters = hp, .n_hyperparameters = 2, .inputs = in, .n_inputs = 2};
         char *env[] = {(char *)"HOIST_S3_SECRET_ACCESS_KEY=sekrit", (char *)"A=b=c", NULL};
         const char *urls[] = {"https://api/v1/files/f1", NULL};
         struct replicate_plan p = {
@@ -219,9 +220,9 @@ static void test_training_body(void **state)
         envobj = json_loads(json_string_value(json_object_get(input, "hoist_env")), 0, NULL);
         assert_string_equal(json_string_value(json_object_get(envobj, "A")), "b=c");
         json_decref(envobj);
-        assert_string_equal(
-                json_string_value(json_array_get(json_object_get(body, "webhook_events_filter"), 1)),
-                "completed");
+        assert_string_equal(json_string_value(json_array_get(
+                                    json_object_get(body, "webhook_events_filter"), 1)),
+                            "completed");
         shown = replicate_training_body_redacted(body);
         text = json_dumps(shown, JSON_COMPACT);
         assert_null(strstr(text, "sekrit"));
@@ -250,25 +251,24 @@ static void test_image_config(void **state)
         json_t *o, *c, *labels;
 
         (void)state;
-        assert_int_equal(replicate_image_config(cfg, strlen(cfg), "{\"openapi\":\"3.0.2\"}", 1,
-                                                &out, NULL),
-                         0);
+        assert_int_equal(
+                replicate_image_config(cfg, strlen(cfg), "{\"openapi\":\"3.0.2\"}", 1, &out, NULL),
+                0);
         o = json_loads(out, 0, NULL);
         c = json_object_get(o, "config");
         labels = json_object_get(c, "Labels");
         assert_string_equal(json_string_value(json_object_get(labels, "run.cog.openapi_schema")),
                             "{\"openapi\":\"3.0.2\"}");
-        assert_non_null(strstr(json_string_value(json_object_get(labels, "run.cog.config")),
-                               "\"train\""));
+        assert_non_null(
+                strstr(json_string_value(json_object_get(labels, "run.cog.config")), "\"train\""));
         assert_string_equal(json_string_value(json_object_get(labels, "run.cog.version")),
                             REPLICATE_COG_VERSION);
         assert_string_equal(json_string_value(json_array_get(json_object_get(c, "Cmd"), 0)), "cog");
         assert_int_equal(json_array_size(json_object_get(c, "Env")), 2);
         assert_string_equal(json_string_value(json_array_get(json_object_get(c, "Env"), 1)),
                             "HOIST_COG_OPENAPI={\"openapi\":\"3.0.2\"}");
-        assert_string_equal(
-                json_string_value(json_array_get(json_object_get(c, "Entrypoint"), 0)),
-                "/opt/hoist/bin/hoist-entrypoint");
+        assert_string_equal(json_string_value(json_array_get(json_object_get(c, "Entrypoint"), 0)),
+                            "/opt/hoist/bin/hoist-entrypoint");
         json_decref(o);
         free(out);
         assert_int_equal(replicate_image_config("[]", 2, "{}", 0, &out, NULL), -1);
@@ -317,13 +317,16 @@ static void test_apiclient_helpers(void **state)
         assert_int_equal(apiclient_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", 1445412470),
                          10000);
         assert_int_equal(apiclient_retry_after_ms("Wed, 21 Oct 2015 07:28:00 GMT", 1445412490), 0);
-        m = apiclient_error_message("{\"detail\":\"Invalid token.\"}", strlen("{\"detail\":\"Invalid token.\"}"));
+        m = apiclient_error_message("{\"detail\":\"Invalid token.\"}",
+                                    strlen("{\"detail\":\"Invalid token.\"}"));
         assert_string_equal(m, "Invalid token.");
         free(m);
-        m = apiclient_error_message("{\"detail\":[{\"msg\":\"field required\"}]}", strlen("{\"detail\":[{\"msg\":\"field required\"}]}"));
+        m = apiclient_error_message("{\"detail\":[{\"msg\":\"field required\"}]}",
+                                    strlen("{\"detail\":[{\"msg\":\"field required\"}]}"));
         assert_string_equal(m, "field required");
         free(m);
-        m = apiclient_error_message("{\"error\":{\"message\":\"nope\"}}", strlen("{\"error\":{\"message\":\"nope\"}}"));
+        m = apiclient_error_message("{\"error\":{\"message\":\"nope\"}}",
+                                    strlen("{\"error\":{\"message\":\"nope\"}}"));
         assert_string_equal(m, "nope");
         free(m);
         m = apiclient_error_message("<html>\nBad Gateway", strlen("<html>\nBad Gateway"));
@@ -335,9 +338,9 @@ static void test_apiclient_helpers(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_settings),      cmocka_unit_test(test_training),
-                cmocka_unit_test(test_answers),       cmocka_unit_test(test_training_body),
-                cmocka_unit_test(test_image_config),  cmocka_unit_test(test_webhook_event),
+                cmocka_unit_test(test_settings),          cmocka_unit_test(test_training),
+                cmocka_unit_test(test_answers),           cmocka_unit_test(test_training_body),
+                cmocka_unit_test(test_image_config),      cmocka_unit_test(test_webhook_event),
                 cmocka_unit_test(test_apiclient_helpers),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
