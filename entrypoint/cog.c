@@ -42,7 +42,8 @@ extern char **environ;
 #define LOGS_MAX (8u << 20) /* a training's logs kept for its responses */
 
 enum health { H_STARTING, H_READY, H_BUSY, H_SETUP_FAILED, H_DEFUNCT };
-static const char *const health_names[] = {"STARTING", "READY", "BUSY", "SETUP_FAILED", "DEFUNCT"};
+static const char *const health_names[] = {"STARTING", "READY", "BUSY", "SETUP_FAILED",
+                                           "DEFUNCT"};
 
 struct training {
         char *id;
@@ -129,9 +130,10 @@ static json_t *training_json(const struct training *t)
         return json_pack("{s:s, s:n, s:O, s:O*, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o*, s:o}",
                          "id", t->id, "version", "input", t->req->input, "output", t->output,
                          "created_at", str_or_null(t->created_at), "started_at",
-                         str_or_null(t->started_at), "completed_at", str_or_null(t->completed_at),
-                         "logs", logs != NULL ? logs : json_string(""), "error",
-                         str_or_null(t->error), "status", t->status, "metrics", metrics, "webhook",
+                         str_or_null(t->started_at), "completed_at",
+                         str_or_null(t->completed_at), "logs",
+                         logs != NULL ? logs : json_string(""), "error", str_or_null(t->error),
+                         "status", t->status, "metrics", metrics, "webhook",
                          t->req->webhook != NULL ? json_string(t->req->webhook) : NULL,
                          "webhook_events_filter", events_json(t->req->events));
 }
@@ -174,8 +176,8 @@ static void training_free(struct training *t)
 static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *type,
                                   const char *body)
 {
-        struct MHD_Response *r =
-                MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
+        struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
+                                                                 MHD_RESPMEM_MUST_COPY);
         enum MHD_Result ret;
 
         if (r == NULL)
@@ -221,8 +223,7 @@ static char **child_env(const struct training *t, const char *input, const char 
         env = xcalloc(n + t->req->n_env + 8, sizeof *env);
         for (char **e = environ; *e != NULL; e++) {
                 size_t len = strcspn(*e, "=");
-                int skip = strncmp(*e, "HOIST_COG_", 10) == 0 ||
-                           strncmp(*e, "HOIST_JOB_", 10) == 0 ||
+                int skip = strncmp(*e, "HOIST_COG_", 10) == 0 || strncmp(*e, "HOIST_JOB_", 10) == 0 ||
                            strncmp(*e, "HOIST_TERMINATION_LOG=", 22) == 0;
                 for (size_t i = 0; !skip && i < t->req->n_env; i++)
                         skip = strlen(t->req->env[i].key) == len &&
@@ -299,7 +300,8 @@ static struct training *training_new(struct server *s, struct cog_request *req)
         t->req = req;
         t->id = req->id != NULL ? xstrdup(req->id)
                                 : xasprintf("%08x%08x%04x", (unsigned)time(NULL),
-                                            (unsigned)getpid() ^ (unsigned)random(), ++s->serial);
+                                            (unsigned)getpid() ^ (unsigned)random(),
+                                            ++s->serial);
         t->created_at = req->created_at != NULL ? xstrdup(req->created_at) : iso_now();
         t->status = "starting";
         t->dir = xasprintf("%s/hoist-cog-XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
@@ -355,17 +357,17 @@ static int start_training(struct server *s, struct cog_request *req, struct hois
 
 static enum MHD_Result root(struct MHD_Connection *c)
 {
-        return reply_json(c, MHD_HTTP_OK,
-                          json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-                                    "cog_version", "hoist-" HOIST_VERSION, "docs_url", "/docs",
-                                    "openapi_url", "/openapi.json", "shutdown_url", "/shutdown",
-                                    "healthcheck_url", "/health-check", "predictions_url",
-                                    "/predictions", "predictions_idempotent_url",
-                                    "/predictions/{prediction_id}", "predictions_cancel_url",
-                                    "/predictions/{prediction_id}/cancel", "trainings_url",
-                                    "/trainings", "trainings_idempotent_url",
-                                    "/trainings/{training_id}", "trainings_cancel_url",
-                                    "/trainings/{training_id}/cancel"));
+        return reply_json(
+                c, MHD_HTTP_OK,
+                json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+                          "cog_version", "hoist-" HOIST_VERSION, "docs_url", "/docs",
+                          "openapi_url", "/openapi.json", "shutdown_url", "/shutdown",
+                          "healthcheck_url", "/health-check", "predictions_url", "/predictions",
+                          "predictions_idempotent_url", "/predictions/{prediction_id}",
+                          "predictions_cancel_url", "/predictions/{prediction_id}/cancel",
+                          "trainings_url", "/trainings", "trainings_idempotent_url",
+                          "/trainings/{training_id}", "trainings_cancel_url",
+                          "/trainings/{training_id}/cancel"));
 }
 
 static enum MHD_Result health(struct server *s, struct MHD_Connection *c)
@@ -438,10 +440,10 @@ static enum MHD_Result train(struct server *s, struct MHD_Connection *c, const c
                         return reply_detail(c, MHD_HTTP_CONFLICT,
                                             "Already running a training: one at a time");
                 return reply_detail(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-                                    down                  ? "shutting down"
-                                    : h == H_STARTING     ? "setup is still running"
-                                    : h == H_SETUP_FAILED ? "setup failed: see GET /health-check"
-                                                          : "the server is defunct: restart it");
+                                    down                    ? "shutting down"
+                                    : h == H_STARTING       ? "setup is still running"
+                                    : h == H_SETUP_FAILED   ? "setup failed: see GET /health-check"
+                                                            : "the server is defunct: restart it");
         }
         if (start_training(s, req, &err) < 0)
                 log_error("training: %s", err->msg);
@@ -470,7 +472,8 @@ static enum MHD_Result cancel(struct server *s, struct MHD_Connection *c, const 
         return reply_json(c, MHD_HTTP_OK, json_object());
 }
 
-static enum MHD_Result shutdown_route(struct server *s, struct MHD_Connection *c, struct conn *cc)
+static enum MHD_Result shutdown_route(struct server *s, struct MHD_Connection *c,
+                                     struct conn *cc)
 {
         (void)pthread_mutex_lock(&s->lock);
         s->shutdown = 1;

@@ -220,8 +220,7 @@ int cog_job_apply(struct jobspec *spec, struct hoist_error **err)
         dir = xstrdup(path);
         if (strrchr(dir, '/') != NULL)
                 *strrchr(dir, '/') = '\0';
-        json_object_foreach(input, k, v)
-        {
+        json_object_foreach(input, k, v) {
                 int r = strncmp(k, COG_INPUT_CHANNEL_PREFIX, plen) == 0 && json_is_string(v)
                                 ? apply_input_url(spec, k + plen, json_string_value(v), dir, err)
                                 : apply_hyperparameter(spec, k, v, err);

@@ -27,13 +27,13 @@ enum {
 #define COG_SECRET_MASK "**********"
 
 struct cog_request {
-        char *id;               /* the request's, or NULL (the server makes one) */
-        char *created_at;       /* the request's, or NULL */
-        char *webhook;          /* http(s) URL, or NULL */
-        unsigned events;        /* COG_EVENT_* the webhook gets */
-        char *job_url;          /* input.hoist_job_url */
-        json_t *input;          /* input with hoist_env shown as COG_SECRET_MASK */
-        json_t *overrides;      /* input without hoist_job_url and hoist_env */
+        char *id;          /* the request's, or NULL (the server makes one) */
+        char *created_at;  /* the request's, or NULL */
+        char *webhook;     /* http(s) URL, or NULL */
+        unsigned events;   /* COG_EVENT_* the webhook gets */
+        char *job_url;     /* input.hoist_job_url */
+        json_t *input;     /* input with hoist_env shown as COG_SECRET_MASK */
+        json_t *overrides; /* input without hoist_job_url and hoist_env */
         struct jobspec_kv *env; /* hoist_env's pairs: secret values */
         size_t n_env;
 };
