@@ -261,6 +261,23 @@ PY
         ! grep -rqa "$RP_TOKEN" "$HOIST_HOME" || fail "the token is in $(grep -rla "$RP_TOKEN" "$HOIST_HOME")"
 }
 
+# hoist cancel mid-training: POST /v1/trainings/{id}/cancel (Cog's cancel:
+# SIGTERM to the job), the training and the job canceled.
+t_cancel() {
+        write_job "$T_TMP/cancel"
+        sed -i 's/^  checkpoint_every: 250$/  checkpoint_every: 250\n  sleep_ms: 20/' "$T_TMP/cancel/job.yaml"
+        id=$(hoist submit -q "$T_TMP/cancel/job.yaml") || fail "submit"
+        wait_for 180 state_is "$id" running || fail "never running: $(why "$id")"
+        tid=$(training_of "$id")
+        hoist cancel "$id" >"$T_TMP/cancel/out" 2>&1 || fail "cancel: $(cat "$T_TMP/cancel/out")"
+        grep_q "\"path\": \"/v1/trainings/$tid/cancel\", \"status\": 200" <"$RP/requests.jsonl" ||
+                fail "no POST cancel"
+        wait_for 120 final "$id" || fail "not final: $(why "$id")"
+        state_is "$id" canceled || fail "$(why "$id")"
+        [ "$(rp_get "trainings/$tid" | /usr/bin/python3 -c 'import json,sys; print(json.load(sys.stdin)["status"])')" = canceled ] ||
+                fail "the training is not canceled: $(rp_get "trainings/$tid")"
+}
+
 # sign BODY_FILE ID TIMESTAMP: the headers npm standardwebhooks makes with
 # the secret Replicate serves.
 sign() {
@@ -334,5 +351,6 @@ t_run "--dry-run: labels, the training body, hoist_env redacted, nothing asked" 
 t_run "an input over 100 MiB: refused before any upload" t_upload_limit
 t_run "push with run.cog.* labels (valid OpenAPI 3), version read back, input via the file API, training with a webhook" t_pushed
 t_run "the training run in Cog mode to succeeded: webhooks taken, model in storage, billed predict_time x rate, no token written" t_trained
+t_run "hoist cancel mid-training: the training and the job canceled" t_cancel
 t_run "webhooks to hoist serve: applied once, bad signature, tampered, old, outside the allowlist" t_webhooks
 t_finish
