@@ -278,6 +278,19 @@ t_cancel() {
                 fail "the training is not canceled: $(rp_get "trainings/$tid")"
 }
 
+t_list_remote() {
+        id=$(cat "$T_TMP/ok-id" 2>/dev/null) || fail "needs the job of the push test"
+        tid=$(training_of "$id")
+        hoist list --provider replicate --remote -o json >"$T_TMP/remote.json" 2>&1 || fail "$(cat "$T_TMP/remote.json")"
+        /usr/bin/python3 - "$T_TMP/remote.json" "$id" "$tid" <<'PY' || fail "$(cat "$T_TMP/remote.json")"
+import json, sys
+jobs = json.load(open(sys.argv[1]))
+jobs = jobs["jobs"] if isinstance(jobs, dict) else jobs
+mine = [j for j in jobs if j["ref"] == sys.argv[3]]
+assert mine and mine[0]["job_id"] == sys.argv[2] and mine[0]["state"] == "succeeded", jobs
+PY
+}
+
 # sign BODY_FILE ID TIMESTAMP: the headers npm standardwebhooks makes with
 # the secret Replicate serves.
 sign() {
@@ -351,6 +364,7 @@ t_run "--dry-run: labels, the training body, hoist_env redacted, nothing asked" 
 t_run "an input over 100 MiB: refused before any upload" t_upload_limit
 t_run "push with run.cog.* labels (valid OpenAPI 3), version read back, input via the file API, training with a webhook" t_pushed
 t_run "the training run in Cog mode to succeeded: webhooks taken, model in storage, billed predict_time x rate, no token written" t_trained
+t_run "hoist list --provider replicate --remote: the trainings with their hoist jobs" t_list_remote
 t_run "hoist cancel mid-training: the training and the job canceled" t_cancel
 t_run "webhooks to hoist serve: applied once, bad signature, tampered, old, outside the allowlist" t_webhooks
 t_finish
