@@ -15,6 +15,8 @@
 #include <unistd.h>
 
 #include "checkpoint.h"
+#include "cog.h"
+#include "cog_job.h"
 #include "cleanup.h"
 #include "error.h"
 #include "fsutil.h"
@@ -39,7 +41,7 @@
 #define EXIT_SETUP 125
 
 static const char usage_text[] =
-        "Usage: hoist-entrypoint [OPTIONS] [train] [--] [COMMAND [ARG...]]\n"
+        "Usage: hoist-entrypoint [OPTIONS] [train|cog] [--] [COMMAND [ARG...]]\n"
         "\n"
         "PID 1 of a hoist training container.  With HOIST_JOB_FILE or HOIST_JOB_URL it\n"
         "runs that job: stages inputs, runs job.json's command (or COMMAND), tees the\n"
@@ -51,6 +53,11 @@ static const char usage_text[] =
         "the job is the hyperparameter hoist_job_url, the model goes to /opt/ml/model,\n"
         "the failure reason to /opt/ml/output/failure.  Every job's command gets the\n"
         "SageMaker training toolkit's SM_* variables.\n"
+        "\n"
+        "With 'cog' and no job in the environment it serves Cog's HTTP API on $PORT\n"
+        "(default 5000): POST /trainings runs the job named by the training's input\n"
+        "hoist_job_url, each on the job path above (docs/cog.md).  With a job in the\n"
+        "environment 'cog' is only a mode word: the job runs as under any provider.\n"
         "\n"
         "Options:\n"
         "  -h, --help       show this help\n"
@@ -80,6 +87,11 @@ static const char usage_text[] =
         "                       and webhook secrets without the engine showing them\n"
         "  HOIST_LOG            error, warn, info (default) or debug\n"
         "  HOIST_SM_ROOT        moves SageMaker's /opt/ml (tests only)\n"
+        "  PORT                 Cog mode: the port to listen on (default 5000)\n"
+        "  HOIST_COG_OPENAPI    Cog mode: the OpenAPI document to serve and check\n"
+        "                       trainings against (the image's, set by the replicate\n"
+        "                       provider); default: the generic one\n"
+        "  HOIST_COG_SETUP      Cog mode: a shell command run once before READY\n"
         "\n"
         "job.json's secrets reach the command as variables; their values, and the\n"
         "secret ones above, become [secret NAME] in the log, the console and events.\n"
@@ -91,7 +103,7 @@ static const char usage_text[] =
 /* Parses options; returns the index of the first command argument, or -1
  * after --help/--version (exit 0), or -2 on a usage error.  *RET_TRAIN tells
  * whether the mode word 'train' was given. */
-static int parse_args(int argc, char **argv, int *ret_train)
+static int parse_args(int argc, char **argv, int *ret_train, int *ret_cog)
 {
         int i = 1, verbose = 0;
 
@@ -116,7 +128,8 @@ static int parse_args(int argc, char **argv, int *ret_train)
                 return -2;
         }
         *ret_train = i < argc && strcmp(argv[i], "train") == 0;
-        if (*ret_train)
+        *ret_cog = i < argc && strcmp(argv[i], "cog") == 0;
+        if (*ret_train || *ret_cog)
                 i++;
         return i;
 }
@@ -650,11 +663,32 @@ static int run_job(struct run *run, char **args)
         return supervise_job(run, run->launch.argv);
 }
 
+static int job_in_env(void)
+{
+        const char *url = getenv("HOIST_JOB_URL"), *file = getenv("HOIST_JOB_FILE");
+
+        return (url != NULL && *url != '\0') || (file != NULL && *file != '\0');
+}
+
+/* Cog mode: the server starts each training as this program again. */
+static int serve_cog(const char *argv0, char **args)
+{
+        char self[4096];
+        ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+
+        if (n > 0)
+                self[n] = '\0';
+        else
+                (void)snprintf(self, sizeof self, "%s", argv0);
+        (void)curl_global_init(CURL_GLOBAL_DEFAULT);
+        return cog_serve(self, args);
+}
+
 int main(int argc, char **argv)
 {
         _cleanup_error_ struct hoist_error *err = NULL;
         struct run run = {.log = JOBLOG_INIT, .started_at_ms = result_now_ms()};
-        int first, r, train = 0;
+        int first, r, train = 0, cog = 0;
 
         log_set_program("hoist-entrypoint");
         log_init_from_env();
@@ -663,9 +697,14 @@ int main(int argc, char **argv)
                 log_error("%s", err->msg);
                 return EXIT_SETUP;
         }
-        first = parse_args(argc, argv, &train);
+        first = parse_args(argc, argv, &train, &cog);
         if (first < 0)
                 return first == -1 ? 0 : EXIT_SETUP;
+        /* Cog's container: started as `cog` with no job, it serves Cog's
+         * HTTP API; a job given by the environment always wins, so one
+         * image runs under every provider (docs/cog.md). */
+        if (cog && !job_in_env())
+                return serve_cog(argv[0], argv + first);
         /* SageMaker's container: its config says where the job is. */
         if (sagemaker_detect(train)) {
                 if (sagemaker_load(sagemaker_root(), &run.sm, &err) < 0 ||
@@ -687,8 +726,10 @@ int main(int argc, char **argv)
          * lean.  Before any thread, as curl_global_init() wants. */
         if (getenv("HOIST_JOB_URL") != NULL && strncmp(getenv("HOIST_JOB_URL"), "file://", 7) != 0)
                 (void)curl_global_init(CURL_GLOBAL_DEFAULT);
+        if (cog_job_fetch_spec(&err) < 0)
+                return early_failure(&run, err);
         r = job_load_from_env(&run.spec, &err);
-        if (r < 0)
+        if (r < 0 || (r > 0 && cog_job_apply(run.spec, &err) < 0))
                 return early_failure(&run, err);
         if (r > 0 && (strncmp(run.spec->storage.endpoint, "file://", 7) != 0 ||
                       run.spec->n_webhooks > 0 || job_runner_hook(&(const char *){NULL}) != NULL))

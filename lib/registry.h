@@ -40,6 +40,13 @@ struct registry_options {
         int parallel; /* blobs at once; 0 = 4 */
         /* ECR (lib/ecr.h): a push may create a missing repository. */
         int create_repository;
+        /* Credentials to use instead of looking them up (registry_auth.h),
+         * both or neither: a provider that logs in with its API token
+         * (r8.im takes the Replicate token).  SOURCE names them in
+         * messages and is never a secret. */
+        const char *username;
+        const char *password;
+        const char *creds_source;
         void (*progress)(void *ud, const char *digest, uint64_t done, uint64_t total);
         void *userdata;
         /* Optional: each state a blob of SIZE bytes enters; USERDATA as above. */

@@ -761,6 +761,13 @@ int reg_session_open(const char *host, const char *repo, int push, const struct 
         s->push = push;
         s->insecure = registry_host_insecure(host, o ? o->insecure : 0);
         s->create_repository = (o != NULL && o->create_repository) || ecr_create_repository_env();
+        if (o != NULL && o->username != NULL && o->password != NULL) {
+                s->creds = xzalloc(sizeof *s->creds);
+                s->creds->username = xstrdup(o->username);
+                s->creds->password = xstrdup(o->password);
+                s->creds->source = xstrdup(o->creds_source ? o->creds_source : "the caller");
+                s->creds_looked_up = 1;
+        }
         if (s->insecure && h != NULL)
                 https = probe_https(s, h, &https_why);
         s->base = xasprintf("%s://%s", https ? "https" : "http", host);

@@ -30,6 +30,8 @@ struct provider_submit {
         const char *entrypoint;   /* host path of hoist-entrypoint (process runtime) */
         const char *bundle;       /* host path of the entrypoint bundle dir (/opt/hoist) */
         const char *bin_dir;      /* hoist's own directory: put on a process job's PATH */
+        const char *images_dir;   /* hoist's local image store (an OCI layout), where
+                                   * build: put the job's image */
         char *const *secret_env;  /* "NAME=value" for the job's environment, never on a
                                    * command line or in job.json; NULL-terminated or NULL */
         /* What load_settings made of the provider's job.yaml section (NULL: the
@@ -79,14 +81,17 @@ struct provider_caps {
  * stores it per attempt (docs/cost.md). */
 struct provider_billing {
         int64_t billed_s; /* seconds the engine bills, summed over nodes */
-        int64_t nodes;    /* nodes it ran on (1 when unknown) */
-        char *sku;        /* owned; the instance type or hardware billed, NULL: none
-                           * (the provider is priced by the user's rate) */
-        char *region;     /* owned; where, NULL: any */
-        int spot;         /* 1: billed as spot / managed spot capacity */
-        int64_t run_s;    /* seconds it ran, summed over nodes, where the engine
-                           * bills less than that (managed spot); 0: as billed_s */
-        char *source;     /* owned; where the numbers came from, e.g. "sacct Elapsed" */
+        /* The same with its fraction, where the engine bills fractions of a
+         * second (Replicate's metrics.predict_time); 0: billed_s. */
+        double billed_exact_s;
+        int64_t nodes; /* nodes it ran on (1 when unknown) */
+        char *sku;     /* owned; the instance type or hardware billed, NULL: none
+                        * (the provider is priced by the user's rate) */
+        char *region;  /* owned; where, NULL: any */
+        int spot;      /* 1: billed as spot / managed spot capacity */
+        int64_t run_s; /* seconds it ran, summed over nodes, where the engine
+                        * bills less than that (managed spot); 0: as billed_s */
+        char *source;  /* owned; where the numbers came from, e.g. "sacct Elapsed" */
 };
 
 /* A job as its engine lists it (hoist list --remote). */
@@ -220,5 +225,6 @@ int provider_launch_lock(const char *state_dir, int wait_ms, int *ret_fd, struct
 extern const struct provider_ops provider_local;
 extern const struct provider_ops provider_slurm;
 extern const struct provider_ops provider_sagemaker;
+extern const struct provider_ops provider_replicate;
 
 #endif

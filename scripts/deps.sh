@@ -12,7 +12,7 @@ PKGS=(
         sqlite3 python3 clang-format cppcheck valgrind procps
         s3cmd uuid-runtime curl tini pigz zstd jq
         docker-registry skopeo umoci apache2-utils python3-cryptography openssl buildah
-        debootstrap python3-torch python3-yaml wrk nginx-light
+        debootstrap python3-torch python3-yaml python3-requests wrk nginx-light
         chromium
 )
 # Test peers whose recommends would pull in far more than they need.

@@ -41,6 +41,7 @@ int cmd_push(int argc, char **argv, struct hoist_error **err);
 int cmd_pull(int argc, char **argv, struct hoist_error **err);
 int cmd_rm(int argc, char **argv, struct hoist_error **err);
 int cmd_gc(int argc, char **argv, struct hoist_error **err);
+int cmd_validate(int argc, char **argv, struct hoist_error **err);
 
 /* Maps an error's code to an exit code. */
 int cli_exit_code(const struct hoist_error *e);

@@ -26,8 +26,9 @@ static const char usage[] =
         "  -o, --output FMT   table (default) or json\n"
         "  --provider NAME    only the jobs of provider NAME\n"
         "  --remote           what the provider's engine itself lists for your\n"
-        "                     credentials (sagemaker: ListTrainingJobs), hoist's jobs\n"
-        "                     and others, with the hoist job each belongs to\n"
+        "                     credentials (sagemaker: ListTrainingJobs; replicate: GET\n"
+        "                     /v1/trainings), hoist's jobs and others, with the hoist\n"
+        "                     job each belongs to\n"
         "  -h, --help         show this help\n";
 
 #define REMOTE_LIMIT 1000
@@ -56,7 +57,7 @@ static int list_remote(const char *name, int json, struct hoist_error **err)
         if (prov->list_remote == NULL)
                 return cli_usage_error(err, "list",
                                        "provider '%s' has no engine of its own to list (--remote "
-                                       "works for sagemaker)",
+                                       "works for sagemaker and replicate)",
                                        name);
         if (prov->list_remote(REMOTE_LIMIT, &jobs, &n, err) < 0)
                 return hoist_error_wrap(err, "list the jobs of provider '%s'", name);

@@ -93,8 +93,9 @@ static const char usage[] =
         "  --ttl SECONDS          lifetime of an issued key (default 86400)\n"
         "  --stop                 stop the endpoint of this $HOIST_HOME (the one\n"
         "                         hoist submit started) and exit\n"
-        "  --webhook-allow CIDR   accept POST /hooks/events only from this IPv4\n"
-        "                         network (repeatable; default: any source)\n"
+        "  --webhook-allow CIDR   accept POST /hooks/events and /api/webhooks/replicate\n"
+        "                         only from this IPv4 network (repeatable; default:\n"
+        "                         any source)\n"
         "  --max-per-address N    connections open at once from one IP address\n"
         "                         (default " STR(
                 SERVE_DEFAULT_MAX_PER_ADDRESS) "); more are refused\n"

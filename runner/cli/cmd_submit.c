@@ -368,6 +368,7 @@ static int submit_dry_run(const struct hoist_home *home, const char *path,
         _cleanup_free_ char *state_dir = path_join(home->run_dir, id);
         _cleanup_free_ char *entrypoint = home_find_entrypoint(home);
         _cleanup_free_ char *bundle = home_find_bundle(home);
+        _cleanup_free_ char *images = path_join(home->dir, "images");
         char *with_secrets[] = {(char *)"SECRETS=", NULL};
         const struct provider_ops *prov;
         const char *url;
@@ -411,6 +412,7 @@ static int submit_dry_run(const struct hoist_home *home, const char *path,
                 .entrypoint = entrypoint,
                 .bundle = bundle,
                 .bin_dir = home->self_dir,
+                .images_dir = images,
                 /* Only whether there are any: values are never rendered. */
                 .secret_env = spec->n_secrets > 0 || spec->n_webhooks > 0 || root == NULL
                                       ? with_secrets

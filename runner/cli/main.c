@@ -29,6 +29,7 @@ static const struct command commands[] = {
         {"rm", cmd_rm, "remove finished jobs: their storage, run directory and row"},
         {"cost", cmd_cost, "what jobs cost: per job, provider and period, and the limits"},
         {"prices", cmd_prices, "list the price tables (built in, and $HOIST_HOME/prices.yaml)"},
+        {"validate", cmd_validate, "check that a provider works from here (credentials, engine)"},
         {"gc", cmd_gc, "free what no job needs: run dirs, scratch files, uploads, blobs"},
         {"serve", cmd_serve, "run the built-in S3 endpoint and webhook receiver"},
         {"build", cmd_build, "build an image from a Dockerfile into the local image store"},

@@ -148,6 +148,7 @@ int reconcile_start_attempt(const struct hoist_home *home, struct store *st, str
         _cleanup_strv_ char **secret_env = NULL;
         _cleanup_free_ char *entrypoint = home_find_entrypoint(home);
         _cleanup_free_ char *bundle = home_find_bundle(home);
+        _cleanup_free_ char *images = path_join(home->dir, "images");
         _cleanup_localserve_ struct localserve *ls = NULL;
         struct attempt_ref aref = {.st = st, .job_id = spec->id};
         struct provider_submit req = {
@@ -161,6 +162,7 @@ int reconcile_start_attempt(const struct hoist_home *home, struct store *st, str
                 .entrypoint = entrypoint,
                 .bundle = bundle,
                 .bin_dir = home->self_dir,
+                .images_dir = images,
                 .settings = settings,
                 .storage = sto,
                 .record = record_attempt_ref,

@@ -331,9 +331,10 @@ static double price_billing(const struct prices *p, const char *provider,
         const struct price_entry *pe;
 
         if (b->sku != NULL && (pe = prices_find(p, provider, b->sku, b->region)) != NULL) {
+                double s = b->billed_exact_s > 0 ? b->billed_exact_s : (double)b->billed_s;
                 if (strcmp(pe->unit, "second") == 0)
-                        return pe->price * (double)b->billed_s;
-                return pe->price * (double)b->billed_s / 3600;
+                        return pe->price * s;
+                return pe->price * s / 3600;
         }
         if (row == NULL || row->rate_per_hour < 0)
                 return -1;

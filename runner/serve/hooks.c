@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "runner/serve/hooks.h"
+#include "runner/serve/hooks_replicate.h"
 #include "runner/serve/ingest.h"
 
 #include <arpa/inet.h>
@@ -30,10 +31,12 @@ struct hooks_service {
         struct hooks_cidr *nets;
         size_t n_nets;
         struct ingest *ingest; /* group commit of the events */
+        struct hooks_replicate *replicate;
 };
 
 struct hooks_req {
         struct buf body;
+        int replicate; /* POST /api/webhooks/replicate */
         int too_big;
         int refused; /* answered before the body */
 };
@@ -181,6 +184,7 @@ int hooks_service_new(const char *secret, const char *db_path, const struct hook
                 return -1;
         }
         svc->db_path = xstrdup(db_path);
+        svc->replicate = hooks_replicate_new();
         if (n > 0) {
                 svc->nets = xcalloc(n, sizeof *nets);
                 memcpy(svc->nets, nets, n * sizeof *nets);
@@ -196,16 +200,13 @@ void hooks_service_free(struct hooks_service *svc)
                 return;
         explicit_bzero(&svc->key, sizeof svc->key);
         ingest_stop(svc->ingest);
+        hooks_replicate_free(svc->replicate);
         free(svc->db_path);
         free(svc->nets);
         free(svc);
 }
 
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *fmt, ...)
-        __attribute__((format(printf, 3, 4)));
-
-/* A JSON answer {"ok": bool, "message": ...}. */
-static enum MHD_Result reply(struct MHD_Connection *conn, unsigned status, const char *fmt, ...)
+enum MHD_Result hooks_reply(struct MHD_Connection *conn, unsigned status, const char *fmt, ...)
 {
         json_auto_t *j = json_object();
         _cleanup_free_ char *msg = NULL;
@@ -270,17 +271,17 @@ static enum MHD_Result apply(struct hooks_service *svc, struct MHD_Connection *c
 
         r = ingest_apply(svc->ingest, &se, &err);
         if (r < 0 && err->code == HOIST_ERR_NOT_FOUND)
-                return reply(conn, MHD_HTTP_NOT_FOUND, "no job '%s' here", e->job_id);
+                return hooks_reply(conn, MHD_HTTP_NOT_FOUND, "no job '%s' here", e->job_id);
         if (r < 0) {
                 log_warn("serve: hooks: event '%s': %s", e->id, err->msg);
-                return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "cannot record the event");
+                return hooks_reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "cannot record the event");
         }
         log_debug("serve: hooks: %s %s for job %s%s", e->type, e->id, e->job_id,
                   r == 0 ? " (duplicate)" : "");
         /* The API's streams of this job have news. */
         if (r > 0)
                 serve_stream_wake();
-        return reply(conn, MHD_HTTP_OK, r == 0 ? "duplicate" : "recorded");
+        return hooks_reply(conn, MHD_HTTP_OK, r == 0 ? "duplicate" : "recorded");
 }
 
 static enum MHD_Result finish(struct hooks_service *svc, struct MHD_Connection *conn,
@@ -294,14 +295,17 @@ static enum MHD_Result finish(struct hooks_service *svc, struct MHD_Connection *
         enum MHD_Result r;
 
         if (q->too_big)
-                return reply(conn, MHD_HTTP_CONTENT_TOO_LARGE, "event body over %u bytes",
-                             MAX_BODY);
+                return hooks_reply(conn, MHD_HTTP_CONTENT_TOO_LARGE, "event body over %u bytes",
+                                   MAX_BODY);
         buf_append_char(&q->body, '\0');
+        if (q->replicate)
+                return hooks_replicate_finish(svc->replicate, svc->ingest, conn, q->body.data,
+                                              q->body.len - 1);
         if (webhook_verify(&svc->key, id, ts, sig, q->body.data, q->body.len - 1,
                            (int64_t)time(NULL), &err) < 0)
-                return reply(conn, MHD_HTTP_UNAUTHORIZED, "%s", err->msg);
+                return hooks_reply(conn, MHD_HTTP_UNAUTHORIZED, "%s", err->msg);
         if (hooks_event_parse(q->body.data, q->body.len - 1, id, &e, &err) < 0)
-                return reply(conn, MHD_HTTP_BAD_REQUEST, "%s", err->msg);
+                return hooks_reply(conn, MHD_HTTP_BAD_REQUEST, "%s", err->msg);
         r = apply(svc, conn, &e, q->body.data);
         hooks_event_release(&e);
         return r;
@@ -318,20 +322,23 @@ enum MHD_Result hooks_handle(struct hooks_service *svc, struct MHD_Connection *c
                 *req_cls = q;
                 if (svc == NULL) {
                         q->refused = 1;
-                        return reply(conn, MHD_HTTP_NOT_FOUND, "no webhook receiver here");
+                        return hooks_reply(conn, MHD_HTTP_NOT_FOUND, "no webhook receiver here");
                 }
                 if (!source_allowed(svc, conn)) {
                         q->refused = 1;
-                        return reply(conn, MHD_HTTP_FORBIDDEN,
-                                     "source address not allowed (--webhook-allow)");
+                        return hooks_reply(conn, MHD_HTTP_FORBIDDEN,
+                                           "source address not allowed (--webhook-allow)");
                 }
-                if (strcmp(url, "/hooks/events") != 0) {
+                q->replicate = strcmp(url, HOOKS_REPLICATE_PATH) == 0;
+                if (strcmp(url, "/hooks/events") != 0 && !q->replicate) {
                         q->refused = 1;
-                        return reply(conn, MHD_HTTP_NOT_FOUND, "no such hook; POST /hooks/events");
+                        return hooks_reply(
+                                conn, MHD_HTTP_NOT_FOUND,
+                                "no such hook; POST /hooks/events or " HOOKS_REPLICATE_PATH);
                 }
                 if (strcmp(method, "POST") != 0) {
                         q->refused = 1;
-                        return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "POST events here");
+                        return hooks_reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "POST events here");
                 }
                 return MHD_YES;
         }

@@ -60,7 +60,12 @@ int hooks_service_new(const char *secret, const char *db_path, const struct hook
                       size_t n, struct hooks_service **ret, struct hoist_error **err);
 void hooks_service_free(struct hooks_service *svc);
 
-/* The access handler for URLs under /hooks/, and its completion callback;
+/* A JSON answer {"ok": bool, "message": ...} with STATUS. */
+enum MHD_Result hooks_reply(struct MHD_Connection *conn, unsigned status, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+/* The access handler for URLs under /hooks/ and /api/webhooks/replicate
+ * (runner/serve/hooks_replicate.h), and its completion callback;
  * REQ_CLS is this module's own request state. */
 enum MHD_Result hooks_handle(struct hooks_service *svc, struct MHD_Connection *conn,
                              const char *url, const char *method, const char *upload_data,

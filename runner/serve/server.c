@@ -17,6 +17,7 @@
 #include "log.h"
 #include "runner/serve/api.h"
 #include "runner/serve/conntrack.h"
+#include "runner/serve/hooks_replicate.h"
 #include "runner/serve/stream.h"
 #include "runner/serve/ui.h"
 #include "xalloc.h"
@@ -78,12 +79,15 @@ static enum MHD_Result route_handle(void *cls, struct MHD_Connection *conn, cons
         if (rt == NULL) {
                 serve_conntrack_request_started(conn);
                 rt = xzalloc(sizeof *rt);
-                rt->hooks = strncmp(url, "/hooks/", 7) == 0;
-                if (strncmp(url, "/api/", 5) == 0)
+                /* Replicate's webhooks carry their own signature, not the
+                 * API's bearer token: the webhook receiver takes them. */
+                rt->hooks =
+                        strncmp(url, "/hooks/", 7) == 0 || strcmp(url, HOOKS_REPLICATE_PATH) == 0;
+                if (strncmp(url, "/api/", 5) == 0 && !rt->hooks)
                         rt->api = s->api;
                 rt->ui = ui_wants(conn, url, method);
                 *req_cls = rt;
-                if (strncmp(url, "/api/", 5) == 0 && rt->api == NULL) {
+                if (strncmp(url, "/api/", 5) == 0 && !rt->hooks && rt->api == NULL) {
                         rt->refused = 1;
                         return reply_api_starting(conn);
                 }

@@ -10,7 +10,8 @@
 # expire N seconds after issue (default: with expires_in, 300 s).
 # TLS_CERT=FILE TLS_KEY=FILE: serve https with that certificate instead of
 # plain http; TLS_CLIENT_CA=FILE also asks clients for a certificate that CA
-# signed.
+# signed.  NOTIFY_URL=URL: the registry posts its events (a pushed manifest)
+# there, as its notifications endpoint.
 set -euo pipefail
 
 die() {
@@ -73,6 +74,18 @@ start() {
     clientcas:
       - $TLS_CLIENT_CA"
         fi
+        local notify=""
+        if [ -n "${NOTIFY_URL:-}" ]; then
+                notify="notifications:
+  events:
+    includereferences: true
+  endpoints:
+    - name: hoist-test
+      url: $NOTIFY_URL
+      timeout: 2s
+      threshold: 10
+      backoff: 1s"
+        fi
         cat >"$dir/config.yml" <<CONF
 version: 0.1
 log:
@@ -89,6 +102,7 @@ http:
   secret: hoist-test-secret
 $tls
 $auth
+$notify
 CONF
         # REGISTRY_* variables override the config (REGISTRY_AUTH_FILE, podman's
         # credentials file, would break it): the registry gets none of them.
