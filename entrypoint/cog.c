@@ -42,8 +42,7 @@ extern char **environ;
 #define LOGS_MAX (8u << 20) /* a training's logs kept for its responses */
 
 enum health { H_STARTING, H_READY, H_BUSY, H_SETUP_FAILED, H_DEFUNCT };
-static const char *const health_names[] = {"STARTING", "READY", "BUSY", "SETUP_FAILED",
-                                           "DEFUNCT"};
+static const char *const health_names[] = {"STARTING", "READY", "BUSY", "SETUP_FAILED", "DEFUNCT"};
 
 struct training {
         char *id;
@@ -130,10 +129,9 @@ static json_t *training_json(const struct training *t)
         return json_pack("{s:s, s:n, s:O, s:O*, s:o, s:o, s:o, s:o, s:o, s:s, s:o, s:o*, s:o}",
                          "id", t->id, "version", "input", t->req->input, "output", t->output,
                          "created_at", str_or_null(t->created_at), "started_at",
-                         str_or_null(t->started_at), "completed_at",
-                         str_or_null(t->completed_at), "logs",
-                         logs != NULL ? logs : json_string(""), "error", str_or_null(t->error),
-                         "status", t->status, "metrics", metrics, "webhook",
+                         str_or_null(t->started_at), "completed_at", str_or_null(t->completed_at),
+                         "logs", logs != NULL ? logs : json_string(""), "error",
+                         str_or_null(t->error), "status", t->status, "metrics", metrics, "webhook",
                          t->req->webhook != NULL ? json_string(t->req->webhook) : NULL,
                          "webhook_events_filter", events_json(t->req->events));
 }
@@ -176,8 +174,8 @@ static void training_free(struct training *t)
 static enum MHD_Result reply_text(struct MHD_Connection *c, unsigned status, const char *type,
                                   const char *body)
 {
-        struct MHD_Response *r = MHD_create_response_from_buffer(strlen(body), (void *)body,
-                                                                 MHD_RESPMEM_MUST_COPY);
+        struct MHD_Response *r =
+                MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_MUST_COPY);
         enum MHD_Result ret;
 
         if (r == NULL)
@@ -223,7 +221,8 @@ static char **child_env(const struct training *t, const char *input, const char 
         env = xcalloc(n + t->req->n_env + 8, sizeof *env);
         for (char **e = environ; *e != NULL; e++) {
                 size_t len = strcspn(*e, "=");
-                int skip = strncmp(*e, "HOIST_COG_", 10) == 0 || strncmp(*e, "HOIST_JOB_", 10) == 0 ||
+                int skip = strncmp(*e, "HOIST_COG_", 10) == 0 ||
+                           strncmp(*e, "HOIST_JOB_", 10) == 0 ||
                            strncmp(*e, "HOIST_TERMINATION_LOG=", 22) == 0;
                 for (size_t i = 0; !skip && i < t->req->n_env; i++)
                         skip = strlen(t->req->env[i].key) == len &&
@@ -287,6 +286,8 @@ static int spawn_child(struct server *s, struct training *t, struct hoist_error 
                 (void)close(p[0]);
                 return hoist_error_make(err, r, "start '%s'", s->self);
         }
+        /* Never blocks the main loop, whatever poll said. */
+        (void)fcntl(p[0], F_SETFL, O_NONBLOCK);
         t->out_fd = p[0];
         return 0;
 }
@@ -300,8 +301,7 @@ static struct training *training_new(struct server *s, struct cog_request *req)
         t->req = req;
         t->id = req->id != NULL ? xstrdup(req->id)
                                 : xasprintf("%08x%08x%04x", (unsigned)time(NULL),
-                                            (unsigned)getpid() ^ (unsigned)random(),
-                                            ++s->serial);
+                                            (unsigned)getpid() ^ (unsigned)random(), ++s->serial);
         t->created_at = req->created_at != NULL ? xstrdup(req->created_at) : iso_now();
         t->status = "starting";
         t->dir = xasprintf("%s/hoist-cog-XXXXXX", tmp != NULL && *tmp ? tmp : "/tmp");
@@ -346,7 +346,10 @@ static int start_training(struct server *s, struct cog_request *req, struct hois
         }
         t->status = "processing";
         s->health = H_BUSY;
-        log_info("training %s started (job %s)", t->id, req->job_url);
+        {
+                _cleanup_free_ char *shown = cog_url_for_log(req->job_url);
+                log_info("training %s started (job %s)", t->id, shown);
+        }
         notify(t, COG_EVENT_START);
         if (write(s->wake_fd, &one, sizeof one) < 0)
                 log_warn("wake the main loop: %s, ignoring", strerror(errno));
@@ -357,17 +360,17 @@ static int start_training(struct server *s, struct cog_request *req, struct hois
 
 static enum MHD_Result root(struct MHD_Connection *c)
 {
-        return reply_json(
-                c, MHD_HTTP_OK,
-                json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
-                          "cog_version", "hoist-" HOIST_VERSION, "docs_url", "/docs",
-                          "openapi_url", "/openapi.json", "shutdown_url", "/shutdown",
-                          "healthcheck_url", "/health-check", "predictions_url", "/predictions",
-                          "predictions_idempotent_url", "/predictions/{prediction_id}",
-                          "predictions_cancel_url", "/predictions/{prediction_id}/cancel",
-                          "trainings_url", "/trainings", "trainings_idempotent_url",
-                          "/trainings/{training_id}", "trainings_cancel_url",
-                          "/trainings/{training_id}/cancel"));
+        return reply_json(c, MHD_HTTP_OK,
+                          json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s}",
+                                    "cog_version", "hoist-" HOIST_VERSION, "docs_url", "/docs",
+                                    "openapi_url", "/openapi.json", "shutdown_url", "/shutdown",
+                                    "healthcheck_url", "/health-check", "predictions_url",
+                                    "/predictions", "predictions_idempotent_url",
+                                    "/predictions/{prediction_id}", "predictions_cancel_url",
+                                    "/predictions/{prediction_id}/cancel", "trainings_url",
+                                    "/trainings", "trainings_idempotent_url",
+                                    "/trainings/{training_id}", "trainings_cancel_url",
+                                    "/trainings/{training_id}/cancel"));
 }
 
 static enum MHD_Result health(struct server *s, struct MHD_Connection *c)
@@ -440,10 +443,10 @@ static enum MHD_Result train(struct server *s, struct MHD_Connection *c, const c
                         return reply_detail(c, MHD_HTTP_CONFLICT,
                                             "Already running a training: one at a time");
                 return reply_detail(c, MHD_HTTP_SERVICE_UNAVAILABLE,
-                                    down                    ? "shutting down"
-                                    : h == H_STARTING       ? "setup is still running"
-                                    : h == H_SETUP_FAILED   ? "setup failed: see GET /health-check"
-                                                            : "the server is defunct: restart it");
+                                    down                  ? "shutting down"
+                                    : h == H_STARTING     ? "setup is still running"
+                                    : h == H_SETUP_FAILED ? "setup failed: see GET /health-check"
+                                                          : "the server is defunct: restart it");
         }
         if (start_training(s, req, &err) < 0)
                 log_error("training: %s", err->msg);
@@ -472,8 +475,7 @@ static enum MHD_Result cancel(struct server *s, struct MHD_Connection *c, const 
         return reply_json(c, MHD_HTTP_OK, json_object());
 }
 
-static enum MHD_Result shutdown_route(struct server *s, struct MHD_Connection *c,
-                                     struct conn *cc)
+static enum MHD_Result shutdown_route(struct server *s, struct MHD_Connection *c, struct conn *cc)
 {
         (void)pthread_mutex_lock(&s->lock);
         s->shutdown = 1;
@@ -648,6 +650,12 @@ static void finish_training(struct server *s, struct training *t, int ws)
                 read_output(s, t);
         }
         (void)pthread_mutex_lock(&s->lock);
+        if (t->out_fd >= 0) {
+                /* Held open by something the job left behind: its output
+                 * is no longer the training's. */
+                (void)close(t->out_fd);
+                t->out_fd = -1;
+        }
         t->end_ms = cog_now_ms();
         t->completed_at = iso_now();
         t->pid = 0;
@@ -744,8 +752,16 @@ static int loop(struct server *s, int sfd)
                         if (read(s->wake_fd, &n, sizeof n) < 0)
                                 (void)0;
                 }
-                if (p[2].revents & (POLLIN | POLLHUP | POLLERR))
-                        read_output(s, s->cur);
+                if (p[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+                        /* Only this thread ends a training (finish_training),
+                         * so the one whose fd was polled is still there. */
+                        struct training *t;
+                        (void)pthread_mutex_lock(&s->lock);
+                        t = s->cur != NULL && s->cur->out_fd == out_fd ? s->cur : NULL;
+                        (void)pthread_mutex_unlock(&s->lock);
+                        if (t != NULL)
+                                read_output(s, t);
+                }
                 if (p[0].revents & POLLIN) {
                         struct signalfd_siginfo si;
                         if (read(sfd, &si, sizeof si) == (ssize_t)sizeof si) {

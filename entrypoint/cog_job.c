@@ -9,6 +9,7 @@
 
 #include "cleanup.h"
 #include "cog_job.h"
+#include "cog_request.h"
 #include "cogschema.h"
 #include "fsutil.h"
 #include "job.h"
@@ -159,13 +160,14 @@ static int apply_input_url(struct jobspec *spec, const char *channel, const char
                 in->source = xstrdup(url);
                 return 0;
         }
+        _cleanup_free_ char *shown = cog_url_for_log(url);
         dst = xasprintf("%s/input-%s", dir, channel);
-        log_info("input channel '%s': fetching from %s", channel, url);
+        log_info("input channel '%s': fetching from %s", channel, shown);
         r = strncmp(url, "s3://", 5) == 0 ? fetch_s3(spec, url, dst, err)
                                           : fetch_http(url, dst, err);
         if (r < 0) {
                 (void)unlink(dst);
-                return hoist_error_wrap(err, "input 'input_%s' '%s'", channel, url);
+                return hoist_error_wrap(err, "input 'input_%s' '%s'", channel, shown);
         }
         free(in->source);
         in->source = xasprintf("file://%s", dst);
@@ -220,7 +222,8 @@ int cog_job_apply(struct jobspec *spec, struct hoist_error **err)
         dir = xstrdup(path);
         if (strrchr(dir, '/') != NULL)
                 *strrchr(dir, '/') = '\0';
-        json_object_foreach(input, k, v) {
+        json_object_foreach(input, k, v)
+        {
                 int r = strncmp(k, COG_INPUT_CHANNEL_PREFIX, plen) == 0 && json_is_string(v)
                                 ? apply_input_url(spec, k + plen, json_string_value(v), dir, err)
                                 : apply_hyperparameter(spec, k, v, err);
@@ -244,8 +247,9 @@ int cog_job_fetch_spec(struct hoist_error **err)
         if (strrchr(dst, '/') != NULL)
                 strcpy(strrchr(dst, '/') + 1, "job.json");
         if (fetch_http(url, dst, err) < 0) {
+                _cleanup_free_ char *shown = cog_url_for_log(url);
                 (void)unlink(dst);
-                return hoist_error_wrap(err, "hoist_job_url '%s'", url);
+                return hoist_error_wrap(err, "hoist_job_url '%s'", shown);
         }
         if (setenv("HOIST_JOB_FILE", dst, 1) < 0 || unsetenv("HOIST_JOB_URL") < 0)
                 abort();

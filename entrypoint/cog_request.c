@@ -33,12 +33,26 @@ void cog_request_free(struct cog_request *r)
         free(r);
 }
 
+char *cog_url_for_log(const char *url)
+{
+        size_t n = strcspn(url, "?#");
+        const char *at = memchr(url, '@', n);
+        const char *scheme = strstr(url, "://");
+
+        /* user:password@host as well */
+        if (at != NULL && scheme != NULL && scheme < at)
+                return xasprintf("%.*s[credentials]%.*s%s", (int)(scheme + 3 - url), url,
+                                 (int)(n - (size_t)(at - url)), at, url[n] ? "?..." : "");
+        return xasprintf("%.*s%s", (int)n, url, url[n] ? "?..." : "");
+}
+
 int cog_id_valid(const char *id)
 {
         size_t n = strlen(id);
 
         return n >= 1 && n <= 128 &&
-               strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") == n &&
+               strspn(id, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") ==
+                       n &&
                strcmp(id, ".") != 0 && strcmp(id, "..") != 0;
 }
 
@@ -75,14 +89,18 @@ static int invalid(json_t **detail, struct hoist_error **err, const char *loc1, 
         if (vasprintf(&msg, fmt, ap) < 0)
                 abort();
         va_end(ap);
+        /* Quoted input may be anything: printable ASCII only in the body. */
+        for (char *c = msg; *c != '\0'; c++)
+                if ((unsigned char)*c < 0x20 || (unsigned char)*c > 0x7e)
+                        *c = '?';
         if (loc1 != NULL)
                 (void)json_array_append_new(loc, json_string(loc1));
         if (loc2 != NULL) {
                 json_t *s = json_stringn(loc2, strnlen(loc2, 200));
                 (void)json_array_append_new(loc, s != NULL ? s : json_string("?"));
         }
-        *detail = json_pack("{s:[{s:o, s:s, s:s}]}", "detail", "loc", loc, "msg", msg, "type",
-                            type);
+        *detail =
+                json_pack("{s:[{s:o, s:s, s:s}]}", "detail", "loc", loc, "msg", msg, "type", type);
         return hoist_error_make(err, HOIST_ERR_INPUT, "training request: %s", msg);
 }
 
@@ -114,15 +132,16 @@ static int parse_env(const char *text, struct cog_request *r, json_t **detail,
                                "hoist_env has %zu variables (at most %d)", json_object_size(obj),
                                COG_ENV_MAX);
         r->env = xcalloc(json_object_size(obj) + 1, sizeof *r->env);
-        json_object_foreach(obj, k, v) {
+        json_object_foreach(obj, k, v)
+        {
                 if (!cog_env_name_valid(k))
                         return invalid(detail, err, "input", COG_INPUT_ENV, "value_error",
                                        "hoist_env: '%.64s' is not a name it may set (letters, "
                                        "digits and _; of HOIST_ only HOIST_WEBHOOK_SECRET*, "
                                        "HOIST_S3_* and HOIST_HOOKS_SECRET)",
                                        k);
-                if (!json_is_string(v) || memchr(json_string_value(v), '\0',
-                                                 json_string_length(v)) != NULL)
+                if (!json_is_string(v) ||
+                    memchr(json_string_value(v), '\0', json_string_length(v)) != NULL)
                         return invalid(detail, err, "input", COG_INPUT_ENV, "type_error",
                                        "hoist_env: the value of '%s' must be a string", k);
                 r->env[r->n_env].key = xstrdup(k);
@@ -164,8 +183,10 @@ static int check_property(const char *k, json_t *v, const json_t *props, json_t 
                 return invalid(detail, err, "input", k, "type_error",
                                "input '%.64s' must be a string, a number or a boolean", k);
         if (!type_matches(type, v))
-                return invalid(detail, err, "input", k, "type_error", "input '%.64s' must be "
-                               "of type %s", k, type);
+                return invalid(detail, err, "input", k, "type_error",
+                               "input '%.64s' must be "
+                               "of type %s",
+                               k, type);
         if (strncmp(k, COG_INPUT_CHANNEL_PREFIX, plen) == 0) {
                 if (!json_is_string(v) || !url_scheme_ok(json_string_value(v), 1))
                         return invalid(detail, err, "input", k, "value_error.url",
@@ -179,8 +200,8 @@ static int check_property(const char *k, json_t *v, const json_t *props, json_t 
         return 0;
 }
 
-static int parse_input(json_t *input, const json_t *schema, struct cog_request *r,
-                       json_t **detail, struct hoist_error **err)
+static int parse_input(json_t *input, const json_t *schema, struct cog_request *r, json_t **detail,
+                       struct hoist_error **err)
 {
         const json_t *props = schema != NULL ? json_object_get(schema, "properties") : NULL;
         json_t *url = json_object_get(input, COG_INPUT_JOB_URL);
@@ -195,11 +216,13 @@ static int parse_input(json_t *input, const json_t *schema, struct cog_request *
                                              "job's job.json"
                                            : "hoist_job_url must be a string");
         if (!url_scheme_ok(json_string_value(url), 1) ||
-            strlen(json_string_value(url)) != json_string_length(url))
+            strlen(json_string_value(url)) != json_string_length(url)) {
+                _cleanup_free_ char *shown = cog_url_for_log(json_string_value(url));
                 return invalid(detail, err, "input", COG_INPUT_JOB_URL, "value_error.url",
                                "hoist_job_url '%.200s' must be an s3://, https://, http:// or "
                                "file:/// URL",
-                               json_string_value(url));
+                               shown);
+        }
         r->job_url = xstrdup(json_string_value(url));
         if (env != NULL && !json_is_string(env))
                 return invalid(detail, err, "input", COG_INPUT_ENV, "type_error.str",
@@ -207,7 +230,8 @@ static int parse_input(json_t *input, const json_t *schema, struct cog_request *
         if (env != NULL && parse_env(json_string_value(env), r, detail, err) < 0)
                 return -1;
         r->overrides = json_object();
-        json_object_foreach(input, k, v) {
+        json_object_foreach(input, k, v)
+        {
                 if (strcmp(k, COG_INPUT_JOB_URL) == 0 || strcmp(k, COG_INPUT_ENV) == 0)
                         continue;
                 if (check_property(k, v, props, detail, err) < 0)
@@ -236,7 +260,8 @@ static int parse_events(const json_t *filter, unsigned *ret, json_t **detail,
                                "webhook_events_filter must be a list of start, output, logs, "
                                "completed");
         *ret = 0;
-        json_array_foreach(filter, i, e) {
+        json_array_foreach(filter, i, e)
+        {
                 size_t j = 0;
                 while (j < 4 && (!json_is_string(e) || strcmp(json_string_value(e), names[j]) != 0))
                         j++;
@@ -293,6 +318,9 @@ int cog_request_parse(const char *body, size_t len, const json_t *training_input
         if (r->id != NULL && !cog_id_valid(r->id))
                 return invalid(ret_detail, err, "id", NULL, "value_error",
                                "id must be 1-128 of A-Z a-z 0-9 . _ -");
+        if (path_id != NULL && !cog_id_valid(path_id))
+                return invalid(ret_detail, err, "id", NULL, "value_error",
+                               "the training id in the path must be 1-128 of A-Z a-z 0-9 . _ -");
         if (path_id != NULL && r->id != NULL && strcmp(path_id, r->id) != 0)
                 return invalid(ret_detail, err, "id", NULL, "value_error",
                                "id '%s' does not match the training id in the path", r->id);

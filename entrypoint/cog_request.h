@@ -27,13 +27,13 @@ enum {
 #define COG_SECRET_MASK "**********"
 
 struct cog_request {
-        char *id;          /* the request's, or NULL (the server makes one) */
-        char *created_at;  /* the request's, or NULL */
-        char *webhook;     /* http(s) URL, or NULL */
-        unsigned events;   /* COG_EVENT_* the webhook gets */
-        char *job_url;     /* input.hoist_job_url */
-        json_t *input;     /* input with hoist_env shown as COG_SECRET_MASK */
-        json_t *overrides; /* input without hoist_job_url and hoist_env */
+        char *id;               /* the request's, or NULL (the server makes one) */
+        char *created_at;       /* the request's, or NULL */
+        char *webhook;          /* http(s) URL, or NULL */
+        unsigned events;        /* COG_EVENT_* the webhook gets */
+        char *job_url;          /* input.hoist_job_url */
+        json_t *input;          /* input with hoist_env shown as COG_SECRET_MASK */
+        json_t *overrides;      /* input without hoist_job_url and hoist_env */
         struct jobspec_kv *env; /* hoist_env's pairs: secret values */
         size_t n_env;
 };
@@ -50,6 +50,10 @@ void cog_request_free(struct cog_request *r);
 
 /* 1 when NAME is an environment variable name hoist_env may set. */
 int cog_env_name_valid(const char *name);
+
+/* URL as logs and errors may show it: without its query string and
+ * fragment (a presigned URL's signature, a token), which become "?...". */
+char *cog_url_for_log(const char *url);
 
 /* 1 when ID is a training id we accept: 1-128 of [A-Za-z0-9._-]. */
 int cog_id_valid(const char *id);

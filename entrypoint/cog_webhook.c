@@ -18,12 +18,12 @@ struct cog_webhook {
         pthread_mutex_t lock;
         pthread_cond_t cond;
         char *url;
-        unsigned events;   /* the filter */
-        unsigned pending;  /* events not yet sent */
-        json_t *payload;   /* the latest training response */
-        int64_t last_ms;   /* when the last one went out */
+        unsigned events;     /* the filter */
+        unsigned pending;    /* events not yet sent */
+        json_t *payload;     /* the latest training response */
+        int64_t last_ms;     /* when the last one went out */
         int64_t deadline_ms; /* set by finish: retries of completed end then */
-        int completed;     /* completed happened (sent or not: the thread ends) */
+        int completed;       /* completed happened (sent or not: the thread ends) */
         CURL *curl;
 };
 
@@ -44,10 +44,10 @@ static size_t discard(char *data, size_t size, size_t n, void *userdata)
 
 static const char *event_name(unsigned e)
 {
-        return e == COG_EVENT_START       ? "start"
-               : e == COG_EVENT_OUTPUT    ? "output"
-               : e == COG_EVENT_LOGS      ? "logs"
-                                          : "completed";
+        return e == COG_EVENT_START    ? "start"
+               : e == COG_EVENT_OUTPUT ? "output"
+               : e == COG_EVENT_LOGS   ? "logs"
+                                       : "completed";
 }
 
 /* One POST; 0 when the receiver answered 2xx. */
@@ -72,7 +72,8 @@ static int post(struct cog_webhook *w, const char *body, unsigned event)
         (void)curl_easy_setopt(w->curl, CURLOPT_HTTPHEADER, hdrs);
         (void)curl_easy_setopt(w->curl, CURLOPT_POSTFIELDS, body);
         (void)curl_easy_setopt(w->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(body));
-        (void)curl_easy_setopt(w->curl, CURLOPT_USERAGENT, "hoist-entrypoint/" HOIST_VERSION " (Cog)");
+        (void)curl_easy_setopt(w->curl, CURLOPT_USERAGENT,
+                               "hoist-entrypoint/" HOIST_VERSION " (Cog)");
         (void)curl_easy_setopt(w->curl, CURLOPT_WRITEFUNCTION, discard);
         (void)curl_easy_setopt(w->curl, CURLOPT_ERRORBUFFER, errbuf);
         (void)curl_easy_setopt(w->curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);

@@ -61,8 +61,10 @@ RECV_PID=$!
 T_CLEANUPS+=("kill $RECV_PID 2>/dev/null")
 wait_for 20 test -s "$T_TMP/recv.port" || { cat "$T_TMP/recv.out"; exit 1; }
 RECV=http://127.0.0.1:$(cat "$T_TMP/recv.port")
-hooks_of() { jq -c --arg p "/$1" 'select(.path == $p)' "$RECV_LOG"; }
-completed_for() { hooks_of "$1" | jq -e 'select(.event == "completed")' >/dev/null; }
+# (a line still being written is skipped, not an error)
+hooks_of() { jq -c -R --arg p "/$1" 'fromjson? | select(.path == $p)' "$RECV_LOG"; }
+# (jq -e is 0 on empty input: test the output instead)
+completed_for() { [ -n "$(hooks_of "$1" | jq -c 'select(.event == "completed")')" ]; }
 
 # One server for the tests that need no special start.
 start_cog main || exit 1
@@ -152,7 +154,8 @@ t_async_webhooks() {
                 -d "{\"input\": {\"hoist_job_url\": \"$(job_url cog-async)\"}, \"webhook\": \"$RECV/filtered\", \"webhook_events_filter\": [\"completed\"]}" \
                 >/dev/null || fail "filtered training"
         wait_for 60 completed_for filtered || fail "no completed webhook (filtered)"
-        [ "$(hooks_of filtered | wc -l)" = 1 ] || fail "filter not honoured: $(hooks_of filtered | jq -c .event)"
+        hooks_of filtered >"$T_TMP/filtered.hooks"
+        [ "$(wc -l <"$T_TMP/filtered.hooks")" = 1 ] || fail "filter not honoured: $(jq -c .event "$T_TMP/filtered.hooks"; tail -c 600 "$RECV_LOG")"
 }
 
 t_cancel() {
@@ -207,9 +210,11 @@ t_throttle() {
         [ "$n" -ge 1 ] || fail "no logs webhook"
         # at most one per 500 ms, however many lines: far fewer than the lines
         [ "$n" -lt $((lines / 4)) ] || fail "$n logs webhooks for $lines lines"
-        jq -s '[.[] | select(.event == "logs" or .event == "output") | .t] as $t |
-               [range(1; $t | length) | $t[.] - $t[. - 1]] | (min // 1) >= 0.45' "$T_TMP/chatty.hooks" |
-                grep_q true || fail "two logs webhooks less than 500 ms apart: $(jq -c '[.event, .t]' "$T_TMP/chatty.hooks")"
+        # and no more than one per 500 ms of the training's span (+3: the
+        # span is seen at receipt, each POST's delivery time varies)
+        jq -s '([.[] | select(.event == "logs")] | length) as $n | (.[-1].t - .[0].t) as $span |
+               $n <= ($span / 0.5 | floor) + 3' "$T_TMP/chatty.hooks" | grep_q true ||
+                fail "$n logs webhooks in $(jq -s '.[-1].t - .[0].t' "$T_TMP/chatty.hooks") s"
         tail -1 "$T_TMP/chatty.hooks" | jq -r .body.logs | grep_q "chatty line $lines" || fail "the last line is missing"
         echo "logs webhooks: $n for $lines lines"
 }
@@ -243,8 +248,10 @@ t_http_job_and_input_url() {
                 "\"inputs\": [{\"channel\": \"train\", \"source\": \"blobs/sha256/$sum\", \"sha256\": \"$sum\", \"filename\": \"data.csv\", \"mode\": \"file\"}]"
         cp "$STORE/jobs/cog-http/job.json" "$T_TMP/files/cog-http.json"
         wait_for 20 health_is READY || fail "not READY"
-        curl -sf -X POST "$MAIN/trainings" -d "{\"input\": {\"hoist_job_url\": \"$RECV/files/cog-http.json\", \"input_train\": \"$RECV/files/data.csv\"}}" \
+        # a presigned URL's signature stays out of the logs
+        curl -sf -X POST "$MAIN/trainings" -d "{\"input\": {\"hoist_job_url\": \"$RECV/files/cog-http.json?X-Amz-Signature=5ig5ecret\", \"input_train\": \"$RECV/files/data.csv?X-Amz-Signature=5ig5ecret\"}}" \
                 >"$T_TMP/http.json" || fail "training"
+        ! grep -q 5ig5ecret "$T_TMP/main.log" || fail "a URL's signature reached the log"
         jq -e '.status == "succeeded" and (.logs | contains("1,2"))' "$T_TMP/http.json" >/dev/null ||
                 fail "$(jq -r '.status + ": " + (.error // "") ' "$T_TMP/http.json")"
         # bytes that are not job.json's: a failed training naming the digests

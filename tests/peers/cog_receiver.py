@@ -4,7 +4,7 @@
 A webhook receiver for the Cog endpoint's tests (tests/integration/test_cog.sh)
 and a plain file server: each POST appends one JSON line to LOG_FILE,
 {"path", "event" (the X-Hoist-Cog-Event header), "t" (monotonic seconds at
-receipt), "body" (the parsed JSON)}; GET /files/NAME answers FILES_DIR/NAME.
+receipt), "body" (the parsed JSON)}; GET /files/NAME[?QUERY] answers FILES_DIR/NAME.
 Listens on 127.0.0.1 on a port of the kernel's choosing, written to
 PORT_FILE once it accepts.
 """
@@ -31,12 +31,17 @@ class Handler(peerlib.ForwardingHandler):
             return
         line = json.dumps({"path": self.path, "event": self.headers.get("X-Hoist-Cog-Event"),
                            "t": time.monotonic(), "body": body})
-        with LOCK, open(LOG_FILE, "a", encoding="utf-8") as f:
-            f.write(line + "\n")
+        with LOCK:  # one write(2) per line, appended whole
+            fd = os.open(LOG_FILE, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            try:
+                os.write(fd, (line + "\n").encode())
+            finally:
+                os.close(fd)
         self.reply(200, [("Content-Type", "application/json")], b"{}")
 
     def do_GET(self):
-        name = self.path[len("/files/"):] if self.path.startswith("/files/") else ""
+        path = self.path.split("?", 1)[0]  # a query (a presigned URL's) is ignored
+        name = path[len("/files/"):] if path.startswith("/files/") else ""
         if not name or "/" in name or name.startswith("."):
             self.reply(404, [], b"")
             return

@@ -41,7 +41,8 @@ static char *parse_bad(const char *body, const json_t *schema, const char *path_
         assert_null(r);
         assert_non_null(err);
         loc = json_object_get(json_array_get(json_object_get(detail, "detail"), 0), "loc");
-        json_array_foreach(loc, i, e) {
+        json_array_foreach(loc, i, e)
+        {
                 if (i > 0)
                         strcat(buf, ".");
                 strncat(buf, json_string_value(e), 60);
@@ -92,19 +93,23 @@ static void test_invalid(void **state)
                 {"{}", NULL, "body.input"},
                 {"[]", NULL, "body"},
                 {"{\"input\": {\"hoist_job_url\": \"ftp://x\"}}", NULL, "body.input.hoist_job_url"},
-                {"{\"input\": {\"hoist_job_url\": \"s3://b/k\", \"hoist_env\": \"{\\\"HOIST_JOB_URL\\\": \\\"x\\\"}\"}}",
+                {"{\"input\": {\"hoist_job_url\": \"s3://b/k\", \"hoist_env\": "
+                 "\"{\\\"HOIST_JOB_URL\\\": \\\"x\\\"}\"}}",
                  NULL, "body.input.hoist_env"},
                 {"{\"input\": {\"hoist_job_url\": \"s3://b/k\", \"hoist_env\": 3}}", NULL,
                  "body.input.hoist_env"},
-                {"{\"input\": {\"hoist_job_url\": \"s3://b/k\", \"x\": [1]}}", NULL, "body.input.x"},
+                {"{\"input\": {\"hoist_job_url\": \"s3://b/k\", \"x\": [1]}}", NULL,
+                 "body.input.x"},
                 {"{\"input\": {\"hoist_job_url\": \"s3://b/k\", \"input_train\": \"x\"}}", NULL,
                  "body.input.input_train"},
                 {"{\"input\": {\"hoist_job_url\": \"s3://b/k\"}, \"webhook\": \"ftp://h\"}", NULL,
                  "body.webhook"},
-                {"{\"input\": {\"hoist_job_url\": \"s3://b/k\"}, \"webhook_events_filter\": [\"x\"]}",
+                {"{\"input\": {\"hoist_job_url\": \"s3://b/k\"}, \"webhook_events_filter\": "
+                 "[\"x\"]}",
                  NULL, "body.webhook_events_filter"},
                 {"{\"id\": \"a\", \"input\": {\"hoist_job_url\": \"s3://b/k\"}}", "b", "body.id"},
-                {"{\"id\": \"a/b\", \"input\": {\"hoist_job_url\": \"s3://b/k\"}}", NULL, "body.id"},
+                {"{\"id\": \"a/b\", \"input\": {\"hoist_job_url\": \"s3://b/k\"}}", NULL,
+                 "body.id"},
         };
 
         (void)state;
@@ -134,7 +139,8 @@ static void test_schema_types(void **state)
         cog_request_free(parse_ok("{\"input\": {\"hoist_job_url\": \"s3://b/k\", \"epochs\": 5, "
                                   "\"lr\": 1}}",
                                   ti, NULL));
-        loc = parse_bad("{\"input\": {\"hoist_job_url\": \"s3://b/k\", \"epochs\": 0.5}}", ti, NULL);
+        loc = parse_bad("{\"input\": {\"hoist_job_url\": \"s3://b/k\", \"epochs\": 0.5}}", ti,
+                        NULL);
         assert_string_equal(loc, "body.input.epochs");
         free(loc);
         loc = parse_bad("{\"input\": {\"hoist_job_url\": \"s3://b/k\", \"other\": 1}}", ti, NULL);
@@ -148,9 +154,8 @@ static void test_value_text(void **state)
 {
         static const struct {
                 const char *json, *text;
-        } cases[] = {{"5", "5"},         {"-3", "-3"},       {"0.1", "0.1"}, {"2.0", "2.0"},
-                     {"1e100", "1e+100"}, {"true", "true"},   {"false", "false"},
-                     {"\"x y\"", "x y"}};
+        } cases[] = {{"5", "5"},          {"-3", "-3"},     {"0.1", "0.1"},     {"2.0", "2.0"},
+                     {"1e100", "1e+100"}, {"true", "true"}, {"false", "false"}, {"\"x y\"", "x y"}};
 
         (void)state;
         for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
@@ -188,12 +193,31 @@ static void test_weights_url(void **state)
         jobspec_free(spec);
 }
 
+static void test_url_for_log(void **state)
+{
+        static const struct {
+                const char *in, *out;
+        } cases[] = {
+                {"https://h/p/job.json?X-Amz-Signature=abc", "https://h/p/job.json?..."},
+                {"https://u:pw@h/p#frag", "https://[credentials]@h/p?..."},
+                {"s3://b/k", "s3://b/k"},
+                {"file:///a/b", "file:///a/b"},
+        };
+
+        (void)state;
+        for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+                char *o = cog_url_for_log(cases[i].in);
+                assert_string_equal(o, cases[i].out);
+                free(o);
+        }
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_valid),        cmocka_unit_test(test_invalid),
                 cmocka_unit_test(test_schema_types), cmocka_unit_test(test_value_text),
-                cmocka_unit_test(test_weights_url),
+                cmocka_unit_test(test_weights_url),  cmocka_unit_test(test_url_for_log),
         };
         return cmocka_run_group_tests_name("cog_request", tests, NULL, NULL);
 }
