@@ -59,7 +59,7 @@ int cog_id_valid(const char *id)
 int cog_env_name_valid(const char *name)
 {
         static const char *const hoist_ok[] = {"HOIST_WEBHOOK_SECRET", "HOIST_S3_",
-                                               "HOIST_HOOKS_SECRET"};
+                                               "HOIST_HOOKS_SECRET", "HOIST_HOOKS_URL"};
         size_t n = strlen(name);
 
         if (n == 0 || n > 128 || isdigit((unsigned char)name[0]) ||
@@ -138,7 +138,7 @@ static int parse_env(const char *text, struct cog_request *r, json_t **detail,
                         return invalid(detail, err, "input", COG_INPUT_ENV, "value_error",
                                        "hoist_env: '%.64s' is not a name it may set (letters, "
                                        "digits and _; of HOIST_ only HOIST_WEBHOOK_SECRET*, "
-                                       "HOIST_S3_* and HOIST_HOOKS_SECRET)",
+                                       "HOIST_S3_*, HOIST_HOOKS_URL and HOIST_HOOKS_SECRET)",
                                        k);
                 if (!json_is_string(v) ||
                     memchr(json_string_value(v), '\0', json_string_length(v)) != NULL)

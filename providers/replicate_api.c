@@ -254,13 +254,14 @@ int replicate_file_from_json(json_t *o, struct replicate_file *ret, struct hoist
 /* ---- the training request ---- */
 
 /* Whether the Cog contract lets a training set NAME through hoist_env: the
- * job's own secrets, and of hoist's variables the storage's and the
- * webhooks' secrets (docs/cog.md).  hoist serve's receiver
- * (HOIST_HOOKS_URL) is not one: under Replicate, hoist serve hears of the
- * training through Replicate's webhooks instead. */
+ * job's own secrets, and of hoist's variables the storage's, the webhooks'
+ * secrets and hoist serve's receiver with its secret (docs/cog.md), so the
+ * job's own events (log lines, metrics) reach hoist serve as they do under
+ * every other provider, beside Replicate's webhooks about the training. */
 int replicate_env_name_ok(const char *name)
 {
-        static const char *const ok[] = {"HOIST_WEBHOOK_SECRET", "HOIST_S3_"};
+        static const char *const ok[] = {"HOIST_WEBHOOK_SECRET", "HOIST_S3_", "HOIST_HOOKS_URL",
+                                         "HOIST_HOOKS_SECRET"};
 
         if (strncmp(name, "HOIST_", 6) != 0)
                 return 1;

@@ -196,7 +196,8 @@ static void test_training_body(void **state)
         struct jobspec spec = {
                 .hyperparameters = hp, .n_hyperparameters = 2, .inputs = in, .n_inputs = 2};
         char *env[] = {(char *)"HOIST_S3_SECRET_ACCESS_KEY=sekrit", (char *)"A=b=c",
-                       (char *)"HOIST_HOOKS_URL=http://h/hooks/events", NULL};
+                       (char *)"HOIST_HOOKS_URL=http://h/hooks/events", (char *)"HOIST_JOB_URL=x",
+                       NULL};
         const char *urls[] = {"https://api/v1/files/f1", NULL};
         struct replicate_plan p = {
                 .spec = &spec,
@@ -221,8 +222,10 @@ static void test_training_body(void **state)
         envobj = json_loads(json_string_value(json_object_get(input, "hoist_env")), 0, NULL);
         assert_string_equal(json_string_value(json_object_get(envobj, "A")), "b=c");
         assert_non_null(json_object_get(envobj, "HOIST_S3_SECRET_ACCESS_KEY"));
-        /* not a name the Cog contract lets a training set */
-        assert_null(json_object_get(envobj, "HOIST_HOOKS_URL"));
+        /* hoist serve's receiver travels (the job's events reach it)... */
+        assert_non_null(json_object_get(envobj, "HOIST_HOOKS_URL"));
+        /* ...but not a name the Cog contract keeps for the server itself */
+        assert_null(json_object_get(envobj, "HOIST_JOB_URL"));
         json_decref(envobj);
         assert_string_equal(json_string_value(json_array_get(
                                     json_object_get(body, "webhook_events_filter"), 1)),
