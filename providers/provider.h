@@ -220,5 +220,6 @@ int provider_launch_lock(const char *state_dir, int wait_ms, int *ret_fd, struct
 extern const struct provider_ops provider_local;
 extern const struct provider_ops provider_slurm;
 extern const struct provider_ops provider_sagemaker;
+extern const struct provider_ops provider_compose;
 
 #endif
