@@ -17,6 +17,9 @@ extern char **environ;
 /* How long a Kubernetes node waits for its peers' DNS records: a pod's
  * record comes when the pod does. */
 #define K8S_RESOLVE_S 300
+/* And a compose service's (HOIST_NODE_HOSTS): its record comes when its
+ * container starts, and the engine starts them one after another. */
+#define HOIST_RESOLVE_S 60
 
 static int64_t count_entries(const char *dir)
 {
@@ -110,8 +113,10 @@ static int multi_node_place(const struct jobspec *spec, struct launch *l, struct
                                         "provider must start one hoist-entrypoint per node",
                                         (long long)spec->nodes, distenv_engine_name(engine),
                                         (long long)l->place.num_nodes);
-        if (distenv_resolve(&l->place, engine == DISTENV_KUBERNETES ? K8S_RESOLVE_S : 0, &l->addrs,
-                            err) < 0)
+        int64_t retry_s = engine == DISTENV_KUBERNETES ? K8S_RESOLVE_S
+                          : engine == DISTENV_HOIST    ? HOIST_RESOLVE_S
+                                                       : 0;
+        if (distenv_resolve(&l->place, retry_s, &l->addrs, err) < 0)
                 return hoist_error_wrap(err, "%s placement", distenv_engine_name(engine));
         return 0;
 }

@@ -12,9 +12,10 @@ static const struct provider_ops *const providers[] = {
         &provider_slurm,
         &provider_sagemaker,
         &provider_replicate,
+        &provider_compose,
 };
 
-static const char *const names[] = {"local", "slurm", "sagemaker", "replicate", NULL};
+static const char *const names[] = {"local", "slurm", "sagemaker", "replicate", "compose", NULL};
 
 /* Providers added at run time (provider_register()). */
 static const struct provider_ops *registered[4];

@@ -226,5 +226,6 @@ extern const struct provider_ops provider_local;
 extern const struct provider_ops provider_slurm;
 extern const struct provider_ops provider_sagemaker;
 extern const struct provider_ops provider_replicate;
+extern const struct provider_ops provider_compose;
 
 #endif

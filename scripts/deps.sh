@@ -8,7 +8,7 @@ PKGS=(
         libcurl4-openssl-dev libjansson-dev libyaml-dev libarchive-dev libssl-dev
         libsystemd-dev libsqlite3-dev libmicrohttpd-dev libexpat1-dev libzstd-dev zlib1g-dev
         libcmocka-dev
-        podman runc uidmap busybox-static
+        podman runc uidmap busybox-static podman-compose docker-compose
         sqlite3 python3 clang-format cppcheck valgrind procps
         s3cmd uuid-runtime curl tini pigz zstd jq
         docker-registry skopeo umoci apache2-utils python3-cryptography openssl buildah

@@ -86,12 +86,28 @@ static int reread(struct store *st, struct job_record **job, struct hoist_error 
         return 0;
 }
 
+/* run/<id>/RELEASED_MARK holds the attempt whose end the provider was
+ * told of: a job that ended by an event hoist serve received is released
+ * by the next reconciler that sees it, once. */
+#define RELEASED_MARK "provider-released"
+
+static bool was_released(const struct hoist_home *home, const struct job_record *job)
+{
+        _cleanup_free_ char *dir = home_job_run_dir(home, job->id);
+        _cleanup_free_ char *path = path_join(dir, RELEASED_MARK);
+        _cleanup_free_ char *text = NULL;
+
+        if (fs_read_file(path, &text, NULL, NULL) < 0)
+                return false;
+        return strtoll(text, NULL, 10) == job->attempt;
+}
+
 /* Once a job has ended, the provider may let go of it.  A failure here
  * leaves a stopped container behind, nothing worse: warn and go on. */
 void reconcile_release(const struct hoist_home *home, const struct job_record *job)
 {
         const struct provider_ops *prov = provider_find(job->provider);
-        _cleanup_free_ char *state_dir = NULL;
+        _cleanup_free_ char *state_dir = NULL, *mark = NULL, *text = NULL;
         struct hoist_error *err = NULL;
 
         if (prov == NULL || prov->release == NULL || !job_state_terminal(job->state))
@@ -99,6 +115,13 @@ void reconcile_release(const struct hoist_home *home, const struct job_record *j
         state_dir = home_job_run_dir(home, job->id);
         if (prov->release(job, state_dir, &err) < 0) {
                 log_warn("job %s: %s, ignoring", job->id, err->msg);
+                hoist_error_free(err);
+                return;
+        }
+        mark = path_join(state_dir, RELEASED_MARK);
+        text = xasprintf("%lld\n", (long long)job->attempt);
+        if (fs_write_file_atomic(mark, text, strlen(text), 0600, &err) < 0) {
+                log_debug("job %s: %s, ignoring", job->id, err->msg);
                 hoist_error_free(err);
         }
 }
@@ -718,6 +741,17 @@ static int reconcile_job_wait(const struct hoist_home *home, struct store *st,
                         cost_settle(home, st, *job);
                         if (reread(st, job, err) < 0)
                                 return -1;
+                }
+                /* ... and the provider still holds it (a compose project,
+                 * a stopped container). */
+                if (!was_released(home, *job)) {
+                        r = reconcile_lock_job(home, (*job)->id, wait_ms, &lock, err);
+                        if (r < 0)
+                                return -1;
+                        if (r > 0 && reread(st, job, err) < 0)
+                                return -1;
+                        if (r > 0 && job_state_terminal((*job)->state) && !was_released(home, *job))
+                                reconcile_release(home, *job);
                 }
                 return 1;
         }
