@@ -18,13 +18,17 @@ static int upload(const struct jobspec *spec, const char *model_dir, const char 
         _cleanup_free_ char *summary =
                 xasprintf("hoist job %s (%s)", spec->id, spec->name != NULL ? spec->name : "job");
         struct hfhub_file *files = NULL;
-        size_t n = 0;
+        size_t n = 0, skipped = 0;
         int r;
 
         if (hfhub_client_new(spec->hub.endpoint, token, &c, err) < 0)
                 return -1;
-        if (hfhub_files_from_dir(model_dir, spec->hub.path_in_repo, &files, &n, err) < 0)
+        if (hfhub_files_from_dir(model_dir, spec->hub.path_in_repo, &files, &n, &skipped, err) < 0)
                 return -1;
+        if (skipped > 0)
+                log_warn("%zu entries of the model dir are not regular files (symlinks, "
+                         "sockets ...); leaving them out of the Hub upload",
+                         skipped);
         r = hfhub_create_repo(c, spec->hub.repo, spec->hub.private_repo != 0, NULL, err);
         if (r == 0)
                 r = hfhub_upload(c, spec->hub.repo, spec->hub.revision, files, n, summary, ret,

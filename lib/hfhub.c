@@ -309,7 +309,7 @@ static int status_error(const struct hfhub_client *c, const char *repo, const st
         int code = HOIST_ERR_PROVIDER;
 
         redact(text, c->token);
-        if (rs->status == 401 || rs->status == 403)
+        if (rq->auth && (rs->status == 401 || rs->status == 403))
                 return hoist_error_make(err, HOIST_ERR_INPUT,
                                         "%s: the Hub refused the token (HTTP %ld%s%s); give a "
                                         "token with write access to '%s' (huggingface.co/settings/"
@@ -555,6 +555,19 @@ static int lfs_upload_one(struct hfhub_client *c, const char *repo, const struct
         return 0;
 }
 
+/* Whether FILES[I] goes through LFS and no earlier file of FILES has its
+ * bytes (identical files are one LFS object). */
+static bool lfs_first(const struct hfhub_file *files, size_t i)
+{
+        if (!files[i].lfs || files[i].ignored)
+                return false;
+        for (size_t k = 0; k < i; k++)
+                if (files[k].lfs && !files[k].ignored &&
+                    strcmp(files[k].sha256, files[i].sha256) == 0)
+                        return false;
+        return true;
+}
+
 /* The LFS batch request for the LFS files among FILES, and their uploads. */
 static int lfs_upload(struct hfhub_client *c, const char *repo, const char *rev,
                       const struct hfhub_file *files, size_t n, struct hoist_error **err)
@@ -568,7 +581,7 @@ static int lfs_upload(struct hfhub_client *c, const char *repo, const char *rev,
         int r = 0;
 
         for (size_t i = 0; i < n; i++) {
-                if (!files[i].lfs || files[i].ignored)
+                if (!lfs_first(files, i))
                         continue;
                 json_array_append_new(objs, json_pack("{s:s,s:I}", "oid", files[i].sha256, "size",
                                                       (json_int_t)files[i].size));
@@ -605,7 +618,7 @@ static int lfs_upload(struct hfhub_client *c, const char *repo, const char *rev,
                 return hoist_error_wrap(err, "%s", what);
         for (size_t i = 0; i < n && r == 0; i++) {
                 const struct hfhub_lfs_object *m = NULL;
-                if (!files[i].lfs || files[i].ignored)
+                if (!lfs_first(files, i))
                         continue;
                 for (size_t k = 0; k < no && m == NULL; k++)
                         if (strcmp(o[k].oid, files[i].sha256) == 0)

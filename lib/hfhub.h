@@ -71,9 +71,11 @@ void hfhub_commit_clear(struct hfhub_commit *c);
 
 /* Every regular file under DIR as PREFIX/<relative path> ("." or "": the
  * repo's root), sorted by path, hashed.  Symlinks and other non-files are
- * skipped with a warning.  An empty DIR is an error naming it. */
+ * left out and counted in *RET_SKIPPED (may be NULL) for the caller to warn
+ * about.  An empty DIR is an error naming it.  Not reentrant (one walk at a
+ * time per process). */
 int hfhub_files_from_dir(const char *dir, const char *prefix, struct hfhub_file **ret,
-                         size_t *ret_n, struct hoist_error **err);
+                         size_t *ret_n, size_t *ret_skipped, struct hoist_error **err);
 void hfhub_files_free(struct hfhub_file *files, size_t n);
 
 /* Uploads FILES to REPO at REVISION (NULL: "main") as one commit with

@@ -458,9 +458,11 @@ int hfhub_commit_body(const struct hfhub_file *files, size_t n, const char *summ
 
 /* ---- the files of a directory ---- */
 
+/* nftw() takes no user data: one walk at a time per process (hoist and the
+ * entrypoint upload one model at a time). */
 static struct {
         struct hfhub_file *v;
-        size_t n, cap;
+        size_t n, cap, skipped;
         size_t root_len;
         const char *prefix;
 } walk;
@@ -471,7 +473,8 @@ static int on_entry(const char *path, const struct stat *st, int type, struct FT
         if (type == FTW_D || type == FTW_DP)
                 return 0;
         if (type != FTW_F || !S_ISREG(st->st_mode)) {
-                log_warn("'%s' is not a regular file; leaving it out of the Hub upload", path);
+                log_debug("'%s' is not a regular file; leaving it out of the Hub upload", path);
+                walk.skipped++;
                 return 0;
         }
         const char *rel = path + walk.root_len;
@@ -513,7 +516,7 @@ static int hash_file(struct hfhub_file *f, struct hoist_error **err)
 }
 
 int hfhub_files_from_dir(const char *dir, const char *prefix, struct hfhub_file **ret,
-                         size_t *ret_n, struct hoist_error **err)
+                         size_t *ret_n, size_t *ret_skipped, struct hoist_error **err)
 {
         _cleanup_free_ char *pfx = NULL;
         int r;
@@ -530,7 +533,7 @@ int hfhub_files_from_dir(const char *dir, const char *prefix, struct hfhub_file 
                                         "'%s' is not a directory: nothing to upload to the Hub",
                                         dir);
         walk.v = NULL;
-        walk.n = walk.cap = 0;
+        walk.n = walk.cap = walk.skipped = 0;
         walk.root_len = strlen(dir);
         walk.prefix = pfx;
         r = nftw(dir, on_entry, 16, FTW_PHYS);
@@ -555,6 +558,8 @@ int hfhub_files_from_dir(const char *dir, const char *prefix, struct hfhub_file 
         }
         *ret = v;
         *ret_n = n;
+        if (ret_skipped != NULL)
+                *ret_skipped = walk.skipped;
         return 0;
 }
 

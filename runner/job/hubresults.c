@@ -109,7 +109,7 @@ static int upload(const struct job_record *job, const struct jobspec *spec, stru
         _cleanup_free_ char *token = NULL, *summary = NULL;
         _cleanup_hfhub_client_ struct hfhub_client *c = NULL;
         struct hfhub_file *files = NULL;
-        size_t n = 0;
+        size_t n = 0, skipped = 0;
         int r;
 
         if (jobsecrets_value(spec, spec->hub.token, &token, err) < 0)
@@ -120,7 +120,7 @@ static int upload(const struct job_record *job, const struct jobspec *spec, stru
                 return -1;
         if (fetch_model(sto, prefix, dir, err) < 0)
                 return hoist_error_wrap(err, "fetch the model of job %s", job->id);
-        if (hfhub_files_from_dir(dir, spec->hub.path_in_repo, &files, &n, err) < 0)
+        if (hfhub_files_from_dir(dir, spec->hub.path_in_repo, &files, &n, &skipped, err) < 0)
                 return hoist_error_wrap(err, "job %s's model (%s in its storage)", job->id, prefix);
         summary = xasprintf("hoist job %s (%s)", job->id, job->name ? job->name : "job");
         r = hfhub_create_repo(c, spec->hub.repo, spec->hub.private_repo != 0, NULL, err);

@@ -184,8 +184,12 @@ static void test_commit_body(void **state)
         assert_int_equal(fs_mkdir_p(sub, 0755, &err), 0);
         t_write_file(sub, "vocab.txt", "hello");
         t_write_file(dir, "model.bin", "weights");
-        assert_int_equal(hfhub_files_from_dir(dir, "out/v1", &f, &n, &err), 0);
+        _cleanup_free_ char *link = path_join(dir, "link");
+        assert_int_equal(symlink("config.json", link), 0);
+        size_t skipped = 0;
+        assert_int_equal(hfhub_files_from_dir(dir, "out/v1", &f, &n, &skipped, &err), 0);
         assert_int_equal(n, 3);
+        assert_int_equal(skipped, 1); /* the symlink */
         /* sorted by path, prefixed, hashed, sampled */
         assert_string_equal(f[0].path, "out/v1/config.json");
         assert_string_equal(f[1].path, "out/v1/model.bin");
@@ -212,11 +216,11 @@ static void test_commit_body(void **state)
         free(body);
         hfhub_files_free(f, n);
 
-        assert_int_equal(hfhub_files_from_dir(dir, "../x", &f, &n, &err), -1);
+        assert_int_equal(hfhub_files_from_dir(dir, "../x", &f, &n, NULL, &err), -1);
         hoist_error_release(&err);
         _cleanup_free_ char *empty = path_join(dir, "empty");
         assert_int_equal(fs_mkdir_p(empty, 0755, &err), 0);
-        assert_int_equal(hfhub_files_from_dir(empty, ".", &f, &n, &err), -1);
+        assert_int_equal(hfhub_files_from_dir(empty, ".", &f, &n, NULL, &err), -1);
         assert_non_null(strstr(err->msg, "holds no files"));
         hoist_error_release(&err);
 }
