@@ -121,6 +121,8 @@ PY
         python3 -c 'import json,sys; h=json.load(open(sys.argv[1])); assert h["from"]=="host" and h["lfs_files"]==1 and h["files"]==4, h' \
                 "$HOIST_HOME/storage/jobs/$id/hub.json"
         grep -q '"token": "HF_TOKEN"' "$HOIST_HOME/storage/jobs/$id/job.json" || fail "job.json lacks outputs.hub"
+        [ "$(job_field "$id" hub_commit)" = "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["commit_url"])' "$HOIST_HOME/storage/jobs/$id/hub.json")" ] ||
+                fail "hoist status does not show the commit"
         hoist results "$id" "$T_TMP/a/res" >"$T_TMP/a-res.out"
         grep -q "the model is on the Hub: $HF_ENDPOINT/alice/tiny-model/commit/" "$T_TMP/a-res.out" ||
                 fail "hoist results does not name the commit"
