@@ -21,6 +21,7 @@
 #include "error.h"
 #include "fsutil.h"
 #include "gpu.h"
+#include "hub.h"
 #include "events.h"
 #include "init.h"
 #include "job.h"
@@ -510,6 +511,18 @@ static int supervise_job(struct run *run, char **argv)
                 code = EXIT_SETUP;
         } else if (is_rank0(run)) {
                 events_emit_output(run->ev, run->spec);
+        }
+        /* outputs.hub from: entrypoint: the model's commit, for a job that
+         * succeeded; a failed upload fails the job (its model is not where
+         * it was asked to be). */
+        if (is_rank0(run) && strcmp(status, "succeeded") == 0 &&
+            hub_publish(run->spec, run->st, run->stage.model_dir, &err) < 0) {
+                joblog_error(&run->log, "%s", err->msg);
+                status = "failed";
+                free(reason);
+                reason = xstrdup(err->msg);
+                code = EXIT_SETUP;
+                hoist_error_release(&err);
         }
         if (sagemaker_finish(run->sm, &run->stage, &err) < 0) {
                 joblog_error(&run->log, "%s", err->msg);

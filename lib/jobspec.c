@@ -22,6 +22,7 @@
 #include "cleanup.h"
 #include "digest.h"
 #include "fsutil.h"
+#include "hfhub.h"
 #include "resources.h"
 #include "xalloc.h"
 
@@ -372,6 +373,36 @@ static int read_secrets(const struct reader *r, json_t *root, struct jobspec *sp
         return 0;
 }
 
+/* outputs.hub: {repo, private, revision, path_in_repo, token, from} */
+static int read_hub(const struct reader *r, json_t *outputs, struct jobspec *spec)
+{
+        struct jobspec_hub *h = &spec->hub;
+        _cleanup_free_ char *from = NULL;
+        json_t *o;
+        int from_v;
+
+        if (get_object(r, outputs, "outputs", "hub", 0, &o) < 0)
+                return -1;
+        if (o == NULL)
+                return 0;
+        h->private_repo = 1;
+        if (get_string(r, o, "outputs.hub", "repo", 1, &h->repo) < 0 ||
+            get_bool(r, o, "outputs.hub", "private", &h->private_repo) < 0 ||
+            get_string(r, o, "outputs.hub", "revision", 0, &h->revision) < 0 ||
+            get_string(r, o, "outputs.hub", "path_in_repo", 0, &h->path_in_repo) < 0 ||
+            get_string(r, o, "outputs.hub", "token", 1, &h->token) < 0 ||
+            get_string(r, o, "outputs.hub", "from", 0, &from) < 0 ||
+            get_string(r, o, "outputs.hub", "endpoint", 0, &h->endpoint) < 0)
+                return -1;
+        if (from != NULL) {
+                if ((from_v = jobspec_hub_from_parse(from)) < 0)
+                        return read_error(r, "outputs.hub.from",
+                                          "'%.40s' is not \"host\" or \"entrypoint\"", from);
+                h->from = (enum jobspec_hub_from)from_v;
+        }
+        return 0;
+}
+
 /* "hoist/v1" and later minor versions "hoist/v1.N", which only add fields. */
 static int version_supported(const char *v)
 {
@@ -399,7 +430,8 @@ static int read_sections(const struct reader *r, json_t *root, struct jobspec *s
         if (get_object(r, root, NULL, "outputs", 0, &o) < 0 ||
             get_string(r, o, "outputs", "model_dir", 0, &spec->model_dir) < 0 ||
             get_string(r, o, "outputs", "output_dir", 0, &spec->output_dir) < 0 ||
-            get_string(r, o, "outputs", "prefix", 0, &spec->output_prefix) < 0)
+            get_string(r, o, "outputs", "prefix", 0, &spec->output_prefix) < 0 ||
+            (o != NULL && read_hub(r, o, spec) < 0))
                 return -1;
         if (get_object(r, root, NULL, "logs", 0, &o) < 0 ||
             get_string(r, o, "logs", "prefix", 0, &spec->log_prefix) < 0)
@@ -691,6 +723,20 @@ static json_t *secrets_json(const struct jobspec *spec)
         return arr;
 }
 
+static json_t *hub_json(const struct jobspec_hub *h)
+{
+        json_t *o = json_object();
+
+        put_string(o, "repo", h->repo);
+        put(o, "private", json_boolean(h->private_repo));
+        put_string(o, "revision", h->revision);
+        put_string(o, "path_in_repo", h->path_in_repo);
+        put_string(o, "token", h->token);
+        put_string(o, "from", jobspec_hub_from_name(h->from));
+        put_string(o, "endpoint", h->endpoint);
+        return o;
+}
+
 char *jobspec_to_json(const struct jobspec *spec)
 {
         json_auto_t *root = json_object();
@@ -733,6 +779,8 @@ char *jobspec_to_json(const struct jobspec *spec)
         put_string(o, "model_dir", spec->model_dir);
         put_string(o, "output_dir", spec->output_dir);
         put_string(o, "prefix", spec->output_prefix);
+        if (spec->hub.repo != NULL)
+                put(o, "hub", hub_json(&spec->hub));
         put_section(root, "outputs", o);
 
         o = json_object();
@@ -831,6 +879,11 @@ void jobspec_free(struct jobspec *spec)
         free(spec->model_dir);
         free(spec->output_dir);
         free(spec->output_prefix);
+        free(spec->hub.repo);
+        free(spec->hub.revision);
+        free(spec->hub.path_in_repo);
+        free(spec->hub.token);
+        free(spec->hub.endpoint);
         free(spec->log_prefix);
         for (size_t i = 0; i < spec->n_webhooks; i++) {
                 free(spec->webhooks[i].url);
@@ -956,6 +1009,62 @@ int jobspec_secret_name_valid(const char *name)
         return 1;
 }
 
+int jobspec_hub_from_parse(const char *name)
+{
+        if (strcmp(name, "host") == 0)
+                return JOBSPEC_HUB_FROM_HOST;
+        if (strcmp(name, "entrypoint") == 0)
+                return JOBSPEC_HUB_FROM_ENTRYPOINT;
+        return -1;
+}
+
+const char *jobspec_hub_from_name(enum jobspec_hub_from from)
+{
+        return from == JOBSPEC_HUB_FROM_ENTRYPOINT ? "entrypoint" : "host";
+}
+
+/* outputs.hub: a repo id, a path inside the repo, a token that names one of
+ * the job's secrets. */
+static int validate_hub(const struct jobspec *spec, struct hoist_error **err)
+{
+        const struct jobspec_hub *h = &spec->hub;
+        size_t i;
+
+        if (h->repo == NULL)
+                return 0;
+        if (!hfhub_repo_valid(h->repo))
+                return invalid(err,
+                               "outputs.hub.repo: '%.100s' is not a Hub repo id (write it as "
+                               "user/name: letters, digits, '-', '_' and '.')",
+                               h->repo);
+        if (h->path_in_repo != NULL && !hfhub_path_valid(h->path_in_repo))
+                return invalid(err,
+                               "outputs.hub.path_in_repo: '%.100s' is not a relative path inside "
+                               "the repo (use \".\" for its root)",
+                               h->path_in_repo);
+        if (h->revision != NULL &&
+            (h->revision[0] == '\0' ||
+             strspn(h->revision, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
+                                 "nopqrstuvwxyz0123456789-_./") != strlen(h->revision)))
+                return invalid(err, "outputs.hub.revision: '%.100s' is not a branch name",
+                               h->revision);
+        if (h->endpoint != NULL && strncmp(h->endpoint, "https://", 8) != 0 &&
+            strncmp(h->endpoint, "http://", 7) != 0)
+                return invalid(err, "outputs.hub.endpoint: '%.100s' is not an http(s) URL",
+                               h->endpoint);
+        if (h->token == NULL)
+                return invalid(err, "outputs.hub.token: missing (name the secret that holds the "
+                                    "Hub token)");
+        for (i = 0; i < spec->n_secrets && strcmp(spec->secrets[i].name, h->token) != 0; i++)
+                ;
+        if (i == spec->n_secrets)
+                return invalid(err,
+                               "outputs.hub.token: '%.64s' is not one of the job's secrets (add it "
+                               "under secrets:, e.g. %.64s: {env: %.64s})",
+                               h->token, h->token, h->token);
+        return 0;
+}
+
 int jobspec_validate(const struct jobspec *spec, struct hoist_error **err)
 {
         if (spec->version == NULL || !version_supported(spec->version))
@@ -988,6 +1097,8 @@ int jobspec_validate(const struct jobspec *spec, struct hoist_error **err)
                                        "may take (A-Z, a-z, 0-9 and _, not starting with a digit "
                                        "or HOIST_)",
                                        i, spec->secrets[i].name);
+        if (validate_hub(spec, err) < 0)
+                return -1;
         if (spec->nodes < 1)
                 return invalid(err, "distributed.nodes: %" PRId64 " (expected at least 1)",
                                spec->nodes);

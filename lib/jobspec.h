@@ -85,6 +85,23 @@ struct jobspec_secret {
         char *file; /* an absolute path there, or NULL */
 };
 
+/* outputs.hub: the model's commit to the Hugging Face Hub once the job
+ * succeeded (docs/results.md "The Hub").  TOKEN names one of secrets[];
+ * the value never travels in job.json. */
+enum jobspec_hub_from {
+        JOBSPEC_HUB_FROM_HOST,       /* hoist uploads from the job's storage (the default) */
+        JOBSPEC_HUB_FROM_ENTRYPOINT, /* the entrypoint uploads from the model dir */
+};
+struct jobspec_hub {
+        char *repo;         /* "user/name"; NULL: no Hub output */
+        int private_repo;   /* 1: a repo hoist creates is private (the default) */
+        char *revision;     /* NULL: "main" */
+        char *path_in_repo; /* NULL: "." (the repo's root) */
+        char *token;        /* the NAME of a secret */
+        enum jobspec_hub_from from;
+        char *endpoint; /* the Hub's URL (HF_ENDPOINT at submit); NULL: huggingface.co */
+};
+
 struct jobspec {
         char *version; /* always JOBSPEC_VERSION when written */
         char *id;      /* required */
@@ -109,10 +126,11 @@ struct jobspec {
         char *checkpoint_prefix; /* storage key prefix, e.g. "jobs/<id>/checkpoints/" */
         int64_t checkpoint_interval_s;
 
-        char *model_dir;     /* local model dir; NULL = default */
-        char *output_dir;    /* local output dir; NULL = default */
-        char *output_prefix; /* storage key prefix for outputs */
-        char *log_prefix;    /* storage key prefix for logs */
+        char *model_dir;        /* local model dir; NULL = default */
+        char *output_dir;       /* local output dir; NULL = default */
+        char *output_prefix;    /* storage key prefix for outputs */
+        char *log_prefix;       /* storage key prefix for logs */
+        struct jobspec_hub hub; /* outputs.hub */
 
         struct jobspec_webhook *webhooks;
         size_t n_webhooks;
@@ -196,6 +214,10 @@ enum jobspec_launcher jobspec_launcher(const struct jobspec *spec);
 const char *jobspec_launcher_name(enum jobspec_launcher l);
 /* distributed.port, or JOBSPEC_DEFAULT_PORT. */
 int64_t jobspec_port(const struct jobspec *spec);
+
+/* "host" / "entrypoint" (-1 when unknown) and back. */
+int jobspec_hub_from_parse(const char *name);
+const char *jobspec_hub_from_name(enum jobspec_hub_from from);
 
 /* Channel names: 1-64 of [a-z0-9_], starting with a letter. */
 int jobspec_channel_valid(const char *channel);

@@ -5,6 +5,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "runner/job/hubresults.h"
 #include "runner/job/jobstorage.h"
 #include "runner/cli/cli.h"
 #include "config.h"
@@ -17,13 +18,33 @@
 #include "runner/control/store.h"
 #include "xalloc.h"
 
-static const char usage[] = "usage: hoist results JOB [DIR]\n"
-                            "\n"
-                            "Copies a job's outputs (model/ and artifacts/) into DIR (default:\n"
-                            "./JOB-ID-results).  Works for a finished job, or for what a running\n"
-                            "job has produced so far.\n"
-                            "\n"
-                            "  -h, --help   show this help\n";
+static const char usage[] =
+        "usage: hoist results JOB [DIR]\n"
+        "       hoist results --hub JOB\n"
+        "\n"
+        "Copies a job's outputs (model/ and artifacts/) into DIR (default:\n"
+        "./JOB-ID-results).  Works for a finished job, or for what a running\n"
+        "job has produced so far.\n"
+        "\n"
+        "With --hub, commits the model of a succeeded job to the Hugging Face Hub\n"
+        "as its job.yaml's outputs.hub says (again, when it was committed before),\n"
+        "with the token from the secret outputs.hub.token names; HF_ENDPOINT\n"
+        "names another Hub.  hoist serve and `hoist submit --follow` do this by\n"
+        "themselves (docs/results.md).\n"
+        "\n"
+        "      --hub    commit the model to the Hub instead of copying outputs\n"
+        "  -h, --help   show this help\n";
+
+static int results_hub(const struct hoist_home *home, const struct job_record *job,
+                       struct hoist_error **err)
+{
+        _cleanup_free_ char *url = NULL;
+
+        if (hubresults_deliver(home, job, HUBRESULTS_FORCE, &url, err) < 0)
+                return -1;
+        printf("job %s: model committed to the Hub: %s\n", job->id, url);
+        return EXIT_OK;
+}
 
 /* Fetches every object under PREFIX into DIR.  A key that hoist would not
  * write (lib/storage.c's rule: "..", empty segments, control characters)
@@ -95,6 +116,7 @@ int cmd_results(int argc, char **argv, struct hoist_error **err)
 {
         static const struct option opts[] = {
                 {"help", no_argument, NULL, 'h'},
+                {"hub", no_argument, NULL, 'H'},
                 {NULL, 0, NULL, 0},
         };
         _cleanup_home_ struct hoist_home *home = NULL;
@@ -104,7 +126,7 @@ int cmd_results(int argc, char **argv, struct hoist_error **err)
         _cleanup_free_ char *prefix = NULL, *dir = NULL;
         _cleanup_strv_ char **keys = NULL;
         size_t n = 0, skipped = 0;
-        int c;
+        int c, arg_hub = 0;
 
         optind = 1;
         while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -112,14 +134,23 @@ int cmd_results(int argc, char **argv, struct hoist_error **err)
                         fputs(usage, stdout);
                         return EXIT_OK;
                 }
+                if (c == 'H') {
+                        arg_hub = 1;
+                        continue;
+                }
                 return cli_usage_error(err, "results", "unknown option");
         }
+        if (arg_hub && optind != argc - 1)
+                return cli_usage_error(err, "results", "--hub takes one JOB and no DIR");
         if (optind != argc - 1 && optind != argc - 2)
                 return cli_usage_error(err, "results", "expected JOB [DIR]");
         if (home_open(&home, err) < 0 || home_open_store(home, &st, err) < 0 ||
             store_get_job(st, argv[optind], &job, err) < 0 ||
-            reconcile_job(home, st, &job, err) < 0 ||
-            jobstorage_open(home, job->storage_url, &sto, err) < 0)
+            reconcile_job(home, st, &job, err) < 0)
+                return -1;
+        if (arg_hub)
+                return results_hub(home, job, err);
+        if (jobstorage_open(home, job->storage_url, &sto, err) < 0)
                 return -1;
         prefix = xasprintf("jobs/%s/output/", job->id);
         dir = optind == argc - 2 ? xstrdup(argv[optind + 1]) : xasprintf("%s-results", job->id);
@@ -133,6 +164,9 @@ int cmd_results(int argc, char **argv, struct hoist_error **err)
         _cleanup_free_ char *parts = results_parts(keys, strlen(prefix));
         printf("%zu %s of job %s (%s) in %s: %s\n", n, fmt_plural(n, "file", "files"), job->id,
                job_state_name(job->state), dir, parts);
+        _cleanup_free_ char *hub = NULL;
+        if (hubresults_read(sto, job->id, &hub, NULL) == 1)
+                printf("the model is on the Hub: %s\n", hub);
         if (skipped > 0)
                 return hoist_error_make(err, 0,
                                         "%zu of the %zu outputs of job %s were not fetched (see "

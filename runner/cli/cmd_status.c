@@ -2,11 +2,14 @@
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "cleanup.h"
 #include "runner/cli/cli.h"
 #include "runner/job/cost.h"
 #include "runner/cli/home.h"
+#include "runner/job/hubresults.h"
+#include "runner/job/jobstorage.h"
 #include "runner/job/jobview.h"
 #include "log.h"
 #include "providers/provider.h"
@@ -53,6 +56,20 @@ static int job_billing(const struct hoist_home *home, const struct job_record *j
         return 1;
 }
 
+/* The Hub commit recorded for a succeeded job (docs/results.md), or NULL;
+ * a store that cannot say is no reason to fail the status. */
+static char *job_hub_commit(const struct hoist_home *home, const struct job_record *job)
+{
+        _cleanup_storage_ struct storage *sto = NULL;
+        char *url = NULL;
+
+        if (job->state != JOB_SUCCEEDED || jobstorage_open(home, job->storage_url, &sto, NULL) < 0)
+                return NULL;
+        if (hubresults_read(sto, job->id, &url, NULL) != 1)
+                return NULL;
+        return url;
+}
+
 int cmd_status(int argc, char **argv, struct hoist_error **err)
 {
         static const struct option opts[] = {
@@ -95,6 +112,7 @@ int cmd_status(int argc, char **argv, struct hoist_error **err)
         }
         struct provider_billing billing = {0};
         int billed = job_billing(home, job, &billing);
+        _cleanup_free_ char *hub = job_hub_commit(home, job);
         if (arg_json) {
                 json_auto_t *o = jobview_json(job, t, n);
                 if (json_object_size(metrics) > 0)
@@ -108,9 +126,13 @@ int cmd_status(int argc, char **argv, struct hoist_error **err)
                         return -1;
                 }
                 (void)json_object_set_new(json_object_get(o, "cost"), "attempts", attempts);
+                if (hub != NULL)
+                        (void)json_object_set_new(o, "hub_commit", json_string(hub));
                 jobview_print_json(o);
         } else {
                 jobview_print_status(job, t, n, metrics, billed ? &billing : NULL);
+                if (hub != NULL)
+                        printf("hub:       %s\n", hub);
         }
         provider_billing_clear(&billing);
         job_transitions_free(t, n);

@@ -23,6 +23,7 @@
 #include "runner/cli/home.h"
 #include "runner/job/jobbuild.h"
 #include "runner/job/jobfile.h"
+#include "runner/job/jobfile_hub.h"
 #include "runner/job/jobfile_dist.h"
 #include "runner/job/distcheck.h"
 #include "jobspec.h"
@@ -194,6 +195,7 @@ static struct jobspec *spec_from_jobfile(const struct jobfile *jf, const char *i
         }
         jobsecrets_copy(jf->secrets, jf->n_secrets, spec);
         jobfile_dist_fill_spec(jf, spec);
+        jobfile_hub_fill_spec(jf, spec);
         spec->attempt = 1;
         resources_copy(&spec->resources, &jf->resources);
         return spec;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 #include "runner/control/follow.h"
+#include "runner/job/hubresults.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -619,5 +620,14 @@ int follow_job(const struct hoist_home *home, struct store *st, const char *id, 
         if (!follow)
                 return EXIT_OK;
         report_end(job, home);
+        /* outputs.hub: the model's commit (or the one hoist serve made). */
+        if (job->state == JOB_SUCCEEDED) {
+                _cleanup_free_ char *url = NULL;
+                int r = hubresults_deliver(home, job, HUBRESULTS_WAIT, &url, err);
+                if (r < 0)
+                        return -1;
+                if (r == 2)
+                        log_info("job %s: model committed to the Hub: %s", job->id, url);
+        }
         return follow_exit_code(job->state);
 }

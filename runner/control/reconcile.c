@@ -195,12 +195,14 @@ int reconcile_start_attempt(const struct hoist_home *home, struct store *st, str
         if (prov == NULL)
                 return hoist_error_make(err, HOIST_ERR_PROVIDER, "job %s: unknown provider '%s'",
                                         spec->id, provider_name);
-        /* A retry must happen with no hoist command running: hoist serve
-         * reconciles in the background (the built-in storage starts it
-         * anyway). */
-        if (spec->retry_on != NULL && spec->retry_on[0] != NULL &&
+        /* A retry, and a model's commit to the Hub, must happen with no
+         * hoist command running: hoist serve reconciles in the background
+         * (the built-in storage starts it anyway). */
+        if (((spec->retry_on != NULL && spec->retry_on[0] != NULL) || hubresults_wanted(spec)) &&
             strcmp(storage_url, LOCALSERVE_URL) != 0 && localserve_ensure(home, &ls, err) < 0)
-                return hoist_error_wrap(err, "job %s: start the control plane for its retries",
+                return hoist_error_wrap(err,
+                                        "job %s: start the control plane for its retries "
+                                        "and outputs",
                                         spec->id);
         if (jobstorage_secret_env(home, storage_url, sto, spec, &secret_env, err) < 0 ||
             jobhooks_env(home, storage_url, sto, spec, &secret_env, err) < 0)
@@ -975,6 +977,9 @@ int reconcile_pass(const struct hoist_home *home, struct store *st, struct recon
                         pass_job(home, st, p, now, &jobs[i]);
                 else if (cost_unsettled(jobs[i]))
                         cost_settle(home, st, jobs[i]);
+                /* Its model to the Hub (outputs.hub, docs/results.md). */
+                if (jobs[i]->state == JOB_SUCCEEDED)
+                        hubresults_pass_job(home, &p->hub, jobs[i], now);
         }
         job_records_free(jobs, n);
         /* Spending limits with stop_running (docs/cost.md). */
@@ -999,5 +1004,6 @@ void reconcile_pass_done(struct reconcile_pass *p)
                 free(p->settled[i].job_id);
         free(p->settled);
         pollsched_free(&p->sched);
+        hubresults_pass_free(&p->hub);
         *p = (struct reconcile_pass){0};
 }

@@ -35,6 +35,7 @@
 #include "error.h"
 #include "runner/cli/home.h"
 #include "jobspec.h"
+#include "runner/job/hubresults.h"
 #include "runner/control/pollsched.h"
 #include "storage.h"
 #include "runner/control/store.h"
@@ -104,6 +105,8 @@ struct reconcile_pass {
          * every poll_ms of its provider, backing off while looking fails.
          * Its stored results are applied on every pass. */
         struct pollsched sched;
+        /* Succeeded jobs whose model goes to the Hub (runner/job/hubresults.h). */
+        struct hubresults_pass hub;
         /* The clock the schedule runs on, in ms (NULL: CLOCK_MONOTONIC). */
         int64_t (*now_ms)(void);
 };

@@ -5,6 +5,7 @@
  * silently ignored would let a job run without the limit its author set.
  */
 #include "runner/job/jobfile.h"
+#include "runner/job/jobfile_hub.h"
 
 #include <errno.h>
 #include <libgen.h>
@@ -33,7 +34,7 @@ static const char *const top_fields[] = {
 };
 static const char *const build_fields[] = {"context", "dockerfile",        "args", "target",
                                            "push",    "create_repository", NULL};
-static const char *const output_fields[] = {"download", NULL};
+static const char *const output_fields[] = {"download", "hub", NULL};
 static const char *const checkpoint_fields[] = {"interval", NULL};
 static const char *const limit_fields[] = {"max_runtime", "stop_grace", NULL};
 static const char *const retry_fields[] = {"on", "max", NULL};
@@ -657,6 +658,8 @@ static int load_sections(struct loading *l)
                         else
                                 l->jf->outputs_download = path_join(l->jf->dir, s);
                 }
+                if (jobfile_hub_load(n, l->jf, l->err) < 0)
+                        return -1;
         }
         if ((n = section(l->root, "checkpoints")) != NULL) {
                 if (config_check_mapping(n, "checkpoints", l->err) < 0 ||
@@ -932,6 +935,7 @@ void jobfile_free(struct jobfile *jf)
         resources_clear(&jf->resources);
         jobfile_code_free(jf);
         jobfile_dist_free(jf);
+        jobfile_hub_free(jf);
         if (jf->free_provider_settings != NULL)
                 jf->free_provider_settings(jf->provider_settings);
         free(jf);

@@ -84,6 +84,7 @@ struct jobfile {
         size_t n_secrets;
 
         char *outputs_download; /* local dir that `hoist results` fills by default; NULL */
+        struct jobspec_hub hub; /* outputs.hub (runner/job/jobfile_hub.c); repo NULL: none */
 
         int64_t checkpoint_interval_s; /* 0 = default */
         int64_t max_runtime_s;         /* 0 = unlimited */

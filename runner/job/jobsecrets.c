@@ -132,3 +132,14 @@ int jobsecrets_env(const struct jobspec *spec, char ***env, struct hoist_error *
         }
         return 0;
 }
+
+int jobsecrets_value(const struct jobspec *spec, const char *name, char **ret,
+                     struct hoist_error **err)
+{
+        for (size_t i = 0; i < spec->n_secrets; i++)
+                if (strcmp(spec->secrets[i].name, name) == 0)
+                        return read_value(&spec->secrets[i], ret, err);
+        return hoist_error_make(err, HOIST_ERR_INPUT,
+                                "secret '%s' is not one of the job's secrets (job.yaml secrets:)",
+                                name);
+}

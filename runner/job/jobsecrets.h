@@ -34,6 +34,11 @@ int jobsecrets_check(const struct jobspec *spec, struct hoist_error **err);
  * or NULL); the same errors as jobsecrets_check(). */
 int jobsecrets_env(const struct jobspec *spec, char ***env, struct hoist_error **err);
 
+/* The value of SPEC's secret NAME, read as for an attempt; the caller
+ * wipes (explicit_bzero) and frees it. */
+int jobsecrets_value(const struct jobspec *spec, const char *name, char **ret,
+                     struct hoist_error **err);
+
 /* Appends "NAME=VALUE" to *ENV (NULL-terminated, or NULL); nothing when
  * VALUE is NULL. */
 void jobsecrets_env_add(char ***env, const char *name, const char *value);
