@@ -137,6 +137,9 @@ struct provider_ops {
          * hoist submit --dry-run: *RET owned text, secrets never in it.
          * Nothing is started or written.  NULL: nothing to show. */
         int (*render)(const struct provider_submit *req, char **ret, struct hoist_error **err);
+        /* 1 when render's text is nothing but YAML documents, the objects
+         * submit sends (hoist submit --dry-run -o yaml prints only them). */
+        int render_yaml;
         /* Which entry of the price tables P a job asking R would pay, with
          * SETTINGS (what load_settings made, or NULL): the cheapest sku of
          * the provider's that satisfies R, its region, spot, and how many
@@ -220,5 +223,6 @@ int provider_launch_lock(const char *state_dir, int wait_ms, int *ret_fd, struct
 extern const struct provider_ops provider_local;
 extern const struct provider_ops provider_slurm;
 extern const struct provider_ops provider_sagemaker;
+extern const struct provider_ops provider_kubernetes;
 
 #endif
