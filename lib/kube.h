@@ -30,6 +30,12 @@ void kube_client_free(struct kube_client *c);
 /* The namespace of the config the client was made from. */
 const char *kube_client_namespace(const struct kube_client *c);
 
+/* Makes sure the client holds a usable credential: runs the exec plugin
+ * when it has none cached or the cached one has expired (always, with
+ * FORCE), and re-reads a token file with FORCE.  Requests call this
+ * themselves; exposed for tests and to fail early. */
+int kube_client_prepare_credentials(struct kube_client *c, int force, struct hoist_error **err);
+
 /* METHOD PATH (e.g. "/apis/batch/v1/namespaces/ns/jobs") with BODY (NULL:
  * none) of CONTENT_TYPE (NULL: application/json).  Returns 0 whenever the
  * server answered, whatever the status: *ret_status is the HTTP status and

@@ -44,9 +44,9 @@ struct kube_config {
         char *exec_api_version; /* client.authentication.k8s.io/v1 or v1beta1 */
 
         /* Beyond the contract, for messages and re-reading: */
-        char *token_file;      /* tokenFile (absolute); re-read when the server says 401 */
-        char *source;          /* the file the user came from, or "in-cluster" */
-        char *tls_server_name; /* tls-server-name, when set */
+        char *token_file;        /* tokenFile (absolute); re-read when the server says 401 */
+        char *source;            /* the file the user came from, or "in-cluster" */
+        char *exec_install_hint; /* installHint, shown when the command is missing */
         int in_cluster;
 };
 
@@ -55,6 +55,8 @@ struct kube_config {
  * malformed, and with HOIST_ERR_NOT_FOUND when there is no config at all. */
 int kube_config_load(const char *context, struct kube_config **ret, struct hoist_error **err);
 void kube_config_free(struct kube_config *cfg);
+/* A deep copy. */
+struct kube_config *kube_config_dup(const struct kube_config *cfg);
 
 /* ---- pure helpers (unit-tested and fuzzed) ---- */
 

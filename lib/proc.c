@@ -69,8 +69,9 @@ static int input_fd(const char *in, size_t len, struct hoist_error **err)
         return fd;
 }
 
-int proc_run_input(char *const argv[], const char *in, size_t in_len, struct buf *out,
-                   struct buf *errbuf, int *ret_status, struct hoist_error **err)
+static int run_collect(char *const argv[], char *const envp[], const char *in, size_t in_len,
+                       struct buf *out, struct buf *errbuf, int *ret_status,
+                       struct hoist_error **err)
 {
         posix_spawn_file_actions_t fa;
         int pout[2] = {-1, -1}, perr[2] = {-1, -1};
@@ -97,7 +98,7 @@ int proc_run_input(char *const argv[], const char *in, size_t in_len, struct buf
         posix_spawn_file_actions_adddup2(&fa, pout[1], STDOUT_FILENO);
         if (errbuf != NULL)
                 posix_spawn_file_actions_adddup2(&fa, perr[1], STDERR_FILENO);
-        r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, environ);
+        r = posix_spawnp(&pid, argv[0], &fa, NULL, argv, envp);
         posix_spawn_file_actions_destroy(&fa);
         (void)close(pout[1]);
         if (perr[1] >= 0)
@@ -121,6 +122,44 @@ int proc_run_input(char *const argv[], const char *in, size_t in_len, struct buf
         }
         *ret_status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
         return 0;
+}
+
+int proc_run_input(char *const argv[], const char *in, size_t in_len, struct buf *out,
+                   struct buf *errbuf, int *ret_status, struct hoist_error **err)
+{
+        return run_collect(argv, environ, in, in_len, out, errbuf, ret_status, err);
+}
+
+static int env_has_name(char *const *env, const char *entry)
+{
+        size_t n = strcspn(entry, "=");
+
+        for (; env != NULL && *env != NULL; env++)
+                if (strncmp(*env, entry, n) == 0 && (*env)[n] == '=')
+                        return 1;
+        return 0;
+}
+
+int proc_run_env(char *const argv[], char *const extra_env[], struct buf *out, struct buf *errbuf,
+                 int *ret_status, struct hoist_error **err)
+{
+        size_t n = 0, k = 0;
+        int r;
+
+        for (char **e = environ; e && *e; e++)
+                n++;
+        for (char *const *e = extra_env; e && *e; e++)
+                n++;
+        char **envp = xcalloc(n + 1, sizeof *envp);
+        for (char **e = environ; e && *e; e++)
+                if (!env_has_name(extra_env, *e))
+                        envp[k++] = *e;
+        for (char *const *e = extra_env; e && *e; e++)
+                envp[k++] = *e;
+        envp[k] = NULL;
+        r = run_collect(argv, envp, NULL, 0, out, errbuf, ret_status, err);
+        free(envp);
+        return r;
 }
 
 int proc_which(const char *prog, char **ret_path)

@@ -21,6 +21,11 @@ int proc_run(char *const argv[], struct buf *out, struct buf *errbuf, int *ret_s
 int proc_run_input(char *const argv[], const char *in, size_t in_len, struct buf *out,
                    struct buf *errbuf, int *ret_status, struct hoist_error **err);
 
+/* The same as proc_run, with EXTRA_ENV ("NAME=value", NULL-terminated; may
+ * be NULL) added to the environment, replacing variables of the same name. */
+int proc_run_env(char *const argv[], char *const extra_env[], struct buf *out, struct buf *errbuf,
+                 int *ret_status, struct hoist_error **err);
+
 /* Is PROG (a bare name) on PATH?  Writes its full path when ret_path is given. */
 int proc_which(const char *prog, char **ret_path);
 

@@ -47,6 +47,32 @@ static void test_run_input(void **state)
         assert_string_equal(out.data + 200000, "300000\n");
 }
 
+/* Added variables reach the child, replace one of the same name, and
+ * leave the rest of the environment and this process's own alone. */
+static void test_run_env(void **state)
+{
+        (void)state;
+        char *argv[] = {(char *)"sh", (char *)"-c",
+                        (char *)"printf '%s|%s|%s' \"$HOIST_T_A\" \"$HOIST_T_B\" \"$HOIST_T_C\"",
+                        NULL};
+        char *env[] = {(char *)"HOIST_T_A=new", (char *)"HOIST_T_B=x=y", NULL};
+        _cleanup_buf_ struct buf out = {0};
+        struct hoist_error *err = NULL;
+        int status = -1;
+
+        setenv("HOIST_T_A", "old", 1);
+        setenv("HOIST_T_C", "kept", 1);
+        assert_int_equal(proc_run_env(argv, env, &out, NULL, &status, &err), 0);
+        assert_int_equal(status, 0);
+        assert_string_equal(out.data, "new|x=y|kept");
+        assert_string_equal(getenv("HOIST_T_A"), "old");
+        buf_reset(&out);
+        assert_int_equal(proc_run_env(argv, NULL, &out, NULL, &status, &err), 0);
+        assert_string_equal(out.data, "old||kept");
+        unsetenv("HOIST_T_A");
+        unsetenv("HOIST_T_C");
+}
+
 static void test_run_signal_status(void **state)
 {
         (void)state;
@@ -109,6 +135,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_run_captures_output_and_status),
                 cmocka_unit_test(test_run_input),
+                cmocka_unit_test(test_run_env),
                 cmocka_unit_test(test_run_signal_status),
                 cmocka_unit_test(test_run_missing_program),
                 cmocka_unit_test(test_which),
