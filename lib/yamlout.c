@@ -21,10 +21,10 @@ static int write_handler(void *data, unsigned char *bytes, size_t size)
 static int plain_is_other(const char *s)
 {
         static const char *const words[] = {
-                "",     "~",     "null", "Null",  "NULL", "true", "True", "TRUE", "false",
+                "",      "~",     "null", "Null",  "NULL", "true", "True", "TRUE", "false",
                 "False", "FALSE", "yes",  "Yes",   "YES",  "no",   "No",   "NO",   "on",
-                "On",   "ON",    "off",  "Off",   "OFF",  "y",    "Y",    "n",    "N",
-                ".inf", ".Inf",  ".INF", "-.inf", ".nan", ".NaN", ".NAN", "<<",   "=",
+                "On",    "ON",    "off",  "Off",   "OFF",  "y",    "Y",    "n",    "N",
+                ".inf",  ".Inf",  ".INF", "-.inf", ".nan", ".NaN", ".NAN", "<<",   "=",
         };
         const char *p = s;
 
@@ -63,14 +63,16 @@ static int emit_value(yaml_emitter_t *e, json_t *v)
         case JSON_OBJECT: {
                 const char *k;
                 json_t *x;
-                if (!yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1, YAML_ANY_MAPPING_STYLE) ||
+                if (!yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
+                                                         YAML_ANY_MAPPING_STYLE) ||
                     emit(e, &ev) < 0)
                         return -1;
-                json_object_foreach (v, k, x) {
+                json_object_foreach(v, k, x)
+                {
                         int plain = !plain_is_other(k);
                         if (scalar(e, k, plain,
-                                   plain ? YAML_ANY_SCALAR_STYLE : YAML_DOUBLE_QUOTED_SCALAR_STYLE) <
-                                    0 ||
+                                   plain ? YAML_ANY_SCALAR_STYLE
+                                         : YAML_DOUBLE_QUOTED_SCALAR_STYLE) < 0 ||
                             emit_value(e, x) < 0)
                                 return -1;
                 }
@@ -85,9 +87,7 @@ static int emit_value(yaml_emitter_t *e, json_t *v)
                                                           YAML_ANY_SEQUENCE_STYLE) ||
                     emit(e, &ev) < 0)
                         return -1;
-                json_array_foreach (v, i, x)
-                        if (emit_value(e, x) < 0)
-                                return -1;
+                json_array_foreach(v, i, x) if (emit_value(e, x) < 0) return -1;
                 if (!yaml_sequence_end_event_initialize(&ev))
                         return -1;
                 return emit(e, &ev);

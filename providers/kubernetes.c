@@ -36,6 +36,9 @@
 #include "xalloc.h"
 
 #define SETTINGS_FILE "kubernetes.json"
+/* The ref of the Job hoist deleted itself (cancel, or before a new
+ * attempt): its absence is then no failure. */
+#define DELETED_FILE "deleted"
 /* How long cancel waits past the grace period for the pods to go. */
 #define CANCEL_SLACK_S 30
 
@@ -113,8 +116,8 @@ static int connect_to(const struct kubernetes_settings *s, struct conn *ret,
 /* METHOD PATH with BODY (NULL: none): *RET the answer (may be NULL) and its
  * status; a status outside 2xx is an error carrying the API's Status,
  * except 404 when OK404 (then 0 and *RET_STATUS 404). */
-static int api(struct kube_client *c, const char *method, const char *path, json_t *body,
-               int ok404, long *ret_status, json_t **ret, struct hoist_error **err)
+static int api(struct kube_client *c, const char *method, const char *path, json_t *body, int ok404,
+               long *ret_status, json_t **ret, struct hoist_error **err)
 {
         _cleanup_free_ char *text = NULL;
         json_t *out = NULL;
@@ -134,7 +137,8 @@ static int api(struct kube_client *c, const char *method, const char *path, json
         if ((status < 200 || status > 299) && !(ok404 && status == 404)) {
                 _cleanup_free_ char *msg = kube_status_message(status, out);
                 json_decref(out);
-                return hoist_error_make(err, status == 404 ? HOIST_ERR_NOT_FOUND : HOIST_ERR_PROVIDER,
+                return hoist_error_make(err,
+                                        status == 404 ? HOIST_ERR_NOT_FOUND : HOIST_ERR_PROVIDER,
                                         "%s %s: %s", method, path, msg);
         }
         if (ret != NULL)
@@ -346,9 +350,9 @@ static int create_job(struct kube_client *c, const struct kubernetes_plan *p, ch
                 hoist_error_free(e);
                 if (api(c, "GET", path, NULL, 0, NULL, &out, err) < 0)
                         return -1;
-                const char *owner = json_string_value(json_object_get(
-                        json_object_get(json_object_get(out, "metadata"), "labels"),
-                        KUBERNETES_LABEL_JOB));
+                const char *owner = json_string_value(
+                        json_object_get(json_object_get(json_object_get(out, "metadata"), "labels"),
+                                        KUBERNETES_LABEL_JOB));
                 if (owner == NULL || strcmp(owner, p->job_id) != 0) {
                         json_decref(out);
                         return hoist_error_make(err, HOIST_ERR_PROVIDER,
@@ -451,7 +455,7 @@ static int k8s_submit(const struct provider_submit *req, struct hoist_error **er
                 explicit_bzero(secrets, strlen(secrets));
         log_info("Kubernetes Job %s created in namespace %s", name, k.ns);
         return 0;
-undo: {
+undo : {
         /* The Job takes what it owns with it. */
         struct hoist_error *e2 = NULL;
         if (delete_job(k.c, k.ns, name, 0, &e2) < 0) {
@@ -466,6 +470,14 @@ fail:
 }
 
 /* ---- status ---- */
+
+static int was_deleted(const char *state_dir, const char *ref)
+{
+        _cleanup_free_ char *path = path_join(state_dir, DELETED_FILE);
+        _cleanup_free_ char *text = NULL;
+
+        return fs_read_file(path, &text, NULL, NULL) == 0 && strcmp(text, ref) == 0;
+}
 
 static int k8s_status(const struct job_record *job, const char *state_dir,
                       struct provider_status *ret, struct hoist_error **err)
@@ -489,6 +501,14 @@ static int k8s_status(const struct job_record *job, const char *state_dir,
             fetch(k.c, ns, name, &j, &pods, NULL, err) < 0)
                 return -1;
         kubernetes_map_status(j, pods, ret);
+        if (j == NULL && was_deleted(state_dir, job->provider_ref)) {
+                provider_status_clear(ret);
+                *ret = (struct provider_status){
+                        .state = JOB_CANCELED,
+                        .exit_code = -1,
+                        .reason = xstrdup("hoist deleted the Job (cancel)"),
+                };
+        }
         json_decref(j);
         json_decref(pods);
         return 0;
@@ -518,16 +538,15 @@ static json_t *pods_array(json_t *by_name)
         json_t *a = json_array(), *v;
         const char *k;
 
-        json_object_foreach (by_name, k, v)
-                (void)json_array_append(a, v);
+        json_object_foreach(by_name, k, v)(void) json_array_append(a, v);
         return a;
 }
 
 static int on_pod_event(void *ud, const char *type, json_t *object)
 {
         struct watch_state *w = ud;
-        const char *name = json_string_value(
-                json_object_get(json_object_get(object, "metadata"), "name"));
+        const char *name =
+                json_string_value(json_object_get(json_object_get(object, "metadata"), "name"));
         json_t *a;
         int r;
 
@@ -564,12 +583,11 @@ static int watch_pods(struct kube_client *c, const char *ns, const char *name, i
                                 goto out;
                         json_decref(w.pods);
                         w.pods = json_object();
-                        json_array_foreach (json_object_get(list, "items"), i, item)
-                                (void)json_object_set(w.pods,
-                                                      json_string_value(json_object_get(
-                                                              json_object_get(item, "metadata"),
-                                                              "name")),
-                                                      item);
+                        json_array_foreach(json_object_get(list, "items"), i, item)(void)
+                                json_object_set(w.pods,
+                                                json_string_value(json_object_get(
+                                                        json_object_get(item, "metadata"), "name")),
+                                                item);
                         free(rv);
                         rv = xstrdup(json_string_value(json_object_get(
                                              json_object_get(list, "metadata"), "resourceVersion"))
@@ -635,7 +653,8 @@ static int pod_started(json_t *pods, void *ud)
         size_t i;
 
         (void)ud;
-        json_array_foreach (pods, i, pod) {
+        json_array_foreach(pods, i, pod)
+        {
                 const char *phase =
                         json_string_value(json_object_get(json_object_get(pod, "status"), "phase"));
                 if (phase != NULL && strcmp(phase, "Pending") != 0)
@@ -656,8 +675,11 @@ static int stop(const struct job_record *job, const char *state_dir, int64_t gra
 
         if (job->provider_ref == NULL)
                 return 0;
+        _cleanup_free_ char *marker = path_join(state_dir, DELETED_FILE);
         if (split_ref(job->provider_ref, &ns, &name, err) < 0 ||
             read_settings(state_dir, &s, err) < 0 || connect_to(s, &k, err) < 0 ||
+            fs_write_file_atomic(marker, job->provider_ref, strlen(job->provider_ref), 0600, err) <
+                    0 ||
             delete_job(k.c, ns, name, grace_s, err) < 0)
                 return -1;
         r = watch_pods(k.c, ns, name, now_ms() + (grace_s + CANCEL_SLACK_S) * 1000, no_pods, NULL,
@@ -721,7 +743,8 @@ static int k8s_logs(const struct job_record *job, const char *state_dir, int fol
         if (fetch(k.c, ns, name, &j, &pods, NULL, err) < 0)
                 return -1;
         json_decref(j);
-        json_array_foreach (pods, i, pod) {
+        json_array_foreach(pods, i, pod)
+        {
                 const char *idx = json_string_value(json_object_get(
                         json_object_get(json_object_get(pod, "metadata"), "annotations"),
                         "batch.kubernetes.io/job-completion-index"));
@@ -733,10 +756,10 @@ static int k8s_logs(const struct job_record *job, const char *state_dir, int fol
                 return 0;
         }
         coll = kubernetes_collection_path(ns, "Pod");
-        path = xasprintf("%s/%s/log?container=%s&tailLines=%d%s", coll,
-                         json_string_value(json_object_get(json_object_get(best, "metadata"),
-                                                           "name")),
-                         KUBERNETES_CONTAINER, 1000, follow ? "&follow=true" : "");
+        path = xasprintf(
+                "%s/%s/log?container=%s&tailLines=%d%s", coll,
+                json_string_value(json_object_get(json_object_get(best, "metadata"), "name")),
+                KUBERNETES_CONTAINER, 1000, follow ? "&follow=true" : "");
         json_decref(pods);
         r = kube_stream(k.c, path, fd, err);
         return r < 0 ? hoist_error_wrap(err, "the pod log of %s", job->provider_ref) : 0;
@@ -763,20 +786,24 @@ static int k8s_billing(const struct job_record *job, const char *state_dir,
             read_settings(state_dir, &s, err) < 0 || connect_to(s, &k, err) < 0 ||
             fetch(k.c, ns, name, &j, &pods, NULL, err) < 0)
                 return -1;
-        json_array_foreach (pods, i, pod) {
+        json_array_foreach(pods, i, pod)
+        {
                 json_t *cs, *st;
                 size_t x;
-                json_array_foreach (json_object_get(json_object_get(pod, "status"),
-                                                    "containerStatuses"),
-                                    x, cs) {
+                json_array_foreach(
+                        json_object_get(json_object_get(pod, "status"), "containerStatuses"), x, cs)
+                {
                         json_t *state = json_object_get(cs, "state");
                         int64_t a = -1, b = -1;
                         if ((st = json_object_get(state, "running")) != NULL) {
-                                a = kube_parse_time(json_string_value(json_object_get(st, "startedAt")));
+                                a = kube_parse_time(
+                                        json_string_value(json_object_get(st, "startedAt")));
                                 b = (int64_t)time(NULL);
                         } else if ((st = json_object_get(state, "terminated")) != NULL) {
-                                a = kube_parse_time(json_string_value(json_object_get(st, "startedAt")));
-                                b = kube_parse_time(json_string_value(json_object_get(st, "finishedAt")));
+                                a = kube_parse_time(
+                                        json_string_value(json_object_get(st, "startedAt")));
+                                b = kube_parse_time(
+                                        json_string_value(json_object_get(st, "finishedAt")));
                         }
                         if (a >= 0 && b >= a) {
                                 total += b - a;
@@ -811,7 +838,8 @@ static int k8s_list_remote(size_t limit, struct provider_remote_job **ret, size_
         if (api(k.c, "GET", path, NULL, 0, NULL, &list, err) < 0)
                 return -1;
         out = xcalloc(json_array_size(json_object_get(list, "items")) + 1, sizeof *out);
-        json_array_foreach (json_object_get(list, "items"), i, item) {
+        json_array_foreach(json_object_get(list, "items"), i, item)
+        {
                 json_t *m = json_object_get(item, "metadata");
                 const char *nm = json_string_value(json_object_get(m, "name"));
                 struct provider_status st;
@@ -823,7 +851,8 @@ static int k8s_list_remote(size_t limit, struct provider_remote_job **ret, size_
                 kubernetes_map_status(item, NULL, &st);
                 out[n].state = xstrdup(job_state_name(st.state));
                 provider_status_clear(&st);
-                int64_t t = kube_parse_time(json_string_value(json_object_get(m, "creationTimestamp")));
+                int64_t t =
+                        kube_parse_time(json_string_value(json_object_get(m, "creationTimestamp")));
                 out[n].created_ms = t > 0 ? t * 1000 : 0;
                 n++;
         }

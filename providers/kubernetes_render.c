@@ -84,12 +84,11 @@ static json_t *metadata(const struct kubernetes_plan *p, const char *name, int o
         if (p->set->annotations != NULL)
                 (void)json_object_set(m, "annotations", p->set->annotations);
         if (owned)
-                (void)json_object_set_new(
-                        m, "ownerReferences",
-                        json_pack("[{s:s,s:s,s:s,s:s,s:b,s:b}]", "apiVersion", "batch/v1", "kind",
-                                  "Job", "name", job, "uid",
-                                  p->job_uid ? p->job_uid : UID_PLACEHOLDER, "controller", 1,
-                                  "blockOwnerDeletion", 1));
+                (void)json_object_set_new(m, "ownerReferences",
+                                          json_pack("[{s:s,s:s,s:s,s:s,s:b,s:b}]", "apiVersion",
+                                                    "batch/v1", "kind", "Job", "name", job, "uid",
+                                                    p->job_uid ? p->job_uid : UID_PLACEHOLDER,
+                                                    "controller", 1, "blockOwnerDeletion", 1));
         return m;
 }
 
@@ -164,8 +163,8 @@ static json_t *container(const struct kubernetes_plan *p)
         if (p->secrets)
                 (void)json_object_set_new(c, "volumeMounts",
                                           json_pack("[{s:s,s:s,s:b}]", "name", "hoist-secrets",
-                                                    "mountPath", KUBERNETES_SECRETS_DIR,
-                                                    "readOnly", 1));
+                                                    "mountPath", KUBERNETES_SECRETS_DIR, "readOnly",
+                                                    1));
         return c;
 }
 
@@ -174,12 +173,11 @@ static json_t *pod_spec(const struct kubernetes_plan *p)
         const struct kubernetes_settings *s = p->set;
         _cleanup_free_ char *name = kubernetes_job_name(p->job_id, p->attempt);
         _cleanup_free_ char *secret = xasprintf("%s-secrets", name);
-        int64_t grace = p->spec->stop_grace_s > 0 ? p->spec->stop_grace_s
-                                                  : JOBSPEC_DEFAULT_STOP_GRACE_S;
-        json_t *ps = json_pack("{s:s,s:I,s:[o]}", "restartPolicy", "Never",
-                               "terminationGracePeriodSeconds",
-                               (json_int_t)(grace + KUBERNETES_UPLOAD_MARGIN_S), "containers",
-                               container(p));
+        int64_t grace =
+                p->spec->stop_grace_s > 0 ? p->spec->stop_grace_s : JOBSPEC_DEFAULT_STOP_GRACE_S;
+        json_t *ps = json_pack(
+                "{s:s,s:I,s:[o]}", "restartPolicy", "Never", "terminationGracePeriodSeconds",
+                (json_int_t)(grace + KUBERNETES_UPLOAD_MARGIN_S), "containers", container(p));
 
         if (nodes_of(p) > 1)
                 (void)json_object_set_new(ps, "subdomain", json_string(name));
@@ -199,20 +197,20 @@ static json_t *pod_spec(const struct kubernetes_plan *p)
                 (void)json_object_set_new(ps, "imagePullSecrets",
                                           json_pack("[{s:s}]", "name", s->image_pull_secret));
         if (p->secrets)
-                (void)json_object_set_new(
-                        ps, "volumes",
-                        json_pack("[{s:s,s:{s:s,s:i}}]", "name", "hoist-secrets", "secret",
-                                  "secretName", secret, "defaultMode", 0400));
+                (void)json_object_set_new(ps, "volumes",
+                                          json_pack("[{s:s,s:{s:s,s:i}}]", "name", "hoist-secrets",
+                                                    "secret", "secretName", secret, "defaultMode",
+                                                    0400));
         return ps;
 }
 
 static json_t *failure_policy(void)
 {
-        return json_pack(
-                "{s:[{s:s,s:[{s:s,s:s}]},{s:s,s:{s:s,s:s,s:[i,i]}}]}", "rules", "action", "Ignore",
-                "onPodConditions", "type", "DisruptionTarget", "status", "True", "action",
-                "FailJob", "onExitCodes", "containerName", KUBERNETES_CONTAINER, "operator", "In",
-                "values", KUBERNETES_EXIT_GPU_FAULT, KUBERNETES_EXIT_SETUP);
+        return json_pack("{s:[{s:s,s:[{s:s,s:s}]},{s:s,s:{s:s,s:s,s:[i,i]}}]}", "rules", "action",
+                         "Ignore", "onPodConditions", "type", "DisruptionTarget", "status", "True",
+                         "action", "FailJob", "onExitCodes", "containerName", KUBERNETES_CONTAINER,
+                         "operator", "In", "values", KUBERNETES_EXIT_GPU_FAULT,
+                         KUBERNETES_EXIT_SETUP);
 }
 
 json_t *kubernetes_render_job(const struct kubernetes_plan *p)
@@ -246,8 +244,8 @@ json_t *kubernetes_render_job(const struct kubernetes_plan *p)
         (void)json_object_set_new(spec, "template",
                                   json_pack("{s:{s:o},s:o}", "metadata", "labels", labels(p, 1),
                                             "spec", pod_spec(p)));
-        return json_pack("{s:s,s:s,s:o,s:o}", "apiVersion", "batch/v1", "kind", "Job",
-                         "metadata", meta, "spec", spec);
+        return json_pack("{s:s,s:s,s:o,s:o}", "apiVersion", "batch/v1", "kind", "Job", "metadata",
+                         meta, "spec", spec);
 }
 
 json_t *kubernetes_render_secret(const struct kubernetes_plan *p)
@@ -302,7 +300,8 @@ int kubernetes_render_yaml(const struct kubernetes_plan *p, char **ret, struct h
         size_t i;
         json_t *o;
 
-        json_array_foreach (all, i, o) {
+        json_array_foreach(all, i, o)
+        {
                 const char *kind = json_string_value(json_object_get(o, "kind"));
                 _cleanup_free_ char *path = kubernetes_collection_path(p->namespace, kind);
                 _cleanup_free_ char *text = NULL;

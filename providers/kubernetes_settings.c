@@ -9,11 +9,20 @@
 #include "xalloc.h"
 
 static const char *const fields[] = {
-        "namespace",     "context", "node_selector", "tolerations", "service_account",
-        "image_pull_secret", "priority_class", "labels", "annotations", "queue", NULL,
+        "namespace",
+        "context",
+        "node_selector",
+        "tolerations",
+        "service_account",
+        "image_pull_secret",
+        "priority_class",
+        "labels",
+        "annotations",
+        "queue",
+        NULL,
 };
-static const char *const toleration_fields[] = {"key", "operator", "value", "effect",
-                                                "toleration_seconds", NULL};
+static const char *const toleration_fields[] = {"key",    "operator",           "value",
+                                                "effect", "toleration_seconds", NULL};
 
 struct kubernetes_settings *kubernetes_settings_new(void)
 {
@@ -97,7 +106,8 @@ int kubernetes_label_key_valid(const char *s)
         if (slash == NULL)
                 return qualified_name_n(s, strlen(s));
         _cleanup_free_ char *prefix = xstrndup(s, (size_t)(slash - s));
-        return kubernetes_dns_subdomain_valid(prefix) && qualified_name_n(slash + 1, strlen(slash + 1));
+        return kubernetes_dns_subdomain_valid(prefix) &&
+               qualified_name_n(slash + 1, strlen(slash + 1));
 }
 
 int kubernetes_label_value_valid(const char *s)
@@ -108,8 +118,7 @@ int kubernetes_label_value_valid(const char *s)
 /* ---- job.yaml ---- */
 
 static int get_name(const struct config_node *node, const char *key, const char *field,
-                    int (*ok)(const char *), const char *what, char **ret,
-                    struct hoist_error **err)
+                    int (*ok)(const char *), const char *what, char **ret, struct hoist_error **err)
 {
         const struct config_node *n = config_get(node, key);
         _cleanup_free_ char *v = NULL;
@@ -199,8 +208,7 @@ static int load_toleration(const struct config_node *t, const char *field, json_
         if (config_check_mapping(t, field, err) < 0 ||
             config_check_keys(t, field, toleration_fields, err) < 0)
                 return -1;
-        if ((n = config_get(t, "key")) != NULL &&
-            (config_get_string(n, fk, &key, err) < 0))
+        if ((n = config_get(t, "key")) != NULL && (config_get_string(n, fk, &key, err) < 0))
                 return -1;
         if (key != NULL && !kubernetes_label_key_valid(key))
                 return config_error(config_get(t, "key"), fk, err,
@@ -303,14 +311,14 @@ static int load_section(const struct config_node *node, struct kubernetes_settin
                      "a Kueue LocalQueue name (a label value)", &s->queue, err) < 0)
                 return -1;
         if (config_get(node, "context") != NULL &&
-            config_get_string(config_get(node, "context"), "kubernetes.context", &s->context,
-                              err) < 0)
+            config_get_string(config_get(node, "context"), "kubernetes.context", &s->context, err) <
+                    0)
                 return -1;
-        if (get_string_map(node, "node_selector", "kubernetes.node_selector", 1,
-                           &s->node_selector, err) < 0 ||
-            get_string_map(node, "labels", "kubernetes.labels", 1, &s->labels, err) < 0 ||
-            get_string_map(node, "annotations", "kubernetes.annotations", 0, &s->annotations,
+        if (get_string_map(node, "node_selector", "kubernetes.node_selector", 1, &s->node_selector,
                            err) < 0 ||
+            get_string_map(node, "labels", "kubernetes.labels", 1, &s->labels, err) < 0 ||
+            get_string_map(node, "annotations", "kubernetes.annotations", 0, &s->annotations, err) <
+                    0 ||
             get_tolerations(node, &s->tolerations, err) < 0)
                 return -1;
         return 0;

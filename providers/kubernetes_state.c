@@ -37,9 +37,9 @@ static json_t *condition(json_t *obj, const char *type)
         json_t *c;
         size_t i;
 
-        json_array_foreach (json_object_get(json_object_get(obj, "status"), "conditions"), i, c)
-                if (strcmp(str(c, "type"), type) == 0 && strcmp(str(c, "status"), "True") == 0)
-                        return c;
+        json_array_foreach(json_object_get(json_object_get(obj, "status"), "conditions"), i,
+                           c) if (strcmp(str(c, "type"), type) == 0 &&
+                                  strcmp(str(c, "status"), "True") == 0) return c;
         return NULL;
 }
 
@@ -48,10 +48,9 @@ static json_t *unscheduled(json_t *pod)
         json_t *c;
         size_t i;
 
-        json_array_foreach (json_object_get(json_object_get(pod, "status"), "conditions"), i, c)
-                if (strcmp(str(c, "type"), "PodScheduled") == 0 &&
-                    strcmp(str(c, "status"), "False") == 0)
-                        return c;
+        json_array_foreach(json_object_get(json_object_get(pod, "status"), "conditions"), i,
+                           c) if (strcmp(str(c, "type"), "PodScheduled") == 0 &&
+                                  strcmp(str(c, "status"), "False") == 0) return c;
         return NULL;
 }
 
@@ -61,10 +60,8 @@ static json_t *container_status(json_t *pod)
         json_t *cs;
         size_t i;
 
-        json_array_foreach (json_object_get(json_object_get(pod, "status"), "containerStatuses"),
-                            i, cs)
-                if (strcmp(str(cs, "name"), KUBERNETES_CONTAINER) == 0)
-                        return cs;
+        json_array_foreach(json_object_get(json_object_get(pod, "status"), "containerStatuses"), i,
+                           cs) if (strcmp(str(cs, "name"), KUBERNETES_CONTAINER) == 0) return cs;
         return NULL;
 }
 
@@ -99,7 +96,8 @@ static char *disrupted(json_t *pod)
         json_t *st = json_object_get(pod, "status");
 
         if (c != NULL)
-                return xasprintf("%s%s%s", *str(c, "reason") ? str(c, "reason") : "DisruptionTarget",
+                return xasprintf("%s%s%s",
+                                 *str(c, "reason") ? str(c, "reason") : "DisruptionTarget",
                                  *str(c, "message") ? ": " : "", str(c, "message"));
         if (strcmp(str(st, "reason"), "Evicted") == 0)
                 return with_message("Evicted", st);
@@ -115,10 +113,12 @@ static int failed_pod(json_t *pod, char **ret_reason)
 
         if (code == KUBERNETES_EXIT_GPU_FAULT)
                 *ret_reason = xasprintf("GPU fault: the entrypoint's GPU health check stopped "
-                                        "the job (exit %d)", code);
+                                        "the job (exit %d)",
+                                        code);
         else if (strcmp(why, "OOMKilled") == 0)
                 *ret_reason = xasprintf("OOMKilled: the container passed its memory limit "
-                                        "(resources.memory; exit %d)", code);
+                                        "(resources.memory; exit %d)",
+                                        code);
         else if (code == KUBERNETES_EXIT_SETUP)
                 *ret_reason = xasprintf("hoist-entrypoint failed (exit 125)%s%s",
                                         *str(t, "message") ? ": " : "", str(t, "message"));
@@ -163,11 +163,13 @@ static int job_verdict(json_t *job, json_t *pods, struct provider_status *ret)
                 set(ret, JOB_SUCCEEDED, 0, NULL);
                 return 1;
         }
-        if ((c = condition(job, "Failed")) != NULL || (c = condition(job, "FailureTarget")) != NULL) {
+        if ((c = condition(job, "Failed")) != NULL ||
+            (c = condition(job, "FailureTarget")) != NULL) {
                 const char *why = str(c, "reason");
                 char *pod_reason = NULL;
                 int code = -1;
-                json_array_foreach (pods, i, pod) {
+                json_array_foreach(pods, i, pod)
+                {
                         char *d;
                         if (strcmp(str(json_object_get(pod, "status"), "phase"), "Failed") != 0)
                                 continue;
@@ -219,10 +221,12 @@ void kubernetes_map_status(json_t *job, json_t *pods, struct provider_status *re
         }
         if (job_verdict(job, pods, ret))
                 return;
-        json_array_foreach (pods, i, pod) {
+        json_array_foreach(pods, i, pod)
+        {
                 const char *phase = str(json_object_get(pod, "status"), "phase");
                 char *why;
-                if (json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp") != NULL &&
+                if (json_object_get(json_object_get(pod, "metadata"), "deletionTimestamp") !=
+                            NULL &&
                     strcmp(phase, "Running") != 0)
                         continue;
                 if (strcmp(phase, "Running") == 0) {

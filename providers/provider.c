@@ -11,9 +11,10 @@ static const struct provider_ops *const providers[] = {
         &provider_local,
         &provider_slurm,
         &provider_sagemaker,
+        &provider_kubernetes,
 };
 
-static const char *const names[] = {"local", "slurm", "sagemaker", NULL};
+static const char *const names[] = {"local", "slurm", "sagemaker", "kubernetes", NULL};
 
 /* Providers added at run time (provider_register()). */
 static const struct provider_ops *registered[4];

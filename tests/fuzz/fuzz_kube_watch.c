@@ -27,13 +27,12 @@ static void check_line(const char *line, size_t len)
                 hoist_error_free(err);
                 return;
         }
-        if (!json_is_object(obj) ||
-            (strcmp(type, "ADDED") != 0 && strcmp(type, "MODIFIED") != 0 &&
-             strcmp(type, "DELETED") != 0 && strcmp(type, "BOOKMARK") != 0 &&
-             strcmp(type, "ERROR") != 0))
+        if (!json_is_object(obj) || (strcmp(type, "ADDED") != 0 && strcmp(type, "MODIFIED") != 0 &&
+                                     strcmp(type, "DELETED") != 0 &&
+                                     strcmp(type, "BOOKMARK") != 0 && strcmp(type, "ERROR") != 0))
                 abort();
-        char *msg = kube_status_message((long)json_integer_value(json_object_get(obj, "code")),
-                                        obj);
+        char *msg =
+                kube_status_message((long)json_integer_value(json_object_get(obj, "code")), obj);
         for (const char *p = msg; *p; p++)
                 if ((unsigned char)*p < 0x20)
                         abort();

@@ -48,19 +48,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         const char *key;
         json_t *v;
 
-        if (kube_config_merge_text((const char *)data, size, "fuzz", "/base", &merged, &err) <
-            0) {
+        if (kube_config_merge_text((const char *)data, size, "fuzz", "/base", &merged, &err) < 0) {
                 if (err == NULL)
                         abort();
                 hoist_error_release(&err);
         } else {
                 check_context(merged, NULL);
-                json_object_foreach (json_object_get(merged, "contexts"), key, v)
+                json_object_foreach(json_object_get(merged, "contexts"), key, v)
                         check_context(merged, key);
                 json_decref(merged);
         }
-        if (kube_exec_credential_parse((const char *)data, size,
-                                       "client.authentication.k8s.io/v1", &cred, &err) < 0) {
+        if (kube_exec_credential_parse((const char *)data, size, "client.authentication.k8s.io/v1",
+                                       &cred, &err) < 0) {
                 if (err == NULL)
                         abort();
                 hoist_error_release(&err);

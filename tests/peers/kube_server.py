@@ -848,6 +848,7 @@ def main():
     ap.add_argument("--podman-arg", action="append", default=[])
     ARGS = ap.parse_args()
     os.makedirs(ARGS.dir, exist_ok=True)
+    open(os.path.join(ARGS.dir, "requests.jsonl"), "a", encoding="utf-8").close()
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(ARGS.cert, ARGS.key)
     ctx.load_verify_locations(ARGS.ca)

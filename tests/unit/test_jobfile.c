@@ -312,7 +312,8 @@ static void test_field_errors(void **state)
                  "'job.yaml':3: unknown field 'imgae' (did you mean 'image'?); valid fields: "
                  "name, image, command, workdir, runtime, provider, storage, inputs, "
                  "hyperparameters, env, outputs, checkpoints, limits, retry, webhooks, build, "
-                 "resources, code, include, consent, secrets, distributed, slurm, sagemaker"},
+                 "resources, code, include, consent, secrets, distributed, slurm, sagemaker, "
+                 "kubernetes"},
                 {"image: x\n", "'job.yaml':1: field 'name': missing (every job needs a name, like "
                                "'mnist-train')"},
                 {"name: My_Job\nimage: x\n",

@@ -92,7 +92,8 @@ static void test_code(void **state)
                 "'job.yaml':4: unknown field 'cod' (did you mean 'code'?); valid fields: "
                 "name, image, command, workdir, runtime, provider, storage, inputs, "
                 "hyperparameters, env, outputs, checkpoints, limits, retry, webhooks, build, "
-                "resources, code, include, consent, secrets, distributed, slurm, sagemaker");
+                "resources, code, include, consent, secrets, distributed, slurm, sagemaker, "
+                "kubernetes");
 }
 
 static void test_include(void **state)

@@ -268,21 +268,20 @@ static void test_errors(void **state)
                 {"{exec: {apiVersion: client.authentication.k8s.io/v1, command: x, env: "
                  "[{name: A}]}}",
                  "server: 'https://h:1'", "\"env\" entry 1 needs"},
-                {"{tokenFile: /nonexistent/token}", "server: 'https://h:1'",
-                 "user 'u': tokenFile"},
+                {"{tokenFile: /nonexistent/token}", "server: 'https://h:1'", "user 'u': tokenFile"},
         };
         (void)state;
         clean_env();
         _cleanup_free_ char *kc = tpath("e/kc");
         setenv("KUBECONFIG", kc, 1);
         for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
-                _cleanup_free_ char *text = xasprintf(
-                        "current-context: c\n"
-                        "clusters: [{name: k, cluster: %s%s%s}]\n"
-                        "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
-                        "users: [{name: u, user: %s}]\n",
-                        cases[i].cluster[0] == '{' ? "" : "{", cases[i].cluster,
-                        cases[i].cluster[0] == '{' ? "" : "}", cases[i].user);
+                _cleanup_free_ char *text =
+                        xasprintf("current-context: c\n"
+                                  "clusters: [{name: k, cluster: %s%s%s}]\n"
+                                  "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                                  "users: [{name: u, user: %s}]\n",
+                                  cases[i].cluster[0] == '{' ? "" : "{", cases[i].cluster,
+                                  cases[i].cluster[0] == '{' ? "" : "}", cases[i].user);
                 write_file("e/kc", text, 0600);
                 _cleanup_free_ char *msg = load_err(NULL);
                 if (strstr(msg, cases[i].want) == NULL || strstr(msg, kc) == NULL)
@@ -374,20 +373,20 @@ static int plugin_runs(void)
 static struct kube_config *exec_config(const char *version, const char *expires)
 {
         _cleanup_free_ char *count = tpath("count");
-        _cleanup_free_ char *text = xasprintf(
-                "current-context: c\n"
-                "clusters: [{name: k, cluster: {server: 'https://h:1'}}]\n"
-                "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
-                "users:\n"
-                "- name: u\n"
-                "  user:\n"
-                "    exec:\n"
-                "      apiVersion: client.authentication.k8s.io/%s\n"
-                "      command: ./plugin.sh\n"
-                "      args: ['%s', eks]\n"
-                "      env: [{name: COUNT, value: '%s'}, {name: EXPIRES, value: '%s'}]\n"
-                "      installHint: install plugin.sh\n",
-                version, version, count, expires);
+        _cleanup_free_ char *text =
+                xasprintf("current-context: c\n"
+                          "clusters: [{name: k, cluster: {server: 'https://h:1'}}]\n"
+                          "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                          "users:\n"
+                          "- name: u\n"
+                          "  user:\n"
+                          "    exec:\n"
+                          "      apiVersion: client.authentication.k8s.io/%s\n"
+                          "      command: ./plugin.sh\n"
+                          "      args: ['%s', eks]\n"
+                          "      env: [{name: COUNT, value: '%s'}, {name: EXPIRES, value: '%s'}]\n"
+                          "      installHint: install plugin.sh\n",
+                          version, version, count, expires);
         _cleanup_free_ char *kc = tpath("x/kc");
         write_file("x/kc", text, 0600);
         write_file("x/plugin.sh", PLUGIN, 0755);
@@ -401,8 +400,7 @@ static void test_exec_plugin(void **state)
         (void)state;
         clean_env();
         /* v1, expiring far away: run once, cached */
-        _cleanup_kube_config_ struct kube_config *c =
-                exec_config("v1", "2099-01-01T00:00:00Z");
+        _cleanup_kube_config_ struct kube_config *c = exec_config("v1", "2099-01-01T00:00:00Z");
         _cleanup_free_ char *cmd = tpath("x/plugin.sh");
         assert_string_equal(c->exec_argv[0], cmd); /* "./" resolved against the file */
         assert_string_equal(c->exec_argv[1], "v1");

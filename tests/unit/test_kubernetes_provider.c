@@ -203,8 +203,13 @@ static void test_plan_refusals(void **state)
         _cleanup_kubernetes_settings_ struct kubernetes_settings *s = kubernetes_settings_new();
         _cleanup_jobspec_ struct jobspec *one = spec_new(1);
         struct kubernetes_plan p = {
-                .spec = one, .set = s, .job_id = one->id, .attempt = 1, .namespace = "ml",
-                .job_url = "s3://b/j", .image = NULL,
+                .spec = one,
+                .set = s,
+                .job_id = one->id,
+                .attempt = 1,
+                .namespace = "ml",
+                .job_url = "s3://b/j",
+                .image = NULL,
         };
         struct hoist_error *err = NULL;
 
@@ -233,8 +238,10 @@ static void test_settings(void **state)
                 {"kubernetes: {labels: {kueue.x-k8s.io/queue-name: x}}\n", "kubernetes.queue"},
                 {"kubernetes: {tolerations: [{key: a, operator: Maybe}]}\n", "Equal or Exists"},
                 {"kubernetes: {tolerations: [{key: a, effect: Never}]}\n", "NoSchedule"},
-                {"kubernetes: {tolerations: [{operator: Equal, value: x}]}\n", "needs operator: Exists"},
-                {"kubernetes: {tolerations: [{key: a, operator: Exists, value: x}]}\n", "takes no value"},
+                {"kubernetes: {tolerations: [{operator: Equal, value: x}]}\n",
+                 "needs operator: Exists"},
+                {"kubernetes: {tolerations: [{key: a, operator: Exists, value: x}]}\n",
+                 "takes no value"},
                 {"kubernetes: {tolerations: [{key: a, toleration_seconds: 5}]}\n", "NoExecute"},
                 {"kubernetes: {tolerations: {key: a}}\n", "list of tolerations"},
                 {"kubernetes: {service_account: \"Not_OK\"}\n", "service account"},
@@ -254,7 +261,8 @@ static void test_settings(void **state)
         _cleanup_free_ char *text = kubernetes_settings_to_json(s);
         _cleanup_kubernetes_settings_ struct kubernetes_settings *back = NULL;
         struct hoist_error *err = NULL;
-        assert_int_equal(kubernetes_settings_from_json(text, strlen(text), "k.json", &back, &err), 0);
+        assert_int_equal(kubernetes_settings_from_json(text, strlen(text), "k.json", &back, &err),
+                         0);
         _cleanup_free_ char *again = kubernetes_settings_to_json(back);
         assert_string_equal(text, again);
         assert_string_equal(back->context, "prod");
@@ -301,10 +309,11 @@ static void expect(const char *job, const char *pods, enum job_state state, int 
 }
 
 #define JOB(cond) "{\"metadata\":{\"name\":\"hoist-j-1-1\"},\"status\":{\"conditions\":[" cond "]}}"
-#define POD(phase, extra) "{\"metadata\":{\"name\":\"p\"},\"status\":{\"phase\":\"" phase "\"" extra "}}"
-#define TERM(code, why)                                                                           \
-        ",\"containerStatuses\":[{\"name\":\"hoist\",\"state\":{\"terminated\":{\"exitCode\":" #code \
-        ",\"reason\":\"" why "\",\"startedAt\":\"2026-12-06T20:00:00Z\"}}}]"
+#define POD(phase, extra)                                                                          \
+        "{\"metadata\":{\"name\":\"p\"},\"status\":{\"phase\":\"" phase "\"" extra "}}"
+#define TERM(code, why)                                                                            \
+        ",\"containerStatuses\":[{\"name\":\"hoist\",\"state\":{\"terminated\":{"                  \
+        "\"exitCode\":" #code ",\"reason\":\"" why "\",\"startedAt\":\"2026-12-06T20:00:00Z\"}}}]"
 
 static void test_status_table(void **state)
 {
@@ -316,49 +325,57 @@ static void test_status_table(void **state)
                        ",\"conditions\":[{\"type\":\"PodScheduled\",\"status\":\"False\","
                        "\"reason\":\"Unschedulable\",\"message\":\"0/3 nodes are available: 3 "
                        "Insufficient nvidia.com/gpu.\"}]") "]",
-               JOB_QUEUED, -1, "Unschedulable: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu.");
+               JOB_QUEUED, -1,
+               "Unschedulable: 0/3 nodes are available: 3 Insufficient nvidia.com/gpu.");
         expect(JOB(""),
-               "[" POD("Pending", ",\"containerStatuses\":[{\"name\":\"hoist\",\"state\":{\"waiting\":"
-                                  "{\"reason\":\"ImagePullBackOff\",\"message\":\"Back-off pulling "
-                                  "image \\\"x\\\"\"}}}]") "]",
+               "[" POD("Pending",
+                       ",\"containerStatuses\":[{\"name\":\"hoist\",\"state\":{\"waiting\":"
+                       "{\"reason\":\"ImagePullBackOff\",\"message\":\"Back-off pulling "
+                       "image \\\"x\\\"\"}}}]") "]",
                JOB_STARTING, -1, "ImagePullBackOff: the node cannot pull the image");
         expect(JOB(""),
-               "[" POD("Pending", ",\"containerStatuses\":[{\"name\":\"hoist\",\"state\":{\"waiting\":"
-                                  "{\"reason\":\"CreateContainerConfigError\",\"message\":\"secret "
-                                  "\\\"s\\\" not found\"}}}]") "]",
+               "[" POD("Pending",
+                       ",\"containerStatuses\":[{\"name\":\"hoist\",\"state\":{\"waiting\":"
+                       "{\"reason\":\"CreateContainerConfigError\",\"message\":\"secret "
+                       "\\\"s\\\" not found\"}}}]") "]",
                JOB_STARTING, -1, "CreateContainerConfigError");
         expect(JOB(""), "[" POD("Running", "") "]", JOB_RUNNING, -1, NULL);
         expect(JOB(""), "[" POD("Running", "") "," POD("Pending", "") "]", JOB_STARTING, -1,
                "still starting");
-        expect(JOB("{\"type\":\"Complete\",\"status\":\"True\"}"), "[" POD("Succeeded", TERM(0, "Completed")) "]",
-               JOB_SUCCEEDED, 0, NULL);
+        expect(JOB("{\"type\":\"Complete\",\"status\":\"True\"}"),
+               "[" POD("Succeeded", TERM(0, "Completed")) "]", JOB_SUCCEEDED, 0, NULL);
         expect(JOB("{\"type\":\"Failed\",\"status\":\"True\",\"reason\":\"PodFailurePolicy\","
                    "\"message\":\"Container hoist for pod ns/p failed with exit code 122 matching "
                    "FailJob rule at index 1\"}"),
-               "[" POD("Failed", TERM(122, "Error")) "]", JOB_FAILED, 122,
-               "GPU fault");
+               "[" POD("Failed", TERM(122, "Error")) "]", JOB_FAILED, 122, "GPU fault");
         expect(JOB("{\"type\":\"Failed\",\"status\":\"True\",\"reason\":\"BackoffLimitExceeded\"}"),
                "[" POD("Failed", TERM(137, "OOMKilled")) "]", JOB_FAILED, 137, "OOMKilled");
         expect(JOB("{\"type\":\"Failed\",\"status\":\"True\",\"reason\":\"BackoffLimitExceeded\"}"),
-               "[" POD("Failed", TERM(3, "Error")) "]", JOB_FAILED, 3, "exit 3 Error (Job BackoffLimitExceeded)");
+               "[" POD("Failed", TERM(3, "Error")) "]", JOB_FAILED, 3,
+               "exit 3 Error (Job BackoffLimitExceeded)");
         expect(JOB("{\"type\":\"Failed\",\"status\":\"True\",\"reason\":\"DeadlineExceeded\","
                    "\"message\":\"Job was active longer than specified deadline\"}"),
                "[]", JOB_FAILED, -1, "DeadlineExceeded");
         /* evicted: DisruptionTarget, ignored by the podFailurePolicy */
         expect(JOB(""),
-               "[" POD("Failed", ",\"reason\":\"Evicted\",\"conditions\":[{\"type\":"
-                                 "\"DisruptionTarget\",\"status\":\"True\",\"reason\":"
-                                 "\"EvictionByEvictionAPI\",\"message\":\"Eviction API: evicting\"}]") "]",
+               "[" POD("Failed",
+                       ",\"reason\":\"Evicted\",\"conditions\":[{\"type\":"
+                       "\"DisruptionTarget\",\"status\":\"True\",\"reason\":"
+                       "\"EvictionByEvictionAPI\",\"message\":\"Eviction API: evicting\"}]") "]",
                JOB_INTERRUPTED, -1, "EvictionByEvictionAPI: Eviction API: evicting");
-        expect(JOB(""), "[" POD("Failed", ",\"reason\":\"Evicted\",\"message\":\"The node was low on "
-                                          "resource: memory.\"") "]",
+        expect(JOB(""),
+               "[" POD("Failed", ",\"reason\":\"Evicted\",\"message\":\"The node was low on "
+                                 "resource: memory.\"") "]",
                JOB_INTERRUPTED, -1, "Evicted: The node was low");
         /* evicted, and Kubernetes made a new pod: follow that one */
         expect(JOB(""),
-               "[" POD("Failed", ",\"conditions\":[{\"type\":\"DisruptionTarget\",\"status\":"
-                                 "\"True\",\"reason\":\"PreemptionByScheduler\"}]") "," POD("Running", "") "]",
+               "[" POD("Failed",
+                       ",\"conditions\":[{\"type\":\"DisruptionTarget\",\"status\":"
+                       "\"True\",\"reason\":\"PreemptionByScheduler\"}]") "," POD("Running",
+                                                                                  "") "]",
                JOB_RUNNING, -1, "PreemptionByScheduler");
-        expect("{\"metadata\":{\"name\":\"j\",\"labels\":{\"kueue.x-k8s.io/queue-name\":\"team-a\"}},"
+        expect("{\"metadata\":{\"name\":\"j\",\"labels\":{\"kueue.x-k8s.io/"
+               "queue-name\":\"team-a\"}},"
                "\"spec\":{\"suspend\":true},\"status\":{}}",
                "[]", JOB_QUEUED, -1, "Kueue to admit it to queue 'team-a'");
 }
