@@ -235,7 +235,8 @@ ASAN_SUITES := tests/integration/test_entrypoint.sh tests/integration/test_local
 	tests/integration/test_cli.sh \
 	tests/integration/test_build.sh tests/integration/test_gpu_health.sh \
 	tests/integration/test_multinode.sh tests/integration/test_slurm_frame.sh \
-	tests/integration/test_logs_nodes.sh tests/integration/test_sagemaker_container.sh
+	tests/integration/test_logs_nodes.sh tests/integration/test_sagemaker_container.sh \
+	tests/integration/test_kube_access.sh
 tools: $(TOOLS) $(FAKE_NVML)
 asan-integration: bundle
 	$(MAKE) BUILD=build-asan BIN=build-asan/bin CFLAGS="$(ASAN_CFLAGS)" \

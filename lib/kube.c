@@ -16,6 +16,7 @@
 #include "fsutil.h"
 #include "kubeexec.h"
 #include "log.h"
+#include "webhook.h"
 #include "xalloc.h"
 
 /* A JSON answer larger than this is refused (a list of every pod of a big
@@ -102,6 +103,20 @@ const char *kube_client_namespace(const struct kube_client *c)
         return c->cfg->namespace ? c->cfg->namespace : "default";
 }
 
+/* What a plugin with provideClusterInfo is told about the cluster. */
+static json_t *cluster_info(const struct kube_config *cfg)
+{
+        json_t *c = json_pack("{s:s}", "server", cfg->server);
+
+        if (cfg->ca_data != NULL) {
+                _cleanup_free_ char *b64 = webhook_base64_encode(cfg->ca_data, cfg->ca_data_len);
+                json_object_set_new(c, "certificate-authority-data", json_string(b64));
+        }
+        if (cfg->insecure)
+                json_object_set_new(c, "insecure-skip-tls-verify", json_true());
+        return c;
+}
+
 static int refresh_locked(struct kube_client *c, int force, struct hoist_error **err)
 {
         const struct kube_config *cfg = c->cfg;
@@ -111,8 +126,9 @@ static int refresh_locked(struct kube_client *c, int force, struct hoist_error *
                 if (!force && c->have_exec && (c->exec.expires == 0 || now < c->exec.expires))
                         return 0;
                 struct kube_exec_credential fresh = {0};
-                if (kube_exec_run(cfg->exec_argv, cfg->exec_env, cfg->exec_api_version, &fresh,
-                                  err) < 0) {
+                json_auto_t *cluster = cfg->exec_provide_cluster_info ? cluster_info(cfg) : NULL;
+                if (kube_exec_run(cfg->exec_argv, cfg->exec_env, cfg->exec_api_version, cluster,
+                                  &fresh, err) < 0) {
                         if (cfg->exec_install_hint && (*err)->code != HOIST_ERR_PROVIDER)
                                 return hoist_error_wrap(err, "kubeconfig '%s': user '%s' (%s)",
                                                         cfg->source, cfg->user,
@@ -471,6 +487,7 @@ int kube_request(struct kube_client *c, const char *method, const char *path,
                                 ;
                         continue;
                 }
+                log_debug("kubernetes %s %s: HTTP %ld", method, path, x.status);
                 json_t *doc = NULL;
                 if (x.body.len > 0) {
                         doc = json_loadb(x.body.data, x.body.len, 0, NULL);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 
 #include "buf.h"
@@ -308,6 +309,8 @@ static int resolve_exec(json_t *exec, const char *src, const char *uname, struct
         }
         c->exec_api_version = xstrdup(api);
         c->exec_install_hint = xstrdup(jstr(exec, "installHint"));
+        const char *pci = jstr(exec, "provideClusterInfo");
+        c->exec_provide_cluster_info = pci != NULL && strcasecmp(pci, "true") == 0;
         return 0;
 }
 
@@ -400,9 +403,9 @@ static int resolve_cluster(json_t *cl, const char *cname, struct kube_config *c,
                 c->ca_file = xstrdup(jstr(cl, "certificate-authority"));
         }
         if ((s = jstr(cl, "insecure-skip-tls-verify")) != NULL) {
-                if (strcmp(s, "true") == 0)
+                if (strcasecmp(s, "true") == 0)
                         c->insecure = 1;
-                else if (strcmp(s, "false") != 0)
+                else if (strcasecmp(s, "false") != 0)
                         return hoist_error_make(err, HOIST_ERR_INPUT,
                                                 "kubeconfig '%s': cluster '%s': "
                                                 "insecure-skip-tls-verify must be true or false",
@@ -664,6 +667,7 @@ struct kube_config *kube_config_dup(const struct kube_config *c)
         d->token_file = xstrdup(c->token_file);
         d->source = xstrdup(c->source);
         d->exec_install_hint = xstrdup(c->exec_install_hint);
+        d->exec_provide_cluster_info = c->exec_provide_cluster_info;
         d->in_cluster = c->in_cluster;
         return d;
 }

@@ -44,9 +44,10 @@ struct kube_config {
         char *exec_api_version; /* client.authentication.k8s.io/v1 or v1beta1 */
 
         /* Beyond the contract, for messages and re-reading: */
-        char *token_file;        /* tokenFile (absolute); re-read when the server says 401 */
-        char *source;            /* the file the user came from, or "in-cluster" */
-        char *exec_install_hint; /* installHint, shown when the command is missing */
+        char *token_file;              /* tokenFile (absolute); re-read when the server says 401 */
+        char *source;                  /* the file the user came from, or "in-cluster" */
+        char *exec_install_hint;       /* installHint, shown when the command is missing */
+        int exec_provide_cluster_info; /* provideClusterInfo: the cluster in KUBERNETES_EXEC_INFO */
         int in_cluster;
 };
 

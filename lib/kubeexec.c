@@ -183,14 +183,24 @@ static char *quote_stderr(struct buf *b)
         return q;
 }
 
-int kube_exec_run(char *const *argv, char *const *env, const char *api_version,
+/* KUBERNETES_EXEC_INFO=<the ExecCredential spec kubectl would give>. */
+static char *exec_info(const char *api_version, json_t *cluster)
+{
+        json_auto_t *spec = json_pack("{s:b}", "interactive", 0);
+        if (cluster != NULL)
+                json_object_set(spec, "cluster", cluster);
+        json_auto_t *info = json_pack("{s:s,s:s,s:O}", "apiVersion",
+                                      api_version ? api_version : "client.authentication.k8s.io/v1",
+                                      "kind", "ExecCredential", "spec", spec);
+        _cleanup_free_ char *text = json_dumps(info, JSON_COMPACT);
+        return xasprintf("KUBERNETES_EXEC_INFO=%s", text);
+}
+
+int kube_exec_run(char *const *argv, char *const *env, const char *api_version, json_t *cluster,
                   struct kube_exec_credential *ret, struct hoist_error **err)
 {
         _cleanup_buf_ struct buf out = {0}, errb = {0};
-        _cleanup_free_ char *info =
-                xasprintf("KUBERNETES_EXEC_INFO={\"apiVersion\":\"%s\",\"kind\":\"ExecCredential\","
-                          "\"spec\":{\"interactive\":false}}",
-                          api_version ? api_version : "client.authentication.k8s.io/v1");
+        _cleanup_free_ char *info = exec_info(api_version, cluster);
         size_t n = 0;
         int status = 0;
 

@@ -9,6 +9,7 @@
  * stdin from /dev/null), read the ExecCredential it prints.
  */
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -31,9 +32,10 @@ int kube_exec_credential_parse(const char *json, size_t len, const char *api_ver
 void kube_exec_credential_clear(struct kube_exec_credential *c);
 
 /* Runs ARGV with ENV ("NAME=value", added to the environment; may be NULL)
- * and parses what it prints.  A failure names the command and quotes its
- * stderr (shortened). */
-int kube_exec_run(char *const *argv, char *const *env, const char *api_version,
+ * and parses what it prints.  CLUSTER (may be NULL) is the spec.cluster
+ * object KUBERNETES_EXEC_INFO carries for a plugin with provideClusterInfo.
+ * A failure names the command and quotes its stderr (shortened). */
+int kube_exec_run(char *const *argv, char *const *env, const char *api_version, json_t *cluster,
                   struct kube_exec_credential *ret, struct hoist_error **err);
 
 /* An RFC 3339 time ("2026-12-06T21:00:00Z", with or without fraction or a

@@ -355,6 +355,7 @@ static void test_in_cluster(void **state)
 static const char *const PLUGIN =
         "#!/bin/sh\n"
         "n=$(($(cat \"$COUNT\" 2>/dev/null || echo 0) + 1)); echo $n >\"$COUNT\"\n"
+        "printf '%s' \"$KUBERNETES_EXEC_INFO\" >\"$COUNT.info\"\n"
         "case \"$KUBERNETES_EXEC_INFO\" in *'\"interactive\":false'*) ;; *) exit 9;; esac\n"
         "printf '{\"apiVersion\":\"client.authentication.k8s.io/%s\",\"kind\":"
         "\"ExecCredential\",\"status\":{\"token\":\"tok-%s-'$n'\",\"expirationTimestamp\":"
@@ -373,20 +374,21 @@ static int plugin_runs(void)
 static struct kube_config *exec_config(const char *version, const char *expires)
 {
         _cleanup_free_ char *count = tpath("count");
-        _cleanup_free_ char *text =
-                xasprintf("current-context: c\n"
-                          "clusters: [{name: k, cluster: {server: 'https://h:1'}}]\n"
-                          "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
-                          "users:\n"
-                          "- name: u\n"
-                          "  user:\n"
-                          "    exec:\n"
-                          "      apiVersion: client.authentication.k8s.io/%s\n"
-                          "      command: ./plugin.sh\n"
-                          "      args: ['%s', eks]\n"
-                          "      env: [{name: COUNT, value: '%s'}, {name: EXPIRES, value: '%s'}]\n"
-                          "      installHint: install plugin.sh\n",
-                          version, version, count, expires);
+        _cleanup_free_ char *text = xasprintf(
+                "current-context: c\n"
+                "clusters: [{name: k, cluster: {server: 'https://h:1'}}]\n"
+                "contexts: [{name: c, context: {cluster: k, user: u}}]\n"
+                "users:\n"
+                "- name: u\n"
+                "  user:\n"
+                "    exec:\n"
+                "      apiVersion: client.authentication.k8s.io/%s\n"
+                "      command: ./plugin.sh\n"
+                "      args: ['%s', eks]\n"
+                "      env: [{name: COUNT, value: '%s'}, {name: EXPIRES, value: '%s'}]\n"
+                "      installHint: install plugin.sh\n"
+                "      provideClusterInfo: %s\n",
+                version, version, count, expires, strcmp(version, "v1") == 0 ? "true" : "false");
         _cleanup_free_ char *kc = tpath("x/kc");
         write_file("x/kc", text, 0600);
         write_file("x/plugin.sh", PLUGIN, 0755);
@@ -416,6 +418,13 @@ static void test_exec_plugin(void **state)
         /* forced (after a 401): run again */
         assert_int_equal(kube_client_prepare_credentials(k, 1, NULL), 0);
         assert_int_equal(plugin_runs(), 2);
+        /* what kubectl tells a plugin: not interactive, and the cluster when asked */
+        _cleanup_free_ char *info_path = tpath("count.info"), *info = NULL;
+        size_t info_len = 0;
+        assert_int_equal(fs_read_file(info_path, &info, &info_len, NULL), 0);
+        assert_string_equal(info, "{\"apiVersion\":\"client.authentication.k8s.io/v1\","
+                                  "\"kind\":\"ExecCredential\",\"spec\":{\"interactive\":"
+                                  "false,\"cluster\":{\"server\":\"https://h:1\"}}}");
 
         /* v1beta1, already expired: every use runs it again */
         _cleanup_kube_config_ struct kube_config *e =
@@ -425,6 +434,9 @@ static void test_exec_plugin(void **state)
         for (int i = 0; i < 3; i++)
                 assert_int_equal(kube_client_prepare_credentials(ke, 0, NULL), 0);
         assert_int_equal(plugin_runs(), 3);
+        _cleanup_free_ char *info2 = NULL;
+        assert_int_equal(fs_read_file(info_path, &info2, &info_len, NULL), 0);
+        assert_null(strstr(info2, "cluster"));
 }
 
 static void test_exec_plugin_fails(void **state)
