@@ -164,6 +164,7 @@ class PodRun:
         self.cname = f"kube-{ns}-{name}"
         self.stopping = False
         self.evicted = False
+        self.started = False  # a container was created (podman run)
 
     def start(self):
         threading.Thread(target=self.run, daemon=True).start()
@@ -272,6 +273,7 @@ class PodRun:
         if self.stopping:
             return
         podman("rm", "-f", self.cname, check=False)
+        self.started = True
         r = podman(*args, check=False)
         if r.returncode != 0:
             def runfail(p):
@@ -313,7 +315,8 @@ class PodRun:
         self.stopping = True
         with COND:
             COND.notify_all()
-        podman("stop", "-t", str(grace), self.cname, check=False, timeout=grace + 60)
+        if self.started:
+            podman("stop", "-t", str(grace), self.cname, check=False, timeout=grace + 60)
 
 
 def remove_pod(ns, name, grace):
@@ -331,7 +334,8 @@ def remove_pod(ns, name, grace):
     def finish():
         if run is not None:
             run.stop(grace)
-            podman("rm", "-f", run.cname, check=False)
+            if run.started:
+                podman("rm", "-f", run.cname, check=False)
         with LOCK:
             pod = STORE.get(("pods", ns, name))
             if pod is not None:
