@@ -8,14 +8,12 @@
 #include "fsutil.h"
 
 static const struct provider_ops *const providers[] = {
-        &provider_local,
-        &provider_slurm,
-        &provider_sagemaker,
-        &provider_replicate,
-        &provider_compose,
+        &provider_local,     &provider_slurm,   &provider_sagemaker,
+        &provider_replicate, &provider_compose, &provider_kubernetes,
 };
 
-static const char *const names[] = {"local", "slurm", "sagemaker", "replicate", "compose", NULL};
+static const char *const names[] = {"local",   "slurm",      "sagemaker", "replicate",
+                                    "compose", "kubernetes", NULL};
 
 /* Providers added at run time (provider_register()). */
 static const struct provider_ops *registered[4];

@@ -142,6 +142,9 @@ struct provider_ops {
          * hoist submit --dry-run: *RET owned text, secrets never in it.
          * Nothing is started or written.  NULL: nothing to show. */
         int (*render)(const struct provider_submit *req, char **ret, struct hoist_error **err);
+        /* 1 when render's text is nothing but YAML documents, the objects
+         * submit sends (hoist submit --dry-run -o yaml prints only them). */
+        int render_yaml;
         /* Which entry of the price tables P a job asking R would pay, with
          * SETTINGS (what load_settings made, or NULL): the cheapest sku of
          * the provider's that satisfies R, its region, spot, and how many
@@ -227,5 +230,6 @@ extern const struct provider_ops provider_slurm;
 extern const struct provider_ops provider_sagemaker;
 extern const struct provider_ops provider_replicate;
 extern const struct provider_ops provider_compose;
+extern const struct provider_ops provider_kubernetes;
 
 #endif

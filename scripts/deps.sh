@@ -16,7 +16,7 @@ PKGS=(
         chromium
 )
 # Test peers whose recommends would pull in far more than they need.
-PKGS_NO_RECOMMENDS=(ceph-mon ceph-osd ceph-common radosgw awscli python3-jsonschema
+PKGS_NO_RECOMMENDS=(ceph-mon ceph-osd ceph-common radosgw awscli python3-jsonschema python3-kubernetes
         slurmctld slurmd slurm-client munge openssh-server)
 # npm's standardwebhooks checks hoist's webhook signatures in the tests, and
 # npm's playwright-core drives chromium through the dashboard: Debian's

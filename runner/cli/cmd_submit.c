@@ -88,7 +88,9 @@ static const char usage[] =
         "      --estimate      print what the job will cost (and which spending limits\n"
         "                      it would pass) and submit nothing; exit 8 when a block\n"
         "                      limit would refuse it (docs/cost.md)\n"
-        "  -o, --output FMT    with --estimate: table (default) or json\n"
+        "  -o, --output FMT    with --estimate: table (default) or json; with --dry-run:\n"
+        "                      yaml, only the objects a provider that sends YAML\n"
+        "                      would send (kubernetes), nothing else\n"
         "  -q, --quiet         print only the job id\n"
         "  -h, --help          show this help\n";
 
@@ -359,7 +361,7 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
 /* --dry-run: what the provider would send for JOB.yaml, printed; nothing
  * is uploaded, stored or started (no storage key, no hoist serve). */
 static int submit_dry_run(const struct hoist_home *home, const char *path,
-                          const char *runtime_override, struct hoist_error **err)
+                          const char *runtime_override, int yaml, struct hoist_error **err)
 {
         _cleanup_jobfile_ struct jobfile *jf = NULL;
         _cleanup_jobspec_ struct jobspec *spec = NULL;
@@ -381,6 +383,11 @@ static int submit_dry_run(const struct hoist_home *home, const char *path,
         if (check_job(home, jf, path, runtime_override, false, err) < 0)
                 return -1;
         prov = provider_find(jf->provider);
+        if (yaml && !prov->render_yaml)
+                return hoist_error_make(err, HOIST_ERR_USAGE,
+                                        "'%s': provider '%s' sends no YAML objects, so -o yaml "
+                                        "has nothing to print (use --dry-run alone)",
+                                        path, prov->name);
         if (prov->render == NULL)
                 return hoist_error_make(err, HOIST_ERR_USAGE,
                                         "'%s': provider '%s' has nothing to show for --dry-run: it "
@@ -423,6 +430,10 @@ static int submit_dry_run(const struct hoist_home *home, const char *path,
         };
         if (prov->render(&req, &text, err) < 0)
                 return hoist_error_wrap(err, "'%s'", path);
+        if (yaml) {
+                fputs(text, stdout);
+                return EXIT_OK;
+        }
         printf("# hoist submit --dry-run %s: provider %s, job id %s (a real submit gets a new "
                "one)\n",
                path, prov->name, id);
@@ -467,7 +478,7 @@ int cmd_submit(int argc, char **argv, struct hoist_error **err)
         _cleanup_free_ char *id = NULL;
         const char *arg_resume = NULL, *arg_runtime = NULL;
         int arg_follow = 0, arg_quiet = 0, arg_force = 0, arg_yes = 0, arg_dry_run = 0, c;
-        int arg_estimate = 0, arg_json = 0;
+        int arg_estimate = 0, arg_json = 0, arg_yaml = 0;
 
         optind = 1;
         while ((c = getopt_long(argc, argv, "fqyhno:", opts, NULL)) != -1) {
@@ -476,6 +487,10 @@ int cmd_submit(int argc, char **argv, struct hoist_error **err)
                         arg_estimate = 1;
                         break;
                 case 'o':
+                        if (strcmp(optarg, "yaml") == 0) {
+                                arg_yaml = 1;
+                                break;
+                        }
                         arg_json = cli_parse_output("submit", optarg, err);
                         if (arg_json < 0)
                                 return -1;
@@ -524,7 +539,9 @@ int cmd_submit(int argc, char **argv, struct hoist_error **err)
                                        "--dry-run takes a JOB.yaml, not --resume "
                                        "or --follow");
         if (arg_json && !arg_estimate)
-                return cli_usage_error(err, "submit", "-o goes with --estimate");
+                return cli_usage_error(err, "submit", "-o json goes with --estimate");
+        if (arg_yaml && !arg_dry_run)
+                return cli_usage_error(err, "submit", "-o yaml goes with --dry-run");
         if (arg_estimate && (arg_resume != NULL || arg_follow || arg_dry_run))
                 return cli_usage_error(err, "submit",
                                        "--estimate takes a JOB.yaml, not --resume, --follow or "
@@ -537,7 +554,7 @@ int cmd_submit(int argc, char **argv, struct hoist_error **err)
         if (arg_dry_run) {
                 if (home_open(&home, err) < 0)
                         return -1;
-                return submit_dry_run(home, argv[optind], arg_runtime, err);
+                return submit_dry_run(home, argv[optind], arg_runtime, arg_yaml, err);
         }
 
         if (arg_quiet)

@@ -313,7 +313,7 @@ static void test_field_errors(void **state)
                  "name, image, command, workdir, runtime, provider, storage, inputs, "
                  "hyperparameters, env, outputs, checkpoints, limits, retry, webhooks, build, "
                  "resources, code, include, consent, secrets, distributed, slurm, sagemaker, "
-                 "replicate, compose"},
+                 "replicate, compose, kubernetes"},
                 {"image: x\n", "'job.yaml':1: field 'name': missing (every job needs a name, like "
                                "'mnist-train')"},
                 {"name: My_Job\nimage: x\n",

@@ -93,7 +93,7 @@ static void test_code(void **state)
                 "name, image, command, workdir, runtime, provider, storage, inputs, "
                 "hyperparameters, env, outputs, checkpoints, limits, retry, webhooks, build, "
                 "resources, code, include, consent, secrets, distributed, slurm, sagemaker, "
-                "replicate, compose");
+                "replicate, compose, kubernetes");
 }
 
 static void test_include(void **state)
