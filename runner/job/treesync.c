@@ -34,8 +34,8 @@ enum task_kind { TASK_BLOB, TASK_PACK };
 
 struct task {
         enum task_kind kind;
-        size_t file;         /* TASK_BLOB: index into files */
-        size_t *pack_files;  /* TASK_PACK: indexes into files, in pack order */
+        size_t file;        /* TASK_BLOB: index into files */
+        size_t *pack_files; /* TASK_PACK: indexes into files, in pack order */
         size_t n_pack_files;
         char sha256[DIGEST_HEX_LEN + 1];
         uint64_t size;
@@ -276,7 +276,8 @@ static struct tree_manifest *previous_manifest(struct treesync *t, struct storag
                 return NULL;
         digest_sha256_hex(data, len, hex);
         key = tree_blob_key(hex);
-        if (tree_manifest_parse(data, len, &prev, &e) < 0 || storage_exists(st, key, NULL, &e) != 1) {
+        if (tree_manifest_parse(data, len, &prev, &e) < 0 ||
+            storage_exists(st, key, NULL, &e) != 1) {
                 tree_manifest_free(prev);
                 return NULL;
         }
@@ -656,8 +657,7 @@ static int save_cache(struct treesync *t, struct hoist_error **err)
         for (size_t i = 0; i < t->n_files; i++)
                 free(e[i].path);
         if (r == 0)
-                r = fs_write_file_atomic(t->manifest_file, t->manifest, t->manifest_len, 0600,
-                                         err);
+                r = fs_write_file_atomic(t->manifest_file, t->manifest, t->manifest_len, 0600, err);
         return r;
 }
 
