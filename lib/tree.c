@@ -56,8 +56,8 @@ static struct tree_entry *add_entry(struct tree_manifest *m, const char *path,
         return e;
 }
 
-struct tree_entry *tree_manifest_add_file(struct tree_manifest *m, const char *path,
-                                          uint32_t mode, uint64_t size, const char *sha256)
+struct tree_entry *tree_manifest_add_file(struct tree_manifest *m, const char *path, uint32_t mode,
+                                          uint64_t size, const char *sha256)
 {
         struct tree_entry *e = add_entry(m, path, TREE_ENTRY_FILE);
 
@@ -67,8 +67,7 @@ struct tree_entry *tree_manifest_add_file(struct tree_manifest *m, const char *p
         return e;
 }
 
-struct tree_entry *tree_manifest_add_dir(struct tree_manifest *m, const char *path,
-                                         uint32_t mode)
+struct tree_entry *tree_manifest_add_dir(struct tree_manifest *m, const char *path, uint32_t mode)
 {
         struct tree_entry *e = add_entry(m, path, TREE_ENTRY_DIR);
 
@@ -294,8 +293,7 @@ static int read_entry(struct tree_manifest *m, json_t *o, size_t i, struct hoist
                 if (get_u64(o, "size", INT64_MAX, &size) < 0)
                         return fail(err, "'%.200s': size must be a non-negative integer", path);
                 if (get_hex(json_object_get(o, "sha256"), hex) < 0)
-                        return fail(err, "'%.200s': sha256 must be 64 lowercase hex digits",
-                                    path);
+                        return fail(err, "'%.200s': sha256 must be 64 lowercase hex digits", path);
                 tree_manifest_add_file(m, path, (uint32_t)mode, size, hex);
         } else if (strcmp(type, "dir") == 0) {
                 if (get_u64(o, "mode", 0777, &mode) < 0)
@@ -578,10 +576,9 @@ char *tree_manifest_serialize(struct tree_manifest *m, size_t *ret_len)
                 const struct tree_pack *p = &m->packs[i];
                 json_t *o = json_object(), *files = json_array();
                 for (size_t j = 0; j < p->n_files; j++)
-                        (void)json_array_append_new(
-                                files, json_pack("[sII]", p->files[j].sha256,
-                                                 (json_int_t)p->files[j].offset,
-                                                 (json_int_t)p->files[j].size));
+                        (void)json_array_append_new(files, json_pack("[sII]", p->files[j].sha256,
+                                                                     (json_int_t)p->files[j].offset,
+                                                                     (json_int_t)p->files[j].size));
                 (void)json_object_set_new(o, "sha256", json_string(p->sha256));
                 (void)json_object_set_new(o, "size", json_integer((json_int_t)p->size));
                 (void)json_object_set_new(o, "files", files);

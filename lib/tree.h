@@ -41,10 +41,10 @@ enum tree_entry_type {
 struct tree_entry {
         char *path; /* relative, '/'-separated, no empty, "." or ".." part */
         enum tree_entry_type type;
-        uint32_t mode;                    /* permission bits (0-0777): files, dirs */
-        uint64_t size;                    /* files */
-        char sha256[DIGEST_HEX_LEN + 1];  /* files: 64 lowercase hex */
-        char *target;                     /* symlinks: relative, stays inside the root */
+        uint32_t mode;                   /* permission bits (0-0777): files, dirs */
+        uint64_t size;                   /* files */
+        char sha256[DIGEST_HEX_LEN + 1]; /* files: 64 lowercase hex */
+        char *target;                    /* symlinks: relative, stays inside the root */
 };
 
 struct tree_pack_file {
@@ -85,16 +85,14 @@ int tree_manifest_parse(const char *bytes, size_t len, struct tree_manifest **re
 char *tree_manifest_serialize(struct tree_manifest *m, size_t *ret_len);
 
 /* Appends entries (copies strings); the manifest owns them. */
-struct tree_entry *tree_manifest_add_file(struct tree_manifest *m, const char *path,
-                                          uint32_t mode, uint64_t size, const char *sha256);
-struct tree_entry *tree_manifest_add_dir(struct tree_manifest *m, const char *path,
-                                         uint32_t mode);
+struct tree_entry *tree_manifest_add_file(struct tree_manifest *m, const char *path, uint32_t mode,
+                                          uint64_t size, const char *sha256);
+struct tree_entry *tree_manifest_add_dir(struct tree_manifest *m, const char *path, uint32_t mode);
 struct tree_entry *tree_manifest_add_symlink(struct tree_manifest *m, const char *path,
                                              const char *target);
 /* Appends an empty pack; the caller fills sha256, size and files. */
 struct tree_pack *tree_manifest_add_pack(struct tree_manifest *m);
-void tree_pack_add_file(struct tree_pack *p, const char *sha256, uint64_t offset,
-                        uint64_t size);
+void tree_pack_add_file(struct tree_pack *p, const char *sha256, uint64_t offset, uint64_t size);
 
 /* Where the file with digest SHA256 is stored: *ret_pack and *ret_offset when
  * a pack holds it, else *ret_pack = NULL (its own blob).  A linear search:

@@ -99,8 +99,8 @@ static void test_round_trip(void **state)
 static void test_bad_paths(void **state)
 {
         (void)state;
-        static const char *const bad[] = {"", ".", "..", "/etc/passwd", "a//b", "a/./b",
-                                          "a/../b", "../x", "a/", "a\\nb", "x/.."};
+        static const char *const bad[] = {"",       ".",    "..", "/etc/passwd", "a//b", "a/./b",
+                                          "a/../b", "../x", "a/", "a\\nb",       "x/.."};
         for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
                 char *e = xasprintf("{\"path\":\"%s\",\"type\":\"dir\",\"mode\":493}", bad[i]);
                 refuses(e, "", "is not a relative path");
@@ -194,10 +194,8 @@ static void test_corrupt_pack_index(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_round_trip),
-                cmocka_unit_test(test_bad_paths),
-                cmocka_unit_test(test_bad_entries),
-                cmocka_unit_test(test_escaping_symlinks),
+                cmocka_unit_test(test_round_trip),         cmocka_unit_test(test_bad_paths),
+                cmocka_unit_test(test_bad_entries),        cmocka_unit_test(test_escaping_symlinks),
                 cmocka_unit_test(test_corrupt_pack_index),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
