@@ -84,10 +84,9 @@ static int open_another(void *ud, struct storage **ret, struct hoist_error **err
         return jobstorage_open(o->home, o->url, ret, err);
 }
 
-/* HOIST_TREE=0 keeps the old path, one tar per directory (for bench/sync);
- * HOIST_TREE=1 sends trees.  Unset: JOBUPLOAD_TREE_DEFAULT, trees once the
- * entrypoint stages them. */
-#define JOBUPLOAD_TREE_DEFAULT 0
+/* HOIST_TREE=0 keeps the old path, one tar per directory (for bench/sync's
+ * comparison); unset or anything else sends trees. */
+#define JOBUPLOAD_TREE_DEFAULT 1
 static int tree_mode(void)
 {
         const char *v = getenv("HOIST_TREE");

@@ -123,12 +123,8 @@ int treesync_add(struct treesync *t, const char *rel, const struct stat *st,
                 if (n < 0)
                         return hoist_error_errno(err, "readlink '%s'", path);
                 target[n] = '\0';
-                if (!tree_symlink_target_valid(rel, target))
-                        return hoist_error_make(err, HOIST_ERR_INPUT,
-                                                "symlink '%s' -> '%s' leads outside the "
-                                                "directory (point it inside with a relative "
-                                                "target, or replace it with a copy)",
-                                                rel, target);
+                /* where it leads is checked by the walk on the file system
+                 * and, once complete, by parsing the manifest */
                 tree_manifest_add_symlink(t->m, rel, target);
                 return 0;
         }
@@ -500,6 +496,10 @@ int treesync_plan(struct treesync *t, struct storage *st, json_t *planned,
             plan_large(t, prev, st, planned, large, n_large, err) < 0)
                 return -1;
         t->manifest = tree_manifest_serialize(t->m, &t->manifest_len);
+        /* what the entrypoint would refuse is refused here, before any byte */
+        _cleanup_tree_manifest_ struct tree_manifest *check = NULL;
+        if (tree_manifest_parse(t->manifest, t->manifest_len, &check, err) < 0)
+                return hoist_error_wrap(err, "'%s'", t->root);
         digest_sha256_hex(t->manifest, t->manifest_len, t->manifest_hex);
         r = set_has(planned, t->manifest_hex)
                     ? 1
