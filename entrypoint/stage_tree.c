@@ -48,7 +48,7 @@ struct file_job {
         bool done;
         /* files read in parts: */
         size_t n_parts;
-        bool *landed;   /* under stager.lock */
+        bool *landed;    /* under stager.lock */
         uint64_t hashed; /* by the verifier */
 };
 
@@ -81,7 +81,7 @@ struct stager {
         pthread_mutex_t lock;
         pthread_cond_t cond;
         struct hoist_error *err; /* the first failure, under lock */
-        bool failed, quit;        /* under lock */
+        bool failed, quit;       /* under lock */
         struct file_job **bigs;
         size_t n_bigs;
 };
@@ -143,7 +143,8 @@ static void state_load(struct stager *t)
                 return;
         }
         t->state = xcalloc(json_array_size(files) + 1, sizeof *t->state);
-        json_array_foreach (files, i, row) {
+        json_array_foreach(files, i, row)
+        {
                 struct state_rec *r = &t->state[t->n_state];
                 if (!json_is_array(row) || json_array_size(row) != 6 ||
                     !json_is_string(json_array_get(row, 0)) ||
@@ -193,11 +194,11 @@ static int state_write(struct stager *t, struct hoist_error **err)
                 p = path_join(t->dir, e->path);
                 if (lstat(p, &s) < 0)
                         return hoist_error_errno(err, "%s: stat '%s'", t->label, e->path);
-                (void)json_array_append_new(
-                        files, json_pack("[s, I, I, I, I, s]", e->path, (json_int_t)s.st_size,
-                                         (json_int_t)ts_ns(&s.st_mtim),
-                                         (json_int_t)ts_ns(&s.st_ctim), (json_int_t)s.st_ino,
-                                         e->sha256));
+                (void)json_array_append_new(files, json_pack("[s, I, I, I, I, s]", e->path,
+                                                             (json_int_t)s.st_size,
+                                                             (json_int_t)ts_ns(&s.st_mtim),
+                                                             (json_int_t)ts_ns(&s.st_ctim),
+                                                             (json_int_t)s.st_ino, e->sha256));
         }
         doc = json_pack("{s:s, s:O}", "format", STATE_FORMAT, "files", files);
         text = json_dumps(doc, JSON_COMPACT);
@@ -699,8 +700,7 @@ static void plan_reads(struct stager *t, const char *blob_dir, struct file_job *
                 const struct located *l =
                         n_loc ? bsearch(&key, loc, n_loc, sizeof key, located_cmp) : NULL;
                 if (l != NULL) {
-                        by_pack[l->pack][per_pack[l->pack]++] =
-                                (struct packed){l->offset, jobs[i]};
+                        by_pack[l->pack][per_pack[l->pack]++] = (struct packed){l->offset, jobs[i]};
                         continue;
                 }
                 _cleanup_free_ char *k = xasprintf("%s%s", blob_dir, jobs[i]->e->sha256);
@@ -748,8 +748,7 @@ static int open_bigs(struct stager *t, struct hoist_error **err)
         return 0;
 }
 
-static int fetch_all(struct stager *t, struct storage *st, struct plan *p,
-                     struct hoist_error **err)
+static int fetch_all(struct stager *t, struct storage *st, struct plan *p, struct hoist_error **err)
 {
         _cleanup_free_ struct storage_range *ranges = xcalloc(p->n + 1, sizeof *ranges);
         pthread_t verifier;
@@ -760,12 +759,10 @@ static int fetch_all(struct stager *t, struct storage *st, struct plan *p,
                 return -1;
         for (size_t i = 0; i < p->n; i++)
                 ranges[i] = (struct storage_range){p->ranges[i].key, p->ranges[i].offset,
-                                                   p->ranges[i].length, range_sink,
-                                                   &p->ranges[i]};
+                                                   p->ranges[i].length, range_sink, &p->ranges[i]};
         if (t->n_bigs > 0) {
                 if (pthread_create(&verifier, NULL, verifier_main, t) != 0)
-                        return hoist_error_make(err, EAGAIN, "%s: cannot start a thread",
-                                                t->label);
+                        return hoist_error_make(err, EAGAIN, "%s: cannot start a thread", t->label);
                 threaded = true;
         }
         r = p->n > 0 ? storage_read_ranges(st, ranges, p->n, err) : 0;
@@ -793,8 +790,7 @@ static int fetch_all(struct stager *t, struct storage *st, struct plan *p,
 }
 
 static int fetch_manifest(struct storage *st, const char *label, const char *key,
-                          const char *sha256, struct tree_manifest **ret,
-                          struct hoist_error **err)
+                          const char *sha256, struct tree_manifest **ret, struct hoist_error **err)
 {
         _cleanup_free_ char *bytes = NULL;
         char got[DIGEST_HEX_LEN + 1];
@@ -970,8 +966,8 @@ int stage_tree(struct storage *st, const char *label, const char *source, const 
         (void)pthread_cond_init(&t.cond, NULL);
         state_load(&t);
         if (sweep_dir(&t, err) < 0 || make_dirs(&t, err) < 0 ||
-            stage_files(&t, own ? own : st, blob_dir, &s, err) < 0 ||
-            make_symlinks(&t, err) < 0 || finish_dirs(&t, err) < 0)
+            stage_files(&t, own ? own : st, blob_dir, &s, err) < 0 || make_symlinks(&t, err) < 0 ||
+            finish_dirs(&t, err) < 0)
                 goto out;
         /* One sync for the whole tree, before the record that vouches for it. */
         dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
