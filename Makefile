@@ -88,7 +88,7 @@ LIBENTRY := $(BUILD)/libentry.a
 
 .PHONY: all help test unit fuzz-replay fuzz integration check check-format check-scripts format analyze \
 	asan asan-integration integration-plain tools valgrind bundle quickstart install uninstall run clean bench bench-entrypoint \
-	bench-build bench-layer bench-serve-flood
+	bench-build bench-layer bench-serve-flood bench-sync
 
 all: $(BIN)/hoist $(BIN)/hoist-entrypoint quickstart
 
@@ -107,6 +107,7 @@ help:
 	@echo "make install       install into DESTDIR/PREFIX (default $(PREFIX))"
 	@echo "make bench         bench/s3: hoist vs awscli, rclone and raw curl (BENCH_BIG_MB, ...)"
 	@echo "make bench-entrypoint  bench/entrypoint: start-up and memory of hoist-entrypoint vs tini"
+	@echo "make bench-sync    bench/sync: incremental sync vs aws s3 sync, rclone, s3cmd, the one-tar path"
 	@echo "make bench-build   bench/build: hoist build + push vs buildah bud + push"
 	@echo "make bench-layer   bench/layer: the parallel layer compressor vs gzip, pigz, zstd"
 	@echo "make bench-serve-flood  bench/serve: requests during 5,000 idle connections, old server vs new"
@@ -313,6 +314,11 @@ $(BUILD)/bench/s3bench: bench/s3/s3bench.c $(LIBHOIST)
 
 bench: all $(BUILD)/tests/s3tool $(BUILD)/bench/s3bench
 	bench/s3/run.sh
+
+# bench/sync: incremental sync and staging beside aws s3 sync, rclone sync,
+# s3cmd sync and hoist's old one-tar path, against one server.
+bench-sync: $(BIN)/hoist $(BIN)/hoist-entrypoint $(BUILD)/tests/s3tool
+	bench/sync/run.sh
 
 # bench/entrypoint: exec-to-exec time and resident memory, beside tini.
 $(BUILD)/bench/entrybench: bench/entrypoint/entrybench.c

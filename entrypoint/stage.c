@@ -4,6 +4,7 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdlib.h>
@@ -16,6 +17,7 @@
 #include "fsutil.h"
 #include "job.h"
 #include "log.h"
+#include "stage_tree.h"
 #include "xalloc.h"
 
 /* The local file an input's source names.  *ret_tmp is set when the bytes
@@ -80,6 +82,30 @@ static const char *input_file_name(const struct jobspec_input *in, const char *p
         return slash ? slash + 1 : path;
 }
 
+/* Extracts the archive at PATH into DIR within IN's extract_limit. */
+static int extract_limited(const struct jobspec_input *in, const char *path, const char *dir,
+                           struct hoist_error **err)
+{
+        uint64_t limit = jobspec_extract_limit(in);
+        struct hoist_error *e = NULL;
+
+        if (archive_extract_file_limit(path, dir, limit, &e) == 0)
+                return 0;
+        if (e->code != EFBIG) {
+                *err = e;
+                return -1;
+        }
+        hoist_error_free(e);
+        return hoist_error_make(err, HOIST_ERR_INPUT,
+                                "archive '%s' expands to more than %" PRIu64
+                                " bytes (%s), its limit; refusing (raise it with "
+                                "`extract_limit:` on the input in job.yaml, e.g. "
+                                "extract_limit: 5GiB)",
+                                in->source, limit,
+                                in->extract_limit ? "its extract_limit"
+                                                  : "100 times its size, at least 64 MiB");
+}
+
 /* Copies or extracts IN into the existing directory DIR; TMP_DIR holds a
  * fetched object while it is read. */
 static int stage_into(struct storage *st, const struct jobspec_input *in, const char *dir,
@@ -94,7 +120,7 @@ static int stage_into(struct storage *st, const struct jobspec_input *in, const 
         if (in->mode == JOBSPEC_INPUT_ARCHIVE) {
                 r = in->sha256 ? check_digest(in, path, err) : 0;
                 if (r == 0)
-                        r = archive_extract_file(path, dir, err);
+                        r = extract_limited(in, path, dir, err);
         } else {
                 const char *name = input_file_name(in, path);
                 _cleanup_free_ char *dst = path_join(dir, name);
@@ -122,6 +148,18 @@ static int stage_input(struct storage *st, const struct stage *s, const struct j
 
         if (!jobspec_channel_valid(in->channel))
                 return hoist_error_make(err, HOIST_ERR_INPUT, "invalid channel name");
+        if (in->mode == JOBSPEC_INPUT_TREE) {
+                _cleanup_free_ char *label = xasprintf("input '%s'", in->channel);
+                struct stage_tree_stats ts = {0};
+                if (stage_tree(st, label, in->source, in->sha256, dir, &ts, err) < 0)
+                        return -1;
+                log_info("input '%s': tree of %" PRIu64 " files (%" PRIu64 " bytes) staged in %s: "
+                         "%" PRIu64 " fetched (%" PRIu64 " bytes in %" PRIu64 " reads), %" PRIu64
+                         " already here",
+                         in->channel, ts.files, ts.bytes, dir, ts.fetched_files, ts.fetched_bytes,
+                         ts.ranges, ts.kept_files);
+                return 0;
+        }
         if (fs_mkdir_p(dir, 0755, err) < 0 || stage_into(st, in, dir, s->input_dir, err) < 0)
                 return -1;
         log_info("input '%s': %s staged in %s", in->channel, jobspec_input_mode_name(in->mode),
@@ -143,6 +181,15 @@ static int stage_code(struct storage *st, const struct jobspec *spec, struct sta
         };
 
         s->code_dir = path_join(s->root, "code");
+        if (spec->code.mode == JOBSPEC_INPUT_TREE) {
+                /* Staged in place: what is left of an earlier attempt and
+                 * not in the tree is removed, what is unchanged is kept. */
+                if (stage_tree(st, "code", spec->code.source, spec->code.sha256, s->code_dir, NULL,
+                               err) < 0)
+                        return -1;
+                log_info("code staged in %s", s->code_dir);
+                return 0;
+        }
         if (fs_remove_tree(s->code_dir, err) < 0 || fs_mkdir_p(s->code_dir, 0755, err) < 0 ||
             stage_into(st, &in, s->code_dir, s->root, err) < 0)
                 return hoist_error_wrap(err, "code");
@@ -198,7 +245,9 @@ int stage_prepare(const struct jobspec *spec, struct storage *st, struct stage *
                 if (progress_fn != NULL)
                         progress_fn(progress_userdata, i, spec->n_inputs, &spec->inputs[i]);
                 if (stage_input(st, &s, &spec->inputs[i], err) < 0) {
-                        hoist_error_wrap(err, "input '%s'", spec->inputs[i].channel);
+                        /* The tree stager names the input itself. */
+                        if (spec->inputs[i].mode != JOBSPEC_INPUT_TREE)
+                                hoist_error_wrap(err, "input '%s'", spec->inputs[i].channel);
                         goto fail;
                 }
         }

@@ -21,6 +21,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -238,6 +239,8 @@ struct extract {
         const char *label;  /* "archive 'x.tar'" */
         int dirfd;          /* the staging directory */
         struct comps links; /* symlinks and hard links so far, checked again at the end */
+        uint64_t limit;     /* bytes the entries may expand to; 0: no limit */
+        uint64_t written;   /* bytes of file data so far */
 };
 
 static int refuse(struct hoist_error **err, const struct extract *x, const char *name,
@@ -307,9 +310,18 @@ static int entry_check(struct extract *x, struct archive_entry *entry, struct ho
         return 1;
 }
 
-static int copy_data(struct archive *in, struct archive *out, const struct extract *x,
-                     const char *name, struct hoist_error **err)
+static int over_limit(const struct extract *x, struct hoist_error **err)
 {
+        return hoist_error_make(err, EFBIG,
+                                "%s expands to more than its limit of %" PRIu64 " bytes; refusing",
+                                x->label, x->limit);
+}
+
+static int copy_data(struct archive *in, struct archive *out, struct extract *x, const char *name,
+                     struct hoist_error **err)
+{
+        uint64_t start = x->written, end = x->written;
+
         for (;;) {
                 const void *block;
                 size_t size;
@@ -321,6 +333,13 @@ static int copy_data(struct archive *in, struct archive *out, const struct extra
                 if (r < ARCHIVE_WARN)
                         return hoist_error_make(err, HOIST_ERR_INPUT, "%s: read '%s': %s", x->label,
                                                 name, archive_error_string(in));
+                /* Counted as the bytes it covers on disk, holes included, so a
+                 * sparse entry cannot slip a huge file past the limit. */
+                if (offset >= 0 && start + (uint64_t)offset + size > end)
+                        end = start + (uint64_t)offset + size;
+                if (x->limit != 0 && end > x->limit)
+                        return over_limit(x, err);
+                x->written = end;
                 if (archive_write_data_block(out, block, size, offset) < ARCHIVE_WARN)
                         return hoist_error_make(err, HOIST_ERR_INPUT, "%s: write '%s': %s",
                                                 x->label, name, archive_error_string(out));
@@ -348,6 +367,12 @@ static int extract_entries(struct archive *in, struct extract *x, struct hoist_e
                         return -1;
                 if (ok == 0)
                         continue;
+                /* The size the header declares: refused before a byte of it
+                 * is written. */
+                if (x->limit != 0 && archive_entry_size_is_set(entry) &&
+                    archive_entry_size(entry) > 0 &&
+                    x->written + (uint64_t)archive_entry_size(entry) > x->limit)
+                        return over_limit(x, err);
                 if (archive_write_header(out, entry) < ARCHIVE_WARN)
                         return hoist_error_make(err, HOIST_ERR_INPUT,
                                                 "%s: entry '%s': %s; refusing", x->label,
@@ -412,11 +437,11 @@ static void restore_cwd(int *fd)
         }
 }
 
-static int extract_into(struct archive *in, const char *label, const char *root,
+static int extract_into(struct archive *in, const char *label, const char *root, uint64_t limit,
                         struct hoist_error **err)
 {
         _cleanup_free_ char *staging = path_join(root, ".hoist-extract-XXXXXX");
-        struct extract x = {.label = label, .dirfd = -1};
+        struct extract x = {.label = label, .dirfd = -1, .limit = limit};
         int r;
 
         if (!fs_is_dir(root))
@@ -460,13 +485,19 @@ static struct archive *reader_new(void)
 
 int archive_extract_file(const char *path, const char *root, struct hoist_error **err)
 {
+        return archive_extract_file_limit(path, root, 0, err);
+}
+
+int archive_extract_file_limit(const char *path, const char *root, uint64_t limit,
+                               struct hoist_error **err)
+{
         _cleanup_archive_read_ struct archive *a = reader_new();
         _cleanup_free_ char *label = xasprintf("archive '%s'", path);
 
         if (archive_read_open_filename(a, path, 65536) != ARCHIVE_OK)
                 return hoist_error_make(err, HOIST_ERR_INPUT, "%s: %s", label,
                                         archive_error_string(a));
-        return extract_into(a, label, root, err);
+        return extract_into(a, label, root, limit, err);
 }
 
 int archive_extract_memory(const void *data, size_t len, const char *root, struct hoist_error **err)
@@ -477,7 +508,7 @@ int archive_extract_memory(const void *data, size_t len, const char *root, struc
         if (archive_read_open_memory(a, data, len) != ARCHIVE_OK)
                 return hoist_error_make(err, HOIST_ERR_INPUT, "%s: %s", label,
                                         archive_error_string(a));
-        return extract_into(a, label, root, err);
+        return extract_into(a, label, root, 0, err);
 }
 
 /* ---------------------------------------------------------------- sniff -- */

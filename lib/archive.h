@@ -21,6 +21,13 @@
  * content) into the existing directory ROOT. */
 int archive_extract_file(const char *path, const char *root, struct hoist_error **err);
 
+/* The same, refusing (code EFBIG, nothing left in ROOT) an archive whose
+ * entries expand to more than LIMIT bytes (0: no limit): the sizes the
+ * headers declare are checked before an entry is written, and the bytes
+ * written (holes of sparse entries included) as they are. */
+int archive_extract_file_limit(const char *path, const char *root, uint64_t limit,
+                               struct hoist_error **err);
+
 /* Same, from memory (used by the fuzz target). */
 int archive_extract_memory(const void *data, size_t len, const char *root,
                            struct hoist_error **err);

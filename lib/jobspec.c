@@ -254,7 +254,7 @@ static int get_kv(const struct reader *r, json_t *obj, const char *key, int scal
 static int read_input(const struct reader *r, json_t *v, const char *path, struct jobspec_input *in)
 {
         _cleanup_free_ char *mode = NULL;
-        int64_t size = 0;
+        int64_t size = 0, limit = 0;
 
         if (!json_is_object(v))
                 return wrong_type(r, path, "an object", v);
@@ -263,9 +263,11 @@ static int read_input(const struct reader *r, json_t *v, const char *path, struc
             get_string(r, v, path, "sha256", 0, &in->sha256) < 0 ||
             get_string(r, v, path, "filename", 0, &in->filename) < 0 ||
             get_string(r, v, path, "mode", 0, &mode) < 0 ||
-            get_int(r, v, path, "size", 0, INT64_MAX, &size) < 0)
+            get_int(r, v, path, "size", 0, INT64_MAX, &size) < 0 ||
+            get_int(r, v, path, "extract_limit", 0, INT64_MAX, &limit) < 0)
                 return -1;
         in->size = (uint64_t)size;
+        in->extract_limit = (uint64_t)limit;
         if (in->sha256 != NULL && !digest_hex_valid(in->sha256)) {
                 _cleanup_free_ char *p = child_path(path, "sha256");
                 return read_error(r, p, "expected 64 lowercase hex digits");
@@ -274,9 +276,11 @@ static int read_input(const struct reader *r, json_t *v, const char *path, struc
                 in->mode = JOBSPEC_INPUT_FILE;
         else if (strcmp(mode, "archive") == 0)
                 in->mode = JOBSPEC_INPUT_ARCHIVE;
+        else if (strcmp(mode, "tree") == 0)
+                in->mode = JOBSPEC_INPUT_TREE;
         else {
                 _cleanup_free_ char *p = child_path(path, "mode");
-                return read_error(r, p, "expected \"file\" or \"archive\"");
+                return read_error(r, p, "expected \"file\", \"archive\" or \"tree\"");
         }
         return 0;
 }
@@ -303,6 +307,7 @@ static int read_inputs(const struct reader *r, json_t *root, struct jobspec *spe
 
 static int read_code(const struct reader *r, json_t *root, struct jobspec *spec)
 {
+        _cleanup_free_ char *mode = NULL;
         int64_t size = 0;
         json_t *o;
 
@@ -312,9 +317,16 @@ static int read_code(const struct reader *r, json_t *root, struct jobspec *spec)
                 return 0;
         if (get_string(r, o, "code", "source", 1, &spec->code.source) < 0 ||
             get_string(r, o, "code", "sha256", 0, &spec->code.sha256) < 0 ||
-            get_int(r, o, "code", "size", 0, INT64_MAX, &size) < 0)
+            get_int(r, o, "code", "size", 0, INT64_MAX, &size) < 0 ||
+            get_string(r, o, "code", "mode", 0, &mode) < 0)
                 return -1;
         spec->code.size = (uint64_t)size;
+        if (mode == NULL || strcmp(mode, "archive") == 0)
+                spec->code.mode = JOBSPEC_INPUT_ARCHIVE;
+        else if (strcmp(mode, "tree") == 0)
+                spec->code.mode = JOBSPEC_INPUT_TREE;
+        else
+                return read_error(r, "code.mode", "expected \"archive\" or \"tree\"");
         if (spec->code.sha256 != NULL && !digest_hex_valid(spec->code.sha256))
                 return read_error(r, "code.sha256", "expected 64 lowercase hex digits");
         return 0;
@@ -667,6 +679,7 @@ static json_t *inputs_json(const struct jobspec *spec)
                 put_string(o, "filename", in->filename);
                 put_string(o, "mode", jobspec_input_mode_name(in->mode));
                 put_int(o, "size", (int64_t)in->size);
+                put_int(o, "extract_limit", (int64_t)in->extract_limit);
                 (void)json_array_append_new(arr, o);
         }
         return arr;
@@ -759,6 +772,8 @@ char *jobspec_to_json(const struct jobspec *spec)
                 put_string(o, "source", spec->code.source);
                 put_string(o, "sha256", spec->code.sha256);
                 put_int(o, "size", (int64_t)spec->code.size);
+                if (spec->code.mode == JOBSPEC_INPUT_TREE)
+                        put_string(o, "mode", "tree");
                 put(root, "code", o);
         }
 
@@ -927,8 +942,21 @@ const char *jobspec_input_mode_name(enum jobspec_input_mode mode)
                 return "file";
         case JOBSPEC_INPUT_ARCHIVE:
                 return "archive";
+        case JOBSPEC_INPUT_TREE:
+                return "tree";
         }
         return "file";
+}
+
+uint64_t jobspec_extract_limit(const struct jobspec_input *in)
+{
+        uint64_t by_ratio;
+
+        if (in->extract_limit > 0)
+                return in->extract_limit;
+        by_ratio = in->size > UINT64_MAX / JOBSPEC_EXTRACT_RATIO ? UINT64_MAX
+                                                                 : in->size * JOBSPEC_EXTRACT_RATIO;
+        return by_ratio > JOBSPEC_EXTRACT_FLOOR ? by_ratio : JOBSPEC_EXTRACT_FLOOR;
 }
 
 /* ---- validation ---- */

@@ -24,7 +24,13 @@
 enum jobspec_input_mode {
         JOBSPEC_INPUT_FILE,    /* one file, copied into the channel directory */
         JOBSPEC_INPUT_ARCHIVE, /* a tar archive, extracted into the channel directory */
+        JOBSPEC_INPUT_TREE,    /* a tree manifest (lib/tree.h): files staged in place */
 };
+
+/* An ARCHIVE input may expand to at most this many times its own size, and
+ * never less than JOBSPEC_EXTRACT_FLOOR, unless extract_limit says more. */
+#define JOBSPEC_EXTRACT_RATIO 100
+#define JOBSPEC_EXTRACT_FLOOR ((uint64_t)64 << 20)
 
 struct jobspec_kv {
         char *key;
@@ -34,18 +40,22 @@ struct jobspec_kv {
 struct jobspec_input {
         char *channel;  /* [a-z0-9_]+; becomes HOIST_INPUT_<CHANNEL> */
         char *source;   /* URL: file:///abs/path or s3://bucket/key */
-        char *sha256;   /* 64 hex digits of the stored bytes, or NULL */
+        char *sha256;   /* 64 hex digits of the stored bytes (TREE: of the manifest), or NULL */
         char *filename; /* for FILE mode: the name inside the channel dir */
         enum jobspec_input_mode mode;
-        uint64_t size; /* bytes of the stored object; 0 if unknown */
+        uint64_t size; /* bytes of the stored object (TREE: sum of the files); 0 if unknown */
+        /* ARCHIVE: bytes the archive may expand to; 0 = the default rule,
+         * jobspec_extract_limit() */
+        uint64_t extract_limit;
 };
 
-/* The job's source tree (job.yaml `code:`): a tar blob in the job's
- * storage, extracted at $HOIST_CODE_DIR. */
+/* The job's source tree (job.yaml `code:`), staged at $HOIST_CODE_DIR:
+ * a tree manifest (TREE) or, from older runners, a tar blob (ARCHIVE). */
 struct jobspec_code {
-        char *source;  /* as an input's source; NULL: the job ships no code */
-        char *sha256;  /* 64 hex digits of the tar, or NULL */
-        uint64_t size; /* bytes of the tar; 0 if unknown */
+        char *source;                 /* as an input's source; NULL: the job ships no code */
+        char *sha256;                 /* 64 hex digits of the tar or the manifest, or NULL */
+        uint64_t size;                /* bytes of the tar (TREE: sum of the files); 0 if unknown */
+        enum jobspec_input_mode mode; /* ARCHIVE (absent in job.json) or TREE */
 };
 
 struct jobspec_storage {
@@ -228,6 +238,10 @@ char *jobspec_result_to_json(const struct jobspec_result *r);
 void jobspec_result_free(struct jobspec_result *r);
 
 const char *jobspec_input_mode_name(enum jobspec_input_mode mode);
+
+/* The most bytes ARCHIVE input IN may expand to: its extract_limit, else
+ * max(JOBSPEC_EXTRACT_RATIO x its size, JOBSPEC_EXTRACT_FLOOR). */
+uint64_t jobspec_extract_limit(const struct jobspec_input *in);
 
 static inline void jobspec_freep(struct jobspec **s)
 {

@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -566,7 +567,12 @@ static size_t xfer_write(char *ptr, size_t size, size_t nmemb, void *userdata)
         long status = 0;
 
         (void)curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &status);
-        if (status >= 200 && status < 300 && x->out_fd >= 0) {
+        if (status >= 200 && status < 300 && x->sink != NULL) {
+                if (x->sink(x->sink_userdata, x->received, ptr, n) != 0) {
+                        x->sink_errno = ECANCELED;
+                        return 0;
+                }
+        } else if (status >= 200 && status < 300 && x->out_fd >= 0) {
                 size_t done = 0;
                 while (done < n) {
                         ssize_t w = pwrite(x->out_fd, ptr + done, n - done,
@@ -803,7 +809,7 @@ static int xfer_finish(struct s3_xfer *x, CURLcode rc, bool allow_404, bool *ret
                 return hoist_error_make(err, ECANCELED, "%s", x->what);
         if (x->sink_errno != 0)
                 return hoist_error_make(err, x->sink_errno, "%s: %s", x->what,
-                                        x->out_fd >= 0 ? "write" : "read");
+                                        x->out_fd >= 0 || x->sink != NULL ? "write" : "read");
         if (rc != CURLE_OK) {
                 *ret_retry = s3_retryable(rc, 0, NULL);
                 return s3_http_error(err, rc, x->errbuf, x->what);
@@ -856,6 +862,156 @@ int s3_perform(struct s3_client *c, struct s3_xfer *x, bool allow_404, struct ho
         }
 }
 
+/*
+ * Payload hashes off the event loop.  A part's SHA-256 must be known before
+ * it is signed; computed in xfer_prepare() it stalls every running transfer
+ * for as long as it takes (about 7 ms per 8 MiB part here, the whole loop's
+ * time for a 1 GiB upload).  So the parts of a parallel upload are hashed
+ * ahead, in order, by a few threads; the loop starts only parts whose hash
+ * is ready and is woken (curl_multi_wakeup) as each one is.  The threads
+ * only read the file and write the transfer's payload_hash; the loop reads
+ * that only after it has seen the part's ready flag under the lock.
+ */
+#define HASHER_MAX_THREADS 4
+
+struct hasher {
+        CURLM *multi;
+        struct s3_xfer **xs; /* the transfers that need a hash, in order */
+        bool *ready;
+        size_t n, next;
+        bool stop;
+        pthread_mutex_t lock;
+        pthread_t threads[HASHER_MAX_THREADS];
+        unsigned n_threads;
+};
+
+static bool xfer_needs_hash(const struct s3_xfer *x)
+{
+        return x->has_body && x->body_fd >= 0 && x->body_len > 0 && x->payload_hash[0] == '\0' &&
+               !x->done;
+}
+
+static void *hasher_main(void *arg)
+{
+        struct hasher *h = arg;
+
+        for (;;) {
+                size_t i;
+                (void)pthread_mutex_lock(&h->lock);
+                i = h->next;
+                if (h->stop || i >= h->n) {
+                        (void)pthread_mutex_unlock(&h->lock);
+                        return NULL;
+                }
+                h->next++;
+                (void)pthread_mutex_unlock(&h->lock);
+                /* A failure leaves payload_hash empty: xfer_prepare() then
+                 * hashes again on the loop and reports the error there. */
+                struct hoist_error *e = NULL;
+                if (xfer_hash_body(h->xs[i], &e) < 0) {
+                        hoist_error_free(e);
+                        h->xs[i]->payload_hash[0] = '\0';
+                }
+                (void)pthread_mutex_lock(&h->lock);
+                h->ready[i] = true;
+                (void)pthread_mutex_unlock(&h->lock);
+                (void)curl_multi_wakeup(h->multi);
+        }
+}
+
+static unsigned hasher_threads(size_t n)
+{
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        unsigned t = cpus > 0 ? (unsigned)cpus : 1;
+
+        if (t > HASHER_MAX_THREADS)
+                t = HASHER_MAX_THREADS;
+        return n < t ? (unsigned)n : t;
+}
+
+/* Starts hashing the file bodies among XS; returns NULL when there are
+ * fewer than two (nothing to overlap) or no thread could start. */
+static struct hasher *hasher_start(CURLM *m, struct s3_xfer **xs, size_t n)
+{
+        struct hasher *h;
+        size_t k = 0;
+
+        for (size_t i = 0; i < n; i++)
+                k += xfer_needs_hash(xs[i]);
+        if (k < 2)
+                return NULL;
+        h = xcalloc(1, sizeof *h);
+        h->multi = m;
+        h->xs = xcalloc(k, sizeof *h->xs);
+        h->ready = xcalloc(k, sizeof *h->ready);
+        for (size_t i = 0; i < n; i++)
+                if (xfer_needs_hash(xs[i])) {
+                        xs[i]->hash_slot = h->n + 1;
+                        h->xs[h->n++] = xs[i];
+                }
+        (void)pthread_mutex_init(&h->lock, NULL);
+        for (unsigned t = 0, want = hasher_threads(k); t < want; t++) {
+                if (pthread_create(&h->threads[h->n_threads], NULL, hasher_main, h) != 0)
+                        break;
+                h->n_threads++;
+        }
+        if (h->n_threads == 0) {
+                /* Hash on the loop, as without threads. */
+                for (size_t i = 0; i < h->n; i++)
+                        h->xs[i]->hash_slot = 0;
+                (void)pthread_mutex_destroy(&h->lock);
+                free(h->xs);
+                free(h->ready);
+                free(h);
+                return NULL;
+        }
+        return h;
+}
+
+/* True when X may be signed now: it needs no hash from H, or H has it. */
+static bool hasher_ready(struct hasher *h, const struct s3_xfer *x)
+{
+        bool r;
+
+        if (h == NULL || x->hash_slot == 0)
+                return true;
+        (void)pthread_mutex_lock(&h->lock);
+        r = h->ready[x->hash_slot - 1];
+        (void)pthread_mutex_unlock(&h->lock);
+        return r;
+}
+
+static void hasher_stop(struct hasher *h)
+{
+        if (h == NULL)
+                return;
+        (void)pthread_mutex_lock(&h->lock);
+        h->stop = true;
+        (void)pthread_mutex_unlock(&h->lock);
+        for (unsigned t = 0; t < h->n_threads; t++)
+                (void)pthread_join(h->threads[t], NULL);
+        for (size_t i = 0; i < h->n; i++)
+                h->xs[i]->hash_slot = 0;
+        (void)pthread_mutex_destroy(&h->lock);
+        free(h->xs);
+        free(h->ready);
+        free(h);
+}
+
+/* A finished range of a download is handed to the kernel's writeback now
+ * (SYNC_FILE_RANGE_WRITE starts it and does not wait), so the data goes to
+ * disk while the other ranges still arrive and the fsync that makes the file
+ * durable before its rename finds little left to write: no stall of a whole
+ * file's writeback at the end. */
+static void xfer_start_writeback(const struct s3_xfer *x)
+{
+        if (x->out_fd < 0 || x->received == 0)
+                return;
+        if (sync_file_range(x->out_fd, (off_t)x->out_off, (off_t)x->received,
+                            SYNC_FILE_RANGE_WRITE) < 0)
+                log_debug("s3: start writeback of %s: %s, ignoring", x->what, strerror(errno));
+}
+
 static void parallel_stop(CURLM *m, struct s3_xfer **xs, size_t n)
 {
         for (size_t i = 0; i < n; i++) {
@@ -869,8 +1025,8 @@ static void parallel_stop(CURLM *m, struct s3_xfer **xs, size_t n)
 
 /* Starts what may start; returns the ms until a waiting transfer may start
  * (or 1000), and sets *ret_pending when anything is left to do. */
-static int parallel_start(struct s3_client *c, CURLM *m, struct s3_xfer **xs, size_t n,
-                          unsigned *running, long *ret_wait, bool *ret_pending,
+static int parallel_start(struct s3_client *c, CURLM *m, struct hasher *h, struct s3_xfer **xs,
+                          size_t n, unsigned *running, long *ret_wait, bool *ret_pending,
                           struct hoist_error **err)
 {
         uint64_t now = now_ms();
@@ -889,6 +1045,9 @@ static int parallel_start(struct s3_client *c, CURLM *m, struct s3_xfer **xs, si
                                 wait = (long)(x->not_before_ms - now);
                         continue;
                 }
+                /* Its hash is on the way; the hasher wakes the poll. */
+                if (!hasher_ready(h, x))
+                        continue;
                 if (xfer_prepare(c, x, err) < 0)
                         return -1;
                 if (curl_multi_add_handle(m, x->h) != CURLM_OK)
@@ -905,18 +1064,20 @@ int s3_perform_parallel(struct s3_client *c, struct s3_xfer **xs, size_t n,
                         struct hoist_error **err)
 {
         CURLM *m = curl_multi_init();
+        struct hasher *h;
         unsigned running = 0;
 
         if (m == NULL)
                 return hoist_error_make(err, HOIST_ERR_PROVIDER, "cannot start libcurl multi");
         (void)curl_multi_setopt(m, CURLMOPT_MAX_HOST_CONNECTIONS, (long)c->concurrency);
+        h = hasher_start(m, xs, n);
         for (;;) {
                 bool pending = false, finished = false;
                 long wait = 0;
                 int still = 0;
                 CURLMsg *msg;
 
-                if (parallel_start(c, m, xs, n, &running, &wait, &pending, err) < 0)
+                if (parallel_start(c, m, h, xs, n, &running, &wait, &pending, err) < 0)
                         goto fail;
                 if (!pending)
                         break;
@@ -935,6 +1096,7 @@ int s3_perform_parallel(struct s3_client *c, struct s3_xfer **xs, size_t n,
                         finished = true;
                         if (xfer_finish(x, rc, false, &retry, &e) == 0) {
                                 x->done = true;
+                                xfer_start_writeback(x);
                                 curl_easy_cleanup(TAKE_PTR(x->h));
                                 continue;
                         }
@@ -957,9 +1119,11 @@ int s3_perform_parallel(struct s3_client *c, struct s3_xfer **xs, size_t n,
                         (void)curl_multi_poll(m, NULL, 0,
                                               running > 0 && wait > 100 ? 100 : (int)wait, NULL);
         }
+        hasher_stop(h);
         parallel_stop(m, xs, n);
         return 0;
 fail:
+        hasher_stop(h);
         parallel_stop(m, xs, n);
         return -1;
 }

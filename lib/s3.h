@@ -102,6 +102,25 @@ int s3_get_object(struct s3_client *c, const char *bucket, const char *key, uint
 int s3_get_file(struct s3_client *c, const char *bucket, const char *key, const char *path,
                 struct hoist_error **err);
 
+/* Receives the bytes of one ranged GET in order: POS is their offset in the
+ * range.  A retry starts the range again, so POS 0 after bytes were given
+ * means "forget them".  A non-zero return stops the whole batch. */
+typedef int (*s3_sink_fn)(void *userdata, uint64_t pos, const void *data, size_t len);
+
+struct s3_range_get {
+        const char *key;
+        uint64_t offset, length; /* LENGTH > 0 */
+        s3_sink_fn sink;
+        void *userdata;
+};
+
+/* The ranges GETS (of objects in BUCKET), concurrency at a time over one
+ * event loop, each retried on its own; every sink sees exactly its range's
+ * bytes.  A sink that stopped the batch makes it fail with ECANCELED (its
+ * own error is the caller's to keep). */
+int s3_get_ranges(struct s3_client *c, const char *bucket, const struct s3_range_get *gets,
+                  size_t n, struct hoist_error **err);
+
 /* PUT from memory or from a file.  A file larger than one part goes up as a
  * multipart upload.  *ret_etag (may be NULL) gets the ETag. */
 int s3_put_object(struct s3_client *c, const char *bucket, const char *key, const void *data,

@@ -58,6 +58,8 @@ struct s3_xfer {
          * anything else to resp */
         int out_fd;
         uint64_t out_off;
+        s3_sink_fn sink; /* ... or to SINK, when set */
+        void *sink_userdata;
         struct buf resp;
         long status;
         char *etag, *last_modified;
@@ -73,6 +75,7 @@ struct s3_xfer {
         unsigned attempt;
         uint64_t not_before_ms;
         bool running, done;
+        size_t hash_slot; /* 1 + its index in s3_perform_parallel's hasher, or 0 */
         struct s3_progress *progress;
         char *what; /* "PUT s3://bucket/key" for errors */
 };

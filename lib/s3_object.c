@@ -113,6 +113,42 @@ static int get_ranges(struct s3_client *c, const char *bucket, const char *key, 
         return r;
 }
 
+int s3_get_ranges(struct s3_client *c, const char *bucket, const struct s3_range_get *gets,
+                  size_t n, struct hoist_error **err)
+{
+        _cleanup_free_ struct s3_xfer *xs = xcalloc(n ? n : 1, sizeof *xs);
+        _cleanup_free_ struct s3_xfer **ptrs = xcalloc(n ? n : 1, sizeof *ptrs);
+        struct s3_progress p = {.client = c};
+        int r;
+
+        for (size_t i = 0; i < n; i++) {
+                s3_xfer_init(&xs[i], "GET", bucket, gets[i].key);
+                xs[i].range = range_header(gets[i].offset, gets[i].length);
+                xs[i].sink = gets[i].sink;
+                xs[i].sink_userdata = gets[i].userdata;
+                xs[i].progress = &p;
+                p.total += gets[i].length;
+                ptrs[i] = &xs[i];
+        }
+        r = s3_perform_parallel(c, ptrs, n, err);
+        for (size_t i = 0; i < n; i++) {
+                /* A 200 is the whole object: right only when that is the range. */
+                if (r == 0 && xs[i].status != 206 &&
+                    !(xs[i].status == 200 && gets[i].offset == 0 &&
+                      xs[i].received == gets[i].length))
+                        r = hoist_error_make(err, HOIST_ERR_PROVIDER,
+                                             "%s: the server ignored the Range (status %ld)",
+                                             xs[i].what, xs[i].status);
+                if (r == 0 && xs[i].received != gets[i].length)
+                        r = hoist_error_make(err, HOIST_ERR_PROVIDER,
+                                             "%s: got %" PRIu64 " bytes of a %" PRIu64
+                                             "-byte range",
+                                             xs[i].what, xs[i].received, gets[i].length);
+                s3_xfer_clear(&xs[i]);
+        }
+        return r;
+}
+
 static int get_whole(struct s3_client *c, const char *bucket, const char *key, int fd,
                      uint64_t size, struct hoist_error **err)
 {

@@ -163,6 +163,19 @@ int storage_get_bytes(struct storage *st, const char *key, char **ret_data, size
         return 0;
 }
 
+int storage_read_ranges(struct storage *st, const struct storage_range *ranges, size_t n,
+                        struct hoist_error **err)
+{
+        for (size_t i = 0; i < n; i++) {
+                if (storage_key_check(ranges[i].key, err) < 0)
+                        return -1;
+                if (ranges[i].length == 0)
+                        return hoist_error_make(err, HOIST_ERR_USAGE, "read '%s': an empty range",
+                                                ranges[i].key);
+        }
+        return st->ops->read_ranges(st->impl, ranges, n, err);
+}
+
 int storage_exists(struct storage *st, const char *key, uint64_t *ret_size,
                    struct hoist_error **err)
 {

@@ -57,6 +57,25 @@ int storage_get_file(struct storage *st, const char *key, const char *dst,
                      struct hoist_error **err);
 int storage_get_bytes(struct storage *st, const char *key, char **ret_data, size_t *ret_len,
                       struct hoist_error **err);
+/* Receives the bytes of one range in order (POS: their offset in it); a
+ * retry starts the range again, so POS 0 after bytes means "forget them".
+ * Non-zero stops every read. */
+typedef int (*storage_sink_fn)(void *userdata, uint64_t pos, const void *data, size_t len);
+
+struct storage_range {
+        const char *key;
+        uint64_t offset, length; /* LENGTH > 0 */
+        storage_sink_fn sink;
+        void *userdata;
+};
+
+/* Reads every range of RANGES, in parallel where the backend can (s3://:
+ * one event loop, the client's concurrency), each into its sink.  A sink
+ * that stopped the reads makes this fail with ECANCELED; a range past its
+ * object's end is an error. */
+int storage_read_ranges(struct storage *st, const struct storage_range *ranges, size_t n,
+                        struct hoist_error **err);
+
 /* 1 if KEY exists (writing its size to *ret_size when given), 0 if not, -1 on error. */
 int storage_exists(struct storage *st, const char *key, uint64_t *ret_size,
                    struct hoist_error **err);

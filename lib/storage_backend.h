@@ -25,6 +25,8 @@ struct storage_ops {
         int (*get_file)(void *impl, const char *key, const char *dst, struct hoist_error **err);
         int (*get_bytes)(void *impl, const char *key, char **ret_data, size_t *ret_len,
                          struct hoist_error **err);
+        int (*read_ranges)(void *impl, const struct storage_range *ranges, size_t n,
+                           struct hoist_error **err);
         int (*exists)(void *impl, const char *key, uint64_t *ret_size, struct hoist_error **err);
         int (*delete)(void *impl, const char *key, struct hoist_error **err);
         /* PREFIX is "" or a checked key: every key under it, with sizes and

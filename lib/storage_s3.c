@@ -158,6 +158,27 @@ static int s3s_get_bytes(void *impl, const char *key, char **ret_data, size_t *r
         return s3_get_object(s->client, s->bucket, k, 0, 0, ret_data, ret_len, err);
 }
 
+static int s3s_read_ranges(void *impl, const struct storage_range *ranges, size_t n,
+                           struct hoist_error **err)
+{
+        struct s3_store *s = impl;
+        _cleanup_free_ struct s3_range_get *gets = xcalloc(n ? n : 1, sizeof *gets);
+        int r;
+
+        for (size_t i = 0; i < n; i++)
+                gets[i] = (struct s3_range_get){
+                        .key = full_key(s, ranges[i].key),
+                        .offset = ranges[i].offset,
+                        .length = ranges[i].length,
+                        .sink = ranges[i].sink,
+                        .userdata = ranges[i].userdata,
+                };
+        r = s3_get_ranges(s->client, s->bucket, gets, n, err);
+        for (size_t i = 0; i < n; i++)
+                free((char *)gets[i].key);
+        return r;
+}
+
 static int s3s_exists(void *impl, const char *key, uint64_t *ret_size, struct hoist_error **err)
 {
         struct s3_store *s = impl;
@@ -280,6 +301,7 @@ const struct storage_ops storage_s3_ops = {
         .put_bytes = s3s_put_bytes,
         .get_file = s3s_get_file,
         .get_bytes = s3s_get_bytes,
+        .read_ranges = s3s_read_ranges,
         .exists = s3s_exists,
         .delete = s3s_delete,
         .list_entries = s3s_list_entries,

@@ -10,7 +10,7 @@ PKGS=(
         libcmocka-dev
         podman runc uidmap busybox-static podman-compose docker-compose
         sqlite3 python3 clang-format cppcheck valgrind procps
-        s3cmd uuid-runtime curl tini pigz zstd jq
+        s3cmd rclone uuid-runtime curl tini pigz zstd jq
         docker-registry skopeo umoci apache2-utils python3-cryptography openssl buildah
         debootstrap python3-torch python3-yaml python3-requests wrk nginx-light
         chromium

@@ -230,6 +230,12 @@ CURLMcode curl_multi_poll(CURLM *multi, struct curl_waitfd extra[], unsigned int
         return real_ ? real_(multi, extra, n, timeout_ms, ret) : CURLM_INTERNAL_ERROR;
 }
 
+CURLMcode curl_multi_wakeup(CURLM *multi)
+{
+        REAL(curl_multi_wakeup);
+        return real_ ? real_(multi) : CURLM_INTERNAL_ERROR;
+}
+
 CURLMcode curl_multi_wait(CURLM *multi, struct curl_waitfd extra[], unsigned int n, int timeout_ms,
                           int *ret)
 {

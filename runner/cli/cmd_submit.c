@@ -8,6 +8,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,9 +89,13 @@ static const char usage[] =
         "      --estimate      print what the job will cost (and which spending limits\n"
         "                      it would pass) and submit nothing; exit 8 when a block\n"
         "                      limit would refuse it (docs/cost.md)\n"
-        "  -o, --output FMT    with --estimate: table (default) or json; with --dry-run:\n"
-        "                      yaml, only the objects a provider that sends YAML\n"
+        "  -o, --output FMT    table (default) or json: with --estimate the estimate,\n"
+        "                      else the job id and what the upload sent (files new,\n"
+        "                      changed and unchanged, bytes sent) on stdout; yaml with\n"
+        "                      --dry-run: only the objects a provider that sends YAML\n"
         "                      would send (kubernetes), nothing else\n"
+        "      --rehash        read every file of the code and inputs again, whatever\n"
+        "                      the stat cache says (docs/job.md \"inputs\")\n"
         "  -q, --quiet         print only the job id\n"
         "  -h, --help          show this help\n";
 
@@ -278,9 +283,22 @@ static int submit_estimate(const struct hoist_home *home, struct store *st, cons
         return r;
 }
 
+/* `submit -o json`: the job and what its upload sent. */
+static json_t *upload_json(const char *id, const struct package_stats *s)
+{
+        return json_pack("{s:s, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "id", id,
+                         "upload", "files_new", (json_int_t)s->files_new, "files_changed",
+                         (json_int_t)s->files_changed, "files_unchanged",
+                         (json_int_t)s->files_unchanged, "bytes_new", (json_int_t)s->bytes_new,
+                         "bytes_changed", (json_int_t)s->bytes_changed, "bytes_unchanged",
+                         (json_int_t)s->bytes_unchanged_files, "bytes_sent",
+                         (json_int_t)s->bytes_sent, "files_hashed", (json_int_t)s->files_hashed,
+                         "bytes_hashed", (json_int_t)s->bytes_hashed);
+}
+
 static int submit_new(const struct hoist_home *home, struct store *st, const char *path,
-                      const char *runtime_override, int quiet, int yes, char **ret_id,
-                      struct hoist_error **err)
+                      const char *runtime_override, int quiet, int yes, int rehash,
+                      struct package_stats *ret_stats, char **ret_id, struct hoist_error **err)
 {
         _cleanup_jobfile_ struct jobfile *jf = NULL;
         _cleanup_jobspec_ struct jobspec *spec = NULL;
@@ -300,7 +318,9 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
         const struct jobupload_options up = {.storage_url = jf->storage ? jf->storage
                                                                         : jobstorage_default_url(),
                                              .yes = yes,
-                                             .quiet = quiet};
+                                             .quiet = quiet,
+                                             .rehash = rehash,
+                                             .ret_stats = ret_stats};
         /* Nothing leaves for a registry either before consent says so. */
         if (jobupload_consent_push(home, jf, &up, err) < 0)
                 return hoist_error_wrap(err, "'%s'", path);
@@ -466,25 +486,35 @@ static int submit_resume(const struct hoist_home *home, struct store *st, const 
 int cmd_submit(int argc, char **argv, struct hoist_error **err)
 {
         static const struct option opts[] = {
-                {"follow", no_argument, NULL, 'f'},        {"resume", required_argument, NULL, 'R'},
-                {"runtime", required_argument, NULL, 'r'}, {"quiet", no_argument, NULL, 'q'},
-                {"force", no_argument, NULL, 'F'},         {"help", no_argument, NULL, 'h'},
+                {"follow", no_argument, NULL, 'f'},
+                {"resume", required_argument, NULL, 'R'},
+                {"runtime", required_argument, NULL, 'r'},
+                {"quiet", no_argument, NULL, 'q'},
+                {"force", no_argument, NULL, 'F'},
+                {"help", no_argument, NULL, 'h'},
                 {"yes", no_argument, NULL, 'y'}, /* consent: ask, answered */
-                {"dry-run", no_argument, NULL, 'n'},       {"estimate", no_argument, NULL, 'E'},
-                {"output", required_argument, NULL, 'o'},  {NULL, 0, NULL, 0},
+                {"dry-run", no_argument, NULL, 'n'},
+                {"estimate", no_argument, NULL, 'E'},
+                {"output", required_argument, NULL, 'o'},
+                {"rehash", no_argument, NULL, 'H'},
+                {NULL, 0, NULL, 0},
         };
         _cleanup_home_ struct hoist_home *home = NULL;
         _cleanup_store_ struct store *st = NULL;
         _cleanup_free_ char *id = NULL;
         const char *arg_resume = NULL, *arg_runtime = NULL;
         int arg_follow = 0, arg_quiet = 0, arg_force = 0, arg_yes = 0, arg_dry_run = 0, c;
-        int arg_estimate = 0, arg_json = 0, arg_yaml = 0;
+        int arg_estimate = 0, arg_json = 0, arg_yaml = 0, arg_rehash = 0;
+        struct package_stats stats = {0};
 
         optind = 1;
         while ((c = getopt_long(argc, argv, "fqyhno:", opts, NULL)) != -1) {
                 switch (c) {
                 case 'E':
                         arg_estimate = 1;
+                        break;
+                case 'H':
+                        arg_rehash = 1;
                         break;
                 case 'o':
                         if (strcmp(optarg, "yaml") == 0) {
@@ -538,8 +568,10 @@ int cmd_submit(int argc, char **argv, struct hoist_error **err)
                 return cli_usage_error(err, "submit",
                                        "--dry-run takes a JOB.yaml, not --resume "
                                        "or --follow");
-        if (arg_json && !arg_estimate)
-                return cli_usage_error(err, "submit", "-o json goes with --estimate");
+        if (arg_json && (arg_resume != NULL || arg_follow || arg_dry_run) && !arg_estimate)
+                return cli_usage_error(err, "submit",
+                                       "-o json goes with --estimate or a new job, not with "
+                                       "--resume, --follow or --dry-run");
         if (arg_yaml && !arg_dry_run)
                 return cli_usage_error(err, "submit", "-o yaml goes with --dry-run");
         if (arg_estimate && (arg_resume != NULL || arg_follow || arg_dry_run))
@@ -564,9 +596,14 @@ int cmd_submit(int argc, char **argv, struct hoist_error **err)
         if (arg_resume != NULL) {
                 if (submit_resume(home, st, arg_resume, arg_runtime, arg_force, &id, err) < 0)
                         return -1;
-        } else if (submit_new(home, st, argv[optind], arg_runtime, arg_quiet, arg_yes, &id, err) <
-                   0) {
+        } else if (submit_new(home, st, argv[optind], arg_runtime, arg_quiet, arg_yes, arg_rehash,
+                              &stats, &id, err) < 0) {
                 return -1;
+        }
+        if (arg_json) {
+                json_auto_t *o = upload_json(id, &stats);
+                jobview_print_json(o);
+                return EXIT_OK;
         }
         if (arg_quiet)
                 printf("%s\n", id);

@@ -238,6 +238,61 @@ static int path_is_symlink(const char *path)
         return lstat(p, &st) == 0 && S_ISLNK(st.st_mode);
 }
 
+static int has_archive_suffix(const char *path)
+{
+        static const char *const suffixes[] = {".tar", ".tar.gz", ".tgz", ".zip"};
+        size_t n = strlen(path);
+
+        for (size_t i = 0; i < sizeof suffixes / sizeof *suffixes; i++) {
+                size_t k = strlen(suffixes[i]);
+                if (n > k && strcmp(path + n - k, suffixes[i]) == 0)
+                        return 1;
+        }
+        return 0;
+}
+
+/* The long form of an input: {path: P, extract: true, extract_limit: 5GiB}. */
+static int load_input_options(struct loading *l, const struct config_node *v, const char *field,
+                              const char *channel, struct jobfile_input *in, char **ret_rel)
+{
+        static const char *const keys[] = {"path", "extract", "extract_limit", NULL};
+        const struct config_node *n;
+
+        if (config_check_keys(v, field, keys, l->err) < 0)
+                return -1;
+        n = config_get(v, "path");
+        if (n == NULL)
+                return config_error(v, field, l->err, "input %s: path missing", channel);
+        if (config_get_string(n, field, ret_rel, l->err) < 0)
+                return -1;
+        if ((n = config_get(v, "extract")) != NULL &&
+            config_get_bool(n, field, &in->extract, l->err) < 0)
+                return -1;
+        if ((n = config_get(v, "extract_limit")) != NULL) {
+                _cleanup_free_ char *text = NULL;
+                _cleanup_error_ struct hoist_error *e = NULL;
+                if (config_get_scalar(n, field, &text, l->err) < 0)
+                        return -1;
+                if (resources_parse_size(text, &in->extract_limit, &e) < 0 ||
+                    in->extract_limit == 0)
+                        return config_error(n, field, l->err,
+                                            "input %s: extract_limit '%s' is not a size (write "
+                                            "it like 5GiB or 500MB)",
+                                            channel, text);
+                if (!in->extract)
+                        return config_error(n, field, l->err,
+                                            "input %s: extract_limit goes with extract: true",
+                                            channel);
+        }
+        if (in->extract && !has_archive_suffix(*ret_rel))
+                return config_error(v, field, l->err,
+                                    "input %s: extract: true takes a .tar, .tar.gz, .tgz or .zip "
+                                    "file, not '%s' (a directory is sent as it is without "
+                                    "extract)",
+                                    channel, *ret_rel);
+        return 0;
+}
+
 static int load_inputs(struct loading *l, const struct config_node *map)
 {
         if (config_check_mapping(map, "inputs", l->err) < 0)
@@ -254,7 +309,11 @@ static int load_inputs(struct loading *l, const struct config_node *map)
                                                "input %s: a channel name is 1-64 of a-z, 0-9 and "
                                                "_, starting with a letter",
                                                channel);
-                if (config_get_string(p->value, field, &rel, l->err) < 0)
+                struct jobfile_input *in = &l->jf->inputs[i];
+                if (p->value->type == CONFIG_MAPPING) {
+                        if (load_input_options(l, p->value, field, channel, in, &rel) < 0)
+                                return -1;
+                } else if (config_get_string(p->value, field, &rel, l->err) < 0)
                         return -1;
                 full = rel[0] == '/' ? xstrdup(rel) : path_join(l->jf->dir, rel);
                 real = realpath(full, NULL);
@@ -269,7 +328,11 @@ static int load_inputs(struct loading *l, const struct config_node *map)
                                                "input %s: path %s: %s", channel, q,
                                                strerror(errno));
                 }
-                struct jobfile_input *in = &l->jf->inputs[i];
+                if (in->extract && fs_is_dir(real))
+                        return config_error_at(l->file, p->value->line, NULL, l->err,
+                                               "input %s: extract: true takes an archive file, "
+                                               "and '%s' is a directory",
+                                               channel, rel);
                 in->channel = xstrdup(p->key);
                 if (path_is_symlink(full))
                         in->link = xstrdup(rel);

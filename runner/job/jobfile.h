@@ -21,10 +21,12 @@ enum jobfile_runtime {
 };
 
 struct jobfile_input {
-        char *channel; /* validated with jobspec_channel_valid() */
-        char *path;    /* absolute local path (file or directory), symlinks resolved */
-        char *link;    /* the path as written when it is itself a symlink, else NULL */
-        int line;      /* where it was declared, for later errors */
+        char *channel;          /* validated with jobspec_channel_valid() */
+        char *path;             /* absolute local path (file or directory), symlinks resolved */
+        char *link;             /* the path as written when it is itself a symlink, else NULL */
+        int line;               /* where it was declared, for later errors */
+        int extract;            /* `extract: true`: an archive file staged extracted */
+        uint64_t extract_limit; /* `extract_limit:`; 0 = the default rule */
 };
 
 /* webhooks[]: where the job's events go (docs/job.md).  The signing secret

@@ -2,6 +2,7 @@
 #include "runner/job/jobupload.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -10,7 +11,9 @@
 #include "runner/job/consent.h"
 #include "runner/cli/homeconfig.h"
 #include "runner/control/localserve.h"
+#include "fsutil.h"
 #include "log.h"
+#include "runner/job/jobstorage.h"
 #include "runner/job/package.h"
 #include "xalloc.h"
 
@@ -68,6 +71,30 @@ int jobupload_consent_push(const struct hoist_home *home, const struct jobfile *
         return decide(home, jf, dest, opts, err);
 }
 
+struct opener {
+        const struct hoist_home *home;
+        const char *url;
+};
+
+/* Each upload thread gets its own handle: a storage client is not shared
+ * between threads. */
+static int open_another(void *ud, struct storage **ret, struct hoist_error **err)
+{
+        const struct opener *o = ud;
+        return jobstorage_open(o->home, o->url, ret, err);
+}
+
+/* HOIST_TREE=0 keeps the old path, one tar per directory (for bench/sync's
+ * comparison); unset or anything else sends trees. */
+#define JOBUPLOAD_TREE_DEFAULT 1
+static int tree_mode(void)
+{
+        const char *v = getenv("HOIST_TREE");
+        if (v == NULL || *v == '\0')
+                return JOBUPLOAD_TREE_DEFAULT;
+        return strcmp(v, "0") != 0;
+}
+
 int jobupload_run(const struct hoist_home *home, const struct jobfile *jf,
                   const struct provider_ops *prov, struct storage *sto,
                   const struct jobupload_options *opts, struct jobspec *spec,
@@ -77,9 +104,23 @@ int jobupload_run(const struct hoist_home *home, const struct jobfile *jf,
         _cleanup_free_ char *dest = destination(prov, opts->storage_url, sto);
         bool leaves = consent_needed(opts->storage_url, prov);
         struct package_stats stats = {0};
-        char b1[32], b2[32];
+        struct opener opener = {.home = home, .url = opts->storage_url};
+        _cleanup_free_ char *cache_dir = path_join(home->dir, "cache/tree");
+        struct package_options popts = {.tmp_dir = home->tmp_dir,
+                                        .cache_dir = cache_dir,
+                                        .rehash = opts->rehash,
+                                        .tree = tree_mode(),
+                                        .open_storage = open_another,
+                                        .open_ud = &opener};
+        char b1[32], b2[32], b3[32], b4[32], b5[32];
+        _cleanup_error_ struct hoist_error *cache_err = NULL;
 
-        if (package_plan(jf, sto, home->tmp_dir, &plan, err) < 0)
+        if (fs_mkdir_p(cache_dir, 0700, &cache_err) < 0) {
+                log_warn("stat cache '%s': %s; every file is read, ignoring", cache_dir,
+                         cache_err->msg);
+                popts.cache_dir = NULL;
+        }
+        if (package_plan(jf, sto, &popts, &plan, err) < 0)
                 return -1;
         /* Whoever is asked sees what they agree to, -q or not. */
         if ((!opts->quiet && (plan->n_items > 0 || leaves)) ||
@@ -91,11 +132,23 @@ int jobupload_run(const struct hoist_home *home, const struct jobfile *jf,
                 return -1;
         if (package_upload(plan, sto, spec, &stats, err) < 0)
                 return -1;
-        if (!opts->quiet && plan->n_items > 0)
-                log_info("%s: %zu uploaded (%s), %zu unchanged (%s, 0 bytes sent)",
+        if (!opts->quiet && plan->n_items > 0) {
+                char b6[32], b7[32];
+                log_info("%s: %zu uploaded (%s), %zu unchanged (%s, 0 bytes sent); files %zu "
+                         "new (%s), %zu changed (%s), %zu unchanged (%s); %s sent",
                          jf->code != NULL ? "code and inputs" : "inputs", stats.blobs_uploaded,
-                         cli_format_bytes(stats.bytes_uploaded, b1, sizeof b1),
+                         cli_format_bytes(stats.bytes_uploaded, b6, sizeof b6),
                          stats.blobs_unchanged,
-                         cli_format_bytes(stats.bytes_unchanged, b2, sizeof b2));
+                         cli_format_bytes(stats.bytes_unchanged, b7, sizeof b7), stats.files_new,
+                         cli_format_bytes(stats.bytes_new, b1, sizeof b1), stats.files_changed,
+                         cli_format_bytes(stats.bytes_changed, b2, sizeof b2),
+                         stats.files_unchanged,
+                         cli_format_bytes(stats.bytes_unchanged_files, b3, sizeof b3),
+                         cli_format_bytes(stats.bytes_sent, b4, sizeof b4));
+        }
+        log_debug("inputs: %zu files read to hash them (%s)", stats.files_hashed,
+                  cli_format_bytes(stats.bytes_hashed, b5, sizeof b5));
+        if (opts->ret_stats != NULL)
+                *opts->ret_stats = stats;
         return 0;
 }

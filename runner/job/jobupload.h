@@ -14,6 +14,7 @@
 #include "error.h"
 #include "runner/cli/home.h"
 #include "runner/job/jobfile.h"
+#include "runner/job/package.h"
 #include "jobspec.h"
 #include "providers/provider.h"
 #include "storage.h"
@@ -22,6 +23,8 @@ struct jobupload_options {
         const char *storage_url; /* as job.yaml or HOIST_STORAGE gave it */
         bool yes;                /* --yes: agree to what consent: ask would ask */
         bool quiet;              /* -q: no summary unless it asks */
+        bool rehash;             /* --rehash: read every file, whatever the stat cache says */
+        struct package_stats *ret_stats; /* filled with what was sent, when not NULL */
 };
 
 /* Uploads JF's code and inputs to STO for provider PROV and fills SPEC's

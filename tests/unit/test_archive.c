@@ -2,6 +2,7 @@
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <setjmp.h>
@@ -572,6 +573,29 @@ static void test_zip(void **state)
         assert_false(fs_exists(escaped));
 }
 
+/* make_tree() holds 300,000 + a few bytes of file data. */
+static void test_extract_limit(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_free_ char *src = path_join(f->dir, "src");
+        _cleanup_free_ char *tar = path_join(f->dir, "limit.tar");
+        char hex[65];
+        uint64_t size = 0;
+        struct hoist_error *err = NULL;
+
+        assert_int_equal(mkdir(src, 0755), 0);
+        make_tree(src);
+        assert_int_equal(archive_create_tar(src, tar, hex, &size, NULL), 0);
+        assert_int_equal(archive_extract_file_limit(tar, f->root, 200000, &err), -1);
+        assert_int_equal(err->code, EFBIG);
+        assert_non_null(strstr(err->msg, "expands to more than its limit of 200000 bytes"));
+        hoist_error_release(&err);
+        assert_int_equal(count_entries(f->root), 0); /* nothing left behind */
+        assert_int_equal(archive_extract_file_limit(tar, f->root, 400000, &err), 0);
+        assert_null(err);
+        assert_same_tree(src, f->root);
+}
+
 static void test_not_an_archive(void **state)
 {
         struct fixture *f = *state;
@@ -640,6 +664,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_accepts_safe_links_and_drops_setuid, setup,
                                                 teardown),
                 cmocka_unit_test_setup_teardown(test_zip, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_extract_limit, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_not_an_archive, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_is_archive_magic, setup, teardown),
         };

@@ -362,7 +362,7 @@ static void test_wrong_types(void **state)
                     "'job.json': inputs: expected an array, got an object");
         parse_fails(MINIMAL_HEAD MINIMAL_STORAGE ", \"inputs\": [{\"channel\": \"a\", \"source\": "
                                                  "\"s\", \"mode\": \"tarball\"}]}",
-                    "'job.json': inputs[0].mode: expected \"file\" or \"archive\"");
+                    "'job.json': inputs[0].mode: expected \"file\", \"archive\" or \"tree\"");
         parse_fails(MINIMAL_HEAD MINIMAL_STORAGE ", \"inputs\": [{\"channel\": \"a\", \"source\": "
                                                  "\"s\", \"sha256\": \"abc\"}]}",
                     "'job.json': inputs[0].sha256: expected 64 lowercase hex digits");
@@ -616,6 +616,44 @@ static void test_channel_valid(void **state)
         assert_false(jobspec_channel_valid(long_name));
         assert_string_equal(jobspec_input_mode_name(JOBSPEC_INPUT_FILE), "file");
         assert_string_equal(jobspec_input_mode_name(JOBSPEC_INPUT_ARCHIVE), "archive");
+        assert_string_equal(jobspec_input_mode_name(JOBSPEC_INPUT_TREE), "tree");
+}
+
+/* Tree inputs and code, extract_limit; an old job.json's code is an archive. */
+static void test_tree_and_extract(void **state)
+{
+        (void)state;
+        struct jobspec *spec = parse_ok(
+                MINIMAL_HEAD MINIMAL_STORAGE
+                ", \"inputs\": [{\"channel\": \"a\", \"source\": \"s3://b/blobs/sha256/x\", "
+                "\"mode\": \"tree\", \"size\": 10}, {\"channel\": \"b\", \"source\": \"s\", "
+                "\"mode\": \"archive\", \"size\": 1000, \"extract_limit\": 5368709120}], "
+                "\"code\": {\"source\": \"s3://b/blobs/sha256/y\", \"mode\": \"tree\"}}");
+        struct jobspec_input small = {.mode = JOBSPEC_INPUT_ARCHIVE, .size = 1000};
+        struct jobspec_input large = {.mode = JOBSPEC_INPUT_ARCHIVE, .size = 1ull << 30};
+        char *json;
+
+        assert_int_equal(spec->inputs[0].mode, JOBSPEC_INPUT_TREE);
+        assert_int_equal(spec->inputs[1].extract_limit, 5368709120ull);
+        assert_int_equal(jobspec_extract_limit(&spec->inputs[1]), 5368709120ull);
+        assert_int_equal(jobspec_extract_limit(&small), JOBSPEC_EXTRACT_FLOOR);
+        assert_int_equal(jobspec_extract_limit(&large), 100ull << 30);
+        assert_int_equal(spec->code.mode, JOBSPEC_INPUT_TREE);
+        json = jobspec_to_json(spec);
+        assert_non_null(strstr(json, "\"mode\": \"tree\""));
+        assert_non_null(strstr(json, "\"extract_limit\": 5368709120"));
+        free(json);
+        jobspec_free(spec);
+
+        spec = parse_ok(MINIMAL_HEAD MINIMAL_STORAGE ", \"code\": {\"source\": \"s\"}}");
+        assert_int_equal(spec->code.mode, JOBSPEC_INPUT_ARCHIVE);
+        json = jobspec_to_json(spec);
+        assert_null(strstr(json, "\"mode\""));
+        free(json);
+        jobspec_free(spec);
+        parse_fails(MINIMAL_HEAD MINIMAL_STORAGE ", \"code\": {\"source\": \"s\", \"mode\": "
+                                                 "\"zip\"}}",
+                    "'job.json': code.mode: expected \"archive\" or \"tree\"");
 }
 
 static void test_load_file(void **state)
@@ -725,6 +763,7 @@ int main(void)
                 cmocka_unit_test(test_validate),
                 cmocka_unit_test(test_channel_valid),
                 cmocka_unit_test(test_load_file),
+                cmocka_unit_test(test_tree_and_extract),
                 cmocka_unit_test(test_resources),
         };
         return cmocka_run_group_tests_name("jobspec", tests, NULL, NULL);

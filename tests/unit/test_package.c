@@ -76,6 +76,17 @@ static void test_limit(void **state)
         assert_string_equal(err->msg, "code ('.') is 2.0 MiB; the tiny provider accepts at most "
                                       "1.0 MiB per upload; nothing was uploaded (leave files out "
                                       "with .hoistignore, or use another provider)");
+        hoist_error_release(&err);
+        /* a tree counts what it sends: its unchanged files went up before */
+        p->items[1].tree = treesync_new("/nonexistent", NULL, "file:///x", 0);
+        p->items[1].to_send = 3 * MIB;
+        p->items[0].size = 1024;
+        assert_int_equal(package_check_limit(p, "replicate", 100 * MIB, NULL), 0);
+        assert_int_equal(package_check_limit(p, "tiny", 1 * MIB, &err), -1);
+        assert_string_equal(err->msg, "input 'train' ('data') sends 3.0 MiB; the tiny provider "
+                                      "accepts at most 1.0 MiB per upload; nothing was uploaded "
+                                      "(leave files out with .hoistignore, or use another "
+                                      "provider)");
 }
 
 static void test_summary(void **state)

@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+#ifndef HOIST_STAGE_TREE_H
+#define HOIST_STAGE_TREE_H
+
+/*
+ * Stages a tree manifest (lib/tree.h, job.json "mode": "tree") straight
+ * into a directory: the manifest is fetched and checked against its digest,
+ * directories and symlinks are made, and every file is fetched from its own
+ * blob or its pack in parallel ranges (storage_read_ranges) and written in
+ * place, its SHA-256 computed as it is written and compared before the file
+ * counts as staged.  A mismatch names the channel, the path and both
+ * digests, and the file is removed.  Nothing of the dataset is held in
+ * memory but the ranges in flight.
+ *
+ * <dir>/.hoist-tree records what this stager wrote (path, size, mtime,
+ * ctime, inode, sha256), after one syncfs() made it durable; a later
+ * attempt on the same node fetches only the files whose record no longer
+ * matches.  Anything in DIR that the manifest does not name is removed, so
+ * the command sees exactly the tree that was submitted.
+ */
+
+#include <stdint.h>
+
+#include "error.h"
+#include "storage.h"
+
+#define STAGE_TREE_STATE ".hoist-tree"
+
+struct stage_tree_stats {
+        uint64_t files, bytes;                 /* in the manifest */
+        uint64_t fetched_files, fetched_bytes; /* read from storage */
+        uint64_t kept_files;                   /* already here, not fetched */
+        uint64_t ranges;                       /* range reads it took */
+};
+
+/* Stages the tree whose manifest is SOURCE (a key in ST, or a file:// URL of
+ * a blob under a directory holding blobs/sha256/) with digest SHA256 into
+ * the directory DIR (created when missing).  LABEL names it in errors
+ * ("input 'data'", "code").  STATS may be NULL. */
+int stage_tree(struct storage *st, const char *label, const char *source, const char *sha256,
+               const char *dir, struct stage_tree_stats *stats, struct hoist_error **err);
+
+#endif
