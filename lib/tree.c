@@ -171,20 +171,22 @@ int tree_path_valid(const char *path)
         return 1;
 }
 
-/* Walks PATH's directory and then TARGET part by part, keeping the
- * normalised path so far; 0 when a ".." would climb out of the root.
- * IS_LINK, when not NULL, names the manifest's symlinks: a ".." after
- * passing through one would climb from where that link points, not from
- * where it sits, so it is refused too. */
+#define TREE_MAX_LINK_HOPS 40
+
+/* Resolves TARGET, the target of the symlink at PATH, from PATH's directory
+ * part by part as the kernel would, with the manifest's symlinks (LINK_OF:
+ * the target of the symlink at a path, or NULL) followed where they lie on
+ * the way; 0 when a ".." would climb out of the root or the links loop.
+ * Without LINK_OF the walk is lexical. */
 static int target_walk(const char *path, const char *target,
-                       int (*is_link)(void *ud, const char *p, size_t n), void *ud)
+                       const char *(*link_of)(void *ud, const char *p, size_t n), void *ud)
 {
-        _cleanup_free_ char *in = NULL, *norm = NULL;
-        _cleanup_free_ size_t *starts = NULL; /* where each kept part begins in norm */
+        _cleanup_strv_ char **queue = NULL; /* parts still to walk, last first */
+        _cleanup_free_ char *norm = NULL;   /* the directory reached so far */
+        _cleanup_free_ size_t *starts = NULL;
+        size_t n_queue = 0, cap_queue = 0, depth = 0, len = 0, cap;
         const char *slash = strrchr(path, '/');
-        size_t dirlen = slash ? (size_t)(slash - path) : 0;
-        size_t depth = 0, len = 0, start = 0;
-        int through_link = 0;
+        int hops = 0;
 
         if (target == NULL || target[0] == '\0' || target[0] == '/' ||
             strlen(target) > TREE_MAX_PATH)
@@ -192,34 +194,80 @@ static int target_walk(const char *path, const char *target,
         for (const char *p = target; *p; p++)
                 if ((unsigned char)*p < 0x20 || *p == 0x7f)
                         return 0;
-        in = xasprintf("%.*s%s%s", (int)dirlen, path, dirlen ? "/" : "", target);
-        norm = xcalloc(strlen(in) + 1, 1);
-        starts = xcalloc(strlen(in) + 1, sizeof *starts);
-        for (size_t i = 0;; i++) {
-                if (in[i] != '/' && in[i] != '\0')
+        cap = strlen(path) + 2;
+        norm = xcalloc(cap, 1);
+        starts = xcalloc(cap, sizeof *starts);
+        if (slash != NULL) { /* the link's directory: plain directories */
+                memcpy(norm, path, (size_t)(slash - path));
+                len = (size_t)(slash - path);
+                depth = 1;
+                for (size_t i = 0; i < len; i++)
+                        if (norm[i] == '/')
+                                starts[depth++] = i + 1;
+        }
+        /* queue TARGET's parts, last first, so the next part is at the end */
+        for (const char *end = target + strlen(target);;) {
+                const char *start = end;
+                while (start > target && start[-1] != '/')
+                        start--;
+                if (n_queue + 2 > cap_queue) {
+                        cap_queue = cap_queue ? cap_queue * 2 : 16;
+                        queue = xreallocarray(queue, cap_queue, sizeof *queue);
+                }
+                queue[n_queue++] = xstrndup(start, (size_t)(end - start));
+                queue[n_queue] = NULL;
+                if (start == target)
+                        break;
+                end = start - 1;
+        }
+        while (n_queue > 0) {
+                _cleanup_free_ char *seg = queue[--n_queue];
+                size_t n = strlen(seg);
+                const char *next;
+                queue[n_queue] = NULL;
+                if (n == 0 || strcmp(seg, ".") == 0)
                         continue;
-                size_t n = i - start;
-                const char *seg = in + start;
-                int last = in[i] == '\0';
-                if (n == 2 && seg[0] == '.' && seg[1] == '.') {
-                        if (depth == 0 || through_link)
+                if (strcmp(seg, "..") == 0) {
+                        if (depth == 0)
                                 return 0;
                         len = starts[--depth];
-                        len = len > 0 ? len - 1 : 0; /* drop the '/' before it */
+                        len = len > 0 ? len - 1 : 0;
                         norm[len] = '\0';
-                } else if (n > 0 && !(n == 1 && seg[0] == '.')) {
-                        if (len > 0)
-                                norm[len++] = '/';
-                        starts[depth++] = len;
-                        memcpy(norm + len, seg, n);
-                        len += n;
-                        norm[len] = '\0';
-                        if (!last && is_link != NULL && is_link(ud, norm, len))
-                                through_link = 1;
+                        continue;
                 }
-                if (last)
-                        break;
-                start = i + 1;
+                if (len + n + 2 > cap) {
+                        cap = (len + n + 2) * 2;
+                        norm = xrealloc(norm, cap);
+                        starts = xreallocarray(starts, cap, sizeof *starts);
+                }
+                if (len > 0)
+                        norm[len++] = '/';
+                starts[depth++] = len;
+                memcpy(norm + len, seg, n);
+                len += n;
+                norm[len] = '\0';
+                if (n_queue == 0 || link_of == NULL || (next = link_of(ud, norm, len)) == NULL)
+                        continue;
+                /* a link on the way: walk its target from its directory */
+                if (++hops > TREE_MAX_LINK_HOPS || next[0] == '/')
+                        return 0;
+                len = starts[--depth];
+                len = len > 0 ? len - 1 : 0;
+                norm[len] = '\0';
+                for (const char *end = next + strlen(next);;) {
+                        const char *start = end;
+                        while (start > next && start[-1] != '/')
+                                start--;
+                        if (n_queue + 2 > cap_queue) {
+                                cap_queue = cap_queue ? cap_queue * 2 : 16;
+                                queue = xreallocarray(queue, cap_queue, sizeof *queue);
+                        }
+                        queue[n_queue++] = xstrndup(start, (size_t)(end - start));
+                        queue[n_queue] = NULL;
+                        if (start == next)
+                                break;
+                        end = start - 1;
+                }
         }
         return 1;
 }
@@ -269,6 +317,14 @@ static int get_hex(json_t *v, char out[DIGEST_HEX_LEN + 1])
         return 0;
 }
 
+static int no_control(const char *s)
+{
+        for (; *s; s++)
+                if ((unsigned char)*s < 0x20)
+                        return 0;
+        return 1;
+}
+
 static int read_entry(struct tree_manifest *m, json_t *o, size_t i, struct hoist_error **err)
 {
         const char *path = json_string_value(json_object_get(o, "path"));
@@ -301,7 +357,10 @@ static int read_entry(struct tree_manifest *m, json_t *o, size_t i, struct hoist
                 tree_manifest_add_dir(m, path, (uint32_t)mode);
         } else if (strcmp(type, "symlink") == 0) {
                 const char *target = json_string_value(json_object_get(o, "target"));
-                if (target == NULL || !target_walk(path, target, NULL, NULL))
+                /* where it leads is checked once every entry is known */
+                if (target == NULL || target[0] == '\0' || target[0] == '/' ||
+                    strlen(target) > TREE_MAX_PATH || strpbrk(target, "\x7f") != NULL ||
+                    !no_control(target))
                         return fail(err,
                                     "symlink '%.200s': target '%.200s' is not a relative path "
                                     "that stays inside the tree",
@@ -337,10 +396,10 @@ static const struct tree_entry *find_entry(const struct tree_manifest *m, const 
         return NULL;
 }
 
-static int is_link(void *ud, const char *p, size_t n)
+static const char *link_of(void *ud, const char *p, size_t n)
 {
         const struct tree_entry *e = find_entry(ud, p, n);
-        return e != NULL && e->type == TREE_ENTRY_SYMLINK;
+        return e != NULL && e->type == TREE_ENTRY_SYMLINK ? e->target : NULL;
 }
 
 /* Sorted and unique; nothing below a file or a symlink; no target that
@@ -361,10 +420,11 @@ static int check_entries(const struct tree_manifest *m, struct hoist_error **err
                                             up->type == TREE_ENTRY_FILE ? "file" : "symlink");
                 }
                 if (e->type == TREE_ENTRY_SYMLINK &&
-                    !target_walk(e->path, e->target, is_link, (void *)m))
+                    !target_walk(e->path, e->target, link_of, (void *)m))
                         return fail(err,
-                                    "symlink '%.200s': target '%.200s' leaves the tree through "
-                                    "another symlink",
+                                    "symlink '%.200s': target '%.200s' is not a relative path "
+                                    "that stays inside the tree (followed through the tree's "
+                                    "own links)",
                                     e->path, e->target);
         }
         return 0;

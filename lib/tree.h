@@ -108,8 +108,8 @@ size_t tree_manifest_count(const struct tree_manifest *m, enum tree_entry_type t
  * empty, ".", "..", absolute, with an empty part, or a control character. */
 int tree_path_valid(const char *path);
 /* TARGET, the target of a symlink at PATH, is relative and resolves inside
- * the root (lexically, from PATH's directory).  The parser also refuses a
- * ".." that would step back out of another symlink. */
+ * the root lexically, from PATH's directory.  The parser is more exact: it
+ * follows the manifest's own links on the way, as the kernel would. */
 int tree_symlink_target_valid(const char *path, const char *target);
 
 /* "blobs/sha256/<hex>": the key of a blob under the storage prefix. */

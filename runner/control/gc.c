@@ -17,6 +17,7 @@
 #include "runner/job/jobstorage.h"
 #include "runner/control/localserve.h"
 #include "log.h"
+#include "tree.h"
 #include "proc.h"
 #include "runner/control/reconcile.h"
 #include "xalloc.h"
@@ -85,6 +86,73 @@ int gc_blob_refs(const char *json, size_t len, const char *name, char ***refs, s
         if (!json_is_object(root))
                 return hoist_error_make(err, HOIST_ERR_INPUT, "'%s': not a JSON object", name);
         collect_refs(root, refs, n, 0);
+        return 0;
+}
+
+int gc_tree_refs(const char *manifest, size_t len, const char *name, char ***refs, size_t *n,
+                 struct hoist_error **err)
+{
+        _cleanup_tree_manifest_ struct tree_manifest *m = NULL;
+        json_auto_t *packed = json_object();
+
+        if (tree_manifest_parse(manifest, len, &m, err) < 0)
+                return hoist_error_wrap(err, "'%s'", name);
+        for (size_t i = 0; i < m->n_packs; i++) {
+                strv_add(refs, n, tree_blob_key(m->packs[i].sha256));
+                for (size_t j = 0; j < m->packs[i].n_files; j++)
+                        (void)json_object_set_new(packed, m->packs[i].files[j].sha256, json_true());
+        }
+        for (size_t i = 0; i < m->n_entries; i++)
+                if (m->entries[i].type == TREE_ENTRY_FILE &&
+                    json_object_get(packed, m->entries[i].sha256) == NULL)
+                        strv_add(refs, n, tree_blob_key(m->entries[i].sha256));
+        return 0;
+}
+
+/* The manifests job.json JSON names: inputs and code in mode "tree". */
+static void tree_sources(const char *json, size_t len, char ***ret, size_t *n)
+{
+        json_auto_t *root = json_loadb(json, len, 0, NULL);
+        json_t *in, *code;
+        size_t i;
+
+        if (root == NULL)
+                return;
+        json_array_foreach(json_object_get(root, "inputs"), i, in)
+        {
+                const char *mode = json_string_value(json_object_get(in, "mode"));
+                const char *src = json_string_value(json_object_get(in, "source"));
+                char *key = src && mode && strcmp(mode, "tree") == 0 ? blob_key_of(src) : NULL;
+                if (key != NULL)
+                        strv_add(ret, n, key);
+        }
+        code = json_object_get(root, "code");
+        const char *mode = json_string_value(json_object_get(code, "mode"));
+        const char *src = json_string_value(json_object_get(code, "source"));
+        char *key = src && mode && strcmp(mode, "tree") == 0 ? blob_key_of(src) : NULL;
+        if (key != NULL)
+                strv_add(ret, n, key);
+}
+
+/* Adds what the tree manifests job.json JSON names hold: their packs and
+ * file blobs.  SEEN skips a manifest two jobs share. */
+static int add_tree_refs(struct storage *sto, const char *json, size_t len, json_t *seen,
+                         char ***refs, size_t *n, struct hoist_error **err)
+{
+        _cleanup_strv_ char **manifests = xcalloc(1, sizeof *manifests);
+        size_t n_manifests = 0;
+
+        tree_sources(json, len, &manifests, &n_manifests);
+        for (size_t i = 0; i < n_manifests; i++) {
+                _cleanup_free_ char *bytes = NULL;
+                size_t blen = 0;
+                if (json_object_get(seen, manifests[i]) != NULL)
+                        continue;
+                (void)json_object_set_new(seen, manifests[i], json_true());
+                if (storage_get_bytes(sto, manifests[i], &bytes, &blen, err) < 0 ||
+                    gc_tree_refs(bytes, blen, manifests[i], refs, n, err) < 0)
+                        return -1;
+        }
         return 0;
 }
 
@@ -300,6 +368,7 @@ static int live_blobs(struct storage *sto, char ***ret, size_t *ret_n, struct ho
 
         if (storage_list_entries(sto, "jobs", &e, &n, err) < 0)
                 return -1;
+        json_auto_t *seen = json_object();
         for (size_t i = 0; r == 0 && i < n; i++) {
                 _cleanup_free_ char *json = NULL;
                 size_t len = 0;
@@ -308,6 +377,9 @@ static int live_blobs(struct storage *sto, char ***ret, size_t *ret_n, struct ho
                 r = storage_get_bytes(sto, e[i].key, &json, &len, err);
                 if (r == 0)
                         r = gc_blob_refs(json, len, e[i].key, &refs, &n_refs, err);
+                /* a tree's files and packs are named by its manifest, not job.json */
+                if (r == 0)
+                        r = add_tree_refs(sto, json, len, seen, &refs, &n_refs, err);
         }
         storage_entries_free(e, n);
         if (r < 0)

@@ -60,6 +60,11 @@ int gc_run(const struct hoist_home *home, struct store *st, const struct gc_opti
  * deletes no blob of that storage. */
 int gc_blob_refs(const char *json, size_t len, const char *name, char ***refs, size_t *n,
                  struct hoist_error **err);
+/* Adds to REFS the keys of the packs and file blobs the tree manifest
+ * MANIFEST (LEN bytes, NAME for errors) names: what keeps a tree's files
+ * alive besides its manifest. */
+int gc_tree_refs(const char *manifest, size_t len, const char *name, char ***refs, size_t *n,
+                 struct hoist_error **err);
 
 /* The pid that scratch file NAME in tmp/ belongs to ("input-data-4242.tar",
  * "input-data-4242.tar.tmp.Xy12ab"): the last "-<digits>." in it; 0 if none. */

@@ -84,10 +84,9 @@ static int open_another(void *ud, struct storage **ret, struct hoist_error **err
         return jobstorage_open(o->home, o->url, ret, err);
 }
 
-/* HOIST_TREE=0 keeps the old path, one tar per directory (for bench/sync);
- * HOIST_TREE=1 sends trees.  Unset: JOBUPLOAD_TREE_DEFAULT, trees once the
- * entrypoint stages them. */
-#define JOBUPLOAD_TREE_DEFAULT 0
+/* HOIST_TREE=0 keeps the old path, one tar per directory (for bench/sync's
+ * comparison); unset or anything else sends trees. */
+#define JOBUPLOAD_TREE_DEFAULT 1
 static int tree_mode(void)
 {
         const char *v = getenv("HOIST_TREE");
@@ -133,14 +132,20 @@ int jobupload_run(const struct hoist_home *home, const struct jobfile *jf,
                 return -1;
         if (package_upload(plan, sto, spec, &stats, err) < 0)
                 return -1;
-        if (!opts->quiet && plan->n_items > 0)
-                log_info("%s: files %zu new (%s), %zu changed (%s), %zu unchanged (%s); %s sent",
-                         jf->code != NULL ? "code and inputs" : "inputs", stats.files_new,
+        if (!opts->quiet && plan->n_items > 0) {
+                char b6[32], b7[32];
+                log_info("%s: %zu uploaded (%s), %zu unchanged (%s, 0 bytes sent); files %zu "
+                         "new (%s), %zu changed (%s), %zu unchanged (%s); %s sent",
+                         jf->code != NULL ? "code and inputs" : "inputs", stats.blobs_uploaded,
+                         cli_format_bytes(stats.bytes_uploaded, b6, sizeof b6),
+                         stats.blobs_unchanged,
+                         cli_format_bytes(stats.bytes_unchanged, b7, sizeof b7), stats.files_new,
                          cli_format_bytes(stats.bytes_new, b1, sizeof b1), stats.files_changed,
                          cli_format_bytes(stats.bytes_changed, b2, sizeof b2),
                          stats.files_unchanged,
                          cli_format_bytes(stats.bytes_unchanged_files, b3, sizeof b3),
                          cli_format_bytes(stats.bytes_sent, b4, sizeof b4));
+        }
         log_debug("inputs: %zu files read to hash them (%s)", stats.files_hashed,
                   cli_format_bytes(stats.bytes_hashed, b5, sizeof b5));
         if (opts->ret_stats != NULL)

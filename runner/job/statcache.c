@@ -112,8 +112,8 @@ int statcache_write(const char *file, const struct statcache_entry *entries, siz
         buf_append_str(&b, STATCACHE_HEADER);
         for (size_t i = 0; i < n; i++)
                 buf_printf(&b, "%s %" PRIu64 " %" PRId64 " %" PRId64 " %" PRIu64 " %s\n",
-                            entries[i].sha256, entries[i].size, entries[i].mtime_ns,
-                            entries[i].ctime_ns, entries[i].ino, entries[i].path);
+                           entries[i].sha256, entries[i].size, entries[i].mtime_ns,
+                           entries[i].ctime_ns, entries[i].ino, entries[i].path);
         r = fs_write_file_atomic(file, b.data ? b.data : "", b.len, 0600, err);
         buf_free(&b);
         return r;

@@ -34,8 +34,8 @@ enum task_kind { TASK_BLOB, TASK_PACK };
 
 struct task {
         enum task_kind kind;
-        size_t file;         /* TASK_BLOB: index into files */
-        size_t *pack_files;  /* TASK_PACK: indexes into files, in pack order */
+        size_t file;        /* TASK_BLOB: index into files */
+        size_t *pack_files; /* TASK_PACK: indexes into files, in pack order */
         size_t n_pack_files;
         char sha256[DIGEST_HEX_LEN + 1];
         uint64_t size;
@@ -123,12 +123,8 @@ int treesync_add(struct treesync *t, const char *rel, const struct stat *st,
                 if (n < 0)
                         return hoist_error_errno(err, "readlink '%s'", path);
                 target[n] = '\0';
-                if (!tree_symlink_target_valid(rel, target))
-                        return hoist_error_make(err, HOIST_ERR_INPUT,
-                                                "symlink '%s' -> '%s' leads outside the "
-                                                "directory (point it inside with a relative "
-                                                "target, or replace it with a copy)",
-                                                rel, target);
+                /* where it leads is checked by the walk on the file system
+                 * and, once complete, by parsing the manifest */
                 tree_manifest_add_symlink(t->m, rel, target);
                 return 0;
         }
@@ -276,7 +272,8 @@ static struct tree_manifest *previous_manifest(struct treesync *t, struct storag
                 return NULL;
         digest_sha256_hex(data, len, hex);
         key = tree_blob_key(hex);
-        if (tree_manifest_parse(data, len, &prev, &e) < 0 || storage_exists(st, key, NULL, &e) != 1) {
+        if (tree_manifest_parse(data, len, &prev, &e) < 0 ||
+            storage_exists(st, key, NULL, &e) != 1) {
                 tree_manifest_free(prev);
                 return NULL;
         }
@@ -499,6 +496,10 @@ int treesync_plan(struct treesync *t, struct storage *st, json_t *planned,
             plan_large(t, prev, st, planned, large, n_large, err) < 0)
                 return -1;
         t->manifest = tree_manifest_serialize(t->m, &t->manifest_len);
+        /* what the entrypoint would refuse is refused here, before any byte */
+        _cleanup_tree_manifest_ struct tree_manifest *check = NULL;
+        if (tree_manifest_parse(t->manifest, t->manifest_len, &check, err) < 0)
+                return hoist_error_wrap(err, "'%s'", t->root);
         digest_sha256_hex(t->manifest, t->manifest_len, t->manifest_hex);
         r = set_has(planned, t->manifest_hex)
                     ? 1
@@ -656,8 +657,7 @@ static int save_cache(struct treesync *t, struct hoist_error **err)
         for (size_t i = 0; i < t->n_files; i++)
                 free(e[i].path);
         if (r == 0)
-                r = fs_write_file_atomic(t->manifest_file, t->manifest, t->manifest_len, 0600,
-                                         err);
+                r = fs_write_file_atomic(t->manifest_file, t->manifest, t->manifest_len, 0600, err);
         return r;
 }
 

@@ -30,7 +30,7 @@
 struct treesync_stats {
         size_t files_new, files_changed, files_unchanged;
         uint64_t bytes_new, bytes_changed, bytes_unchanged;
-        size_t files_hashed;  /* read to hash them: the stat cache did not know them */
+        size_t files_hashed; /* read to hash them: the stat cache did not know them */
         uint64_t bytes_hashed;
         size_t blobs_sent; /* file blobs, packs and the manifest */
         uint64_t bytes_sent;

@@ -28,7 +28,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                 const struct tree_entry *e = &m->entries[i];
                 if (!tree_path_valid(e->path))
                         abort();
-                if (e->type == TREE_ENTRY_SYMLINK && !tree_symlink_target_valid(e->path, e->target))
+                if (e->type == TREE_ENTRY_SYMLINK && (e->target[0] == '\0' || e->target[0] == '/'))
                         abort();
         }
         for (size_t i = 0; i < m->n_packs; i++)

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # job.yaml's code: and include: on file:// storage (no consent needed): a
 # Python project run with `command: python3 train.py` and `code: .` finds
-# train.py in $HOIST_CODE_DIR, its working directory; the uploaded tar holds
-# exactly what the ignore rules and the sensitive list keep plus include:,
-# and the summary names every sensitive file left out; unchanged code sends
+# train.py in $HOIST_CODE_DIR, its working directory; the uploaded tree (and
+# the tar of HOIST_TREE=0) holds exactly what the ignore rules and the
+# sensitive list keep plus include:, and the summary names every sensitive file left out; unchanged code sends
 # nothing; a container job (podman, a busybox image) runs a shell project.
 . "$(dirname "$0")/lib.sh"
 
@@ -13,6 +13,12 @@ job_id_of() { sed -n 's/^submitted job \(j-[0-9a-f]*\)$/\1/p' "$1"; }
 code_blob() {
         python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['code']['source'])" \
                 "$HOIST_HOME/storage/jobs/$1/job.json" | sed "s|^|$HOIST_HOME/storage/|"
+}
+
+# code_entries ID: the sorted paths of job ID's code tree manifest.
+code_entries() {
+        python3 -c "import json,sys; print('\n'.join(e['path'] for e in json.load(open(sys.argv[1]))['entries']))" \
+                "$(code_blob "$1")" | sort
 }
 
 # A Python project: what it needs, what must never leave, what .gitignore
@@ -75,11 +81,16 @@ assert v["value"] == 42, v
 PY
         [ "$(cat "$HOIST_HOME/storage/jobs/$id/output/model/model.txt")" = trained ] || fail "no model"
 
-        # exactly these entries in the tar the job got
-        tar -tf "$(code_blob "$id")" | sed 's|^\./||; s|/$||' | grep -v '^$' | sort >"$T_TMP/entries"
+        # exactly these entries in the tree the job got
+        code_entries "$id" >"$T_TMP/entries"
         printf '%s\n' .env .gitignore job.yaml pkg pkg/__init__.py pkg/model.py sub sub/keep.txt \
                 train.py | sort >"$T_TMP/want"
-        diff "$T_TMP/want" "$T_TMP/entries" || fail "the tar holds other entries than expected"
+        diff "$T_TMP/want" "$T_TMP/entries" || fail "the tree holds other entries than expected"
+        # and in the tar of the old path (HOIST_TREE=0)
+        HOIST_TREE=0 hoist submit "$T_TMP/py/job.yaml" >"$T_TMP/tar.out" 2>&1 || { cat "$T_TMP/tar.out"; fail "tar path"; }
+        tid=$(job_id_of "$T_TMP/tar.out")
+        tar -tf "$(code_blob "$tid")" | sed 's|^\./||; s|/$||' | grep -v '^$' | sort >"$T_TMP/tentries"
+        diff "$T_TMP/want" "$T_TMP/tentries" || fail "the tar holds other entries than expected"
 
         # the summary: counts, and every sensitive entry by name
         for l in "  code (.): 7 files," \

@@ -72,7 +72,9 @@ t_yes_uploads() {
         grep -q "^1,2$" "$T_TMP/y.out" || fail "the input did not arrive"
         keys=$(bucket_keys)
         grep -q "^c/jobs/$id/job.json " <<<"$keys" || fail "no job.json in the bucket: $keys"
-        [ "$(grep -c '^c/blobs/sha256/' <<<"$keys")" -eq 2 ] || fail "not two blobs (code, input): $keys"
+        # code and input are trees: the code's pack (points.csv in it too)
+        # and two manifests; the input's one file is referenced in that pack
+        [ "$(grep -c '^c/blobs/sha256/' <<<"$keys")" -eq 3 ] || fail "not three blobs (a pack, two manifests): $keys"
         [ "$(job_count)" = 1 ] || fail "no job row"
 }
 

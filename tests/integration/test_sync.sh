@@ -93,6 +93,10 @@ t_packs_and_dedupe() {
         check_tree "$id2" again >/dev/null || fail "second channel"
         sent=$(field "['upload']['bytes_sent']" <"$T_TMP/p2.json")
         [ "$sent" -lt 20000 ] || fail "a copy of the dataset sent $sent bytes"
+        # gc keeps what the manifests name, though no job.json names it
+        hoist gc --min-age 0s >"$T_TMP/gc.out" 2>&1 || { cat "$T_TMP/gc.out"; fail "gc"; }
+        check_tree "$id" train >/dev/null || fail "gc removed part of a tree: $(cat "$T_TMP/gc.out")"
+        check_tree "$id2" again >/dev/null || fail "gc removed part of a tree: $(cat "$T_TMP/gc.out")"
 }
 
 t_stat_cache() {

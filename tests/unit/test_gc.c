@@ -15,6 +15,7 @@
 
 #define HEX_A "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"
 #define HEX_B "ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff"
+#define HEX_C "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
 
 /* Every string that names a blob keeps it, whatever field holds it: inputs
  * today, code or anything a later job.json adds. */
@@ -56,6 +57,28 @@ static void test_blob_refs_unreadable(void **state)
         assert_int_equal(n, 0);
 }
 
+/* A tree's packs and unpacked files are live through its manifest. */
+static void test_tree_refs(void **state)
+{
+        static const char manifest[] =
+                "{\"entries\":[{\"mode\":420,\"path\":\"a\",\"sha256\":\"" HEX_A
+                "\",\"size\":3,\"type\":\"file\"},{\"mode\":420,\"path\":\"b\",\"sha256\":\"" HEX_B
+                "\",\"size\":300000,\"type\":\"file\"}],\"format\":\"hoist.tree/v1\",\"packs\":[{"
+                "\"files\":[[\"" HEX_A "\",0,3]],\"sha256\":\"" HEX_C "\",\"size\":3}]}";
+        _cleanup_strv_ char **refs = xcalloc(1, sizeof *refs);
+        struct hoist_error *err = NULL;
+        size_t n = 0;
+
+        (void)state;
+        assert_int_equal(gc_tree_refs(manifest, strlen(manifest), "m", &refs, &n, &err), 0);
+        assert_int_equal(n, 2);
+        assert_string_equal(refs[0], "blobs/sha256/" HEX_C);
+        assert_string_equal(refs[1], "blobs/sha256/" HEX_B);
+        assert_int_equal(gc_tree_refs("{}", 2, "blobs/sha256/x", &refs, &n, &err), -1);
+        assert_non_null(strstr(err->msg, "blobs/sha256/x"));
+        hoist_error_release(&err);
+}
+
 static void test_tmp_owner(void **state)
 {
         (void)state;
@@ -94,6 +117,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_blob_refs_any_field),
                 cmocka_unit_test(test_blob_refs_unreadable),
+                cmocka_unit_test(test_tree_refs),
                 cmocka_unit_test(test_tmp_owner),
                 cmocka_unit_test(test_lock_shared_and_exclusive),
         };

@@ -51,9 +51,8 @@ static void test_round_trip_and_freshness(void **state)
         free(e[1].path);
 
         /* a damaged cache loads empty: every file is read again */
-        assert_int_equal(fs_write_file_atomic(file, "hoist-statcache/v1\nbad line\n", 28, 0600,
-                                              &err),
-                         0);
+        assert_int_equal(
+                fs_write_file_atomic(file, "hoist-statcache/v1\nbad line\n", 28, 0600, &err), 0);
         c = statcache_load(file);
         assert_int_equal(c->n, 0);
         statcache_free(c);

@@ -159,7 +159,17 @@ static void test_escaping_symlinks(void **state)
         refuses("{\"path\":\"d\",\"type\":\"dir\",\"mode\":493},{\"path\":\"d/l\",\"type\":"
                 "\"symlink\",\"target\":\"..\"},{\"path\":\"m\",\"type\":\"symlink\",\"target\":"
                 "\"d/l/..\"}",
-                "", "through another symlink");
+                "", "stays inside the tree (followed through");
+        /* a -> l/../../f.txt with l -> d/e: the kernel lands on f.txt, inside */
+        tree_manifest_free(
+                accepts("{\"path\":\"a\",\"type\":\"symlink\",\"target\":\"l/../../f.txt\"},"
+                        "{\"path\":\"d\",\"type\":\"dir\",\"mode\":493},"
+                        "{\"path\":\"l\",\"type\":\"symlink\",\"target\":\"d/e\"}",
+                        ""));
+        /* links that loop are refused, not followed forever */
+        refuses("{\"path\":\"a\",\"type\":\"symlink\",\"target\":\"b/x\"},"
+                "{\"path\":\"b\",\"type\":\"symlink\",\"target\":\"a/x\"}",
+                "", "stays inside");
         tree_manifest_free(accepts("{\"path\":\"d/l\",\"type\":\"symlink\",\"target\":\"../x\"},"
                                    "{\"path\":\"l\",\"type\":\"symlink\",\"target\":\"d/./../d\"}",
                                    ""));
