@@ -78,6 +78,8 @@ struct stager {
         json_t *state_json;
         struct state_rec *state;
         size_t n_state;
+        char *boot_id;  /* this boot's, or NULL when unknown */
+        bool same_boot; /* the record was written since this boot */
         pthread_mutex_t lock;
         pthread_cond_t cond;
         struct hoist_error *err; /* the first failure, under lock */
@@ -122,6 +124,24 @@ static int state_cmp(const void *a, const void *b)
         return strcmp(((const struct state_rec *)a)->path, ((const struct state_rec *)b)->path);
 }
 
+/* The kernel's id of this boot: a record written before the node last
+ * booted may vouch for pages that never reached the disk. */
+static char *boot_id(void)
+{
+        char *data = NULL;
+        size_t len = 0;
+
+        if (fs_read_file("/proc/sys/kernel/random/boot_id", &data, &len, NULL) < 0)
+                return NULL;
+        while (len > 0 && (data[len - 1] == '\n' || data[len - 1] == ' '))
+                data[--len] = '\0';
+        if (len == 0) {
+                free(data);
+                return NULL;
+        }
+        return data;
+}
+
 /* Reads DIR/.hoist-tree; a missing or unreadable one only means "fetch
  * everything". */
 static void state_load(struct stager *t)
@@ -142,6 +162,8 @@ static void state_load(struct stager *t)
                 log_warn("%s: '%s' is not a record this stager wrote, ignoring", t->label, path);
                 return;
         }
+        const char *rec_boot = json_string_value(json_object_get(t->state_json, "boot_id"));
+        t->same_boot = rec_boot != NULL && t->boot_id != NULL && strcmp(rec_boot, t->boot_id) == 0;
         t->state = xcalloc(json_array_size(files) + 1, sizeof *t->state);
         json_array_foreach(files, i, row)
         {
@@ -162,7 +184,11 @@ static void state_load(struct stager *t)
 }
 
 /* True when the file at PATH is the one the record says this stager wrote
- * with E's content: same size, mtime, ctime and inode. */
+ * with E's content: same size, mtime, ctime and inode.  The record is not
+ * synced to disk with the files (one sync of a whole dataset, or a fsync
+ * per file of 20,000, costs more than the staging): written in this boot,
+ * the page cache makes it true; from an earlier boot, a file that still
+ * matches it is read and hashed before it is kept. */
 static bool state_matches(const struct stager *t, const struct tree_entry *e, const char *path)
 {
         struct state_rec key = {.path = e->path};
@@ -173,9 +199,14 @@ static bool state_matches(const struct stager *t, const struct tree_entry *e, co
         if (r == NULL || strcmp(r->sha256, e->sha256) != 0 || lstat(path, &s) < 0 ||
             !S_ISREG(s.st_mode))
                 return false;
-        return (uint64_t)s.st_size == e->size && r->size == e->size &&
-               r->mtime_ns == ts_ns(&s.st_mtim) && r->ctime_ns == ts_ns(&s.st_ctim) &&
-               r->ino == (uint64_t)s.st_ino;
+        if ((uint64_t)s.st_size != e->size || r->size != e->size ||
+            r->mtime_ns != ts_ns(&s.st_mtim) || r->ctime_ns != ts_ns(&s.st_ctim) ||
+            r->ino != (uint64_t)s.st_ino)
+                return false;
+        if (t->same_boot)
+                return true;
+        char got[DIGEST_HEX_LEN + 1];
+        return digest_file_hex(path, got, NULL, NULL) == 0 && strcmp(got, e->sha256) == 0;
 }
 
 static int state_write(struct stager *t, struct hoist_error **err)
@@ -200,7 +231,8 @@ static int state_write(struct stager *t, struct hoist_error **err)
                                                              (json_int_t)ts_ns(&s.st_ctim),
                                                              (json_int_t)s.st_ino, e->sha256));
         }
-        doc = json_pack("{s:s, s:O}", "format", STATE_FORMAT, "files", files);
+        doc = json_pack("{s:s, s:s?, s:O}", "format", STATE_FORMAT, "boot_id", t->boot_id, "files",
+                        files);
         text = json_dumps(doc, JSON_COMPACT);
         if (text == NULL)
                 return hoist_error_make(err, ENOMEM, "%s: encode '%s'", t->label, path);
@@ -951,7 +983,6 @@ int stage_tree(struct storage *st, const char *label, const char *source, const 
         _cleanup_tree_manifest_ struct tree_manifest *m = NULL;
         struct stage_tree_stats s = {0};
         struct stager t = {.label = label, .dir = dir};
-        _cleanup_close_ int dfd = -1;
         int r = -1;
 
         if (sha256 == NULL)
@@ -964,17 +995,12 @@ int stage_tree(struct storage *st, const char *label, const char *source, const 
         t.m = m;
         (void)pthread_mutex_init(&t.lock, NULL);
         (void)pthread_cond_init(&t.cond, NULL);
+        t.boot_id = boot_id();
         state_load(&t);
         if (sweep_dir(&t, err) < 0 || make_dirs(&t, err) < 0 ||
             stage_files(&t, own ? own : st, blob_dir, &s, err) < 0 || make_symlinks(&t, err) < 0 ||
             finish_dirs(&t, err) < 0)
                 goto out;
-        /* One sync for the whole tree, before the record that vouches for it. */
-        dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (dfd < 0 || syncfs(dfd) < 0) {
-                r = hoist_error_errno(err, "%s: sync '%s'", label, dir);
-                goto out;
-        }
         if (state_write(&t, err) < 0)
                 goto out;
         if (stats != NULL)
@@ -982,6 +1008,7 @@ int stage_tree(struct storage *st, const char *label, const char *source, const 
         r = 0;
 out:
         hoist_error_free(t.err);
+        free(t.boot_id);
         free(t.state);
         json_decref(t.state_json);
         free(t.bigs);

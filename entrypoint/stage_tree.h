@@ -13,9 +13,10 @@
  * memory but the ranges in flight.
  *
  * <dir>/.hoist-tree records what this stager wrote (path, size, mtime,
- * ctime, inode, sha256), after one syncfs() made it durable; a later
- * attempt on the same node fetches only the files whose record no longer
- * matches.  Anything in DIR that the manifest does not name is removed, so
+ * ctime, inode, sha256) and the kernel's boot id; a later attempt on the
+ * same node fetches only the files whose record no longer matches (after a
+ * reboot, a file that matches is hashed again before it is kept: nothing
+ * is synced to disk while staging).  Anything in DIR that the manifest does not name is removed, so
  * the command sees exactly the tree that was submitted.
  */
 

@@ -25,7 +25,8 @@
 # Knobs: BENCH_SYNC_TOOLS ("hoist hoist-tar aws rclone s3cmd"),
 # BENCH_SYNC_DATASETS, BENCH_SYNC_BIG_FILES (200), BENCH_SYNC_BIG_KB (5120),
 # BENCH_SYNC_SMALL_FILES (20000), BENCH_SYNC_SERVER (serve | rgw),
-# BENCH_TMP (/tmp), BENCH_RESULTS (bench/sync/results-<date>.tsv).
+# BENCH_SYNC_STEPS ("first unchanged one ten stage"), BENCH_TMP (/tmp),
+# BENCH_RESULTS (bench/sync/results-<date>.tsv).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -266,7 +267,8 @@ raw_get() { # DATASET
         ! grep -qv '^200$' "$W/raw.codes"
 }
 
-STEPS="first unchanged one ten stage"
+# BENCH_SYNC_STEPS: a subset, in this order (stage needs first).
+STEPS=${BENCH_SYNC_STEPS:-first unchanged one ten stage}
 for ds in $DATASETS; do
         log "dataset $ds: making it"
         make_data "$ds"
