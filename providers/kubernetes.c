@@ -63,25 +63,21 @@ static void k8s_free_settings(void *settings)
 static int read_settings(const char *state_dir, struct kubernetes_settings **ret,
                          struct hoist_error **err)
 {
-        _cleanup_free_ char *path = path_join(state_dir, SETTINGS_FILE);
-        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ char *path = NULL, *text = NULL;
         size_t len = 0;
 
-        if (fs_read_file(path, &text, &len, NULL) < 0)
-                return hoist_error_make(err, HOIST_ERR_NOT_FOUND,
-                                        "the job's Kubernetes settings ('%s') are gone; submit "
-                                        "the job again from its job.yaml",
-                                        path);
+        if (provider_settings_read(state_dir, SETTINGS_FILE, "Kubernetes", &path, &text, &len,
+                                   err) < 0)
+                return -1;
         return kubernetes_settings_from_json(text, len, path, ret, err);
 }
 
 static int write_settings(const char *state_dir, const struct kubernetes_settings *s,
                           struct hoist_error **err)
 {
-        _cleanup_free_ char *path = path_join(state_dir, SETTINGS_FILE);
         _cleanup_free_ char *text = kubernetes_settings_to_json(s);
 
-        return fs_write_file_atomic(path, text, strlen(text), 0600, err);
+        return provider_settings_write(state_dir, SETTINGS_FILE, text, err);
 }
 
 /* ---- the API ---- */

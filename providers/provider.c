@@ -92,6 +92,29 @@ static char *launch_lock_path(const char *state_dir)
         return path_join(state_dir, "launch.lock");
 }
 
+int provider_settings_read(const char *state_dir, const char *file, const char *what,
+                           char **ret_path, char **ret_text, size_t *ret_len,
+                           struct hoist_error **err)
+{
+        _cleanup_free_ char *path = path_join(state_dir, file);
+
+        if (fs_read_file(path, ret_text, ret_len, NULL) < 0)
+                return hoist_error_make(err, HOIST_ERR_NOT_FOUND,
+                                        "the job's %s settings ('%s') are gone; submit the job "
+                                        "again from its job.yaml",
+                                        what, path);
+        *ret_path = TAKE_PTR(path);
+        return 0;
+}
+
+int provider_settings_write(const char *state_dir, const char *file, const char *text,
+                            struct hoist_error **err)
+{
+        _cleanup_free_ char *path = path_join(state_dir, file);
+
+        return fs_write_file_atomic(path, text, strlen(text), 0600, err);
+}
+
 int provider_launch_lock(const char *state_dir, int wait_ms, int *ret_fd, struct hoist_error **err)
 {
         _cleanup_free_ char *path = launch_lock_path(state_dir);

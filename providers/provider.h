@@ -223,6 +223,18 @@ int provider_reaches_loopback(const struct provider_ops *prov, const void *setti
  * 1 and *RET_FD (close it to unlock), 0 when another process still holds it,
  * -1 on error.
  */
+/* The settings a remote provider kept at its first submit in
+ * STATE_DIR/FILE (a later attempt, started from job.json alone, needs them
+ * again): *RET_TEXT and *RET_LEN, and *RET_PATH for the parser's errors, all
+ * owned.  Gone, the error says so and to submit again; WHAT names the
+ * provider ("Slurm"). */
+int provider_settings_read(const char *state_dir, const char *file, const char *what,
+                           char **ret_path, char **ret_text, size_t *ret_len,
+                           struct hoist_error **err);
+/* Keeps TEXT as STATE_DIR/FILE, mode 0600, atomically. */
+int provider_settings_write(const char *state_dir, const char *file, const char *text,
+                            struct hoist_error **err);
+
 int provider_launch_lock(const char *state_dir, int wait_ms, int *ret_fd, struct hoist_error **err);
 
 extern const struct provider_ops provider_local;

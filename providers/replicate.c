@@ -101,25 +101,21 @@ static int rp_reaches_loopback(const void *settings)
 static int read_settings(const char *state_dir, struct replicate_settings **ret,
                          struct hoist_error **err)
 {
-        _cleanup_free_ char *path = path_join(state_dir, SETTINGS_FILE);
-        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ char *path = NULL, *text = NULL;
         size_t len = 0;
 
-        if (fs_read_file(path, &text, &len, NULL) < 0)
-                return hoist_error_make(err, HOIST_ERR_NOT_FOUND,
-                                        "the job's Replicate settings ('%s') are gone; submit "
-                                        "the job again from its job.yaml",
-                                        path);
+        if (provider_settings_read(state_dir, SETTINGS_FILE, "Replicate", &path, &text, &len, err) <
+            0)
+                return -1;
         return replicate_settings_from_json(text, len, path, ret, err);
 }
 
 static int write_settings(const char *state_dir, const struct replicate_settings *s,
                           struct hoist_error **err)
 {
-        _cleanup_free_ char *path = path_join(state_dir, SETTINGS_FILE);
         _cleanup_free_ char *text = replicate_settings_to_json(s);
 
-        return fs_write_file_atomic(path, text, strlen(text), 0600, err);
+        return provider_settings_write(state_dir, SETTINGS_FILE, text, err);
 }
 
 /* Offline, so that --dry-run (which asks no engine) refuses it too. */
