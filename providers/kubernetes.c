@@ -901,6 +901,7 @@ const struct provider_ops provider_kubernetes = {
         .submit = k8s_submit,
         .status = k8s_status,
         .logs = k8s_logs,
+        .logs_before_start = 1,
         .cancel = k8s_cancel,
         .clear = k8s_clear,
         .release = k8s_release,

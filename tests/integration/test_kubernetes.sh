@@ -170,8 +170,21 @@ t_manifests() {
 
 t_single() {
         local d=$T_TMP/single id name uid sk
+        # The image says something before hoist-entrypoint starts (as a
+        # wrapper that loads a driver would): --follow shows it from the pod
+        # log API, then the stored log, no line twice.
+        mkdir -p "$d/img"
+        printf '%s\n' "FROM localhost/hoist-it-k8s:$$" \
+                'ENTRYPOINT ["/bin/sh", "-c", "echo before the entrypoint: warming up; sleep 2; exec /opt/hoist/bin/hoist-entrypoint \"$@\"", "sh"]' \
+                'CMD ["train"]' >"$d/img/Containerfile"
+        podman build -q -t "$REG_HOST/hoist-quickstart:k8s-wrapped" "$d/img" >/dev/null
+        t_defer "podman rmi -f $REG_HOST/hoist-quickstart:k8s-wrapped >/dev/null 2>&1"
+        podman push --quiet --tls-verify=false "$REG_HOST/hoist-quickstart:k8s-wrapped"
         write_job "$d"
+        sed -i "s|^image: .*|image: $REG_HOST/hoist-quickstart:k8s-wrapped|" "$d/job.yaml"
         hoist submit --follow "$d/job.yaml" >"$d/out" 2>&1 || fail "job failed: $(tail -5 "$d/out"; why "$(job_id_of "$d/out")")"
+        [ "$(grep -c 'before the entrypoint: warming up' "$d/out")" = 1 ] ||
+                fail "the pod's console before the entrypoint is not shown once: $(cat "$d/out")"
         id=$(job_id_of "$d/out")
         state_is "$id" succeeded || fail "$(why "$id")"
         name=hoist-$id-1
@@ -188,6 +201,9 @@ t_single() {
         # the entrypoint found its secrets in the mounted file: it reached storage
         hoist logs "$id" >"$d/logs" 2>&1 || fail "hoist logs: $(cat "$d/logs")"
         grep_q "loss" <"$d/logs" || fail "no training log: $(cat "$d/logs")"
+        if grep -q "warming up" "$d/logs"; then fail "the pod's console is in the stored log"; fi
+        [ "$(grep -c loss "$d/out")" = "$(grep -c loss "$d/logs")" ] ||
+                fail "--follow showed lines twice: $(grep -c loss "$d/out") vs $(grep -c loss "$d/logs") 'loss' lines"
         hoist cost --provider kubernetes -o json >"$d/cost" 2>&1 || fail "hoist cost: $(cat "$d/cost")"
 }
 
