@@ -15,6 +15,7 @@ QS=$T_ROOT/examples/quickstart
 K=$T_TMP/kube
 REG=$T_TMP/registry
 TOKEN=hoist-kube-token-$$-$RANDOM
+PULL_PW=pull-pw-$$-$RANDOM
 
 k_port() { cat "$K/port"; }
 k_ctl() { curl -fsS --cacert "$K/ca.crt" -X POST "https://127.0.0.1:$(k_port)/_test/$1"; }
@@ -182,7 +183,14 @@ t_single() {
         podman push --quiet --tls-verify=false "$REG_HOST/hoist-quickstart:k8s-wrapped"
         write_job "$d"
         sed -i "s|^image: .*|image: $REG_HOST/hoist-quickstart:k8s-wrapped|" "$d/job.yaml"
-        hoist submit --follow "$d/job.yaml" >"$d/out" 2>&1 || fail "job failed: $(tail -5 "$d/out"; why "$(job_id_of "$d/out")")"
+        # No kubernetes.image_pull_secret, and hoist has credentials for the
+        # registry (as docker/podman login saves them): a dockerconfigjson
+        # Secret made from them, never shown.
+        printf '{"auths": {"%s": {"auth": "%s"}}}\n' "$REG_HOST" "$(printf 'puller:%s' "$PULL_PW" | base64 -w0)" >"$d/auth.json"
+        REGISTRY_AUTH_FILE=$d/auth.json hoist submit --dry-run -o yaml "$d/job.yaml" >"$d/dry" 2>&1 || fail "dry-run: $(cat "$d/dry")"
+        grep_q "kubernetes.io/dockerconfigjson" <"$d/dry" || fail "no pull Secret in --dry-run: $(cat "$d/dry")"
+        grep_q "<the registry credentials for $REG_HOST from $d/auth.json: filled in at submit, never shown>" <"$d/dry" || fail "the pull Secret is not shown redacted"
+        REGISTRY_AUTH_FILE=$d/auth.json hoist submit --follow "$d/job.yaml" >"$d/out" 2>&1 || fail "job failed: $(tail -5 "$d/out"; why "$(job_id_of "$d/out")")"
         [ "$(grep -c 'before the entrypoint: warming up' "$d/out")" = 1 ] ||
                 fail "the pod's console before the entrypoint is not shown once: $(cat "$d/out")"
         id=$(job_id_of "$d/out")
@@ -198,6 +206,17 @@ t_single() {
         sk=$(sed -n 's/.*"secret_key": *"\([^"]*\)".*/\1/p' "$HOIST_HOME/serve/owner.json")
         [ -n "$sk" ] || fail "no owner key"
         if grep -q -- "$sk" "$d/job.json" "$K/requests.jsonl" "$d/out"; then fail "the storage secret key is in the Job, a log or the output"; fi
+        # the pull Secret: owned by the Job, named by the pod, checked and used by the kubelet
+        k_get "/api/v1/namespaces/ml/secrets/$name-pull" >"$d/pull.json" || fail "no pull Secret"
+        grep_q '"type": "kubernetes.io/dockerconfigjson"' <"$d/pull.json" || fail "pull Secret type: $(cat "$d/pull.json")"
+        grep_q "\"uid\": \"$uid\"" <"$d/pull.json" || fail "the pull Secret's ownerReference is not the Job"
+        grep_q "\"name\": \"$name-pull\"" <"$d/job.json" || fail "imagePullSecrets does not name it"
+        grep_q "^used $name-pull\$" <"$K/pull-secrets.log" || fail "the kubelet did not pull with it: $(cat "$K/pull-secrets.log" 2>&1)"
+        # a dockerconfigjson Secret of the wrong shape is refused, as the API server does
+        [ "$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$K/ca.crt" -H "Authorization: Bearer $TOKEN" \
+                -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"badpull"},"type":"kubernetes.io/dockerconfigjson","stringData":{".dockerconfigjson":"{\"no\":1}"}}' \
+                "https://127.0.0.1:$(k_port)/api/v1/namespaces/ml/secrets")" = 422 ] || fail "a malformed pull Secret was taken"
+        if grep -rq -- "$PULL_PW" "$d/job.json" "$K/requests.jsonl" "$d/out" "$d/dry" "$HOIST_HOME"; then fail "the registry password leaked"; fi
         # the entrypoint found its secrets in the mounted file: it reached storage
         hoist logs "$id" >"$d/logs" 2>&1 || fail "hoist logs: $(cat "$d/logs")"
         grep_q "loss" <"$d/logs" || fail "no training log: $(cat "$d/logs")"
