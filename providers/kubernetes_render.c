@@ -271,7 +271,7 @@ json_t *kubernetes_render_pull_secret(const struct kubernetes_plan *p)
         _cleanup_free_ char *secret = xasprintf("%s-pull", name);
         _cleanup_free_ char *placeholder = NULL;
 
-        if (p->pull_registry == NULL)
+        if (p->pull_registry == NULL || p->set->image_pull_secret != NULL)
                 return NULL;
         if (p->pull_json == NULL)
                 placeholder = xasprintf("<the registry credentials for %s from %s: filled in "

@@ -88,6 +88,11 @@ setup() {
         export KUBECONFIG=$K/config IMAGE REG_HOST
 }
 
+# pull_auth FILE: a containers auth file with credentials for the registry.
+pull_auth() {
+        printf '{"auths": {"%s": {"auth": "%s"}}}\n' "$REG_HOST" "$(printf 'puller:%s' "$PULL_PW" | base64 -w0)" >"$1"
+}
+
 # job.yaml for the quickstart trainer in DIR, with EXTRA lines appended.
 write_job() {
         local dir=$1
@@ -135,10 +140,19 @@ t_manifests() {
                 "  service_account: trainer" "  image_pull_secret: regcred" "  priority_class: high" \
                 "  labels: {team: vision}" "  annotations: {example.com/owner: ada}"
         write_job "$d/kueue" "kubernetes: {queue: team-a, namespace: research}"
+        # single: hoist has credentials for the registry and no
+        # image_pull_secret is set, so a pull Secret is shown, redacted
+        pull_auth "$d/auth.json"
         for f in single multi gpu kueue; do
-                hoist submit --dry-run -o yaml "$d/$f/job.yaml" >"$d/$f.yaml" 2>"$d/$f.err" ||
+                REGISTRY_AUTH_FILE=$([ $f != single ] || echo "$d/auth.json") \
+                        hoist submit --dry-run -o yaml "$d/$f/job.yaml" >"$d/$f.yaml" 2>"$d/$f.err" ||
                         fail "dry run $f: $(cat "$d/$f.err")"
         done
+        grep_q '^type: kubernetes.io/dockerconfigjson$' <"$d/single.yaml" || fail "no pull Secret: $(cat "$d/single.yaml")"
+        grep_q "<the registry credentials for $REG_HOST from $d/auth.json: filled in at submit, never shown>" <"$d/single.yaml" ||
+                fail "the pull Secret is not shown redacted"
+        if grep -q -- "$PULL_PW" "$d/single.yaml"; then fail "the registry password is in --dry-run"; fi
+        if grep -q "dockerconfigjson" "$d/multi.yaml"; then fail "a pull Secret without registry credentials"; fi
         # exactly the objects: YAML documents only, one each
         grep_q "^kind: Job$" <"$d/single.yaml" || fail "no Job: $(cat "$d/single.yaml")"
         [ "$(grep -c '^kind: Service$' <"$d/multi.yaml")" = 1 ] || fail "the 2-node job has no Service"
@@ -150,7 +164,7 @@ t_manifests() {
         # the built-in storage's keys exist by now; none is in what is shown
         if grep -q 'AWS_SECRET_ACCESS_KEY\|HOIST_S3_SECRET' "$d"/*.yaml; then fail "a secret name or value in the manifests"; fi
         /usr/bin/python3 "$T_ROOT/tests/peers/kube_validate.py" "$T_ROOT/tests/data/k8s" "$d"/*.yaml \
-                "$T_ROOT"/tests/data/kubernetes/golden/*.yaml "$T_ROOT"/k8s/job-*.yaml "$T_ROOT"/k8s/secret.yaml >"$d/v" 2>&1 ||
+                "$T_ROOT"/tests/data/kubernetes/golden/*.yaml "$T_ROOT"/k8s/job-*.yaml "$T_ROOT"/k8s/secret.yaml "$T_ROOT"/k8s/pull-secret.yaml >"$d/v" 2>&1 ||
                 fail "$(cat "$d/v")"
         cat "$d/v"
         # the validator is strict: a misspelled field, a bad quantity, a
@@ -186,10 +200,7 @@ t_single() {
         # No kubernetes.image_pull_secret, and hoist has credentials for the
         # registry (as docker/podman login saves them): a dockerconfigjson
         # Secret made from them, never shown.
-        printf '{"auths": {"%s": {"auth": "%s"}}}\n' "$REG_HOST" "$(printf 'puller:%s' "$PULL_PW" | base64 -w0)" >"$d/auth.json"
-        REGISTRY_AUTH_FILE=$d/auth.json hoist submit --dry-run -o yaml "$d/job.yaml" >"$d/dry" 2>&1 || fail "dry-run: $(cat "$d/dry")"
-        grep_q "kubernetes.io/dockerconfigjson" <"$d/dry" || fail "no pull Secret in --dry-run: $(cat "$d/dry")"
-        grep_q "<the registry credentials for $REG_HOST from $d/auth.json: filled in at submit, never shown>" <"$d/dry" || fail "the pull Secret is not shown redacted"
+        pull_auth "$d/auth.json"
         REGISTRY_AUTH_FILE=$d/auth.json hoist submit --follow "$d/job.yaml" >"$d/out" 2>&1 || fail "job failed: $(tail -5 "$d/out"; why "$(job_id_of "$d/out")")"
         [ "$(grep -c 'before the entrypoint: warming up' "$d/out")" = 1 ] ||
                 fail "the pod's console before the entrypoint is not shown once: $(cat "$d/out")"
@@ -216,7 +227,7 @@ t_single() {
         [ "$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$K/ca.crt" -H "Authorization: Bearer $TOKEN" \
                 -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"badpull"},"type":"kubernetes.io/dockerconfigjson","stringData":{".dockerconfigjson":"{\"no\":1}"}}' \
                 "https://127.0.0.1:$(k_port)/api/v1/namespaces/ml/secrets")" = 422 ] || fail "a malformed pull Secret was taken"
-        if grep -rq -- "$PULL_PW" "$d/job.json" "$K/requests.jsonl" "$d/out" "$d/dry" "$HOIST_HOME"; then fail "the registry password leaked"; fi
+        if grep -rq -- "$PULL_PW" "$d/job.json" "$K/requests.jsonl" "$d/out" "$HOIST_HOME"; then fail "the registry password leaked"; fi
         # the entrypoint found its secrets in the mounted file: it reached storage
         hoist logs "$id" >"$d/logs" 2>&1 || fail "hoist logs: $(cat "$d/logs")"
         grep_q "loss" <"$d/logs" || fail "no training log: $(cat "$d/logs")"
