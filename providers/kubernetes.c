@@ -26,6 +26,7 @@
 
 #include "cleanup.h"
 #include "fsutil.h"
+#include "imageref.h"
 #include "kube.h"
 #include "kubeconfig.h"
 #include "kubeexec.h"
@@ -33,6 +34,7 @@
 #include "kubernetes_settings.h"
 #include "kubernetes_state.h"
 #include "log.h"
+#include "registry_auth.h"
 #include "xalloc.h"
 
 #define SETTINGS_FILE "kubernetes.json"
@@ -250,6 +252,53 @@ static int has_secrets(const struct provider_submit *req)
         return req->secret_env != NULL && req->secret_env[0] != NULL;
 }
 
+/* kubernetes.image_pull_secret unset: hoist's own credentials for the
+ * image's registry (lib/registry_auth.h: what hoist push and docker/podman
+ * login use), if it has some.  *RET_HOST: that registry, NULL when there is
+ * no pull secret to make; *RET_SOURCE: where they came from; with RET_JSON,
+ * the .dockerconfigjson text ({"auths": {HOST: {...}}}). */
+static int pull_credentials(const struct kubernetes_settings *s, const char *image, char **ret_host,
+                            char **ret_source, char **ret_json, struct hoist_error **err)
+{
+        _cleanup_imageref_ struct imageref *ref = NULL;
+        _cleanup_registry_creds_ struct registry_creds *c = NULL;
+        int r;
+
+        *ret_host = *ret_source = NULL;
+        if (ret_json != NULL)
+                *ret_json = NULL;
+        if (s->image_pull_secret != NULL || image == NULL)
+                return 0;
+        if (imageref_parse(image, &ref, err) < 0)
+                return -1;
+        r = registry_auth_lookup(ref->host, &c, err);
+        if (r < 0)
+                return hoist_error_wrap(err,
+                                        "the registry credentials for %s (or name an existing "
+                                        "Secret in kubernetes.image_pull_secret)",
+                                        ref->host);
+        if (r == 0)
+                return 0;
+        if (ret_json != NULL) {
+                /* The kubelet keys Docker Hub by its historical name. */
+                const char *key = strcmp(ref->host, "docker.io") == 0
+                                          ? "https://index.docker.io/v1/"
+                                          : ref->host;
+                _cleanup_free_ char *auth = registry_auth_basic(c);
+                json_t *o = json_pack("{s:{s:{s:s,s:s,s:s}}}", "auths", key, "username",
+                                      c->username, "password", c->password, "auth", auth);
+                *ret_json = json_dumps(o, JSON_COMPACT | JSON_SORT_KEYS);
+                json_decref(o);
+                explicit_bzero(auth, strlen(auth));
+                explicit_bzero(c->password, strlen(c->password));
+                if (*ret_json == NULL)
+                        abort(); /* out of memory */
+        }
+        *ret_host = xstrdup(ref->host);
+        *ret_source = xstrdup(c->source ? c->source : "hoist's registry credentials");
+        return 0;
+}
+
 static void fill_plan(const struct provider_submit *req, const struct kubernetes_settings *s,
                       const char *ns, struct kubernetes_plan *p)
 {
@@ -269,15 +318,18 @@ static int k8s_render(const struct provider_submit *req, char **ret, struct hois
 {
         _cleanup_kubernetes_settings_ struct kubernetes_settings *def = NULL;
         const struct kubernetes_settings *s = req->settings;
-        _cleanup_free_ char *ns = NULL;
+        _cleanup_free_ char *ns = NULL, *pull_host = NULL, *pull_source = NULL;
         struct kubernetes_plan p;
 
         if (s == NULL)
                 s = def = kubernetes_settings_new();
         ns = namespace_of(s);
         fill_plan(req, s, ns, &p);
-        if (kubernetes_plan_check(&p, err) < 0)
+        if (kubernetes_plan_check(&p, err) < 0 ||
+            pull_credentials(s, req->image, &pull_host, &pull_source, NULL, err) < 0)
                 return -1;
+        p.pull_registry = pull_host;
+        p.pull_source = pull_source;
         if (req->spec->resources.gpu_type != NULL)
                 log_warn("resources.gpus names a model ('%s'); Kubernetes asks only for "
                          "nvidia.com/gpu: choose the nodes with kubernetes.node_selector "
@@ -408,6 +460,7 @@ static int k8s_submit(const struct provider_submit *req, struct hoist_error **er
         const struct kubernetes_settings *s = req->settings;
         _cleanup_conn_ struct conn k = {0};
         _cleanup_free_ char *name = NULL, *ref = NULL, *uid = NULL, *secrets = NULL;
+        _cleanup_free_ char *pull_host = NULL, *pull_source = NULL, *pull_json = NULL;
         struct kubernetes_plan p;
         json_t *o;
 
@@ -429,6 +482,11 @@ static int k8s_submit(const struct provider_submit *req, struct hoist_error **er
         if (p.secrets && secrets_text(req->secret_env, &secrets, err) < 0)
                 return -1;
         p.secrets_json = secrets;
+        if (pull_credentials(s, req->image, &pull_host, &pull_source, &pull_json, err) < 0)
+                goto fail;
+        p.pull_registry = pull_host;
+        p.pull_source = pull_source;
+        p.pull_json = pull_json;
         name = kubernetes_job_name(req->job_id, p.attempt);
         ref = xasprintf("%s/%s", k.ns, name);
         if (req->record(req->userdata, "container", ref, err) < 0 ||
@@ -441,6 +499,14 @@ static int k8s_submit(const struct provider_submit *req, struct hoist_error **er
                 if (r < 0)
                         goto undo;
         }
+        if ((o = kubernetes_render_pull_secret(&p)) != NULL) {
+                int r = create_owned(k.c, k.ns, o, err);
+                json_decref(o);
+                if (r < 0)
+                        goto undo;
+                log_info("image pull Secret %s-pull made from %s for %s", name, pull_source,
+                         pull_host);
+        }
         if ((o = kubernetes_render_service(&p)) != NULL) {
                 int r = create_owned(k.c, k.ns, o, err);
                 json_decref(o);
@@ -449,6 +515,8 @@ static int k8s_submit(const struct provider_submit *req, struct hoist_error **er
         }
         if (secrets != NULL)
                 explicit_bzero(secrets, strlen(secrets));
+        if (pull_json != NULL)
+                explicit_bzero(pull_json, strlen(pull_json));
         log_info("Kubernetes Job %s created in namespace %s", name, k.ns);
         return 0;
 undo : {
@@ -462,6 +530,8 @@ undo : {
 fail:
         if (secrets != NULL)
                 explicit_bzero(secrets, strlen(secrets));
+        if (pull_json != NULL)
+                explicit_bzero(pull_json, strlen(pull_json));
         return hoist_error_wrap(err, "submit to Kubernetes");
 }
 
@@ -897,6 +967,7 @@ const struct provider_ops provider_kubernetes = {
         .submit = k8s_submit,
         .status = k8s_status,
         .logs = k8s_logs,
+        .logs_before_start = 1,
         .cancel = k8s_cancel,
         .clear = k8s_clear,
         .release = k8s_release,

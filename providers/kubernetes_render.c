@@ -196,6 +196,9 @@ static json_t *pod_spec(const struct kubernetes_plan *p)
         if (s->image_pull_secret != NULL)
                 (void)json_object_set_new(ps, "imagePullSecrets",
                                           json_pack("[{s:s}]", "name", s->image_pull_secret));
+        else if (p->pull_registry != NULL)
+                (void)json_object_set_new(ps, "imagePullSecrets",
+                                          json_pack("[{s:s+}]", "name", name, "-pull"));
         if (p->secrets)
                 (void)json_object_set_new(ps, "volumes",
                                           json_pack("[{s:s,s:{s:s,s:i}}]", "name", "hoist-secrets",
@@ -262,6 +265,24 @@ json_t *kubernetes_render_secret(const struct kubernetes_plan *p)
                          p->secrets_json ? p->secrets_json : SECRET_PLACEHOLDER);
 }
 
+json_t *kubernetes_render_pull_secret(const struct kubernetes_plan *p)
+{
+        _cleanup_free_ char *name = kubernetes_job_name(p->job_id, p->attempt);
+        _cleanup_free_ char *secret = xasprintf("%s-pull", name);
+        _cleanup_free_ char *placeholder = NULL;
+
+        if (p->pull_registry == NULL || p->set->image_pull_secret != NULL)
+                return NULL;
+        if (p->pull_json == NULL)
+                placeholder = xasprintf("<the registry credentials for %s from %s: filled in "
+                                        "at submit, never shown>",
+                                        p->pull_registry, p->pull_source ? p->pull_source : "?");
+        return json_pack("{s:s,s:s,s:o,s:s,s:b,s:{s:s}}", "apiVersion", "v1", "kind", "Secret",
+                         "metadata", metadata(p, secret, 1), "type",
+                         "kubernetes.io/dockerconfigjson", "immutable", 1, "stringData",
+                         ".dockerconfigjson", p->pull_json ? p->pull_json : placeholder);
+}
+
 json_t *kubernetes_render_service(const struct kubernetes_plan *p)
 {
         _cleanup_free_ char *name = kubernetes_job_name(p->job_id, p->attempt);
@@ -287,6 +308,8 @@ json_t *kubernetes_render_all(const struct kubernetes_plan *p)
 
         (void)json_array_append_new(a, kubernetes_render_job(p));
         if ((o = kubernetes_render_secret(p)) != NULL)
+                (void)json_array_append_new(a, o);
+        if ((o = kubernetes_render_pull_secret(p)) != NULL)
                 (void)json_array_append_new(a, o);
         if ((o = kubernetes_render_service(p)) != NULL)
                 (void)json_array_append_new(a, o);

@@ -15,6 +15,10 @@
  *            webhook secrets): one key, secrets.json, mounted read-only at
  *            KUBERNETES_SECRETS_DIR; HOIST_SECRETS_FILE names it.  No value
  *            is ever in the pod spec's env.
+ *   Secret   v1, kubernetes.io/dockerconfigjson, <job>-pull, when
+ *            kubernetes.image_pull_secret is unset and hoist has registry
+ *            credentials for the image's registry; the pod's
+ *            imagePullSecrets names it.
  *
  * The Job is created first; the Secret and the Service carry an
  * ownerReference to it (its uid), so the API server's garbage collector
@@ -56,6 +60,13 @@ struct kubernetes_plan {
          * value) */
         const char *secrets_json;
         const char *job_uid; /* the created Job's uid; NULL: a placeholder */
+        /* kubernetes.image_pull_secret unset and hoist has credentials for
+         * the image's registry: that registry, and a Secret <job>-pull of
+         * type kubernetes.io/dockerconfigjson made from them; NULL: none */
+        const char *pull_registry;
+        const char *pull_source; /* where the credentials came from (never a secret) */
+        /* its .dockerconfigjson ({"auths": {...}}); NULL: a placeholder */
+        const char *pull_json;
 };
 
 /* hoist-<job id>-<attempt>: the Job, Service and (with -secrets) Secret name. */
@@ -66,7 +77,9 @@ int kubernetes_plan_check(const struct kubernetes_plan *p, struct hoist_error **
 json_t *kubernetes_render_job(const struct kubernetes_plan *p);
 json_t *kubernetes_render_secret(const struct kubernetes_plan *p);  /* NULL: no secrets */
 json_t *kubernetes_render_service(const struct kubernetes_plan *p); /* NULL: one node */
-/* All of them, in the order they are sent (Job, Secret, Service). */
+/* NULL: no pull_registry */
+json_t *kubernetes_render_pull_secret(const struct kubernetes_plan *p);
+/* All of them, in the order they are sent (Job, Secret, pull Secret, Service). */
 json_t *kubernetes_render_all(const struct kubernetes_plan *p);
 /* The same as one YAML stream, "---" before each object, with a comment
  * saying where each is POSTed. */

@@ -180,6 +180,12 @@ struct provider_ops {
         /* Writes the job's output to FD; with FOLLOW, until the job ends. */
         int (*logs)(const struct job_record *job, const char *state_dir, int follow, int fd,
                     struct hoist_error **err);
+        /* 1: logs() with FOLLOW can stream a job whose entrypoint has not
+         * started writing the stored log yet (it waits for the engine to
+         * start the job's container, then copies its console), and may be
+         * stopped at any time: hoist logs -f shows it, in a child process,
+         * until the stored log appears (runner/control/follow.c). */
+        int logs_before_start;
         /* SIGTERM (or the engine's stop), then SIGKILL after GRACE_S seconds. */
         int (*cancel)(const struct job_record *job, const char *state_dir, int64_t grace_s,
                       struct hoist_error **err);

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -50,7 +51,8 @@ struct out {
         size_t ring_next, ring_n, ring_cap;
         int holding; /* lines go to RING until out_release() */
         struct buf pending;
-        struct buf text; /* what one out_write() writes, in one go */
+        struct buf text;     /* what one out_write() writes, in one go */
+        struct early *early; /* lines the engine's console showed already, or NULL */
 };
 
 /* The length of the stored prefix at the start of LINE, or 0 (a line
@@ -98,6 +100,32 @@ static int64_t attempt_mark(const char *line, size_t len, size_t skip)
         return n > 0 ? n : 0;
 }
 
+/* The engine's console, shown while the stored log did not exist yet
+ * (provider_ops.logs_before_start): the child process running the
+ * provider's logs(), the pipe it writes to, and the lines it showed, so
+ * that the same lines at the stored log's start are not shown twice. */
+struct early {
+        pid_t pid; /* 0: none running */
+        int fd;    /* the pipe's read end, or -1 */
+        struct buf pending;
+        char **seen; /* the lines shown (with their newline), NULL where used */
+        size_t n_seen;
+};
+
+/* 1 when LINE is one the console showed already (and is forgotten now). */
+static int early_seen(struct early *e, const char *line, size_t len)
+{
+        for (size_t i = 0; e != NULL && i < e->n_seen; i++) {
+                if (e->seen[i] != NULL && strlen(e->seen[i]) == len &&
+                    memcmp(e->seen[i], line, len) == 0) {
+                        free(e->seen[i]);
+                        e->seen[i] = NULL;
+                        return 1;
+                }
+        }
+        return 0;
+}
+
 static void out_line(struct out *o, const char *line, size_t len)
 {
         size_t skip = prefix_len(line, len);
@@ -105,6 +133,8 @@ static void out_line(struct out *o, const char *line, size_t len)
 
         if (mark > 0)
                 o->line_attempt = mark;
+        if (early_seen(o->early, line + skip, len - skip))
+                return;
         if (o->attempt > 0 && o->line_attempt != o->attempt)
                 return;
         if (o->keep)
@@ -523,6 +553,108 @@ static int check_node(const struct logs *l, const struct job_record *job, struct
         return r;
 }
 
+/* Starts the provider's logs() with FOLLOW in a child process writing to
+ * a pipe; 0 also when it could not (the stored log is still followed). */
+static void early_start(struct early *e, const struct provider_ops *prov,
+                        const struct job_record *job, const char *state_dir)
+{
+        int p[2];
+        pid_t pid;
+
+        if (pipe2(p, O_CLOEXEC) < 0)
+                return;
+        pid = fork();
+        if (pid < 0) {
+                (void)close(p[0]);
+                (void)close(p[1]);
+                return;
+        }
+        if (pid == 0) {
+                struct hoist_error *err = NULL;
+                int r;
+                (void)close(p[0]);
+                (void)signal(SIGINT, SIG_DFL);
+                r = prov->logs(job, state_dir, 1, p[1], &err);
+                if (r < 0) {
+                        log_debug("the %s console of job %s: %s", prov->name, job->id, err->msg);
+                        hoist_error_free(err);
+                }
+                _exit(r < 0 ? 1 : 0);
+        }
+        (void)close(p[1]);
+        (void)fcntl(p[0], F_SETFL, fcntl(p[0], F_GETFL) | O_NONBLOCK);
+        e->pid = pid;
+        e->fd = p[0];
+}
+
+/* Stops the child (the stored log took over, or the follow ends). */
+static void early_stop(struct early *e)
+{
+        if (e->pid > 0) {
+                (void)kill(e->pid, SIGKILL);
+                (void)waitpid(e->pid, NULL, 0);
+                e->pid = 0;
+        }
+        if (e->fd >= 0) {
+                (void)close(e->fd);
+                e->fd = -1;
+        }
+        buf_free(&e->pending);
+}
+
+static void early_free(struct early *e)
+{
+        early_stop(e);
+        for (size_t i = 0; i < e->n_seen; i++)
+                free(e->seen[i]);
+        free(e->seen);
+}
+
+/* Copies what the console wrote since the last look to FD, whole lines
+ * only (LAST: the rest too); the number of bytes written, -1 when FD
+ * failed.  The pipe's end (the job's container ended) stops it. */
+static ssize_t early_pump(struct early *e, int fd, int last)
+{
+        char chunk[8192];
+        ssize_t total = 0;
+
+        while (e->fd >= 0) {
+                ssize_t n = read(e->fd, chunk, sizeof chunk);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0 && errno == EAGAIN)
+                        break;
+                if (n <= 0) {
+                        last = 1;
+                        (void)close(e->fd);
+                        e->fd = -1;
+                        break;
+                }
+                buf_append(&e->pending, chunk, (size_t)n);
+        }
+        for (;;) {
+                char *nl =
+                        e->pending.len > 0 ? memchr(e->pending.data, '\n', e->pending.len) : NULL;
+                size_t len = nl != NULL ? (size_t)(nl + 1 - e->pending.data)
+                             : last     ? e->pending.len
+                                        : 0;
+                if (len == 0)
+                        break;
+                if (fs_write_all(fd, e->pending.data, len) < 0)
+                        return -1;
+                e->seen = xreallocarray(e->seen, e->n_seen + 1, sizeof *e->seen);
+                e->seen[e->n_seen++] = xstrndup(e->pending.data, len);
+                memmove(e->pending.data, e->pending.data + len, e->pending.len - len);
+                e->pending.len -= len;
+                total += (ssize_t)len;
+        }
+        if (e->fd < 0 && e->pid > 0) {
+                (void)waitpid(e->pid, NULL, 0);
+                e->pid = 0;
+        }
+        return total;
+}
+
 int follow_job(const struct hoist_home *home, struct store *st, const char *id, int fd,
                const struct follow_options *opts, struct hoist_error **err)
 {
@@ -530,6 +662,7 @@ int follow_job(const struct hoist_home *home, struct store *st, const char *id, 
         _cleanup_storage_ struct storage *sto = NULL;
         _cleanup_free_ char *only = NULL;
         __attribute__((cleanup(logs_free))) struct logs logs = {0};
+        __attribute__((cleanup(early_free))) struct early early = {.fd = -1};
         const int follow = opts->follow;
         int64_t asked_at;
         int shown = 0, polls = 0;
@@ -565,15 +698,35 @@ int follow_job(const struct hoist_home *home, struct store *st, const char *id, 
                 logs_prefix_all(&logs);
         if (!follow && check_node(&logs, job, sto, err) < 0)
                 return -1;
+        /* No stored log yet: the engine's console, where the provider can
+         * stream it before the entrypoint starts, until the stored log
+         * appears. */
+        const struct provider_ops *eprov = provider_find(job->provider);
+        if (follow && only == NULL && logs.n == 0 && eprov != NULL && eprov->logs != NULL &&
+            eprov->logs_before_start && !job_state_terminal(job->state) &&
+            job->state != JOB_INTERRUPTED &&
+            (opts->attempt == 0 || opts->attempt == job->attempt)) {
+                _cleanup_free_ char *state_dir = home_job_run_dir(home, job->id);
+                early_start(&early, eprov, job, state_dir);
+                logs.proto.early = &early;
+        }
         interrupted = 0;
         if (follow)
                 catch_interrupt();
         for (;;) {
+                int done = job_state_terminal(job->state) || job->state == JOB_INTERRUPTED;
+                if (early.fd >= 0) {
+                        ssize_t m = early_pump(&early, fd, done);
+                        if (m < 0)
+                                return write_failed(job, err);
+                        shown |= m > 0;
+                }
+                if (logs.n > 0 || done || interrupted)
+                        early_stop(&early);
                 ssize_t n = logs_pump(&logs);
                 if (n < 0)
                         return write_failed(job, err);
                 shown |= n > 0;
-                int done = job_state_terminal(job->state) || job->state == JOB_INTERRUPTED;
                 if (!follow || done || interrupted) {
                         /* The last lines (and nodes) may have landed while
                          * we looked at the state. */

@@ -15,6 +15,7 @@ QS=$T_ROOT/examples/quickstart
 K=$T_TMP/kube
 REG=$T_TMP/registry
 TOKEN=hoist-kube-token-$$-$RANDOM
+PULL_PW=pull-pw-$$-$RANDOM
 
 k_port() { cat "$K/port"; }
 k_ctl() { curl -fsS --cacert "$K/ca.crt" -X POST "https://127.0.0.1:$(k_port)/_test/$1"; }
@@ -87,6 +88,11 @@ setup() {
         export KUBECONFIG=$K/config IMAGE REG_HOST
 }
 
+# pull_auth FILE: a containers auth file with credentials for the registry.
+pull_auth() {
+        printf '{"auths": {"%s": {"auth": "%s"}}}\n' "$REG_HOST" "$(printf 'puller:%s' "$PULL_PW" | base64 -w0)" >"$1"
+}
+
 # job.yaml for the quickstart trainer in DIR, with EXTRA lines appended.
 write_job() {
         local dir=$1
@@ -134,10 +140,19 @@ t_manifests() {
                 "  service_account: trainer" "  image_pull_secret: regcred" "  priority_class: high" \
                 "  labels: {team: vision}" "  annotations: {example.com/owner: ada}"
         write_job "$d/kueue" "kubernetes: {queue: team-a, namespace: research}"
+        # single: hoist has credentials for the registry and no
+        # image_pull_secret is set, so a pull Secret is shown, redacted
+        pull_auth "$d/auth.json"
         for f in single multi gpu kueue; do
-                hoist submit --dry-run -o yaml "$d/$f/job.yaml" >"$d/$f.yaml" 2>"$d/$f.err" ||
+                REGISTRY_AUTH_FILE=$([ $f != single ] || echo "$d/auth.json") \
+                        hoist submit --dry-run -o yaml "$d/$f/job.yaml" >"$d/$f.yaml" 2>"$d/$f.err" ||
                         fail "dry run $f: $(cat "$d/$f.err")"
         done
+        grep_q '^type: kubernetes.io/dockerconfigjson$' <"$d/single.yaml" || fail "no pull Secret: $(cat "$d/single.yaml")"
+        grep_q "<the registry credentials for $REG_HOST from $d/auth.json: filled in at submit, never shown>" <"$d/single.yaml" ||
+                fail "the pull Secret is not shown redacted"
+        if grep -q -- "$PULL_PW" "$d/single.yaml"; then fail "the registry password is in --dry-run"; fi
+        if grep -q "dockerconfigjson" "$d/multi.yaml"; then fail "a pull Secret without registry credentials"; fi
         # exactly the objects: YAML documents only, one each
         grep_q "^kind: Job$" <"$d/single.yaml" || fail "no Job: $(cat "$d/single.yaml")"
         [ "$(grep -c '^kind: Service$' <"$d/multi.yaml")" = 1 ] || fail "the 2-node job has no Service"
@@ -149,7 +164,7 @@ t_manifests() {
         # the built-in storage's keys exist by now; none is in what is shown
         if grep -q 'AWS_SECRET_ACCESS_KEY\|HOIST_S3_SECRET' "$d"/*.yaml; then fail "a secret name or value in the manifests"; fi
         /usr/bin/python3 "$T_ROOT/tests/peers/kube_validate.py" "$T_ROOT/tests/data/k8s" "$d"/*.yaml \
-                "$T_ROOT"/tests/data/kubernetes/golden/*.yaml "$T_ROOT"/k8s/job-*.yaml "$T_ROOT"/k8s/secret.yaml >"$d/v" 2>&1 ||
+                "$T_ROOT"/tests/data/kubernetes/golden/*.yaml "$T_ROOT"/k8s/job-*.yaml "$T_ROOT"/k8s/secret.yaml "$T_ROOT"/k8s/pull-secret.yaml >"$d/v" 2>&1 ||
                 fail "$(cat "$d/v")"
         cat "$d/v"
         # the validator is strict: a misspelled field, a bad quantity, a
@@ -170,8 +185,25 @@ t_manifests() {
 
 t_single() {
         local d=$T_TMP/single id name uid sk
+        # The image says something before hoist-entrypoint starts (as a
+        # wrapper that loads a driver would): --follow shows it from the pod
+        # log API, then the stored log, no line twice.
+        mkdir -p "$d/img"
+        printf '%s\n' "FROM localhost/hoist-it-k8s:$$" \
+                'ENTRYPOINT ["/bin/sh", "-c", "echo before the entrypoint: warming up; sleep 2; exec /opt/hoist/bin/hoist-entrypoint \"$@\"", "sh"]' \
+                'CMD ["train"]' >"$d/img/Containerfile"
+        podman build -q -t "$REG_HOST/hoist-quickstart:k8s-wrapped" "$d/img" >/dev/null
+        t_defer "podman rmi -f $REG_HOST/hoist-quickstart:k8s-wrapped >/dev/null 2>&1"
+        podman push --quiet --tls-verify=false "$REG_HOST/hoist-quickstart:k8s-wrapped"
         write_job "$d"
-        hoist submit --follow "$d/job.yaml" >"$d/out" 2>&1 || fail "job failed: $(tail -5 "$d/out"; why "$(job_id_of "$d/out")")"
+        sed -i "s|^image: .*|image: $REG_HOST/hoist-quickstart:k8s-wrapped|" "$d/job.yaml"
+        # No kubernetes.image_pull_secret, and hoist has credentials for the
+        # registry (as docker/podman login saves them): a dockerconfigjson
+        # Secret made from them, never shown.
+        pull_auth "$d/auth.json"
+        REGISTRY_AUTH_FILE=$d/auth.json hoist submit --follow "$d/job.yaml" >"$d/out" 2>&1 || fail "job failed: $(tail -5 "$d/out"; why "$(job_id_of "$d/out")")"
+        [ "$(grep -c 'before the entrypoint: warming up' "$d/out")" = 1 ] ||
+                fail "the pod's console before the entrypoint is not shown once: $(cat "$d/out")"
         id=$(job_id_of "$d/out")
         state_is "$id" succeeded || fail "$(why "$id")"
         name=hoist-$id-1
@@ -185,9 +217,23 @@ t_single() {
         sk=$(sed -n 's/.*"secret_key": *"\([^"]*\)".*/\1/p' "$HOIST_HOME/serve/owner.json")
         [ -n "$sk" ] || fail "no owner key"
         if grep -q -- "$sk" "$d/job.json" "$K/requests.jsonl" "$d/out"; then fail "the storage secret key is in the Job, a log or the output"; fi
+        # the pull Secret: owned by the Job, named by the pod, checked and used by the kubelet
+        k_get "/api/v1/namespaces/ml/secrets/$name-pull" >"$d/pull.json" || fail "no pull Secret"
+        grep_q '"type": "kubernetes.io/dockerconfigjson"' <"$d/pull.json" || fail "pull Secret type: $(cat "$d/pull.json")"
+        grep_q "\"uid\": \"$uid\"" <"$d/pull.json" || fail "the pull Secret's ownerReference is not the Job"
+        grep_q "\"name\": \"$name-pull\"" <"$d/job.json" || fail "imagePullSecrets does not name it"
+        grep_q "^used $name-pull\$" <"$K/pull-secrets.log" || fail "the kubelet did not pull with it: $(cat "$K/pull-secrets.log" 2>&1)"
+        # a dockerconfigjson Secret of the wrong shape is refused, as the API server does
+        [ "$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$K/ca.crt" -H "Authorization: Bearer $TOKEN" \
+                -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"Secret","metadata":{"name":"badpull"},"type":"kubernetes.io/dockerconfigjson","stringData":{".dockerconfigjson":"{\"no\":1}"}}' \
+                "https://127.0.0.1:$(k_port)/api/v1/namespaces/ml/secrets")" = 422 ] || fail "a malformed pull Secret was taken"
+        if grep -rq -- "$PULL_PW" "$d/job.json" "$K/requests.jsonl" "$d/out" "$HOIST_HOME"; then fail "the registry password leaked"; fi
         # the entrypoint found its secrets in the mounted file: it reached storage
         hoist logs "$id" >"$d/logs" 2>&1 || fail "hoist logs: $(cat "$d/logs")"
         grep_q "loss" <"$d/logs" || fail "no training log: $(cat "$d/logs")"
+        if grep -q "warming up" "$d/logs"; then fail "the pod's console is in the stored log"; fi
+        [ "$(grep -c loss "$d/out")" = "$(grep -c loss "$d/logs")" ] ||
+                fail "--follow showed lines twice: $(grep -c loss "$d/out") vs $(grep -c loss "$d/logs") 'loss' lines"
         hoist cost --provider kubernetes -o json >"$d/cost" 2>&1 || fail "hoist cost: $(cat "$d/cost")"
 }
 

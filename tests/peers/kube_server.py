@@ -33,6 +33,11 @@ documented contract says, on 127.0.0.1, over HTTPS:
     127.0.0.1; a pod asking for nvidia.com/gpu stays Pending and
     Unschedulable ("0/1 nodes are available: 1 Insufficient nvidia.com/gpu.");
     an image that does not pull waits in ErrImagePull / ImagePullBackOff;
+    imagePullSecrets are waited for, checked (kubernetes.io/dockerconfigjson,
+    .dockerconfigjson base64 of {"auths": {...}}; else ErrImagePull) and
+    used for the pull as an auth file; DIR/pull-secrets.log says "used NAME"
+    or "bad NAME" (a dockerconfigjson Secret of the wrong shape is refused
+    at POST with 422, as the API server does);
   - pod logs: GET .../pods/NAME/log?container=&follow=&tailLines= from podman
     logs.
 
@@ -158,6 +163,39 @@ def container_status(state, image, restart=0):
              "restartCount": restart, "started": "running" in state, "state": state}]
 
 
+def note_pull_secret(word, name):
+    """DIR/pull-secrets.log: "used NAME" or "bad NAME", one a line, for the test."""
+    with open(os.path.join(ARGS.dir, "pull-secrets.log"), "a", encoding="utf-8") as f:
+        f.write(f"{word} {name}\n")
+
+
+def check_dockerconfigjson(b64):
+    """None when B64 is a valid .dockerconfigjson (the API server's
+    validation of a kubernetes.io/dockerconfigjson Secret), else why not."""
+    if not isinstance(b64, str):
+        return "no .dockerconfigjson key"
+    try:
+        doc = json.loads(base64.b64decode(b64, validate=True))
+    except ValueError:
+        return ".dockerconfigjson is not base64 of JSON"
+    auths = doc.get("auths") if isinstance(doc, dict) else None
+    if not isinstance(auths, dict) or not auths:
+        return '.dockerconfigjson has no "auths" object'
+    for host, a in auths.items():
+        if not isinstance(a, dict):
+            return f"auths[{host}] is not an object"
+        if "auth" in a:
+            try:
+                user, sep, _ = base64.b64decode(a["auth"], validate=True).decode().partition(":")
+            except ValueError:
+                return f"auths[{host}].auth is not base64"
+            if not sep or not user:
+                return f'auths[{host}].auth is not base64 of "user:password"'
+        elif not (isinstance(a.get("username"), str) and isinstance(a.get("password"), str)):
+            return f"auths[{host}] has neither auth nor username and password"
+    return None
+
+
 class PodRun:
     def __init__(self, ns, name):
         self.ns, self.name = ns, name
@@ -173,6 +211,43 @@ class PodRun:
         with LOCK:
             return copy.deepcopy(STORE.get(("pods", self.ns, self.name)))
 
+
+    def pull_secret(self, name, image):
+        """The kubelet's side of imagePullSecrets: waits for the Secret,
+        checks its shape (kubernetes.io/dockerconfigjson, .dockerconfigjson
+        base64 of {"auths": {...}}) and writes it as an auth file (0600) for
+        podman pull, so no credential is on a command line.  None: the pod
+        is left waiting with the reason."""
+        secret = None
+        for _ in range(60):
+            with LOCK:
+                secret = STORE.get(("secrets", self.ns, name))
+            if secret is not None or self.stopping:
+                break
+            time.sleep(0.5)
+        why = None
+        if secret is None:
+            why = f'secret "{name}" not found'
+        elif secret.get("type") != "kubernetes.io/dockerconfigjson":
+            why = f'secret "{name}" is of type {secret.get("type")}, not kubernetes.io/dockerconfigjson'
+        else:
+            why = check_dockerconfigjson((secret.get("data") or {}).get(".dockerconfigjson"))
+        if why is not None:
+            def bad(p):
+                p["status"]["containerStatuses"] = container_status(
+                    {"waiting": {"reason": "ErrImagePull",
+                                 "message": f'Failed to pull image "{image}": imagePullSecrets: {why}'}}, image)
+            pod_update(self.ns, self.name, bad)
+            note_pull_secret("bad", name)
+            return None
+        d = os.path.join(ARGS.dir, "secrets")
+        os.makedirs(d, mode=0o700, exist_ok=True)
+        path = os.path.join(d, f"pull-{self.ns}-{self.name}-{name}.json")
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as f:
+            f.write(base64.b64decode(secret["data"][".dockerconfigjson"]))
+        note_pull_secret("used", name)
+        return path
     def run(self):
         pod = self.pod()
         if pod is None:
@@ -206,8 +281,14 @@ class PodRun:
             p["status"]["containerStatuses"] = container_status(
                 {"waiting": {"reason": "ContainerCreating"}}, image)
         pod_update(self.ns, self.name, scheduled)
+        pull = ["pull", "--quiet", "--tls-verify=false"]
+        for ref in spec.get("imagePullSecrets") or []:
+            authfile = self.pull_secret(ref.get("name"), image)
+            if authfile is None:
+                return
+            pull += ["--authfile", authfile]
         try:
-            podman("pull", "--quiet", "--tls-verify=false", image, timeout=600)
+            podman(*pull, image, timeout=600)
         except (RuntimeError, subprocess.TimeoutExpired) as e:
             err = str(e)
 
@@ -695,6 +776,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 d = obj.setdefault("data", {})
                 for k, v in (obj.pop("stringData", None) or {}).items():
                     d[k] = base64.b64encode(v.encode()).decode()
+                if obj.get("type") == "kubernetes.io/dockerconfigjson":
+                    why = check_dockerconfigjson(d.get(".dockerconfigjson"))
+                    if why is not None:
+                        return self.send_json(422, status_obj(422, "Invalid",
+                                                              f'Secret "{name}" is invalid: data[.dockerconfigjson]: {why}'))
             if kind == "Job":
                 if obj["spec"]["template"]["spec"].get("restartPolicy") not in ("Never", "OnFailure"):
                     return self.send_json(422, status_obj(422, "Invalid", "spec.template.spec.restartPolicy: Never or OnFailure"))

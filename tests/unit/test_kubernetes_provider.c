@@ -196,6 +196,53 @@ static void test_render_objects(void **state)
 
         _cleanup_free_ char *path = kubernetes_collection_path("ml", "Job");
         assert_string_equal(path, "/apis/batch/v1/namespaces/ml/jobs");
+
+        /* A pull Secret from hoist's registry credentials: named by the
+         * pod, the credential in it only, a placeholder until submit. */
+        struct kubernetes_plan q = p;
+        q.pull_registry = "reg.example.com";
+        q.pull_source = "/home/a/.docker/config.json";
+        q.pull_json = "{\"auths\":{\"reg.example.com\":{\"auth\":\"dTpQVw==\"}}}";
+        all = kubernetes_render_all(&q);
+        assert_int_equal(json_array_size(all), 4);
+        json_t *pull = json_array_get(all, 2);
+        assert_string_equal(json_string_value(json_object_get(pull, "type")),
+                            "kubernetes.io/dockerconfigjson");
+        assert_string_equal(
+                json_string_value(json_object_get(json_object_get(pull, "metadata"), "name")),
+                "hoist-j-0123456789ab-3-pull");
+        assert_string_equal(json_string_value(json_object_get(json_object_get(pull, "stringData"),
+                                                              ".dockerconfigjson")),
+                            q.pull_json);
+        json_t *ips = json_object_get(
+                json_object_get(json_object_get(json_object_get(json_array_get(all, 0), "spec"),
+                                                "template"),
+                                "spec"),
+                "imagePullSecrets");
+        assert_string_equal(json_string_value(json_object_get(json_array_get(ips, 0), "name")),
+                            "hoist-j-0123456789ab-3-pull");
+        jt = json_dumps(json_array_get(all, 0), 0);
+        assert_null(strstr(jt, "dTpQVw=="));
+        free(jt);
+        json_decref(all);
+        q.pull_json = NULL;
+        pull = kubernetes_render_pull_secret(&q);
+        assert_string_equal(json_string_value(json_object_get(json_object_get(pull, "stringData"),
+                                                              ".dockerconfigjson")),
+                            "<the registry credentials for reg.example.com from "
+                            "/home/a/.docker/config.json: filled in at submit, never shown>");
+        json_decref(pull);
+        /* an image_pull_secret named: that one, none made */
+        _cleanup_kubernetes_settings_ struct kubernetes_settings *named = kubernetes_settings_new();
+        named->image_pull_secret = xstrdup("regcred");
+        q.set = named;
+        all = kubernetes_render_all(&q);
+        assert_int_equal(json_array_size(all), 3);
+        jt = json_dumps(all, 0);
+        assert_non_null(strstr(jt, "\"imagePullSecrets\": [{\"name\": \"regcred\"}]"));
+        assert_null(strstr(jt, "-pull"));
+        free(jt);
+        json_decref(all);
 }
 
 static void test_plan_refusals(void **state)
