@@ -255,7 +255,8 @@ int compose_env_file(char *const *secret_env, char **ret, struct hoist_error **e
                 const char *why = eq ? env_value_problem(eq + 1) : "no '='";
                 if (why != NULL) {
                         _cleanup_free_ char *name = xstrndup(*e, eq ? (size_t)(eq - *e) : 0);
-                        explicit_bzero(b.data, b.len);
+                        if (b.data != NULL) /* a first entry's problem: nothing kept yet */
+                                explicit_bzero(b.data, b.len);
                         buf_free(&b);
                         return hoist_error_make(err, HOIST_ERR_INPUT,
                                                 "secret '%s' holds %s, which compose engines read "

@@ -11,7 +11,7 @@ t_tree_clean() {
 # A tree with every folder's headers, and files including them.
 mk_tree() { # DIR
         local d=$1 f
-        mkdir -p "$d"/{lib,providers,entrypoint,runner/serve}
+        mkdir -p "$d"/{lib,providers,entrypoint,runner/serve,runner/control}
         for f in lib/error.h lib/jobmodel.h providers/provider.h entrypoint/job.h runner/control/store.h \
                 runner/serve/hooks.h; do
                 echo '/* x */' >"$d/$f"

@@ -66,7 +66,8 @@ provider: replicate
 image: localhost/hoist-it-rp:$$
 command: ["/usr/local/bin/hoist-quickstart", "train"]
 inputs:
-  train: data/
+  train: data/            # a directory: a tree, staged from the job's storage
+  labels: data/test.csv   # one file: through Replicate's file API
 hyperparameters:
   steps: 3000
   lr: 0.05
@@ -138,7 +139,7 @@ t_upload_limit() {
         write_job "$T_TMP/big"
         mkdir -p "$T_TMP/big/huge"
         head -c $((101 * 1024 * 1024)) /dev/urandom >"$T_TMP/big/huge/blob.bin"
-        sed -i 's|^  train: data/$|  train: data/\n  huge: huge/|' "$T_TMP/big/job.yaml"
+        sed -i 's|^  train: data/ .*$|  train: data/\n  huge: huge/|' "$T_TMP/big/job.yaml"
         before=$(grep -c '/v1/files' "$RP/requests.jsonl" 2>/dev/null || true)
         hoist submit -q "$T_TMP/big/job.yaml" >"$T_TMP/big/out" 2>&1 && fail "a 101 MiB input was accepted"
         grep_q "at most 100.0 MiB" <"$T_TMP/big/out" || fail "the limit is not named: $(cat "$T_TMP/big/out")"
@@ -211,7 +212,8 @@ t = json.load(open(sys.argv[2]))
 assert t["version"] == vs[0]["id"], (t["version"], vs[0]["id"])
 assert t["input"]["hoist_env"] == "**********"
 assert t["input"]["hoist_job_url"].endswith(f"/jobs/{sys.argv[3]}/job.json"), t["input"]
-assert t["input"]["input_train"].startswith("http"), t["input"]
+assert t["input"]["input_labels"].startswith("http"), t["input"]
+assert "input_train" not in t["input"], t["input"]  # a tree comes from storage
 assert t["webhook"].split("?")[0].endswith("/api/webhooks/replicate"), t["webhook"]
 assert f"job={sys.argv[3]}&attempt=1" in t["webhook"], t["webhook"]
 assert t["webhook_events_filter"] == ["start", "completed"], t
