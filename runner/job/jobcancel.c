@@ -36,6 +36,10 @@ int jobcancel_attempt(const struct hoist_home *home, struct store *st, struct jo
                                         (*job)->id, (*job)->attempt, attempt, (*job)->attempt);
         if (job_state_terminal((*job)->state))
                 return 1;
+        /* The attempt this cancel stops: once it has stopped, hoist serve
+         * may record it canceled and a resume may start the next one before
+         * we look again; that one is not ours to end. */
+        const int64_t target = (*job)->attempt;
         const struct provider_ops *prov = provider_find((*job)->provider);
         if (prov == NULL)
                 return hoist_error_make(err, HOIST_ERR_PROVIDER, "job %s: unknown provider '%s'",
@@ -49,9 +53,10 @@ int jobcancel_attempt(const struct hoist_home *home, struct store *st, struct jo
         /* The entrypoint records how the command ended; cancel is the reason. */
         if (reconcile_job(home, st, job, err) < 0)
                 return -1;
-        if (!job_state_terminal((*job)->state) || (*job)->state == JOB_FAILED) {
-                if (store_finish_attempt(st, (*job)->id, (*job)->attempt, JOB_CANCELED,
-                                         (*job)->exit_code, why, err) < 0 &&
+        if ((*job)->attempt == target &&
+            (!job_state_terminal((*job)->state) || (*job)->state == JOB_FAILED)) {
+                if (store_finish_attempt(st, (*job)->id, target, JOB_CANCELED, (*job)->exit_code,
+                                         why, err) < 0 &&
                     (*err)->code != HOIST_ERR_STATE)
                         return -1;
                 hoist_error_release(err);

@@ -15,6 +15,7 @@
 #include "runner/cli/home.h"
 #include "runner/control/reconcile.h"
 #include "runner/control/store.h"
+#include "runner/job/jobcancel.h"
 #include "xalloc.h"
 
 struct fixture {
@@ -475,6 +476,70 @@ static void test_requeue_followed(void **state)
         assert_null(err);
 }
 
+/* ---- a cancel whose attempt is resumed before it looks again ---- */
+
+static struct store *resumer_store;
+
+static int resumer_status(const struct job_record *job, const char *state_dir,
+                          struct provider_status *ret, struct hoist_error **err)
+{
+        (void)job;
+        (void)state_dir;
+        (void)err;
+        ret->state = JOB_RUNNING;
+        ret->exit_code = -1;
+        return 0;
+}
+
+/* Stops attempt 1, and before cancel returns, hoist serve records it
+ * canceled and a resume starts attempt 2 (the dashboard's cancel, then its
+ * resume, in CI). */
+static int resumer_cancel(const struct job_record *job, const char *state_dir, int64_t grace_s,
+                          struct hoist_error **err)
+{
+        (void)state_dir;
+        (void)grace_s;
+        if (store_finish_attempt(resumer_store, job->id, 1, JOB_CANCELED, 143,
+                                 "canceled by the user", err) < 0 ||
+            store_new_attempt(resumer_store, job->id, 1, err) < 0 ||
+            store_transition(resumer_store, job->id, JOB_RUNNING, NULL, err) < 0)
+                return -1;
+        return 0;
+}
+
+static const struct provider_ops resumer = {
+        .name = "resumer",
+        .status = resumer_status,
+        .cancel = resumer_cancel,
+};
+
+/* The cancel of attempt 1 ends attempt 1 only: the attempt a resume started
+ * meanwhile keeps running. */
+static void test_cancel_spares_next_attempt(void **state)
+{
+        struct fixture *f = *state;
+        _cleanup_store_ struct store *st = NULL;
+        struct job_record *job = NULL;
+        struct hoist_error *err = NULL;
+        const char *id = "j-0000000000e1";
+
+        if (provider_find("resumer") == NULL)
+                assert_int_equal(provider_register(&resumer), 0);
+        assert_int_equal(store_open(f->home.db_path, &st, &err), 0);
+        resumer_store = st;
+        insert_job_of(f, st, id, "resumer", "process", 1);
+        job = get_job(st, id);
+        assert_int_equal(jobcancel_attempt(&f->home, st, &job, 1, "canceled by the user", 1, &err),
+                         0);
+        assert_null(err);
+        job_record_free(job);
+        job = get_job(st, id);
+        assert_int_equal(job->attempt, 2);
+        assert_int_equal(job->state, JOB_RUNNING);
+        job_record_free(job);
+        resumer_store = NULL;
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -482,6 +547,7 @@ int main(void)
                 cmocka_unit_test_setup_teardown(test_pass_backs_off, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_multi_node_outcome, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_requeue_followed, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_cancel_spares_next_attempt, setup, teardown),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
