@@ -570,7 +570,6 @@ struct kwatch {
         struct kwatch *next;
         char *context; /* NULL: the kubeconfig's current one */
         char *ns;
-        int asked; /* status() calls seen */
         int started;
         json_t *jobs;             /* by name; guarded by kwatch_lock */
         json_t *pods;             /* by name */
