@@ -19,6 +19,7 @@
 
 #include <inttypes.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -535,6 +536,269 @@ fail:
         return hoist_error_wrap(err, "submit to Kubernetes");
 }
 
+/* ---- the standing watch ----
+ *
+ * A long-lived process (provider_long_lived: hoist serve, whose control
+ * plane asks status() every poll_ms) follows its jobs by watching instead
+ * of polling: the first status() for a context/namespace starts two
+ * detached threads, one for hoist's Jobs there and one for their pods (label
+ * app.kubernetes.io/managed-by=hoist), each with its own client.  Each
+ * lists, then watches from the list's resourceVersion with bookmarks; 410
+ * Gone relists; a dropped stream reconnects with backoff (0.2 s doubling to
+ * 30 s).  The latest objects sit in a cache under one mutex; status()
+ * answers from it while both watches are current (a list, an event, a
+ * bookmark or a stream that ended cleanly within WATCH_FRESH_MS) and the
+ * Job is in it, and otherwise GETs as before (a one-shot CLI, the watch
+ * down, a Job created after the last event).  The threads live as long as
+ * the process. */
+
+#define WATCH_FRESH_MS 60000
+/* The watch's timeoutSeconds: a clean end at least this often proves the
+ * stream was current when events and bookmarks are rare. */
+#define WATCH_TIMEOUT_S 30
+#define WATCH_BACKOFF_MAX_MS 30000
+
+static int64_t now_ms(void)
+{
+        struct timespec ts;
+
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct kwatch {
+        struct kwatch *next;
+        char *context; /* NULL: the kubeconfig's current one */
+        char *ns;
+        int started;
+        json_t *jobs;             /* by name; guarded by kwatch_lock */
+        json_t *pods;             /* by name */
+        int64_t jobs_ok, pods_ok; /* monotonic ms the cache was last known current; 0: never */
+};
+
+struct kwatch_run {
+        struct kwatch *w;
+        const char *kind; /* "Job" or "Pod" */
+};
+
+static pthread_mutex_t kwatch_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kwatch *kwatches;
+
+static void kwatch_touch(struct kwatch_run *r)
+{
+        int64_t t = now_ms();
+
+        if (strcmp(r->kind, "Job") == 0)
+                r->w->jobs_ok = t;
+        else
+                r->w->pods_ok = t;
+}
+
+static json_t *kwatch_map(struct kwatch_run *r)
+{
+        return strcmp(r->kind, "Job") == 0 ? r->w->jobs : r->w->pods;
+}
+
+static int kwatch_event(void *ud, const char *type, json_t *object)
+{
+        struct kwatch_run *r = ud;
+        const char *name =
+                json_string_value(json_object_get(json_object_get(object, "metadata"), "name"));
+
+        pthread_mutex_lock(&kwatch_lock);
+        if (strcmp(type, "ERROR") != 0)
+                kwatch_touch(r);
+        if (name != NULL && strcmp(type, "DELETED") == 0)
+                (void)json_object_del(kwatch_map(r), name);
+        else if (name != NULL && (strcmp(type, "ADDED") == 0 || strcmp(type, "MODIFIED") == 0))
+                (void)json_object_set_new(kwatch_map(r), name, json_deep_copy(object));
+        pthread_mutex_unlock(&kwatch_lock);
+        return 0;
+}
+
+static void kwatch_pause(int64_t *backoff)
+{
+        struct timespec ts = {*backoff / 1000, (*backoff % 1000) * 1000000};
+
+        nanosleep(&ts, NULL);
+        *backoff = *backoff * 2 > WATCH_BACKOFF_MAX_MS ? WATCH_BACKOFF_MAX_MS : *backoff * 2;
+}
+
+static void *kwatch_main(void *arg)
+{
+        struct kwatch_run *r = arg;
+        struct kube_client *c = NULL;
+        _cleanup_free_ char *coll = kubernetes_collection_path(r->w->ns, r->kind);
+        _cleanup_free_ char *sel = kube_query_escape("app.kubernetes.io/managed-by=hoist");
+        _cleanup_free_ char *path = xasprintf("%s?labelSelector=%s", coll, sel);
+        char *rv = NULL;
+        int64_t backoff = 200;
+        int relist = 1;
+
+        for (;;) {
+                struct hoist_error *e = NULL;
+
+                if (c == NULL) {
+                        struct kube_config *cfg = NULL;
+                        if (kube_config_load(r->w->context, &cfg, &e) < 0 ||
+                            kube_client_new(cfg, &c, &e) < 0) {
+                                log_debug("watch %s: %s", path, e != NULL ? e->msg : "?");
+                                hoist_error_free(e);
+                                kube_config_free(cfg);
+                                kwatch_pause(&backoff);
+                                continue;
+                        }
+                        kube_config_free(cfg);
+                }
+                if (relist) {
+                        json_t *list = NULL, *item, *by_name = json_object();
+                        size_t i;
+                        if (api(c, "GET", path, NULL, 0, NULL, &list, &e) < 0) {
+                                log_debug("watch %s: %s", path, e != NULL ? e->msg : "?");
+                                hoist_error_free(e);
+                                json_decref(by_name);
+                                kwatch_pause(&backoff);
+                                continue;
+                        }
+                        json_array_foreach(json_object_get(list, "items"), i, item)
+                        {
+                                const char *n = json_string_value(
+                                        json_object_get(json_object_get(item, "metadata"), "name"));
+                                if (n != NULL)
+                                        (void)json_object_set(by_name, n, item);
+                        }
+                        free(rv);
+                        rv = xstrdup(json_string_value(json_object_get(
+                                             json_object_get(list, "metadata"), "resourceVersion"))
+                                             ?: "0");
+                        json_decref(list);
+                        pthread_mutex_lock(&kwatch_lock);
+                        if (strcmp(r->kind, "Job") == 0) {
+                                json_decref(r->w->jobs);
+                                r->w->jobs = by_name;
+                        } else {
+                                json_decref(r->w->pods);
+                                r->w->pods = by_name;
+                        }
+                        kwatch_touch(r);
+                        pthread_mutex_unlock(&kwatch_lock);
+                        relist = 0;
+                }
+                char *next = NULL;
+                int64_t began = now_ms();
+                int w = kube_watch(c, path, rv, WATCH_TIMEOUT_S, kwatch_event, r, &next, &e);
+                if (next != NULL) {
+                        free(rv);
+                        rv = next;
+                }
+                if (w == KUBE_WATCH_GONE) {
+                        log_debug("watch %s: 410 Gone, listing again", path);
+                        relist = 1;
+                        continue;
+                }
+                if (w < 0) {
+                        log_debug("watch %s: %s; listing again", path, e != NULL ? e->msg : "?");
+                        hoist_error_free(e);
+                        relist = 1;
+                        kwatch_pause(&backoff);
+                        continue;
+                }
+                /* The stream ended or dropped: again from rv, after a pause
+                 * unless it had run a while (then it was current until now). */
+                if (now_ms() - began < 1000) {
+                        kwatch_pause(&backoff);
+                } else {
+                        pthread_mutex_lock(&kwatch_lock);
+                        kwatch_touch(r);
+                        pthread_mutex_unlock(&kwatch_lock);
+                        backoff = 200;
+                }
+        }
+        return NULL;
+}
+
+static void kwatch_start(struct kwatch *w, const char *kind)
+{
+        struct kwatch_run *r = xcalloc(1, sizeof *r);
+        pthread_attr_t attr;
+        pthread_t t;
+
+        r->w = w;
+        r->kind = kind;
+        pthread_attr_init(&attr);
+        pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        if (pthread_create(&t, &attr, kwatch_main, r) != 0) {
+                log_warn("could not start the Kubernetes %s watch; status polls instead", kind);
+                free(r);
+        }
+        pthread_attr_destroy(&attr);
+}
+
+static int same(const char *a, const char *b)
+{
+        return a == b || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Whether POD belongs to Job NAME (the labels pods_path selects by). */
+static int pod_of(json_t *pod, const char *name)
+{
+        json_t *l = json_object_get(json_object_get(pod, "metadata"), "labels");
+        _cleanup_free_ char *id = NULL, *attempt = NULL;
+        int64_t a = 1;
+
+        if (parse_name(name, &id, &a) < 0)
+                return same(json_string_value(json_object_get(l, "job-name")), name);
+        attempt = xasprintf("%" PRId64, a);
+        return same(json_string_value(json_object_get(l, KUBERNETES_LABEL_JOB)), id) &&
+               same(json_string_value(json_object_get(l, KUBERNETES_LABEL_ATTEMPT)), attempt);
+}
+
+/* The Job NS/NAME and its pods from the watch's cache: 1 when it answered
+ * (*RET_JOB, *RET_PODS new references), 0 when status() must GET.  Starts
+ * the watch of the namespace at the first call in a long-lived process. */
+static int kwatch_lookup(const char *context, const char *ns, const char *name, json_t **ret_job,
+                         json_t **ret_pods)
+{
+        struct kwatch *w;
+        int64_t t = now_ms();
+        int r = 0;
+
+        pthread_mutex_lock(&kwatch_lock);
+        for (w = kwatches; w != NULL; w = w->next)
+                if (same(w->context, context) && strcmp(w->ns, ns) == 0)
+                        break;
+        if (w == NULL) {
+                w = xcalloc(1, sizeof *w);
+                w->context = context != NULL ? xstrdup(context) : NULL;
+                w->ns = xstrdup(ns);
+                w->jobs = json_object();
+                w->pods = json_object();
+                w->next = kwatches;
+                kwatches = w;
+        }
+        if (!w->started && provider_long_lived) {
+                w->started = 1;
+                kwatch_start(w, "Job");
+                kwatch_start(w, "Pod");
+        }
+        json_t *job = json_object_get(w->jobs, name);
+        if (w->jobs_ok > 0 && w->pods_ok > 0 && t - w->jobs_ok < WATCH_FRESH_MS &&
+            t - w->pods_ok < WATCH_FRESH_MS && job != NULL) {
+                json_t *pods = json_array(), *pod;
+                const char *k;
+                json_object_foreach(w->pods, k, pod)
+                {
+                        if (pod_of(pod, name))
+                                (void)json_array_append_new(pods, json_deep_copy(pod));
+                }
+                *ret_job = json_deep_copy(job);
+                *ret_pods = pods;
+                r = 1;
+        }
+        pthread_mutex_unlock(&kwatch_lock);
+        return r;
+}
+
 /* ---- status ---- */
 
 static int was_deleted(const char *state_dir, const char *ref)
@@ -563,8 +827,11 @@ static int k8s_status(const struct job_record *job, const char *state_dir,
                 return 0;
         }
         if (split_ref(job->provider_ref, &ns, &name, err) < 0 ||
-            read_settings(state_dir, &s, err) < 0 || connect_to(s, &k, err) < 0 ||
-            fetch(k.c, ns, name, &j, &pods, NULL, err) < 0)
+            read_settings(state_dir, &s, err) < 0)
+                return -1;
+        /* The same mapping whichever way the objects came. */
+        if (kwatch_lookup(s->context, ns, name, &j, &pods) == 0 &&
+            (connect_to(s, &k, err) < 0 || fetch(k.c, ns, name, &j, &pods, NULL, err) < 0))
                 return -1;
         kubernetes_map_status(j, pods, ret);
         if (j == NULL && was_deleted(state_dir, job->provider_ref)) {
@@ -581,14 +848,6 @@ static int k8s_status(const struct job_record *job, const char *state_dir,
 }
 
 /* ---- following the pods: list, then watch ---- */
-
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 /* Whether the pods reached what the caller waits for. */
 typedef int (*pods_done_fn)(json_t *pods, void *ud);

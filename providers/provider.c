@@ -7,6 +7,8 @@
 #include "cleanup.h"
 #include "fsutil.h"
 
+int provider_long_lived;
+
 static const struct provider_ops *const providers[] = {
         &provider_local,     &provider_slurm,   &provider_sagemaker,
         &provider_replicate, &provider_compose, &provider_kubernetes,

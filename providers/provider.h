@@ -214,6 +214,12 @@ int provider_register(const struct provider_ops *prov);
 /* The names of every built-in provider, NULL-terminated. */
 const char *const *provider_names(void);
 
+/* Set by a process that runs for a long time and asks status() again and
+ * again (hoist serve): a provider may then keep state between calls, such as
+ * a standing watch, instead of asking the cloud afresh each time.  0 in a
+ * one-shot CLI. */
+extern int provider_long_lived;
+
 void provider_status_clear(struct provider_status *st);
 void provider_billing_clear(struct provider_billing *b);
 void provider_price_key_clear(struct provider_price_key *k);

@@ -34,6 +34,7 @@
 #include "runner/cli/home.h"
 #include "runner/control/localserve.h"
 #include "log.h"
+#include "providers/provider.h"
 #include "runner/control/reconcile.h"
 #include "runner/serve/api.h"
 #include "runner/serve/apitoken.h"
@@ -678,5 +679,6 @@ int cmd_serve(int argc, char **argv, struct hoist_error **err)
                 if (done)
                         return EXIT_OK;
         }
+        provider_long_lived = 1;
         return run(home, serve_dir, &a, err);
 }

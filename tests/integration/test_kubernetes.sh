@@ -272,16 +272,38 @@ t_unschedulable_cancel() {
         if k_get "/api/v1/namespaces/ml/secrets/hoist-$id-1-secrets" >/dev/null 2>&1; then fail "the Secret outlived its Job"; fi
 }
 
-# Cancel waits for the pods to go by watching them: the stream is dropped
-# and every resourceVersion expired meanwhile, and it still ends.
+# hoist serve follows its jobs by a standing watch (Jobs and pods of the
+# namespace), not by GETs every poll: while the job ticks for several poll
+# periods, the stream is dropped and every resourceVersion expired, and
+# serve relists, watches again and still never GETs the Job.  Then cancel
+# waits for the pods to go by watching them through the same drop and
+# expiry, and still ends.
 t_cancel_watch() {
-        local d=$T_TMP/cw id before n_watch n_list
+        local d=$T_TMP/cw id before n_watch n_list b t0 jw pw
         write_job "$d"
-        sed -i 's|^command: .*|command: ["/bin/sh", "-c", "trap \\"\\" TERM; echo started; while :; do sleep 1; done"]|' "$d/job.yaml"
+        sed -i 's|^command: .*|command: ["/bin/sh", "-c", "trap \\"\\" TERM; echo started; while :; do echo tick; sleep 1; done"]|' "$d/job.yaml"
         sed -i 's|stop_grace: 20s|stop_grace: 6s|' "$d/job.yaml"
         hoist submit "$d/job.yaml" >"$d/out" 2>&1 || fail "submit: $(cat "$d/out")"
         id=$(job_id_of "$d/out")
         wait_for 90 sh -c "'$HOIST_BIN/hoist' status '$id' 2>&1 | grep -q running" || fail "never ran: $(why "$id")"
+        jw='"GET", "path": "/apis/batch/v1/namespaces/ml/jobs?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dhoist'
+        pw='"GET", "path": "/api/v1/namespaces/ml/pods?labelSelector=app.kubernetes.io%2Fmanaged-by%3Dhoist'
+        watching() { [ "$(tail -n +$(($1 + 1)) "$K/requests.jsonl" | grep -F "$jw" | grep -c 'watch=1')" -ge 1 ] &&
+                [ "$(tail -n +$(($1 + 1)) "$K/requests.jsonl" | grep -F "$pw" | grep -c 'watch=1')" -ge 1 ]; }
+        wait_for 30 watching 0 || fail "hoist serve never watched its Jobs and pods"
+        b=$(wc -l <"$K/requests.jsonl")
+        ticks() { podman logs "$(podman ps -q --filter "name=kube-ml-hoist-$id-1")" 2>&1 | grep -c tick; }
+        t0=$(ticks)
+        k_ctl compact >/dev/null
+        k_ctl drop-watches >/dev/null
+        # the dropped streams are watched again, Jobs and pods
+        wait_for 60 watching "$b" || fail "the standing watch did not come back after a drop: $(tail -n +$((b + 1)) "$K/requests.jsonl" | tail -8)"
+        # several poll periods (poll_ms 2000) of the running job pass
+        ticked() { [ "$(ticks)" -ge "$1" ]; }
+        wait_for 60 ticked $((t0 + 8)) || fail "the job stopped ticking: $(why "$id")"
+        [ "$(tail -n +$((b + 1)) "$K/requests.jsonl" | grep -c "\"GET\", \"path\": \"/apis/batch/v1/namespaces/ml/jobs/hoist-$id-1\"")" = 0 ] ||
+                fail "hoist serve polled the Job by GET while its watch was current: $(tail -n +$((b + 1)) "$K/requests.jsonl" | grep -F "jobs/hoist-$id-1")"
+        state_is "$id" running || fail "$(why "$id")"
         before=$(wc -l <"$K/requests.jsonl")
         hoist cancel "$id" >"$d/cancel" 2>&1 &
         local pid=$!
