@@ -41,6 +41,8 @@ serve_start() {
                 >"$T_TMP/serve.out" 2>>"$T_TMP/serve.err" &
         echo $! >"$T_TMP/serve.pid"
         wait_for 10 serve_up || { tail "$T_TMP/serve.err"; return 1; }
+        # it prints the keys just after it starts listening
+        wait_for 10 grep -q '^secret_key=' "$T_TMP/serve.out" || { tail "$T_TMP/serve.err"; return 1; }
         AWS_ACCESS_KEY_ID=$(sed -n 's/^access_key=//p' "$T_TMP/serve.out")
         AWS_SECRET_ACCESS_KEY=$(sed -n 's/^secret_key=//p' "$T_TMP/serve.out")
         export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY
