@@ -223,7 +223,7 @@ asan:
 # both under valgrind.  The suites that run no container are in ASAN_SUITES
 # (the same leak and memory checks, several times faster).
 VALGRIND_SUITES := tests/integration/test_builtin_storage.sh \
-	tests/integration/test_registry.sh tests/integration/test_events.sh \
+	tests/integration/test_events.sh \
 	tests/integration/test_resources.sh \
 	tests/integration/test_secrets.sh \
 	tests/integration/test_code.sh \
@@ -246,7 +246,7 @@ ASAN_SUITES := tests/integration/test_entrypoint.sh tests/integration/test_local
 	tests/integration/test_multinode.sh tests/integration/test_slurm_frame.sh \
 	tests/integration/test_logs_nodes.sh tests/integration/test_sagemaker_container.sh \
 	tests/integration/test_cost.sh tests/integration/test_api.sh tests/integration/test_serve_flood.sh \
-	tests/integration/test_kube_access.sh
+	tests/integration/test_kube_access.sh tests/integration/test_registry.sh
 tools: $(TOOLS) $(FAKE_NVML)
 asan-integration: bundle
 	$(MAKE) BUILD=build-asan BIN=build-asan/bin CFLAGS="$(ASAN_CFLAGS)" \
