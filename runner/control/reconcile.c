@@ -89,7 +89,7 @@ static int reread(struct store *st, struct job_record **job, struct hoist_error 
 /* run/<id>/RELEASED_MARK holds the attempt whose end the provider was
  * told of: a job that ended by an event hoist serve received is released
  * by the next reconciler that sees it, once. */
-#define RELEASED_MARK "provider-released"
+#define RELEASED_MARK RECONCILE_RELEASED_MARK
 
 static bool was_released(const struct hoist_home *home, const struct job_record *job)
 {
@@ -118,6 +118,8 @@ void reconcile_release(const struct hoist_home *home, const struct job_record *j
                 hoist_error_free(err);
                 return;
         }
+        if (!fs_is_dir(state_dir))
+                return; /* released as the run dir went: nothing to mark */
         mark = path_join(state_dir, RELEASED_MARK);
         text = xasprintf("%lld\n", (long long)job->attempt);
         if (fs_write_file_atomic(mark, text, strlen(text), 0600, &err) < 0) {
@@ -745,8 +747,11 @@ static int reconcile_job_wait(const struct hoist_home *home, struct store *st,
                                 return -1;
                 }
                 /* ... and the provider still holds it (a compose project,
-                 * a stopped container). */
-                if (!was_released(home, *job)) {
+                 * a stopped container).  A job whose run dir hoist rm or
+                 * gc has cleared holds nothing here any more: looking would
+                 * only make the dir again. */
+                _cleanup_free_ char *run_dir = home_job_run_dir(home, (*job)->id);
+                if (fs_is_dir(run_dir) && !was_released(home, *job)) {
                         r = reconcile_lock_job(home, (*job)->id, wait_ms, &lock, err);
                         if (r < 0)
                                 return -1;

@@ -65,6 +65,9 @@ int reconcile_job_look(const struct hoist_home *home, struct store *st, struct j
 int reconcile_poll_ms(const char *provider);
 
 /* Lets the provider free what it holds for a finished job (warns on failure). */
+/* The file in a job's run dir that says its provider let go of its last
+ * attempt; clearing the run dir (hoist gc) keeps it, as it keeps the lock. */
+#define RECONCILE_RELEASED_MARK "provider-released"
 void reconcile_release(const struct hoist_home *home, const struct job_record *job);
 
 /* Hands attempt SPEC->attempt of a job, whose job.json SPEC was just stored

@@ -175,9 +175,11 @@ int jobrm_clear_run_dir(const struct hoist_home *home, struct store *st, const c
         names = fs_list_dir(run_dir, err);
         if (names == NULL)
                 return -1;
-        /* The lock stays: whoever waits on it holds the one file there is. */
+        /* The lock stays (whoever waits on it holds the one file there is),
+         * and so does the mark that the provider let go of the job, or the
+         * next look at the job would release it again and write it back. */
         for (char **n = names; *n != NULL; n++) {
-                if (strcmp(*n, "launch.lock") == 0)
+                if (strcmp(*n, "launch.lock") == 0 || strcmp(*n, RECONCILE_RELEASED_MARK) == 0)
                         continue;
                 _cleanup_free_ char *path = path_join(run_dir, *n);
                 stats.objects++;
