@@ -68,7 +68,10 @@ t_auth() {
         got=$(curl -s -o "$T_TMP/body" -w '%{http_code}' "$EP/api/v1/jobs")
         [ "$got" = 401 ] || fail "no token: $got"
         [ "$(jq_ "j['error']['code']")" = unauthorized ] || fail "$(cat "$T_TMP/body")"
-        got=$(curl -s -o "$T_TMP/body" -w '%{http_code}' -H "Authorization: Bearer ${TOKEN%?}0" "$EP/api/v1/jobs")
+        # the token with its last character changed (to one it is not)
+        local wrong=${TOKEN%?}0
+        [ "$wrong" != "$TOKEN" ] || wrong=${TOKEN%?}1
+        got=$(curl -s -o "$T_TMP/body" -w '%{http_code}' -H "Authorization: Bearer $wrong" "$EP/api/v1/jobs")
         [ "$got" = 401 ] || fail "wrong token: $got"
         got=$(curl -s -o "$T_TMP/body" -w '%{http_code}' -H "Authorization: Basic $TOKEN" "$EP/api/v1/jobs")
         [ "$got" = 401 ] || fail "Basic: $got"
