@@ -614,6 +614,8 @@ static int run(struct hoist_home *home, const char *serve_dir, const struct serv
 out:
         /* First: its pass may still use the endpoint. */
         reconciler_stop_child(reconciler);
+        /* Cancels and resumes under way answer their clients first. */
+        api_service_quiesce(api);
         serve_server_stop(srv);
         serve_server_stop(tls_srv);
         if (key != NULL)

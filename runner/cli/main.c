@@ -31,7 +31,7 @@ static const struct command commands[] = {
         {"prices", cmd_prices, "list the price tables (built in, and $HOIST_HOME/prices.yaml)"},
         {"validate", cmd_validate, "check that a provider works from here (credentials, engine)"},
         {"gc", cmd_gc, "free what no job needs: run dirs, scratch files, uploads, blobs"},
-        {"serve", cmd_serve, "run the built-in S3 endpoint and webhook receiver"},
+        {"serve", cmd_serve, "run the control plane: API, dashboard, webhooks, S3 endpoint"},
         {"build", cmd_build, "build an image from a Dockerfile into the local image store"},
         {"import", cmd_import, "make a one-layer image from a root filesystem tar"},
         {"push", cmd_push, "push an image from the local image store to a registry"},
@@ -44,8 +44,9 @@ static void print_help(FILE *f)
 {
         fputs("usage: hoist [-v|-vv] COMMAND [ARGS...]\n"
               "\n"
-              "Runs training jobs in containers: on this machine, and (in later versions)\n"
-              "on Slurm, Kubernetes, SageMaker and Replicate.\n"
+              "Runs training jobs in containers: on this machine (podman, docker or a\n"
+              "plain process), on Slurm, Kubernetes, a compose stack, SageMaker and\n"
+              "Replicate.\n"
               "\n"
               "Commands:\n",
               f);

@@ -42,6 +42,8 @@ int api_service_new(const struct hoist_home *home, const char *token, struct api
         api->hoist_bin = path_join(home->self_dir, "hoist");
         (void)pthread_mutex_init(&api->mu, NULL);
         (void)pthread_mutex_init(&api->mem_mu, NULL);
+        (void)pthread_mutex_init(&api->acts_mu, NULL);
+        (void)pthread_cond_init(&api->acts_done, NULL);
         *ret = api;
         return 0;
 }
@@ -63,11 +65,24 @@ void api_service_free(struct api_service *api)
                 storeapi_series_free(api->mem[i].s, api->mem[i].n);
         }
         (void)pthread_mutex_destroy(&api->mem_mu);
+        (void)pthread_cond_destroy(&api->acts_done);
+        (void)pthread_mutex_destroy(&api->acts_mu);
         explicit_bzero(api->token, strlen(api->token));
         free(api->token);
         free(api->hoist_bin);
         (void)pthread_mutex_destroy(&api->mu);
         free(api);
+}
+
+void api_service_quiesce(struct api_service *api)
+{
+        if (api == NULL)
+                return;
+        (void)pthread_mutex_lock(&api->acts_mu);
+        api->stopping = true;
+        while (api->n_acts > 0)
+                (void)pthread_cond_wait(&api->acts_done, &api->acts_mu);
+        (void)pthread_mutex_unlock(&api->acts_mu);
 }
 
 int api_store_take(struct api_service *api, struct store **ret, struct hoist_error **err)
@@ -170,18 +185,14 @@ enum MHD_Result api_reply_json(struct MHD_Connection *conn, unsigned status, jso
         return api_reply_text(conn, status, text);
 }
 
-enum MHD_Result api_reply_error(struct MHD_Connection *conn, unsigned status, const char *code,
-                                const char *fmt, ...)
+static char *error_text_v(const char *code, const char *fmt, va_list ap)
 {
         _cleanup_free_ char *msg = NULL;
         json_t *body;
         char *text;
-        va_list ap;
 
-        va_start(ap, fmt);
         if (vasprintf(&msg, fmt, ap) < 0)
                 abort();
-        va_end(ap);
         body = json_pack("{s:{s:s,s:s?}}", "error", "code", code, "message", msg);
         /* A message that is not UTF-8 (a name from the request) still answers. */
         if (body == NULL)
@@ -189,26 +200,72 @@ enum MHD_Result api_reply_error(struct MHD_Connection *conn, unsigned status, co
                                  "(the message is not UTF-8)");
         text = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
         json_decref(body);
+        return text;
+}
+
+char *api_error_text(const char *code, const char *fmt, ...)
+{
+        va_list ap;
+        char *text;
+
+        va_start(ap, fmt);
+        text = error_text_v(code, fmt, ap);
+        va_end(ap);
+        return text;
+}
+
+enum MHD_Result api_reply_error(struct MHD_Connection *conn, unsigned status, const char *code,
+                                const char *fmt, ...)
+{
+        va_list ap;
+        char *text;
+
+        va_start(ap, fmt);
+        text = error_text_v(code, fmt, ap);
+        va_end(ap);
         if (text == NULL)
                 return MHD_NO;
         return api_reply_text(conn, status, text);
 }
 
-enum MHD_Result api_reply_hoist_error(struct MHD_Connection *conn, const struct hoist_error *err)
+char *api_hoist_error_text(const struct hoist_error *err, unsigned *ret_status)
 {
         switch (err->code) {
         case HOIST_ERR_NOT_FOUND:
-                return api_reply_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "%s", err->msg);
+                *ret_status = MHD_HTTP_NOT_FOUND;
+                return api_error_text("not_found", "%s", err->msg);
         case HOIST_ERR_USAGE:
         case HOIST_ERR_INPUT:
-                return api_reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request", "%s", err->msg);
+                *ret_status = MHD_HTTP_BAD_REQUEST;
+                return api_error_text("bad_request", "%s", err->msg);
         case HOIST_ERR_STATE:
-                return api_reply_error(conn, MHD_HTTP_CONFLICT, "conflict", "%s", err->msg);
+                *ret_status = MHD_HTTP_CONFLICT;
+                return api_error_text("conflict", "%s", err->msg);
         default:
                 log_warn("serve: api: %s", err->msg);
-                return api_reply_error(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, "internal", "%s",
-                                       err->msg);
+                *ret_status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+                return api_error_text("internal", "%s", err->msg);
         }
+}
+
+enum MHD_Result api_reply_hoist_error(struct MHD_Connection *conn, const struct hoist_error *err)
+{
+        unsigned status = 0;
+        char *text = api_hoist_error_text(err, &status);
+
+        if (text == NULL)
+                return MHD_NO;
+        return api_reply_text(conn, status, text);
+}
+
+enum MHD_Result api_act_reply(struct MHD_Connection *conn, struct api_req *r)
+{
+        char *text = r->reply_text;
+
+        r->reply_text = NULL;
+        if (text == NULL)
+                return MHD_NO; /* answered already, or no reply could be made */
+        return api_reply_text(conn, r->reply_status, text);
 }
 
 static enum MHD_Result reply_openapi(struct MHD_Connection *conn)
@@ -379,6 +436,8 @@ enum MHD_Result api_handle(struct api_service *api, struct MHD_Connection *conn,
                 *upload_data_size = 0;
                 return MHD_YES;
         }
+        if (r->acting)
+                return api_act_reply(conn, r);
         auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
         if (!apitoken_check(api->token, auth))
                 return api_reply_error(conn, MHD_HTTP_UNAUTHORIZED, "unauthorized",
@@ -402,6 +461,7 @@ void api_request_done(void **req_cls)
                 return;
         apiquery_release(&r->q);
         free(r->body);
+        free(r->reply_text);
         free(r);
         *req_cls = NULL;
 }

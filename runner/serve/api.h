@@ -23,6 +23,9 @@ struct api_service;
 int api_service_new(const struct hoist_home *home, const char *token, struct api_service **ret,
                     struct hoist_error **err);
 void api_service_free(struct api_service *api);
+/* Refuses new cancels and resumes (503) and waits for those under way:
+ * before the server stops, as they resume their connections. */
+void api_service_quiesce(struct api_service *api);
 
 /* The access handler for URLs under /api/, and its completion callback. */
 enum MHD_Result api_handle(struct api_service *api, struct MHD_Connection *conn, const char *url,

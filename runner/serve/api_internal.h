@@ -56,7 +56,17 @@ struct api_service {
         pthread_mutex_t mem_mu; /* held while a reply is made from mem */
         struct api_metrics_mem mem[API_METRICS_MEM];
         struct apicache *replies; /* whole replies while the store is unchanged */
+        /* cancel and resume run on threads of their own (apijobs.c): they
+         * wait for a command, and a worker that waited would stall every
+         * connection it serves, a job's own webhooks among them */
+        pthread_mutex_t acts_mu;
+        pthread_cond_t acts_done;
+        unsigned n_acts;
+        bool stopping;
 };
+
+/* At most this many cancels and resumes at once; the next gets 503. */
+#define API_MAX_ACTS 64
 
 /* One request: its route's arguments and the body of a POST. */
 struct api_req {
@@ -64,6 +74,11 @@ struct api_req {
         char *body;
         size_t body_len;
         bool too_big;
+        /* an action on its thread, the connection suspended until it has
+         * set the reply */
+        bool acting;
+        unsigned reply_status;
+        char *reply_text;
 };
 
 /* A store handle of the pool (opened if none is free); give it back. */
@@ -85,6 +100,11 @@ enum MHD_Result api_reply_error(struct MHD_Connection *conn, unsigned status, co
 /* The reply for ERR: its code picks the status (not found: 404, usage:
  * 400, state: 409, else 500). */
 enum MHD_Result api_reply_hoist_error(struct MHD_Connection *conn, const struct hoist_error *err);
+/* The same replies as a status and a body, for a reply made off a worker. */
+char *api_error_text(const char *code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+char *api_hoist_error_text(const struct hoist_error *err, unsigned *ret_status);
+/* The reply an action set on R (api_handle calls it when R is resumed). */
+enum MHD_Result api_act_reply(struct MHD_Connection *conn, struct api_req *r);
 
 /* A job's JSON as lists show it (K6 "JOB"). */
 json_t *api_job_json(const struct job_record *job, int64_t nodes, const char *last_metrics);

@@ -420,9 +420,23 @@ static int run_hoist(struct api_service *api, const char *const *args, char **re
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-/* Runs ARGS and answers with the job as it then is. */
-static enum MHD_Result act(struct api_service *api, struct MHD_Connection *conn, const char *id,
-                           const char *const *args, const char *what)
+/* A cancel or a resume, run on a thread of its own while its connection
+ * is suspended: it waits for a command (a cancel for the job's grace
+ * period), and the worker thread it came from serves other connections,
+ * the job's own webhooks and storage requests among them. */
+struct act {
+        struct api_service *api;
+        struct MHD_Connection *conn;
+        struct api_req *r;
+        char *id;
+        int64_t attempt; /* cancel: the attempt the caller saw */
+        bool force;      /* resume: of a job that succeeded */
+        void (*work)(struct act *a, unsigned *status, char **text);
+};
+
+/* Runs ARGS and sets the reply: the job as it then is, or the error. */
+static void run_act(struct api_service *api, const char *id, const char *const *args,
+                    const char *what, unsigned *status, char **text)
 {
         _cleanup_error_ struct hoist_error *err = NULL;
         _cleanup_free_ char *msg = NULL;
@@ -433,28 +447,127 @@ static enum MHD_Result act(struct api_service *api, struct MHD_Connection *conn,
         int rc = run_hoist(api, args, &msg, &err);
         json_t *o;
 
-        if (rc < 0)
-                return api_reply_hoist_error(conn, err);
-        if (rc == 4)
-                return api_reply_error(conn, MHD_HTTP_NOT_FOUND, "not_found", "%s", msg);
-        if (rc == 2)
-                return api_reply_error(conn, MHD_HTTP_BAD_REQUEST, "bad_request", "%s", msg);
+        if (rc < 0) {
+                *text = api_hoist_error_text(err, status);
+                return;
+        }
+        if (rc == 4 || rc == 2) {
+                *status = rc == 4 ? MHD_HTTP_NOT_FOUND : MHD_HTTP_BAD_REQUEST;
+                *text = api_error_text(rc == 4 ? "not_found" : "bad_request", "%s", msg);
+                return;
+        }
         if (rc != 0) {
                 log_warn("serve: api: %s %s: %s", what, id, msg);
-                return api_reply_error(conn, MHD_HTTP_CONFLICT, "conflict", "%s %s: %s", what, id,
-                                       msg);
+                *status = MHD_HTTP_CONFLICT;
+                *text = api_error_text("conflict", "%s %s: %s", what, id, msg);
+                return;
         }
-        if (api_store_take(api, &st, &err) < 0)
-                return api_reply_hoist_error(conn, err);
+        if (api_store_take(api, &st, &err) < 0) {
+                *text = api_hoist_error_text(err, status);
+                return;
+        }
         if (store_get_job(st, id, &job, &err) < 0 ||
             storeapi_job_extras(st, &job, 1, &nodes, &last, &err) < 0) {
                 api_store_give(api, st);
-                return api_reply_hoist_error(conn, err);
+                *text = api_hoist_error_text(err, status);
+                return;
         }
         api_store_give(api, st);
         o = api_job_json(job, nodes, last);
         free(last);
-        return api_reply_json(conn, MHD_HTTP_OK, o);
+        *status = MHD_HTTP_OK;
+        *text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_decref(o);
+}
+
+static void *act_thread(void *arg)
+{
+        struct act *a = arg;
+        struct api_service *api = a->api;
+        unsigned status = MHD_HTTP_INTERNAL_SERVER_ERROR;
+        char *text = NULL;
+
+        a->work(a, &status, &text);
+        a->r->reply_status = status;
+        a->r->reply_text = text;
+        /* MHD calls api_handle again, on the connection's worker, which
+         * queues the reply. */
+        MHD_resume_connection(a->conn);
+        free(a->id);
+        free(a);
+        (void)pthread_mutex_lock(&api->acts_mu);
+        if (--api->n_acts == 0)
+                (void)pthread_cond_broadcast(&api->acts_done);
+        (void)pthread_mutex_unlock(&api->acts_mu);
+        return NULL;
+}
+
+/* Starts A on its thread and suspends its connection (A is the thread's). */
+static enum MHD_Result act_start(struct act *a)
+{
+        struct api_service *api = a->api;
+        struct MHD_Connection *conn = a->conn;
+        pthread_attr_t attr;
+        pthread_t t;
+        bool busy;
+        int rc;
+
+        (void)pthread_mutex_lock(&api->acts_mu);
+        busy = api->stopping || api->n_acts >= API_MAX_ACTS;
+        if (!busy)
+                api->n_acts++;
+        (void)pthread_mutex_unlock(&api->acts_mu);
+        if (busy) {
+                free(a->id);
+                free(a);
+                return api_reply_error(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "busy",
+                                       "%u cancels and resumes are under way, or hoist serve is "
+                                       "stopping; retry in a few seconds",
+                                       API_MAX_ACTS);
+        }
+        a->r->acting = true;
+        MHD_suspend_connection(conn);
+        (void)pthread_attr_init(&attr);
+        (void)pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+        rc = pthread_create(&t, &attr, act_thread, a);
+        (void)pthread_attr_destroy(&attr);
+        if (rc != 0) {
+                /* Answered where it stands, on this worker. */
+                a->r->reply_status = MHD_HTTP_SERVICE_UNAVAILABLE;
+                a->r->reply_text =
+                        api_error_text("busy", "cannot start a thread (%s); retry", strerror(rc));
+                MHD_resume_connection(conn);
+                free(a->id);
+                free(a);
+                (void)pthread_mutex_lock(&api->acts_mu);
+                if (--api->n_acts == 0)
+                        (void)pthread_cond_broadcast(&api->acts_done);
+                (void)pthread_mutex_unlock(&api->acts_mu);
+        }
+        return MHD_YES;
+}
+
+static struct act *act_new(struct api_service *api, struct MHD_Connection *conn, struct api_req *r,
+                           const char *id, void (*work)(struct act *, unsigned *, char **))
+{
+        struct act *a = xzalloc(sizeof *a);
+
+        a->api = api;
+        a->conn = conn;
+        a->r = r;
+        a->id = xstrdup(id);
+        a->work = work;
+        return a;
+}
+
+static void cancel_work(struct act *a, unsigned *status, char **text)
+{
+        /* The attempt the caller saw, and no other: a cancel that waits
+         * for a resume in progress must not stop the new attempt. */
+        char attempt[24];
+        (void)snprintf(attempt, sizeof attempt, "%" PRId64, a->attempt);
+        const char *args[] = {"cancel", "--attempt", attempt, a->id, NULL};
+        run_act(a->api, a->id, args, "cancel", status, text);
 }
 
 enum MHD_Result api_job_cancel(struct api_service *api, struct MHD_Connection *conn,
@@ -463,6 +576,7 @@ enum MHD_Result api_job_cancel(struct api_service *api, struct MHD_Connection *c
         static const char *const params[] = {NULL};
         _cleanup_error_ struct hoist_error *err = NULL;
         _cleanup_job_record_ struct job_record *job = NULL;
+        struct act *a;
 
         int64_t want = 0;
 
@@ -480,12 +594,9 @@ enum MHD_Result api_job_cancel(struct api_service *api, struct MHD_Connection *c
                                        "job %s is already %s; only a job that has not finished "
                                        "can be canceled",
                                        job->id, job_state_name(job->state));
-        /* The attempt the caller saw, and no other: a cancel that waits
-         * for a resume in progress must not stop the new attempt. */
-        char attempt[24];
-        (void)snprintf(attempt, sizeof attempt, "%" PRId64, want > 0 ? want : job->attempt);
-        const char *args[] = {"cancel", "--attempt", attempt, job->id, NULL};
-        return act(api, conn, job->id, args, "cancel");
+        a = act_new(api, conn, r, job->id, cancel_work);
+        a->attempt = want > 0 ? want : job->attempt;
+        return act_start(a);
 }
 
 /* A job whose cancel is under way is waited for, up to
@@ -507,39 +618,59 @@ static int wait_stopped(struct api_service *api, struct job_record **job, struct
         return 0;
 }
 
+static void resume_work(struct act *a, unsigned *status, char **text)
+{
+        _cleanup_error_ struct hoist_error *err = NULL;
+        _cleanup_job_record_ struct job_record *job = NULL;
+
+        if (api_get_job(a->api, a->id, &job, &err) < 0 || wait_stopped(a->api, &job, &err) < 0) {
+                *text = api_hoist_error_text(err, status);
+                return;
+        }
+        *status = MHD_HTTP_CONFLICT;
+        if (!job_state_terminal(job->state) && job->state != JOB_INTERRUPTED &&
+            reconcile_cancel_requested(a->api->home, job)) {
+                *text = api_error_text("conflict",
+                                       "job %s is still stopping after a cancel (it has its "
+                                       "stop_grace to end); retry once GET /api/v1/jobs/%s says "
+                                       "canceled, in a few seconds",
+                                       job->id, job->id);
+                return;
+        }
+        if (!job_state_terminal(job->state) && job->state != JOB_INTERRUPTED) {
+                *text = api_error_text("conflict",
+                                       "job %s is %s; only a finished or interrupted job can be "
+                                       "resumed (cancel it first)",
+                                       job->id, job_state_name(job->state));
+                return;
+        }
+        if (job->state == JOB_SUCCEEDED && !a->force) {
+                *text = api_error_text("conflict",
+                                       "job %s succeeded; send {\"force\": true} to run it again "
+                                       "from its last checkpoint",
+                                       job->id);
+                return;
+        }
+        const char *args[] = {"submit", "--resume", job->id, a->force ? "--force" : NULL, NULL};
+        run_act(a->api, job->id, args, "resume", status, text);
+}
+
 enum MHD_Result api_job_resume(struct api_service *api, struct MHD_Connection *conn,
                                struct api_req *r, const char *id)
 {
         static const char *const params[] = {NULL};
         _cleanup_error_ struct hoist_error *err = NULL;
         _cleanup_job_record_ struct job_record *job = NULL;
+        struct act *a;
         bool force = false;
 
         if (apiquery_only(&r->q, params, &err) < 0 ||
             apiquery_resume_body(r->body != NULL ? r->body : "", r->body_len, &force, &err) < 0 ||
             api_get_job(api, id, &job, &err) < 0)
                 return api_reply_hoist_error(conn, err);
-        if (wait_stopped(api, &job, &err) < 0)
-                return api_reply_hoist_error(conn, err);
-        if (!job_state_terminal(job->state) && job->state != JOB_INTERRUPTED &&
-            reconcile_cancel_requested(api->home, job))
-                return api_reply_error(conn, MHD_HTTP_CONFLICT, "conflict",
-                                       "job %s is still stopping after a cancel (it has its "
-                                       "stop_grace to end); retry once GET /api/v1/jobs/%s says "
-                                       "canceled, in a few seconds",
-                                       job->id, job->id);
-        if (!job_state_terminal(job->state) && job->state != JOB_INTERRUPTED)
-                return api_reply_error(conn, MHD_HTTP_CONFLICT, "conflict",
-                                       "job %s is %s; only a finished or interrupted job can be "
-                                       "resumed (cancel it first)",
-                                       job->id, job_state_name(job->state));
-        if (job->state == JOB_SUCCEEDED && !force)
-                return api_reply_error(conn, MHD_HTTP_CONFLICT, "conflict",
-                                       "job %s succeeded; send {\"force\": true} to run it again "
-                                       "from its last checkpoint",
-                                       job->id);
-        const char *args[] = {"submit", "--resume", job->id, force ? "--force" : NULL, NULL};
-        return act(api, conn, job->id, args, "resume");
+        a = act_new(api, conn, r, job->id, resume_work);
+        a->force = force;
+        return act_start(a);
 }
 
 enum MHD_Result api_job_events(struct api_service *api, struct MHD_Connection *conn,

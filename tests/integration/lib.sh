@@ -49,6 +49,8 @@ hoist() {
 
 t_run() { # NAME FUNC
         local name=$1 fn=$2 rc
+        # T_ONLY=GLOB runs only the tests whose function matches (debugging)
+        [ -z "${T_ONLY:-}" ] || [[ $fn == $T_ONLY ]] || return 0
         ( set -e; T_CLEANUPS=(); trap t_run_deferred EXIT; "$fn" ) >"$T_TMP/out.$fn" 2>&1
         rc=$?
         if [ $rc -eq 0 ]; then

@@ -62,6 +62,7 @@ YAML
 }
 submit() { hoist submit -q "$1/job.yaml"; }
 finished() { api GET "/api/v1/jobs/$1" >/dev/null && [ "$(jq_ "j['state']")" = "$2" ]; }
+billed() { api GET "/api/v1/jobs/$1" >/dev/null && jq_ "(j['cost'] or {}).get('billed') is not None or exit(1)" >/dev/null; }
 
 t_auth() {
         local got
@@ -179,7 +180,8 @@ t_job_routes() {
         jq_ "all(len(s['points']) <= 2 for s in j['series']) and len(j['series']) > 0 or exit(1)" >/dev/null ||
                 fail "points=2: $(cat "$T_TMP/body")"
         # cost: the job's, and the report exactly as 'hoist cost -o json' prints it
-        expect 200 GET "/api/v1/jobs/$id"
+        # (billed a moment after the state changes: whoever saw it end settles it)
+        wait_for 30 billed "$id" || fail "cost: $(jq_ "j['cost']")"
         [ "$(jq_ "j['cost']['currency']")" = USD ] || fail "cost: $(jq_ "j['cost']")"
         jq_ "(j['cost']['estimated'] or 0) + (j['cost']['billed'] or 0) > 0 or exit(1)" >/dev/null ||
                 fail "cost: $(jq_ "j['cost']")"
@@ -251,6 +253,54 @@ YAML
         wait "$cancel" || fail "hoist cancel: $(cat "$T_TMP/s/cancel.out")"
         wait_for 60 finished "$id" running || fail "attempt 2 did not run"
         expect 200 POST "/api/v1/jobs/$id/cancel"
+}
+
+# A cancel from the API waits for the job to stop (its grace period); the
+# server's worker threads go on serving everyone else meanwhile, the job's
+# own webhooks and storage requests among them.
+t_cancel_blocks_nothing() {
+        mkdir -p "$T_TMP/b"
+        cat >"$T_TMP/b/job.yaml" <<'YAML'
+name: api-long-stop
+runtime: process
+command: ["sh", "-c", "trap 'sleep 8; exit 143' TERM; echo up; while :; do sleep 0.1; done"]
+limits: {stop_grace: 30s}
+YAML
+        id=$(submit "$T_TMP/b")
+        wait_for 60 finished "$id" running || fail "job did not start"
+        # 32 kept-alive connections, spread over the worker threads, then
+        # the cancel (on one of them), then a request on each of the others
+        python3 - "$EP" "$TOKEN" "/api/v1/jobs/$id/cancel" "$T_TMP/b" <<'PY' || fail "$(cat "$T_TMP/b/err")"
+import http.client, os, sys, threading, urllib.parse
+u = urllib.parse.urlparse(sys.argv[1]); auth = {"Authorization": "Bearer " + sys.argv[2]}
+def get(c):
+    c.request("GET", "/api/v1/openapi.json", headers=auth)
+    r = c.getresponse(); r.read()
+    return r.status
+conns = [http.client.HTTPConnection(u.hostname, u.port, timeout=60) for _ in range(32)]
+for c in conns:
+    assert get(c) == 200
+done = {}
+def cancel():
+    c = http.client.HTTPConnection(u.hostname, u.port, timeout=60)
+    c.request("POST", sys.argv[3], headers=auth)
+    r = c.getresponse(); r.read(); done["status"] = r.status
+t = threading.Thread(target=cancel); t.start()
+mark = os.path.join(os.environ["HOIST_HOME"], "run", sys.argv[3].split("/")[4], "canceled-attempt")
+while not os.path.exists(mark) and t.is_alive():
+    t.join(0.05)
+for i, c in enumerate(conns):
+    s = get(c)
+    if s != 200 or not t.is_alive():
+        open(sys.argv[4] + "/err", "w").write("request %d on a kept connection: %s, the cancel %s" %
+                                          (i, s, "still waiting" if t.is_alive() else "over: %s" % done))
+        sys.exit(1)
+t.join()
+if done.get("status") != 200:
+    open(sys.argv[4] + "/err", "w").write("cancel: %s" % done); sys.exit(1)
+PY
+        api GET "/api/v1/jobs/$id" >/dev/null
+        [ "$(jq_ "j['state']")" = canceled ] || fail "after cancel: $(cat "$T_TMP/body")"
 }
 
 # follow_job ID STATE ATTEMPT: follows GET /api/v1/jobs/stream (from now)
@@ -362,6 +412,7 @@ t_run "unknown routes, bad parameters and methods: JSON errors; bucket 'api' is 
 t_run "jobs list (filters), one job, outputs, events, logs, metrics" t_job_routes
 t_run "cancel and resume from the API and the CLI, each seen on the jobs stream" t_cancel_resume
 t_run "a resume while a cancel is stopping the job waits for it" t_resume_while_stopping
+t_run "a cancel waiting for its job stalls no other request" t_cancel_blocks_nothing
 t_run "SSE: logs and events in order, resumed with Last-Event-ID" t_sse_follow
 t_run "SSE: every job's changes, a job's new metric points" t_sse_jobs_metrics
 t_run "every path in openapi.json answers" t_openapi_every_path
