@@ -295,9 +295,17 @@ t_cancel_watch() {
         ticks() { podman logs "$(podman ps -q --filter "name=kube-ml-hoist-$id-1")" 2>&1 | grep -c tick; }
         t0=$(ticks)
         k_ctl compact >/dev/null
-        k_ctl drop-watches >/dev/null
-        # the dropped streams are watched again, Jobs and pods
-        wait_for 60 watching "$b" || fail "the standing watch did not come back after a drop: $(tail -n +$((b + 1)) "$K/requests.jsonl" | tail -8)"
+        # the dropped streams come back from their (now expired) version:
+        # 410 Gone, a relist, a new watch; Jobs and pods
+        relisted() {
+                local w
+                for w in "$jw" "$pw"; do
+                        [ "$(tail -n +$((b + 1)) "$K/requests.jsonl" | grep -F "$w" | grep -vc 'watch=1')" -ge 1 ] &&
+                                [ "$(tail -n +$((b + 1)) "$K/requests.jsonl" | grep -F "$w" | grep -c 'watch=1')" -ge 2 ] ||
+                                return 1
+                done
+        }
+        wait_for 60 relisted || fail "the standing watch did not relist and watch again after a drop and 410 Gone: $(tail -n +$((b + 1)) "$K/requests.jsonl" | tail -8)"
         # several poll periods (poll_ms 2000) of the running job pass
         ticked() { [ "$(ticks)" -ge "$1" ]; }
         wait_for 60 ticked $((t0 + 8)) || fail "the job stopped ticking: $(why "$id")"
@@ -309,7 +317,6 @@ t_cancel_watch() {
         local pid=$!
         wait_for 30 sh -c "tail -n +$((before + 1)) '$K/requests.jsonl' | grep -q 'watch=1'" || fail "cancel never watched"
         k_ctl compact >/dev/null
-        k_ctl drop-watches >/dev/null
         wait "$pid" || fail "cancel: $(cat "$d/cancel")"
         state_is "$id" canceled || fail "$(why "$id")"
         n_watch=$(tail -n +$((before + 1)) "$K/requests.jsonl" | grep -c 'watch=1')

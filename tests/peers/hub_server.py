@@ -16,7 +16,9 @@ It enforces what the Hub does: paths, methods, "Authorization: Bearer
 answer names (signed, as a storage's presigned URLs are: a token sent there
 would leak to a third party), the JSON and NDJSON shapes, each
 LFS object's size and sha256, every part of a multipart upload before its
-completion, an LFS file committed only once its object is stored.  It
+completion, an LFS file committed only once its object is stored and the
+verify action the batch answer gave has been called (git-lfs's batch API:
+a client that gets a verify action calls it after the upload).  It
 keeps every commit and its files so a test can compare bytes:
 
   GET /_test/repo/<ns>/<name>        {private, commits: [{oid, summary, files}], files: {path: {...}}}
@@ -46,6 +48,7 @@ ARGS = None
 LOCK = threading.Lock()
 REPOS = {}  # "ns/name" -> {"private": bool, "commits": [...], "files": {path: meta}}
 OBJECTS = {}  # oid -> size, once stored and checked
+VERIFIED = set()  # oids whose verify action was called
 PARTS = {}  # oid -> {n: (etag, bytes path)}
 SIGS = {}  # sig -> (kind, oid, part)
 REQUESTS = []
@@ -360,6 +363,8 @@ class Handler(peerlib.ForwardingHandler):
             ok = OBJECTS.get(b.get("oid")) == b.get("size")
         if not ok:
             return self.err(404, "object not stored (or another size)")
+        with LOCK:
+            VERIFIED.add(oid)
         self.send_json(200, {"message": "ok"})
 
     def commit(self, ns, name, rev):
@@ -409,8 +414,12 @@ class Handler(peerlib.ForwardingHandler):
                     return self.err(400, f"{v['path']}: lfsFile lines carry algo, oid, size")
                 with LOCK:
                     stored = OBJECTS.get(oid)
+                    verified = oid in VERIFIED
                 if stored != size:
                     return self.err(422, f"{v['path']}: LFS object {oid} was not uploaded")
+                if not verified:
+                    return self.err(422, f"{v['path']}: LFS object {oid} was uploaded but its "
+                                         "verify action was never called")
                 files[v["path"]] = {"sha256": oid, "size": size, "lfs": True,
                                     "blob": os.path.join(ARGS.dir, "objects", oid)}
             else:

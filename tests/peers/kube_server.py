@@ -44,6 +44,8 @@ documented contract says, on 127.0.0.1, over HTTPS:
 Test controls (not Kubernetes'; loopback, no auth), on the same port:
   POST /_test/drop-watches          closes every open watch stream abruptly
   POST /_test/compact               every resourceVersion so far is expired
+                                    and every open watch stream is closed, at
+                                    once (the next list returns a newer one)
   POST /_test/evict/NS/POD          evicts a pod as the Eviction API does:
                                     DisruptionTarget, SIGTERM, phase Failed
   POST /_test/unschedulable/on|off  new pods stay Pending, Unschedulable
@@ -698,8 +700,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 STATE["drop"] += 1
                 COND.notify_all()
         elif p == ["compact"]:
-            with LOCK:
+            # every version a client holds now is expired, a watcher kept
+            # current by bookmarks included, and the open streams end (in
+            # one step: a bookmark sent in between would carry a version
+            # the compaction left valid); a new list starts after them
+            with COND:
+                STATE["rv"] += 1
                 STATE["compacted"] = STATE["rv"]
+                STATE["drop"] += 1
+                COND.notify_all()
         elif len(p) == 3 and p[0] == "evict":
             if not evict(p[1], p[2]):
                 return self.send_json(404, status_obj(404, "NotFound", "no such pod"))
