@@ -4,12 +4,14 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <jansson.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "archive.h"
 #include "cleanup.h"
@@ -150,8 +152,10 @@ static int stage_input(struct storage *st, const struct stage *s, const struct j
                 return hoist_error_make(err, HOIST_ERR_INPUT, "invalid channel name");
         if (in->mode == JOBSPEC_INPUT_TREE) {
                 _cleanup_free_ char *label = xasprintf("input '%s'", in->channel);
+                _cleanup_free_ char *name = xasprintf("input-%s.tree", in->channel);
+                _cleanup_free_ char *state = path_join(s->state_dir, name);
                 struct stage_tree_stats ts = {0};
-                if (stage_tree(st, label, in->source, in->sha256, dir, &ts, err) < 0)
+                if (stage_tree(st, label, in->source, in->sha256, dir, state, &ts, err) < 0)
                         return -1;
                 log_info("input '%s': tree of %" PRIu64 " files (%" PRIu64 " bytes) staged in %s: "
                          "%" PRIu64 " fetched (%" PRIu64 " bytes in %" PRIu64 " reads), %" PRIu64
@@ -184,8 +188,9 @@ static int stage_code(struct storage *st, const struct jobspec *spec, struct sta
         if (spec->code.mode == JOBSPEC_INPUT_TREE) {
                 /* Staged in place: what is left of an earlier attempt and
                  * not in the tree is removed, what is unchanged is kept. */
-                if (stage_tree(st, "code", spec->code.source, spec->code.sha256, s->code_dir, NULL,
-                               err) < 0)
+                _cleanup_free_ char *state = path_join(s->state_dir, "code.tree");
+                if (stage_tree(st, "code", spec->code.source, spec->code.sha256, s->code_dir, state,
+                               NULL, err) < 0)
                         return -1;
                 log_info("code staged in %s", s->code_dir);
                 return 0;
@@ -236,6 +241,7 @@ int stage_prepare(const struct jobspec *spec, struct storage *st, struct stage *
                 return hoist_error_errno(err, "work directory '%s'", root);
         s.root = xstrdup(real);
         s.input_dir = path_join(s.root, "input");
+        s.state_dir = path_join(s.root, ".hoist");
         s.model_dir = spec->model_dir ? xstrdup(spec->model_dir) : path_join(s.root, "model");
         s.output_dir = spec->output_dir ? xstrdup(spec->output_dir) : path_join(s.root, "output");
         if (fs_mkdir_p(s.input_dir, 0755, err) < 0 || fs_mkdir_p(s.model_dir, 0755, err) < 0 ||
@@ -395,6 +401,18 @@ void stage_drop_inputs(const struct stage *s)
                 log_warn("remove the staged inputs: %s, ignoring", err->msg);
                 hoist_error_free(err);
         }
+        /* Their records go with them (the code's stays with the code). */
+        DIR *d = s->state_dir != NULL ? opendir(s->state_dir) : NULL;
+        struct dirent *de;
+        if (d == NULL)
+                return;
+        while ((de = readdir(d)) != NULL) {
+                size_t n = strlen(de->d_name);
+                if (strncmp(de->d_name, "input-", 6) == 0 && n > 5 &&
+                    strcmp(de->d_name + n - 5, ".tree") == 0)
+                        (void)unlinkat(dirfd(d), de->d_name, 0);
+        }
+        (void)closedir(d);
 }
 
 void stage_release(struct stage *s)
@@ -406,5 +424,6 @@ void stage_release(struct stage *s)
         free(s->checkpoint_dir);
         free(s->checkpoint_prefix);
         free(s->code_dir);
+        free(s->state_dir);
         *s = (struct stage){0};
 }

@@ -10,6 +10,8 @@
  *   <root>/checkpoints/       checkpoints (job.json checkpoints.dir), kept in
  *                             step with storage by checkpoint.c
  *   <root>/code/              the job's code (job.json "code"), $HOIST_CODE_DIR
+ *   <root>/.hoist/            what the stager of a tree wrote where (mode
+ *                             0700; the inputs hold only the job's files)
  * <root> is $HOIST_WORKDIR, else job.json "workdir", else /hoist.
  */
 
@@ -25,6 +27,7 @@ struct stage {
         char *checkpoint_dir;
         char *checkpoint_prefix; /* storage prefix, no trailing '/' */
         char *code_dir;          /* <root>/code, or NULL when the job ships no code */
+        char *state_dir;         /* <root>/.hoist: the tree stager's records */
 };
 
 /* Called before input INDEX (of N) is staged, e.g. for sd_notify STATUS. */

@@ -74,6 +74,7 @@ struct state_rec {
 struct stager {
         const char *label;
         const char *dir;
+        const char *state_path; /* the record, outside dir */
         struct tree_manifest *m;
         json_t *state_json;
         struct state_rec *state;
@@ -142,11 +143,11 @@ static char *boot_id(void)
         return data;
 }
 
-/* Reads DIR/.hoist-tree; a missing or unreadable one only means "fetch
+/* Reads the record; a missing or unreadable one only means "fetch
  * everything". */
 static void state_load(struct stager *t)
 {
-        _cleanup_free_ char *path = path_join(t->dir, STAGE_TREE_STATE);
+        const char *path = t->state_path;
         json_error_t jerr;
         json_t *files, *row;
         size_t i;
@@ -211,7 +212,7 @@ static bool state_matches(const struct stager *t, const struct tree_entry *e, co
 
 static int state_write(struct stager *t, struct hoist_error **err)
 {
-        _cleanup_free_ char *path = path_join(t->dir, STAGE_TREE_STATE);
+        const char *path = t->state_path;
         json_auto_t *files = json_array();
         json_auto_t *doc = NULL;
         _cleanup_free_ char *text = NULL;
@@ -276,8 +277,6 @@ static int sweep_one(const char *path, const struct stat *s, int flag, struct FT
                 return 0;
         while (*rel == '/')
                 rel++;
-        if (ftw->level == 1 && strcmp(rel, STAGE_TREE_STATE) == 0)
-                return 0;
         e = manifest_find(sweep.t->m, rel);
         if (S_ISDIR(s->st_mode))
                 keep = e == NULL || e->type == TREE_ENTRY_DIR;
@@ -976,13 +975,15 @@ static int open_source(struct storage *st, const char *source, struct storage **
 }
 
 int stage_tree(struct storage *st, const char *label, const char *source, const char *sha256,
-               const char *dir, struct stage_tree_stats *stats, struct hoist_error **err)
+               const char *dir, const char *state, struct stage_tree_stats *stats,
+               struct hoist_error **err)
 {
         _cleanup_storage_ struct storage *own = NULL;
         _cleanup_free_ char *key = NULL, *blob_dir = NULL;
         _cleanup_tree_manifest_ struct tree_manifest *m = NULL;
         struct stage_tree_stats s = {0};
-        struct stager t = {.label = label, .dir = dir};
+        _cleanup_free_ char *state_dir = NULL;
+        struct stager t = {.label = label, .dir = dir, .state_path = state};
         int r = -1;
 
         if (sha256 == NULL)
@@ -992,6 +993,12 @@ int stage_tree(struct storage *st, const char *label, const char *source, const 
             fetch_manifest(own ? own : st, label, key, sha256, &m, err) < 0 ||
             fs_mkdir_p(dir, 0755, err) < 0)
                 return -1;
+        state_dir = xstrdup(state);
+        if (strrchr(state_dir, '/') != NULL) {
+                *strrchr(state_dir, '/') = '\0';
+                if (*state_dir != '\0' && fs_mkdir_p(state_dir, 0700, err) < 0)
+                        return -1;
+        }
         t.m = m;
         (void)pthread_mutex_init(&t.lock, NULL);
         (void)pthread_cond_init(&t.cond, NULL);

@@ -12,8 +12,10 @@
  * digests, and the file is removed.  Nothing of the dataset is held in
  * memory but the ranges in flight.
  *
- * <dir>/.hoist-tree records what this stager wrote (path, size, mtime,
- * ctime, inode, sha256) and the kernel's boot id; a later attempt on the
+ * A record outside DIR (STATE, e.g. <workdir>/.hoist/input-data.tree: the
+ * command sees no file the tree does not hold) keeps what this stager
+ * wrote (path, size, mtime, ctime, inode, sha256) and the kernel's boot
+ * id; a later attempt on the
  * same node fetches only the files whose record no longer matches (after a
  * reboot, a file that matches is hashed again before it is kept: nothing
  * is synced to disk while staging).  Anything in DIR that the manifest does not name is removed, so
@@ -25,8 +27,6 @@
 #include "error.h"
 #include "storage.h"
 
-#define STAGE_TREE_STATE ".hoist-tree"
-
 struct stage_tree_stats {
         uint64_t files, bytes;                 /* in the manifest */
         uint64_t fetched_files, fetched_bytes; /* read from storage */
@@ -36,9 +36,11 @@ struct stage_tree_stats {
 
 /* Stages the tree whose manifest is SOURCE (a key in ST, or a file:// URL of
  * a blob under a directory holding blobs/sha256/) with digest SHA256 into
- * the directory DIR (created when missing).  LABEL names it in errors
+ * the directory DIR (created when missing), its record in the file STATE
+ * (its directory created when missing).  LABEL names it in errors
  * ("input 'data'", "code").  STATS may be NULL. */
 int stage_tree(struct storage *st, const char *label, const char *source, const char *sha256,
-               const char *dir, struct stage_tree_stats *stats, struct hoist_error **err);
+               const char *dir, const char *state, struct stage_tree_stats *stats,
+               struct hoist_error **err);
 
 #endif

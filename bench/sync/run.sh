@@ -108,7 +108,7 @@ echo 'consent: allow' >>"$HOIST_HOME/config.yaml"
 
 # ---- data ----
 tree_sum() { # DIR: one digest of every file's path and sha256
-        (cd "$1" && find . -type f ! -name .hoist-tree -printf '%P\n' | LC_ALL=C sort |
+        (cd "$1" && find . -type f -printf '%P\n' | LC_ALL=C sort |
                 xargs -d '\n' sha256sum | sha256sum | cut -d' ' -f1)
 }
 make_data() { # NAME

@@ -75,7 +75,7 @@ make_tree() { # DIR: packed small files, a duplicate, an empty file, a 20 MiB fi
 }
 
 # The command checks the staged channel against the source, in place.
-same_cmd() { echo "[\"sh\", \"-c\", \"diff -r --no-dereference -x .hoist-tree $1 \$HOIST_INPUT_DATA && [ \\\"\$(stat -c %a \$HOIST_INPUT_DATA/a/f2.txt)\\\" = 600 ] && [ \\\"\$(readlink \$HOIST_INPUT_DATA/link)\\\" = a/f3.txt ]\"]"; }
+same_cmd() { echo "[\"sh\", \"-c\", \"diff -r --no-dereference $1 \$HOIST_INPUT_DATA && [ \\\"\$(stat -c %a \$HOIST_INPUT_DATA/a/f2.txt)\\\" = 600 ] && [ \\\"\$(readlink \$HOIST_INPUT_DATA/link)\\\" = a/f3.txt ]\"]"; }
 
 t_tree_staged() {
         make_tree "$T_TMP/src"
@@ -127,18 +127,19 @@ killed_attempt() {
         wait $pid 2>/dev/null || true
         [ "$(cat "$T_TMP/$name.ok")" = 0 ] || { cat "$T_TMP/$name.log"; fail "$name: the staged tree is not the source"; }
 }
-same_check() { echo "diff -r --no-dereference -x .hoist-tree $1 \$HOIST_INPUT_DATA"; }
+same_check() { echo "diff -r --no-dereference $1 \$HOIST_INPUT_DATA"; }
 
 t_node_keeps_files() {
         publish "$T_TMP/src" keep
         killed_attempt keep "$T_TMP/wk" "$(same_check "$T_TMP/src")"
         grep -q "53 fetched" "$T_TMP/keep.log" || { grep tree "$T_TMP/keep.log"; fail "first attempt"; }
+        [ "$(stat -c %a "$T_TMP/wk/.hoist")" = 700 ] || fail "the stager's records are not in a 0700 .hoist"
         killed_attempt keep "$T_TMP/wk" "$(same_check "$T_TMP/src")"
         grep -q "0 fetched (0 bytes in 0 reads), 55 already here" "$T_TMP/keep.log" ||
                 { grep tree "$T_TMP/keep.log"; fail "fetched again what the node holds"; }
         # A record from an earlier boot is not trusted blindly: every file is
         # read and hashed again, and those that match are kept.
-        local rec=$T_TMP/wk/input/data/.hoist-tree
+        local rec=$T_TMP/wk/.hoist/input-data.tree
         # (python, not jq: jq 1.6 rounds the nanosecond times to doubles)
         python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); d["boot_id"] = "0" * 32; json.dump(d, open(sys.argv[1], "w"))' "$rec"
         killed_attempt keep "$T_TMP/wk" "$(same_check "$T_TMP/src")"
@@ -214,7 +215,7 @@ PY
         "$T_ROOT/tests/peers/podman-image.sh" "$image" "$BUNDLE_TAR" "$HOIST_BIN/hoist-quickstart" >/dev/null ||
                 fail "build the test image"
         t_defer "podman rmi -f $image >/dev/null 2>&1"
-        job many "$(tree_input)" '["sh", "-c", "cd $HOIST_INPUT_DATA && find . -type f ! -name .hoist-tree | sort | xargs sha256sum > /out/sums"]'
+        job many "$(tree_input)" '["sh", "-c", "cd $HOIST_INPUT_DATA && find . -type f | sort | xargs sha256sum > /out/sums"]'
         mkdir -p "$T_TMP/many-out"
         podman run --rm --network=host -v "$T_TMP/many.json:/job.json:ro" -v "$T_TMP/many-out:/out" \
                 -e HOIST_JOB_FILE=/job.json -e HOIST_NODE=main -e AWS_ACCESS_KEY_ID -e AWS_SECRET_ACCESS_KEY \
