@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -296,6 +297,34 @@ static json_t *upload_json(const char *id, const struct package_stats *s)
                          "bytes_hashed", (json_int_t)s->bytes_hashed);
 }
 
+/* Ctrl-C (or SIGTERM) while the inputs are packed and uploaded: nothing
+ * was recorded or started yet; say so, then die of the signal as before. */
+static void interrupted_before_submit(int sig)
+{
+        static const char msg[] =
+                "\nhoist: interrupted: no job was submitted or started; what was already "
+                "uploaded stays in storage and is not sent again by the next submit ('hoist gc' "
+                "frees it if no job uses it)\n";
+        ssize_t n = write(STDERR_FILENO, msg, sizeof msg - 1);
+
+        (void)n;
+        (void)signal(sig, SIG_DFL);
+        (void)raise(sig);
+}
+
+/* Installs (ON) or removes the handler above, for signals not ignored. */
+static void catch_interrupts(bool on)
+{
+        static const int sigs[] = {SIGINT, SIGTERM};
+
+        for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+                struct sigaction old, sa = {.sa_handler = on ? interrupted_before_submit : SIG_DFL};
+                (void)sigemptyset(&sa.sa_mask);
+                if (sigaction(sigs[i], NULL, &old) == 0 && old.sa_handler != SIG_IGN)
+                        (void)sigaction(sigs[i], &sa, NULL);
+        }
+}
+
 static int submit_new(const struct hoist_home *home, struct store *st, const char *path,
                       const char *runtime_override, int quiet, int yes, int rehash,
                       struct package_stats *ret_stats, char **ret_id, struct hoist_error **err)
@@ -309,6 +338,7 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
 
         if (jobfile_load(path, &jf, err) < 0)
                 return -1;
+        catch_interrupts(true);
         const char *provider_name = jf->provider;
         if (check_job(home, jf, path, runtime_override, true, err) < 0)
                 return -1;
@@ -368,6 +398,7 @@ static int submit_new(const struct hoist_home *home, struct store *st, const cha
         /* Held until the provider's handle is recorded: no other hoist
          * takes the new row for a job that never started. */
         _cleanup_close_ int lock = -1;
+        catch_interrupts(false);
         if (reconcile_lock_job(home, id, 0, &lock, err) < 0 ||
             store_insert_job(st, &rec, err) < 0 || cost_record_estimate(st, id, 1, &est, err) < 0)
                 return -1;

@@ -212,6 +212,49 @@ t_slowdown_retries_parts() {
         serve_stop
 }
 
+# Ctrl-C while hoist submit uploads a tree: the PUTs after the fourth are
+# held by the proxy (a client stuck mid-upload), then SIGINT.  It dies of
+# the signal saying nothing was submitted, no job row is left, and the next
+# submit sends only what the first did not.
+t_interrupted_submit() {
+        serve_start
+        python3 "$PROXY" --upstream "$PORT" --hold-puts-after 4 --log "$T_TMP/hold.log" \
+                --port-file "$T_TMP/hold.port" 2>"$T_TMP/hold.err" &
+        proxy=$!
+        t_defer "kill $proxy 2>/dev/null"
+        wait_for 10 test -s "$T_TMP/hold.port" || { cat "$T_TMP/hold.err"; fail "proxy did not start"; }
+        new_home
+        export HOIST_CONTAINER_ENGINE=none HOIST_STORAGE=s3://hoist/interrupted HOIST_TREE=1
+        mkdir -p "$T_TMP/int/data"
+        for i in $(seq 1 12); do head -c $((3 << 20)) /dev/urandom >"$T_TMP/int/data/f$i.bin"; done
+        printf 'name: interrupted\nruntime: process\ncommand: ["true"]\ninputs:\n  data: data\n' \
+                >"$T_TMP/int/job.yaml"
+        # (a background job of a script ignores SIGINT unless told not to)
+        AWS_ENDPOINT_URL=http://127.0.0.1:$(cat "$T_TMP/hold.port") env --default-signal=INT \
+                "$HOIST_CMD" submit "$T_TMP/int/job.yaml" >"$T_TMP/int/out" 2>"$T_TMP/int/err" &
+        local pid=$! rc=0
+        wait_for 60 grep -q "^PUT .* held$" "$T_TMP/hold.log" || fail "no PUT reached the proxy: $(cat "$T_TMP/int/err")"
+        kill -INT "$pid"
+        wait "$pid" || rc=$?
+        [ "$rc" = 130 ] || fail "exit $rc after SIGINT, not 130 (death by SIGINT): $(tail -3 "$T_TMP/int/err")"
+        grep -q "interrupted: no job was submitted or started" "$T_TMP/int/err" || fail "no word of it: $(tail -3 "$T_TMP/int/err")"
+        [ -z "$(hoist list 2>/dev/null | grep '^j-')" ] || fail "a job row was left: $(hoist list)"
+        kill "$proxy"
+        hoist submit -o json "$T_TMP/int/job.yaml" >"$T_TMP/int/json" 2>"$T_TMP/int/err2" ||
+                fail "the next submit: $(cat "$T_TMP/int/err2")"
+        python3 - "$T_TMP/int/json" <<'PY' || fail "the next submit sent it all again: $(cat "$T_TMP/int/json")"
+import json, sys
+u = json.load(open(sys.argv[1]))["upload"]
+total = 12 * (3 << 20)
+assert 0 < u["bytes_sent"] <= total - 4 * (3 << 20) + (1 << 20), u
+PY
+        id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$T_TMP/int/json")
+        hoist logs -f "$id" >/dev/null 2>&1 || fail "job $id failed"
+        note "SIGINT mid-upload: exit 130, no job row; the next submit sent" \
+                "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["upload"]["bytes_sent"])' "$T_TMP/int/json") of $((12 * 3 << 20)) bytes"
+        serve_stop
+}
+
 # ---- hoist submit's progress line, against the built-in endpoint ----
 
 progress_home() {
@@ -270,6 +313,7 @@ t_run "SIGKILL mid-multipart, restart on the same port: upload completes, sha256
 t_run "server down past the retries: clear error naming the orphaned upload, which abort removes" t_down_past_budget
 t_run "server back while the client aborts: the abort lands, no upload left" t_back_during_abort
 t_run "503 SlowDown on 6 part PUTs: each part retried on its own, none stored twice" t_slowdown_retries_parts
+t_run "Ctrl-C mid-upload: dies of SIGINT saying nothing was submitted; no job row; the next submit sends the rest" t_interrupted_submit
 t_run "submit on a pty: a progress line redrawn in place, ending at 100% with MiB/s" t_progress_tty
 t_run "submit without a tty: no progress; HOIST_PROGRESS=lines: one line per 10%" t_progress_not_a_tty
 [ ! -s "$T_TMP/notes" ] || sed 's/^/# /' "$T_TMP/notes"

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """An HTTP proxy on loopback that injects S3 faults in front of an S3 server.
 
-    s3_fault_proxy.py --upstream PORT --fail-part-puts N --log FILE --port-file FILE
+    s3_fault_proxy.py --upstream PORT [--fail-part-puts N] [--hold-puts-after N]
+                      --log FILE --port-file FILE
 
 Forwards every request to 127.0.0.1:PORT unchanged (the Host header too, so
 SigV4 signatures still verify), except that the first N UploadPart requests
 (PUT with partNumber= in the query) are answered 503 SlowDown after their
 body is read.  Every request is logged as "METHOD PART STATUS", PART being the
 partNumber or "-", so a test can count what reached the server per part.
+With --hold-puts-after N, every PUT after the first N is read and then
+never answered (logged "PUT PART held"): a client stuck mid-upload, for a
+test to interrupt at a known point.
 The port it listens on (picked by the kernel) is written to --port-file once
 it accepts connections.
 """
@@ -24,7 +28,10 @@ SLOWDOWN = (b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>SlowDown</Cod
 class Proxy(ForwardingHandler):
     lock = threading.Lock()
     failures_left = 0
+    hold_after = -1
+    puts = 0
     log_path = ""
+    never = threading.Event()
 
     def record(self, part, status):
         with Proxy.lock, open(Proxy.log_path, "a", encoding="ascii") as f:
@@ -35,6 +42,14 @@ class Proxy(ForwardingHandler):
         part = query.get("partNumber", ["-"])[0]
         body = self.body()
         inject = False
+        if self.command == "PUT" and Proxy.hold_after >= 0:
+            with Proxy.lock:
+                Proxy.puts += 1
+                hold = Proxy.puts > Proxy.hold_after
+            if hold:
+                self.record(part, "held")
+                Proxy.never.wait()
+                return
         if self.command == "PUT" and part != "-":
             with Proxy.lock:
                 if Proxy.failures_left > 0:
@@ -63,11 +78,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--upstream", type=int, required=True)
     ap.add_argument("--fail-part-puts", type=int, default=0)
+    ap.add_argument("--hold-puts-after", type=int, default=-1)
     ap.add_argument("--log", required=True)
     ap.add_argument("--port-file", required=True)
     a = ap.parse_args()
     Proxy.upstream = a.upstream
     Proxy.failures_left = a.fail_part_puts
+    Proxy.hold_after = a.hold_puts_after
     Proxy.log_path = a.log
     open(a.log, "w", encoding="ascii").close()
     serve_loopback(Proxy, a.port_file)
