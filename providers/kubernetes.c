@@ -47,21 +47,7 @@
 
 /* ---- settings ---- */
 
-static int k8s_load_settings(const struct config_node *node, const char *file, void **ret,
-                             struct hoist_error **err)
-{
-        struct kubernetes_settings *s = NULL;
-
-        if (kubernetes_settings_load(node, file, &s, err) < 0)
-                return -1;
-        *ret = s;
-        return 0;
-}
-
-static void k8s_free_settings(void *settings)
-{
-        kubernetes_settings_free(settings);
-}
+PROVIDER_SETTINGS_OPS(k8s, kubernetes_settings)
 
 static int read_settings(const char *state_dir, struct kubernetes_settings **ret,
                          struct hoist_error **err)

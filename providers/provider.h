@@ -204,6 +204,24 @@ struct provider_ops {
                            struct hoist_error **err);
 };
 
+/* The load_settings and free_settings of a provider whose settings module
+ * has PREFIX_load(node, file, struct PREFIX **, err) and PREFIX_free():
+ * defines static NAME_load_settings and NAME_free_settings. */
+#define PROVIDER_SETTINGS_OPS(name, prefix)                                                        \
+        static int name##_load_settings(const struct config_node *node, const char *file,          \
+                                        void **ret, struct hoist_error **err)                      \
+        {                                                                                          \
+                struct prefix *s = NULL;                                                           \
+                if (prefix##_load(node, file, &s, err) < 0)                                        \
+                        return -1;                                                                 \
+                *ret = s;                                                                          \
+                return 0;                                                                          \
+        }                                                                                          \
+        static void name##_free_settings(void *settings)                                           \
+        {                                                                                          \
+                prefix##_free(settings);                                                           \
+        }
+
 /* NULL when there is no provider called NAME. */
 const struct provider_ops *provider_find(const char *name);
 /* Makes PROV (which outlives the process's use of it) known to

@@ -55,21 +55,7 @@
 
 /* ---- settings ---- */
 
-static int rp_load_settings(const struct config_node *node, const char *file, void **ret,
-                            struct hoist_error **err)
-{
-        struct replicate_settings *s = NULL;
-
-        if (replicate_settings_load(node, file, &s, err) < 0)
-                return -1;
-        *ret = s;
-        return 0;
-}
-
-static void rp_free_settings(void *settings)
-{
-        replicate_settings_free(settings);
-}
+PROVIDER_SETTINGS_OPS(rp, replicate_settings)
 
 static const char *api_base(void)
 {

@@ -41,21 +41,7 @@
 
 /* ---- settings ---- */
 
-static int sm_load_settings(const struct config_node *node, const char *file, void **ret,
-                            struct hoist_error **err)
-{
-        struct sagemaker_settings *s = NULL;
-
-        if (sagemaker_settings_load(node, file, &s, err) < 0)
-                return -1;
-        *ret = s;
-        return 0;
-}
-
-static void sm_free_settings(void *settings)
-{
-        sagemaker_settings_free(settings);
-}
+PROVIDER_SETTINGS_OPS(sm, sagemaker_settings)
 
 /* Jobs run in AWS, where this machine's 127.0.0.1 is not theirs; a
  * SageMaker endpoint on loopback (a test server, which runs the job's

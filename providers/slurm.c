@@ -47,21 +47,7 @@
 
 /* ---- settings ---- */
 
-static int slurm_load_settings(const struct config_node *node, const char *file, void **ret,
-                               struct hoist_error **err)
-{
-        struct slurm_settings *s = NULL;
-
-        if (slurm_settings_load(node, file, &s, err) < 0)
-                return -1;
-        *ret = s;
-        return 0;
-}
-
-static void slurm_free_settings(void *settings)
-{
-        slurm_settings_free(settings);
-}
+PROVIDER_SETTINGS_OPS(slurm, slurm_settings)
 
 static int slurm_reaches_loopback(const void *settings)
 {

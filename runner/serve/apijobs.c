@@ -480,10 +480,23 @@ static void run_act(struct api_service *api, const char *id, const char *const *
         json_decref(o);
 }
 
+/* A's reply is set: its connection goes back to MHD, A is done. */
+static void act_end(struct act *a)
+{
+        struct api_service *api = a->api;
+
+        MHD_resume_connection(a->conn);
+        free(a->id);
+        free(a);
+        (void)pthread_mutex_lock(&api->acts_mu);
+        if (--api->n_acts == 0)
+                (void)pthread_cond_broadcast(&api->acts_done);
+        (void)pthread_mutex_unlock(&api->acts_mu);
+}
+
 static void *act_thread(void *arg)
 {
         struct act *a = arg;
-        struct api_service *api = a->api;
         unsigned status = MHD_HTTP_INTERNAL_SERVER_ERROR;
         char *text = NULL;
 
@@ -492,13 +505,7 @@ static void *act_thread(void *arg)
         a->r->reply_text = text;
         /* MHD calls api_handle again, on the connection's worker, which
          * queues the reply. */
-        MHD_resume_connection(a->conn);
-        free(a->id);
-        free(a);
-        (void)pthread_mutex_lock(&api->acts_mu);
-        if (--api->n_acts == 0)
-                (void)pthread_cond_broadcast(&api->acts_done);
-        (void)pthread_mutex_unlock(&api->acts_mu);
+        act_end(a);
         return NULL;
 }
 
@@ -536,13 +543,7 @@ static enum MHD_Result act_start(struct act *a)
                 a->r->reply_status = MHD_HTTP_SERVICE_UNAVAILABLE;
                 a->r->reply_text =
                         api_error_text("busy", "cannot start a thread (%s); retry", strerror(rc));
-                MHD_resume_connection(conn);
-                free(a->id);
-                free(a);
-                (void)pthread_mutex_lock(&api->acts_mu);
-                if (--api->n_acts == 0)
-                        (void)pthread_cond_broadcast(&api->acts_done);
-                (void)pthread_mutex_unlock(&api->acts_mu);
+                act_end(a);
         }
         return MHD_YES;
 }
