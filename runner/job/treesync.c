@@ -7,9 +7,11 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "cleanup.h"
 #include "digest.h"
 #include "fsutil.h"
@@ -45,6 +47,7 @@ struct treesync {
         char *root;
         char *cache_file;    /* the stat cache, or NULL */
         char *manifest_file; /* the previous manifest sent to this storage, or NULL */
+        char *trees_file;    /* the manifest files of trees sent to this storage */
         int rehash;
 
         struct tfile *files;
@@ -81,6 +84,7 @@ struct treesync *treesync_new(const char *root, const char *cache_dir, const cha
         if (cache_dir != NULL) {
                 t->cache_file = cache_name(cache_dir, "stat", root, NULL);
                 t->manifest_file = cache_name(cache_dir, "manifest", root, storage_url);
+                t->trees_file = cache_name(cache_dir, "trees", storage_url, NULL);
         }
         return t;
 }
@@ -97,6 +101,7 @@ void treesync_free(struct treesync *t)
         free(t->tasks);
         free(t->manifest);
         tree_manifest_free(t->m);
+        free(t->trees_file);
         free(t->root);
         free(t->cache_file);
         free(t->manifest_file);
@@ -258,9 +263,10 @@ static int hash_files(struct treesync *t, struct hoist_error **err)
 
 /* ---- what the storage holds ---- */
 
-/* The previous manifest of this tree on this storage, when it is still
- * there: its blobs and packs are then there too (a manifest goes up last). */
-static struct tree_manifest *previous_manifest(struct treesync *t, struct storage *st)
+/* The manifest last sent from a tree, kept in FILE, when the storage still
+ * holds it: its blobs and packs are then there too (a manifest goes up
+ * last). */
+static struct tree_manifest *stored_manifest(const char *file, struct storage *st)
 {
         _cleanup_free_ char *data = NULL, *key = NULL;
         _cleanup_error_ struct hoist_error *e = NULL;
@@ -268,7 +274,7 @@ static struct tree_manifest *previous_manifest(struct treesync *t, struct storag
         char hex[DIGEST_HEX_LEN + 1];
         size_t len;
 
-        if (t->manifest_file == NULL || fs_read_file(t->manifest_file, &data, &len, &e) < 0)
+        if (file == NULL || fs_read_file(file, &data, &len, &e) < 0)
                 return NULL;
         digest_sha256_hex(data, len, hex);
         key = tree_blob_key(hex);
@@ -278,6 +284,60 @@ static struct tree_manifest *previous_manifest(struct treesync *t, struct storag
                 return NULL;
         }
         return prev;
+}
+
+/* The trees whose packs a new pack may be spared for: this tree's last
+ * manifest, then those of the other trees last sent to this storage
+ * (TREES_KEPT at most, newest first; only with OTHERS), each one the
+ * storage still holds.  An identical small file in another dataset is then
+ * referenced in its pack, not packed and sent again. */
+#define TREES_KEPT 16
+static struct tree_manifest **known_manifests(struct treesync *t, struct storage *st, bool others,
+                                              size_t *ret_n)
+{
+        struct tree_manifest **v = xcalloc(TREES_KEPT + 1, sizeof *v);
+        _cleanup_free_ char *list = NULL;
+        _cleanup_error_ struct hoist_error *e = NULL;
+        size_t n = 0, len = 0;
+
+        if ((v[n] = stored_manifest(t->manifest_file, st)) != NULL)
+                n++;
+        if (others && t->trees_file != NULL && fs_read_file(t->trees_file, &list, &len, &e) == 0) {
+                char *save = NULL;
+                for (char *line = strtok_r(list, "\n", &save); line != NULL && n < TREES_KEPT + 1;
+                     line = strtok_r(NULL, "\n", &save))
+                        if (strcmp(line, t->manifest_file) != 0 &&
+                            (v[n] = stored_manifest(line, st)) != NULL)
+                                n++;
+        }
+        *ret_n = n;
+        return v;
+}
+
+/* Puts this tree's manifest file first in the storage's list of trees. */
+static int remember_tree(struct treesync *t, struct hoist_error **err)
+{
+        _cleanup_free_ char *list = NULL;
+        _cleanup_error_ struct hoist_error *e = NULL;
+        struct buf out = {0};
+        size_t len = 0, kept = 1;
+        int r;
+
+        if (t->trees_file == NULL)
+                return 0;
+        buf_printf(&out, "%s\n", t->manifest_file);
+        if (fs_read_file(t->trees_file, &list, &len, &e) == 0) {
+                char *save = NULL;
+                for (char *line = strtok_r(list, "\n", &save); line != NULL && kept < TREES_KEPT;
+                     line = strtok_r(NULL, "\n", &save))
+                        if (strcmp(line, t->manifest_file) != 0) {
+                                buf_printf(&out, "%s\n", line);
+                                kept++;
+                        }
+        }
+        r = fs_write_file_atomic(t->trees_file, out.data, out.len, 0600, err);
+        buf_free(&out);
+        return r;
 }
 
 static int stored(struct storage *st, const char *sha256, uint64_t size, struct hoist_error **err)
@@ -345,26 +405,31 @@ static int pack_digest(struct treesync *t, const size_t *files, size_t n, char h
 
 /* Small files the previous manifest's packs hold are referenced there; the
  * others go into new packs of up to TREE_PACK_TARGET bytes. */
-static int plan_small(struct treesync *t, const struct tree_manifest *prev, struct storage *st,
-                      json_t *planned, struct treesync *const *earlier, size_t n_earlier,
-                      const size_t *small, size_t n_small, struct hoist_error **err)
+static int plan_small(struct treesync *t, struct tree_manifest *const *prevs, size_t n_prevs,
+                      struct storage *st, json_t *planned, struct treesync *const *earlier,
+                      size_t n_earlier, const size_t *small, size_t n_small,
+                      struct hoist_error **err)
 {
         json_auto_t *where = json_object(); /* digest -> index into known */
         json_auto_t *queued = json_object();
         _cleanup_free_ int *used = NULL;
         _cleanup_free_ const struct tree_pack **known = NULL;
         _cleanup_free_ size_t *fresh = xcalloc(n_small ? n_small : 1, sizeof *fresh);
-        size_t n_fresh = 0, n_known = prev != NULL ? prev->n_packs : 0;
+        size_t n_fresh = 0, n_known = 0;
 
-        /* packs the previous manifest names, then those of the trees this
-         * submit sent before this one (stored by the time this manifest is) */
+        /* packs the stored manifests name (known_manifests()), then those of
+         * the trees this submit sent before this one (stored by the time
+         * this manifest is) */
+        for (size_t k = 0; k < n_prevs; k++)
+                n_known += prevs[k]->n_packs;
         for (size_t k = 0; k < n_earlier; k++)
                 n_known += earlier[k]->m->n_packs;
         known = xcalloc(n_known ? n_known : 1, sizeof *known);
         used = xcalloc(n_known ? n_known : 1, sizeof *used);
         n_known = 0;
-        for (size_t i = 0; prev != NULL && i < prev->n_packs; i++)
-                known[n_known++] = &prev->packs[i];
+        for (size_t k = 0; k < n_prevs; k++)
+                for (size_t i = 0; i < prevs[k]->n_packs; i++)
+                        known[n_known++] = &prevs[k]->packs[i];
         for (size_t k = 0; k < n_earlier; k++)
                 for (size_t i = 0; i < earlier[k]->m->n_packs; i++)
                         known[n_known++] = &earlier[k]->m->packs[i];
@@ -444,16 +509,20 @@ static int plan_small(struct treesync *t, const struct tree_manifest *prev, stru
 
 /* Large files: their own blob each, sent unless stored (or sent by another
  * tree of this submit). */
-static int plan_large(struct treesync *t, const struct tree_manifest *prev, struct storage *st,
-                      json_t *planned, const size_t *large, size_t n_large,
+static int plan_large(struct treesync *t, struct tree_manifest *const *prevs, size_t n_prevs,
+                      struct storage *st, json_t *planned, const size_t *large, size_t n_large,
                       struct hoist_error **err)
 {
         json_auto_t *known = json_object();
 
-        for (size_t i = 0; prev != NULL && i < prev->n_entries; i++)
-                if (prev->entries[i].type == TREE_ENTRY_FILE &&
-                    prev->entries[i].size >= TREE_PACK_THRESHOLD)
-                        (void)json_object_set_new(known, prev->entries[i].sha256, json_true());
+        for (size_t k = 0; k < n_prevs; k++) {
+                const struct tree_manifest *prev = prevs[k];
+                for (size_t i = 0; i < prev->n_entries; i++)
+                        if (prev->entries[i].type == TREE_ENTRY_FILE &&
+                            prev->entries[i].size >= TREE_PACK_THRESHOLD)
+                                (void)json_object_set_new(known, prev->entries[i].sha256,
+                                                          json_true());
+        }
         for (size_t k = 0; k < n_large; k++) {
                 const struct tfile *f = &t->files[large[k]];
                 int r;
@@ -477,7 +546,8 @@ static int plan_large(struct treesync *t, const struct tree_manifest *prev, stru
 int treesync_plan(struct treesync *t, struct storage *st, json_t *planned,
                   struct treesync *const *earlier, size_t n_earlier, struct hoist_error **err)
 {
-        _cleanup_tree_manifest_ struct tree_manifest *prev = NULL;
+        struct tree_manifest **prevs = NULL;
+        size_t n_prevs = 0;
         _cleanup_free_ size_t *small = xcalloc(t->n_files ? t->n_files : 1, sizeof *small);
         _cleanup_free_ size_t *large = xcalloc(t->n_files ? t->n_files : 1, sizeof *large);
         size_t n_small = 0, n_large = 0;
@@ -485,15 +555,31 @@ int treesync_plan(struct treesync *t, struct storage *st, json_t *planned,
 
         if (hash_files(t, err) < 0)
                 return -1;
-        prev = previous_manifest(t, st);
+        bool new_small = false;
         for (size_t i = 0; i < t->n_files; i++) {
-                if ((uint64_t)t->files[i].st.st_size < TREE_PACK_THRESHOLD)
+                if ((uint64_t)t->files[i].st.st_size < TREE_PACK_THRESHOLD) {
                         small[n_small++] = i;
-                else
+                        new_small |= t->files[i].need_hash;
+                } else {
                         large[n_large++] = i;
+                }
         }
-        if (plan_small(t, prev, st, planned, earlier, n_earlier, small, n_small, err) < 0 ||
-            plan_large(t, prev, st, planned, large, n_large, err) < 0)
+        /* Other trees' packs are looked at only for small files this tree's
+         * last manifest may lack: an unchanged tree costs one HEAD. */
+        prevs = known_manifests(t, st, new_small || t->rehash, &n_prevs);
+        if (n_prevs == 0 && !new_small && n_small > 0 && !t->rehash) {
+                free(prevs);
+                prevs = known_manifests(t, st, true, &n_prevs);
+        }
+        r = plan_small(t, prevs, n_prevs, st, planned, earlier, n_earlier, small, n_small, err) <
+                                    0 ||
+                            plan_large(t, prevs, n_prevs, st, planned, large, n_large, err) < 0
+                    ? -1
+                    : 0;
+        for (size_t k = 0; k < n_prevs; k++)
+                tree_manifest_free(prevs[k]);
+        free(prevs);
+        if (r < 0)
                 return -1;
         t->manifest = tree_manifest_serialize(t->m, &t->manifest_len);
         /* what the entrypoint would refuse is refused here, before any byte */
@@ -689,7 +775,7 @@ int treesync_upload(struct treesync *t, struct storage *st, treesync_open_fn ope
         }
         /* The cache only speeds the next submit up: losing it costs a rehash. */
         _cleanup_error_ struct hoist_error *e = NULL;
-        if (save_cache(t, &e) < 0)
+        if (save_cache(t, &e) < 0 || remember_tree(t, &e) < 0)
                 log_warn("stat cache of '%s': %s, ignoring", t->root, e->msg);
         return 0;
 }

@@ -97,6 +97,18 @@ t_packs_and_dedupe() {
         hoist gc --min-age 0s >"$T_TMP/gc.out" 2>&1 || { cat "$T_TMP/gc.out"; fail "gc"; }
         check_tree "$id" train >/dev/null || fail "gc removed part of a tree: $(cat "$T_TMP/gc.out")"
         check_tree "$id2" again >/dev/null || fail "gc removed part of a tree: $(cat "$T_TMP/gc.out")"
+        # another dataset in another directory, submitted on its own: its
+        # 20 small files already stored are referenced in the first tree's
+        # pack; only the new one is packed and sent
+        mkdir -p "$T_TMP/q/other"
+        for i in $(seq 1 20); do cp "$T_TMP/p/data/s$i.bin" "$T_TMP/q/other/"; done
+        head -c 5000 /dev/urandom >"$T_TMP/q/other/new.bin"
+        printf 'name: sync\nruntime: process\ncommand: ["true"]\ninputs:\n  other: other\n' >"$T_TMP/q/job.yaml"
+        submit_json "$T_TMP/q/job.yaml" >"$T_TMP/q.json" || { cat "$T_TMP/submit.err"; fail "submit 3"; }
+        id3=$(field "['id']" <"$T_TMP/q.json")
+        check_tree "$id3" other >/dev/null || fail "the other dataset's tree"
+        sent=$(field "['upload']['bytes_sent']" <"$T_TMP/q.json")
+        [ "$sent" -lt 20000 ] || fail "20 files stored by another dataset were sent again: $sent bytes"
 }
 
 t_stat_cache() {
