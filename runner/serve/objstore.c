@@ -71,6 +71,8 @@ int objstore_open(const char *root, struct objstore **ret, struct hoist_error **
         sweep_tmp(root);
         os = xzalloc(sizeof *os);
         os->root = xstrdup(root);
+        atomic_init(&os->gen, 0);
+        (void)pthread_mutex_init(&os->list_mu, NULL);
         *ret = os;
         return 0;
 }
@@ -79,6 +81,9 @@ void objstore_free(struct objstore *os)
 {
         if (os == NULL)
                 return;
+        free(os->listing.bucket);
+        objstore_meta_list_free(os->listing.v, os->listing.n);
+        (void)pthread_mutex_destroy(&os->list_mu);
         free(os->root);
         free(os);
 }
@@ -406,6 +411,7 @@ int objstore_object_delete(struct objstore *os, const char *bucket, const char *
         if (!objstore_key_valid(key))
                 return 0;
         path = objstore_object_path(os, bucket, key);
+        objstore_changed(os);
         if (unlink(path) < 0 && errno != ENOENT) {
                 (void)hoist_error_errno(err, "delete '%s'", path);
                 return -S3ERR_INTERNAL;
@@ -426,20 +432,14 @@ static int meta_cmp(const void *a, const void *b)
                       ((const struct objstore_meta *)b)->key);
 }
 
-int objstore_object_list(struct objstore *os, const char *bucket, const char *prefix,
-                         struct objstore_meta **ret, size_t *ret_n, struct hoist_error **err)
+static int scan_objects(const char *dir, struct objstore_meta **ret, size_t *ret_n,
+                        struct hoist_error **err)
 {
-        _cleanup_free_ char *dir = NULL;
-        _cleanup_dir_ DIR *d = NULL;
+        _cleanup_dir_ DIR *d = opendir(dir);
         struct objstore_meta *v = NULL;
-        size_t n = 0, plen = prefix != NULL ? strlen(prefix) : 0;
+        size_t n = 0, cap = 0;
         struct dirent *de;
-        int rc = objstore_bucket_check(os, bucket, err);
 
-        if (rc < 0)
-                return rc;
-        dir = objstore_bucket_sub(os, bucket, "obj");
-        d = opendir(dir);
         if (d == NULL) {
                 (void)hoist_error_errno(err, "open '%s'", dir);
                 return -S3ERR_INTERNAL;
@@ -458,17 +458,104 @@ int objstore_object_list(struct objstore *os, const char *bucket, const char *pr
                         hoist_error_free(e);
                         continue;
                 }
-                if (strncmp(m.key, prefix != NULL ? prefix : "", plen) != 0) {
-                        objstore_meta_clear(&m);
-                        continue;
+                if (n == cap) {
+                        cap = cap ? cap * 2 : 256;
+                        v = xreallocarray(v, cap, sizeof *v);
                 }
-                v = xreallocarray(v, n + 1, sizeof *v);
                 v[n++] = m;
         }
         if (n > 0)
                 qsort(v, n, sizeof *v, meta_cmp);
         *ret = v;
         *ret_n = n;
+        return 0;
+}
+
+/* The objects of V (sorted) whose key starts with PREFIX, copied. */
+static void copy_prefixed(const struct objstore_meta *v, size_t n, const char *prefix,
+                          struct objstore_meta **ret, size_t *ret_n)
+{
+        size_t plen = prefix != NULL ? strlen(prefix) : 0, lo = 0, hi = n, k = 0;
+        struct objstore_meta *out;
+
+        while (lo < hi) { /* the first key not below PREFIX */
+                size_t mid = lo + (hi - lo) / 2;
+                if (plen > 0 && strcmp(v[mid].key, prefix) < 0)
+                        lo = mid + 1;
+                else
+                        hi = mid;
+        }
+        for (hi = lo; hi < n && strncmp(v[hi].key, prefix != NULL ? prefix : "", plen) == 0; hi++)
+                ;
+        out = xcalloc(hi - lo ? hi - lo : 1, sizeof *out);
+        for (size_t i = lo; i < hi; i++, k++) {
+                out[k] = v[i];
+                out[k].key = xstrdup(v[i].key);
+                out[k].content_type = v[i].content_type ? xstrdup(v[i].content_type) : NULL;
+        }
+        *ret = out;
+        *ret_n = k;
+}
+
+static bool same_time(const struct timespec *a, const struct timespec *b)
+{
+        return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+int objstore_object_list(struct objstore *os, const char *bucket, const char *prefix,
+                         struct objstore_meta **ret, size_t *ret_n, struct hoist_error **err)
+{
+        _cleanup_free_ char *dir = NULL;
+        struct objstore_listing *l = &os->listing;
+        struct objstore_meta *v = NULL;
+        struct timespec now;
+        struct stat st;
+        size_t n = 0;
+        int rc = objstore_bucket_check(os, bucket, err);
+
+        if (rc < 0)
+                return rc;
+        dir = objstore_bucket_sub(os, bucket, "obj");
+        /* the generation first: a write during the scan makes it stale */
+        uint64_t gen = atomic_load(&os->gen);
+        if (stat(dir, &st) < 0) {
+                (void)hoist_error_errno(err, "open '%s'", dir);
+                return -S3ERR_INTERNAL;
+        }
+        (void)pthread_mutex_lock(&os->list_mu);
+        if (l->bucket != NULL && strcmp(l->bucket, bucket) == 0 && l->gen == gen &&
+            l->ino == st.st_ino && same_time(&l->mtim, &st.st_mtim) &&
+            same_time(&l->ctim, &st.st_ctim)) {
+                copy_prefixed(l->v, l->n, prefix, ret, ret_n);
+                (void)pthread_mutex_unlock(&os->list_mu);
+                return 0;
+        }
+        (void)pthread_mutex_unlock(&os->list_mu);
+        rc = scan_objects(dir, &v, &n, err);
+        if (rc < 0)
+                return rc;
+        copy_prefixed(v, n, prefix, ret, ret_n);
+        /* A directory changed within the clock's tick may change again with
+         * the same time: a scan within 100 ms of a change is used once, not
+         * kept. */
+        (void)clock_gettime(CLOCK_REALTIME, &now);
+        if ((int64_t)(now.tv_sec - st.st_mtim.tv_sec) * 1000000000 + now.tv_nsec -
+                    st.st_mtim.tv_nsec <
+            100000000) {
+                objstore_meta_list_free(v, n);
+                return 0;
+        }
+        (void)pthread_mutex_lock(&os->list_mu);
+        free(l->bucket);
+        objstore_meta_list_free(l->v, l->n);
+        *l = (struct objstore_listing){.bucket = xstrdup(bucket),
+                                       .gen = gen,
+                                       .ino = st.st_ino,
+                                       .mtim = st.st_mtim,
+                                       .ctim = st.st_ctim,
+                                       .v = v,
+                                       .n = n};
+        (void)pthread_mutex_unlock(&os->list_mu);
         return 0;
 }
 
@@ -492,6 +579,7 @@ int objstore_writer_new(struct objstore *os, const char *bucket, char *final_pat
         char rnd[17];
 
         objstore_random_hex(rnd, 16);
+        w->os = os;
         w->final_path = final_path;
         w->dir = objstore_bucket_sub(os, bucket, "tmp");
         w->tmp_path = xasprintf("%s/%s", w->dir, rnd);
@@ -577,6 +665,8 @@ int objstore_writer_commit(struct objstore_writer *w, const char *sha256_hex,
                 (void)hoist_error_wrap(err, "'%s'", w->tmp_path);
                 return -S3ERR_INTERNAL;
         }
+        if (w->part == 0)
+                objstore_changed(w->os);
         if (rename(w->tmp_path, w->final_path) < 0) {
                 if (errno == ENOENT && w->part > 0)
                         return s3err_fail(err, S3ERR_NO_SUCH_UPLOAD, "upload was aborted");

@@ -7,6 +7,10 @@
 
 #include <dirent.h>
 #include <openssl/evp.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/stat.h>
 
 #include "cleanup.h"
 #include "digest.h"
@@ -15,11 +19,36 @@
 DEFINE_CLEANUP(dir, DIR *, closedir)
 #define _cleanup_dir_ __attribute__((cleanup(cleanup_dirp)))
 
-struct objstore {
-        char *root;
+/* One bucket's objects, read once and kept sorted by key for the listings
+ * that follow (a ListObjectsV2 of 20,000 keys is 20 pages: reading every
+ * object's header for each page cost a minute in a bucket of 100,000).
+ * Valid while no object changed: this server bumps GEN on every write and
+ * delete, and the obj/ directory's inode, mtime and ctime catch a writer
+ * outside it. */
+struct objstore_listing {
+        char *bucket;
+        uint64_t gen;
+        ino_t ino;
+        struct timespec mtim, ctim;
+        struct objstore_meta *v;
+        size_t n;
 };
 
+struct objstore {
+        char *root;
+        _Atomic uint64_t gen;
+        pthread_mutex_t list_mu;
+        struct objstore_listing listing;
+};
+
+/* An object was written or removed: listings must read the bucket again. */
+static inline void objstore_changed(struct objstore *os)
+{
+        atomic_fetch_add(&os->gen, 1);
+}
+
 struct objstore_writer {
+        struct objstore *os;
         int fd;
         char *tmp_path;
         char *final_path;

@@ -314,6 +314,7 @@ int objstore_upload_complete(struct objstore *os, const char *bucket, const char
         {
                 char etag[OBJSTORE_ETAG_SIZE];
                 (void)snprintf(etag, sizeof etag, "\"%s-%zu\"", hex, n);
+                objstore_changed(os);
                 if (objstore_header_write(w->fd, key, w->size, etag, w->content_type, 0, err) < 0 ||
                     fsync(w->fd) < 0 || rename(w->tmp_path, w->final_path) < 0) {
                         if (*err == NULL)

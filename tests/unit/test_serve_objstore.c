@@ -6,8 +6,11 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cleanup.h"
@@ -207,6 +210,79 @@ static void test_checks_and_list(void **state)
         objstore_free(os);
 }
 
+/* The bucket's obj/ directory last changed 10 s ago: a listing is kept. */
+static void age_dir(const char *root)
+{
+        _cleanup_free_ char *dir = path_join(root, "bkt/obj");
+        struct timespec t[2];
+
+        (void)clock_gettime(CLOCK_REALTIME, &t[0]);
+        t[0].tv_sec -= 10;
+        t[1] = t[0];
+        assert_int_equal(utimensat(AT_FDCWD, dir, t, 0), 0);
+}
+
+static size_t count(struct objstore *os, const char *prefix)
+{
+        struct objstore_meta *v = NULL;
+        size_t n = 0;
+
+        assert_int_equal(objstore_object_list(os, "bkt", prefix, &v, &n, NULL), 0);
+        for (size_t i = 1; i < n; i++)
+                assert_true(strcmp(v[i - 1].key, v[i].key) < 0);
+        objstore_meta_list_free(v, n);
+        return n;
+}
+
+/* Listings are kept between pages, and never outlive a change: a put, a
+ * delete, or a file removed behind the server's back. */
+static void test_list_kept_until_changed(void **state)
+{
+        _cleanup_free_ char *root = path_join(*state, "data");
+        struct objstore *os = NULL;
+        struct objstore_meta m = {0};
+        char key[32];
+
+        assert_int_equal(objstore_open(root, &os, NULL), 0);
+        assert_int_equal(objstore_bucket_create(os, "bkt", NULL), 0);
+        for (int i = 0; i < 50; i++) {
+                (void)snprintf(key, sizeof key, "%s/%02d", i % 2 ? "odd" : "even", i);
+                assert_int_equal(put(os, "bkt", key, "x", &m), 0);
+                objstore_meta_clear(&m);
+        }
+        age_dir(root);
+        assert_int_equal(count(os, ""), 50);
+        assert_int_equal(count(os, "odd/"), 25);
+        assert_int_equal(count(os, "even/1"), 5);
+        assert_int_equal(count(os, "none/"), 0);
+        assert_int_equal(count(os, "odd/49"), 1);
+        assert_int_equal(put(os, "bkt", "odd/99", "y", &m), 0);
+        objstore_meta_clear(&m);
+        assert_int_equal(count(os, "odd/"), 26);
+        age_dir(root);
+        assert_int_equal(count(os, ""), 51);
+        assert_int_equal(objstore_object_delete(os, "bkt", "odd/99", NULL), 0);
+        assert_int_equal(count(os, "odd/"), 25);
+        age_dir(root);
+        assert_int_equal(count(os, ""), 50);
+        /* behind the server's back: the directory's times tell */
+        _cleanup_free_ char *path = NULL;
+        {
+                _cleanup_free_ char *dir = path_join(root, "bkt/obj");
+                DIR *d = opendir(dir);
+                struct dirent *de;
+                assert_non_null(d);
+                while ((de = readdir(d)) != NULL)
+                        if (strlen(de->d_name) == 64 && path == NULL)
+                                path = path_join(dir, de->d_name);
+                (void)closedir(d);
+        }
+        assert_non_null(path);
+        assert_int_equal(unlink(path), 0);
+        assert_int_equal(count(os, ""), 49);
+        objstore_free(os);
+}
+
 static void test_multipart(void **state)
 {
         _cleanup_free_ char *root = path_join(*state, "data");
@@ -268,6 +344,7 @@ int main(void)
                 cmocka_unit_test(test_names),
                 cmocka_unit_test_setup_teardown(test_put_get_prefix_keys, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_checks_and_list, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_list_kept_until_changed, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_multipart, setup, teardown),
         };
         return cmocka_run_group_tests_name("serve_objstore", tests, NULL, NULL);
