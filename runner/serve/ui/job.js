@@ -144,9 +144,16 @@ export function jobView(main, id) {
     }
   }
 
+  // One read at a time; a refresh asked for while one is on its way runs
+  // once more after it, since that read may have been answered before the
+  // change that asked (a cancel's last transition after a stream frame).
   let refreshing = null;
+  let again = false;
   async function refresh() {
-    if (refreshing) return refreshing;
+    if (refreshing) {
+      again = true;
+      return refreshing;
+    }
     refreshing = (async () => {
       try {
         const fresh = await api(base);
@@ -159,6 +166,10 @@ export function jobView(main, id) {
         showError('Cannot read the job', e);
       } finally {
         refreshing = null;
+        if (again && !closed) {
+          again = false;
+          refresh();
+        }
       }
     })();
     return refreshing;
