@@ -162,13 +162,36 @@ async function laptop(page) {
         await shot(page, 'job-phone.png');
         await page.setViewportSize({ width: 1366, height: 768 });
 
-        // Cancel from the UI, confirming, and see it end canceled.
+        // Cancel from the UI, confirming, and see it end canceled.  A read of
+        // the job record that was on its way while the cancel ended comes
+        // back older than the stream's frame: the page must read it again.
+        // Made certain here: each read answered with a state other than
+        // canceled is held until the page has shown the cancel.
+        let release;
+        const released = new Promise((r) => { release = r; });
+        let heldOne;
+        const held = new Promise((r) => { heldOne = r; });
+        const isRecord = (u) => new URL(u).pathname === `/api/v1/jobs/${jobId}`;
+        const hold = async (route) => {
+                if (route.request().method() !== 'GET') return route.continue();
+                const resp = await route.fetch();
+                const body = await resp.json();
+                if (body.state !== 'canceled') {
+                        heldOne();
+                        await released;
+                }
+                await route.fulfill({ response: resp, json: body });
+        };
+        await page.route(isRecord, hold);
+        await held; // the page's next look at the job (every 5 s) is on its way
         await page.locator('button', { hasText: 'Cancel job' }).click();
         await page.locator('#confirm-dialog[open]').waitFor();
         await page.locator('#confirm-yes').click();
         await page.locator('.view-head .badge[data-state="canceled"]').waitFor({ timeout: T });
         note('canceled from the UI; the job page shows it canceled');
+        release();
         await page.locator('.timeline .badge[data-state="canceled"]').waitFor({ timeout: T });
+        await page.unroute(isRecord, hold);
 
         // Resume it from the page (confirming): attempt 2 runs from the
         // last checkpoint, its points a second line beside attempt 1's.
