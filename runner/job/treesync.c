@@ -288,12 +288,13 @@ static struct tree_manifest *stored_manifest(const char *file, struct storage *s
 
 /* The trees whose packs a new pack may be spared for: this tree's last
  * manifest, then those of the other trees last sent to this storage
- * (TREES_KEPT at most, newest first; only with OTHERS), each one the
- * storage still holds.  An identical small file in another dataset is then
+ * (TREES_KEPT at most, newest first; with OTHERS, or with OTHERS_IF_NEW
+ * when this tree has no stored manifest of its own), each one the storage
+ * still holds.  An identical small file in another dataset is then
  * referenced in its pack, not packed and sent again. */
 #define TREES_KEPT 16
 static struct tree_manifest **known_manifests(struct treesync *t, struct storage *st, bool others,
-                                              size_t *ret_n)
+                                              bool others_if_new, size_t *ret_n)
 {
         struct tree_manifest **v = xcalloc(TREES_KEPT + 1, sizeof *v);
         _cleanup_free_ char *list = NULL;
@@ -302,6 +303,8 @@ static struct tree_manifest **known_manifests(struct treesync *t, struct storage
 
         if ((v[n] = stored_manifest(t->manifest_file, st)) != NULL)
                 n++;
+        else
+                others |= others_if_new; /* no last manifest of its own to go by */
         if (others && t->trees_file != NULL && fs_read_file(t->trees_file, &list, &len, &e) == 0) {
                 char *save = NULL;
                 for (char *line = strtok_r(list, "\n", &save); line != NULL && n < TREES_KEPT + 1;
@@ -566,11 +569,7 @@ int treesync_plan(struct treesync *t, struct storage *st, json_t *planned,
         }
         /* Other trees' packs are looked at only for small files this tree's
          * last manifest may lack: an unchanged tree costs one HEAD. */
-        prevs = known_manifests(t, st, new_small || t->rehash, &n_prevs);
-        if (n_prevs == 0 && !new_small && n_small > 0 && !t->rehash) {
-                free(prevs);
-                prevs = known_manifests(t, st, true, &n_prevs);
-        }
+        prevs = known_manifests(t, st, new_small || t->rehash, n_small > 0, &n_prevs);
         r = plan_small(t, prevs, n_prevs, st, planned, earlier, n_earlier, small, n_small, err) <
                                     0 ||
                             plan_large(t, prevs, n_prevs, st, planned, large, n_large, err) < 0

@@ -234,15 +234,20 @@ t_cancel_resume() {
         [ "$(jq_ "j['state']")" = canceled ] || fail "after cancel 3: $(cat "$T_TMP/body")"
 }
 
+# A job that takes SECONDS to stop after SIGTERM (within GRACE).
+slow_stop_job() { # DIR NAME SECONDS GRACE
+        mkdir -p "$1"
+        cat >"$1/job.yaml" <<YAML
+name: $2
+runtime: process
+command: ["sh", "-c", "trap 'sleep $3; exit 143' TERM; echo up; while :; do sleep 0.1; done"]
+limits: {stop_grace: $4}
+YAML
+}
+
 # A resume sent while a cancel is still stopping the job waits for it.
 t_resume_while_stopping() {
-        mkdir -p "$T_TMP/s"
-        cat >"$T_TMP/s/job.yaml" <<'YAML'
-name: api-slow-stop
-runtime: process
-command: ["sh", "-c", "trap 'sleep 2; exit 143' TERM; echo up; while :; do sleep 0.1; done"]
-limits: {stop_grace: 20s}
-YAML
+        slow_stop_job "$T_TMP/s" api-slow-stop 2 20s
         id=$(submit "$T_TMP/s")
         wait_for 60 finished "$id" running || fail "job did not start"
         hoist cancel "$id" >"$T_TMP/s/cancel.out" 2>&1 &
@@ -259,13 +264,7 @@ YAML
 # server's worker threads go on serving everyone else meanwhile, the job's
 # own webhooks and storage requests among them.
 t_cancel_blocks_nothing() {
-        mkdir -p "$T_TMP/b"
-        cat >"$T_TMP/b/job.yaml" <<'YAML'
-name: api-long-stop
-runtime: process
-command: ["sh", "-c", "trap 'sleep 8; exit 143' TERM; echo up; while :; do sleep 0.1; done"]
-limits: {stop_grace: 30s}
-YAML
+        slow_stop_job "$T_TMP/b" api-long-stop 8 30s
         id=$(submit "$T_TMP/b")
         wait_for 60 finished "$id" running || fail "job did not start"
         # 32 kept-alive connections, spread over the worker threads, then
