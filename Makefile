@@ -87,7 +87,7 @@ LIBRUNNER := $(BUILD)/librunner.a
 LIBENTRY := $(BUILD)/libentry.a
 
 .PHONY: all help test unit fuzz-replay fuzz integration check check-format check-scripts format analyze \
-	asan asan-integration integration-plain tools valgrind bundle quickstart install uninstall run clean bench bench-entrypoint \
+	asan asan-bins asan-integration integration-plain integration-ci tools valgrind bundle quickstart install uninstall run clean bench bench-entrypoint \
 	bench-build bench-layer bench-serve-flood bench-sync
 
 all: $(BIN)/hoist $(BIN)/hoist-entrypoint quickstart
@@ -99,8 +99,9 @@ help:
 	@echo "make integration-plain  the suites CI runs neither under valgrind nor with ASan"
 	@echo "make check         test + check-format + analyze + check-scripts + check-boundaries"
 	@echo "make asan          ASan+UBSan build running the unit tests"
-	@echo "make asan-integration  the builder and GPU-monitor suites with ASan+UBSan binaries"
-	@echo "make valgrind      integration tests with the binaries under valgrind"
+	@echo "make asan-integration  the suites CI runs with ASan+UBSan binaries (ASAN_SUITES)"
+	@echo "make valgrind      the suites CI runs with the binaries under valgrind (VALGRIND_SUITES)"
+	@echo "make integration-ci    what CI runs: every suite once, TEST_LANES=$(TEST_LANES) at a time"
 	@echo "make fuzz          libFuzzer builds of every fuzz target (clang)"
 	@echo "make bundle        $(BUILD)/hoist-entrypoint-bundle.tar: the /opt/hoist layer"
 	@echo "make run           run the quickstart training job end to end"
@@ -229,7 +230,7 @@ VALGRIND_SUITES := tests/integration/test_builtin_storage.sh \
 	tests/integration/test_code.sh \
 	tests/integration/test_gc.sh
 valgrind: all bundle
-	@HOIST_VALGRIND=1 tests/run-integration.sh $(VALGRIND_SUITES)
+	@tests/run-integration.sh $(VALGRIND_SUITES:%=valgrind:%)
 
 # The integration suites that run no container (the entrypoint, process
 # jobs, the built-in S3 endpoint, checkpoints, the CLI), and those of the
@@ -248,11 +249,30 @@ ASAN_SUITES := tests/integration/test_entrypoint.sh tests/integration/test_local
 	tests/integration/test_cost.sh tests/integration/test_api.sh tests/integration/test_serve_flood.sh \
 	tests/integration/test_kube_access.sh tests/integration/test_registry.sh
 tools: $(TOOLS) $(FAKE_NVML)
-asan-integration: bundle
+# hoist, hoist-entrypoint and the test tools with ASan+UBSan, in build-asan/
+asan-bins:
 	$(MAKE) BUILD=build-asan BIN=build-asan/bin CFLAGS="$(ASAN_CFLAGS)" \
 		LDFLAGS="-fsanitize=address,undefined" all tools
-	HOIST_BIN=$(CURDIR)/build-asan/bin HOIST_BUILD=$(CURDIR)/build-asan \
-		HOIST_BUNDLE_DIR=$(CURDIR)/$(BUILD)/bundle/opt/hoist tests/run-integration.sh $(ASAN_SUITES)
+asan-integration: bundle asan-bins
+	@HOIST_ASAN_BUNDLE_DIR=$(CURDIR)/$(BUILD)/bundle/opt/hoist tests/run-integration.sh $(ASAN_SUITES:%=asan:%)
+
+# What CI runs: every suite once (plainly, under valgrind or with ASan+UBSan
+# binaries, as above), $(TEST_LANES) at a time.  Most of a suite's time is
+# waiting (on podman, peers, a job's steps), so suites side by side keep two
+# cores busy; the longest start first, so that no lane ends long after the
+# others.
+TEST_LANES ?= 3
+CI_SUITES := $(filter-out $(ASAN_SUITES) $(VALGRIND_SUITES),$(INTEGRATION_SUITES)) \
+	$(VALGRIND_SUITES:%=valgrind:%) $(ASAN_SUITES:%=asan:%)
+CI_FIRST := tests/integration/test_pytorch.sh valgrind:tests/integration/test_gc.sh \
+	tests/integration/test_compose.sh tests/integration/test_kubernetes.sh \
+	tests/integration/test_sagemaker.sh tests/integration/test_slurm.sh \
+	asan:tests/integration/test_checkpoints.sh asan:tests/integration/test_serve_s3.sh \
+	tests/integration/test_slurm_ddp.sh asan:tests/integration/test_api.sh \
+	valgrind:tests/integration/test_secrets.sh valgrind:tests/integration/test_resources.sh
+integration-ci: all bundle $(TOOLS) $(FAKE_NVML) asan-bins
+	@HOIST_TEST_LANES=$(TEST_LANES) HOIST_ASAN_BUNDLE_DIR=$(CURDIR)/$(BUILD)/bundle/opt/hoist \
+		tests/run-integration.sh $(CI_FIRST) $(filter-out $(CI_FIRST),$(CI_SUITES))
 
 analyze:
 	cppcheck --quiet --error-exitcode=1 --enable=warning,portability --inline-suppr \

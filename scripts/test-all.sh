@@ -15,7 +15,7 @@ step() { # NAME COMMAND...: a step that is not a test suite counts as one test
         local start=$SECONDS
         echo "==== $name"
         if "$@"; then tally_add 1 0; else echo "==== $name FAILED"; tally_add 0 1; fi
-        echo "---- $name: $((SECONDS - start)) s"
+        echo "---- $name: $((SECONDS - start)) s (at $SECONDS s)"
 }
 suite() { # NAME COMMAND...: a suite adds its own counts; a suite that fails
         # without counting (it did not build, say) still counts as a failure
@@ -28,7 +28,7 @@ suite() { # NAME COMMAND...: a suite adds its own counts; a suite that fails
                 after=$(awk '{f+=$2} END {print f+0}' "$HOIST_TALLY")
                 [ "$after" -gt "$before" ] || tally_add 0 1
         fi
-        echo "---- $name: $((SECONDS - start)) s"
+        echo "---- $name: $((SECONDS - start)) s (at $SECONDS s)"
 }
 
 step "build (-Werror)" make -j"$jobs" all bundle
@@ -44,9 +44,9 @@ suite "unit tests + fuzz corpus replay" make -j"$jobs" test
 step "check-format" make check-format
 step "analyze (cppcheck)" make analyze
 suite "ASan+UBSan: unit tests + fuzz replay" make -j"$jobs" asan
-suite "integration (each suite once: plainly, or below under valgrind or ASan)" make integration-plain
-suite "integration under valgrind" make valgrind
-suite "integration with ASan+UBSan binaries" make asan-integration
+# Every integration suite once: plainly, under valgrind or with ASan+UBSan
+# binaries (Makefile: VALGRIND_SUITES, ASAN_SUITES), several at a time.
+suite "integration (plain, valgrind, ASan+UBSan; make integration-ci)" make integration-ci
 
 wait "$rootfs_pid" 2>/dev/null || { echo "make-torch-rootfs.sh (in the background):"; cat "$rootfs_log"; }
 rootfs_pid=

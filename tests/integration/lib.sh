@@ -23,6 +23,8 @@ t_cleanup() {
         rm -rf "$T_TMP"
 }
 trap t_cleanup EXIT
+# a suite stopped by run-integration.sh's timeout still cleans up
+trap 'exit 143' TERM
 t_defer() { T_CLEANUPS+=("$1"); }
 # What a test registered with t_defer, run when its t_run subshell ends (the
 # subshell's T_CLEANUPS would otherwise be lost with it).
@@ -51,7 +53,7 @@ t_run() { # NAME FUNC
         local name=$1 fn=$2 rc
         # T_ONLY=GLOB runs only the tests whose function matches (debugging)
         [ -z "${T_ONLY:-}" ] || [[ $fn == $T_ONLY ]] || return 0
-        ( set -e; T_CLEANUPS=(); trap t_run_deferred EXIT; "$fn" ) >"$T_TMP/out.$fn" 2>&1
+        ( set -e; T_CLEANUPS=(); trap t_run_deferred EXIT; trap 'exit 143' TERM; "$fn" ) >"$T_TMP/out.$fn" 2>&1
         rc=$?
         if [ $rc -eq 0 ]; then
                 echo "ok - $name"
