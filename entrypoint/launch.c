@@ -10,16 +10,17 @@
 #include "cleanup.h"
 #include "log.h"
 #include "nvml.h"
+#include "rendezvous.h"
 #include "xalloc.h"
 
 extern char **environ;
 
-/* How long a Kubernetes node waits for its peers' DNS records: a pod's
- * record comes when the pod does. */
-#define K8S_RESOLVE_S 300
-/* And a compose service's (HOIST_NODE_HOSTS): its record comes when its
- * container starts, and the engine starts them one after another. */
-#define HOIST_RESOLVE_S 60
+/* How long the nodes of a Kubernetes Indexed Job wait for each other at
+ * the rendezvous (rendezvous.h): its pods do not start at once. */
+#define K8S_JOIN_S 300
+/* And compose services (HOIST_NODE_HOSTS): the engine starts them one
+ * after another. */
+#define HOIST_JOIN_S 60
 
 static int64_t count_entries(const char *dir)
 {
@@ -113,10 +114,17 @@ static int multi_node_place(const struct jobspec *spec, struct launch *l, struct
                                         "provider must start one hoist-entrypoint per node",
                                         (long long)spec->nodes, distenv_engine_name(engine),
                                         (long long)l->place.num_nodes);
-        int64_t retry_s = engine == DISTENV_KUBERNETES ? K8S_RESOLVE_S
-                          : engine == DISTENV_HOIST    ? HOIST_RESOLVE_S
-                                                       : 0;
-        if (distenv_resolve(&l->place, retry_s, &l->addrs, err) < 0)
+        /* Slurm's and SageMaker's hosts are machines, there before and
+         * after the job; a compose service's or a pod's name lives only as
+         * long as its container: those nodes meet at node 0 instead. */
+        if (engine == DISTENV_KUBERNETES || engine == DISTENV_HOIST) {
+                if (rendezvous_run(&l->place, spec->id, l->port,
+                                   engine == DISTENV_KUBERNETES ? K8S_JOIN_S : HOIST_JOIN_S,
+                                   &l->addrs, err) < 0)
+                        return hoist_error_wrap(err, "%s placement", distenv_engine_name(engine));
+                return 0;
+        }
+        if (distenv_resolve(&l->place, 0, &l->addrs, err) < 0)
                 return hoist_error_wrap(err, "%s placement", distenv_engine_name(engine));
         return 0;
 }

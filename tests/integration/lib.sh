@@ -105,6 +105,10 @@ grep_q() {
         grep -q "$@" <<<"$in"
 }
 
+# free_port: a TCP port on 127.0.0.1 that nothing listens on now (suites
+# run side by side in CI: a fixed port such as torch's 29500 is not free).
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
 # wait_for SECONDS COMMAND...: polls COMMAND every 0.1 s until it succeeds.
 wait_for() {
         local limit=$1 i=0

@@ -18,7 +18,6 @@ BUNDLE_TAR=$HOIST_BUILD/hoist-entrypoint-bundle.tar
 [ -z "${HOIST_BUNDLE_DIR:-}" ] || BUNDLE_TAR=$HOIST_BUNDLE_DIR/../../../hoist-entrypoint-bundle.tar
 mkdir -p "$STORE" "$T_TMP/files"
 
-free_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # write_job ID COMMAND_JSON [EXTRA_MEMBERS]: $STORE/jobs/ID/job.json.
 write_job() {

@@ -22,7 +22,6 @@ for tool in podman podman-compose skopeo openssl curl docker-registry; do
         }
 done
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # image TAG ROOTFS DOCKERFILE: built by hoist, then copied into podman's store.
 image() {

@@ -17,7 +17,6 @@ if [ ! -d "$NODE_DIR/node_modules/standardwebhooks" ]; then
                 { cat "$T_TMP/npm.log"; echo "cannot install npm standardwebhooks"; exit 1; }
 fi
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 new_secret() { echo "whsec_$(head -c 32 /dev/urandom | base64 -w0)"; }
 
 # start_receiver PORT SECRET OUT: the node receiver, stopped at exit.

@@ -369,7 +369,7 @@ t_ddp_two_nodes() {
         cp "$T_ROOT/examples/pytorch-ddp/train.py" "$d/job/"
         printf '%s\n' "name: k8s-ddp" "provider: kubernetes" "image: $REG_HOST/k8s-ddp:py" "code: ." \
                 'command: ["/usr/bin/python3", "train.py"]' "resources: {nodes: 2, cpus: 1, memory: 2GiB}" \
-                "distributed: {launcher: hoist, nproc_per_node: 2}" \
+                "distributed: {launcher: hoist, nproc_per_node: 2, port: $(free_port)}" \
                 "limits: {max_runtime: 10m, stop_grace: 30s}" \
                 "hyperparameters: {steps: 20, lr: 0.01, batch: 16, hidden: 32, seed: 11, checkpoint_every: 10, log_every: 10, backend: gloo}" >"$d/job/job.yaml"
         hoist submit --follow "$d/job/job.yaml" >"$d/out" 2>&1 ||

@@ -16,8 +16,6 @@ PY=/usr/bin/python3 # Debian's, with python3-torch
 SCRIPT=$T_ROOT/tests/data/multinode/check_env.py
 HOST=$(hostname)
 
-# free_port: a TCP port nothing listens on now.
-free_port() { $PY -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 # write_job DIR ID MODE [EXTRA_JSON]: job.json of 2 nodes x 2 workers in DIR/job.json.
 write_job() {

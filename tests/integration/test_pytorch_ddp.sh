@@ -39,7 +39,6 @@ PER_NODE=2
 # measure WHAT SECONDS: a timing printed with the results
 measure() { echo "# $1: $2 s" | tee -a "$T_TMP/timings" >&2; }
 
-free_port() { "$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 # start_ranks DIR [NAME=VALUE...]: the four ranks of one attempt, in the
 # background, node N's dirs under DIR/nodeN, rank R's output in

@@ -346,7 +346,7 @@ t_webhooks() {
         grep_q -i "timestamp" <"$T_TMP/post.out" || fail "$(cat "$T_TMP/post.out")"
         [ "$(n_events replicate.msg_hoist_test_3)" = 0 ] || fail "an old one was recorded"
         # a source outside --webhook-allow: a second hoist serve (a home of its own)
-        port=$(free_port_py)
+        port=$(free_port)
         HOIST_HOME=$T_TMP/home2 hoist serve --listen "127.0.0.1:$port" --webhook-allow 10.0.0.0/8 >"$T_TMP/serve2.log" 2>&1 &
         echo $! >"$T_TMP/serve2.pid"
         t_defer "kill $(cat "$T_TMP/serve2.pid") 2>/dev/null"
@@ -357,7 +357,6 @@ t_webhooks() {
         [ "$(n_events replicate.msg_hoist_test_4)" = 0 ] || fail "a refused one was recorded"
 }
 
-free_port_py() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 
 t_setup "image in hoist's store, r8.im registry behind a token server, Replicate contract server" setup
 t_run "hoist validate replicate: whose token, a wrong token, no token, unknown hardware" t_validate

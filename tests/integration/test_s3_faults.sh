@@ -15,7 +15,6 @@ AWS=/usr/bin/aws
 command -v "$AWS" >/dev/null || { echo "not ok - awscli v2 missing at $AWS (apt-get install awscli)"; exit 1; }
 command -v script >/dev/null || { echo "not ok - script(1) missing (apt-get install util-linux)"; exit 1; }
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 sha() { sha256sum "$1" | cut -d' ' -f1; }
 note() { echo "$*" >>"$T_TMP/notes"; }
 

@@ -400,7 +400,7 @@ t_ddp_two_instances() {
         {
                 printf '%s\n' "name: sm-ddp" "provider: sagemaker" "image: $PY_IMAGE" "code: ." \
                         'command: ["/usr/bin/python3", "train.py"]' "resources: {nodes: 2, cpus: 1, memory: 2GiB}" \
-                        "distributed: {launcher: hoist, nproc_per_node: 2}" "sagemaker: {instance_count: 2}" \
+                        "distributed: {launcher: hoist, nproc_per_node: 2, port: $(free_port)}" "sagemaker: {instance_count: 2}" \
                         "limits: {max_runtime: 10m, stop_grace: 30s}" "hyperparameters:"
                 for kv in "${DDP_HP[@]}"; do echo "  ${kv%%=*}: ${kv#*=}"; done
         } >"$d/job/job.yaml"

@@ -45,6 +45,8 @@ no_slurm_job() { [ -z "$(squeue -h -n "hoist-$1" -o %i)" ]; }
 prepare() {
         mkdir -p "$1"
         cp "$EX/train.py" "$EX/job.yaml" "$1/"
+        # torch's port on this one host: a free one, not the default 29500
+        sed -i "s/^distributed:\$/&\n  port: $(free_port)/" "$1/job.yaml"
         [ "${2:-0}" = 0 ] || sed -i "s/^hyperparameters:\$/&\n  sleep_ms: $2/" "$1/job.yaml"
 }
 
