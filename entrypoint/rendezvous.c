@@ -146,9 +146,8 @@ static char *addr_text(const struct sockaddr_storage *sa)
                 else
                         (void)inet_ntop(AF_INET6, &s6->sin6_addr, buf, sizeof buf);
         } else {
-                (void)inet_ntop(AF_INET,
-                                &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
-                                sizeof buf);
+                (void)inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
+                                buf, sizeof buf);
         }
         return xstrdup(buf);
 }
@@ -201,9 +200,11 @@ static int write_all(int fd, const char *s)
 /* A listening socket on every address of this host, PORT. */
 static int listen_on(int64_t port, struct hoist_error **err)
 {
-        struct sockaddr_in6 a6 = {.sin6_family = AF_INET6, .sin6_port = htons((uint16_t)port),
+        struct sockaddr_in6 a6 = {.sin6_family = AF_INET6,
+                                  .sin6_port = htons((uint16_t)port),
                                   .sin6_addr = IN6ADDR_ANY_INIT};
-        struct sockaddr_in a4 = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+        struct sockaddr_in a4 = {.sin_family = AF_INET,
+                                 .sin_port = htons((uint16_t)port),
                                  .sin_addr.s_addr = htonl(INADDR_ANY)};
         int one = 1, zero = 0;
         int fd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -302,8 +303,8 @@ static int lead(const struct distenv *d, const char *job_id, int64_t port, int64
                                                 "node 0 waited %llds for node%s %s to join on port "
                                                 "%lld; check that every node started and reaches "
                                                 "node 0",
-                                                (long long)wait_s, n - 1 - joined > 1 ? "s" : "",
-                                                m, (long long)port);
+                                                (long long)wait_s, n - 1 - joined > 1 ? "s" : "", m,
+                                                (long long)port);
                 }
                 if (!(p.revents & POLLIN))
                         continue;
@@ -421,12 +422,11 @@ static int join(const struct distenv *d, const char *job_id, int64_t port, int64
                         /* node 0 answers once every node joined: it waits
                          * up to wait_s from its own start */
                         int got = write_all(fd, hello) == 0 &&
-                                  read_line(fd, line, sizeof line, now_ms() + wait_s * 1000 +
-                                                                           LINE_MS) == 0;
+                                  read_line(fd, line, sizeof line,
+                                            now_ms() + wait_s * 1000 + LINE_MS) == 0;
                         (void)close(fd);
                         if (got) {
-                                if (rendezvous_parse_reply(line, d->num_nodes, ret_addrs, err) <
-                                    0)
+                                if (rendezvous_parse_reply(line, d->num_nodes, ret_addrs, err) < 0)
                                         return -1;
                                 log_debug("rendezvous: joined node 0 at %s:%lld", host,
                                           (long long)port);
@@ -445,8 +445,7 @@ static int join(const struct distenv *d, const char *job_id, int64_t port, int64
                                 err, HOIST_ERR_INPUT,
                                 "node %lld could not join node 0 at %s:%lld within %llds (%s); "
                                 "check that node 0 started and that this node reaches it",
-                                (long long)d->node_rank, host, (long long)port,
-                                (long long)wait_s,
+                                (long long)d->node_rank, host, (long long)port, (long long)wait_s,
                                 gai != 0 ? gai_strerror(gai) : strerror(errnum));
                 if (tries == 1 || tries % 20 == 0)
                         log_debug("rendezvous: node 0 at %s:%lld not there yet (%s); retrying",

@@ -52,4 +52,4 @@ if [ ${#missing[@]} -gt 0 ]; then apt-get install -y -qq "${missing[@]}" >/dev/n
 if [ ${#missing_nr[@]} -gt 0 ]; then
         apt-get install -y -qq --no-install-recommends "${missing_nr[@]}" >/dev/null
 fi
-echo "deps: done"
+echo "deps: done in $SECONDS s"

@@ -37,8 +37,8 @@ static void test_hello(void **state)
         int64_t rank = -1;
 
         (void)state;
-        assert_int_equal(rendezvous_parse_hello("hoist-rendezvous 1 j-1 2 3", "j-1", 3, &rank, &err),
-                         0);
+        assert_int_equal(
+                rendezvous_parse_hello("hoist-rendezvous 1 j-1 2 3", "j-1", 3, &rank, &err), 0);
         assert_int_equal(rank, 2);
         check_hello_error("GET / HTTP/1.1", "not a hoist rendezvous line");
         check_hello_error("hoist-rendezvous 2 j-1 1 3", "not a hoist rendezvous line");
@@ -193,7 +193,8 @@ static void test_no_leader(void **state)
         char **addrs = NULL;
         struct hoist_error *err = NULL;
         int port = free_port();
-        _cleanup_free_ char *want = xasprintf("could not join node 0 at 127.0.0.1:%d within 1s", port);
+        _cleanup_free_ char *want =
+                xasprintf("could not join node 0 at 127.0.0.1:%d within 1s", port);
 
         (void)state;
         assert_int_equal(rendezvous_run(&d, "j-alone", port, 1, &addrs, &err), -1);
@@ -207,8 +208,8 @@ static void test_no_leader(void **state)
 int main(void)
 {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_hello),    cmocka_unit_test(test_reply),
-                cmocka_unit_test(test_meet),     cmocka_unit_test(test_stranger),
+                cmocka_unit_test(test_hello),       cmocka_unit_test(test_reply),
+                cmocka_unit_test(test_meet),        cmocka_unit_test(test_stranger),
                 cmocka_unit_test(test_nobody_came), cmocka_unit_test(test_no_leader),
         };
 
