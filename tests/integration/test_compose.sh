@@ -110,9 +110,9 @@ t_quickstart_podman_compose() {
         wait_for 60 nothing_left "$id" || nothing_left "$id"
 }
 
-# A 2-node job whose command shows what each node got.  Node 1 ends at
-# once, its service name with it: node 0, started first, must have met it
-# before (it used to wait 60 s for a name that had gone).
+# A 2-node job whose command shows what each node got.  A node ends at
+# once, and its service name with it: the nodes must meet before either runs
+# its command (node 0 used to wait 60 s for node 1's name, gone by then).
 t_two_nodes() {
         new_home
         write_job "$T_TMP/m" two podman-compose 10 0 2
