@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "fmt.h"
 #include "job.h"
 #include "log.h"
@@ -103,14 +104,6 @@ struct events {
         struct item *items; /* seq items[0].seq ... */
         size_t n_items;
 };
-
-static int64_t mono_ms(void)
-{
-        struct timespec ts;
-
-        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static char *iso_time_now(void)
 {
@@ -344,7 +337,7 @@ void events_emit(struct events *ev, const char *type, const char *status, json_t
          * too (a failure reason, a file name). */
         if (strcmp(type, "job.log") != 0 && strcmp(type, "job.metric") != 0)
                 redact_json(ev->redact, data);
-        now = mono_ms();
+        now = clock_mono_ms();
         (void)pthread_mutex_lock(&ev->mu);
         if (strcmp(type, "job.log") == 0) {
                 add_log_locked(ev, status, data, now);
@@ -513,7 +506,7 @@ static int64_t deliver(struct events *ev, int64_t deadline)
                 struct hook *h = &ev->hooks[i];
                 const struct item *it;
                 while (!h->gone && (it = next_for(ev, h)) != NULL) {
-                        int64_t now = mono_ms(), left = deadline - now;
+                        int64_t now = clock_mono_ms(), left = deadline - now;
                         int r;
                         if (h->retry_at > now) {
                                 if (h->retry_at < wake)
@@ -527,7 +520,7 @@ static int64_t deliver(struct events *ev, int64_t deadline)
                                 h->next = it->seq + 1;
                                 h->backoff_ms = BACKOFF_MIN_MS;
                         } else if (r < 0) {
-                                h->retry_at = mono_ms() + h->backoff_ms;
+                                h->retry_at = clock_mono_ms() + h->backoff_ms;
                                 h->backoff_ms = h->backoff_ms * 2 > BACKOFF_MAX_MS
                                                         ? BACKOFF_MAX_MS
                                                         : h->backoff_ms * 2;
@@ -606,7 +599,7 @@ static void run_loop(struct events *ev)
                 struct item *fresh;
                 size_t n_fresh;
                 int stopping;
-                int64_t deadline, now = mono_ms(), wake;
+                int64_t deadline, now = clock_mono_ms(), wake;
 
                 (void)pthread_mutex_lock(&ev->mu);
                 if (ev->stopping)
@@ -644,7 +637,7 @@ static void run_loop(struct events *ev)
                                 return;
                         continue;
                 }
-                if (stopping && mono_ms() >= deadline) {
+                if (stopping && clock_mono_ms() >= deadline) {
                         report_undelivered(ev);
                         return;
                 }
@@ -652,7 +645,7 @@ static void run_loop(struct events *ev)
                         wake = deadline;
 
                 (void)pthread_mutex_lock(&ev->mu);
-                if (ev->n_incoming == 0 && ev->stopping == stopping && wake > mono_ms()) {
+                if (ev->n_incoming == 0 && ev->stopping == stopping && wake > clock_mono_ms()) {
                         if (wake == INT64_MAX) {
                                 (void)pthread_cond_wait(&ev->cond, &ev->mu);
                         } else {
@@ -779,7 +772,7 @@ int events_start(struct events *ev, struct hoist_error **err)
  * + N) gets what it meant. */
 static int64_t to_monotonic(int64_t deadline_ms)
 {
-        int64_t now = mono_ms();
+        int64_t now = clock_mono_ms();
         struct timespec ts;
 
         if (deadline_ms > 1000000000000LL && now < 1000000000000LL) {
@@ -815,7 +808,7 @@ void events_close(struct events *ev)
         if (ev == NULL)
                 return;
         if (ev->started)
-                events_finish(ev, mono_ms());
+                events_finish(ev, clock_mono_ms());
         for (size_t i = 0; i < ev->n_hooks; i++) {
                 explicit_bzero(&ev->hooks[i].key, sizeof ev->hooks[i].key);
                 free(ev->hooks[i].url);

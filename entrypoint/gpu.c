@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include "clock.h"
 #include "fmt.h"
 #include "gpu.h"
 
@@ -393,14 +394,6 @@ static int wait_events(struct gpu_monitor *m, unsigned int ms)
         return 1;
 }
 
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void *monitor_thread(void *arg)
 {
         struct gpu_monitor *m = arg;
@@ -414,10 +407,10 @@ static void *monitor_thread(void *arg)
         log_info("GPU health monitor on: %u %s, every %lld ms", m->n_dev,
                  fmt_plural(m->n_dev, "GPU", "GPUs"), (long long)m->interval_ms);
         while (!atomic_load(&m->stop)) {
-                int64_t next = now_ms() + m->interval_ms;
+                int64_t next = clock_mono_ms() + m->interval_ms;
                 if (check_devices(m))
                         break;
-                for (int64_t left; !atomic_load(&m->stop) && (left = next - now_ms()) > 0;)
+                for (int64_t left; !atomic_load(&m->stop) && (left = next - clock_mono_ms()) > 0;)
                         if (wait_events(
                                     m, (unsigned int)(left < WAIT_SLICE_MS ? left : WAIT_SLICE_MS)))
                                 goto out;

@@ -5,6 +5,7 @@
  * handler), the command's output through pipes, and the deadlines (grace
  * period, max runtime) are poll() timeouts on the monotonic clock.
  */
+#include "clock.h"
 #include "fmt.h"
 #include "init.h"
 
@@ -118,14 +119,6 @@ const char *init_signal_name(int sig)
         }
         (void)snprintf(name, sizeof name, "SIG%s", abbrev);
         return name;
-}
-
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 /* execvp's search, done before fork(): the child then only calls execve(),
@@ -353,7 +346,7 @@ static void signal_group(struct supervisor *s, int sig)
 static void arm_kill(struct supervisor *s)
 {
         if (s->grace_end == 0) {
-                s->kill_at = s->grace_end = now_ms() + s->cfg->stop_grace_s * 1000;
+                s->kill_at = s->grace_end = clock_mono_ms() + s->cfg->stop_grace_s * 1000;
                 s->res->grace_end_ms = s->grace_end;
         }
 }
@@ -494,7 +487,7 @@ static size_t signal_leftovers(struct supervisor *s, int sig);
 
 static void check_deadlines(struct supervisor *s)
 {
-        int64_t now = now_ms();
+        int64_t now = clock_mono_ms();
 
         if (s->term_at != 0 && now >= s->term_at) {
                 s->term_at = 0;
@@ -525,7 +518,7 @@ static int64_t earliest(int64_t a, int64_t b)
 
 static int poll_timeout(const struct supervisor *s, int64_t until)
 {
-        int64_t now = now_ms(), next = until;
+        int64_t now = clock_mono_ms(), next = until;
 
         next = earliest(next, s->term_at);
         next = earliest(next, s->kill_at);
@@ -657,10 +650,11 @@ static void drain(struct supervisor *s)
         if (deadline == 0) {
                 log_debug("command exited; %zu processes of the job are left, sending SIGTERM", n);
                 (void)signal_leftovers(s, SIGTERM);
-                deadline = now_ms() + (grace < LEFTOVER_GRACE_MS ? grace : LEFTOVER_GRACE_MS);
+                deadline =
+                        clock_mono_ms() + (grace < LEFTOVER_GRACE_MS ? grace : LEFTOVER_GRACE_MS);
         }
-        while (now_ms() < deadline) {
-                int64_t step = now_ms() + LEFTOVER_POLL_MS;
+        while (clock_mono_ms() < deadline) {
+                int64_t step = clock_mono_ms() + LEFTOVER_POLL_MS;
                 poll_once(s, step < deadline ? step : deadline);
                 (void)reap(s);
                 free(pids);
@@ -686,8 +680,8 @@ static void finish(struct supervisor *s)
         drain(s);
         (void)signal_leftovers(s, SIGKILL);
         s->term_at = s->kill_at = 0;
-        until = now_ms() + FINAL_REAP_MS;
-        while (reap(s) && now_ms() < until)
+        until = clock_mono_ms() + FINAL_REAP_MS;
+        while (reap(s) && clock_mono_ms() < until)
                 poll_once(s, until);
         for (int i = PFD_STDOUT; i <= PFD_STDERR; i++) {
                 pump(s, i, INT_MAX);
@@ -732,9 +726,9 @@ int init_run(const struct init_config *cfg, struct init_result *ret, struct hois
         }
         log_debug("started '%s' as pid %d", cfg->argv[0], (int)s.pid);
         if (cfg->max_runtime_s > 0)
-                s.term_at = now_ms() + cfg->max_runtime_s * 1000;
+                s.term_at = clock_mono_ms() + cfg->max_runtime_s * 1000;
         if (cfg->on_tick != NULL && cfg->tick_ms > 0)
-                s.next_tick = now_ms() + cfg->tick_ms;
+                s.next_tick = clock_mono_ms() + cfg->tick_ms;
         if (cfg->on_spawned != NULL)
                 cfg->on_spawned(cfg->userdata, s.pid);
 

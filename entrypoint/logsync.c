@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "fsutil.h"
 #include "job.h"
 #include "log.h"
@@ -148,14 +149,6 @@ static int sync_once(struct logsync *ls, struct storage *st, struct hoist_error 
         return 1;
 }
 
-static int64_t mono_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static void *sync_thread(void *arg)
 {
         struct logsync *ls = arg;
@@ -168,7 +161,7 @@ static void *sync_thread(void *arg)
         }
         (void)pthread_mutex_lock(&ls->lock);
         while (!ls->stop) {
-                int64_t until = mono_ms() + ls->interval_ms;
+                int64_t until = clock_mono_ms() + ls->interval_ms;
                 struct timespec ts = {.tv_sec = until / 1000, .tv_nsec = until % 1000 * 1000000};
                 while (!ls->stop && pthread_cond_timedwait(&ls->wake, &ls->lock, &ts) != ETIMEDOUT)
                         ;

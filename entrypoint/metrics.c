@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "clock.h"
 #include "notify.h"
 #include "xalloc.h"
 
@@ -74,14 +75,6 @@ char *metrics_status(const json_t *m)
         return buf_take(&b);
 }
 
-static int64_t mono_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 void metrics_line(struct events *ev, const char *line, size_t len)
 {
         /* A trainer may print thousands of metrics lines a second: the
@@ -92,7 +85,7 @@ void metrics_line(struct events *ev, const char *line, size_t len)
 
         if (m == NULL)
                 return;
-        now = mono_ms();
+        now = clock_mono_ms();
         if (notify_enabled() &&
             (last_status_ms == INT64_MIN || now - last_status_ms >= METRICS_STATUS_MS)) {
                 char *status = metrics_status(m);

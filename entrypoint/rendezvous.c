@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "clock.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -24,14 +25,6 @@
 #define LINE_MS 5000
 /* The longest pause between a peer's tries to reach node 0. */
 #define RETRY_MAX_MS 500
-
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void sleep_ms(int64_t ms)
 {
@@ -160,7 +153,7 @@ static int read_line(int fd, char *buf, size_t size, int64_t deadline)
 
         for (;;) {
                 struct pollfd p = {.fd = fd, .events = POLLIN};
-                int64_t left = deadline - now_ms();
+                int64_t left = deadline - clock_mono_ms();
                 ssize_t r;
                 if (left <= 0 || poll(&p, 1, (int)left) <= 0)
                         return -1;
@@ -270,7 +263,7 @@ static int lead(const struct distenv *d, const char *job_id, int64_t port, int64
                 char ***ret_addrs, struct hoist_error **err)
 {
         _cleanup_close_ int lfd = listen_on(port, err);
-        int64_t n = d->num_nodes, joined = 0, deadline = now_ms() + wait_s * 1000;
+        int64_t n = d->num_nodes, joined = 0, deadline = clock_mono_ms() + wait_s * 1000;
         struct peer *peers;
         _cleanup_free_ char *self = NULL;
         _cleanup_strv_ char **addrs = NULL;
@@ -290,7 +283,7 @@ static int lead(const struct distenv *d, const char *job_id, int64_t port, int64
                 socklen_t salen = sizeof sa, minelen = sizeof mine;
                 char line[RENDEZVOUS_MAX_LINE];
                 struct hoist_error *why = NULL;
-                int64_t rank, left = deadline - now_ms();
+                int64_t rank, left = deadline - clock_mono_ms();
                 int c;
 
                 int r = left > 0 ? poll(&p, 1, (int)(left > 1000 ? 1000 : left)) : 0;
@@ -311,7 +304,7 @@ static int lead(const struct distenv *d, const char *job_id, int64_t port, int64
                 c = accept4(lfd, (struct sockaddr *)&sa, &salen, SOCK_CLOEXEC);
                 if (c < 0)
                         continue;
-                if (read_line(c, line, sizeof line, now_ms() + LINE_MS) < 0) {
+                if (read_line(c, line, sizeof line, clock_mono_ms() + LINE_MS) < 0) {
                         _cleanup_free_ char *from = addr_text(&sa);
                         log_warn("rendezvous: a connection from %s said nothing; closed", from);
                         (void)close(c);
@@ -356,7 +349,7 @@ static int lead(const struct distenv *d, const char *job_id, int64_t port, int64
          * on the port the command binds next */
         for (int64_t i = 1; i < n; i++) {
                 char rest[64];
-                (void)read_line(peers[i].fd, rest, sizeof rest, now_ms() + LINE_MS);
+                (void)read_line(peers[i].fd, rest, sizeof rest, clock_mono_ms() + LINE_MS);
         }
         peers_free(peers, n);
         log_info("all %lld nodes joined", (long long)n);
@@ -379,7 +372,7 @@ static int connect_to(const char *host, int64_t port, int64_t deadline, int *gai
                 return -1;
         for (struct addrinfo *a = res; a != NULL && fd < 0; a = a->ai_next) {
                 struct pollfd p;
-                int64_t left = deadline - now_ms();
+                int64_t left = deadline - clock_mono_ms();
                 int soerr = 0;
                 socklen_t len = sizeof soerr;
                 fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -409,7 +402,7 @@ static int join(const struct distenv *d, const char *job_id, int64_t port, int64
                 char ***ret_addrs, struct hoist_error **err)
 {
         const char *host = d->hosts[0];
-        int64_t deadline = now_ms() + wait_s * 1000, pause = 50;
+        int64_t deadline = clock_mono_ms() + wait_s * 1000, pause = 50;
         _cleanup_free_ char *hello = xasprintf(HELLO "%s %lld %lld\n", job_id,
                                                (long long)d->node_rank, (long long)d->num_nodes);
         int gai = 0, errnum = 0, tries = 0;
@@ -423,7 +416,7 @@ static int join(const struct distenv *d, const char *job_id, int64_t port, int64
                          * up to wait_s from its own start */
                         int got = write_all(fd, hello) == 0 &&
                                   read_line(fd, line, sizeof line,
-                                            now_ms() + wait_s * 1000 + LINE_MS) == 0;
+                                            clock_mono_ms() + wait_s * 1000 + LINE_MS) == 0;
                         (void)close(fd);
                         if (got) {
                                 if (rendezvous_parse_reply(line, d->num_nodes, ret_addrs, err) < 0)
@@ -440,7 +433,7 @@ static int join(const struct distenv *d, const char *job_id, int64_t port, int64
                                                 "cannot resolve node 0's host '%s': %s", host,
                                                 gai_strerror(gai));
                 }
-                if (now_ms() + pause > deadline)
+                if (clock_mono_ms() + pause > deadline)
                         return hoist_error_make(
                                 err, HOIST_ERR_INPUT,
                                 "node %lld could not join node 0 at %s:%lld within %llds (%s); "

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 #include "notify.h"
 #include "stage.h"
@@ -19,14 +20,6 @@ static struct {
         int stopping; /* STOPPING=1 was sent */
 } state;
 
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A watchdog ping, when one is asked for, goes with every staging message:
  * staging a large input must not look like a hang. */
 static const char *watchdog_line(void)
@@ -40,14 +33,14 @@ static void on_input(void *userdata, size_t index, size_t n, const struct jobspe
         state.index = index;
         state.n = n;
         state.channel = in->channel;
-        state.last_progress_ms = now_ms();
+        state.last_progress_ms = clock_mono_ms();
         notify_sendf("%sEXTEND_TIMEOUT_USEC=%d000\nSTATUS=staging inputs %zu/%zu (%s)",
                      watchdog_line(), SDNOTIFY_EXTEND_MS, index + 1, n, in->channel);
 }
 
 static int on_bytes(void *userdata, uint64_t done, uint64_t total)
 {
-        int64_t now = now_ms();
+        int64_t now = clock_mono_ms();
 
         (void)userdata;
         if (now - state.last_progress_ms < SDNOTIFY_PROGRESS_MS)
@@ -74,7 +67,7 @@ void sdnotify_staging_begin(struct storage *st, size_t n_inputs)
         if (!notify_enabled())
                 return;
         state.n = n_inputs;
-        state.last_progress_ms = now_ms();
+        state.last_progress_ms = clock_mono_ms();
         notify_sendf("%sEXTEND_TIMEOUT_USEC=%d000\nSTATUS=staging %zu input(s)", watchdog_line(),
                      SDNOTIFY_EXTEND_MS, n_inputs);
         stage_set_progress(on_input, NULL);
@@ -87,7 +80,7 @@ void sdnotify_staging_phase(const char *what)
         if (!notify_enabled())
                 return;
         state.phase = what;
-        state.last_progress_ms = now_ms();
+        state.last_progress_ms = clock_mono_ms();
         notify_sendf("%sEXTEND_TIMEOUT_USEC=%d000\nSTATUS=%s", watchdog_line(), SDNOTIFY_EXTEND_MS,
                      what);
 }
@@ -110,7 +103,7 @@ void sdnotify_ready(const char *what)
 
         if (!notify_enabled())
                 return;
-        state.last_watchdog_ms = now_ms();
+        state.last_watchdog_ms = clock_mono_ms();
         msg = xasprintf("READY=1\n%sSTATUS=running %s", watchdog_line(), what ? what : "");
         /* The one message whose loss the user should hear about: without
          * it, systemd or podman --sdnotify=container wait for nothing. */
@@ -132,7 +125,7 @@ void sdnotify_tick(void)
 
         if (half <= 0)
                 return;
-        now = now_ms();
+        now = clock_mono_ms();
         /* A tick that comes a little early still counts: the loop's ticks
          * are not exact, and half the interval leaves room. */
         if (now - state.last_watchdog_ms < half * 9 / 10)

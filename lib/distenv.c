@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "fsutil.h"
 #include "hostlist.h"
 #include "log.h"
@@ -503,19 +504,11 @@ static int resolve_one(const char *host, char **ret)
         return 0;
 }
 
-static int64_t mono_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int distenv_resolve(const struct distenv *d, int64_t retry_s, char ***ret_addrs,
                     struct hoist_error **err)
 {
         _cleanup_strv_ char **addrs = xcalloc((size_t)d->num_nodes + 1, sizeof *addrs);
-        int64_t deadline = mono_ms() + retry_s * 1000;
+        int64_t deadline = clock_mono_ms() + retry_s * 1000;
 
         for (int64_t i = 0; i < d->num_nodes; i++) {
                 int64_t wait_ms = 100;
@@ -523,7 +516,7 @@ int distenv_resolve(const struct distenv *d, int64_t retry_s, char ***ret_addrs,
                 while ((r = resolve_one(d->hosts[i], &addrs[i])) != 0) {
                         int transient = r == EAI_AGAIN || r == EAI_NONAME || r == EAI_NODATA;
                         struct timespec ts;
-                        if (!transient || mono_ms() + wait_ms > deadline)
+                        if (!transient || clock_mono_ms() + wait_ms > deadline)
                                 return hoist_error_make(
                                         err, HOIST_ERR_INPUT,
                                         "cannot resolve node %lld's host '%s': %s (tried for "

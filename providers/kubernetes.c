@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "fsutil.h"
 #include "imageref.h"
 #include "kube.h"
@@ -544,14 +545,6 @@ fail:
 #define WATCH_TIMEOUT_S 30
 #define WATCH_BACKOFF_MAX_MS 30000
 
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 struct kwatch {
         struct kwatch *next;
         char *context; /* NULL: the kubeconfig's current one */
@@ -572,7 +565,7 @@ static struct kwatch *kwatches;
 
 static void kwatch_touch(struct kwatch_run *r)
 {
-        int64_t t = now_ms();
+        int64_t t = clock_mono_ms();
 
         if (strcmp(r->kind, "Job") == 0)
                 r->w->jobs_ok = t;
@@ -671,7 +664,7 @@ static void *kwatch_main(void *arg)
                         relist = 0;
                 }
                 char *next = NULL;
-                int64_t began = now_ms();
+                int64_t began = clock_mono_ms();
                 int w = kube_watch(c, path, rv, WATCH_TIMEOUT_S, kwatch_event, r, &next, &e);
                 if (next != NULL) {
                         free(rv);
@@ -691,7 +684,7 @@ static void *kwatch_main(void *arg)
                 }
                 /* The stream ended or dropped: again from rv, after a pause
                  * unless it had run a while (then it was current until now). */
-                if (now_ms() - began < 1000) {
+                if (clock_mono_ms() - began < 1000) {
                         kwatch_pause(&backoff);
                 } else {
                         pthread_mutex_lock(&kwatch_lock);
@@ -746,7 +739,7 @@ static int kwatch_lookup(const char *context, const char *ns, const char *name, 
                          json_t **ret_pods)
 {
         struct kwatch *w;
-        int64_t t = now_ms();
+        int64_t t = clock_mono_ms();
         int r = 0;
 
         pthread_mutex_lock(&kwatch_lock);
@@ -886,7 +879,7 @@ static int watch_pods(struct kube_client *c, const char *ns, const char *name, i
         int64_t backoff = 200;
         int relist = 1, result = 0;
 
-        while (now_ms() < deadline) {
+        while (clock_mono_ms() < deadline) {
                 if (relist) {
                         json_t *list = NULL, *item;
                         size_t i;
@@ -913,9 +906,9 @@ static int watch_pods(struct kube_client *c, const char *ns, const char *name, i
                         }
                         relist = 0;
                 }
-                int64_t left_s = (deadline - now_ms()) / 1000;
+                int64_t left_s = (deadline - clock_mono_ms()) / 1000;
                 char *next = NULL;
-                int64_t began = now_ms();
+                int64_t began = clock_mono_ms();
                 int r = kube_watch(c, path, rv, left_s > 1 ? (int)left_s : 1, on_pod_event, &w,
                                    &next, err);
                 if (next != NULL) {
@@ -938,7 +931,7 @@ static int watch_pods(struct kube_client *c, const char *ns, const char *name, i
                 }
                 /* The stream ended or dropped: again from rv, after a pause
                  * unless it had run a while. */
-                if (now_ms() - began < 1000) {
+                if (clock_mono_ms() - began < 1000) {
                         struct timespec ts = {backoff / 1000, (backoff % 1000) * 1000000};
                         nanosleep(&ts, NULL);
                         backoff = backoff * 2 > 5000 ? 5000 : backoff * 2;
@@ -948,7 +941,7 @@ static int watch_pods(struct kube_client *c, const char *ns, const char *name, i
         }
 out:
         json_decref(w.pods);
-        return *err != NULL && result == 0 && now_ms() < deadline ? -1 : result;
+        return *err != NULL && result == 0 && clock_mono_ms() < deadline ? -1 : result;
 }
 
 static int no_pods(json_t *pods, void *ud)
@@ -993,8 +986,8 @@ static int stop(const struct job_record *job, const char *state_dir, int64_t gra
                     0 ||
             delete_job(k.c, ns, name, grace_s, err) < 0)
                 return -1;
-        r = watch_pods(k.c, ns, name, now_ms() + (grace_s + CANCEL_SLACK_S) * 1000, no_pods, NULL,
-                       err);
+        r = watch_pods(k.c, ns, name, clock_mono_ms() + (grace_s + CANCEL_SLACK_S) * 1000, no_pods,
+                       NULL, err);
         if (r < 0)
                 return -1;
         /* The Job is gone: what its pods still do is the kubelet's to
@@ -1051,7 +1044,8 @@ static int k8s_logs(const struct job_record *job, const char *state_dir, int fol
                 return 0;
         if (split_ref(job->provider_ref, &ns, &name, err) < 0 || connect_to(s, &k, err) < 0)
                 return -1;
-        if (follow && watch_pods(k.c, ns, name, now_ms() + 600 * 1000, pod_started, NULL, err) < 0)
+        if (follow &&
+            watch_pods(k.c, ns, name, clock_mono_ms() + 600 * 1000, pod_started, NULL, err) < 0)
                 return -1;
         if (fetch(k.c, ns, name, &j, &pods, NULL, err) < 0)
                 return -1;

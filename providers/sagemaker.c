@@ -27,6 +27,7 @@
 
 #include "awsjson.h"
 #include "cleanup.h"
+#include "clock.h"
 #include "fsutil.h"
 #include "log.h"
 #include "prices.h"
@@ -376,14 +377,6 @@ static int sm_status(const struct job_record *job, const char *state_dir,
 
 /* ---- cancel, clear, release ---- */
 
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int active(const struct sagemaker_job *j)
 {
         return strcmp(j->status, "InProgress") == 0 || strcmp(j->status, "Stopping") == 0;
@@ -426,14 +419,14 @@ static int stop_job(const struct sagemaker_settings *s, const char *name, int64_
         json_decref(out);
         if (r < 0)
                 return hoist_error_wrap(err, "stop SageMaker job %s", name);
-        deadline = now_ms() + ((grace_s > 120 ? grace_s : 120) + 60) * 1000;
+        deadline = clock_mono_ms() + ((grace_s > 120 ? grace_s : 120) + 60) * 1000;
         for (;;) {
                 _cleanup_sagemaker_job_ struct sagemaker_job j = {0};
                 if (describe(c, name, &j, err) < 0)
                         return -1;
                 if (!active(&j))
                         return 0;
-                if (now_ms() >= deadline)
+                if (clock_mono_ms() >= deadline)
                         return hoist_error_make(err, HOIST_ERR_PROVIDER,
                                                 "SageMaker job %s is still %s after "
                                                 "StopTrainingJob and its 120 s",

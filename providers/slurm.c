@@ -30,6 +30,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "clock.h"
 #include "digest.h"
 #include "fsutil.h"
 #include "hostlist.h"
@@ -659,14 +660,6 @@ static int slurm_status(const struct job_record *job, const char *state_dir,
 
 /* ---- cancel, clear, release ---- */
 
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Whether Slurm still runs (or queues) job ID: 1, 0, or -1. */
 static int still_active(const struct slurm_settings *s, const char *id, int *ret_pending,
                         struct hoist_error **err)
@@ -693,7 +686,7 @@ static int wait_ended(const struct slurm_settings *s, const char *id, int64_t de
         int r;
 
         while ((r = still_active(s, id, NULL, err)) > 0) {
-                if (now_ms() >= deadline)
+                if (clock_mono_ms() >= deadline)
                         return 0;
                 nanosleep(&tick, NULL);
         }
@@ -713,7 +706,7 @@ static int cancel_id(const struct slurm_settings *s, const char *id, int64_t gra
                 char *argv[] = {(char *)"scancel", (char *)"--state=PENDING", (char *)id, NULL};
                 if (slurm_exec_ok(s, argv, NULL, err) < 0)
                         return -1;
-                r = wait_ended(s, id, now_ms() + 5000, err);
+                r = wait_ended(s, id, clock_mono_ms() + 5000, err);
                 if (r != 0)
                         return r < 0 ? -1 : 0;
         }
@@ -721,13 +714,13 @@ static int cancel_id(const struct slurm_settings *s, const char *id, int64_t gra
                 return -1;
         /* The entrypoint stops its command within the grace and uploads
          * what is left: a little longer, then for good. */
-        r = wait_ended(s, id, now_ms() + (grace_s + 15) * 1000, err);
+        r = wait_ended(s, id, clock_mono_ms() + (grace_s + 15) * 1000, err);
         if (r != 0)
                 return r < 0 ? -1 : 0;
         log_debug("Slurm job %s outlived its grace period; scancel", id);
         if (scancel(s, id, 0, err) < 0)
                 return -1;
-        r = wait_ended(s, id, now_ms() + 120 * 1000, err);
+        r = wait_ended(s, id, clock_mono_ms() + 120 * 1000, err);
         if (r == 0)
                 return hoist_error_make(err, HOIST_ERR_PROVIDER,
                                         "Slurm job %s still runs 120 s after scancel", id);

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: MIT */
+#include "clock.h"
 #include "runner/control/follow.h"
 #include "runner/job/hubresults.h"
 
@@ -513,14 +514,6 @@ static char *node_name(const char *arg)
         return xstrdup(arg);
 }
 
-static int64_t mono_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Without --follow, a --node the job has no log of is an error naming the
  * nodes it has. */
 static int check_node(const struct logs *l, const struct job_record *job, struct storage *sto,
@@ -671,7 +664,7 @@ int follow_job(const struct hoist_home *home, struct store *st, const char *id, 
         signal(SIGPIPE, SIG_IGN);
         if (store_get_job(st, id, &job, err) < 0 || reconcile_job(home, st, &job, err) < 0)
                 return -1;
-        asked_at = mono_ms();
+        asked_at = clock_mono_ms();
         if (opts->attempt > job->attempt)
                 return hoist_error_make(err, HOIST_ERR_NOT_FOUND,
                                         "job %s has no attempt %lld: it has had %lld", job->id,
@@ -752,11 +745,11 @@ int follow_job(const struct hoist_home *home, struct store *st, const char *id, 
                 if (interrupted)
                         continue;
                 /* Storage's word on every poll, the provider's at its rate. */
-                bool ask = mono_ms() - asked_at >= reconcile_poll_ms(job->provider);
+                bool ask = clock_mono_ms() - asked_at >= reconcile_poll_ms(job->provider);
                 if (reconcile_job_look(home, st, &job, ask, err) < 0)
                         return -1;
                 if (ask)
-                        asked_at = mono_ms();
+                        asked_at = clock_mono_ms();
         }
         if (interrupted && !job_state_terminal(job->state))
                 return report_interrupted(job);

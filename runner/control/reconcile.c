@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "cleanup.h"
+#include "clock.h"
 #include "runner/job/cost.h"
 #include "fsutil.h"
 #include "jobspec.h"
@@ -923,14 +924,6 @@ static void pass_settle(struct reconcile_pass *p, const struct job_record *job)
         p->settled[i].attempt = job->attempt;
 }
 
-static int64_t mono_now_ms(void)
-{
-        struct timespec ts;
-
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Looks at active job JOB as its schedule allows at NOW. */
 static void pass_job(const struct hoist_home *home, struct store *st, struct reconcile_pass *p,
                      int64_t now, struct job_record **job)
@@ -969,7 +962,7 @@ static void pass_job(const struct hoist_home *home, struct store *st, struct rec
 int reconcile_pass(const struct hoist_home *home, struct store *st, struct reconcile_pass *p,
                    struct hoist_error **err)
 {
-        int64_t now = p->now_ms != NULL ? p->now_ms() : mono_now_ms();
+        int64_t now = p->now_ms != NULL ? p->now_ms() : clock_mono_ms();
         struct job_record **jobs = NULL;
         size_t n = 0;
         int r;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 #include <sqlite3.h>
 
+#include "clock.h"
 #include "runner/control/store.h"
 #include "runner/control/store_internal.h"
 
@@ -286,19 +287,11 @@ static int store_migrate(struct store *st, struct hoist_error **err)
         return 0;
 }
 
-static int64_t monotonic_ms(void)
-{
-        struct timespec ts;
-
-        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Switches to WAL (a no-op once the database is in WAL mode) and says
  * whether it is in WAL mode now. */
 static int store_enable_wal(struct store *st, bool *ret_wal, struct hoist_error **err)
 {
-        int64_t deadline = monotonic_ms() + STORE_BUSY_TIMEOUT_MS;
+        int64_t deadline = clock_mono_ms() + STORE_BUSY_TIMEOUT_MS;
 
         /* The switch upgrades a shared lock to an exclusive one.  When two
          * processes create the database at once, both hold the shared lock
@@ -320,7 +313,7 @@ static int store_enable_wal(struct store *st, bool *ret_wal, struct hoist_error 
                                           mode ? mode : "?");
                         return 0;
                 }
-                if ((r & 0xff) != SQLITE_BUSY || monotonic_ms() > deadline)
+                if ((r & 0xff) != SQLITE_BUSY || clock_mono_ms() > deadline)
                         return store_fail(st, "enable WAL", err);
                 (void)sqlite3_sleep(5);
         }

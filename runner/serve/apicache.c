@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "runner/control/store.h"
 #include "runner/control/storeapi.h"
 #include "xalloc.h"
@@ -27,14 +28,6 @@ struct apicache {
         struct apicache_entry e[APICACHE_ENTRIES];
         uint64_t clock;
 };
-
-static int64_t mono_ms(void)
-{
-        struct timespec ts;
-
-        (void)clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 int apicache_new(const char *db_path, struct apicache **ret, struct hoist_error **err)
 {
@@ -76,7 +69,7 @@ int apicache_version(struct apicache *c, int64_t *ret, struct hoist_error **err)
 char *apicache_get(struct apicache *c, const char *key, int64_t version)
 {
         char *text = NULL;
-        int64_t now = mono_ms();
+        int64_t now = clock_mono_ms();
 
         (void)pthread_mutex_lock(&c->mu);
         for (size_t i = 0; i < APICACHE_ENTRIES; i++) {
@@ -116,7 +109,7 @@ void apicache_put(struct apicache *c, const char *key, int64_t version, bool liv
         victim->text = xstrdup(text);
         victim->version = version;
         victim->live = live;
-        victim->made_ms = mono_ms();
+        victim->made_ms = clock_mono_ms();
         victim->used = ++c->clock;
         (void)pthread_mutex_unlock(&c->mu);
 }

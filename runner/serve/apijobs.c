@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "clock.h"
 #include "fsutil.h"
 #include "log.h"
 #include "runner/job/cost.h"
@@ -33,18 +34,10 @@ extern char **environ;
 /* How long a resume waits for a canceled attempt to stop. */
 #define RESUME_WAIT_MS 10000
 
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        (void)clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 json_t *api_job_json(const struct job_record *job, int64_t nodes, const char *last_metrics)
 {
         json_t *o = jobview_json(job, NULL, 0);
-        int64_t end = job_state_terminal(job->state) ? job->updated_at_ms : now_ms();
+        int64_t end = job_state_terminal(job->state) ? job->updated_at_ms : clock_wall_ms();
         json_t *metrics = last_metrics != NULL ? json_loads(last_metrics, 0, NULL) : NULL;
 
         (void)json_object_set_new(o, "nodes", json_integer(nodes));
@@ -604,10 +597,10 @@ enum MHD_Result api_job_cancel(struct api_service *api, struct MHD_Connection *c
  * RESUME_WAIT_MS: a resume right after a cancel then just works. */
 static int wait_stopped(struct api_service *api, struct job_record **job, struct hoist_error **err)
 {
-        int64_t deadline = now_ms() + RESUME_WAIT_MS;
+        int64_t deadline = clock_wall_ms() + RESUME_WAIT_MS;
 
         while (!job_state_terminal((*job)->state) && (*job)->state != JOB_INTERRUPTED &&
-               reconcile_cancel_requested(api->home, *job) && now_ms() < deadline) {
+               reconcile_cancel_requested(api->home, *job) && clock_wall_ms() < deadline) {
                 struct job_record *fresh = NULL;
                 struct timespec pause = {.tv_nsec = 100 * 1000 * 1000};
                 (void)nanosleep(&pause, NULL);

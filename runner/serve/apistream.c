@@ -15,6 +15,7 @@
 
 #include "buf.h"
 #include "cleanup.h"
+#include "clock.h"
 #include "fmt.h"
 #include "log.h"
 #include "runner/serve/api_internal.h"
@@ -29,14 +30,6 @@
  * (an event may arrive after the state it reports). */
 #define END_QUIET_MS 3000
 #define PAGE 200
-
-static int64_t now_ms(void)
-{
-        struct timespec ts;
-
-        (void)clock_gettime(CLOCK_REALTIME, &ts);
-        return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void api_sse_frame(struct buf *out, const char *id, const char *event, const char *data)
 {
@@ -201,7 +194,7 @@ enum MHD_Result api_jobs_stream(struct api_service *api, struct MHD_Connection *
         s = xzalloc(sizeof *s);
         s->api = api;
         /* Without since: the changes from now on. */
-        s->since_ms = apiquery_get(&r->q, "since") != NULL ? since : now_ms();
+        s->since_ms = apiquery_get(&r->q, "since") != NULL ? since : clock_wall_ms();
         return serve_stream_queue(conn, "text/event-stream", jobs_poll, jobs_stream_free, s);
 }
 
@@ -252,8 +245,8 @@ static enum serve_stream_rc events_poll(void *p, struct buf *out)
         if (!job_finished(s->api, s->job_id))
                 return SERVE_STREAM_MORE;
         if (s->quiet_since == 0)
-                s->quiet_since = now_ms();
-        if (now_ms() - s->quiet_since < END_QUIET_MS)
+                s->quiet_since = clock_wall_ms();
+        if (clock_wall_ms() - s->quiet_since < END_QUIET_MS)
                 return SERVE_STREAM_MORE;
         api_sse_frame(out, NULL, "end", "{}");
         return SERVE_STREAM_END;
@@ -341,8 +334,8 @@ static enum serve_stream_rc metrics_poll(void *p, struct buf *out)
         if (!job_finished(s->api, s->job_id))
                 return SERVE_STREAM_MORE;
         if (s->quiet_since == 0)
-                s->quiet_since = now_ms();
-        if (now_ms() - s->quiet_since < END_QUIET_MS)
+                s->quiet_since = clock_wall_ms();
+        if (clock_wall_ms() - s->quiet_since < END_QUIET_MS)
                 return SERVE_STREAM_MORE;
         api_sse_frame(out, NULL, "end", "{}");
         return SERVE_STREAM_END;
@@ -464,8 +457,8 @@ static void *logs_reader(void *p)
                         quiet_since = 0;
                 } else if (job_finished(s->api, s->job_id)) {
                         if (quiet_since == 0)
-                                quiet_since = now_ms();
-                        else if (now_ms() - quiet_since >= END_QUIET_MS && !logs_read(s))
+                                quiet_since = clock_wall_ms();
+                        else if (clock_wall_ms() - quiet_since >= END_QUIET_MS && !logs_read(s))
                                 break;
                 }
                 (void)clock_gettime(CLOCK_REALTIME, &until);
