@@ -69,7 +69,14 @@ cleanup() {
 trap cleanup EXIT
 start=$(date +%s)
 echo "make-torch-rootfs: debootstrap $suite with $packages from $mirror (first run on this machine: a few minutes)" >&2
-if ! debootstrap --variant=minbase --include="$packages" "$suite" "$work/root" "$mirror" >"$work/debootstrap.log" 2>&1; then
+# The packages this machine's apt already fetched (scripts/deps.sh installs
+# python3-torch too) are not fetched again: debootstrap takes a cached .deb
+# whose checksum matches its Packages index and downloads the rest (here
+# about 114 of 267 MiB).  Links, so apt's cache is only read.
+mkdir "$work/debs"
+find /var/cache/apt/archives -maxdepth 1 -name '*.deb' -type f -exec ln -s -t "$work/debs" {} + 2>/dev/null || true
+if ! debootstrap --variant=minbase --include="$packages" --cache-dir="$work/debs" "$suite" "$work/root" "$mirror" \
+        >"$work/debootstrap.log" 2>&1; then
         tail -n 30 "$work/debootstrap.log" >&2
         die "debootstrap failed (full log above; is $mirror reachable?)"
 fi

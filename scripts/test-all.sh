@@ -48,7 +48,9 @@ suite "ASan+UBSan: unit tests + fuzz replay" make -j"$jobs" asan
 # binaries (Makefile: VALGRIND_SUITES, ASAN_SUITES), several at a time.
 suite "integration (plain, valgrind, ASan+UBSan; make integration-ci)" make integration-ci
 
-wait "$rootfs_pid" 2>/dev/null || { echo "make-torch-rootfs.sh (in the background):"; cat "$rootfs_log"; }
+# its own line of how long it took (nothing when the tar was there already)
+if wait "$rootfs_pid" 2>/dev/null; then grep -h '^make-torch-rootfs: .* in [0-9]* s$' "$rootfs_log"; else
+        echo "make-torch-rootfs.sh (in the background):"; cat "$rootfs_log"; fi
 rootfs_pid=
 echo "total: $(tally_total "$HOIST_TALLY")"
 awk '{f+=$2} END {exit f>0}' "$HOIST_TALLY"
