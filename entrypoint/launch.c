@@ -124,7 +124,7 @@ static int multi_node_place(const struct jobspec *spec, struct launch *l, struct
                         return hoist_error_wrap(err, "%s placement", distenv_engine_name(engine));
                 return 0;
         }
-        if (distenv_resolve(&l->place, 0, &l->addrs, err) < 0)
+        if (distenv_resolve(&l->place, &l->addrs, err) < 0)
                 return hoist_error_wrap(err, "%s placement", distenv_engine_name(engine));
         return 0;
 }

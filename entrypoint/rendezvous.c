@@ -16,6 +16,7 @@
 #include "buf.h"
 #include "cleanup.h"
 #include "clock.h"
+#include "fmt.h"
 #include "log.h"
 #include "xalloc.h"
 
@@ -31,21 +32,6 @@ static void sleep_ms(int64_t ms)
         struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000};
 
         (void)nanosleep(&ts, NULL);
-}
-
-static int parse_int(const char *s, size_t len, int64_t *ret)
-{
-        int64_t v = 0;
-
-        if (len == 0 || len > 6)
-                return -1;
-        for (size_t i = 0; i < len; i++) {
-                if (s[i] < '0' || s[i] > '9')
-                        return -1;
-                v = v * 10 + (s[i] - '0');
-        }
-        *ret = v;
-        return 0;
 }
 
 int rendezvous_parse_hello(const char *line, const char *job_id, int64_t nodes, int64_t *ret_rank,
@@ -65,8 +51,8 @@ int rendezvous_parse_hello(const char *line, const char *job_id, int64_t nodes, 
                                         "a node of another job (this is job %s)", job_id);
         p += idlen + 1;
         sp = strchr(p, ' ');
-        if (sp == NULL || parse_int(p, (size_t)(sp - p), &rank) < 0 ||
-            parse_int(sp + 1, strlen(sp + 1), &n) < 0)
+        if (sp == NULL || (rank = fmt_small_number(p, (size_t)(sp - p))) < 0 ||
+            (n = fmt_small_number(sp + 1, strlen(sp + 1))) < 0)
                 return hoist_error_make(err, HOIST_ERR_INPUT,
                                         "a rendezvous line without a rank and a node count");
         if (n != nodes)
@@ -357,8 +343,8 @@ static int lead(const struct distenv *d, const char *job_id, int64_t port, int64
         return 0;
 }
 
-/* One try to connect to HOST:PORT before DEADLINE; the fd, or -1 with the
- * reason in *WHY (static text, or a getaddrinfo code in *GAI). */
+/* One try to connect to HOST:PORT before DEADLINE: the fd, or -1 with a
+ * getaddrinfo code in *GAI or, when that is 0, an errno in *ERRNUM. */
 static int connect_to(const char *host, int64_t port, int64_t deadline, int *gai, int *errnum)
 {
         struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};

@@ -14,7 +14,6 @@
 #include <unistd.h>
 
 #include "cleanup.h"
-#include "clock.h"
 #include "fsutil.h"
 #include "hostlist.h"
 #include "log.h"
@@ -504,33 +503,18 @@ static int resolve_one(const char *host, char **ret)
         return 0;
 }
 
-int distenv_resolve(const struct distenv *d, int64_t retry_s, char ***ret_addrs,
-                    struct hoist_error **err)
+int distenv_resolve(const struct distenv *d, char ***ret_addrs, struct hoist_error **err)
 {
         _cleanup_strv_ char **addrs = xcalloc((size_t)d->num_nodes + 1, sizeof *addrs);
-        int64_t deadline = clock_mono_ms() + retry_s * 1000;
 
         for (int64_t i = 0; i < d->num_nodes; i++) {
-                int64_t wait_ms = 100;
-                int r;
-                while ((r = resolve_one(d->hosts[i], &addrs[i])) != 0) {
-                        int transient = r == EAI_AGAIN || r == EAI_NONAME || r == EAI_NODATA;
-                        struct timespec ts;
-                        if (!transient || clock_mono_ms() + wait_ms > deadline)
-                                return hoist_error_make(
-                                        err, HOIST_ERR_INPUT,
-                                        "cannot resolve node %lld's host '%s': %s (tried for "
-                                        "%llds; check that the name resolves where the job runs)",
-                                        (long long)i, d->hosts[i],
-                                        r == EAI_NODATA ? "no address" : gai_strerror(r),
-                                        (long long)retry_s);
-                        log_debug("node %lld's host '%s' does not resolve yet (%s); retrying",
-                                  (long long)i, d->hosts[i], gai_strerror(r));
-                        ts.tv_sec = wait_ms / 1000;
-                        ts.tv_nsec = (wait_ms % 1000) * 1000000;
-                        (void)nanosleep(&ts, NULL);
-                        wait_ms = wait_ms * 2 > 2000 ? 2000 : wait_ms * 2;
-                }
+                int r = resolve_one(d->hosts[i], &addrs[i]);
+                if (r != 0)
+                        return hoist_error_make(err, HOIST_ERR_INPUT,
+                                                "cannot resolve node %lld's host '%s': %s (check "
+                                                "that the name resolves where the job runs)",
+                                                (long long)i, d->hosts[i],
+                                                r == EAI_NODATA ? "no address" : gai_strerror(r));
         }
         *ret_addrs = TAKE_PTR(addrs);
         return 0;

@@ -81,11 +81,10 @@ int distenv_parse_tasks_per_node(const char *s, int64_t **ret_counts, size_t *re
                                  struct hoist_error **err);
 
 /* Each host of D resolved to an address (getaddrinfo; IPv4 first), in rank
- * order, NULL-terminated.  RETRY_S > 0 keeps trying a name that does not
- * resolve yet for that long (a Kubernetes pod's DNS record comes with the
- * pod); the error names the node and its host. */
-int distenv_resolve(const struct distenv *d, int64_t retry_s, char ***ret_addrs,
-                    struct hoist_error **err);
+ * order, NULL-terminated; the error names the node and its host.  For hosts
+ * that are machines (Slurm, SageMaker); the nodes of engines whose names
+ * come and go with their containers meet instead (entrypoint/rendezvous.h). */
+int distenv_resolve(const struct distenv *d, char ***ret_addrs, struct hoist_error **err);
 
 void distenv_clear(struct distenv *d);
 

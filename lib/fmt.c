@@ -54,3 +54,17 @@ char *fmt_quote(const char *s, size_t len, size_t max)
         strcpy(q + n, len > n ? "..." : "");
         return q;
 }
+
+int64_t fmt_small_number(const char *s, size_t len)
+{
+        int64_t v = 0;
+
+        if (len == 0 || len > 9)
+                return -1;
+        for (size_t i = 0; i < len; i++) {
+                if (s[i] < '0' || s[i] > '9')
+                        return -1;
+                v = v * 10 + (s[i] - '0');
+        }
+        return v;
+}

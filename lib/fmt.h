@@ -24,4 +24,8 @@ const char *fmt_double(double v, char *buf, size_t size);
  * "..." when cut.  Free the result. */
 char *fmt_quote(const char *s, size_t len, size_t max);
 
+/* The whole number of at most 9 digits in [S, S+LEN), no sign or space;
+ * -1 when it is not one. */
+int64_t fmt_small_number(const char *s, size_t len);
+
 #endif

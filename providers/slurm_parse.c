@@ -144,21 +144,6 @@ static void set_text(char **field, const char *s, size_t len)
         *field = value_or_null(s, len);
 }
 
-/* A whole number of at most 9 digits in [S, S+LEN); -1 if none. */
-static int64_t small_number(const char *s, size_t len)
-{
-        int64_t v = 0;
-
-        if (len == 0 || len > 9)
-                return -1;
-        for (size_t i = 0; i < len; i++) {
-                if (s[i] < '0' || s[i] > '9')
-                        return -1;
-                v = v * 10 + (s[i] - '0');
-        }
-        return v;
-}
-
 int slurm_parse_duration(const char *s, int64_t *ret_seconds)
 {
         int64_t days = 0, part[3];
@@ -166,12 +151,12 @@ int slurm_parse_duration(const char *s, int64_t *ret_seconds)
         const char *p = s, *end = s + len, *dot = memchr(s, '.', len), *dash = memchr(s, '-', len);
 
         if (dot != NULL) {
-                if (small_number(dot + 1, (size_t)(end - dot - 1)) < 0)
+                if (fmt_small_number(dot + 1, (size_t)(end - dot - 1)) < 0)
                         return -1;
                 end = dot;
         }
         if (dash != NULL && dash < end) {
-                days = small_number(s, (size_t)(dash - s));
+                days = fmt_small_number(s, (size_t)(dash - s));
                 if (days < 0)
                         return -1;
                 p = dash + 1;
@@ -179,7 +164,7 @@ int slurm_parse_duration(const char *s, int64_t *ret_seconds)
         for (;;) {
                 const char *colon = memchr(p, ':', (size_t)(end - p));
                 const char *stop = colon != NULL ? colon : end;
-                if (n == 3 || (part[n] = small_number(p, (size_t)(stop - p))) < 0)
+                if (n == 3 || (part[n] = fmt_small_number(p, (size_t)(stop - p))) < 0)
                         return -1;
                 n++;
                 if (colon == NULL)
@@ -216,8 +201,8 @@ int slurm_parse_exit_code(const char *s, int *ret_code, int *ret_signal)
 
         if (colon == NULL)
                 return -1;
-        code = small_number(s, (size_t)(colon - s));
-        sig = small_number(colon + 1, strlen(colon + 1));
+        code = fmt_small_number(s, (size_t)(colon - s));
+        sig = fmt_small_number(colon + 1, strlen(colon + 1));
         if (code < 0 || code > 255 || sig < 0 || sig > 255)
                 return -1;
         *ret_code = (int)code;
@@ -544,7 +529,7 @@ static void scontrol_field(struct slurm_job_status *s, struct span key, struct s
         else if (span_eq(key, "RunTime"))
                 set_elapsed(s, v.p, v.len);
         else if (span_eq(key, "Restarts"))
-                s->restarts = (int)small_number(v.p, v.len);
+                s->restarts = (int)fmt_small_number(v.p, v.len);
 }
 
 /* Reads one scontrol -o line into S. */

@@ -372,18 +372,13 @@ static void test_resolve(void **state)
 
         (void)state;
         d.hosts = (char **)hosts;
-        assert_int_equal(distenv_resolve(&d, 0, &addrs, &err), 0);
+        assert_int_equal(distenv_resolve(&d, &addrs, &err), 0);
         assert_string_equal(addrs[0], "127.0.0.1");
         assert_true(strcmp(addrs[1], "127.0.0.1") == 0 || strcmp(addrs[1], "::1") == 0);
         assert_null(addrs[2]);
         d.hosts = (char **)bad;
-        assert_int_equal(distenv_resolve(&d, 0, &addrs, &err), -1);
+        assert_int_equal(distenv_resolve(&d, &addrs, &err), -1);
         assert_non_null(strstr(err->msg, "cannot resolve node 1's host 'no-such-host.invalid'"));
-        hoist_error_free(err);
-        err = NULL;
-        /* Kubernetes: a name that does not resolve yet is tried again, within the limit */
-        assert_int_equal(distenv_resolve(&d, 1, &addrs, &err), -1);
-        assert_non_null(strstr(err->msg, "(tried for 1s;"));
         hoist_error_free(err);
 }
 
