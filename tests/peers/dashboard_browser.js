@@ -172,15 +172,18 @@ async function laptop(page) {
         let heldOne;
         const held = new Promise((r) => { heldOne = r; });
         const isRecord = (u) => new URL(u).pathname === `/api/v1/jobs/${jobId}`;
+        // A held read the page has given up on (playwright: "Route is
+        // already handled") is nobody's to answer.
+        const gone = (e) => { if (!/already handled/.test(String(e))) throw e; };
         const hold = async (route) => {
-                if (route.request().method() !== 'GET') return route.continue();
+                if (route.request().method() !== 'GET') return route.continue().catch(gone);
                 const resp = await route.fetch();
                 const body = await resp.json();
                 if (body.state !== 'canceled') {
                         heldOne();
                         await released;
                 }
-                await route.fulfill({ response: resp, json: body });
+                await route.fulfill({ response: resp, json: body }).catch(gone);
         };
         await page.route(isRecord, hold);
         await held; // the page's next look at the job (every 5 s) is on its way
